@@ -1,0 +1,141 @@
+// Cross-field checks a JSON Schema cannot express. Each rule is a small named function that
+// looks at one normalized campaign and returns its findings.
+import type { CampaignSource, PathSegment } from './source';
+import { formatPath } from './source';
+import type { Campaign, Diagnostic, Severity } from './types';
+import * as path from 'node:path';
+
+export interface RuleContext {
+  source: CampaignSource;
+  /** The campaign as written (before defaults), to tell an explicit value from a default. */
+  raw: unknown;
+}
+
+export type Rule = (campaign: Campaign, ctx: RuleContext) => Diagnostic[];
+
+export function finding(ctx: RuleContext, severity: Severity, rule: string, at: PathSegment[], message: string, opts: { key?: boolean } = {}): Diagnostic {
+  const pos = ctx.source.locate(at, opts);
+  return { severity, file: ctx.source.file, line: pos.line, col: pos.col, path: formatPath(at), message, rule: `rule/${rule}` };
+}
+
+const lower = (s: string) => s.toLowerCase();
+
+export const fileNameMatchesName: Rule = (c, ctx) => {
+  const stem = path.basename(ctx.source.file).replace(/\.ya?ml$/i, '');
+  if (stem === c.metadata.name) return [];
+  return [
+    finding(ctx, 'error', 'fileNameMatchesName', ['metadata', 'name'],
+      `"${c.metadata.name}" does not match the file name "${path.basename(ctx.source.file)}". Rename the file to ${c.metadata.name}.yaml or set metadata.name: ${stem}.`),
+  ];
+};
+
+export const targetsNotEmpty: Rule = (c, ctx) => {
+  const t = c.spec.targets;
+  if (t.roles.length + t.groups.length + t.users.length > 0) return [];
+  return [finding(ctx, 'error', 'targetsNotEmpty', ['spec', 'targets'],
+    'targets nobody: roles, groups and users are all empty. Remove "roles: []" to target the 15 supported admin roles, or list groups or users.')];
+};
+
+export const breakGlassRequired: Rule = (c, ctx) => {
+  if (c.spec.exclusions.breakGlass.length > 0) return [];
+  if (c.spec.exclusions.acknowledgeNoBreakGlass) {
+    return [finding(ctx, 'warning', 'breakGlassRequired', ['spec', 'exclusions', 'acknowledgeNoBreakGlass'],
+      'no break-glass account is excluded (acknowledged). If the Conditional Access policy misfires, no admin can sign in without a passkey; add an emergency-access account as soon as you have one.')];
+  }
+  return [finding(ctx, 'error', 'breakGlassRequired', ['spec', 'exclusions', 'breakGlass'],
+    'must list at least one emergency-access (break-glass) account, so a mistake in the Conditional Access policy can never lock every admin out. Add its UPN, or set acknowledgeNoBreakGlass: true if the tenant truly has none.')];
+};
+
+export const breakGlassNotTargeted: Rule = (c, ctx) => {
+  const bg = new Set(c.spec.exclusions.breakGlass.map(lower));
+  const out: Diagnostic[] = [];
+  c.spec.targets.users.forEach((u, i) => {
+    if (bg.has(lower(u))) {
+      out.push(finding(ctx, 'error', 'breakGlassNotTargeted', ['spec', 'targets', 'users', i],
+        `${u} is a break-glass account and is also targeted. Break-glass accounts are never part of a campaign; remove it from spec.targets.users.`));
+    }
+  });
+  return out;
+};
+
+export const gracePeriodAtLeastOneDay: Rule = (c, ctx) => {
+  const out: Diagnostic[] = [];
+  for (const stage of ['deviceUpdate', 'passkeyRegistration'] as const) {
+    const g = c.spec.stages[stage].gracePeriodDays;
+    if (g < 1) {
+      out.push(finding(ctx, 'error', 'gracePeriodAtLeastOneDay', ['spec', 'stages', stage, 'gracePeriodDays'],
+        `must be ≥ 1 (got ${g}). Give users at least a day.`));
+    }
+  }
+  return out;
+};
+
+export const reminderShorterThanGrace: Rule = (c, ctx) => {
+  const out: Diagnostic[] = [];
+  for (const stage of ['deviceUpdate', 'passkeyRegistration'] as const) {
+    const { gracePeriodDays: g, reminderEveryDays: r } = c.spec.stages[stage];
+    if (g >= 1 && r >= g) {
+      out.push(finding(ctx, 'error', 'reminderShorterThanGrace', ['spec', 'stages', stage, 'reminderEveryDays'],
+        `must be shorter than the grace period (${r} ≥ gracePeriodDays ${g}), otherwise no reminder is ever sent. Use at most ${g - 1}.`));
+    }
+  }
+  return out;
+};
+
+export const enabledPolicyNeedsBreakGlass: Rule = (c, ctx) => {
+  if (c.spec.enforcement.policyState !== 'enabled' || c.spec.exclusions.breakGlass.length > 0) return [];
+  return [finding(ctx, 'error', 'enabledPolicyNeedsBreakGlass', ['spec', 'enforcement', 'policyState'],
+    'enabled requires at least one break-glass account in spec.exclusions.breakGlass; an enforced policy without one can lock every admin out. Add the account or keep reportOnly.')];
+};
+
+export const excludedUsersNotAlsoTargeted: Rule = (c, ctx) => {
+  const ex = new Set(c.spec.exclusions.users.map(lower));
+  const out: Diagnostic[] = [];
+  c.spec.targets.users.forEach((u, i) => {
+    if (ex.has(lower(u))) {
+      out.push(finding(ctx, 'warning', 'excludedUsersNotAlsoTargeted', ['spec', 'targets', 'users', i],
+        `${u} is both targeted and excluded; the exclusion wins. Remove one of the two entries.`));
+    }
+  });
+  return out;
+};
+
+export const noDuplicateEntries: Rule = (c, ctx) => {
+  const out: Diagnostic[] = [];
+  const lists: Array<[PathSegment[], string[]]> = [
+    [['spec', 'targets', 'groups'], c.spec.targets.groups],
+    [['spec', 'targets', 'users'], c.spec.targets.users],
+    [['spec', 'exclusions', 'breakGlass'], c.spec.exclusions.breakGlass],
+    [['spec', 'exclusions', 'users'], c.spec.exclusions.users],
+    [['spec', 'exclusions', 'groups'], c.spec.exclusions.groups],
+  ];
+  for (const [at, values] of lists) {
+    const seen = new Set<string>();
+    values.forEach((v, i) => {
+      if (seen.has(lower(v))) out.push(finding(ctx, 'warning', 'noDuplicateEntries', [...at, i], `${v} is listed twice. Remove the duplicate.`));
+      seen.add(lower(v));
+    });
+  }
+  return out;
+};
+
+export const postponementAllowsAtLeastOnce: Rule = (c, ctx) => {
+  const p = c.spec.postponement;
+  if (!p.enabled || p.maxTimes > 0) return [];
+  return [finding(ctx, 'warning', 'postponementAllowsAtLeastOnce', ['spec', 'postponement', 'maxTimes'],
+    'postponement is enabled but maxTimes is 0, so no user can postpone. Set maxTimes ≥ 1 or enabled: false.')];
+};
+
+/** Rules applied to every campaign file, in order. */
+export const CAMPAIGN_RULES: readonly Rule[] = [
+  fileNameMatchesName,
+  targetsNotEmpty,
+  breakGlassRequired,
+  breakGlassNotTargeted,
+  gracePeriodAtLeastOneDay,
+  reminderShorterThanGrace,
+  enabledPolicyNeedsBreakGlass,
+  excludedUsersNotAlsoTargeted,
+  noDuplicateEntries,
+  postponementAllowsAtLeastOnce,
+];

@@ -1,0 +1,85 @@
+// The normalized campaign: what the loader returns once defaults are filled and role names
+// are mapped to template ids. Every other module reads campaigns in this shape only.
+
+export const CAMPAIGN_STATUSES = ['notStarted', 'inProgress', 'paused', 'ended'] as const;
+export type CampaignStatus = (typeof CAMPAIGN_STATUSES)[number];
+
+export const OS_PLATFORMS = ['Windows', 'macOS', 'iOS', 'Android'] as const;
+export type OsPlatform = (typeof OS_PLATFORMS)[number];
+
+export type NotificationChannel = 'teams' | 'email' | 'none';
+export type PolicyState = 'reportOnly' | 'enabled';
+
+export interface GraceStage {
+  /** Days a user has to complete the stage's action before being flagged exceededGrace. */
+  gracePeriodDays: number;
+  /** Days between reminders while the grace period runs. */
+  reminderEveryDays: number;
+}
+
+export interface Campaign {
+  apiVersion: 'passkeys/v1';
+  kind: 'PasskeyCampaign';
+  metadata: {
+    name: string;
+    description: string;
+    owners: string[];
+  };
+  spec: {
+    status: CampaignStatus;
+    targets: {
+      /** Role template ids (lower-case GUIDs), names already mapped. */
+      roles: string[];
+      includeEligible: boolean;
+      /** Group object ids; transitive members are targeted. */
+      groups: string[];
+      /** UPNs or object ids, as written. */
+      users: string[];
+    };
+    exclusions: {
+      /** UPNs or object ids of emergency-access accounts: never targeted, always excluded from the CA policy. */
+      breakGlass: string[];
+      users: string[];
+      groups: string[];
+      /** true when the authors explicitly accept having no break-glass account. */
+      acknowledgeNoBreakGlass: boolean;
+    };
+    devices: {
+      activeWithinDays: number;
+      minimumOs: Record<OsPlatform, string>;
+    };
+    stages: {
+      deviceUpdate: GraceStage;
+      passkeyRegistration: GraceStage;
+      enforcement: { noticeDays: number };
+    };
+    postponement: { enabled: boolean; days: number; maxTimes: number };
+    notifications: {
+      channel: NotificationChannel;
+      registrationUrl: string;
+      /** Mailbox (UPN or id) that sends email notifications; falls back to the deployment's configured sender. */
+      sender?: string;
+    };
+    enforcement: {
+      policyState: PolicyState;
+      maxNewPerRun: number;
+    };
+  };
+}
+
+export type Severity = 'error' | 'warning';
+
+/** One finding about a campaign file, positioned in its YAML source. */
+export interface Diagnostic {
+  severity: Severity;
+  file: string;
+  /** 1-based; 0 when the finding concerns the file as a whole. */
+  line: number;
+  col: number;
+  /** Dotted field path, e.g. `spec.stages.deviceUpdate.gracePeriodDays`; empty for the whole file. */
+  path: string;
+  /** Problem and fix, in one or two sentences. */
+  message: string;
+  /** Stable identifier of the rule that produced it, e.g. `schema/additionalProperties`, `rule/breakGlassRequired`. */
+  rule: string;
+}

@@ -1,0 +1,55 @@
+// The `campaign` command. Each subcommand lives in its own module and is loaded only when used,
+// so `campaign validate` never pays for the Graph client (and nothing here loads Pulumi).
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { RuntimeError, UsageError } from '../errors';
+import { println, processIo, type Io } from './io';
+
+type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };
+
+const COMMANDS: Record<string, Command> = {
+  validate: { summary: 'check campaign files (schema, rules, lock rule against --base)', load: () => import('./validate.js') },
+};
+
+function usage(): string {
+  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
+  return `Usage: campaign <command> [options]
+
+GitOps passkey campaigns for Microsoft Entra ID.
+
+Commands:
+${lines.join('\n')}
+
+Run "campaign <command> --help" for a command's options.
+Exit status: 0 success, 1 findings or validation errors, 2 usage or runtime error.`;
+}
+
+export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  const [name, ...rest] = argv;
+  if (!name || name === '--help' || name === '-h' || name === 'help') {
+    println(name ? io.stdout : io.stderr, usage());
+    return name ? 0 : 2;
+  }
+  if (name === '--version' || name === '-v') {
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    println(io.stdout, pkg.version);
+    return 0;
+  }
+  const cmd = COMMANDS[name];
+  const label = `campaign ${name}`;
+  try {
+    if (!cmd) throw new UsageError(`unknown command "${name}".`, `Commands: ${Object.keys(COMMANDS).join(', ')}. Run "campaign --help".`);
+    return await (await cmd.load()).run(rest, io);
+  } catch (e) {
+    if (e instanceof UsageError || e instanceof RuntimeError) {
+      println(io.stderr, `${cmd ? label : 'campaign'}: ${e.message}`);
+      if (e.hint) println(io.stderr, `  ${e.hint}`);
+      return 2;
+    }
+    // Anything else is a bug in this tool, not a user mistake: keep the stack for the report.
+    println(io.stderr, `${label}: internal error: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+    println(io.stderr, '  This is a bug in campaign; please report it with the command you ran.');
+    return 2;
+  }
+}
