@@ -1,0 +1,277 @@
+// The contract every LedgerStore must meet; run for the file store now and the Azure Blob store later.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import {
+  InvalidEventError,
+  InvalidNameError,
+  LedgerCorruptError,
+  LedgerVersionError,
+  LockHeldError,
+  type LedgerEvent,
+  type LedgerStore,
+} from '../../src/state';
+
+export interface StoreHarness {
+  store: LedgerStore;
+  /** Writes raw bytes to the end of a campaign's ledger, bypassing validation (to simulate damage). */
+  appendRaw?: (campaign: string, text: string) => Promise<void>;
+  cleanup: () => Promise<void>;
+}
+
+const NOW = '2026-12-01T06:00:00.000Z';
+
+export function ev(type: string, extra: Record<string, unknown> = {}, at = NOW): LedgerEvent {
+  return { v: 1, type, at, ...extra };
+}
+
+export function describeLedgerStore(name: string, makeStore: () => Promise<StoreHarness>): void {
+  describe(`LedgerStore contract: ${name}`, () => {
+    let h: StoreHarness;
+    let store: LedgerStore;
+    beforeEach(async () => {
+      h = await makeStore();
+      store = h.store;
+    });
+    afterEach(async () => {
+      await h.cleanup();
+    });
+
+    describe('read and append', () => {
+      it('reads a campaign that was never written as an empty ledger without warnings', async () => {
+        expect(await store.read('never-written')).toEqual({ events: [], warnings: [] });
+      });
+
+      it('reads back appended events in order with every opaque field intact', async () => {
+        const first = [
+          ev('runStarted', { runId: 'r1' }),
+          ev('userEnteredStage', { userId: 'u1', userPrincipalName: 'ådmin@contoso.com', stage: 'deviceUpdate', note: 'line1\nline2 "quoted" \u2028' }),
+        ];
+        const second = [ev('runFinished', { runId: 'r1', counts: { moved: 1 }, list: [1, null, true] })];
+        await store.append('admins-passkeys', first);
+        await store.append('admins-passkeys', second);
+        const { events, warnings } = await store.read('admins-passkeys');
+        expect(warnings).toEqual([]);
+        expect(events).toEqual([...first, ...second]);
+      });
+
+      it('treats an empty batch as a no-op', async () => {
+        await store.append('admins-passkeys', []);
+        expect((await store.read('admins-passkeys')).events).toEqual([]);
+      });
+
+      it('keeps campaigns apart', async () => {
+        await store.append('campaign-a', [ev('a')]);
+        await store.append('campaign-b', [ev('b')]);
+        expect((await store.read('campaign-a')).events.map((e) => e.type)).toEqual(['a']);
+        expect((await store.read('campaign-b')).events.map((e) => e.type)).toEqual(['b']);
+      });
+
+      const badEvents: Array<{ name: string; event: unknown; problem: RegExp }> = [
+        { name: 'rejects an event without v', event: { type: 't', at: NOW }, problem: /"v" must be a positive integer/ },
+        { name: 'rejects an event with v 0', event: { v: 0, type: 't', at: NOW }, problem: /"v" must be a positive integer/ },
+        { name: 'rejects an event with a fractional v', event: { v: 1.5, type: 't', at: NOW }, problem: /"v" must be a positive integer/ },
+        { name: 'rejects an event newer than this build writes', event: { v: 2, type: 't', at: NOW }, problem: /writes at most version 1/ },
+        { name: 'rejects an event without type', event: { v: 1, at: NOW }, problem: /"type" must be a non-empty string/ },
+        { name: 'rejects an event with an empty type', event: { v: 1, type: '', at: NOW }, problem: /"type" must be a non-empty string/ },
+        { name: 'rejects an event whose at is not a date', event: { v: 1, type: 't', at: 'yesterday' }, problem: /"at" must be an ISO date string/ },
+        { name: 'rejects an array', event: [1], problem: /not a JSON object/ },
+        { name: 'rejects an event that cannot be serialized', event: { v: 1, type: 't', at: NOW, big: 1n }, problem: /not serializable as JSON/ },
+      ];
+      it.each(badEvents)('$name and writes nothing from the batch', async ({ event, problem }) => {
+        const batch = [ev('good'), event as LedgerEvent];
+        const err = await store.append('admins-passkeys', batch).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidEventError);
+        expect((err as InvalidEventError).message).toMatch(problem);
+        expect((err as InvalidEventError).message).toMatch(/^event #1 of the batch/);
+        expect((err as InvalidEventError).retryable).toBe(false);
+        expect((await store.read('admins-passkeys')).events).toEqual([]);
+      });
+    });
+
+    describe('campaign names', () => {
+      const badNames = ['../etc', '..', 'ab', 'a'.repeat(41), 'a/b', 'a\\b', 'Admins', 'a b', '', 'admins.passkeys', '/tmp/x'];
+      it.each(badNames.map((n) => ({ name: JSON.stringify(n), value: n })))('rejects the campaign name $name everywhere', async ({ value }) => {
+        const calls: Array<() => Promise<unknown>> = [
+          () => store.read(value),
+          () => store.append(value, [ev('x')]),
+          () => store.acquireLock(value, { owner: 'test' }),
+          () => store.archive(value, new Date(NOW)),
+          () => store.writeSnapshot(value, 'observation', {}),
+          () => store.readSnapshot(value, 'observation'),
+        ];
+        for (const call of calls) {
+          const err = await call().catch((e: unknown) => e);
+          expect(err).toBeInstanceOf(InvalidNameError);
+          expect((err as Error).message).toContain('[a-z0-9-]{3,40}');
+        }
+      });
+
+      it('accepts names of 3 and 40 characters', async () => {
+        await store.append('abc', [ev('x')]);
+        await store.append('a'.repeat(40), [ev('y')]);
+        expect((await store.read('abc')).events).toHaveLength(1);
+        expect((await store.read('a'.repeat(40))).events).toHaveLength(1);
+      });
+    });
+
+    describe('lock', () => {
+      it('lets one holder in and tells the second who holds it', async () => {
+        const lock = await store.acquireLock('admins-passkeys', { owner: 'reconcile' });
+        expect(lock.info.owner).toBe('reconcile');
+        expect(lock.info.pid).toBe(process.pid);
+        const err = await store.acquireLock('admins-passkeys', { owner: 'postpone' }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockHeldError);
+        const held = err as LockHeldError;
+        expect(held.retryable).toBe(true);
+        expect(held.holder).toMatchObject({ owner: 'reconcile', pid: process.pid, host: lock.info.host, startedAt: lock.info.startedAt });
+        expect(held.message).toContain(`pid ${process.pid}`);
+        expect(held.message).toContain(`since ${lock.info.startedAt}`);
+        expect(held.message).toMatch(/If that process is gone, delete /);
+        await lock.release();
+        const again = await store.acquireLock('admins-passkeys', { owner: 'postpone' });
+        await again.release();
+      });
+
+      it('never lets two concurrent acquirers both hold the lock', async () => {
+        const results = await Promise.allSettled(
+          Array.from({ length: 8 }, (_, i) => store.acquireLock('admins-passkeys', { owner: `racer-${i}` })),
+        );
+        const won = results.filter((r) => r.status === 'fulfilled');
+        const lost = results.filter((r) => r.status === 'rejected');
+        expect(won).toHaveLength(1);
+        expect(lost).toHaveLength(7);
+        for (const r of lost) expect((r as PromiseRejectedResult).reason).toBeInstanceOf(LockHeldError);
+        await (won[0] as PromiseFulfilledResult<Awaited<ReturnType<LedgerStore['acquireLock']>>>).value.release();
+      });
+
+      it('lets a waiting acquirer in once the holder releases', async () => {
+        const first = await store.acquireLock('admins-passkeys', { owner: 'first' });
+        const waiting = store.acquireLock('admins-passkeys', { owner: 'second', waitMs: 5_000 });
+        setTimeout(() => void first.release(), 150);
+        const second = await waiting;
+        expect(second.info.owner).toBe('second');
+        await second.release();
+      });
+
+      it('gives up after waitMs when the holder keeps the lock', async () => {
+        const first = await store.acquireLock('admins-passkeys', { owner: 'first' });
+        const started = Date.now();
+        const err = await store.acquireLock('admins-passkeys', { owner: 'second', waitMs: 200 }).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LockHeldError);
+        expect(Date.now() - started).toBeGreaterThanOrEqual(150);
+        await first.release();
+      });
+
+      it('does not remove a later holder when an old lock is released twice', async () => {
+        const a = await store.acquireLock('admins-passkeys', { owner: 'a' });
+        await a.release();
+        const b = await store.acquireLock('admins-passkeys', { owner: 'b' });
+        await a.release();
+        await expect(store.acquireLock('admins-passkeys', { owner: 'c' })).rejects.toBeInstanceOf(LockHeldError);
+        await b.release();
+      });
+
+      it('locks campaigns independently', async () => {
+        const a = await store.acquireLock('campaign-a', { owner: 'a' });
+        const b = await store.acquireLock('campaign-b', { owner: 'b' });
+        await a.release();
+        await b.release();
+      });
+    });
+
+    describe('archive', () => {
+      it('moves the ledger and snapshots aside and starts the campaign empty', async () => {
+        await store.append('admins-passkeys', [ev('runStarted'), ev('runFinished')]);
+        await store.writeSnapshot('admins-passkeys', 'observation', { users: 3 });
+        const lock = await store.acquireLock('admins-passkeys', { owner: 'reset' });
+        const where = await store.archive('admins-passkeys', new Date(NOW));
+        expect(where).toContain('20');
+        expect(await store.read('admins-passkeys')).toEqual({ events: [], warnings: [] });
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toBeNull();
+        await store.append('admins-passkeys', [ev('runStarted', { after: 'reset' })]);
+        expect((await store.read('admins-passkeys')).events).toEqual([ev('runStarted', { after: 'reset' })]);
+        await lock.release();
+      });
+
+      it('gives each archive of the same instant its own location', async () => {
+        await store.append('admins-passkeys', [ev('one')]);
+        const first = await store.archive('admins-passkeys', new Date(NOW));
+        await store.append('admins-passkeys', [ev('two')]);
+        const second = await store.archive('admins-passkeys', new Date(NOW));
+        expect(second).not.toBe(first);
+      });
+
+      it('archives a campaign that has no ledger yet', async () => {
+        expect(typeof (await store.archive('fresh-campaign', new Date(NOW)))).toBe('string');
+        expect((await store.read('fresh-campaign')).events).toEqual([]);
+      });
+    });
+
+    describe('snapshots', () => {
+      it('returns null for a snapshot that was never written', async () => {
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toBeNull();
+      });
+
+      it('reads back the last written value', async () => {
+        await store.writeSnapshot('admins-passkeys', 'observation', { users: [{ id: 'u1' }], at: NOW });
+        await store.writeSnapshot('admins-passkeys', 'observation', { users: [], at: NOW });
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: [], at: NOW });
+      });
+
+      it('keeps snapshots of different names apart', async () => {
+        await store.writeSnapshot('admins-passkeys', 'observation', 1);
+        await store.writeSnapshot('admins-passkeys', 'state', 2);
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toBe(1);
+        expect(await store.readSnapshot('admins-passkeys', 'state')).toBe(2);
+      });
+
+      it.each(['../ledger', 'a/b', 'Observation', '', '.hidden'])('rejects the snapshot name %j', async (bad) => {
+        await expect(store.writeSnapshot('admins-passkeys', bad, {})).rejects.toBeInstanceOf(InvalidNameError);
+        await expect(store.readSnapshot('admins-passkeys', bad)).rejects.toBeInstanceOf(InvalidNameError);
+      });
+    });
+
+    describe('damaged ledgers', () => {
+      const raw = async (campaign: string, text: string): Promise<void> => {
+        if (!h.appendRaw) throw new Error('harness has no appendRaw');
+        await h.appendRaw(campaign, text);
+      };
+      const line = (e: LedgerEvent): string => `${JSON.stringify(e)}\n`;
+
+      it('reports and ignores a partial trailing line, and later appends stay valid', async () => {
+        if (!h.appendRaw) return;
+        await store.append('admins-passkeys', [ev('one'), ev('two')]);
+        await raw('admins-passkeys', '{"v":1,"type":"thr');
+        const before = await store.read('admins-passkeys');
+        expect(before.events.map((e) => e.type)).toEqual(['one', 'two']);
+        expect(before.warnings).toHaveLength(1);
+        expect(before.warnings[0]).toMatch(/:3: partial trailing line/);
+        await store.append('admins-passkeys', [ev('three'), ev('four')]);
+        const after = await store.read('admins-passkeys');
+        expect(after.warnings).toEqual([]);
+        expect(after.events.map((e) => e.type)).toEqual(['one', 'two', 'three', 'four']);
+      });
+
+      it('refuses a corrupt line in the middle and names its line number', async () => {
+        if (!h.appendRaw) return;
+        await store.append('admins-passkeys', [ev('one')]);
+        await raw('admins-passkeys', '{"v":1,"type":"two","at":\n');
+        await store.append('admins-passkeys', [ev('three')]);
+        const err = await store.read('admins-passkeys').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LedgerCorruptError);
+        expect((err as LedgerCorruptError).line).toBe(2);
+        expect((err as LedgerCorruptError).retryable).toBe(false);
+        expect((err as Error).message).toMatch(/:2: ledger line is not a valid event \(not valid JSON/);
+      });
+
+      it('refuses an event written by a newer version of campaign', async () => {
+        if (!h.appendRaw) return;
+        await store.append('admins-passkeys', [ev('one')]);
+        await raw('admins-passkeys', line({ v: 2, type: 'future', at: NOW }));
+        const err = await store.read('admins-passkeys').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LedgerVersionError);
+        expect((err as LedgerVersionError).line).toBe(2);
+        expect((err as Error).message).toMatch(/:2: event schema version 2 was written by a newer version of campaign \(this one reads up to version 1\)/);
+      });
+    });
+  });
+}
