@@ -1,0 +1,91 @@
+// `campaign sim serve` and `campaign sim generate`, taking options the CLI has already parsed.
+import { FixtureError, loadFixtureFile } from './fixture';
+import { DEFAULT_SEED, generateTenant } from './generate';
+import { startEmulator, type Emulator } from './server';
+
+export interface SimIo {
+  stdout: NodeJS.WritableStream;
+  stderr: NodeJS.WritableStream;
+}
+
+export interface SimServeOptions {
+  tenantFile: string;
+  /** 0 or undefined: an ephemeral port. */
+  port?: number;
+  /** Bearer token to require; by default any non-empty bearer token is accepted. */
+  token?: string;
+  /** Graph's throttling limits on (default) or off. */
+  throttle?: boolean;
+  /** Resolves when the server should stop; defaults to the first SIGINT or SIGTERM. */
+  until?: Promise<unknown>;
+  /** Called once the server listens (tests use it to reach the server). */
+  onListening?: (emulator: Emulator) => void;
+}
+
+export interface SimGenerateOptions {
+  users: number;
+  seed?: number | string;
+  /** Snapshot time; defaults to the generator's fixed reference so output is reproducible. */
+  now?: string;
+}
+
+const write = (stream: NodeJS.WritableStream, text: string) =>
+  new Promise<void>((resolve) => {
+    if (!stream.write(text)) stream.once('drain', resolve);
+    else resolve();
+  });
+
+function signal(): Promise<NodeJS.Signals> {
+  return new Promise((resolve) => {
+    const stop = (s: NodeJS.Signals) => {
+      process.off('SIGINT', stop);
+      process.off('SIGTERM', stop);
+      resolve(s);
+    };
+    process.on('SIGINT', stop);
+    process.on('SIGTERM', stop);
+  });
+}
+
+/** Serves the tenant until SIGINT/SIGTERM (or `until`); exit code 0, or 2 when the fixture or port is unusable. */
+export async function runSimServe(options: SimServeOptions, io: SimIo): Promise<number> {
+  let emulator: Emulator;
+  try {
+    const { fixture, warnings } = loadFixtureFile(options.tenantFile);
+    for (const w of warnings.slice(0, 20)) await write(io.stderr, `warning: ${options.tenantFile}: ${w}\n`);
+    if (warnings.length > 20) await write(io.stderr, `warning: ${options.tenantFile}: … and ${warnings.length - 20} more warnings\n`);
+    emulator = await startEmulator({ tenant: fixture, port: options.port ?? 0, host: '127.0.0.1', token: options.token, faults: { throttle: options.throttle ?? true } });
+  } catch (e) {
+    if (e instanceof FixtureError) {
+      await write(io.stderr, `campaign sim serve: invalid tenant fixture:\n${e.message}\n`);
+      return 2;
+    }
+    const err = e as NodeJS.ErrnoException;
+    if (err.code === 'EADDRINUSE' || err.code === 'EACCES') {
+      await write(io.stderr, `campaign sim serve: cannot listen on 127.0.0.1:${options.port} (${err.code}). Pick another --port, or 0 for any free port.\n`);
+      return 2;
+    }
+    throw e;
+  }
+  await write(io.stdout, `listening on ${emulator.url}\n`);
+  options.onListening?.(emulator);
+  await (options.until ?? signal());
+  await emulator.close();
+  return 0;
+}
+
+/** Prints a generated fixture as JSON; exit code 0, or 2 for an impossible size. */
+export async function runSimGenerate(options: SimGenerateOptions, io: SimIo): Promise<number> {
+  let text: string;
+  try {
+    text = JSON.stringify(generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now }));
+  } catch (e) {
+    if (e instanceof RangeError) {
+      await write(io.stderr, `campaign sim generate: ${e.message}\n`);
+      return 2;
+    }
+    throw e;
+  }
+  await write(io.stdout, text + '\n');
+  return 0;
+}

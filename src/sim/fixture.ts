@@ -1,0 +1,401 @@
+// The tenant fixture (DESIGN §6): Graph-shaped collections, so a tenant export loads as is.
+// Loading never throws a stack trace at the user: every problem is reported as `file: $.json.path: message`.
+import { readFileSync } from 'node:fs';
+import type * as MG from '@microsoft/microsoft-graph-types';
+
+export type FixtureUser = MG.User & { id: string; userPrincipalName: string };
+export type FixtureRegistrationDetails = MG.UserRegistrationDetails & { id: string };
+export type FixtureFido2Method = MG.Fido2AuthenticationMethod & { id: string };
+/** `registeredOwners` holds owner object ids (an export's `[{ id }]` form is accepted and reduced to ids). */
+export type FixtureDevice = Omit<MG.Device, 'registeredOwners'> & { id: string; registeredOwners?: string[] };
+export type FixtureRoleDefinition = MG.UnifiedRoleDefinition & { id: string };
+export type FixtureRoleAssignment = Omit<MG.UnifiedRoleAssignment, 'principal' | 'roleDefinition'> & {
+  id: string;
+  principalId: string;
+  roleDefinitionId: string;
+};
+export type FixtureRoleEligibility = Omit<MG.UnifiedRoleEligibilityScheduleInstance, 'principal' | 'roleDefinition'> & {
+  id: string;
+  principalId: string;
+  roleDefinitionId: string;
+};
+/** `members` holds member object ids (users, groups or devices). */
+export type FixtureGroup = Omit<MG.Group, 'members'> & { id: string; displayName: string; members?: string[] };
+export type FixtureMethodConfiguration = MG.AuthenticationMethodConfiguration &
+  Partial<MG.Fido2AuthenticationMethodConfiguration> & { id: string; '@odata.type'?: string };
+export type FixtureAuthenticationMethodsPolicy = Omit<MG.AuthenticationMethodsPolicy, 'authenticationMethodConfigurations'> & {
+  authenticationMethodConfigurations?: FixtureMethodConfiguration[];
+};
+export type FixtureConditionalAccessPolicy = MG.ConditionalAccessPolicy & { id: string };
+
+export interface TenantFixture {
+  users?: FixtureUser[];
+  userRegistrationDetails?: FixtureRegistrationDetails[];
+  /** Keyed by user id. */
+  fido2Methods?: Record<string, FixtureFido2Method[]>;
+  devices?: FixtureDevice[];
+  roleDefinitions?: FixtureRoleDefinition[];
+  roleAssignments?: FixtureRoleAssignment[];
+  roleEligibilityScheduleInstances?: FixtureRoleEligibility[];
+  groups?: FixtureGroup[];
+  authenticationMethodsPolicy?: FixtureAuthenticationMethodsPolicy;
+  /** Served at /identity/conditionalAccess/policies (an extension of the §6 shape). */
+  conditionalAccessPolicies?: FixtureConditionalAccessPolicy[];
+}
+
+/** The array collections whose items are keyed by `id`. */
+export const ID_COLLECTIONS = [
+  'users',
+  'userRegistrationDetails',
+  'devices',
+  'roleDefinitions',
+  'roleAssignments',
+  'roleEligibilityScheduleInstances',
+  'groups',
+  'conditionalAccessPolicies',
+] as const;
+export type IdCollection = (typeof ID_COLLECTIONS)[number];
+
+const TOP_LEVEL = new Set<string>([...ID_COLLECTIONS, 'fido2Methods', 'authenticationMethodsPolicy']);
+
+export class FixtureError extends Error {
+  override readonly name = 'FixtureError';
+  constructor(
+    readonly source: string,
+    readonly problems: string[],
+  ) {
+    super(FixtureError.render(source, problems));
+  }
+
+  private static render(source: string, problems: string[]): string {
+    const shown = problems.slice(0, 20).map((p) => `${source}: ${p}`);
+    if (problems.length > shown.length) shown.push(`${source}: … and ${problems.length - shown.length} more problems`);
+    return shown.join('\n');
+  }
+}
+
+export interface ValidateOptions {
+  /** A partial fixture (PATCH /_sim/tenant): required fields are only required for items that do not exist yet. */
+  partial?: boolean;
+  /** For partial fixtures: does an item with this id already exist in that collection? */
+  exists?: (collection: IdCollection, id: string) => boolean;
+}
+
+export interface ValidationResult {
+  fixture: TenantFixture;
+  /** Structural problems: the fixture cannot be served. */
+  errors: string[];
+  /** Dangling references (an owner that is not a user, …): served as is, but probably a mistake. */
+  warnings: string[];
+}
+
+type Json = unknown;
+type Rec = Record<string, Json>;
+
+const isRecord = (v: Json): v is Rec => typeof v === 'object' && v !== null && !Array.isArray(v);
+const show = (v: Json): string => {
+  const text = JSON.stringify(v);
+  return text === undefined ? String(v) : text.length > 40 ? `${text.slice(0, 37)}…` : text;
+};
+const key = (path: string, k: string): string => (/^[A-Za-z_$][\w$]*$/.test(k) ? `${path}.${k}` : `${path}[${JSON.stringify(k)}]`);
+
+class Checker {
+  readonly errors: string[] = [];
+
+  fail(path: string, message: string): void {
+    this.errors.push(`${path}: ${message}`);
+  }
+
+  idString(item: Rec, field: string, path: string, required: boolean): string | undefined {
+    const v = item[field];
+    if (v === undefined) {
+      if (required) this.fail(key(path, field), 'is required (a non-empty string).');
+      return undefined;
+    }
+    if (typeof v !== 'string' || v.trim() === '') {
+      this.fail(key(path, field), `must be a non-empty string (got ${show(v)}).`);
+      return undefined;
+    }
+    if (/[/?#]/.test(v)) {
+      this.fail(key(path, field), `must not contain "/", "?" or "#" since it is used in URL paths (got ${show(v)}).`);
+      return undefined;
+    }
+    return v;
+  }
+
+  optional(item: Rec, field: string, path: string, type: 'string' | 'boolean' | 'date' | 'string[]', nullable = true): void {
+    const v = item[field];
+    if (v === undefined || (v === null && nullable)) return;
+    const at = key(path, field);
+    switch (type) {
+      case 'string':
+        if (typeof v !== 'string') this.fail(at, `must be a string${nullable ? ' or null' : ''} (got ${show(v)}).`);
+        break;
+      case 'boolean':
+        if (typeof v !== 'boolean') this.fail(at, `must be true or false (got ${show(v)}).`);
+        break;
+      case 'date':
+        if (typeof v !== 'string' || Number.isNaN(Date.parse(v)))
+          this.fail(at, `must be an ISO 8601 date-time such as "2026-01-31T08:00:00Z" (got ${show(v)}).`);
+        break;
+      case 'string[]':
+        if (!Array.isArray(v) || v.some((s) => typeof s !== 'string')) this.fail(at, `must be an array of strings (got ${show(v)}).`);
+        break;
+    }
+  }
+
+  /** Reduces `["id"]` or `[{ "id": "…" }]` to ids. */
+  refList(item: Rec, field: string, path: string): string[] | undefined {
+    const v = item[field];
+    if (v === undefined || v === null) return undefined;
+    const at = key(path, field);
+    if (!Array.isArray(v)) {
+      this.fail(at, `must be an array of object ids (got ${show(v)}).`);
+      return undefined;
+    }
+    const ids: string[] = [];
+    v.forEach((ref, i) => {
+      const id = typeof ref === 'string' ? ref : isRecord(ref) && typeof ref.id === 'string' ? ref.id : undefined;
+      if (!id) this.fail(`${at}[${i}]`, `must be an object id string or an object with an "id" (got ${show(ref)}).`);
+      else ids.push(id);
+    });
+    return ids;
+  }
+}
+
+function itemRules(c: Checker, collection: IdCollection, item: Rec, path: string, isNew: boolean): void {
+  switch (collection) {
+    case 'users': {
+      const upn = item.userPrincipalName;
+      if (upn === undefined) {
+        if (isNew) c.fail(key(path, 'userPrincipalName'), 'is required (such as "adele@contoso.com").');
+      } else if (typeof upn !== 'string' || !upn.includes('@')) {
+        c.fail(key(path, 'userPrincipalName'), `must be a string containing "@" (got ${show(upn)}).`);
+      }
+      c.optional(item, 'displayName', path, 'string');
+      c.optional(item, 'mail', path, 'string');
+      c.optional(item, 'accountEnabled', path, 'boolean', false);
+      break;
+    }
+    case 'userRegistrationDetails':
+      c.optional(item, 'userPrincipalName', path, 'string', false);
+      c.optional(item, 'methodsRegistered', path, 'string[]');
+      c.optional(item, 'isAdmin', path, 'boolean');
+      c.optional(item, 'lastUpdatedDateTime', path, 'date');
+      break;
+    case 'devices':
+      c.optional(item, 'displayName', path, 'string');
+      c.optional(item, 'operatingSystem', path, 'string');
+      c.optional(item, 'operatingSystemVersion', path, 'string');
+      c.optional(item, 'approximateLastSignInDateTime', path, 'date');
+      c.optional(item, 'accountEnabled', path, 'boolean');
+      break;
+    case 'roleDefinitions':
+      if (isNew && item.displayName === undefined) c.fail(key(path, 'displayName'), 'is required (such as "Global Administrator").');
+      c.optional(item, 'displayName', path, 'string', false);
+      c.optional(item, 'templateId', path, 'string');
+      break;
+    case 'roleAssignments':
+    case 'roleEligibilityScheduleInstances':
+      c.idString(item, 'principalId', path, isNew);
+      c.idString(item, 'roleDefinitionId', path, isNew);
+      c.optional(item, 'directoryScopeId', path, 'string');
+      break;
+    case 'groups':
+      if (isNew && item.displayName === undefined) c.fail(key(path, 'displayName'), 'is required.');
+      c.optional(item, 'displayName', path, 'string', false);
+      break;
+    case 'conditionalAccessPolicies':
+      c.optional(item, 'displayName', path, 'string');
+      c.optional(item, 'state', path, 'string');
+      break;
+  }
+}
+
+/**
+ * Checks a parsed fixture and returns it normalised (reference lists reduced to ids). Never throws.
+ * Unknown top-level keys are errors (they are almost always typos); keys starting with "@" or "$" are ignored.
+ */
+export function validateFixture(value: unknown, options: ValidateOptions = {}): ValidationResult {
+  const c = new Checker();
+  const warnings: string[] = [];
+  const fixture: TenantFixture = {};
+  if (!isRecord(value)) {
+    c.fail('$', `must be a JSON object with collections such as "users" and "devices" (got ${show(value)}).`);
+    return { fixture, errors: c.errors, warnings };
+  }
+  for (const k of Object.keys(value)) {
+    if (!TOP_LEVEL.has(k) && !k.startsWith('@') && !k.startsWith('$'))
+      c.fail(key('$', k), `unknown collection; expected one of ${[...TOP_LEVEL].join(', ')}.`);
+  }
+  const out = fixture as Record<string, unknown>;
+
+  for (const collection of ID_COLLECTIONS) {
+    const list = value[collection];
+    if (list === undefined) continue;
+    const path = `$.${collection}`;
+    if (!Array.isArray(list)) {
+      c.fail(path, `must be an array (got ${show(list)}).`);
+      continue;
+    }
+    const seen = new Set<string>();
+    const items: Rec[] = [];
+    list.forEach((raw, i) => {
+      const at = `${path}[${i}]`;
+      if (!isRecord(raw)) {
+        c.fail(at, `must be an object (got ${show(raw)}).`);
+        return;
+      }
+      const id = c.idString(raw, 'id', at, true);
+      if (id === undefined) return;
+      if (seen.has(id)) c.fail(key(at, 'id'), `duplicate id ${show(id)} in ${collection}.`);
+      seen.add(id);
+      const isNew = !options.partial || !options.exists?.(collection, id);
+      itemRules(c, collection, raw, at, isNew);
+      const item: Rec = { ...raw };
+      if (collection === 'devices') {
+        const owners = c.refList(raw, 'registeredOwners', at);
+        if (owners) item.registeredOwners = owners;
+      }
+      if (collection === 'groups') {
+        const members = c.refList(raw, 'members', at);
+        if (members) item.members = members;
+      }
+      if ((collection === 'roleAssignments' || collection === 'roleEligibilityScheduleInstances') && isNew && item.directoryScopeId === undefined)
+        item.directoryScopeId = '/';
+      items.push(item);
+    });
+    out[collection] = items;
+  }
+
+  const users = value.users;
+  if (Array.isArray(users) && !options.partial) {
+    const upns = new Map<string, number>();
+    users.forEach((u, i) => {
+      if (!isRecord(u) || typeof u.userPrincipalName !== 'string') return;
+      const lower = u.userPrincipalName.toLowerCase();
+      const first = upns.get(lower);
+      if (first !== undefined) c.fail(`$.users[${i}].userPrincipalName`, `duplicate of $.users[${first}] (UPNs are unique, ignoring case).`);
+      else upns.set(lower, i);
+    });
+  }
+
+  const fido = value.fido2Methods;
+  if (fido !== undefined) {
+    if (!isRecord(fido)) c.fail('$.fido2Methods', `must be an object keyed by user id (got ${show(fido)}).`);
+    else {
+      const byUser: Record<string, FixtureFido2Method[]> = {};
+      for (const [userId, methods] of Object.entries(fido)) {
+        const at = key('$.fido2Methods', userId);
+        if (!Array.isArray(methods)) {
+          c.fail(at, `must be an array of fido2AuthenticationMethod objects (got ${show(methods)}).`);
+          continue;
+        }
+        const seen = new Set<string>();
+        methods.forEach((m, i) => {
+          const mat = `${at}[${i}]`;
+          if (!isRecord(m)) return c.fail(mat, `must be an object (got ${show(m)}).`);
+          const id = c.idString(m, 'id', mat, true);
+          if (id !== undefined && seen.has(id)) c.fail(key(mat, 'id'), `duplicate method id ${show(id)} for this user.`);
+          if (id !== undefined) seen.add(id);
+          c.optional(m, 'aaGuid', mat, 'string');
+          c.optional(m, 'model', mat, 'string');
+          c.optional(m, 'displayName', mat, 'string');
+          c.optional(m, 'createdDateTime', mat, 'date');
+        });
+        byUser[userId] = methods as FixtureFido2Method[];
+      }
+      fixture.fido2Methods = byUser;
+    }
+  }
+
+  const policy = value.authenticationMethodsPolicy;
+  if (policy !== undefined) {
+    if (!isRecord(policy)) c.fail('$.authenticationMethodsPolicy', `must be an object (got ${show(policy)}).`);
+    else {
+      const configs = policy.authenticationMethodConfigurations;
+      if (configs !== undefined && !Array.isArray(configs))
+        c.fail('$.authenticationMethodsPolicy.authenticationMethodConfigurations', `must be an array (got ${show(configs)}).`);
+      else if (Array.isArray(configs)) {
+        configs.forEach((cfg, i) => {
+          const at = `$.authenticationMethodsPolicy.authenticationMethodConfigurations[${i}]`;
+          if (!isRecord(cfg)) return c.fail(at, `must be an object (got ${show(cfg)}).`);
+          c.idString(cfg, 'id', at, true);
+          c.optional(cfg, 'state', at, 'string');
+          if (cfg.state !== undefined && cfg.state !== null && cfg.state !== 'enabled' && cfg.state !== 'disabled')
+            c.fail(key(at, 'state'), `must be "enabled" or "disabled" (got ${show(cfg.state)}).`);
+        });
+      }
+      fixture.authenticationMethodsPolicy = policy as FixtureAuthenticationMethodsPolicy;
+    }
+  }
+
+  if (!options.partial && c.errors.length === 0) warnings.push(...danglingReferences(fixture));
+  return { fixture, errors: c.errors, warnings };
+}
+
+function danglingReferences(f: TenantFixture): string[] {
+  const out: string[] = [];
+  const users = new Set((f.users ?? []).map((u) => u.id));
+  const groups = new Set((f.groups ?? []).map((g) => g.id));
+  const devices = new Set((f.devices ?? []).map((d) => d.id));
+  const roles = new Set((f.roleDefinitions ?? []).map((r) => r.id));
+  const objects = (id: string) => users.has(id) || groups.has(id) || devices.has(id);
+  (f.devices ?? []).forEach((d, i) =>
+    (d.registeredOwners ?? []).forEach((o, j) => {
+      if (!users.has(o)) out.push(`$.devices[${i}].registeredOwners[${j}]: ${show(o)} is not a user in $.users.`);
+    }),
+  );
+  (f.groups ?? []).forEach((g, i) =>
+    (g.members ?? []).forEach((m, j) => {
+      if (!objects(m)) out.push(`$.groups[${i}].members[${j}]: ${show(m)} is not a user, group or device in this fixture.`);
+    }),
+  );
+  for (const collection of ['roleAssignments', 'roleEligibilityScheduleInstances'] as const) {
+    (f[collection] ?? []).forEach((a, i) => {
+      if (!users.has(a.principalId) && !groups.has(a.principalId))
+        out.push(`$.${collection}[${i}].principalId: ${show(a.principalId)} is not a user or group in this fixture.`);
+      if (roles.size > 0 && !roles.has(a.roleDefinitionId))
+        out.push(`$.${collection}[${i}].roleDefinitionId: ${show(a.roleDefinitionId)} is not in $.roleDefinitions.`);
+    });
+  }
+  for (const userId of Object.keys(f.fido2Methods ?? {})) {
+    if (!users.has(userId)) out.push(`${key('$.fido2Methods', userId)}: ${show(userId)} is not a user id in $.users.`);
+  }
+  return out;
+}
+
+/** Parses fixture text; JSON syntax errors name the line and column. Throws FixtureError only. */
+export function parseFixture(text: string, source = '<fixture>'): { fixture: TenantFixture; warnings: string[] } {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (e) {
+    const message = e instanceof Error ? e.message : String(e);
+    const pos = /at position (\d+)/.exec(message);
+    let where = '$';
+    if (pos) {
+      const before = text.slice(0, Number(pos[1]));
+      const line = before.split('\n').length;
+      const col = Number(pos[1]) - before.lastIndexOf('\n');
+      where = `${line}:${col}`;
+    }
+    throw new FixtureError(source, [`${where}: not valid JSON (${message.replace(/\s*\(line \d+ column \d+\)/, '')}).`]);
+  }
+  const result = validateFixture(value);
+  if (result.errors.length > 0) throw new FixtureError(source, result.errors);
+  return { fixture: result.fixture, warnings: result.warnings };
+}
+
+/** Reads and validates a fixture file. Throws FixtureError (file + JSON path), never a raw fs/JSON error. */
+export function loadFixtureFile(file: string): { fixture: TenantFixture; warnings: string[] } {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EISDIR' ? 'is a directory, not a JSON file' : `cannot be read (${code ?? String(e)})`;
+    throw new FixtureError(file, [`${why}. Pass a tenant fixture, e.g. one written by "campaign sim generate --users 50 > tenant.json".`]);
+  }
+  return parseFixture(text, file);
+}

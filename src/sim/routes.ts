@@ -1,0 +1,583 @@
+// The Graph paths the product calls, answered from the TenantState with Graph's JSON shapes.
+import type { FixtureDevice, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureUser } from './fixture';
+import {
+  GraphHttpError,
+  badRequest,
+  buildQuery,
+  compileFilter,
+  decodeSkipToken,
+  encodeSkipToken,
+  notFound,
+  parseExpand,
+  parseSelect,
+  parseTop,
+  project,
+  unsupportedQuery,
+  type ExpandItem,
+  type FilterSpec,
+} from './odata';
+import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
+import type { ThrottleClass } from './throttle';
+
+export interface SimNotification {
+  userId: string;
+  channel: 'teams' | 'email';
+  receivedAt: string;
+  request: unknown;
+}
+
+export interface RouteContext {
+  method: string;
+  version: 'v1.0' | 'beta';
+  /** The `{id}` captures of the route template, in order. */
+  params: string[];
+  /** The path after the version, as sent (still percent-encoded), for nextLinks. */
+  rawPath: string;
+  query: URLSearchParams;
+  header(name: string): string | undefined;
+  body: unknown;
+  tenant: TenantState;
+  origin: string;
+  now(): number;
+  notify(n: SimNotification): void;
+}
+
+export interface GraphResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+  /** A text/plain body (raw $count). */
+  text?: string;
+}
+
+export interface Route {
+  method: string;
+  template: string;
+  throttle: ThrottleClass;
+  collection: boolean;
+  transitive?: boolean;
+  handle(ctx: RouteContext): GraphResponse;
+}
+
+// Graph v1.0 returns only these user properties unless $select asks for more (accountEnabled is not among them).
+const USER_DEFAULT_PROPERTIES = [
+  'businessPhones',
+  'displayName',
+  'givenName',
+  'jobTitle',
+  'mail',
+  'mobilePhone',
+  'officeLocation',
+  'preferredLanguage',
+  'surname',
+  'userPrincipalName',
+  'id',
+];
+// Evolvable-enum members Graph hides (as unknownFutureValue) unless the caller sends Prefer: include-unknown-enum-members.
+const EVOLVABLE_METHODS = new Set(['passKeyDeviceBoundAuthenticator', 'passKeyDeviceBoundWindowsHello', 'passKeySynced']);
+
+const USER_FILTER: FilterSpec = {
+  id: ['eq', 'in'],
+  accountEnabled: ['eq'],
+  displayName: ['eq', 'in', 'startswith'],
+  userPrincipalName: ['eq', 'in', 'startswith'],
+  mail: ['eq', 'startswith'],
+};
+const DEVICE_FILTER: FilterSpec = { id: ['eq', 'in'], deviceId: ['eq'], accountEnabled: ['eq'], displayName: ['eq', 'startswith'] };
+const GROUP_FILTER: FilterSpec = { id: ['eq', 'in'], displayName: ['eq', 'in', 'startswith'] };
+const ROLE_ASSIGNMENT_FILTER: FilterSpec = {
+  id: ['eq', 'in'],
+  roleDefinitionId: ['eq', 'in'],
+  principalId: ['eq', 'in'],
+  directoryScopeId: ['eq'],
+};
+const ROLE_DEFINITION_FILTER: FilterSpec = { id: ['eq', 'in'], displayName: ['eq', 'startswith'], templateId: ['eq', 'in'] };
+const REGISTRATION_FILTER: FilterSpec = {
+  id: ['eq', 'in'],
+  userPrincipalName: ['eq', 'in', 'startswith'],
+  userDisplayName: ['eq', 'startswith'],
+  isAdmin: ['eq'],
+};
+
+const COLLECTION_OPTIONS = new Set(['$filter', '$select', '$top', '$skiptoken', '$count', '$expand', '$orderby', '$search', '$skip', '$format']);
+
+function checkQueryOptions(ctx: RouteContext, collection: boolean): void {
+  for (const name of new Set(ctx.query.keys())) {
+    if (!name.startsWith('$')) continue;
+    const lower = name.toLowerCase();
+    if (!COLLECTION_OPTIONS.has(lower)) throw badRequest(`Query option '${name}' is not supported.`);
+    if (lower === '$orderby' || lower === '$search' || lower === '$skip')
+      throw unsupportedQuery(`The query option '${name}' is not supported by this emulator (the product does not send it).`);
+    if (!collection && (lower === '$filter' || lower === '$top' || lower === '$skiptoken' || lower === '$count'))
+      throw badRequest(`Query option '${name}' is not allowed on a single entity.`);
+  }
+}
+
+// Query option names are case-insensitive in Graph.
+function q(ctx: RouteContext, name: string): string | null {
+  for (const [k, v] of ctx.query) if (k.toLowerCase() === name) return v;
+  return null;
+}
+
+function contextUrl(ctx: RouteContext, path: string, select?: string[]): string {
+  return `${ctx.origin}/${ctx.version}/$metadata#${path}${select ? `(${select.join(',')})` : ''}`;
+}
+
+interface ListOptions<T> {
+  context: string;
+  items: readonly T[];
+  filter?: FilterSpec;
+  resource: string;
+  /** Directory objects (users, devices, groups) allow at most 15 values in an `in` clause. */
+  maxInValues?: number;
+  expand?: readonly string[];
+  typeName?: string;
+  shape(item: T, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown>;
+}
+
+function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
+  checkQueryOptions(ctx, true);
+  const select = parseSelect(q(ctx, '$select'));
+  const expand = parseExpand(q(ctx, '$expand'), o.expand ?? [], o.typeName ?? o.resource);
+  const top = parseTop(q(ctx, '$top'), 999);
+  const filterText = q(ctx, '$filter');
+  if (filterText !== null && !o.filter) throw unsupportedQuery(`Filtering is not supported on '${o.context}'.`);
+  const filter = o.filter ? compileFilter(filterText, o.filter, o.resource, o.maxInValues) : undefined;
+  const countText = q(ctx, '$count');
+  let count = false;
+  if (countText !== null) {
+    if (!/^(true|false)$/i.test(countText)) throw badRequest(`Invalid value '${countText}' for $count; use true or false.`);
+    count = countText.toLowerCase() === 'true';
+    if (count && ctx.header('consistencylevel')?.toLowerCase() !== 'eventual')
+      throw new GraphHttpError(400, 'Request_BadRequest', '$count is not currently supported.');
+  }
+  const offset = decodeSkipToken(q(ctx, '$skiptoken'));
+  const matching = filter ? o.items.filter((item) => filter(item as Record<string, unknown>)) : o.items;
+  const size = top ?? 100;
+  const page = matching.slice(offset, offset + size);
+  const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, o.context, select) };
+  if (count) body['@odata.count'] = matching.length;
+  if (offset + size < matching.length) {
+    const params: Array<[string, string]> = [];
+    for (const [k, v] of ctx.query) if (k.toLowerCase() !== '$skiptoken') params.push([k, v]);
+    params.push(['$skiptoken', encodeSkipToken(offset + size)]);
+    body['@odata.nextLink'] = `${ctx.origin}/${ctx.version}${ctx.rawPath}?${buildQuery(params)}`;
+  }
+  body.value = page.map((item) => o.shape(item, select, expand));
+  return { status: 200, body };
+}
+
+function entity(ctx: RouteContext, context: string, shape: (select: string[] | undefined, expand: ExpandItem[]) => Record<string, unknown>, expandable: readonly string[] = [], typeName = 'microsoft.graph.entity'): GraphResponse {
+  checkQueryOptions(ctx, false);
+  const select = parseSelect(q(ctx, '$select'));
+  const expand = parseExpand(q(ctx, '$expand'), expandable, typeName);
+  return { status: 200, body: { '@odata.context': `${contextUrl(ctx, context, select)}/$entity`, ...shape(select, expand) } };
+}
+
+function shapeUser(ctx: RouteContext, u: FixtureUser, select: string[] | undefined): Record<string, unknown> {
+  if (select) return project(u, select);
+  if (ctx.version === 'beta') return { ...u };
+  const out: Record<string, unknown> = {};
+  for (const k of USER_DEFAULT_PROPERTIES) out[k] = (u as unknown as Record<string, unknown>)[k] ?? (k === 'businessPhones' ? [] : null);
+  return out;
+}
+
+function shapeGroup(g: GroupRecord, select: string[] | undefined): Record<string, unknown> {
+  return project(g, select);
+}
+
+function shapeDevice(ctx: RouteContext, d: FixtureDevice, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown> {
+  const { registeredOwners, ...rest } = d;
+  const out = project(rest, select);
+  const owners = expand.find((e) => e.property === 'registeredOwners');
+  if (owners) {
+    out.registeredOwners = (registeredOwners ?? []).flatMap((id) => {
+      const obj = ctx.tenant.directoryObject(id);
+      return obj ? [shapeDirectoryObject(ctx, obj, owners.select)] : [];
+    });
+  }
+  return out;
+}
+
+function shapeDirectoryObject(ctx: RouteContext, obj: DirectoryObject, select: string[] | undefined): Record<string, unknown> {
+  const type = { '@odata.type': `#microsoft.graph.${obj.type}` };
+  switch (obj.type) {
+    case 'user':
+      return { ...type, ...shapeUser(ctx, obj.item, select) };
+    case 'group':
+      return { ...type, ...shapeGroup(obj.item, select) };
+    case 'device':
+      return { ...type, ...shapeDevice(ctx, obj.item, select, []) };
+  }
+}
+
+function shapeAssignment(ctx: RouteContext, a: FixtureRoleAssignment, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown> {
+  const out = project(a, select);
+  for (const e of expand) {
+    if (e.property === 'principal') {
+      const obj = ctx.tenant.directoryObject(a.principalId);
+      out.principal = obj ? shapeDirectoryObject(ctx, obj, e.select) : null;
+    } else if (e.property === 'roleDefinition') {
+      const def = ctx.tenant.roleDefinitions.get(a.roleDefinitionId);
+      out.roleDefinition = def ? project(def, e.select) : null;
+    }
+  }
+  return out;
+}
+
+function requireUser(ctx: RouteContext, idOrUpn: string): FixtureUser {
+  const user = ctx.tenant.findUser(idOrUpn);
+  if (!user) throw notFound(idOrUpn);
+  return user;
+}
+
+function requireGroup(ctx: RouteContext, id: string): GroupRecord {
+  const group = ctx.tenant.groups.get(id);
+  if (!group) throw notFound(id);
+  return group;
+}
+
+function bodyObject(ctx: RouteContext): Record<string, unknown> {
+  const b = ctx.body;
+  if (typeof b !== 'object' || b === null || Array.isArray(b)) throw badRequest('Empty Payload. JSON content expected.');
+  return b as Record<string, unknown>;
+}
+
+/** The object id at the end of an `@odata.id` / `members@odata.bind` URL (…/directoryObjects/{id}). */
+function refId(ref: unknown): string {
+  if (typeof ref !== 'string' || ref.trim() === '') throw badRequest(`Invalid object reference ${JSON.stringify(ref)}.`, 'Request_BadRequest');
+  const clean = ref.replace(/\/\$ref$/, '').replace(/\/+$/, '');
+  const last = clean.slice(clean.lastIndexOf('/') + 1);
+  const m = /^[A-Za-z]+\('([^']+)'\)$/.exec(last);
+  return decodeURIComponent(m ? m[1]! : last);
+}
+
+function alreadyExists(): GraphHttpError {
+  return new GraphHttpError(400, 'Request_BadRequest', "One or more added object references already exist for the following modified properties: 'members'.");
+}
+
+function countText(ctx: RouteContext, n: number): GraphResponse {
+  if (ctx.header('consistencylevel')?.toLowerCase() !== 'eventual')
+    throw unsupportedQuery(
+      "Raw count (/$count) is not supported because the 'ConsistencyLevel:eventual' header is missing. Refer to https://aka.ms/graph-docs/advanced-queries for more information",
+    );
+  return { status: 200, text: String(n) };
+}
+
+function membersList(ctx: RouteContext, ids: readonly string[], cast: 'user' | 'group' | undefined): GraphResponse {
+  const objects: DirectoryObject[] = [];
+  for (const id of ids) {
+    const obj = ctx.tenant.directoryObject(id);
+    if (obj && (!cast || obj.type === cast)) objects.push(obj);
+  }
+  return list(ctx, {
+    context: cast ? `${cast}s` : 'directoryObjects',
+    items: objects,
+    resource: 'DirectoryObject',
+    shape: (obj, select) => shapeDirectoryObject(ctx, obj, select),
+  });
+}
+
+const route = (
+  method: string,
+  template: string,
+  throttle: ThrottleClass,
+  collection: boolean,
+  handle: (ctx: RouteContext) => GraphResponse,
+  extra: { transitive?: boolean } = {},
+): Route => ({ method, template, throttle, collection, handle, ...extra });
+
+export const ROUTES: Route[] = [
+  // users
+  route('GET', '/users', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'users',
+      items: ctx.tenant.users.all(),
+      filter: USER_FILTER,
+      resource: 'User',
+      maxInValues: 15,
+      typeName: 'microsoft.graph.user',
+      shape: (u, select) => shapeUser(ctx, u, select),
+    }),
+  ),
+  route('GET', '/users/$count', 'identity', true, (ctx) => countText(ctx, ctx.tenant.users.size)),
+  route('GET', '/users/{id}', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    return entity(ctx, 'users', (select) => shapeUser(ctx, user, select), [], 'microsoft.graph.user');
+  }),
+  route('GET', '/users/{id}/authentication/fido2Methods', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    return list(ctx, {
+      context: `users('${user.id}')/authentication/fido2Methods`,
+      items: ctx.tenant.fido2Methods(user.id),
+      resource: 'fido2AuthenticationMethod',
+      shape: (m, select) => project({ '@odata.type': '#microsoft.graph.fido2AuthenticationMethod', ...m }, select, ['@odata.type']),
+    });
+  }),
+  route('GET', '/users/{id}/authentication/fido2Methods/{id}', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const method = ctx.tenant.fido2Methods(user.id).find((m) => m.id === ctx.params[1]);
+    if (!method) throw notFound(ctx.params[1]!);
+    return entity(ctx, `users('${user.id}')/authentication/fido2Methods`, (select) =>
+      project({ '@odata.type': '#microsoft.graph.fido2AuthenticationMethod', ...method }, select, ['@odata.type']),
+    );
+  }),
+  route('POST', '/users/{id}/teamwork/sendActivityNotification', 'none', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const body = bodyObject(ctx);
+    if (typeof body.topic !== 'object' || body.topic === null) throw badRequest("The 'topic' parameter is required.");
+    if (typeof body.activityType !== 'string' || body.activityType === '') throw badRequest("The 'activityType' parameter is required.");
+    if (typeof body.previewText !== 'object' || body.previewText === null) throw badRequest("The 'previewText' parameter is required.");
+    ctx.notify({ userId: user.id, channel: 'teams', receivedAt: new Date(ctx.now()).toISOString(), request: body });
+    return { status: 204 };
+  }),
+  route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
+    const sender = requireUser(ctx, ctx.params[0]!);
+    const body = bodyObject(ctx);
+    const message = body.message as Record<string, unknown> | undefined;
+    if (typeof message !== 'object' || message === null) throw badRequest("The 'message' parameter is required.", 'ErrorInvalidParameter');
+    const recipients = Array.isArray(message.toRecipients) ? (message.toRecipients as Array<{ emailAddress?: { address?: unknown } }>) : [];
+    const addresses = recipients.map((r) => r?.emailAddress?.address).filter((a): a is string => typeof a === 'string' && a.includes('@'));
+    if (addresses.length === 0) throw badRequest('At least one recipient is required, but none were found.', 'ErrorInvalidRecipients');
+    // The notified user is the first recipient found in the tenant (by mail or UPN); mail sent to outsiders counts for the sender.
+    const recipient = addresses
+      .map((a) => ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()))
+      .find((u) => u !== undefined);
+    ctx.notify({ userId: (recipient ?? sender).id, channel: 'email', receivedAt: new Date(ctx.now()).toISOString(), request: body });
+    return { status: 202 };
+  }),
+
+  // reports
+  route('GET', '/reports/authenticationMethods/userRegistrationDetails', 'reports', true, (ctx) => {
+    const includeUnknown = /include-unknown-enum-members/i.test(ctx.header('prefer') ?? '');
+    const res = list(ctx, {
+      context: 'reports/authenticationMethods/userRegistrationDetails',
+      items: ctx.tenant.registrationDetails.all(),
+      filter: REGISTRATION_FILTER,
+      resource: 'userRegistrationDetails',
+      shape: (d, select) => project(registrationShape(d, includeUnknown), select),
+    });
+    if (includeUnknown) res.headers = { 'Preference-Applied': 'include-unknown-enum-members' };
+    return res;
+  }),
+  route('GET', '/reports/authenticationMethods/userRegistrationDetails/{id}', 'reports', false, (ctx) => {
+    const d = ctx.tenant.registrationDetails.get(ctx.params[0]!);
+    if (!d) throw notFound(ctx.params[0]!);
+    const includeUnknown = /include-unknown-enum-members/i.test(ctx.header('prefer') ?? '');
+    return entity(ctx, 'reports/authenticationMethods/userRegistrationDetails', (select) => project(registrationShape(d, includeUnknown), select));
+  }),
+
+  // devices
+  route('GET', '/devices', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'devices',
+      items: ctx.tenant.devices.all(),
+      filter: DEVICE_FILTER,
+      resource: 'Device',
+      maxInValues: 15,
+      expand: ['registeredOwners'],
+      typeName: 'microsoft.graph.device',
+      shape: (d, select, expand) => shapeDevice(ctx, d, select, expand),
+    }),
+  ),
+  route('GET', '/devices/$count', 'identity', true, (ctx) => countText(ctx, ctx.tenant.devices.size)),
+  route('GET', '/devices/{id}', 'identity', false, (ctx) => {
+    const d = ctx.tenant.devices.get(ctx.params[0]!);
+    if (!d) throw notFound(ctx.params[0]!);
+    return entity(ctx, 'devices', (select, expand) => shapeDevice(ctx, d, select, expand), ['registeredOwners'], 'microsoft.graph.device');
+  }),
+  route('GET', '/devices/{id}/registeredOwners', 'identity', true, (ctx) => {
+    const d = ctx.tenant.devices.get(ctx.params[0]!);
+    if (!d) throw notFound(ctx.params[0]!);
+    return membersList(ctx, d.registeredOwners ?? [], undefined);
+  }),
+
+  // role management
+  route('GET', '/roleManagement/directory/roleDefinitions', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'roleManagement/directory/roleDefinitions',
+      items: ctx.tenant.roleDefinitions.all(),
+      filter: ROLE_DEFINITION_FILTER,
+      resource: 'unifiedRoleDefinition',
+      shape: (d, select) => project(d, select),
+    }),
+  ),
+  route('GET', '/roleManagement/directory/roleDefinitions/{id}', 'identity', false, (ctx) => {
+    const d = ctx.tenant.roleDefinitions.get(ctx.params[0]!) ?? ctx.tenant.roleDefinitions.all().find((r) => r.templateId === ctx.params[0]);
+    if (!d) throw notFound(ctx.params[0]!);
+    return entity(ctx, 'roleManagement/directory/roleDefinitions', (select) => project(d, select));
+  }),
+  route('GET', '/roleManagement/directory/roleAssignments', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'roleManagement/directory/roleAssignments',
+      items: ctx.tenant.roleAssignments.all(),
+      filter: ROLE_ASSIGNMENT_FILTER,
+      resource: 'unifiedRoleAssignment',
+      expand: ['principal', 'roleDefinition'],
+      typeName: 'microsoft.graph.unifiedRoleAssignment',
+      shape: (a, select, expand) => shapeAssignment(ctx, a, select, expand),
+    }),
+  ),
+  route('GET', '/roleManagement/directory/roleAssignments/{id}', 'identity', false, (ctx) => {
+    const a = ctx.tenant.roleAssignments.get(ctx.params[0]!);
+    if (!a) throw notFound(ctx.params[0]!);
+    return entity(ctx, 'roleManagement/directory/roleAssignments', (select, expand) => shapeAssignment(ctx, a, select, expand), [
+      'principal',
+      'roleDefinition',
+    ]);
+  }),
+  route('GET', '/roleManagement/directory/roleEligibilityScheduleInstances', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'roleManagement/directory/roleEligibilityScheduleInstances',
+      items: ctx.tenant.roleEligibilities.all(),
+      filter: ROLE_ASSIGNMENT_FILTER,
+      resource: 'unifiedRoleEligibilityScheduleInstance',
+      expand: ['principal', 'roleDefinition'],
+      typeName: 'microsoft.graph.unifiedRoleEligibilityScheduleInstance',
+      shape: (a, select, expand) => shapeAssignment(ctx, a, select, expand),
+    }),
+  ),
+
+  // groups
+  route('GET', '/groups', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'groups',
+      items: ctx.tenant.groups.all(),
+      filter: GROUP_FILTER,
+      resource: 'Group',
+      maxInValues: 15,
+      typeName: 'microsoft.graph.group',
+      shape: (g, select) => shapeGroup(g, select),
+    }),
+  ),
+  route('GET', '/groups/$count', 'identity', true, (ctx) => countText(ctx, ctx.tenant.groups.size)),
+  route('GET', '/groups/{id}', 'identity', false, (ctx) => {
+    const g = requireGroup(ctx, ctx.params[0]!);
+    return entity(ctx, 'groups', (select) => shapeGroup(g, select), [], 'microsoft.graph.group');
+  }),
+  route('GET', '/groups/{id}/members', 'identity', true, (ctx) => membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], undefined)),
+  route('GET', '/groups/{id}/members/microsoft.graph.user', 'identity', true, (ctx) =>
+    membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], 'user'),
+  ),
+  route('GET', '/groups/{id}/members/microsoft.graph.group', 'identity', true, (ctx) =>
+    membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], 'group'),
+  ),
+  route('GET', '/groups/{id}/transitiveMembers', 'identity', true, (ctx) => membersList(ctx, ctx.tenant.transitiveMemberIds(requireGroup(ctx, ctx.params[0]!).id), undefined), {
+    transitive: true,
+  }),
+  route(
+    'GET',
+    '/groups/{id}/transitiveMembers/microsoft.graph.user',
+    'identity',
+    true,
+    (ctx) => membersList(ctx, ctx.tenant.transitiveMemberIds(requireGroup(ctx, ctx.params[0]!).id), 'user'),
+    { transitive: true },
+  ),
+  route('POST', '/groups/{id}/members/$ref', 'identity', false, (ctx) => {
+    const group = requireGroup(ctx, ctx.params[0]!);
+    const body = bodyObject(ctx);
+    if (!('@odata.id' in body)) throw badRequest("A reference must be given as { \"@odata.id\": \"https://graph.microsoft.com/v1.0/directoryObjects/{id}\" }.", 'Request_BadRequest');
+    const id = refId(body['@odata.id']);
+    if (!ctx.tenant.directoryObject(id)) throw notFound(id);
+    if (ctx.tenant.isMember(group.id, id)) throw alreadyExists();
+    ctx.tenant.addMember(group.id, id);
+    return { status: 204 };
+  }),
+  route('PATCH', '/groups/{id}', 'identity', false, (ctx) => {
+    const group = requireGroup(ctx, ctx.params[0]!);
+    const body = bodyObject(ctx);
+    const binds = body['members@odata.bind'];
+    let ids: string[] = [];
+    if (binds !== undefined) {
+      if (!Array.isArray(binds)) throw badRequest("'members@odata.bind' must be an array of directoryObject URLs.", 'Request_BadRequest');
+      if (binds.length > 20)
+        throw new GraphHttpError(400, 'Request_BadRequest', `The number of added members (${binds.length}) exceeds the limit of 20 per request.`);
+      ids = binds.map(refId);
+      for (const id of ids) if (!ctx.tenant.directoryObject(id)) throw notFound(id);
+      if (ids.some((id) => ctx.tenant.isMember(group.id, id)) || new Set(ids).size !== ids.length) throw alreadyExists();
+    }
+    const props: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(body)) {
+      if (k === 'members@odata.bind' || k === 'id') continue;
+      if (k.includes('@odata.')) throw badRequest(`Property '${k}' is not supported by this emulator.`);
+      props[k] = v;
+    }
+    for (const id of ids) ctx.tenant.addMember(group.id, id);
+    if (Object.keys(props).length > 0) ctx.tenant.groups.upsert({ ...group, ...props, id: group.id } as GroupRecord);
+    return { status: 204 };
+  }),
+  route('DELETE', '/groups/{id}/members/{id}/$ref', 'identity', false, (ctx) => {
+    const group = requireGroup(ctx, ctx.params[0]!);
+    const memberId = ctx.params[1]!;
+    if (!ctx.tenant.removeMember(group.id, memberId)) throw notFound(memberId);
+    return { status: 204 };
+  }),
+
+  // policies
+  route('GET', '/policies/authenticationMethodsPolicy', 'identity', false, (ctx) =>
+    entity(ctx, 'policies/authenticationMethodsPolicy', (select) => project(structuredClone(ctx.tenant.authenticationMethodsPolicy), select)),
+  ),
+  route('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', 'identity', false, (ctx) => {
+    const id = ctx.params[0]!;
+    const cfg = (ctx.tenant.authenticationMethodsPolicy.authenticationMethodConfigurations ?? []).find((c) => c.id.toLowerCase() === id.toLowerCase());
+    if (!cfg) throw notFound(id);
+    return entity(ctx, 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations', (select) =>
+      project(structuredClone(cfg), select, ['@odata.type']),
+    );
+  }),
+  route('GET', '/identity/conditionalAccess/policies', 'conditionalAccess', true, (ctx) =>
+    list(ctx, {
+      context: 'identity/conditionalAccess/policies',
+      items: ctx.tenant.conditionalAccessPolicies.all(),
+      resource: 'conditionalAccessPolicy',
+      shape: (p, select) => project(p, select),
+    }),
+  ),
+  route('GET', '/identity/conditionalAccess/policies/{id}', 'conditionalAccess', false, (ctx) => {
+    const p = ctx.tenant.conditionalAccessPolicies.get(ctx.params[0]!);
+    if (!p) throw notFound(ctx.params[0]!);
+    return entity(ctx, 'identity/conditionalAccess/policies', (select) => project(p, select));
+  }),
+];
+
+function registrationShape(d: FixtureRegistrationDetails, includeUnknown: boolean): object {
+  if (includeUnknown || !d.methodsRegistered) return d;
+  const methods: string[] = [];
+  for (const m of d.methodsRegistered) {
+    const v = EVOLVABLE_METHODS.has(m) ? 'unknownFutureValue' : m;
+    if (!methods.includes(v)) methods.push(v);
+  }
+  return { ...d, methodsRegistered: methods };
+}
+
+export interface RouteMatch {
+  route: Route;
+  params: string[];
+}
+
+/** Matches a decoded path (after the version) against the route table; literal segments are case-insensitive. */
+export function matchRoute(method: string, segments: string[]): { match?: RouteMatch; methodNotAllowed: boolean; templateKey?: string } {
+  let methodNotAllowed = false;
+  let templateKey: string | undefined;
+  for (const r of ROUTES) {
+    const parts = r.template.split('/').filter(Boolean);
+    if (parts.length !== segments.length) continue;
+    const params: string[] = [];
+    let ok = true;
+    for (let i = 0; i < parts.length && ok; i++) {
+      const part = parts[i]!;
+      if (part === '{id}') {
+        if (segments[i]!.startsWith('$') || segments[i] === '') ok = false;
+        else params.push(segments[i]!);
+      } else if (part.toLowerCase() !== segments[i]!.toLowerCase()) ok = false;
+    }
+    if (!ok) continue;
+    if (r.method !== method) {
+      methodNotAllowed = true;
+      templateKey ??= r.template;
+      continue;
+    }
+    return { match: { route: r, params }, methodNotAllowed: false };
+  }
+  return { methodNotAllowed, templateKey };
+}

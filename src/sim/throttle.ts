@@ -1,0 +1,155 @@
+// Graph's published throttling limits for the APIs the product calls, as sliding windows on the injected clock.
+//
+// Cost table (identity & access resource units, modelled on Graph's "identity and access service limits"):
+//   GET of a collection page ........ 2 RU     GET of a single item or a small sub-collection ... 1 RU
+//   $expand ......................... +1 RU    /transitiveMembers ..................................... +1 RU
+//   $select ......................... −1 RU (never below 1)
+//   POST / PATCH / PUT / DELETE ..... 1 RU, and 1 unit of the write quota
+// Reports (/reports/…) count requests, Conditional Access (/identity/conditionalAccess/…) counts requests and
+// answers 429 without Retry-After. Teams activity notifications and sendMail are not throttled here.
+import type { Clock } from './clock';
+
+export interface WindowLimit {
+  limit: number;
+  windowSeconds: number;
+}
+
+export interface ThrottleLimits {
+  /** Identity & access reads and writes, in resource units per app per (large) tenant. */
+  identityResourceUnits: WindowLimit;
+  /** Identity & access writes per app per tenant. */
+  identityWrites: WindowLimit;
+  /** /reports/… requests per app per tenant. */
+  reports: WindowLimit;
+  /** /identity/conditionalAccess/… requests per tenant. */
+  conditionalAccess: WindowLimit;
+}
+
+export const GRAPH_LIMITS: ThrottleLimits = {
+  identityResourceUnits: { limit: 8000, windowSeconds: 10 },
+  identityWrites: { limit: 3000, windowSeconds: 150 },
+  reports: { limit: 5, windowSeconds: 10 },
+  conditionalAccess: { limit: 1, windowSeconds: 1 },
+};
+
+export type ThrottleClass = 'identity' | 'reports' | 'conditionalAccess' | 'none';
+
+export interface CostInput {
+  throttleClass: ThrottleClass;
+  method: string;
+  collection: boolean;
+  expand: boolean;
+  select: boolean;
+  transitive: boolean;
+}
+
+export const isWrite = (method: string) => method === 'POST' || method === 'PATCH' || method === 'PUT' || method === 'DELETE';
+
+export function resourceUnits(c: CostInput): number {
+  if (isWrite(c.method)) return 1;
+  let cost = c.collection ? 2 : 1;
+  if (c.expand) cost += 1;
+  if (c.transitive) cost += 1;
+  if (c.select) cost -= 1;
+  return Math.max(1, cost);
+}
+
+/** A sliding window of (time, cost) entries. */
+class SlidingWindow {
+  private readonly entries: Array<{ t: number; cost: number }> = [];
+  private head = 0;
+  private used = 0;
+
+  constructor(private readonly limit: WindowLimit) {}
+
+  private evict(now: number): void {
+    const windowMs = this.limit.windowSeconds * 1000;
+    while (this.head < this.entries.length && this.entries[this.head]!.t <= now - windowMs) {
+      this.used -= this.entries[this.head]!.cost;
+      this.head++;
+    }
+    if (this.head > 1024 && this.head * 2 > this.entries.length) {
+      this.entries.splice(0, this.head);
+      this.head = 0;
+    }
+  }
+
+  /** Milliseconds until `cost` fits, 0 when it fits now. */
+  waitFor(cost: number, now: number): number {
+    this.evict(now);
+    if (this.used + cost <= this.limit.limit) return 0;
+    const windowMs = this.limit.windowSeconds * 1000;
+    let freed = 0;
+    for (let i = this.head; i < this.entries.length; i++) {
+      freed += this.entries[i]!.cost;
+      if (this.used - freed + cost <= this.limit.limit) return this.entries[i]!.t + windowMs - now;
+    }
+    return windowMs; // a single request costlier than the whole window: tell the caller to wait a full window
+  }
+
+  record(cost: number, now: number): void {
+    this.entries.push({ t: now, cost });
+    this.used += cost;
+  }
+}
+
+export interface ThrottleDecision {
+  throttled: boolean;
+  /** Seconds for the Retry-After header; undefined when Graph sends none (Conditional Access). */
+  retryAfterSeconds?: number;
+}
+
+export class Throttle {
+  private readonly ru: SlidingWindow;
+  private readonly writes: SlidingWindow;
+  private readonly reports: SlidingWindow;
+  private readonly ca: SlidingWindow;
+
+  constructor(
+    readonly limits: ThrottleLimits,
+    private readonly clock: Clock,
+  ) {
+    this.ru = new SlidingWindow(limits.identityResourceUnits);
+    this.writes = new SlidingWindow(limits.identityWrites);
+    this.reports = new SlidingWindow(limits.reports);
+    this.ca = new SlidingWindow(limits.conditionalAccess);
+  }
+
+  /** Admits the request (recording its cost) or says how long to wait. Throttled requests cost nothing. */
+  admit(c: CostInput): ThrottleDecision {
+    const now = this.clock.now();
+    const retry = (ms: number) => ({ throttled: true, retryAfterSeconds: Math.max(1, Math.ceil(ms / 1000)) });
+    switch (c.throttleClass) {
+      case 'none':
+        return { throttled: false };
+      case 'reports': {
+        const wait = this.reports.waitFor(1, now);
+        if (wait > 0) return retry(wait);
+        this.reports.record(1, now);
+        return { throttled: false };
+      }
+      case 'conditionalAccess': {
+        if (this.ca.waitFor(1, now) > 0) return { throttled: true };
+        this.ca.record(1, now);
+        return { throttled: false };
+      }
+      case 'identity': {
+        const units = resourceUnits(c);
+        const write = isWrite(c.method);
+        const wait = Math.max(this.ru.waitFor(units, now), write ? this.writes.waitFor(1, now) : 0);
+        if (wait > 0) return retry(wait);
+        this.ru.record(units, now);
+        if (write) this.writes.record(1, now);
+        return { throttled: false };
+      }
+    }
+  }
+}
+
+export function mergeLimits(base: ThrottleLimits, patch: Partial<Record<keyof ThrottleLimits, Partial<WindowLimit>>> | undefined): ThrottleLimits {
+  const out = structuredClone(base);
+  for (const k of Object.keys(out) as Array<keyof ThrottleLimits>) {
+    if (patch?.[k]) out[k] = { ...out[k], ...patch[k] };
+  }
+  return out;
+}
