@@ -1,15 +1,64 @@
-// The Pulumi program: loads every campaign with the same loader as `campaign validate`, so an
-// invalid campaign fails `pulumi preview` with the same file:line:col messages.
+// The Pulumi program: loads every campaign with the same loader as `campaign validate` (an invalid
+// campaign fails `pulumi preview` with the same file:line:col messages), then wires the components.
+import * as azuread from '@pulumi/azuread';
+import * as pulumi from '@pulumi/pulumi';
 import * as path from 'node:path';
-import { validatePaths } from '../campaign/validate';
-import { formatDiagnostic } from '../cli/validate';
-import { campaignsDir } from './config';
+import { CampaignScheduler } from './campaign-scheduler';
+import { CampaignValidationError, configProblems, loadCampaigns, selectDeployed, type LoadedCampaign } from './campaigns';
+import * as cfg from './config';
+import { requiredGraphRoles } from './graph-roles';
+import { PasskeyCampaign } from './passkey-campaign';
 
-const dir = path.resolve(__dirname, '..', '..', campaignsDir);
-const report = validatePaths([dir]);
-if (!report.valid) {
-  const lines = report.files.flatMap((f) => f.errors.map(formatDiagnostic));
-  throw new Error(`invalid campaign files in ${campaignsDir}:\n${lines.join('\n')}`);
+function load(): LoadedCampaign[] {
+  try {
+    return loadCampaigns(path.resolve(__dirname, '..', '..', cfg.campaignsDir));
+  } catch (err) {
+    // RunError: Pulumi prints the message without a stack trace, like `campaign validate` would.
+    if (err instanceof CampaignValidationError) throw new pulumi.RunError(err.message);
+    throw err;
+  }
 }
 
-export const campaigns = report.files.map((f) => ({ name: f.name, status: f.status }));
+const { deployed, skipped } = selectDeployed(load(), cfg.previouslyStarted);
+const problems = configProblems(deployed, { notificationSender: cfg.notificationSender });
+if (problems.length) throw new pulumi.RunError(problems.join('\n'));
+if (!cfg.teamsAppId && deployed.some((d) => d.campaign.spec.notifications.channel === 'teams')) {
+  pulumi.log.warn('a campaign notifies via Teams but passkey-campaigns:teamsAppId is not set; Teams notifications cannot be sent.');
+}
+const campaigns = deployed.map((d) => d.campaign);
+
+const scheduler = new CampaignScheduler('scheduler', {
+  namePrefix: cfg.namePrefix,
+  location: cfg.location,
+  storageSku: cfg.storageSku,
+  schedule: cfg.schedule,
+  campaigns: campaigns.filter((c) => c.spec.status === 'inProgress').map((c) => c.metadata.name),
+  campaignsDir: cfg.campaignsDir,
+  graphUrl: cfg.graphUrl,
+  notificationSender: cfg.notificationSender,
+  teamsAppId: cfg.teamsAppId,
+  postponeKey: cfg.postponeKey,
+  graphRoles: requiredGraphRoles(campaigns, { groupMemberWrite: cfg.groupMemberWrite }),
+  maximumInstanceCount: cfg.maximumInstanceCount,
+  logRetentionDays: cfg.logRetentionDays,
+});
+
+// The deployer stays an owner too, so CI can keep managing the groups it creates.
+const deployer = azuread.getClientConfigOutput();
+const components = campaigns.map((campaign) => new PasskeyCampaign(campaign.metadata.name, {
+  campaign,
+  owners: [scheduler.identityPrincipalId, deployer.objectId],
+}));
+
+export const deployedCampaigns = campaigns.map((c) => ({ name: c.metadata.name, status: c.spec.status }));
+export const skippedCampaigns = skipped.map((s) => s.campaign.metadata.name);
+export const enforcementGroups = Object.fromEntries(components.map((c, i) => [campaigns[i].metadata.name, c.groupObjectId]));
+export const conditionalAccessPolicies = Object.fromEntries(components.map((c, i) => [campaigns[i].metadata.name, { id: c.policyId, state: c.policyState }]));
+export const resourceGroupName = scheduler.resourceGroupName;
+export const functionAppName = scheduler.functionAppName;
+export const functionAppHostName = scheduler.functionAppHostName;
+export const postponeUrl = scheduler.postponeUrl;
+export const ledgerUrl = scheduler.ledgerUrl;
+export const schedulerClientId = scheduler.identityClientId;
+export const schedulerPrincipalId = scheduler.identityPrincipalId;
+export const graphAppRoles = scheduler.graphRoles;

@@ -1,0 +1,158 @@
+// Each guardrail gets the happy-path args the stack builds, then one broken field per case, and the
+// exact violation message. validateResource is called directly; the pack entry is never imported.
+import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import { describe, expect, it } from 'vitest';
+import {
+  caPolicyDoesNotTargetAllUsers, caPolicyEnabledOnlyWhenCampaignSaysSo, caPolicyExcludesBreakGlass, caPolicyRequiresPhishingResistantStrength,
+  campaignFileLookup, guardrailPolicies, schedulerAzureRolesAllowed, schedulerGraphRolesAllowed, storageAccountPrivateTls12,
+} from './guardrails';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+
+type Props = Record<string, any>;
+const CA = 'azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy';
+const STRENGTH = '/policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004';
+const SUB = '/subscriptions/00000000-aaaa-4bbb-8ccc-dddddddddddd';
+
+function args(type: string, name: string, props: Props, config: object = {}): ResourceValidationArgs {
+  return {
+    type, name, props, urn: `urn:pulumi:prod::passkey-campaigns::${type}::${name}`, opts: {} as never, stackTags: new Map(),
+    isType: () => false, asType: () => undefined, getConfig: () => config, notApplicable: () => { throw new Error('notApplicable'); },
+  } as unknown as ResourceValidationArgs;
+}
+
+function violations(policy: ResourceValidationPolicy, a: ResourceValidationArgs): string[] {
+  const found: string[] = [];
+  const checks = policy.validateResource ?? [];
+  for (const check of Array.isArray(checks) ? checks : [checks]) void check(a, (m) => found.push(m));
+  return found;
+}
+
+const caProps = (): Props => ({
+  displayName: 'passkey-campaign-admins-passkeys-policy',
+  state: 'enabledForReportingButNotEnforced',
+  conditions: {
+    clientAppTypes: ['all'],
+    applications: { includedApplications: ['All'] },
+    users: { includedGroups: ['group-id'], excludedUsers: ['bg1-id', 'bg2-id'], excludedGroups: [] },
+  },
+  grantControls: { operator: 'AND', authenticationStrengthPolicyId: STRENGTH },
+});
+const storageProps = (): Props => ({ accountName: 'passkeysled2ce5e2', kind: 'StorageV2', allowBlobPublicAccess: false, minimumTlsVersion: 'TLS1_2', allowSharedKeyAccess: false, enableHttpsTrafficOnly: true });
+const ledgerScope = `${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/passkeysled2ce5e2/blobServices/default/containers/ledger`;
+const roleProps = (): Props => ({ principalId: 'p', principalType: 'ServicePrincipal', scope: ledgerScope, roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe` });
+
+const lookup = (_dir: string, campaign: string) => (campaign === 'enforced-campaign' ? 'enabled' as const : 'reportOnly' as const);
+const CA_NAME = 'Conditional Access policy "passkey-campaign-admins-passkeys-policy" (admins-passkeys-policy)';
+
+interface Case {
+  name: string;
+  policy: ResourceValidationPolicy;
+  type: string;
+  resource: string;
+  props: Props;
+  config?: object;
+  messages: string[];
+}
+
+const cases: Case[] = [
+  { name: 'ca-policy-excludes-break-glass passes a policy that excludes the break-glass accounts', policy: caPolicyExcludesBreakGlass(), type: CA, resource: 'admins-passkeys-policy', props: caProps(), messages: [] },
+  { name: 'ca-policy-excludes-break-glass rejects a policy that excludes no user', policy: caPolicyExcludesBreakGlass(), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), conditions: { ...caProps().conditions, users: { includedGroups: ['group-id'], excludedUsers: [] } } },
+    messages: [`${CA_NAME} excludes no user. It must exclude at least one break-glass account (spec.exclusions.breakGlass) so a mistake cannot lock every admin out.`] },
+  { name: 'ca-policy-requires-phishing-resistant-strength passes the built-in phishing-resistant strength', policy: caPolicyRequiresPhishingResistantStrength(), type: CA, resource: 'admins-passkeys-policy', props: caProps(), messages: [] },
+  { name: 'ca-policy-requires-phishing-resistant-strength rejects the multifactor strength', policy: caPolicyRequiresPhishingResistantStrength(), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), grantControls: { operator: 'AND', authenticationStrengthPolicyId: '/policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000002' } },
+    messages: [`${CA_NAME} grants with authentication strength "/policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000002". It must require ${STRENGTH} (phishing-resistant MFA).`] },
+  { name: 'ca-policy-requires-phishing-resistant-strength rejects plain MFA offered as an alternative', policy: caPolicyRequiresPhishingResistantStrength(), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), grantControls: { operator: 'OR', builtInControls: ['mfa'], authenticationStrengthPolicyId: STRENGTH } },
+    messages: [`${CA_NAME} combines the strength with mfa using operator "OR": a user could satisfy the weaker control instead. Use operator AND or drop the built-in controls.`] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so passes a report-only policy', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'admins-passkeys-policy', props: caProps(), messages: [] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so passes an enabled policy whose campaign file says enabled', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'enforced-campaign-policy',
+    props: { ...caProps(), displayName: 'passkey-campaign-enforced-campaign-policy', state: 'enabled' }, messages: [] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled policy whose campaign file says reportOnly', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), state: 'enabled' }, config: { campaignsDir: 'campaigns' },
+    messages: [`${CA_NAME} has state "enabled" but campaign "admins-passkeys" (campaigns/admins-passkeys.yaml) has policyState reportOnly. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.`] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled policy no campaign owns', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'rogue',
+    props: { ...caProps(), displayName: 'Require MFA', state: 'enabled' },
+    messages: ['Conditional Access policy "Require MFA" (rogue) has state "enabled" but no campaign file owns it. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.'] },
+  { name: 'ca-policy-does-not-target-all-users passes a policy that includes only the enforcement group', policy: caPolicyDoesNotTargetAllUsers(), type: CA, resource: 'admins-passkeys-policy', props: caProps(), messages: [] },
+  { name: 'ca-policy-does-not-target-all-users rejects a policy that includes All users', policy: caPolicyDoesNotTargetAllUsers(), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), conditions: { ...caProps().conditions, users: { ...caProps().conditions.users, includedUsers: ['All'] } } },
+    messages: [`${CA_NAME} includes "All" users. It must include only the campaign's enforcement group (conditions.users.includedGroups).`] },
+  { name: 'ca-policy-does-not-target-all-users rejects a policy without the enforcement group', policy: caPolicyDoesNotTargetAllUsers(), type: CA, resource: 'admins-passkeys-policy',
+    props: { ...caProps(), conditions: { ...caProps().conditions, users: { excludedUsers: ['bg1-id'] } } },
+    messages: [`${CA_NAME} includes no group. It must include the campaign's enforcement group, so it applies only to users who completed the notice period.`] },
+  { name: 'storage-account-private-tls12 passes the hardened ledger account', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger', props: storageProps(), messages: [] },
+  { name: 'storage-account-private-tls12 rejects public blob access', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger',
+    props: { ...storageProps(), allowBlobPublicAccess: true },
+    messages: ['Storage account "passkeysled2ce5e2" (scheduler-ledger) allows public blob access. Set allowBlobPublicAccess: false; the ledger is audit evidence.'] },
+  { name: 'storage-account-private-tls12 rejects TLS 1.0', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger',
+    props: { ...storageProps(), minimumTlsVersion: 'TLS1_0' },
+    messages: ['Storage account "passkeysled2ce5e2" (scheduler-ledger) accepts TLS1_0 as minimum TLS version. Set minimumTlsVersion: TLS1_2.'] },
+  { name: 'storage-account-private-tls12 rejects shared-key access left at its default', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger',
+    props: { ...storageProps(), allowSharedKeyAccess: undefined },
+    messages: ['Storage account "passkeysled2ce5e2" (scheduler-ledger) allows shared-key access. Set allowSharedKeyAccess: false so only Entra ID roles grant access.'] },
+  { name: 'storage-account-private-tls12 rejects plain HTTP', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger',
+    props: { ...storageProps(), enableHttpsTrafficOnly: false },
+    messages: ['Storage account "passkeysled2ce5e2" (scheduler-ledger) accepts plain HTTP. Set enableHttpsTrafficOnly: true.'] },
+  { name: 'scheduler-graph-roles-allowed passes User.Read.All', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-User.Read.All',
+    props: { appRoleId: 'df021288-bdef-4463-88db-98f22de89214', principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
+  { name: 'scheduler-graph-roles-allowed rejects Directory.ReadWrite.All', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-extra',
+    props: { appRoleId: '19dbc75e-c2e2-444c-a770-ec69d8559fc7', principalObjectId: 'p', resourceObjectId: 'graph' },
+    messages: ['App role assignment "scheduler-graph-extra" grants Directory.ReadWrite.All (19dbc75e-c2e2-444c-a770-ec69d8559fc7), which is not on the allowed list (User.Read.All, GroupMember.Read.All, AuditLog.Read.All, UserAuthenticationMethod.Read.All, Device.Read.All, RoleManagement.Read.Directory, RoleEligibilitySchedule.Read.Directory, Policy.Read.All, GroupMember.ReadWrite.All, Mail.Send, TeamsActivity.Send). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.'] },
+  { name: 'scheduler-graph-roles-allowed rejects an unknown role id', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-x',
+    props: { appRoleId: '01234567-89ab-4cde-8f01-23456789abcd' },
+    messages: [expect.stringMatching(/^App role assignment "scheduler-graph-x" grants app role 01234567-89ab-4cde-8f01-23456789abcd, which is not on the allowed list/) as unknown as string] },
+  { name: 'scheduler-azure-roles-allowed passes Blob Data Contributor on the ledger container', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-ledger-role', props: roleProps(), messages: [] },
+  { name: 'scheduler-azure-roles-allowed rejects Blob Data Contributor on the whole account', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-ledger-role',
+    props: { ...roleProps(), scope: `${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/passkeysled2ce5e2` },
+    messages: [`Role assignment "scheduler-ledger-role" grants Storage Blob Data Contributor on ${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/passkeysled2ce5e2. It must be scoped to the ledger container (…/blobServices/default/containers/<name>).`] },
+  { name: 'scheduler-azure-roles-allowed rejects Owner', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-owner',
+    props: { ...roleProps(), roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635` },
+    messages: ['Role assignment "scheduler-owner" grants role definition 8e3af657-a8ff-443c-a75c-2fe8c4bcb635. Only Storage Blob Data Contributor and Storage Blob Data Owner are allowed for the scheduler identity.'] },
+];
+
+describe('guardrail policies', () => {
+  it.each(cases)('$name', ({ policy, type, resource, props, config, messages }) => {
+    expect(violations(policy, args(type, resource, props, config))).toEqual(messages);
+  });
+
+  it('gives every policy a passing and a failing case', () => {
+    for (const p of guardrailPolicies(lookup)) {
+      const mine = cases.filter((c) => c.policy.name === p.name);
+      expect(mine.some((c) => c.messages.length === 0), `${p.name} has a passing case`).toBe(true);
+      expect(mine.some((c) => c.messages.length > 0), `${p.name} has a failing case`).toBe(true);
+    }
+  });
+
+  it('names every policy in kebab-case with a description starting "Checks whether" and mandatory enforcement', () => {
+    for (const p of guardrailPolicies(lookup)) {
+      expect(p.name).toMatch(/^[a-z0-9]+(-[a-z0-9]+)*$/);
+      expect(p.description.startsWith('Checks whether ')).toBe(true);
+      expect(p.enforcementLevel).toBe('mandatory');
+    }
+  });
+
+  it('ignores resources of other types', () => {
+    expect(violations(caPolicyExcludesBreakGlass(), args('azuread:index/group:Group', 'g', {}))).toEqual([]);
+  });
+});
+
+describe('campaignFileLookup', () => {
+  it('reads each campaign\'s policyState from the campaign files', () => {
+    const root = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-lookup-'));
+    try {
+      fs.mkdirSync(path.join(root, 'campaigns'));
+      const src = fs.readFileSync(path.join(__dirname, '..', 'campaigns', 'admins-passkeys.yaml'), 'utf8');
+      fs.writeFileSync(path.join(root, 'campaigns', 'admins-passkeys.yaml'), src.replace('policyState: reportOnly', 'policyState: enabled'));
+      const look = campaignFileLookup(root);
+      expect(look('campaigns', 'admins-passkeys')).toBe('enabled');
+      expect(look('campaigns', 'all-staff-passkeys')).toBeUndefined();
+      expect(look('missing', 'admins-passkeys')).toBeUndefined();
+    } finally {
+      fs.rmSync(root, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,0 +1,183 @@
+// The guardrail policies, one factory per rule (after AWSGuard). Kept apart from the pack entry
+// (index.ts): constructing a PolicyPack starts a gRPC server, so tests import only this module.
+import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { listCampaignFiles, loadCampaignFile } from '../src/campaign/load';
+import type { PolicyState } from '../src/campaign/types';
+import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, graphRoleName } from '../src/stack/graph-roles';
+import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, campaignOfCaPolicy } from '../src/stack/names';
+
+type Props = Record<string, any>;
+
+/** "Conditional Access policy "passkey-campaign-x-policy" (x-policy)": how messages name a resource. */
+function offender(kind: string, args: ResourceValidationArgs, display?: unknown): string {
+  return typeof display === 'string' && display !== args.name ? `${kind} "${display}" (${args.name})` : `${kind} "${args.name}"`;
+}
+
+function onType(type: string, check: (props: Props, args: ResourceValidationArgs, report: ReportViolation) => void) {
+  return (args: ResourceValidationArgs, report: ReportViolation) => {
+    if (args.type === type) check(args.props, args, report);
+  };
+}
+
+const caPolicy = (args: ResourceValidationArgs, props: Props) => offender('Conditional Access policy', args, props.displayName);
+
+export function caPolicyExcludesBreakGlass(): ResourceValidationPolicy {
+  return {
+    name: 'ca-policy-excludes-break-glass',
+    description: 'Checks whether every Conditional Access policy excludes at least one break-glass (emergency access) account.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.caPolicy, (props, args, report) => {
+      const excluded: unknown[] = props.conditions?.users?.excludedUsers ?? [];
+      if (excluded.length === 0) {
+        report(`${caPolicy(args, props)} excludes no user. It must exclude at least one break-glass account (spec.exclusions.breakGlass) so a mistake cannot lock every admin out.`);
+      }
+    }),
+  };
+}
+
+export function caPolicyRequiresPhishingResistantStrength(): ResourceValidationPolicy {
+  return {
+    name: 'ca-policy-requires-phishing-resistant-strength',
+    description: 'Checks whether every Conditional Access policy grants access only with the built-in phishing-resistant MFA authentication strength.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.caPolicy, (props, args, report) => {
+      const grant = props.grantControls ?? {};
+      if (grant.authenticationStrengthPolicyId !== PHISHING_RESISTANT_STRENGTH_ID) {
+        report(`${caPolicy(args, props)} grants with authentication strength ${JSON.stringify(grant.authenticationStrengthPolicyId ?? null)}. It must require ${PHISHING_RESISTANT_STRENGTH_ID} (phishing-resistant MFA).`);
+      }
+      const builtIn: unknown[] = grant.builtInControls ?? [];
+      if (builtIn.length > 0 && grant.operator !== 'AND') {
+        report(`${caPolicy(args, props)} combines the strength with ${builtIn.join(', ')} using operator ${JSON.stringify(grant.operator)}: a user could satisfy the weaker control instead. Use operator AND or drop the built-in controls.`);
+      }
+    }),
+  };
+}
+
+/** The policyState each campaign file asks for, by campaign name. */
+export type PolicyStateLookup = (campaignsDir: string, campaign: string) => PolicyState | undefined;
+
+/** Reads the campaign files once per directory; files that do not load are ignored (validate reports them). */
+export function campaignFileLookup(root: string): PolicyStateLookup {
+  const cache = new Map<string, Map<string, PolicyState>>();
+  return (campaignsDir, campaign) => {
+    const dir = path.resolve(root, campaignsDir);
+    let states = cache.get(dir);
+    if (!states) {
+      states = new Map();
+      for (const file of fs.existsSync(dir) ? listCampaignFiles(dir) : []) {
+        const c = loadCampaignFile(file).campaign;
+        if (c) states.set(c.metadata.name, c.spec.enforcement.policyState);
+      }
+      cache.set(dir, states);
+    }
+    return states.get(campaign);
+  };
+}
+
+export function caPolicyEnabledOnlyWhenCampaignSaysSo(lookup: PolicyStateLookup): ResourceValidationPolicy {
+  return {
+    name: 'ca-policy-enabled-only-when-campaign-says-so',
+    description: "Checks whether a Conditional Access policy is enforced (state enabled) only when its campaign file sets spec.enforcement.policyState: enabled.",
+    enforcementLevel: 'mandatory',
+    configSchema: { properties: { campaignsDir: { type: 'string', default: 'campaigns' } } },
+    validateResource: onType(TYPES.caPolicy, (props, args, report) => {
+      if (props.state !== CA_STATE_ENABLED) return;
+      const { campaignsDir = 'campaigns' } = args.getConfig<{ campaignsDir?: string }>();
+      const campaign = campaignOfCaPolicy(String(props.displayName ?? ''));
+      const wanted = campaign ? lookup(campaignsDir, campaign) : undefined;
+      if (wanted !== 'enabled') {
+        const source = campaign ? `campaign "${campaign}" (${campaignsDir}/${campaign}.yaml) has policyState ${wanted ?? 'missing'}` : 'no campaign file owns it';
+        report(`${caPolicy(args, props)} has state "enabled" but ${source}. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.`);
+      }
+    }),
+  };
+}
+
+export function caPolicyDoesNotTargetAllUsers(): ResourceValidationPolicy {
+  return {
+    name: 'ca-policy-does-not-target-all-users',
+    description: 'Checks whether every Conditional Access policy targets only its enforcement group, never "All" users.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.caPolicy, (props, args, report) => {
+      const users = props.conditions?.users ?? {};
+      const included: unknown[] = users.includedUsers ?? [];
+      if (included.some((u) => String(u).toLowerCase() === 'all')) {
+        report(`${caPolicy(args, props)} includes "All" users. It must include only the campaign's enforcement group (conditions.users.includedGroups).`);
+      }
+      if ((users.includedGroups ?? []).length === 0) {
+        report(`${caPolicy(args, props)} includes no group. It must include the campaign's enforcement group, so it applies only to users who completed the notice period.`);
+      }
+    }),
+  };
+}
+
+export function storageAccountPrivateTls12(): ResourceValidationPolicy {
+  return {
+    name: 'storage-account-private-tls12',
+    description: 'Checks whether every storage account blocks public blob access and shared-key access, requires HTTPS and TLS 1.2 or later.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.storageAccount, (props, args, report) => {
+      const who = offender('Storage account', args, props.accountName);
+      if (props.allowBlobPublicAccess !== false) report(`${who} allows public blob access. Set allowBlobPublicAccess: false; the ledger is audit evidence.`);
+      if (!['TLS1_2', 'TLS1_3'].includes(props.minimumTlsVersion)) report(`${who} accepts ${props.minimumTlsVersion ?? 'the default'} as minimum TLS version. Set minimumTlsVersion: TLS1_2.`);
+      if (props.allowSharedKeyAccess !== false) report(`${who} allows shared-key access. Set allowSharedKeyAccess: false so only Entra ID roles grant access.`);
+      if (props.enableHttpsTrafficOnly === false) report(`${who} accepts plain HTTP. Set enableHttpsTrafficOnly: true.`);
+    }),
+  };
+}
+
+const ALLOWED_GRAPH_IDS = new Set<string>(ALLOWED_GRAPH_ROLES.map((r) => GRAPH_APP_ROLE_IDS[r]));
+
+export function schedulerGraphRolesAllowed(): ResourceValidationPolicy {
+  return {
+    name: 'scheduler-graph-roles-allowed',
+    description: 'Checks whether every Microsoft Graph app role assigned by this stack is on the allowed least-privilege list.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.appRoleAssignment, (props, args, report) => {
+      const id = String(props.appRoleId ?? '').toLowerCase();
+      if (!ALLOWED_GRAPH_IDS.has(id)) {
+        const known = graphRoleName(id);
+        report(`App role assignment "${args.name}" grants ${known ? `${known} (${id})` : `app role ${id}`}, which is not on the allowed list (${ALLOWED_GRAPH_ROLES.join(', ')}). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.`);
+      }
+    }),
+  };
+}
+
+const ALLOWED_AZURE_ROLES: Readonly<Record<string, string>> = {
+  [AZURE_ROLES.storageBlobDataContributor]: 'Storage Blob Data Contributor',
+  [AZURE_ROLES.storageBlobDataOwner]: 'Storage Blob Data Owner',
+};
+
+export function schedulerAzureRolesAllowed(): ResourceValidationPolicy {
+  return {
+    name: 'scheduler-azure-roles-allowed',
+    description: 'Checks whether every Azure role assignment is a storage blob data role, with Contributor scoped to a single container.',
+    enforcementLevel: 'mandatory',
+    validateResource: onType(TYPES.roleAssignment, (props, args, report) => {
+      const roleId = String(props.roleDefinitionId ?? '').split('/').pop()?.toLowerCase() ?? '';
+      const role = ALLOWED_AZURE_ROLES[roleId];
+      if (!role) {
+        report(`Role assignment "${args.name}" grants role definition ${roleId || '(none)'}. Only ${Object.values(ALLOWED_AZURE_ROLES).join(' and ')} are allowed for the scheduler identity.`);
+        return;
+      }
+      if (roleId === AZURE_ROLES.storageBlobDataContributor && !/\/blobServices\/default\/containers\/[^/]+$/.test(String(props.scope ?? ''))) {
+        report(`Role assignment "${args.name}" grants ${role} on ${props.scope}. It must be scoped to the ledger container (…/blobServices/default/containers/<name>).`);
+      }
+    }),
+  };
+}
+
+/** Every mandatory guardrail, in the order the pack lists them. */
+export function guardrailPolicies(lookup: PolicyStateLookup): ResourceValidationPolicy[] {
+  return [
+    caPolicyExcludesBreakGlass(),
+    caPolicyRequiresPhishingResistantStrength(),
+    caPolicyEnabledOnlyWhenCampaignSaysSo(lookup),
+    caPolicyDoesNotTargetAllUsers(),
+    storageAccountPrivateTls12(),
+    schedulerGraphRolesAllowed(),
+    schedulerAzureRolesAllowed(),
+  ];
+}

@@ -1,0 +1,228 @@
+// Once per stack: the Azure side of the reconcile job. A Flex Consumption Function App (Linux, Node 20)
+// runs `campaign reconcile` on a timer and serves postponement links; it authenticates to Graph and
+// storage as one user-assigned identity whose rights are listed (and justified) here.
+import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
+import * as authorization from '@pulumi/azure-native/authorization';
+import * as managedidentity from '@pulumi/azure-native/managedidentity';
+import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
+import * as resources from '@pulumi/azure-native/resources';
+import * as storage from '@pulumi/azure-native/storage';
+import * as web from '@pulumi/azure-native/web';
+import type * as inputs from '@pulumi/azure-native/types/input';
+import * as azuread from '@pulumi/azuread';
+import * as pulumi from '@pulumi/pulumi';
+import { createHash } from 'node:crypto';
+import { MIN_POSTPONE_KEY_BYTES } from '../notify/postpone-token';
+import { APP_SETTINGS, ledgerUrl } from './functions/settings';
+import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
+import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from './names';
+
+export interface CampaignSchedulerArgs {
+  /** Prefix of Azure resource names. */
+  namePrefix: string;
+  /** Azure region. */
+  location: string;
+  /** Storage replication, e.g. Standard_LRS. */
+  storageSku: string;
+  /** NCRONTAB (six fields, UTC) of the reconcile timer. */
+  schedule: string;
+  /** Campaigns the timer reconciles (the in-progress ones). */
+  campaigns: string[];
+  /** Directory of campaign files inside the deployed package. */
+  campaignsDir: string;
+  /** Microsoft Graph base URL. */
+  graphUrl: string;
+  /** Default sender mailbox of email notifications. */
+  notificationSender?: string;
+  /** Teams app id for activity feed notifications. */
+  teamsAppId?: string;
+  /** HMAC key of postponement links (secret, ≥ 32 bytes). */
+  postponeKey: pulumi.Input<string>;
+  /** Microsoft Graph app roles the identity gets (least privilege for the deployed campaigns). */
+  graphRoles: GraphRole[];
+  /** Upper bound of Function App instances. */
+  maximumInstanceCount: number;
+  /** Days Log Analytics keeps logs. */
+  logRetentionDays: number;
+}
+
+/** Short, stable suffix for globally unique names (storage accounts, function app host names). */
+export function uniqueSuffix(project: string, stack: string): string {
+  return createHash('sha256').update(`${project}/${stack}`).digest('hex').slice(0, 6);
+}
+
+/** Storage account name: 3–24 lower-case letters and digits. */
+export function storageAccountName(prefix: string, kind: string, suffix: string): string {
+  return `${prefix.replace(/[^a-z0-9]/g, '').slice(0, 24 - kind.length - suffix.length)}${kind}${suffix}`;
+}
+
+/** Storage settings both accounts share: Entra ID only, private, TLS 1.2. */
+function hardenedStorage(sku: string): Omit<storage.StorageAccountArgs, 'resourceGroupName' | 'location' | 'accountName'> {
+  return {
+    kind: 'StorageV2',
+    sku: { name: sku },
+    allowBlobPublicAccess: false,
+    minimumTlsVersion: 'TLS1_2',
+    // Keys would bypass the container-scoped roles below; everything authenticates with Entra ID.
+    allowSharedKeyAccess: false,
+    defaultToOAuthAuthentication: true,
+    enableHttpsTrafficOnly: true,
+  };
+}
+
+export class CampaignScheduler extends pulumi.ComponentResource {
+  public readonly resourceGroupName: pulumi.Output<string>;
+  /** Client id of the scheduler identity (AZURE_CLIENT_ID of the job). */
+  public readonly identityClientId: pulumi.Output<string>;
+  /** Object id of the identity's service principal: owner of the enforcement groups. */
+  public readonly identityPrincipalId: pulumi.Output<string>;
+  /** azblob://<account>/<container> */
+  public readonly ledgerUrl: pulumi.Output<string>;
+  public readonly functionAppName: pulumi.Output<string>;
+  public readonly functionAppHostName: pulumi.Output<string>;
+  /** Public URL of the postponement endpoint. */
+  public readonly postponeUrl: pulumi.Output<string>;
+  public readonly graphRoles: pulumi.Output<string[]>;
+
+  constructor(name: string, args: CampaignSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
+    super(TYPES.scheduler, name, {}, opts);
+    const parent = { parent: this };
+    const suffix = uniqueSuffix(pulumi.getProject(), pulumi.getStack());
+    const base = `${args.namePrefix}-${pulumi.getStack()}`;
+
+    const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: `${base}-rg`, location: args.location }, parent);
+    const inRg = { resourceGroupName: rg.name, location: rg.location };
+
+    const identity = new managedidentity.UserAssignedIdentity(`${name}-identity`, { ...inRg, resourceName: `${base}-scheduler` }, parent);
+
+    const workspace = new operationalinsights.Workspace(`${name}-logs`, {
+      ...inRg, workspaceName: `${base}-logs`, sku: { name: 'PerGB2018' }, retentionInDays: args.logRetentionDays,
+    }, parent);
+    const insights = new applicationinsights.Component(`${name}-insights`, {
+      ...inRg, resourceName: `${base}-insights`, kind: 'web', applicationType: 'web', workspaceResourceId: workspace.id, ingestionMode: 'LogAnalytics',
+    }, parent);
+
+    // The ledger: audit evidence, in its own account so no role outside the ledger container reaches it.
+    const ledgerAccount = new storage.StorageAccount(`${name}-ledger`, {
+      ...inRg, accountName: storageAccountName(args.namePrefix, 'led', suffix), ...hardenedStorage(args.storageSku),
+    }, parent);
+    new storage.BlobServiceProperties(`${name}-ledger-blob`, {
+      resourceGroupName: rg.name, accountName: ledgerAccount.name, blobServicesName: 'default',
+      // A deleted ledger can be recovered for 30 days.
+      deleteRetentionPolicy: { enabled: true, days: 30 },
+      containerDeleteRetentionPolicy: { enabled: true, days: 30 },
+    }, parent);
+    const ledgerContainer = new storage.BlobContainer(`${name}-ledger-container`, {
+      resourceGroupName: rg.name, accountName: ledgerAccount.name, containerName: 'ledger', publicAccess: 'None',
+    }, parent);
+
+    // The Functions host's own storage (leases of the timer, the deployment package).
+    const hostAccount = new storage.StorageAccount(`${name}-host`, {
+      ...inRg, accountName: storageAccountName(args.namePrefix, 'fn', suffix), ...hardenedStorage(args.storageSku),
+    }, parent);
+    const deployContainer = new storage.BlobContainer(`${name}-deploy-container`, {
+      resourceGroupName: rg.name, accountName: hostAccount.name, containerName: 'app-package', publicAccess: 'None',
+    }, parent);
+
+    const client = authorization.getClientConfigOutput(parent);
+    const roleId = (id: string) => pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
+    // Read, write, append and lease ledger blobs — scoped to the ledger container, not the account.
+    new authorization.RoleAssignment(`${name}-ledger-role`, {
+      principalId: identity.principalId, principalType: 'ServicePrincipal',
+      roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataContributor),
+      scope: pulumi.interpolate`${ledgerAccount.id}/blobServices/default/containers/${ledgerContainer.name}`,
+    }, parent);
+    // Identity-based AzureWebJobsStorage needs Blob Data Owner on the host account (Functions docs); it holds no ledger.
+    new authorization.RoleAssignment(`${name}-host-role`, {
+      principalId: identity.principalId, principalType: 'ServicePrincipal',
+      roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataOwner),
+      scope: hostAccount.id,
+    }, parent);
+
+    const plan = new web.AppServicePlan(`${name}-plan`, {
+      ...inRg, name: `${base}-plan`, kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' },
+    }, parent);
+
+    const ledger = pulumi.all([ledgerAccount.name, ledgerContainer.name]).apply(([a, c]) => ledgerUrl(a, c));
+    const appName = `${base}-scheduler-${suffix}`;
+    const postponeUrl = `https://${appName}.azurewebsites.net/api/postpone`;
+    const postponeKey = pulumi.secret(pulumi.output(args.postponeKey).apply((k) => {
+      if (Buffer.byteLength(k, 'utf8') < MIN_POSTPONE_KEY_BYTES) {
+        throw new Error(`passkey-campaigns:postponeKey must be at least ${MIN_POSTPONE_KEY_BYTES} bytes. Set one with: pulumi config set --secret postponeKey "$(openssl rand -base64 48)"`);
+      }
+      return k;
+    }));
+    const appSettings: inputs.web.NameValuePairArgs[] = [
+      // Identity-based host storage: no connection string, no key.
+      { name: 'AzureWebJobsStorage__accountName', value: hostAccount.name },
+      { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' },
+      { name: 'AzureWebJobsStorage__clientId', value: identity.clientId },
+      { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.connectionString },
+      { name: APP_SETTINGS.clientId, value: identity.clientId },
+      { name: APP_SETTINGS.schedule, value: args.schedule },
+      { name: APP_SETTINGS.campaigns, value: args.campaigns.join(',') },
+      { name: APP_SETTINGS.campaignsDir, value: args.campaignsDir },
+      { name: APP_SETTINGS.state, value: ledger },
+      { name: APP_SETTINGS.graphUrl, value: args.graphUrl },
+      { name: APP_SETTINGS.postponeKey, value: postponeKey },
+      { name: APP_SETTINGS.postponeUrl, value: postponeUrl },
+    ];
+    if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
+    if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
+
+    const app = new web.WebApp(`${name}-app`, {
+      ...inRg,
+      name: appName,
+      kind: 'functionapp,linux',
+      serverFarmId: plan.id,
+      httpsOnly: true,
+      identity: { type: 'UserAssigned', userAssignedIdentities: [identity.id] },
+      siteConfig: { appSettings, minTlsVersion: '1.2', ftpsState: 'Disabled', http20Enabled: true },
+      functionAppConfig: {
+        // CI publishes the built package here (OneDeploy); the app reads it with its identity, no SAS.
+        deployment: {
+          storage: {
+            type: 'blobContainer',
+            value: pulumi.interpolate`${hostAccount.primaryEndpoints.blob}${deployContainer.name}`,
+            authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identity.id },
+          },
+        },
+        runtime: { name: 'node', version: '20' },
+        scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
+      },
+    }, parent);
+
+    // Microsoft Graph application permissions; each one's reason is in GRAPH_ROLE_REASONS (graph-roles.ts).
+    const graph = azuread.getServicePrincipalOutput({ clientId: MICROSOFT_GRAPH_APP_ID }, parent);
+    for (const role of args.graphRoles) {
+      new azuread.AppRoleAssignment(`${name}-graph-${role}`, {
+        principalObjectId: identity.principalId,
+        resourceObjectId: graph.objectId,
+        appRoleId: graph.appRoleIds.apply((ids) => {
+          const id = ids[role];
+          if (!id) throw new Error(`Microsoft Graph has no app role ${role} in this tenant (needed to ${GRAPH_ROLE_REASONS[role]}).`);
+          return id;
+        }),
+      }, parent);
+    }
+
+    this.resourceGroupName = rg.name;
+    this.identityClientId = identity.clientId;
+    this.identityPrincipalId = identity.principalId;
+    this.ledgerUrl = ledger;
+    this.functionAppName = app.name;
+    this.functionAppHostName = app.defaultHostName;
+    this.postponeUrl = pulumi.output(postponeUrl);
+    this.graphRoles = pulumi.output([...args.graphRoles]);
+    this.registerOutputs({
+      resourceGroupName: this.resourceGroupName,
+      identityClientId: this.identityClientId,
+      identityPrincipalId: this.identityPrincipalId,
+      ledgerUrl: this.ledgerUrl,
+      functionAppName: this.functionAppName,
+      functionAppHostName: this.functionAppHostName,
+      postponeUrl: this.postponeUrl,
+      graphRoles: this.graphRoles,
+    });
+  }
+}

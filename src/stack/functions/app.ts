@@ -1,0 +1,49 @@
+// Azure Functions (Node.js programming model v4) registration: the package's entry point on the
+// Function App. `@azure/functions` is present only in the deployed package, so it is loaded at runtime.
+import { defaultDeps, postponeHttp, reconcileTimer } from './handlers';
+import type { SchedulerLog } from './runtime';
+
+interface InvocationContextLike {
+  log(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+interface HttpRequestV4 {
+  method: string;
+  query: URLSearchParams;
+  formData(): Promise<{ get(name: string): unknown }>;
+}
+interface FunctionsApp {
+  timer(name: string, options: { schedule: string; runOnStartup?: boolean; handler: (timer: unknown, ctx: InvocationContextLike) => Promise<void> }): void;
+  http(name: string, options: { methods: string[]; authLevel: 'anonymous' | 'function'; route: string; handler: (req: HttpRequestV4, ctx: InvocationContextLike) => Promise<unknown> }): void;
+}
+
+function contextLog(ctx: InvocationContextLike): SchedulerLog {
+  // One JSON object per line: App Insights keeps the fixed message and the fields apart.
+  const line = (message: string, fields?: Record<string, unknown>) => JSON.stringify({ message, ...fields });
+  return { info: (m, f) => ctx.log(line(m, f)), warn: (m, f) => ctx.warn(line(m, f)), error: (m, f) => ctx.error(line(m, f)) };
+}
+
+export function register(app: FunctionsApp): void {
+  app.timer('reconcile', {
+    // %…% makes the host read the app setting, so the schedule is stack config, not code.
+    schedule: '%RECONCILE_SCHEDULE%',
+    runOnStartup: false,
+    handler: async (_timer, ctx) => reconcileTimer(defaultDeps(contextLog(ctx))),
+  });
+  app.http('postpone', {
+    methods: ['GET', 'POST'],
+    // The signed token is the authorization; users click the link without a function key.
+    authLevel: 'anonymous',
+    route: 'postpone',
+    handler: async (req, ctx) => {
+      let token = req.query.get('token');
+      if (req.method === 'POST') {
+        const form = await req.formData().catch(() => null);
+        const posted = form?.get('token');
+        if (typeof posted === 'string') token = posted;
+      }
+      return postponeHttp({ method: req.method, token }, defaultDeps(contextLog(ctx)));
+    },
+  });
+}

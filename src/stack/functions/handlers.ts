@@ -1,0 +1,71 @@
+// Framework-free handlers of the scheduler's two functions: the daily reconcile timer and the HTTPS
+// endpoint of postponement links. app.ts binds them to Azure Functions; tests call them directly.
+import { loadRuntime, type SchedulerLog, type SchedulerRuntime } from './runtime';
+import { readSettings } from './settings';
+
+export interface HandlerDeps {
+  env: NodeJS.ProcessEnv;
+  runtime: () => Promise<SchedulerRuntime>;
+  now: () => Date;
+  log: SchedulerLog;
+}
+
+export function defaultDeps(log: SchedulerLog): HandlerDeps {
+  return { env: process.env, runtime: () => loadRuntime(), now: () => new Date(), log };
+}
+
+/** Reconciles every in-progress campaign; throws when one failed so the run shows as failed in App Insights. */
+export async function reconcileTimer(deps: HandlerDeps): Promise<void> {
+  const settings = readSettings(deps.env);
+  if (settings.campaigns.length === 0) {
+    deps.log.info('reconcile run skipped', { reason: 'no campaign is inProgress' });
+    return;
+  }
+  const runtime = await deps.runtime();
+  const results = await runtime.runScheduledReconcile({ settings, now: deps.now(), log: deps.log });
+  for (const r of results) {
+    if (r.ok) deps.log.info('reconcile run finished', { campaign: r.campaign, ...r.summary });
+    else deps.log.error('reconcile run failed', { campaign: r.campaign, error: r.error });
+  }
+  const failed = results.filter((r) => !r.ok).map((r) => r.campaign);
+  if (failed.length) throw new Error(`reconcile failed for ${failed.join(', ')}; see the logged errors.`);
+}
+
+export interface HttpRequestLike {
+  method: string;
+  /** Query parameters and, for POST, the form fields. */
+  token: string | null;
+}
+
+export interface HttpResponseLike {
+  status: number;
+  headers: Record<string, string>;
+  body: string;
+}
+
+const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+function page(status: number, title: string, inner: string): HttpResponseLike {
+  return {
+    status,
+    headers: { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'referrer-policy': 'no-referrer' },
+    body: `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>${escapeHtml(title)}</title></head><body><h1>${escapeHtml(title)}</h1>${inner}</body></html>`,
+  };
+}
+
+/**
+ * GET shows a confirmation form and changes nothing: mail scanners open links, and a single-use token
+ * must not be spent by them. POST (the form) verifies the token and records the postponement.
+ */
+export async function postponeHttp(req: HttpRequestLike, deps: HandlerDeps): Promise<HttpResponseLike> {
+  if (!req.token) return page(400, 'Link incomplete', '<p>This postponement link has no token. Use the link from your notification as it is.</p>');
+  if (req.method === 'GET') {
+    return page(200, 'Postpone your passkey deadline?', `<form method="post"><input type="hidden" name="token" value="${escapeHtml(req.token)}"><button type="submit">Postpone</button></form>`);
+  }
+  if (req.method !== 'POST') return { status: 405, headers: { allow: 'GET, POST' }, body: '' };
+  const settings = readSettings(deps.env);
+  const runtime = await deps.runtime();
+  const result = await runtime.applyPostponeLink({ token: req.token, settings, now: deps.now(), log: deps.log });
+  deps.log.info('postpone link used', { ok: result.ok, reason: result.reason });
+  return result.ok ? page(200, 'Deadline postponed', `<p>${escapeHtml(result.message)}</p>`) : page(410, 'Link no longer valid', `<p>${escapeHtml(result.message)}</p>`);
+}

@@ -1,0 +1,47 @@
+// Names and constants shared by the Pulumi program, the reconcile job and the guardrail policy pack.
+// Pure: no Pulumi import, so the policy pack and the Functions package can load it cheaply.
+
+/** Display name of a campaign's enforcement group; the reconcile job looks the group up by it. */
+export function enforcementGroupName(campaign: string): string {
+  return `passkey-campaign-${campaign}-enforced`;
+}
+
+/** Display name of a campaign's Conditional Access policy. */
+export function caPolicyName(campaign: string): string {
+  return `passkey-campaign-${campaign}-policy`;
+}
+
+/** The campaign a CA policy display name belongs to, or null for a policy this stack did not name. */
+export function campaignOfCaPolicy(displayName: string): string | null {
+  return /^passkey-campaign-([a-z0-9-]{3,40})-policy$/.exec(displayName)?.[1] ?? null;
+}
+
+/** Built-in authentication strength "Phishing-resistant MFA", in the form azuread's CA policy expects. */
+export const PHISHING_RESISTANT_STRENGTH_ID = '/policies/authenticationStrengthPolicies/00000000-0000-0000-0000-000000000004';
+
+/** CA policy states: report-only unless the campaign file explicitly enables enforcement. */
+export const CA_STATE_REPORT_ONLY = 'enabledForReportingButNotEnforced';
+export const CA_STATE_ENABLED = 'enabled';
+
+/** Microsoft Graph's application id, the same in every tenant. */
+export const MICROSOFT_GRAPH_APP_ID = '00000003-0000-0000-c000-000000000000';
+
+/** Resource type tokens the program creates and the policy pack inspects. */
+export const TYPES = {
+  campaign: 'passkeys:campaign:PasskeyCampaign',
+  scheduler: 'passkeys:campaign:CampaignScheduler',
+  group: 'azuread:index/group:Group',
+  caPolicy: 'azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy',
+  appRoleAssignment: 'azuread:index/appRoleAssignment:AppRoleAssignment',
+  storageAccount: 'azure-native:storage:StorageAccount',
+  roleAssignment: 'azure-native:authorization:RoleAssignment',
+  webApp: 'azure-native:web:WebApp',
+} as const;
+
+/** Azure built-in role definition ids (the same in every subscription). */
+export const AZURE_ROLES = {
+  /** Read, write and lease blobs; no account management. Granted on the ledger container only. */
+  storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
+  /** What the Functions host needs on its own storage account for identity-based AzureWebJobsStorage. */
+  storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+} as const;

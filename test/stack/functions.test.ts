@@ -1,0 +1,92 @@
+// The Functions handlers with a fake reconcile runtime: the timer runs every in-progress campaign, and
+// the postponement endpoint never spends a token on GET (mail scanners open links).
+import { describe, expect, it, vi } from 'vitest';
+import { postponeHttp, reconcileTimer, type HandlerDeps } from '../../src/stack/functions/handlers';
+import { loadRuntime, type SchedulerRuntime } from '../../src/stack/functions/runtime';
+import { readSettings } from '../../src/stack/functions/settings';
+import { normalizeSchedule } from '../../src/stack/settings';
+
+const NOW = new Date('2026-12-01T06:00:00Z');
+const env = { CAMPAIGN_NAMES: 'admins-passkeys,all-staff-passkeys', CAMPAIGN_STATE: 'azblob://acct/ledger', CAMPAIGN_POSTPONE_KEY: 'k'.repeat(48) };
+
+function deps(runtime: Partial<SchedulerRuntime>, extraEnv: Record<string, string> = {}) {
+  const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
+  const d: HandlerDeps = { env: { ...env, ...extraEnv }, runtime: async () => runtime as SchedulerRuntime, now: () => NOW, log };
+  return { d, log };
+}
+
+describe('reconcile timer', () => {
+  it('runs the in-progress campaigns with the app settings and logs one line per campaign', async () => {
+    const runScheduledReconcile = vi.fn(async () => [{ campaign: 'admins-passkeys', ok: true, summary: { groupAdds: 2 } }, { campaign: 'all-staff-passkeys', ok: true, summary: {} }]);
+    const { d, log } = deps({ runScheduledReconcile });
+    await reconcileTimer(d);
+    expect(runScheduledReconcile).toHaveBeenCalledWith(expect.objectContaining({ now: NOW, settings: expect.objectContaining({ campaigns: ['admins-passkeys', 'all-staff-passkeys'], state: 'azblob://acct/ledger', graphUrl: 'https://graph.microsoft.com' }) }));
+    expect(log.info).toHaveBeenCalledWith('reconcile run finished', { campaign: 'admins-passkeys', groupAdds: 2 });
+  });
+
+  it('fails the run when a campaign failed, naming it', async () => {
+    const { d } = deps({ runScheduledReconcile: async () => [{ campaign: 'admins-passkeys', ok: false, error: 'Graph 503' }] });
+    await expect(reconcileTimer(d)).rejects.toThrow('reconcile failed for admins-passkeys; see the logged errors.');
+  });
+
+  it('does nothing when no campaign is in progress', async () => {
+    const runScheduledReconcile = vi.fn();
+    const { d } = deps({ runScheduledReconcile }, { CAMPAIGN_NAMES: '' });
+    await reconcileTimer(d);
+    expect(runScheduledReconcile).not.toHaveBeenCalled();
+  });
+
+  it('names a missing app setting', () => {
+    expect(() => readSettings({})).toThrow('app setting CAMPAIGN_STATE is missing; it is set by the Pulumi stack (CampaignScheduler). Run pulumi up.');
+  });
+});
+
+describe('postponement endpoint', () => {
+  it('shows a confirmation form on GET and records nothing', async () => {
+    const applyPostponeLink = vi.fn();
+    const { d } = deps({ applyPostponeLink });
+    const res = await postponeHttp({ method: 'GET', token: 'abc.def' }, d);
+    expect(res.status).toBe(200);
+    expect(res.body).toContain('<form method="post"><input type="hidden" name="token" value="abc.def">');
+    expect(applyPostponeLink).not.toHaveBeenCalled();
+  });
+
+  it('records the postponement on POST and says the new deadline', async () => {
+    const { d } = deps({ applyPostponeLink: async () => ({ ok: true, reason: 'Postponed', message: 'Your deadline is now 4 December.' }) });
+    const res = await postponeHttp({ method: 'POST', token: 'abc.def' }, d);
+    expect(res).toMatchObject({ status: 200, headers: { 'cache-control': 'no-store' } });
+    expect(res.body).toContain('<p>Your deadline is now 4 December.</p>');
+  });
+
+  it('answers 410 for a link that no longer works, escaping the message', async () => {
+    const { d } = deps({ applyPostponeLink: async () => ({ ok: false, reason: 'replayed', message: 'This link was <already> used.' }) });
+    const res = await postponeHttp({ method: 'POST', token: 'abc.def' }, d);
+    expect(res.status).toBe(410);
+    expect(res.body).toContain('This link was &#60;already&#62; used.');
+  });
+
+  it('answers 400 without a token and 405 for other methods', async () => {
+    const { d } = deps({});
+    expect((await postponeHttp({ method: 'GET', token: null }, d)).status).toBe(400);
+    expect((await postponeHttp({ method: 'DELETE', token: 'x' }, d)).status).toBe(405);
+  });
+});
+
+describe('runtime loading', () => {
+  it('says which exports the reconcile module must provide', async () => {
+    await expect(loadRuntime('node:path')).rejects.toThrow('node:path must export runScheduledReconcile and applyPostponeLink (see src/stack/functions/runtime.ts).');
+  });
+});
+
+describe('schedule', () => {
+  it.each([
+    ['0 0 6 * * *', '0 0 6 * * *'],
+    ['30 5 * * 1-5', '0 30 5 * * 1-5'],
+  ])('accepts %s as %s', (input, expected) => {
+    expect(normalizeSchedule(input)).toBe(expected);
+  });
+
+  it('rejects a non-CRON value with the config key and an example', () => {
+    expect(() => normalizeSchedule('daily')).toThrow('passkey-campaigns:schedule: "daily" is not a CRON expression. Use six NCRONTAB fields (sec min hour day month weekday), e.g. "0 0 6 * * *" for daily 06:00 UTC.');
+  });
+});
