@@ -1,0 +1,468 @@
+// The stage machine: decide(campaign, observation, state, now) → decisions. Pure: no clock, no I/O.
+//
+//   deviceUpdate --DevicesUpdated--> passkeyRegistration --PasskeyRegistered--> enforcementNotice --NoticePeriodElapsed--> enforced
+//        |                                  ^                                      |   ^              (addToGroup, passkey
+//        |                                  +----------------PasskeyLost-----------+   |               seen in this run)
+//        +-------------------DevicesUpdated, a passkey already registered--------------+
+//
+//   Entry (a targeted user not in the campaign), by readiness: needsDeviceUpdate -> deviceUpdate,
+//   needsPasskey -> passkeyRegistration, ready -> enforcementNotice, already in the group with a passkey -> enforced.
+//
+//   Grace stages (deviceUpdate, passkeyRegistration): entry notice, a reminder every reminderEveryDays,
+//   none while postponed; at the deadline flag exceededGrace once and go quiet, but keep watching.
+//   Any stage --> left (LeftTargetSet / Excluded); re-targeted users enter again by readiness.
+//   Never back into deviceUpdate (an outdated device only gates users before they pass it), never out of
+//   enforced (an enforced user without passkey is an alert). Held where they are, contacting nobody: users
+//   with read errors, disabled accounts, passkeys unverifiable against AAGUID restrictions, users outside
+//   the FIDO2 policy scope (alert), everyone while that policy is disabled. Deadlines count whole UTC days.
+import type { Campaign } from '../campaign/types';
+import {
+  LEDGER_VERSION,
+  notificationKey,
+  type AlertKind,
+  type LedgerEvent,
+  type NotificationKind,
+} from './events';
+import { assessReadiness, describeDevices, readinessContext, type DeviceBelowMinimum, type Readiness, type ReadinessContext } from './readiness';
+import { inCampaign, type CampaignState, type UserState } from './state';
+import { dateOfDay, dayOf, toMs, DAY_MS } from './time';
+import type { Observation, ObservedUser, Stage } from './types';
+
+interface UserDecisionBase {
+  userId: string;
+  userPrincipalName: string;
+  /** The user's stage once this decision is applied (null: not in the campaign). Used for ordering. */
+  stage: Stage | null;
+  /** PascalCase constant, stable for tests, logs and reports. */
+  reason: string;
+  /** One human sentence. */
+  message: string;
+}
+
+export interface EnterStageDecision extends UserDecisionBase {
+  type: 'enterStage';
+  from: Stage | null;
+  to: Stage;
+}
+
+export interface NotifyDecision extends UserDecisionBase {
+  type: 'notify';
+  stage: Stage;
+  kind: NotificationKind;
+  sequence: number;
+  /** `campaign:userId:kind:sequence`; the channel must treat a repeated key as already sent. */
+  key: string;
+  channel: Campaign['spec']['notifications']['channel'];
+  /** The date the notice is about (YYYY-MM-DD): grace deadline or enforcement day; null once enforced. */
+  deadline: string | null;
+  /** For device-update notices: the devices to update. */
+  devices?: DeviceBelowMinimum[];
+}
+
+export interface FlagGraceExceededDecision extends UserDecisionBase {
+  type: 'flagGraceExceeded';
+  stage: Stage;
+  deadline: string;
+}
+
+export interface AddToGroupDecision extends UserDecisionBase {
+  type: 'addToGroup';
+  stage: 'enforced';
+}
+
+export interface LeaveDecision extends UserDecisionBase {
+  type: 'leave';
+  stage: null;
+  from: Stage | null;
+}
+
+export interface RaiseAlertDecision extends UserDecisionBase {
+  type: 'raiseAlert';
+  kind: AlertKind;
+}
+
+export interface ClearAlertDecision extends UserDecisionBase {
+  type: 'clearAlert';
+  kind: AlertKind;
+}
+
+/** Describes the observation, changes nothing, is repeated every run while it holds. */
+export interface WarnDecision {
+  type: 'warn';
+  /** null for a campaign-level warning. */
+  userId: string | null;
+  userPrincipalName: string | null;
+  stage: Stage | null;
+  reason: string;
+  message: string;
+}
+
+/**
+ * One step of a run. A user's decisions are consecutive and in order (addToGroup, then enterStage,
+ * then notify): an applier that skips or fails one must skip the rest of that user's decisions.
+ */
+export type Decision =
+  | EnterStageDecision
+  | NotifyDecision
+  | FlagGraceExceededDecision
+  | AddToGroupDecision
+  | LeaveDecision
+  | RaiseAlertDecision
+  | ClearAlertDecision
+  | WarnDecision;
+
+export const STAGE_LABEL: Record<Stage, string> = {
+  deviceUpdate: 'device update',
+  passkeyRegistration: 'passkey registration',
+  enforcementNotice: 'enforcement notice',
+  enforced: 'enforcement',
+};
+
+const EXCLUSION_FIELD = { breakGlass: 'spec.exclusions.breakGlass', user: 'spec.exclusions.users', group: 'spec.exclusions.groups' } as const;
+
+// Ordering: campaign warnings, then by stage in campaign order, then users out of the campaign.
+const STAGE_RANK: Record<Stage, number> = { deviceUpdate: 1, passkeyRegistration: 2, enforcementNotice: 3, enforced: 4 };
+
+interface Run {
+  campaign: Campaign;
+  observation: Observation;
+  state: CampaignState;
+  nowDay: number;
+  observedAtMs: number;
+  blockedByPolicy: boolean;
+  /** YYYY-MM-DD per day number, computed once per run. */
+  dates: Map<number, string>;
+}
+
+function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** Decisions for one run, ordered by stage then userPrincipalName so a valve can take the first N. */
+export function decide(campaign: Campaign, observation: Observation, state: CampaignState, now: string): Decision[] {
+  // Another campaign's observation would move the wrong people: a caller bug, not a condition.
+  if (observation.campaign !== campaign.metadata.name) {
+    throw new RangeError(`observation is for campaign ${observation.campaign}, not ${campaign.metadata.name}`);
+  }
+  // Paused, ended and not-started campaigns contact and move nobody.
+  if (campaign.spec.status !== 'inProgress') return [];
+  if (observation.readErrors.length > 0) {
+    return [campaignWarn('CampaignReadErrors',
+      `no user moves this run: ${plural(observation.readErrors.length, 'campaign-level Graph read')} failed (${observation.readErrors[0]})`)];
+  }
+  const run: Run = {
+    campaign,
+    observation,
+    state,
+    nowDay: dayOf(now),
+    observedAtMs: toMs(observation.at),
+    blockedByPolicy: observation.fido2Policy?.state === 'disabled',
+    dates: new Map(),
+  };
+  const ctx = readinessContext(campaign, observation.fido2Policy, now);
+  const head: Decision[] = [];
+  if (run.blockedByPolicy) {
+    head.push(campaignWarn('Fido2PolicyDisabled',
+      'the FIDO2 (passkey) authentication method policy is disabled: nobody can register or use a passkey, so no user moves until it is enabled'));
+  }
+
+  // Decisions go into one flat array; per user we keep where its run starts and its sort key.
+  const flat: Decision[] = [];
+  const starts: number[] = [];
+  const ranks: number[] = [];
+  const upns: string[] = [];
+  const ids: string[] = [];
+  const add = (list: Decision[], userId: string, upn: string): void => {
+    const last = list[list.length - 1].stage;
+    starts.push(flat.length);
+    ranks.push(last === null ? 5 : STAGE_RANK[last]);
+    upns.push(upn.toLowerCase());
+    ids.push(userId);
+    for (const d of list) flat.push(d);
+  };
+
+  const seen = new Set<string>();
+  const cursor = { run } as Cursor;
+  for (const ou of observation.users) {
+    if (seen.has(ou.userId)) continue; // observe should not repeat a user; if it does, the first wins
+    seen.add(ou.userId);
+    const list = decideUser(run, ou, state.users[ou.userId], ctx, cursor);
+    if (list.length > 0) add(list, ou.userId, ou.userPrincipalName);
+  }
+
+  const excluded = new Map<string, Observation['excluded'][number]>();
+  for (const x of observation.excluded) excluded.set(x.userId, x);
+  for (const id in state.users) {
+    const u = state.users[id];
+    if (seen.has(id) || (u.left !== null && u.alerts.length === 0) || (u.stage === null && u.alerts.length === 0)) continue;
+    const x = excluded.get(id);
+    const leave: LeaveDecision = x
+      ? { type: 'leave', userId: id, userPrincipalName: u.userPrincipalName, stage: null, from: u.stage, reason: 'Excluded',
+          message: `excluded by ${EXCLUSION_FIELD[x.exclusion]}; left the campaign${u.stage === 'enforced' ? ' (stays in the enforcement group)' : ''}` }
+      : { type: 'leave', userId: id, userPrincipalName: u.userPrincipalName, stage: null, from: u.stage, reason: 'LeftTargetSet',
+          message: `no longer in the target set (no targeted role, group or user entry); left the campaign${u.stage === 'enforced' ? ' (stays in the enforcement group)' : ''}` };
+    add([leave], id, u.userPrincipalName);
+  }
+
+  const n = starts.length;
+  starts.push(flat.length);
+  const order = new Array<number>(n);
+  for (let i = 0; i < n; i++) order[i] = i;
+  order.sort((a, b) => ranks[a] - ranks[b] || cmp(upns[a], upns[b]) || cmp(ids[a], ids[b]));
+  const out = head;
+  for (const g of order) for (let i = starts[g]; i < starts[g + 1]; i++) out.push(flat[i]);
+  return out;
+}
+
+function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
+
+function campaignWarn(reason: string, message: string): WarnDecision {
+  return { type: 'warn', userId: null, userPrincipalName: null, stage: null, reason, message };
+}
+
+/** The user being decided; one object per run, overwritten per user, so the hot loop allocates little. */
+interface Cursor {
+  run: Run;
+  ou: ObservedUser;
+  u: UserState | undefined;
+  r: Readiness;
+  current: Stage | null;
+  out: Decision[];
+}
+
+function date(run: Run, day: number): string {
+  let s = run.dates.get(day);
+  if (s === undefined) {
+    s = dateOfDay(day);
+    run.dates.set(day, s);
+  }
+  return s;
+}
+
+function userWarn(ou: ObservedUser, current: Stage | null, reason: string, message: string): Decision[] {
+  return [{ type: 'warn', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, reason, message }];
+}
+
+function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: ReadinessContext, x: Cursor): Decision[] {
+  const active = inCampaign(u);
+  const current: Stage | null = active ? u.stage : null;
+
+  // A failed read must never look like "no passkey" or "no device": no move at all.
+  if (ou.readErrors.length > 0) {
+    return userWarn(ou, current, 'ReadErrors', `no move this run: ${plural(ou.readErrors.length, 'Graph read')} failed for this user (${ou.readErrors[0]})`);
+  }
+  if (!ou.accountEnabled) return userWarn(ou, current, 'AccountDisabled', 'account is disabled: no notification and no move until it is enabled again');
+  const r = assessReadiness(ou, ctx);
+  if (r.hasPasskey === null) {
+    return userWarn(ou, current, 'PasskeyUnverifiable',
+      'no move this run: the FIDO2 policy restricts AAGUIDs but the user\'s fido2Methods were not read, so the passkey cannot be checked');
+  }
+  const hasPasskey = r.hasPasskey;
+  const out: Decision[] = [];
+  x.ou = ou;
+  x.u = u;
+  x.r = r;
+  x.current = current;
+  x.out = out;
+
+  // Alerts: raised once when the condition starts, cleared when it ends.
+  const outOfScope = ou.inFido2PolicyScope === false;
+  const withoutPasskey = current === 'enforced' && !hasPasskey;
+  // An observation taken when or before we added the user cannot show the membership yet.
+  const notInGroup = current === 'enforced' && !ou.inEnforcementGroup && u!.enforcedAt !== null && toMs(u!.enforcedAt) < run.observedAtMs;
+  if (u && u.alerts.length > 0) {
+    for (const k of u.alerts) {
+      const still = k === 'OutsideFido2PolicyScope' ? outOfScope : k === 'EnforcedWithoutPasskey' ? withoutPasskey : notInGroup;
+      if (!still) out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: ALERT_CLEARED[k] });
+    }
+  }
+  if (outOfScope) raise(x, 'OutsideFido2PolicyScope');
+  if (withoutPasskey) raise(x, 'EnforcedWithoutPasskey');
+  if (notInGroup) raise(x, 'NotInEnforcementGroup');
+
+  // Blocked users cannot register or use a passkey: hold them where they are, contact nobody.
+  if ((run.blockedByPolicy || outOfScope) && current !== 'enforced') return out;
+
+  const noticeDays = run.campaign.spec.stages.enforcement.noticeDays;
+  if (!active) {
+    if (hasPasskey && ou.inEnforcementGroup) {
+      enterAndNotify(x, 'enforced', 'AlreadyInEnforcementGroup', 'already a member of the enforcement group with a passkey registered');
+    } else if (r.category === 'needsDeviceUpdate') {
+      enterAndNotify(x, 'deviceUpdate', 'DeviceBelowMinimumOs',
+        `${plural(r.devicesBelowMinimum.length, 'active device')} below the minimum OS: ${describeDevices(r.devicesBelowMinimum)}`);
+    } else if (r.category === 'needsPasskey') {
+      enterAndNotify(x, 'passkeyRegistration', 'NoPasskeyRegistered', 'devices meet the minimum OS; no passkey registered');
+    } else {
+      enterAndNotify(x, 'enforcementNotice', 'ReadyForEnforcement',
+        `devices meet the minimum OS and a passkey is registered; enforcement in ${plural(noticeDays, 'day')}`);
+    }
+    return out;
+  }
+
+  const sinceDay = dayOf(u.stageSince);
+  const postponed = u.postponedUntil !== null && run.nowDay < dayOf(u.postponedUntil);
+  switch (u.stage) {
+    case 'deviceUpdate':
+      if (r.devicesBelowMinimum.length === 0) {
+        if (hasPasskey) {
+          enterAndNotify(x, 'enforcementNotice', 'DevicesUpdated',
+            `all active devices meet the minimum OS and a passkey is registered; enforcement in ${plural(noticeDays, 'day')}`);
+        } else {
+          enterAndNotify(x, 'passkeyRegistration', 'DevicesUpdated', 'all active devices meet the minimum OS; no passkey registered yet');
+        }
+        return out;
+      }
+      graceStage(x, u, 'deviceUpdate', sinceDay, postponed);
+      return out;
+    case 'passkeyRegistration':
+      if (hasPasskey) {
+        enterAndNotify(x, 'enforcementNotice', 'PasskeyRegistered',
+          `passkey registered (${r.passkeyEvidence[0]}); enforcement in ${plural(noticeDays, 'day')}`);
+        return out;
+      }
+      graceStage(x, u, 'passkeyRegistration', sinceDay, postponed);
+      return out;
+    case 'enforcementNotice': {
+      if (!hasPasskey) {
+        enterAndNotify(x, 'passkeyRegistration', 'PasskeyLost', 'no passkey registered any more; back to passkey registration');
+        return out;
+      }
+      const dueDay = sinceDay + noticeDays + u.extensionDays;
+      if (run.nowDay >= dueDay && !postponed) {
+        // The passkey was checked above on this very observation: enforcement never relies on an older one.
+        enterAndNotify(x, 'enforced', 'NoticePeriodElapsed', ou.inEnforcementGroup
+          ? `enforcement notice of ${plural(noticeDays + u.extensionDays, 'day')} elapsed; already a member of the enforcement group`
+          : `enforcement notice of ${plural(noticeDays + u.extensionDays, 'day')} elapsed; added to the enforcement group`);
+        return out;
+      }
+      if (!u.stageNotified) {
+        notify(x, 'enforcementNotice', 'enforcementNotice', 'StageEntered', ENTRY_NOTICE.enforcementNotice(r, date(run, dueDay)), dueDay);
+      } else if (!postponed && u.postponedUntil !== null &&
+        (u.stageLastNotifiedAt === null || dayOf(u.stageLastNotifiedAt) < dayOf(u.postponedUntil))) {
+        notify(x, 'enforcementNotice', 'enforcementNoticeReminder', 'PostponementEnded', `postponement ended; enforcement on ${date(run, dueDay)}`, dueDay);
+      }
+      return out;
+    }
+    case 'enforced':
+      if (!u.stageNotified) notify(x, 'enforced', 'enforced', 'StageEntered', ENTRY_NOTICE.enforced(r, ''), null);
+      return out;
+  }
+}
+
+function raise(x: Cursor, kind: AlertKind): void {
+  if (x.u && x.u.alerts.includes(kind)) return;
+  x.out.push({ type: 'raiseAlert', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage: x.current, kind, reason: kind, message: ALERT_MESSAGE[kind] });
+}
+
+function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: string, message: string, deadlineDay: number | null): void {
+  const { run, ou } = x;
+  const sequence = (x.u?.notifications.count[kind] ?? 0) + 1;
+  const d: NotifyDecision = {
+    type: 'notify', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage, kind, sequence,
+    key: notificationKey(run.campaign.metadata.name, run.state.generation, ou.userId, kind, sequence),
+    channel: run.campaign.spec.notifications.channel,
+    deadline: deadlineDay === null ? null : date(run, deadlineDay),
+    reason, message,
+  };
+  if (stage === 'deviceUpdate') d.devices = x.r.devicesBelowMinimum;
+  x.out.push(d);
+}
+
+// Entering a stage today: the group add first when enforcing, the move, then the stage's entry notice.
+function enterAndNotify(x: Cursor, to: Stage, reason: string, message: string): void {
+  const { run, ou } = x;
+  const c = run.campaign;
+  if (to === 'enforced' && !ou.inEnforcementGroup) {
+    x.out.push({ type: 'addToGroup', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: 'enforced', reason, message: 'add to the enforcement group' });
+  }
+  x.out.push({ type: 'enterStage', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: to, from: x.current, to, reason, message });
+  const deadline = to === 'enforced' ? null : run.nowDay + (to === 'enforcementNotice' ? c.spec.stages.enforcement.noticeDays : c.spec.stages[to].gracePeriodDays);
+  notify(x, to, to, 'StageEntered', ENTRY_NOTICE[to](x.r, deadline === null ? '' : date(run, deadline)), deadline);
+}
+
+function graceStage(x: Cursor, u: UserState, stage: 'deviceUpdate' | 'passkeyRegistration', sinceDay: number, postponed: boolean): void {
+  // No reminders while postponed; the deadline moved with the postponement so grace cannot end meanwhile.
+  if (postponed) return;
+  const run = x.run;
+  const { gracePeriodDays, reminderEveryDays } = run.campaign.spec.stages[stage];
+  const deadlineDay = sinceDay + gracePeriodDays + u.extensionDays;
+  const label = STAGE_LABEL[stage];
+  if (run.nowDay >= deadlineDay) {
+    if (!u.exceededGrace) {
+      x.out.push({
+        type: 'flagGraceExceeded', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage,
+        deadline: new Date(deadlineDay * DAY_MS).toISOString(),
+        reason: 'GraceExceeded', message: `${label} not done ${plural(run.nowDay - sinceDay, 'day')} after first notice`,
+      });
+    }
+    return;
+  }
+  if (!u.stageNotified) {
+    notify(x, stage, stage, 'StageEntered', ENTRY_NOTICE[stage](null, date(run, deadlineDay)), deadlineDay);
+    return;
+  }
+  const last = u.stageLastNotifiedAt === null ? sinceDay : dayOf(u.stageLastNotifiedAt);
+  if (run.nowDay - last >= reminderEveryDays) {
+    notify(x, stage, `${stage}Reminder`, 'ReminderDue',
+      `reminder: ${label} not done ${plural(run.nowDay - sinceDay, 'day')} after first notice; deadline ${date(run, deadlineDay)}`, deadlineDay);
+  }
+}
+
+const ENTRY_NOTICE: Record<Stage, (r: Readiness | null, date: string) => string> = {
+  deviceUpdate: (r, date) => r && r.devicesBelowMinimum.length > 0
+    ? `notified: update ${describeDevices(r.devicesBelowMinimum)} by ${date}`
+    : `notified: device update required by ${date}`,
+  passkeyRegistration: (_r, date) => `notified: register a passkey by ${date}`,
+  enforcementNotice: (_r, date) => `notified: phishing-resistant sign-in will be required from ${date}`,
+  enforced: () => 'notified: phishing-resistant sign-in is now required',
+};
+
+const ALERT_MESSAGE: Record<AlertKind, string> = {
+  EnforcedWithoutPasskey: 'enforced but no passkey registered any more: the user cannot satisfy the phishing-resistant policy; not removed automatically',
+  OutsideFido2PolicyScope: 'not in scope of the FIDO2 (passkey) authentication method policy, so the user cannot register or use a passkey; add the user to its includeTargets',
+  NotInEnforcementGroup: 'enforced but no longer a member of the enforcement group; not re-added automatically',
+};
+
+const ALERT_CLEARED: Record<AlertKind, string> = {
+  EnforcedWithoutPasskey: 'a passkey is registered again',
+  OutsideFido2PolicyScope: 'now in scope of the FIDO2 (passkey) authentication method policy',
+  NotInEnforcementGroup: 'a member of the enforcement group again',
+};
+
+/** The ledger events that applying `decisions` records (warnings record nothing). */
+export function decisionsToEvents(decisions: readonly Decision[], opts: { runId: string; now: string }): LedgerEvent[] {
+  const out: LedgerEvent[] = [];
+  const v = LEDGER_VERSION;
+  const { now: at, runId } = opts;
+  // Literal objects, not `{ ...base }`: spreading is an order of magnitude slower at 100k users.
+  for (const d of decisions) {
+    switch (d.type) {
+      case 'enterStage':
+        out.push({ v, type: 'userEnteredStage', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, to: d.to, reason: d.reason, message: d.message });
+        break;
+      case 'notify':
+        out.push({ v, type: 'notificationSent', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, key: d.key, kind: d.kind, stage: d.stage, sequence: d.sequence });
+        break;
+      case 'flagGraceExceeded':
+        out.push({ v, type: 'graceExceeded', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, stage: d.stage, deadline: d.deadline });
+        break;
+      case 'addToGroup':
+        out.push({ v, type: 'addedToGroup', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName });
+        break;
+      case 'leave':
+        out.push({ v, type: 'leftCampaign', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, reason: d.reason, message: d.message });
+        break;
+      case 'raiseAlert':
+        out.push({ v, type: 'alertRaised', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, kind: d.kind, message: d.message });
+        break;
+      case 'clearAlert':
+        out.push({ v, type: 'alertCleared', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, kind: d.kind, message: d.message });
+        break;
+      case 'warn':
+        break;
+    }
+  }
+  return out;
+}

@@ -1,0 +1,161 @@
+// Campaign projections for status and plan: the estimated end date and the readiness outlook.
+// Pure and deterministic: same inputs, same sentences.
+import type { Campaign, OsPlatform } from '../campaign/types';
+import { assessReadiness, readinessContext, type Readiness } from './readiness';
+import { inCampaign, type CampaignState, type UserState } from './state';
+import { dateOfDay, dayOf } from './time';
+import type { Observation, Stage } from './types';
+
+export interface EstimateOptions {
+  /**
+   * Count the postponements each user still has (default true): the estimate is the latest date a
+   * cooperating campaign can end on, so it should not promise a date a user's postponement can move.
+   */
+  includePostponements?: boolean;
+}
+
+/**
+ * The day (YYYY-MM-DD) the last assessable user would be enforced if every user acted on the last day
+ * of each grace period. Users already past a deadline are assumed to act today; users blocked by the
+ * FIDO2 policy or disabled cannot finish and are left out (the outlook names them); enforced users count
+ * with their enforcement day. null when nobody can be projected.
+ */
+export function estimateEnd(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions = {}): string | null {
+  const days = projectedEnforcementDays(campaign, observation, state, now, opts);
+  let last: number | null = null;
+  for (const d of days.values()) if (last === null || d > last) last = d;
+  return last === null ? null : dateOfDay(last);
+}
+
+/** Projected enforcement day (UTC day number) per targeted user that can be projected. */
+export function projectedEnforcementDays(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions = {}): Map<string, number> {
+  const ctx = readinessContext(campaign, observation.fido2Policy, now);
+  const nowDay = dayOf(now);
+  const s = campaign.spec.stages;
+  const p = campaign.spec.postponement;
+  const withPostponements = (opts.includePostponements ?? true) && p.enabled;
+  const policyDisabled = observation.fido2Policy?.state === 'disabled';
+  const out = new Map<string, number>();
+  for (const ou of observation.users) {
+    // Blocked and disabled users are held, so they have no projected end; the outlook names them.
+    if (policyDisabled || ou.inFido2PolicyScope === false || !ou.accountEnabled) continue;
+    const u = state.users[ou.userId];
+    const spare = (stage: Stage): number => (withPostponements ? Math.max(0, p.maxTimes - (u?.postponements[stage] ?? 0)) * p.days : 0);
+    const assessable = ou.readErrors.length === 0;
+    const r: Readiness | null = assessable ? assessReadiness(ou, ctx) : null;
+    // Unknown readiness is projected as the longest path: device update, then passkey registration.
+    const needsDevice = r ? r.devicesBelowMinimum.length > 0 : true;
+    const hasPasskey = r ? r.hasPasskey === true : false;
+    const fromPasskeyReg = (day: number): number => day + s.passkeyRegistration.gracePeriodDays + spare('passkeyRegistration');
+    const fromNotice = (day: number): number => day + s.enforcement.noticeDays + spare('enforcementNotice');
+    let day: number;
+    if (inCampaign(u)) {
+      const since = dayOf(u.stageSince);
+      switch (u.stage) {
+        case 'deviceUpdate': {
+          const moved = Math.max(nowDay, since + s.deviceUpdate.gracePeriodDays + u.extensionDays + spare('deviceUpdate'));
+          day = fromNotice(hasPasskey ? moved : fromPasskeyReg(moved));
+          break;
+        }
+        case 'passkeyRegistration':
+          day = fromNotice(Math.max(nowDay, since + s.passkeyRegistration.gracePeriodDays + u.extensionDays + spare('passkeyRegistration')));
+          break;
+        case 'enforcementNotice':
+          day = Math.max(nowDay, since + s.enforcement.noticeDays + u.extensionDays + spare('enforcementNotice'));
+          break;
+        case 'enforced':
+          day = dayOf(u.enforcedAt ?? u.stageSince);
+          break;
+      }
+    } else {
+      let d = nowDay;
+      if (needsDevice) d += s.deviceUpdate.gracePeriodDays + spare('deviceUpdate');
+      if (!hasPasskey) d = fromPasskeyReg(d);
+      day = fromNotice(d);
+    }
+    out.set(ou.userId, day);
+  }
+  return out;
+}
+
+function pct(n: number, of: number): string {
+  return `${Math.round((100 * n) / of)}%`;
+}
+
+function count(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** A few deterministic sentences on readiness and progress: the seed's "readiness outlook". */
+export function outlook(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions = {}): string[] {
+  const lines: string[] = [];
+  const users = observation.users;
+  if (users.length === 0) return ['No users are targeted.'];
+  const ctx = readinessContext(campaign, observation.fido2Policy, now);
+  let device = 0, passkey = 0, ready = 0, failed = 0, disabled = 0, blocked = 0, unknownVersions = 0;
+  const byPlatform = new Map<OsPlatform, number>();
+  for (const ou of users) {
+    if (ou.inFido2PolicyScope === false) blocked++;
+    if (ou.readErrors.length > 0) { failed++; continue; }
+    if (!ou.accountEnabled) disabled++;
+    const r = assessReadiness(ou, ctx);
+    unknownVersions += r.unknownVersions.length;
+    for (const d of r.devicesBelowMinimum) byPlatform.set(d.platform, (byPlatform.get(d.platform) ?? 0) + 1);
+    if (r.category === 'needsDeviceUpdate') device++;
+    else if (r.category === 'needsPasskey') passkey++;
+    else ready++;
+  }
+  const assessed = users.length - failed;
+  lines.push(assessed === 0
+    ? `${count(users.length, 'user is', 'users are')} targeted; none could be assessed.`
+    : `${count(users.length, 'user is', 'users are')} targeted: ${device} ${device === 1 ? 'needs' : 'need'} a device update (${pct(device, assessed)}), ` +
+      `${passkey} ${passkey === 1 ? 'needs' : 'need'} a passkey (${pct(passkey, assessed)}), ${ready} ${ready === 1 ? 'is' : 'are'} ready for enforcement (${pct(ready, assessed)}).`);
+  if (failed > 0) lines.push(`${count(failed, 'user', 'users')} could not be assessed because Graph reads failed; they make no move until a run reads them.`);
+  if (byPlatform.size > 0) {
+    const parts = [...byPlatform.entries()]
+      .sort((a, b) => b[1] - a[1] || (a[0] < b[0] ? -1 : 1))
+      .map(([platform, n]) => `${n} ${platform} (minimum ${campaign.spec.devices.minimumOs[platform]})`);
+    lines.push(`Active devices below the minimum OS: ${parts.join(', ')}.`);
+  }
+  if (unknownVersions > 0) {
+    lines.push(unknownVersions === 1
+      ? '1 active device reports an OS version that could not be read; it does not block its user.'
+      : `${unknownVersions} active devices report an OS version that could not be read; they do not block their users.`);
+  }
+  const policy = observation.fido2Policy;
+  if (policy?.state === 'disabled') {
+    lines.push('The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.');
+  } else if (policy?.keyRestrictions.isEnforced) {
+    const n = policy.keyRestrictions.aaGuids.length;
+    lines.push(policy.keyRestrictions.enforcementType === 'allow'
+      ? `The FIDO2 policy allows only ${count(n, 'authenticator model', 'authenticator models')} (AAGUID allow list): passkeys of other models do not count.`
+      : `The FIDO2 policy blocks ${count(n, 'authenticator model', 'authenticator models')} (AAGUID block list): passkeys of those models do not count.`);
+  }
+  if (blocked > 0) {
+    lines.push(`${count(blocked, 'user is', 'users are')} outside the FIDO2 (passkey) policy scope and cannot register a passkey until added to it.`);
+  }
+  if (disabled > 0) lines.push(`${count(disabled, 'targeted account is', 'targeted accounts are')} disabled and held where they are.`);
+
+  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  let exceeded = 0, withoutPasskey = 0, inside = 0;
+  for (const id in state.users) {
+    const u: UserState = state.users[id];
+    if (!inCampaign(u)) continue;
+    inside++;
+    stages[u.stage]++;
+    if (u.exceededGrace) exceeded++;
+    if (u.alerts.includes('EnforcedWithoutPasskey')) withoutPasskey++;
+  }
+  if (inside > 0) {
+    lines.push(`In the campaign: ${stages.deviceUpdate} in device update, ${stages.passkeyRegistration} in passkey registration, ` +
+      `${stages.enforcementNotice} in enforcement notice, ${stages.enforced} enforced.`);
+  }
+  if (exceeded > 0) lines.push(`${count(exceeded, 'user has', 'users have')} exceeded a grace period.`);
+  if (withoutPasskey > 0) lines.push(`${count(withoutPasskey, 'enforced user has', 'enforced users have')} no passkey any more.`);
+  const end = estimateEnd(campaign, observation, state, now, opts);
+  if (end !== null) {
+    const extra = (opts.includePostponements ?? true) && campaign.spec.postponement.enabled ? ' and uses every postponement left' : '';
+    lines.push(`If every user acts on the last day of each grace period${extra}, the last user is enforced on ${end}.`);
+  }
+  return lines;
+}

@@ -1,0 +1,86 @@
+// The Observation contract: what the Graph "observe" step hands to the pure engine. Plain JSON
+// (arrays and records, no Map, no Date) so a run's observation can be saved and replayed.
+
+/** The per-user stages, in campaign order. */
+export const STAGES = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced'] as const;
+export type Stage = (typeof STAGES)[number];
+
+/** Stages a user can postpone (the deadline of each moves by `postponement.days`). */
+export const POSTPONABLE_STAGES: readonly Stage[] = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice'];
+
+/** A device from `/devices` whose registeredOwners include the user. */
+export interface ObservedDevice {
+  id: string;
+  displayName: string;
+  /** As Graph reports it: `Windows`, `IPhone`, `MacMDM`, `AndroidForWork`, … (normalised by readiness). */
+  operatingSystem: string | null;
+  operatingSystemVersion: string | null;
+  /** ISO time; null when Entra never recorded a sign-in (the device then counts as inactive). */
+  approximateLastSignInDateTime: string | null;
+  accountEnabled: boolean;
+}
+
+/** One entry of `/users/{id}/authentication/fido2Methods`. */
+export interface ObservedFido2Method {
+  id: string;
+  /** Authenticator model id; null when Graph did not report one. */
+  aaGuid: string | null;
+  model?: string | null;
+  displayName?: string | null;
+  createdDateTime?: string | null;
+}
+
+/** One targeted user, as observed this run. */
+export interface ObservedUser {
+  userId: string;
+  userPrincipalName: string;
+  displayName: string;
+  accountEnabled: boolean;
+  devices: ObservedDevice[];
+  /** `userRegistrationDetails.methodsRegistered`, verbatim. */
+  methodsRegistered: string[];
+  /** null when the fido2Methods were not read (not the same as "none"). */
+  fido2Methods: ObservedFido2Method[] | null;
+  /** false when the FIDO2 policy's targets exclude the user; null when observe could not tell. */
+  inFido2PolicyScope: boolean | null;
+  /** Member of the campaign's enforcement group right now. */
+  inEnforcementGroup: boolean;
+  /** Non-empty when any Graph read for this user failed: the user makes no move this run. */
+  readErrors: string[];
+}
+
+export type ExclusionKind = 'breakGlass' | 'user' | 'group';
+
+/** A user who matches the targets but is excluded by the campaign: lets decide say why someone left. */
+export interface ObservedExclusion {
+  userId: string;
+  userPrincipalName: string;
+  exclusion: ExclusionKind;
+}
+
+/** `authenticationMethodConfigurations/fido2`, reduced to what the engine uses. */
+export interface Fido2Policy {
+  state: 'enabled' | 'disabled';
+  isSelfServiceRegistrationAllowed: boolean;
+  keyRestrictions: {
+    isEnforced: boolean;
+    enforcementType: 'allow' | 'block';
+    aaGuids: string[];
+  };
+}
+
+export interface Observation {
+  /** Schema version of this shape. */
+  v: 1;
+  campaign: string;
+  /** When observe finished reading (ISO). */
+  at: string;
+  /** null when the policy was not read; decide then does not treat anyone as blocked by it. */
+  fido2Policy: Fido2Policy | null;
+  /** The target set after exclusions, as computed by observe. */
+  users: ObservedUser[];
+  /** Targeted-but-excluded users, so that leaving the campaign can name the exclusion. */
+  excluded: ObservedExclusion[];
+  /** Campaign-level read failures (target set, policy, group): non-empty means no user moves this run. */
+  readErrors: string[];
+}
