@@ -26,6 +26,8 @@ export interface GenerateOptions {
   /** The moment the tenant is a snapshot of; device sign-ins and registrations are dated relative to it. */
   now?: string | Date;
   domain?: string;
+  /** Admins among `users` (break-glass not counted); default `adminCount(users)`, a realistic share. */
+  admins?: number;
 }
 
 /** The default snapshot time, fixed so that output is reproducible (DESIGN §5's example `now`). */
@@ -213,7 +215,10 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
   const admins: string[] = [];
   const regulars: string[] = [];
 
-  const adminTotal = adminCount(n);
+  if (options.admins !== undefined && !(Number.isInteger(options.admins) && options.admins >= 0 && options.admins <= n - 2)) {
+    throw new RangeError(`admins must be a whole number from 0 to users - 2 (${n - 2}); got ${options.admins}`);
+  }
+  const adminTotal = options.admins ?? adminCount(n);
   const width = Math.max(4, String(n).length);
 
   const addUser = (id: string, upn: string, displayName: string, extra: Partial<FixtureUser>): FixtureUser => {
