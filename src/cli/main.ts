@@ -9,6 +9,11 @@ type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: 
 
 const COMMANDS: Record<string, Command> = {
   validate: { summary: 'check campaign files (schema, rules, lock rule against --base)', load: () => import('./validate.js') },
+  plan: { summary: 'show what a reconcile would do now; writes nothing', load: () => import('./plan.js') },
+  reconcile: { summary: 'one run: observe in Graph, decide, apply, append to the ledger', load: () => import('./reconcile.js') },
+  postpone: { summary: "record a user's postponement of their current stage", load: () => import('./postpone.js') },
+  demo: { summary: 'run a whole campaign against a simulated tenant (no Azure account needed)', load: () => import('./demo.js') },
+  sim: { summary: 'the Microsoft Graph emulator: sim serve --tenant FILE, sim generate --users N', load: () => import('./sim.js') },
 };
 
 function usage(): string {

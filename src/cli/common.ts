@@ -1,0 +1,56 @@
+// What several commands share: finding the campaign, the state store, the Graph client.
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { loadCampaignFile, listCampaignFiles } from '../campaign/load';
+import type { Campaign } from '../campaign/types';
+import { UsageError } from '../errors';
+import { formatDiagnostic } from './validate';
+import { stringFlag, type Parsed } from './args';
+import type { Io } from './io';
+import { println } from './io';
+
+export const COMMON_GRAPH_FLAGS = {
+  campaign: { type: 'string' },
+  'graph-url': { type: 'string' },
+  state: { type: 'string' },
+  now: { type: 'string' },
+  json: { type: 'boolean' },
+} as const;
+
+/** Thrown when the campaign file itself is invalid: its findings were printed, exit 1. */
+export class CampaignInvalid extends Error {}
+
+/** `--campaign NAME|FILE`: a path to a campaign file, or a name looked up in campaigns/. */
+export function resolveCampaign(value: string, io: Io): { campaign: Campaign; file: string } {
+  const looksLikeFile = /\.ya?ml$/i.test(value) || value.includes('/') || value.includes(path.sep);
+  let file: string | undefined;
+  if (looksLikeFile) {
+    file = path.resolve(io.cwd, value);
+    if (!fs.existsSync(file)) throw new UsageError(`--campaign ${value}: no such file.`);
+  } else {
+    const dir = path.resolve(io.cwd, 'campaigns');
+    const candidates = fs.existsSync(dir) ? listCampaignFiles(dir) : [];
+    file = candidates.find((f) => path.basename(f).replace(/\.ya?ml$/i, '') === value);
+    if (!file) {
+      const names = candidates.map((f) => path.basename(f).replace(/\.ya?ml$/i, ''));
+      throw new UsageError(`--campaign ${value}: no campaign of that name in ${path.relative(io.cwd, dir) || dir}/.`, names.length ? `Known campaigns: ${names.join(', ')}.` : 'Pass the path to a campaign file instead.');
+    }
+  }
+  // Name the file as the user wrote it, or relative to where they stand when found by name.
+  const shown = looksLikeFile ? value : path.relative(io.cwd, file);
+  const r = loadCampaignFile(path.isAbsolute(shown) || shown.startsWith('..') ? file : shown);
+  if (!r.campaign) {
+    for (const d of r.errors) println(io.stderr, formatDiagnostic(d));
+    println(io.stderr, `the campaign file is invalid; fix it (campaign validate ${r.file}) and run again.`);
+    throw new CampaignInvalid();
+  }
+  return { campaign: r.campaign, file };
+}
+
+export function stateDir(p: Parsed, io: Io): string {
+  return path.resolve(io.cwd, stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state');
+}
+
+export function graphUrl(p: Parsed, io: Io): string {
+  return stringFlag(p, 'graph-url') ?? io.env.CAMPAIGN_GRAPH_URL ?? 'https://graph.microsoft.com';
+}

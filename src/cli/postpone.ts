@@ -1,0 +1,55 @@
+// `campaign postpone --campaign NAME --user UPN`: records a user's postponement in the ledger,
+// as the signed link in a notification would.
+import { requestPostponement } from '../engine/postpone';
+import { findUser, foldLedger } from '../engine/state';
+import type { LedgerEvent } from '../engine/events';
+import { FileStore } from '../state/file-store';
+import { nowFlag, parseFlags, requireFlag } from './args';
+import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { println, type Io } from './io';
+
+export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO]
+
+Postpones the user's current stage deadline by spec.postponement.days (at most maxTimes per stage),
+exactly as the postponement link in a notification does. No reminders are sent until it ends.
+
+Exit status: 0 postponed, 1 refused (disabled, limit reached, grace exceeded, not in the campaign…), 2 usage error.`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags('postpone', argv, { campaign: { type: 'string' }, user: { type: 'string' }, state: { type: 'string' }, now: { type: 'string' } });
+  if (p.values.help) {
+    println(io.stdout, HELP);
+    return 0;
+  }
+  const now = nowFlag(p);
+  const userRef = requireFlag(p, 'user', 'postpone');
+  let campaign;
+  try {
+    campaign = resolveCampaign(requireFlag(p, 'campaign', 'postpone'), io).campaign;
+  } catch (e) {
+    if (e instanceof CampaignInvalid) return 1;
+    throw e;
+  }
+  const name = campaign.metadata.name;
+  const store = new FileStore({ dir: stateDir(p, io) });
+  const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: 30_000 });
+  try {
+    const { events } = await store.read(name);
+    const state = foldLedger(events as unknown as LedgerEvent[]);
+    const user = findUser(state, userRef);
+    if (!user) {
+      println(io.stderr, `campaign postpone: ${userRef} is not in campaign ${name} (no ledger entry). Check the UPN, or run a reconcile first.`);
+      return 1;
+    }
+    const r = requestPostponement(campaign, state, user.userId, now.toISOString());
+    if (!r.ok) {
+      println(io.stderr, `campaign postpone: refused (${r.reason}): ${r.message}.`);
+      return 1;
+    }
+    await store.append(name, [r.event as unknown as Parameters<FileStore['append']>[1][number]]);
+    println(io.stdout, `postponed ${r.event.stage} for ${user.userPrincipalName} until ${r.event.until} (${r.event.count} of ${campaign.spec.postponement.maxTimes}).`);
+    return 0;
+  } finally {
+    await lock.release();
+  }
+}

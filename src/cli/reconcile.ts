@@ -1,0 +1,76 @@
+// `campaign plan` and `campaign reconcile`: the same run, without and with writes.
+import { Graph } from '../graph/client';
+import { runCampaign, type RunResult } from '../reconcile/run';
+import { FileStore } from '../state/file-store';
+import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
+import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, stateDir } from './common';
+import { println, type Io } from './io';
+
+const usage = (cmd: string, what: string) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
+
+${what}
+
+  --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
+  --graph-url URL        Microsoft Graph base URL (default https://graph.microsoft.com; the emulator's URL in tests)
+  --state DIR            ledger directory (default .campaign-state/)
+  --now ISO              the run's clock (default: now)
+  --json                 print one JSON object (DESIGN §5)
+  --sender UPN           mailbox for email notifications when the campaign names none
+  --lock-wait SECONDS    wait this long for another run on the same campaign to finish (default 0)
+
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (Graph unreachable, 401, missing enforcement group…).`;
+
+export const PLAN_HELP = usage('plan', 'Shows what a reconcile would do now: stage moves, notifications, group adds. Writes nothing (no Graph write, no ledger write).');
+export const RECONCILE_HELP = usage('reconcile', 'One run: observe every targeted user in Microsoft Graph, decide, add ready users to the enforcement group, send notifications, append to the ledger.');
+
+export function formatRun(r: RunResult): string {
+  const c = r.counts;
+  const lines = [
+    `${r.applied ? 'reconcile' : 'plan'} ${r.campaign} at ${r.now} (${r.status}${r.applied ? '' : ', nothing written'})`,
+    `  targeted ${c.targeted} · device update ${c.deviceUpdate} · passkey registration ${c.passkeyRegistration} · enforcement notice ${c.enforcementNotice} · enforced ${c.enforced}`,
+    `  exceeded grace ${c.exceededGrace} · excluded ${c.excluded} · blocked by FIDO2 policy ${c.blocked} · unread ${c.unread}`,
+    `  ${r.notifications} notification${r.notifications === 1 ? '' : 's'}${r.applied ? ' sent' : ' to send'}, ${r.groupAdds} ${r.applied ? 'added to' : 'to add to'} the enforcement group, ${r.graphRequests} Graph requests`,
+  ];
+  if (r.transitions.length) {
+    lines.push(`  ${r.transitions.length} transition${r.transitions.length === 1 ? '' : 's'}:`);
+    const width = Math.min(48, Math.max(...r.transitions.map((t) => t.userPrincipalName.length)));
+    for (const t of r.transitions.slice(0, 200)) lines.push(`    ${t.userPrincipalName.padEnd(width)}  ${t.from ?? '(new)'} → ${t.to ?? '(left)'}  ${t.reason}`);
+    if (r.transitions.length > 200) lines.push(`    … and ${r.transitions.length - 200} more (use --json for all)`);
+  }
+  for (const w of r.warnings) lines.push(`  warning: ${w}`);
+  return lines.join('\n');
+}
+
+export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: Io): Promise<number> {
+  const p = parseFlags(cmd, argv, { ...COMMON_GRAPH_FLAGS, sender: { type: 'string' }, 'lock-wait': { type: 'string' } });
+  if (p.values.help) {
+    println(io.stdout, cmd === 'plan' ? PLAN_HELP : RECONCILE_HELP);
+    return 0;
+  }
+  const now = nowFlag(p);
+  const lockWaitMs = intFlag(p, 'lock-wait', 0) * 1000;
+  let campaign;
+  try {
+    campaign = resolveCampaign(requireFlag(p, 'campaign', cmd), io).campaign;
+  } catch (e) {
+    if (e instanceof CampaignInvalid) return 1;
+    throw e;
+  }
+  const graph = new Graph({ graphUrl: graphUrl(p, io) });
+  const store = new FileStore({ dir: stateDir(p, io) });
+  const result = await runCampaign({
+    campaign,
+    graph,
+    store,
+    now,
+    apply: cmd === 'reconcile',
+    sender: stringFlag(p, 'sender') ?? io.env.CAMPAIGN_EMAIL_SENDER,
+    teamsAppId: io.env.CAMPAIGN_TEAMS_APP_ID,
+    postpone: io.env.CAMPAIGN_POSTPONE_URL && io.env.CAMPAIGN_POSTPONE_KEY ? { baseUrl: io.env.CAMPAIGN_POSTPONE_URL, key: io.env.CAMPAIGN_POSTPONE_KEY } : undefined,
+    lockWaitMs,
+  });
+  println(io.stdout, p.values.json ? JSON.stringify(result) : formatRun(result));
+  return 0;
+}
+
+export const run = (argv: string[], io: Io) => runCommand('reconcile', argv, io);
