@@ -41,7 +41,7 @@ for (const n of [2, 200]) {
   sections.push(`campaign validate, ${n} campaign files: ${r.ms.toFixed(0)} ms (median of 5, whole process, exit ${r.status})`);
 }
 
-for (const extra of ['decide.mjs']) {
+for (const extra of ['decide.mjs', 'graph.mjs', 'report.mjs']) {
   const file = path.join(ROOT, 'bench', extra);
   if (!fs.existsSync(file)) continue;
   const r = spawnSync(process.execPath, ['--expose-gc', file], { cwd: ROOT, encoding: 'utf8' });

@@ -37,6 +37,14 @@ export function formatRun(r: RunResult): string {
     for (const t of r.transitions.slice(0, 200)) lines.push(`    ${t.userPrincipalName.padEnd(width)}  ${t.from ?? '(new)'} → ${t.to ?? '(left)'}  ${t.reason}`);
     if (r.transitions.length > 200) lines.push(`    … and ${r.transitions.length - 200} more (use --json for all)`);
   }
+  if (r.prerequisites) {
+    const p = r.prerequisites;
+    const fido2 = `FIDO2 policy ${p.fido2Enabled ? 'enabled' : 'DISABLED'}, self-service registration ${p.selfServiceRegistrationAllowed ? 'allowed' : 'NOT allowed'}, AAGUID restrictions ${p.aaGuidRestrictionsEnforced ? 'enforced' : 'off'}`;
+    const managed = p.qualifiesForMicrosoftManagedCampaign
+      ? 'the tenant qualifies for Entra\'s Microsoft-managed passkey registration campaign, so Entra may nudge these users too'
+      : 'the tenant does not qualify for Entra\'s Microsoft-managed registration campaign';
+    lines.push(`  prerequisites: ${fido2}; ${managed}.`);
+  }
   for (const w of r.warnings) lines.push(`  warning: ${w}`);
   return lines.join('\n');
 }

@@ -152,9 +152,9 @@ export async function observe(graph: Graph, campaign: Campaign, now: Date, opts:
 
   const [users, active, eligible, devices, registrations, fido2Config, groupMemberList] = await Promise.all([
     graph.list<GraphUser>('/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled'], top: 999 }),
-    roleIds.size ? graph.list<RoleAssignmentLike>('/roleManagement/directory/roleAssignments', { select: ['id', 'principalId', 'roleDefinitionId', 'directoryScopeId'] }) : Promise.resolve([]),
+    roleIds.size ? graph.list<RoleAssignmentLike>('/roleManagement/directory/roleAssignments', { select: ['id', 'principalId', 'roleDefinitionId', 'directoryScopeId'], top: 999 }) : Promise.resolve([]),
     roleIds.size && t.includeEligible
-      ? graph.list<RoleAssignmentLike>('/roleManagement/directory/roleEligibilityScheduleInstances', { select: ['id', 'principalId', 'roleDefinitionId', 'directoryScopeId'] })
+      ? graph.list<RoleAssignmentLike>('/roleManagement/directory/roleEligibilityScheduleInstances', { select: ['id', 'principalId', 'roleDefinitionId', 'directoryScopeId'], top: 999 })
       : Promise.resolve([]),
     graph.list<GraphDevice>('/devices', {
       select: ['id', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'approximateLastSignInDateTime', 'accountEnabled'],
