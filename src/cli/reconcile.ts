@@ -17,6 +17,7 @@ ${what}
   --json                 print one JSON object (DESIGN §5)
   --sender UPN           mailbox for email notifications when the campaign names none
   --lock-wait SECONDS    wait this long for another run on the same campaign to finish (default 0)
+  --accept-target-drop   act even though the target set shrank by more than 20 % since the last run
 
 Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (Graph unreachable, 401, missing enforcement group…).`;
 
@@ -50,7 +51,7 @@ export function formatRun(r: RunResult): string {
 }
 
 export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(cmd, argv, { ...COMMON_GRAPH_FLAGS, sender: { type: 'string' }, 'lock-wait': { type: 'string' } });
+  const p = parseFlags(cmd, argv, { ...COMMON_GRAPH_FLAGS, sender: { type: 'string' }, 'lock-wait': { type: 'string' }, 'accept-target-drop': { type: 'boolean' } });
   if (p.values.help) {
     println(io.stdout, cmd === 'plan' ? PLAN_HELP : RECONCILE_HELP);
     return 0;
@@ -76,6 +77,7 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     teamsAppId: io.env.CAMPAIGN_TEAMS_APP_ID,
     postpone: io.env.CAMPAIGN_POSTPONE_URL && io.env.CAMPAIGN_POSTPONE_KEY ? { baseUrl: io.env.CAMPAIGN_POSTPONE_URL, key: io.env.CAMPAIGN_POSTPONE_KEY } : undefined,
     lockWaitMs,
+    acceptTargetDrop: p.values['accept-target-drop'] === true,
   });
   println(io.stdout, p.values.json ? JSON.stringify(result) : formatRun(result));
   return 0;

@@ -11,6 +11,7 @@ import { notificationRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
 import type { LedgerStore } from '../state/store';
+import { RuntimeError } from '../errors';
 import { observe, type ObserveResult } from './observe';
 
 export interface RunOptions {
@@ -28,6 +29,23 @@ export interface RunOptions {
   postpone?: { baseUrl: string; key: string };
   /** How long to wait for another run's lock (ms). Default 0: fail at once with who holds it. */
   lockWaitMs?: number;
+  /** Act even if the target set shrank by more than MAX_TARGET_DROP since the last run. */
+  acceptTargetDrop?: boolean;
+}
+
+/** A run whose target set shrank more than this since the last completed run stops before acting. */
+export const MAX_TARGET_DROP = 0.2;
+
+/** Targeted users counted by the last completed run, or null for a first run. */
+export function previousTargeted(events: readonly { type: string; counts?: unknown; ok?: unknown }[]): number | null {
+  for (let i = events.length - 1; i >= 0; i--) {
+    const e = events[i];
+    if (e.type === 'campaignReset' || e.type === 'campaignArchived') return null;
+    if (e.type !== 'runFinished' || e.ok !== true) continue;
+    const t = (e.counts as { targeted?: unknown } | undefined)?.targeted;
+    if (typeof t === 'number') return t;
+  }
+  return null;
 }
 
 export interface Transition {
@@ -169,6 +187,17 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
 
     const observed = await observe(graph, effective, now, { allowMissingGroup: !opts.apply });
     warnings.push(...observed.warnings);
+
+    // A broken role or group read looks exactly like "everyone left": refuse to act on it.
+    const before = previousTargeted(ledger.events as unknown as LedgerEvent[]);
+    const nowTargeted = observed.observation.users.length;
+    if (before !== null && before > 0 && (before - nowTargeted) / before > MAX_TARGET_DROP && !opts.acceptTargetDrop) {
+      const message = `the target set shrank from ${before} to ${nowTargeted} users (−${Math.round(((before - nowTargeted) / before) * 100)}%) since the last run; nothing was changed.`;
+      const hint = 'If roles, groups or exclusions really changed that much, run again with --accept-target-drop; otherwise check the role and group reads (permissions, PIM).';
+      if (opts.apply) throw new RuntimeError(message, false, hint);
+      warnings.push(`${message} A reconcile would stop here. ${hint}`);
+    }
+
     const decisions = decide(effective, observed.observation, state, nowIso);
     for (const d of decisions) if (d.type === 'warn') warnings.push(d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message);
 

@@ -143,3 +143,33 @@ describe('campaign sim', () => {
     expect(await exited).toBe(0);
   });
 });
+
+describe('the blast-radius guards', () => {
+  it('stops before acting when the target set shrinks by more than 20 %, until told it is intended', async () => {
+    h = await harness({ admins: 40 });
+    const first = await h.run(0);
+    const eventsBefore = (await h.events()).length;
+    // Remove most role assignments, as a broken or partial role read would.
+    await h.patch({ remove: { roleAssignments: (h.fixture.roleAssignments ?? []).slice(8).map((a) => a.id), roleEligibilityScheduleInstances: (h.fixture.roleEligibilityScheduleInstances ?? []).map((a) => a.id) } });
+    await expect(h.run(1)).rejects.toThrow(new RegExp(`^the target set shrank from ${first.counts.targeted} to \\d+ users \\(−\\d+%\\) since the last run; nothing was changed\\.$`));
+    expect((await h.events()).length).toBe(eventsBefore);
+    const plan = await h.run(1, false);
+    expect(plan.warnings.some((w) => w.includes('A reconcile would stop here'))).toBe(true);
+    const { runCampaign } = await import('../../src/reconcile/run');
+    const accepted = await runCampaign({ campaign: h.campaign, graph: h.graph, store: h.store, now: new Date(START.getTime() + 86_400_000), apply: true, acceptTargetDrop: true });
+    expect(accepted.transitions.filter((t) => t.reason === 'LeftTargetSet').length).toBeGreaterThan(0);
+  });
+
+  it('lets at most maxNewPerRun users join the enforcement group per run', async () => {
+    const { adminCampaign } = await import('./harness');
+    const campaign = adminCampaign();
+    campaign.spec.enforcement.maxNewPerRun = 3;
+    h = await harness({ admins: 40, campaign });
+    for (let day = 0; day < 7; day++) await h.run(day);
+    const r = await h.run(7);
+    expect(r.groupAdds).toBe(3);
+    expect(r.deferred).toBeGreaterThan(0);
+    expect(r.warnings).toContain(`${r.deferred} users ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is 3.`);
+    expect((await h.run(8)).groupAdds).toBe(3);
+  });
+});
