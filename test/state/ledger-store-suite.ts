@@ -15,6 +15,8 @@ export interface StoreHarness {
   /** Writes raw bytes to the end of a campaign's ledger, bypassing validation (to simulate damage). */
   appendRaw?: (campaign: string, text: string) => Promise<void>;
   cleanup: () => Promise<void>;
+  /** What LockHeldError advises when the holder is gone; default the file store's "delete the lock file". */
+  lockGoneAdvice?: RegExp;
 }
 
 const NOW = '2026-12-01T06:00:00.000Z';
@@ -125,7 +127,7 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(held.holder).toMatchObject({ owner: 'reconcile', pid: process.pid, host: lock.info.host, startedAt: lock.info.startedAt });
         expect(held.message).toContain(`pid ${process.pid}`);
         expect(held.message).toContain(`since ${lock.info.startedAt}`);
-        expect(held.message).toMatch(/If that process is gone, delete /);
+        expect(held.message).toMatch(h.lockGoneAdvice ?? /If that process is gone, delete /);
         await lock.release();
         const again = await store.acquireLock('admins-passkeys', { owner: 'postpone' });
         await again.release();
