@@ -7,6 +7,7 @@ import { UsageError } from '../errors';
 import { formatDiagnostic } from './validate';
 import { stringFlag, type Parsed } from './args';
 import type { Io } from './io';
+import type { LedgerStore } from '../state/store';
 import { println } from './io';
 
 export const COMMON_GRAPH_FLAGS = {
@@ -47,8 +48,15 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
   return { campaign: r.campaign, file };
 }
 
+/** The state directory for commands that only read a local ledger. */
 export function stateDir(p: Parsed, io: Io): string {
   return path.resolve(io.cwd, stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state');
+}
+
+/** `--state` (or CAMPAIGN_STATE): a directory, `azblob://ACCOUNT/CONTAINER[/prefix]` or a connection string. */
+export async function openStateStore(p: Parsed, io: Io): Promise<LedgerStore> {
+  const { openStore } = await import('../state/open-store.js');
+  return openStore(stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state', { cwd: io.cwd });
 }
 
 export function graphUrl(p: Parsed, io: Io): string {

@@ -3,9 +3,8 @@
 import { requestPostponement } from '../engine/postpone';
 import { findUser, foldLedger } from '../engine/state';
 import type { LedgerEvent } from '../engine/events';
-import { FileStore } from '../state/file-store';
 import { nowFlag, parseFlags, requireFlag } from './args';
-import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
 export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO]
@@ -31,7 +30,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const name = campaign.metadata.name;
-  const store = new FileStore({ dir: stateDir(p, io) });
+  const store = await openStateStore(p, io);
   const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: 30_000 });
   try {
     const { events } = await store.read(name);
@@ -46,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       println(io.stderr, `campaign postpone: refused (${r.reason}): ${r.message}.`);
       return 1;
     }
-    await store.append(name, [r.event as unknown as Parameters<FileStore['append']>[1][number]]);
+    await store.append(name, [r.event as unknown as Parameters<typeof store.append>[1][number]]);
     println(io.stdout, `postponed ${r.event.stage} for ${user.userPrincipalName} until ${r.event.until} (${r.event.count} of ${campaign.spec.postponement.maxTimes}).`);
     return 0;
   } finally {

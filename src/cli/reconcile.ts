@@ -1,9 +1,8 @@
 // `campaign plan` and `campaign reconcile`: the same run, without and with writes.
 import { Graph } from '../graph/client';
 import { runCampaign, type RunResult } from '../reconcile/run';
-import { FileStore } from '../state/file-store';
 import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, stateDir } from './common';
+import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
 const usage = (cmd: string, what: string) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
@@ -12,7 +11,7 @@ ${what}
 
   --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
   --graph-url URL        Microsoft Graph base URL (default https://graph.microsoft.com; the emulator's URL in tests)
-  --state DIR            ledger directory (default .campaign-state/)
+  --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
   --now ISO              the run's clock (default: now)
   --json                 print one JSON object (DESIGN §5)
   --sender UPN           mailbox for email notifications when the campaign names none
@@ -66,14 +65,14 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     throw e;
   }
   const graph = new Graph({ graphUrl: graphUrl(p, io) });
-  const store = new FileStore({ dir: stateDir(p, io) });
+  const store = await openStateStore(p, io);
   const result = await runCampaign({
     campaign,
     graph,
     store,
     now,
     apply: cmd === 'reconcile',
-    sender: stringFlag(p, 'sender') ?? io.env.CAMPAIGN_EMAIL_SENDER,
+    sender: stringFlag(p, 'sender') ?? io.env.CAMPAIGN_NOTIFICATION_SENDER,
     teamsAppId: io.env.CAMPAIGN_TEAMS_APP_ID,
     postpone: io.env.CAMPAIGN_POSTPONE_URL && io.env.CAMPAIGN_POSTPONE_KEY ? { baseUrl: io.env.CAMPAIGN_POSTPONE_URL, key: io.env.CAMPAIGN_POSTPONE_KEY } : undefined,
     lockWaitMs,

@@ -149,6 +149,18 @@ function decodePayload(payloadB64: string): PostponeClaims | string {
 }
 
 /**
+ * The claims of a well-formed token WITHOUT checking its signature: only for finding which campaign's
+ * ledger to load before calling verifyPostponeToken. Never act on these claims alone.
+ */
+export function readUnverifiedClaims(token: string): PostponeClaims | null {
+  if (typeof token !== 'string' || token.length === 0 || token.length > MAX_TOKEN_LENGTH) return null;
+  const parts = token.split('.');
+  if (parts.length !== 2 || !B64URL.test(parts[0])) return null;
+  const claims = decodePayload(parts[0]);
+  return typeof claims === 'string' ? null : claims;
+}
+
+/**
  * Checks a postponement token: shape, signature against any accepted key (constant-time), then campaign,
  * expiry, stage and single use. Never throws for a bad token; throws PostponeKeyError for bad configuration.
  */

@@ -1,0 +1,91 @@
+// What the Azure Functions app runs (src/stack/functions): the daily reconcile of every in-progress
+// campaign, and the HTTPS endpoint behind signed postponement links. Same code as the CLI.
+import * as path from 'node:path';
+import { loadCampaignFile } from '../campaign/load';
+import type { Campaign } from '../campaign/types';
+import type { LedgerEvent } from '../engine/events';
+import { requestPostponement } from '../engine/postpone';
+import { foldLedger } from '../engine/state';
+import { Graph } from '../graph/client';
+import { readUnverifiedClaims, verifyPostponeToken } from '../notify/postpone-token';
+import { openStore } from '../state/open-store';
+import type { LedgerStore } from '../state/store';
+import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog } from '../stack/functions/runtime';
+import type { SchedulerSettings } from '../stack/functions/settings';
+import { runCampaign } from './run';
+
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+
+function loadCampaign(settings: SchedulerSettings, name: string): Campaign {
+  const file = path.resolve(PACKAGE_ROOT, settings.campaignsDir, `${name}.yaml`);
+  const r = loadCampaignFile(file);
+  if (!r.campaign) throw new Error(`${name}: campaign file is invalid: ${r.errors.map((e) => `${e.line}:${e.col} ${e.path} ${e.message}`).join('; ')}`);
+  return r.campaign;
+}
+
+export interface RuntimeDeps {
+  /** Injected by tests; production opens settings.state. */
+  store?: LedgerStore;
+  graph?: Graph;
+}
+
+/** Runs one reconcile per campaign, one after the other; one failing campaign does not stop the others. */
+export async function runScheduledReconcile(input: { settings: SchedulerSettings; now: Date; log: SchedulerLog }, deps: RuntimeDeps = {}): Promise<ScheduledCampaignResult[]> {
+  const { settings, now, log } = input;
+  const store = deps.store ?? (await openStore(settings.state));
+  const graph = deps.graph ?? new Graph({ graphUrl: settings.graphUrl });
+  const results: ScheduledCampaignResult[] = [];
+  for (const name of settings.campaigns) {
+    try {
+      const campaign = loadCampaign(settings, name);
+      const r = await runCampaign({
+        campaign,
+        graph,
+        store,
+        now,
+        apply: true,
+        sender: settings.sender,
+        teamsAppId: settings.teamsAppId,
+        postpone: settings.postponeUrl ? { baseUrl: settings.postponeUrl, key: settings.postponeKey } : undefined,
+      });
+      log.info('reconcile run finished', { campaign: name, moved: r.transitions.length, notified: r.notifications, groupAdds: r.groupAdds, graphRequests: r.graphRequests, warnings: r.warnings.length });
+      for (const w of r.warnings) log.warn('reconcile warning', { campaign: name, warning: w });
+      results.push({ campaign: name, ok: true, summary: r as unknown as Record<string, unknown> });
+    } catch (e) {
+      const error = e instanceof Error ? e.message : String(e);
+      log.error('reconcile run failed', { campaign: name, error });
+      results.push({ campaign: name, ok: false, error });
+    }
+  }
+  return results;
+}
+
+/** Verifies a signed postponement link and records the postponement (once per link). */
+export async function applyPostponeLink(input: { token: string; settings: SchedulerSettings; now: Date; log: SchedulerLog }, deps: RuntimeDeps = {}): Promise<PostponeLinkResult> {
+  const { token, settings, now, log } = input;
+  const peek = readUnverifiedClaims(token);
+  if (!peek || !settings.campaigns.includes(peek.campaign)) {
+    return { ok: false, reason: 'malformed', message: 'This postponement link is not valid. Use the link in your latest notification.' };
+  }
+  const campaign = loadCampaign(settings, peek.campaign);
+  const store = deps.store ?? (await openStore(settings.state));
+  const lock = await store.acquireLock(campaign.metadata.name, { owner: 'postpone link', waitMs: 30_000 });
+  try {
+    const events = (await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[];
+    const state = foldLedger(events);
+    const used = new Set(events.flatMap((e) => (e.type === 'postponed' && e.tokenId ? [e.tokenId] : [])));
+    const user = state.users[peek.userId];
+    const v = verifyPostponeToken(token, { key: settings.postponeKey, now, expectedCampaign: campaign.metadata.name, currentStage: user?.stage ?? '', isUsed: (id) => used.has(id) });
+    if (!v.ok) {
+      log.warn('postponement link refused', { campaign: campaign.metadata.name, reason: v.reason });
+      return { ok: false, reason: v.reason, message: v.message };
+    }
+    const r = requestPostponement(campaign, state, v.claims.userId, now.toISOString(), { tokenId: v.claims.tokenId });
+    if (!r.ok) return { ok: false, reason: r.reason, message: r.message };
+    await store.append(campaign.metadata.name, [r.event as unknown as Parameters<LedgerStore['append']>[1][number]]);
+    log.info('postponement recorded', { campaign: campaign.metadata.name, userId: v.claims.userId, stage: r.event.stage, until: r.event.until });
+    return { ok: true, reason: 'Postponed', message: `Postponed until ${r.event.until.slice(0, 10)}.` };
+  } finally {
+    await lock.release();
+  }
+}
