@@ -51,3 +51,12 @@ describe('the scheduler runtime (what the Functions app runs)', () => {
     expect(tampered).toMatchObject({ ok: false, reason: 'badSignature' });
   });
 });
+
+describe('the Functions entry points', () => {
+  it('load the compiled runtime from the built package', async () => {
+    const { loadRuntime } = await import('../../src/stack/functions/runtime');
+    const runtime = await loadRuntime(path.resolve('dist/reconcile/scheduled.js'));
+    expect(typeof runtime.runScheduledReconcile).toBe('function');
+    expect(typeof runtime.applyPostponeLink).toBe('function');
+  });
+});
