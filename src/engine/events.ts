@@ -38,6 +38,8 @@ export interface RunStartedEvent extends Base {
   campaign: string;
   /** The campaign's spec.status during the run. */
   status: string;
+  /** 1 when the run records intents before side effects (src/reconcile/intents.ts); absent in older ledgers. */
+  intents?: 1;
 }
 
 export interface RunFinishedEvent extends Base {
@@ -47,6 +49,10 @@ export interface RunFinishedEvent extends Base {
   /** Free-form counts for the audit trail (moved, notified, groupAdds, …). */
   counts?: Record<string, number>;
   error?: string;
+  /** Written by a later run for a run that never finished (killed, crashed): its open intents were reconciled. */
+  interrupted?: boolean;
+  /** The run that closed an interrupted run. */
+  closedBy?: string;
 }
 
 export interface UserEnteredStageEvent extends UserBase {
@@ -66,6 +72,60 @@ export interface NotificationSentEvent extends UserBase {
   stage: Stage;
   /** 1-based count of notifications of this kind to this user. */
   sequence: number;
+  /** What a recovery run needs to render the same notice again (absent in older ledgers). */
+  channel?: 'teams' | 'email' | 'none';
+  deadline?: string | null;
+  devices?: Array<{ displayName: string; platform: string; version: string; minimum: string }>;
+}
+
+/**
+ * Written just before a group of notifications is handed to Graph: from here on each of them may
+ * have been delivered. A notificationSent without a dispatch was certainly not sent.
+ */
+export interface NotificationDispatchEvent extends Base {
+  type: 'notificationDispatch';
+  runId: string;
+  channel: 'teams' | 'email';
+  keys: string[];
+}
+
+/**
+ * What became of a recorded notification. delivered, failed and cancelled are final; notSent means
+ * Graph refused it before executing it (429/503/401), so a later run sends it; inDoubt means the
+ * request may have executed but no answer came back: final for Teams (no read API, never resent),
+ * for email the next run looks for it in the sender's Sent Items.
+ */
+export const NOTIFICATION_OUTCOMES = ['delivered', 'failed', 'cancelled', 'notSent', 'inDoubt'] as const;
+export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
+
+export interface NotificationOutcomeEvent extends UserBase {
+  type: 'notificationOutcome';
+  key: string;
+  channel: 'teams' | 'email' | 'none';
+  outcome: NotificationOutcome;
+  /** HTTP status of the answer; 0 when none came (time-out, reset). */
+  status?: number;
+  /** How a recovery run settled it: found in Sent Items, sent again, or nothing to check. */
+  recovered?: 'sentItems' | 'resent';
+  detail?: string;
+}
+
+/** Written before the POST members/$ref that adds a user to the enforcement group. */
+export interface GroupAddIntentEvent extends UserBase {
+  type: 'groupAddIntent';
+  groupId: string;
+}
+
+/**
+ * What became of a group-add intent: added (the write succeeded or the user was already a member),
+ * failed (the user makes no move this run), rolledBack (a recovery run found the user in the group
+ * although the ledger never enforced them, and the decision no longer holds), superseded (nothing to undo).
+ */
+export interface GroupAddOutcomeEvent extends UserBase {
+  type: 'groupAddOutcome';
+  groupId: string;
+  outcome: 'added' | 'failed' | 'rolledBack' | 'superseded';
+  detail?: string;
 }
 
 export interface PostponedEvent extends UserBase {
@@ -136,7 +196,10 @@ export type UserEvent =
   | AlertRaisedEvent
   | AlertClearedEvent;
 
-export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent;
+/** Crash-safety records: intents before side effects and their outcomes. The stage fold ignores them. */
+export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent;
+
+export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent | IntentEvent;
 export type LedgerEventType = LedgerEvent['type'];
 
 /** The idempotency key of a notification: campaign (with generation after a reset), user, kind, sequence. */

@@ -105,6 +105,12 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       state.generation = e.generation;
       state.archivedAt = null;
       return state;
+    // Intents and their outcomes say how a side effect went, not where a user stands (src/reconcile/intents.ts).
+    case 'notificationDispatch':
+    case 'notificationOutcome':
+    case 'groupAddIntent':
+    case 'groupAddOutcome':
+      return state;
     default:
       break;
   }

@@ -10,6 +10,9 @@ export const SIM_TOKEN = 'sim-token';
 
 export type TokenProvider = () => Promise<string>;
 
+/** Marker header (stripped before sending): do not re-send this request after a time-out or reset. */
+const NO_TRANSPORT_RETRY = 'x-campaign-no-transport-retry';
+
 export interface GraphOptions {
   /** Base URL without version, e.g. https://graph.microsoft.com or http://127.0.0.1:8080. */
   graphUrl: string;
@@ -127,7 +130,14 @@ class RetryMiddleware implements Middleware {
   async execute(ctx: Context): Promise<void> {
     const method = methodOf(ctx);
     const url = urlOf(ctx);
-    const idempotent = method === 'GET' || method === 'DELETE' || method === 'PATCH' || /\/\$batch$/.test(url.split('?')[0]) || /\/members\/\$ref$/.test(url);
+    const headers = (ctx.options?.headers ?? {}) as Record<string, string>;
+    // A request that must not run twice (a $batch of notifications) is never re-sent after a lost answer.
+    const once = headers[NO_TRANSPORT_RETRY] !== undefined;
+    if (once) {
+      const { [NO_TRANSPORT_RETRY]: _marker, ...rest } = headers;
+      ctx.options = { ...(ctx.options ?? {}), headers: rest };
+    }
+    const idempotent = !once && (method === 'GET' || method === 'DELETE' || method === 'PATCH' || /\/\$batch$/.test(url.split('?')[0]) || /\/members\/\$ref$/.test(url));
     const started = this.g.now();
     const baseOptions = ctx.options;
     for (let attempt = 0; ; attempt++) {
@@ -154,7 +164,7 @@ class RetryMiddleware implements Middleware {
         this.g.stats.throttled++;
         delay = retryAfterHeader ? Number(retryAfterHeader) * 1000 : backoff(attempt);
         this.gateUntil = Math.max(this.gateUntil, this.g.now() + delay);
-      } else if (failure === undefined && (status === 503 || status === 504)) {
+      } else if (failure === undefined && (status === 503 || (status === 504 && !once))) {
         delay = retryAfterHeader ? Number(retryAfterHeader) * 1000 : backoff(attempt);
       } else if (failure !== undefined && idempotent && (attempt < 2 || !isHardNetworkFailure(failure))) {
         delay = backoff(attempt);
@@ -271,8 +281,8 @@ export class Graph {
     return this.call('GET', path, () => this.api(path, opts.version).headers(opts.headers ?? {}).get() as Promise<T>);
   }
 
-  async post<T>(path: string, body: unknown, opts: { version?: string } = {}): Promise<T> {
-    return this.call('POST', path, () => this.api(path, opts.version).post(body) as Promise<T>);
+  async post<T>(path: string, body: unknown, opts: { version?: string; headers?: Record<string, string> } = {}): Promise<T> {
+    return this.call('POST', path, () => this.api(path, opts.version).headers(opts.headers ?? {}).post(body) as Promise<T>);
   }
 
   async patch<T>(path: string, body: unknown): Promise<T> {
@@ -306,8 +316,15 @@ export class Graph {
    * JSON batching, 20 requests per $batch. Inner requests answered 429/503/504 are sent again
    * (Graph throttles each on its own and the client does not retry inside a 200) until the
    * retry budget runs out; the last answer is returned either way.
+   *
+   * `retryTransport: false` is for requests that must not run twice (notifications): a $batch
+   * whose answer was lost (time-out, reset) is not re-sent — the caller gets the error and treats
+   * the requests as in doubt — and inner 504s are returned, not re-sent; inner 429/503 were not
+   * executed by Graph, so those are still retried.
    */
-  async batch(requests: BatchRequest[]): Promise<Map<string, BatchResponse>> {
+  async batch(requests: BatchRequest[], opts: { retryTransport?: boolean } = {}): Promise<Map<string, BatchResponse>> {
+    const once = opts.retryTransport === false;
+    const retryStatuses = once ? [429, 503] : [429, 503, 504];
     const results = new Map<string, BatchResponse>();
     const chunks: BatchRequest[][] = [];
     for (let i = 0; i < requests.length; i += 20) chunks.push(requests.slice(i, i + 20));
@@ -316,12 +333,12 @@ export class Graph {
       const started = this.now();
       for (let attempt = 0; pending.length; attempt++) {
         const body = { requests: pending.map((r) => ({ id: r.id, method: r.method, url: r.url, body: r.body, headers: r.body !== undefined ? { 'Content-Type': 'application/json', ...r.headers } : r.headers, dependsOn: r.dependsOn })) };
-        const res = await this.post<{ responses: BatchResponse[] }>('/$batch', body);
+        const res = await this.post<{ responses: BatchResponse[] }>('/$batch', body, once ? { headers: { [NO_TRANSPORT_RETRY]: '1' } } : {});
         let delay = 0;
         const retry: BatchRequest[] = [];
         for (const r of res.responses ?? []) {
           results.set(r.id, { ...r, headers: r.headers ?? {} });
-          if (r.status === 429 || r.status === 503 || r.status === 504) {
+          if (retryStatuses.includes(r.status)) {
             if (r.status === 429) this.stats.throttled++;
             const ra = Number((r.headers ?? {})['Retry-After'] ?? (r.headers ?? {})['retry-after']);
             delay = Math.max(delay, Number.isFinite(ra) && ra > 0 ? ra * 1000 : backoff(attempt));

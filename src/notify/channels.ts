@@ -17,6 +17,30 @@ export interface Recipient {
   userPrincipalName: string;
 }
 
+/**
+ * The named MAPI property that carries a notification's key on the mail (String, in our own property
+ * set GUID). Graph can filter messages on it; internet headers cannot be filtered.
+ */
+export const CAMPAIGN_KEY_PROPERTY = 'String {6f1c5a8e-3b1d-4c59-9d7e-2a1f0b7c4e21} Name PasskeyCampaignKey';
+
+/** OData string literal: single quotes doubled. */
+function odataString(s: string): string {
+  return `'${s.replace(/'/g, "''")}'`;
+}
+
+/**
+ * The read that answers "was the mail with this key sent?": the sender's Sent Items filtered on the
+ * key property (Graph: singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…')).
+ */
+export function sentMailLookupRequest(sender: string, key: string, id: string): BatchRequest {
+  const filter = `singleValueExtendedProperties/Any(ep: ep/id eq ${odataString(CAMPAIGN_KEY_PROPERTY)} and ep/value eq ${odataString(key)})`;
+  return {
+    id,
+    method: 'GET',
+    url: `/users/${encodeURIComponent(sender)}/mailFolders/sentitems/messages?$filter=${encodeURIComponent(filter)}&$select=id,sentDateTime&$top=1`,
+  };
+}
+
 /** The Graph request that delivers one notification, or null for the `none` channel. */
 export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: RenderedNotification, key: string, id: string): BatchRequest | null {
   switch (cfg.channel) {
@@ -53,6 +77,9 @@ export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: Render
             toRecipients: [{ emailAddress: { address: to.userPrincipalName } }],
             // Lets a mailbox search find every notice of a campaign and spot a duplicate key.
             internetMessageHeaders: [{ name: 'X-Passkey-Campaign-Key', value: key }],
+            // Makes the sent copy findable by key ($filter on Sent Items), so a run that crashed
+            // mid-send can tell "sent" from "not sent" instead of guessing (src/reconcile/intents.ts).
+            singleValueExtendedProperties: [{ id: CAMPAIGN_KEY_PROPERTY, value: key }],
           },
           saveToSentItems: true,
         },

@@ -16,6 +16,7 @@ import {
   type ExpandItem,
   type FilterSpec,
 } from './odata';
+import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
 import type { ThrottleClass } from './throttle';
 
@@ -343,8 +344,41 @@ export const ROUTES: Route[] = [
     const recipient = addresses
       .map((a) => ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()))
       .find((u) => u !== undefined);
+    const props = checkExtendedProperties(message.singleValueExtendedProperties);
     ctx.notify({ userId: (recipient ?? sender).id, channel: 'email', receivedAt: new Date(ctx.now()).toISOString(), request: body });
+    // Graph saves a copy in the sender's Sent Items unless saveToSentItems is false.
+    if (body.saveToSentItems !== false && body.saveToSentItems !== 'false') {
+      const at = new Date(ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      ctx.tenant.saveSentItem(sender.id, {
+        id: randomUUID(),
+        createdDateTime: at,
+        sentDateTime: at,
+        subject: typeof message.subject === 'string' ? message.subject : null,
+        toRecipients: recipients,
+        ...(Array.isArray(message.internetMessageHeaders) ? { internetMessageHeaders: message.internetMessageHeaders as unknown[] } : {}),
+        ...(props ? { singleValueExtendedProperties: props } : {}),
+      });
+    }
     return { status: 202 };
+  }),
+  route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const folder = ctx.params[1]!;
+    // Only the well-known Sent Items folder holds anything here; other folder names are unknown to the emulator.
+    if (folder.toLowerCase() !== 'sentitems') throw new GraphHttpError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');
+    const filterText = q(ctx, '$filter');
+    const match = filterText === null ? undefined : extendedPropertyFilter(filterText);
+    const items = match ? ctx.tenant.sentItems(user.id).filter((m) => (m.singleValueExtendedProperties ?? []).some((p) => p.id.toLowerCase() === match.id.toLowerCase() && p.value === match.value)) : ctx.tenant.sentItems(user.id);
+    const query = new URLSearchParams([...ctx.query].filter(([k]) => k.toLowerCase() !== '$filter'));
+    return list({ ...ctx, query }, {
+      context: `users('${user.id}')/mailFolders('${folder}')/messages`,
+      items,
+      resource: 'message',
+      shape: (m, select) => {
+        const { singleValueExtendedProperties: _hidden, ...rest } = m;
+        return project({ '@odata.etag': `W/"${m.id.slice(0, 8)}"`, ...rest }, select, ['@odata.etag']);
+      },
+    });
   }),
 
   // reports
@@ -539,6 +573,45 @@ export const ROUTES: Route[] = [
     return entity(ctx, 'identity/conditionalAccess/policies', (select) => project(p, select));
   }),
 ];
+
+/** A message's singleValueExtendedProperties as sendMail accepts them: [{ id: "String {guid} Name X", value }]. */
+function checkExtendedProperties(v: unknown): Array<{ id: string; value: string }> | undefined {
+  if (v === undefined || v === null) return undefined;
+  if (!Array.isArray(v)) throw badRequest("Property 'singleValueExtendedProperties' must be a collection.", 'ErrorInvalidParameter');
+  return v.map((p: unknown) => {
+    const e = p as { id?: unknown; value?: unknown };
+    if (typeof e?.id !== 'string' || !/^(String|Integer|Boolean|SystemTime|Binary|Long|Double)\s+(\{[0-9a-f-]{36}\}\s+(Name\s+\S+|Id\s+0x[0-9a-f]+)|0x[0-9a-f]+)$/i.test(e.id.trim()))
+      throw badRequest(`The extended property id '${String(e?.id)}' is not valid; use for example "String {guid} Name MyProperty".`, 'ErrorInvalidProperty');
+    if (typeof e.value !== 'string') throw badRequest('An extended property value must be a string.', 'ErrorInvalidProperty');
+    return { id: e.id.trim(), value: e.value };
+  });
+}
+
+/**
+ * The one $filter form on messages that Graph supports for extended properties and the product sends:
+ * singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…') (any lambda variable, either order).
+ */
+function extendedPropertyFilter(text: string): { id: string; value: string } {
+  const lit = "'((?:[^']|'')*)'";
+  const m = new RegExp(`^\\s*singleValueExtendedProperties/any\\(\\s*(\\w+)\\s*:\\s*(.+)\\)\\s*$`, 'i').exec(text);
+  if (m) {
+    const v = m[1]!;
+    const clause = (name: string) => new RegExp(`^${v}/${name}\\s+eq\\s+${lit}$`, 'i');
+    const parts = m[2]!.split(/\s+and\s+/i).map((p) => p.trim());
+    if (parts.length === 2) {
+      let id: string | undefined;
+      let value: string | undefined;
+      for (const p of parts) {
+        const i = clause('id').exec(p);
+        const val = clause('value').exec(p);
+        if (i) id = i[1]!.replace(/''/g, "'");
+        else if (val) value = val[1]!.replace(/''/g, "'");
+      }
+      if (id !== undefined && value !== undefined) return { id, value };
+    }
+  }
+  throw new GraphHttpError(400, 'ErrorInvalidUrlQueryFilter', `The query filter '${text}' is not supported by this emulator; it answers singleValueExtendedProperties/Any(ep: ep/id eq '…' and ep/value eq '…').`);
+}
 
 function registrationShape(d: FixtureRegistrationDetails, includeUnknown: boolean): object {
   if (includeUnknown || !d.methodsRegistered) return d;

@@ -29,6 +29,22 @@ export interface FaultSettings {
   seed: number;
   /** The throttling limits in force (partial updates are merged). */
   limits: ThrottleLimits;
+  /**
+   * After this many further top-level Graph requests, every bearer token used so far expires (401
+   * InvalidAuthenticationToken, "Lifetime validation failed, the token is expired."); a fresh one comes
+   * from POST /_sim/token. One-shot: back to null once it fired. null = never.
+   */
+  expireTokenAfterRequests: number | null;
+  /** Answer 429s without Retry-After (as Conditional Access always does), so the client must back off on its own. */
+  omitRetryAfter: boolean;
+}
+
+/** Test hooks around each top-level Graph request (a $batch counts once); 'drop' resets the connection. */
+export interface GraphRequestHooks {
+  /** Before the request is executed: 'drop' → the request never reaches the tenant. */
+  before?(info: { n: number; method: string; path: string; query: string; body: string }): 'drop' | void;
+  /** After it was executed, before the answer is sent: 'drop' → executed, but the caller never hears. */
+  after?(info: { n: number; method: string; path: string; query: string; body: string; status: number }): 'drop' | void;
 }
 
 export interface RequestStats {
@@ -50,6 +66,8 @@ export interface EmulatorOptions {
   limits?: Partial<Record<keyof ThrottleLimits, Partial<WindowLimit>>>;
   /** Initial fault settings (throttling is on unless `throttle: false`). */
   faults?: Partial<Omit<FaultSettings, 'limits'>>;
+  /** Test hooks (e.g. kill a client process at its n-th request). */
+  hooks?: GraphRequestHooks;
 }
 
 export interface EmulatorState {
@@ -59,6 +77,8 @@ export interface EmulatorState {
   faults(): FaultSettings;
   setFaults(patch: Record<string, unknown>): FaultSettings;
   resetCounters(): void;
+  /** Test hooks around each top-level Graph request; replaceable while the emulator runs. */
+  hooks: GraphRequestHooks;
 }
 
 export interface Emulator {
@@ -71,7 +91,7 @@ export interface Emulator {
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const MAX_BODY = 256 * 1024 * 1024;
-const FAULT_KEYS = ['latencyMs', 'throttle', 'error503Rate', 'resetConnectionRate', 'failAfterRequests', 'failPaths', 'seed', 'limits'];
+const FAULT_KEYS = ['latencyMs', 'throttle', 'error503Rate', 'resetConnectionRate', 'failAfterRequests', 'failPaths', 'seed', 'limits', 'expireTokenAfterRequests', 'omitRetryAfter'];
 
 interface InnerRequest {
   method: string;
@@ -93,6 +113,12 @@ class Core implements EmulatorState {
   private rng: Prng;
   private calls = 0;
   private failBaseline = 0;
+  private topLevel = 0;
+  private tokenBaseline = 0;
+  private readonly seenTokens = new Set<string>();
+  private readonly expiredTokens = new Set<string>();
+  private readonly mintedTokens = new Set<string>();
+  hooks: GraphRequestHooks = {};
   origin = '';
 
   constructor(
@@ -111,6 +137,8 @@ class Core implements EmulatorState {
       failAfterRequests: null,
       failPaths: [],
       seed: 1,
+      expireTokenAfterRequests: null,
+      omitRetryAfter: false,
       ...faults,
       limits,
     };
@@ -149,6 +177,10 @@ class Core implements EmulatorState {
       if (typeof patch.throttle !== 'boolean') throw bad('throttle', 'true or false');
       next.throttle = patch.throttle;
     }
+    if (patch.omitRetryAfter !== undefined) {
+      if (typeof patch.omitRetryAfter !== 'boolean') throw bad('omitRetryAfter', 'true or false');
+      next.omitRetryAfter = patch.omitRetryAfter;
+    }
     rate('error503Rate');
     rate('resetConnectionRate');
     if (patch.failAfterRequests !== undefined) {
@@ -156,6 +188,12 @@ class Core implements EmulatorState {
       if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw bad('failAfterRequests', 'a whole number ≥ 0 or null');
       next.failAfterRequests = v;
       this.failBaseline = this.calls;
+    }
+    if (patch.expireTokenAfterRequests !== undefined) {
+      const v = patch.expireTokenAfterRequests;
+      if (v !== null && (typeof v !== 'number' || !Number.isInteger(v) || v < 0)) throw bad('expireTokenAfterRequests', 'a whole number ≥ 0 or null');
+      next.expireTokenAfterRequests = v;
+      this.tokenBaseline = this.topLevel;
     }
     if (patch.failPaths !== undefined) {
       const v = patch.failPaths;
@@ -187,8 +225,31 @@ class Core implements EmulatorState {
   }
 
   /** Counts a top-level Graph request (a $batch counts once here, its inner requests in byRoute only). */
-  countTopLevel(): void {
+  countTopLevel(): number {
     this.stats.total++;
+    return ++this.topLevel;
+  }
+
+  /** A new bearer token, as a token endpoint would issue it; accepted from now on. */
+  mintToken(): string {
+    const token = `sim-token-${randomUUID()}`;
+    this.mintedTokens.add(token);
+    return token;
+  }
+
+  /** Whether a bearer token is accepted now; fires the token-expiry fault when its request count is reached. */
+  authorize(token: string | undefined): 'ok' | 'invalid' | 'expired' {
+    const s = this.settings;
+    if (s.expireTokenAfterRequests !== null && this.topLevel - this.tokenBaseline > s.expireTokenAfterRequests) {
+      for (const t of this.seenTokens) this.expiredTokens.add(t);
+      if (this.token !== undefined) this.expiredTokens.add(this.token);
+      this.settings = { ...s, expireTokenAfterRequests: null };
+    }
+    if (token === undefined || token === '') return 'invalid';
+    if (this.expiredTokens.has(token)) return 'expired';
+    if (this.token !== undefined && token !== this.token && !this.mintedTokens.has(token)) return 'invalid';
+    this.seenTokens.add(token);
+    return 'ok';
   }
 
   countRoute(key: string, method: string, write = isWrite(method)): void {
@@ -235,7 +296,7 @@ class Core implements EmulatorState {
         });
         if (decision.throttled) {
           this.stats.throttled++;
-          const headers: Record<string, string> = decision.retryAfterSeconds === undefined ? {} : { 'Retry-After': String(decision.retryAfterSeconds) };
+          const headers: Record<string, string> = decision.retryAfterSeconds === undefined || s.omitRetryAfter ? {} : { 'Retry-After': String(decision.retryAfterSeconds) };
           throw new GraphHttpError(429, 'TooManyRequests', 'Too many requests. Please retry again later.', headers);
         }
       }
@@ -423,26 +484,39 @@ async function handleGraph(core: Core, req: IncomingMessage, res: ServerResponse
   const clientRequestId = (req.headers['client-request-id'] as string | undefined) ?? randomUUID();
   const ids = { requestId: randomUUID(), clientRequestId };
   const headers = lowerKeys(req.headers);
-  core.countTopLevel();
+  const n = core.countTopLevel();
   const raw = await readBody(req);
   if (core.latencyMs > 0) await sleep(core.latencyMs);
   if (core.shouldReset()) {
     socket.destroy();
     return;
   }
+  const hookInfo = { n, method, path: url.pathname, query: url.search, body: raw.toString('utf8') };
+  if (core.hooks.before?.(hookInfo) === 'drop') {
+    socket.destroy();
+    return;
+  }
+  const answer = (r: GraphResponse): void => {
+    if (core.hooks.after?.({ ...hookInfo, status: r.status }) === 'drop') {
+      socket.destroy();
+      return;
+    }
+    send(res, r, ids);
+  };
   const auth = /^Bearer\s+(\S.*)$/i.exec(headers.authorization ?? '');
-  if (!auth || (core.token !== undefined && auth[1]!.trim() !== core.token)) {
+  const verdict = core.authorize(auth?.[1]?.trim());
+  if (verdict !== 'ok') {
     const [version] = url.pathname.split('/').filter(Boolean);
     core.countRoute(`${method} /${version ?? ''}${normalisePath(url.pathname.split('/').filter(Boolean).slice(1))}`, method);
-    const message = auth ? 'Access token validation failure. Invalid audience.' : 'Access token is empty.';
-    return send(res, core.errorResponse(new GraphHttpError(401, 'InvalidAuthenticationToken', message), clientRequestId), ids);
+    const message = !auth ? 'Access token is empty.' : verdict === 'expired' ? 'Lifetime validation failed, the token is expired.' : 'Access token validation failure. Invalid audience.';
+    return answer(core.errorResponse(new GraphHttpError(401, 'InvalidAuthenticationToken', message), clientRequestId));
   }
   const segments = decodeSegments(url.pathname);
-  if (!segments) return send(res, core.errorResponse(badRequest('The request URL is not correctly encoded.'), clientRequestId), ids);
+  if (!segments) return answer(core.errorResponse(badRequest('The request URL is not correctly encoded.'), clientRequestId));
   const [version, ...rest] = segments;
   if (version !== 'v1.0' && version !== 'beta') {
     core.countRoute(`${method} ${normalisePath(segments)}`, method);
-    return send(res, core.errorResponse(badRequest(`Invalid version: ${version ?? '(none)'}. Use /v1.0 or /beta.`), clientRequestId), ids);
+    return answer(core.errorResponse(badRequest(`Invalid version: ${version ?? '(none)'}. Use /v1.0 or /beta.`), clientRequestId));
   }
   let body: unknown;
   if (raw.length > 0) {
@@ -450,17 +524,17 @@ async function handleGraph(core: Core, req: IncomingMessage, res: ServerResponse
       body = JSON.parse(raw.toString('utf8'));
     } catch {
       core.countRoute(`${method} /${version}${normalisePath(rest)}`, method);
-      return send(res, core.errorResponse(badRequest('Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), clientRequestId), ids);
+      return answer(core.errorResponse(badRequest('Unable to read JSON request payload. Please ensure Content-Type header is set and payload is of valid JSON format.'), clientRequestId));
     }
   }
   const rawPath = url.pathname.slice(url.pathname.indexOf('/', 1));
   const inner: InnerRequest = { method, version, segments: rest, rawPath, query: url.searchParams, headers, body, clientRequestId };
   if (rest.length === 1 && rest[0] === '$batch') {
     core.countRoute(`${method} /${version}/$batch`, method, false); // the batch is not a write; its inner requests are counted on their own
-    if (method !== 'POST') return send(res, core.errorResponse(new GraphHttpError(405, 'Request_BadRequest', 'Use POST for $batch.'), clientRequestId), ids);
-    return send(res, core.batch(inner), ids);
+    if (method !== 'POST') return answer(core.errorResponse(new GraphHttpError(405, 'Request_BadRequest', 'Use POST for $batch.'), clientRequestId));
+    return answer(core.batch(inner));
   }
-  send(res, core.execute(inner), ids);
+  answer(core.execute(inner));
 }
 
 async function handleControl(core: Core, req: IncomingMessage, res: ServerResponse, url: URL): Promise<void> {
@@ -500,6 +574,9 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
     case 'POST /_sim/reset-counters':
       core.resetCounters();
       return json(200, core.requests());
+    case 'POST /_sim/token':
+      // What a token endpoint answers; the emulator accepts the token until an expiry fault fires.
+      return json(200, { token_type: 'Bearer', access_token: core.mintToken(), expires_in: 3599 });
     case 'GET /_sim/faults':
       return json(200, core.faults());
     case 'POST /_sim/faults': {
@@ -525,7 +602,7 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(200, core.tenant.applyPatch(result.fixture, removal));
     }
     default:
-      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, PATCH /_sim/tenant, POST /_sim/faults or POST /_sim/reset-counters.`);
+      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
   }
 }
 
@@ -555,6 +632,7 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
     fixture = result.fixture;
   }
   const core = new Core(fixture, options.clock ?? systemClock, options.token, mergeLimits(GRAPH_LIMITS, options.limits), options.faults ?? {});
+  core.hooks = options.hooks ?? {};
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', core.origin || 'http://127.0.0.1');

@@ -110,6 +110,18 @@ export interface TenantRemoval {
   fido2Methods?: Record<string, string[]>;
 }
 
+/** A message in a mailbox folder (Graph's message shape, the fields sendMail stores). */
+export interface SentMessage {
+  id: string;
+  createdDateTime: string;
+  sentDateTime: string;
+  subject: string | null;
+  toRecipients: unknown[];
+  internetMessageHeaders?: unknown[];
+  /** Stored, but like Graph only returned through $expand (not supported here); filterable. */
+  singleValueExtendedProperties?: Array<{ id: string; value: string }>;
+}
+
 export class TenantState {
   readonly users: Collection<FixtureUser>;
   readonly registrationDetails: Collection<FixtureRegistrationDetails>;
@@ -123,6 +135,8 @@ export class TenantState {
   private readonly upnIndex = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
   private readonly fido2 = new Map<string, FixtureFido2Method[]>();
+  /** Sent Items per sender user id, oldest first (sendMail with saveToSentItems). */
+  private readonly sent = new Map<string, SentMessage[]>();
 
   constructor(fixture: TenantFixture) {
     this.users = new Collection();
@@ -207,6 +221,16 @@ export class TenantState {
 
   removeMember(groupId: string, objectId: string): boolean {
     return this.members.get(groupId)?.delete(objectId) ?? false;
+  }
+
+  saveSentItem(senderId: string, message: SentMessage): void {
+    let list = this.sent.get(senderId);
+    if (!list) this.sent.set(senderId, (list = []));
+    list.push(message);
+  }
+
+  sentItems(userId: string): readonly SentMessage[] {
+    return this.sent.get(userId) ?? [];
   }
 
   fido2Methods(userId: string): readonly FixtureFido2Method[] {
