@@ -10,8 +10,7 @@ import { Graph } from '../graph/client';
 import { readUnverifiedClaims, verifyPostponeToken } from '../notify/postpone-token';
 import { openStore } from '../state/open-store';
 import type { LedgerStore } from '../state/store';
-import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog } from '../stack/functions/runtime';
-import type { SchedulerSettings } from '../stack/functions/settings';
+import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from './scheduler-contract';
 import { runCampaign } from './run';
 
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');

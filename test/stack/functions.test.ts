@@ -74,7 +74,7 @@ describe('postponement endpoint', () => {
 
 describe('runtime loading', () => {
   it('says which exports the reconcile module must provide', async () => {
-    await expect(loadRuntime('node:path')).rejects.toThrow('node:path must export runScheduledReconcile and applyPostponeLink (see src/stack/functions/runtime.ts).');
+    await expect(loadRuntime('node:path')).rejects.toThrow('node:path must export runScheduledReconcile and applyPostponeLink (see src/reconcile/scheduler-contract.ts).');
   });
 });
 

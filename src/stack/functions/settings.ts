@@ -1,6 +1,9 @@
 // App setting names shared by the CampaignScheduler (which sets them) and the Functions entry points
 // (which read them). The CAMPAIGN_* names match the CLI's environment variables.
 
+import type { SchedulerSettings } from '../../reconcile/scheduler-contract';
+export type { SchedulerSettings } from '../../reconcile/scheduler-contract';
+
 export const APP_SETTINGS = {
   /** NCRONTAB of the timer trigger; function.json-free bindings read it as %RECONCILE_SCHEDULE%. */
   schedule: 'RECONCILE_SCHEDULE',
@@ -24,16 +27,6 @@ export const APP_SETTINGS = {
   clientId: 'AZURE_CLIENT_ID',
 } as const;
 
-export interface SchedulerSettings {
-  campaigns: string[];
-  campaignsDir: string;
-  state: string;
-  graphUrl: string;
-  sender?: string;
-  teamsAppId?: string;
-  postponeKey: string;
-  postponeUrl?: string;
-}
 
 /** Reads the settings from the Function App's environment; names the missing setting. */
 export function readSettings(env: NodeJS.ProcessEnv): SchedulerSettings {
