@@ -103,7 +103,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `  estimated end: ${end ?? 'all targeted users are enforced'}`);
   println(io.stdout, `Outlook:`);
   for (const line of outlook(campaign, observation, state, nowIso)) println(io.stdout, `  ${line}`);
+  const { writeDashboard } = await import('../report/index.js');
+  const dashboard = await writeDashboard({ campaign, store, file: path.join(stateDir, `${campaign.metadata.name}.html`) });
   println(io.stdout);
-  println(io.stdout, `Ledger: ${path.relative(io.cwd, path.join(stateDir, campaign.metadata.name, 'ledger.jsonl'))}`);
+  println(io.stdout, `Ledger:    ${path.relative(io.cwd, path.join(stateDir, campaign.metadata.name, 'ledger.jsonl'))}`);
+  println(io.stdout, `Dashboard: ${path.relative(io.cwd, dashboard)}  (open it in a browser; it works offline)`);
   return 0;
 }

@@ -1,0 +1,75 @@
+// `campaign history`: every ledger event, oldest first (text or --json), filtered by --user / --since;
+// --export DIR writes the deterministic audit export (Markdown + JSON lines) meant to be committed to git.
+import * as path from 'node:path';
+import { closest } from '../campaign/suggest';
+import type { LedgerEvent } from '../engine/events';
+import { UsageError } from '../errors';
+import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../report/history';
+import { FileStore } from '../state/file-store';
+import { parseFlags, requireFlag, stringFlag } from './args';
+import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { println, type Io } from './io';
+
+export const HELP = `Usage: campaign history --campaign NAME|FILE [--state DIR] [--json] [--user UPN] [--since ISO] [--export DIR]
+
+Every event of the campaign's ledger, oldest first: runs, stage changes, notifications, postponements,
+grace periods exceeded, group adds, alerts, users leaving. Reads only the ledger; never calls Graph.
+
+  --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
+  --state DIR            ledger directory (default .campaign-state/)
+  --json                 print one JSON object: { campaign, count, events }
+  --user UPN             only this user's events (a UPN, case-insensitive, or a user object id)
+  --since ISO            only events at or after this time (e.g. 2026-12-01 or 2026-12-01T06:00:00Z)
+  --export DIR           write DIR/<campaign>/history.md and DIR/<campaign>/events.jsonl: the whole ledger,
+                         byte-identical for the same ledger, to commit next to the campaign file
+
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since…).`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags('history', argv, {
+    campaign: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+    user: { type: 'string' }, since: { type: 'string' }, export: { type: 'string' },
+  });
+  if (p.values.help) {
+    println(io.stdout, HELP);
+    return 0;
+  }
+  const user = stringFlag(p, 'user');
+  const sinceText = stringFlag(p, 'since');
+  let since: Date | undefined;
+  if (sinceText !== undefined) {
+    since = new Date(sinceText);
+    if (!/^\d{4}-\d{2}-\d{2}/.test(sinceText) || Number.isNaN(since.getTime())) {
+      throw new UsageError(`--since must be an ISO 8601 date or date-time such as 2026-12-01 or 2026-12-01T06:00:00Z (got "${sinceText}").`);
+    }
+  }
+  const exportDir = stringFlag(p, 'export');
+  if (exportDir !== undefined && (user !== undefined || since !== undefined)) {
+    throw new UsageError('--export writes the whole ledger, so it cannot be combined with --user or --since.', 'Run the export and the filtered view as two commands.');
+  }
+  let campaign;
+  try {
+    campaign = resolveCampaign(requireFlag(p, 'campaign', 'history'), io).campaign;
+  } catch (e) {
+    if (e instanceof CampaignInvalid) return 1;
+    throw e;
+  }
+  const name = campaign.metadata.name;
+  const ledger = await new FileStore({ dir: stateDir(p, io) }).read(name);
+  const events = ledger.events as unknown as LedgerEvent[];
+  for (const w of ledger.warnings) println(io.stderr, `warning: ${w}`);
+
+  if (exportDir !== undefined) {
+    const files = await writeHistoryExport(path.resolve(io.cwd, exportDir), name, events);
+    println(io.stdout, `wrote ${events.length} event${events.length === 1 ? '' : 's'} of ${name} to ${files.markdown} and ${files.jsonl}`);
+    return 0;
+  }
+  if (user !== undefined && userIdsFor(events, user).size === 0) {
+    const upns = [...new Set(events.flatMap((e) => ('userPrincipalName' in e ? [e.userPrincipalName] : [])))];
+    const guess = closest(user, upns);
+    throw new UsageError(`--user ${user}: no event of campaign ${name} names this user.${guess ? ` Did you mean ${guess}?` : ''}`, 'Pass a UPN or user object id as the ledger records it.');
+  }
+  const shown = filterEvents(events, { user, since });
+  println(io.stdout, p.values.json ? JSON.stringify({ campaign: name, count: shown.length, events: shown }) : formatHistoryText(shown));
+  return 0;
+}

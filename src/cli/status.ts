@@ -1,0 +1,81 @@
+// `campaign status`: the overview from the ledger and the last observation snapshot (no Graph): an aligned
+// table, --json (DESIGN §5), --markdown FILE for a CI job summary or PR comment, --html FILE for the dashboard.
+import { promises as fsp } from 'node:fs';
+import * as path from 'node:path';
+import { writeAtomic } from '../report/history';
+import { renderDashboard } from '../report/html';
+import { loadReport } from '../report/index';
+import { renderMarkdown } from '../report/markdown';
+import { formatStatusText } from '../report/text';
+import { FileStore } from '../state/file-store';
+import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
+import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { println, type Io } from './io';
+
+export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
+
+The campaign overview: targeted users, users per stage, exceeded grace periods, readiness, the estimated
+end date and outlook, alerts, and every user's stage. Reads only the ledger and the last run's observation
+snapshot in --state; never calls Microsoft Graph.
+
+  --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
+  --state DIR            ledger directory (default .campaign-state/)
+  --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, … }
+  --markdown FILE        write a Markdown summary (counts, changes in the last run, exceeded grace, alerts),
+                         e.g. --markdown "$GITHUB_STEP_SUMMARY"
+  --html FILE            write the self-contained HTML dashboard
+  --now ISO              the clock for the "no run for 2 days" alert only (default: now)
+
+With --markdown or --html and without --json, stdout only names the files written.
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error.`;
+
+export async function run(argv: string[], io: Io): Promise<number> {
+  const p = parseFlags('status', argv, {
+    campaign: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
+    html: { type: 'string' }, markdown: { type: 'string' }, now: { type: 'string' },
+  });
+  if (p.values.help) {
+    println(io.stdout, HELP);
+    return 0;
+  }
+  const now = nowFlag(p);
+  let campaign;
+  try {
+    campaign = resolveCampaign(requireFlag(p, 'campaign', 'status'), io).campaign;
+  } catch (e) {
+    if (e instanceof CampaignInvalid) return 1;
+    throw e;
+  }
+  const store = new FileStore({ dir: stateDir(p, io) });
+  const report = await loadReport({ campaign, store, now });
+  const written: string[] = [];
+  const markdown = stringFlag(p, 'markdown');
+  if (markdown !== undefined) {
+    const file = path.resolve(io.cwd, markdown);
+    await writeOutput(file, renderMarkdown(report), io);
+    written.push(`wrote the Markdown summary to ${file}`);
+  }
+  const html = stringFlag(p, 'html');
+  if (html !== undefined) {
+    const file = path.resolve(io.cwd, html);
+    await writeOutput(file, renderDashboard(report, campaign), io);
+    written.push(`wrote the dashboard to ${file}`);
+  }
+  if (p.values.json) {
+    println(io.stdout, JSON.stringify(report));
+    for (const w of written) println(io.stderr, w);
+  } else if (written.length) {
+    for (const w of written) println(io.stdout, w);
+  } else {
+    println(io.stdout, formatStatusText(report));
+  }
+  return 0;
+}
+
+/** Temp file + rename; but $GITHUB_STEP_SUMMARY is shared by a job's steps, so it is appended to instead. */
+async function writeOutput(file: string, content: string, io: Io): Promise<void> {
+  await fsp.mkdir(path.dirname(file), { recursive: true });
+  const summary = io.env.GITHUB_STEP_SUMMARY;
+  if (summary && path.resolve(io.cwd, summary) === file) await fsp.appendFile(file, content, 'utf8');
+  else await writeAtomic(file, content);
+}

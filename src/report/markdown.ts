@@ -1,0 +1,130 @@
+// `campaign status --markdown FILE`: a GitHub job summary or pull-request comment. Deterministic (only the
+// ledger, the observation and an explicit `now` go in) and bounded: tables stop at MAX_ROWS, far under
+// GitHub's 65,536-character comment limit.
+import { STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
+import { stageText } from './text';
+
+export const MAX_ROWS = 50;
+const MAX_NAMES = 10;
+
+/** Text safe inside Markdown (and a table cell): inline punctuation escaped, no line breaks. */
+export function md(text: string): string {
+  // '#', '!' and '~' only matter at a line start or doubled; the text never starts a line in a cell or list item.
+  return text.replace(/\r?\n/g, ' ').replace(/[\\`*_{}[\]<>|]/g, (c) => `\\${c}`);
+}
+
+/** Inline code that survives any content (a backtick in the value gets a longer fence). */
+export function code(text: string): string {
+  const t = text.replace(/\r?\n/g, ' ');
+  const fence = t.includes('`') ? '``' : '`';
+  return `${fence}${fence.length > 1 ? ' ' : ''}${t}${fence.length > 1 ? ' ' : ''}${fence}`;
+}
+
+export function mdTable(header: string[], rows: string[][], right: boolean[] = []): string[] {
+  return [
+    `| ${header.join(' | ')} |`,
+    `|${header.map((_, i) => (right[i] ? '---:' : '---')).join('|')}|`,
+    ...rows.map((r) => `| ${r.join(' | ')} |`),
+  ];
+}
+
+const day = (iso: string | null): string => (iso ? iso.slice(0, 10) : '—');
+const more = (total: number, shown: number, what: string) => (total > shown ? [``, `… and ${total - shown} more ${what} (see \`campaign status --json\` or the dashboard).`] : []);
+
+export function renderMarkdown(r: StatusReport): string {
+  const c = r.counts;
+  const out: string[] = [];
+  out.push(`## Passkey campaign ${code(r.campaign)}: ${r.status}`);
+  out.push('');
+  if (r.description) {
+    // A description starting with '#', '>', '-', '+' or '1.' would become a heading, quote or list.
+    out.push(md(r.description).replace(/^([#>+=-]|\d+\.)/, '\\$1'));
+    out.push('');
+  }
+  const run = r.lastRun
+    ? `Last run ${code(r.lastRun.runId)} at ${r.lastRun.startedAt} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
+    : 'No reconcile run yet';
+  out.push(`${run} · estimated end **${r.estimatedEnd ?? 'unknown'}**`);
+  out.push('');
+  const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '—');
+  out.push(...mdTable(['Stage', 'Users', 'Share'], [
+    ['Targeted', String(c.targeted), c.targeted > 0 ? '100%' : '—'],
+    [STAGE_TITLE.deviceUpdate, String(c.deviceUpdate), pct(c.deviceUpdate)],
+    [STAGE_TITLE.passkeyRegistration, String(c.passkeyRegistration), pct(c.passkeyRegistration)],
+    [STAGE_TITLE.enforcementNotice, String(c.enforcementNotice), pct(c.enforcementNotice)],
+    [STAGE_TITLE.enforced, String(c.enforced), pct(c.enforced)],
+    ['Exceeded grace period', String(c.exceededGrace), pct(c.exceededGrace)],
+    ['Excluded', String(c.excluded), '—'],
+    ['Outside FIDO2 policy scope', String(c.blocked), pct(c.blocked)],
+    ['Not read in the last run', String(c.unread), pct(c.unread)],
+  ], [false, true, true]));
+  out.push('');
+  const rd = r.readiness;
+  out.push(`**Readiness**${r.asOf ? ` (observed ${r.asOf})` : ''}: ${READINESS_TITLE.needsDeviceUpdate.toLowerCase()} ${rd.needsDeviceUpdate} · ` +
+    `${READINESS_TITLE.needsPasskey.toLowerCase()} ${rd.needsPasskey} · ${READINESS_TITLE.ready.toLowerCase()} ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}`);
+  out.push('');
+
+  out.push('### Alerts');
+  out.push('');
+  if (r.alerts.length === 0) out.push('None.');
+  for (const a of r.alerts) {
+    const names = a.users.slice(0, MAX_NAMES).map((u) => code(u.userPrincipalName));
+    const rest = a.users.length > MAX_NAMES ? ` and ${a.users.length - MAX_NAMES} more` : '';
+    out.push(`- **${a.severity === 'error' ? 'Error' : 'Warning'}** (${a.code}): ${md(a.message)}${names.length ? ` ${names.join(', ')}${rest}` : ''}`);
+  }
+  out.push('');
+
+  out.push('### Changes in the last run');
+  out.push('');
+  const ch = r.lastRunChanges;
+  if (!ch) {
+    out.push('No run recorded yet.');
+  } else {
+    const parts = [
+      `${ch.transitions.length} stage change${ch.transitions.length === 1 ? '' : 's'}`,
+      `${ch.notifications} notification${ch.notifications === 1 ? '' : 's'} sent`,
+      `${ch.groupAdds} added to the enforcement group`,
+      `${ch.graceExceeded.length} exceeded a grace period`,
+      `${ch.postponed.length} postponement${ch.postponed.length === 1 ? '' : 's'}`,
+      `${ch.alertsRaised.length} alert${ch.alertsRaised.length === 1 ? '' : 's'} raised, ${ch.alertsCleared.length} cleared`,
+    ];
+    out.push(`Run ${code(ch.runId)} at ${ch.at}: ${parts.join(', ')}.`);
+    if (ch.transitions.length) {
+      out.push('');
+      const rows = ch.transitions.slice(0, MAX_ROWS).map((t) => [code(t.userPrincipalName), t.from ? stageText(t.from) : 'entered', t.to ? stageText(t.to) : 'left the campaign', md(t.reason)]);
+      out.push(...mdTable(['User', 'From', 'To', 'Reason'], rows));
+      out.push(...more(ch.transitions.length, MAX_ROWS, 'stage changes'));
+    }
+    const flagged = [
+      ...ch.graceExceeded.map((g) => [code(g.userPrincipalName), `exceeded the ${stageText(g.stage).toLowerCase()} grace period`]),
+      ...ch.alertsRaised.map((a) => [code(a.userPrincipalName), `alert raised: ${a.kind}`]),
+      ...ch.alertsCleared.map((a) => [code(a.userPrincipalName), `alert cleared: ${a.kind}`]),
+      ...ch.postponed.map((p) => [code(p.userPrincipalName), `postponed ${stageText(p.stage).toLowerCase()} until ${day(p.until)}`]),
+    ];
+    if (flagged.length) {
+      out.push('');
+      out.push(...mdTable(['User', 'Event'], flagged.slice(0, MAX_ROWS)));
+      out.push(...more(flagged.length, MAX_ROWS, 'events'));
+    }
+  }
+  out.push('');
+
+  const exceeded = r.users.filter((u) => u.exceededGrace);
+  out.push(`### Users who exceeded a grace period (${exceeded.length})`);
+  out.push('');
+  if (exceeded.length === 0) {
+    out.push('None.');
+  } else {
+    const rows = exceeded.slice(0, MAX_ROWS).map((u) => [code(u.userPrincipalName), stageText(u.stage), day(u.stageSince), day(u.exceededGraceAt), u.devicesBelowMinimum.length ? md(u.devicesBelowMinimum.join('; ')) : '—']);
+    out.push(...mdTable(['User', 'Stage', 'Since', 'Exceeded grace period', 'Devices below minimum OS'], rows));
+    out.push(...more(exceeded.length, MAX_ROWS, 'users'));
+  }
+  out.push('');
+
+  out.push('### Outlook');
+  out.push('');
+  for (const l of r.outlook) out.push(`- ${md(l)}`);
+  for (const w of r.warnings) out.push(`- Note: ${md(w)}`);
+  out.push('');
+  return out.join('\n');
+}

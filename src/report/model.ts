@@ -1,0 +1,422 @@
+// The campaign overview as one plain model: the ledger folded, the last observation assessed, the
+// projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
+import type { Campaign, CampaignStatus } from '../campaign/types';
+import type { AlertKind, LedgerEvent } from '../engine/events';
+import { estimateEnd, outlook } from '../engine/estimate';
+import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
+import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';
+import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
+import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
+import { countStages, type RunCounts } from '../reconcile/run';
+
+/** One row of the per-user detail (DESIGN §5's six fields first, then compatible extensions). */
+export interface StatusUser {
+  userId: string;
+  userPrincipalName: string;
+  /** null for a targeted user who has not entered the campaign (held: unread, disabled, outside the FIDO2 policy). */
+  stage: Stage | null;
+  stageSince: string | null;
+  exceededGrace: boolean;
+  postponedUntil: string | null;
+  displayName: string | null;
+  /** YYYY-MM-DD on which the current stage's grace period or notice ends; null when enforced or not in the campaign. */
+  deadline: string | null;
+  /** The deadline that passed (ISO) when exceededGrace; the seed's "Exceeded grace period" column. */
+  exceededGraceAt: string | null;
+  /** Readiness in the last observation; 'unassessed' when its reads failed, null when not observed. */
+  readiness: ReadinessCategory | 'unassessed' | null;
+  /** Active devices below the minimum OS in the last observation, e.g. "iOS 16.7.10 on Ada's iPhone (minimum 17.0)". */
+  devicesBelowMinimum: string[];
+  /** Alerts currently raised in the ledger, plus OutsideFido2PolicyScope when the last observation says so. */
+  alerts: AlertKind[];
+  accountEnabled: boolean | null;
+  /** The last run could not read this user. */
+  unread: boolean;
+}
+
+export type AlertCode =
+  | AlertKind
+  | 'GraceExceeded'
+  | 'UnreadUsers'
+  | 'DisabledAccounts'
+  | 'Fido2PolicyDisabled'
+  | 'ObservationFailed'
+  | 'LastRunFailed'
+  | 'LastRunUnfinished'
+  | 'NoObservation'
+  | 'StaleRun';
+
+export interface ReportAlert {
+  code: AlertCode;
+  severity: 'error' | 'warning';
+  /** One sentence that stands on its own (count included). */
+  message: string;
+  /** The users concerned, sorted by UPN; empty for campaign-level alerts. */
+  users: Array<{ userId: string; userPrincipalName: string }>;
+}
+
+export interface DayCounts {
+  /** YYYY-MM-DD (UTC). */
+  date: string;
+  deviceUpdate: number;
+  passkeyRegistration: number;
+  enforcementNotice: number;
+  enforced: number;
+  exceededGrace: number;
+  /** Reconcile runs that finished that day (0: the counts carry over from the day before). */
+  runs: number;
+}
+
+export interface ChangedUser {
+  userId: string;
+  userPrincipalName: string;
+}
+
+/** What the last reconcile run changed (events carrying its runId) and what users did since the run before. */
+export interface RunChanges {
+  runId: string;
+  at: string;
+  ok: boolean | null;
+  transitions: Array<ChangedUser & { from: Stage | null; to: Stage | null; reason: string }>;
+  notifications: number;
+  groupAdds: number;
+  graceExceeded: Array<ChangedUser & { stage: Stage }>;
+  alertsRaised: Array<ChangedUser & { kind: AlertKind }>;
+  alertsCleared: Array<ChangedUser & { kind: AlertKind }>;
+  /** Postponements recorded between the previous run and the end of this one. */
+  postponed: Array<ChangedUser & { stage: Stage; until: string }>;
+}
+
+export interface StatusReport {
+  campaign: string;
+  status: CampaignStatus;
+  counts: RunCounts;
+  users: StatusUser[];
+  estimatedEnd: string | null;
+  outlook: string[];
+  description: string;
+  /** When the data shown was observed (the last observation snapshot, else the last run); null before any run. */
+  asOf: string | null;
+  runs: number;
+  lastRun: { runId: string; startedAt: string; finishedAt: string | null; ok: boolean | null } | null;
+  /** The seed's three readiness categories over the targeted users of the last observation. */
+  readiness: { needsDeviceUpdate: number; needsPasskey: number; ready: number; unassessed: number };
+  alerts: ReportAlert[];
+  lastRunChanges: RunChanges | null;
+  /** Stage counts at the end of each UTC day from the first run to the last: the dashboard's stacked chart. */
+  daily: DayCounts[];
+  /** Notes on the inputs (no observation yet, ledger read warnings). */
+  warnings: string[];
+}
+
+export interface ReportInput {
+  campaign: Campaign;
+  /** The ledger, oldest first. */
+  events: readonly LedgerEvent[];
+  /** The last run's observation snapshot; null when none was written yet. */
+  observation: Observation | null;
+  /** Wall clock, only to flag a scheduler that stopped running; omit for output that depends on the ledger alone. */
+  now?: Date;
+  ledgerWarnings?: string[];
+  /**
+   * notificationSent events the reader counted instead of passing in `events`, per runId. The overview
+   * needs only these counts, and leaving them out halves the work on a large ledger.
+   */
+  notificationsByRun?: ReadonlyMap<string, number>;
+}
+
+/** A run is overdue after this long: the scheduler fires every 24 h. */
+const STALE_AFTER_MS = 2 * DAY_MS;
+
+/** Sorts in place by lower-case UPN, then id; keys computed once (100k users, ~1.7M comparisons). */
+function sortByUpn(users: StatusUser[]): void {
+  const keyed = users.map((u) => ({ k: u.userPrincipalName.toLowerCase(), id: u.userId, u }));
+  keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  for (let i = 0; i < keyed.length; i++) users[i] = keyed[i].u;
+}
+
+/** A stand-in observation for a ledger without a snapshot: every user in the campaign, nothing assessed. */
+function observationFromState(name: string, state: CampaignState, at: string): Observation {
+  const users: ObservedUser[] = [];
+  for (const id in state.users) {
+    const u = state.users[id];
+    if (!inCampaign(u)) continue;
+    users.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, displayName: u.userPrincipalName, accountEnabled: true, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: null, inEnforcementGroup: false, readErrors: [] });
+  }
+  return { v: 1, campaign: name, at, fido2Policy: null, users, excluded: [], readErrors: [] };
+}
+
+// A literal, not a spread: this runs once per targeted user.
+function leanUser(ou: ObservedUser, devices: ObservedUser['devices']): ObservedUser {
+  return {
+    userId: ou.userId, userPrincipalName: ou.userPrincipalName, displayName: ou.displayName, accountEnabled: ou.accountEnabled, devices,
+    methodsRegistered: ou.methodsRegistered, fido2Methods: ou.fido2Methods, inFido2PolicyScope: ou.inFido2PolicyScope,
+    inEnforcementGroup: ou.inEnforcementGroup, readErrors: ou.readErrors,
+  };
+}
+
+function deadlineOf(campaign: Campaign, u: UserState): string | null {
+  if (!inCampaign(u) || u.stage === 'enforced') return null;
+  const s = campaign.spec.stages;
+  const days = u.stage === 'enforcementNotice' ? s.enforcement.noticeDays : s[u.stage].gracePeriodDays;
+  return dayDate(dayOf(u.stageSince) + days + u.extensionDays);
+}
+
+// Deadlines fall on a few dozen distinct days; formatting each once matters at 100k users.
+const dayDates = new Map<number, string>();
+function dayDate(day: number): string {
+  let d = dayDates.get(day);
+  if (d === undefined) dayDates.set(day, (d = dateOfDay(day)));
+  return d;
+}
+
+interface Replay {
+  state: CampaignState;
+  daily: DayCounts[];
+  /** userId → deadline (ISO) of the grace period exceeded in the current stage. */
+  exceededAt: Map<string, string>;
+  lastRunChanges: RunChanges | null;
+}
+
+/** One pass over the ledger: the fold, plus what it does not keep (the daily series, the last run's changes). */
+function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<string, number>): Replay {
+  const state = emptyState();
+  const stageOf = new Map<string, Stage>();
+  const exceeded = new Map<string, string>();
+  const totals: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  const days = new Map<number, DayCounts>();
+  const snapshot = (day: number, finished: boolean) => {
+    const prev = days.get(day);
+    days.set(day, { date: dateOfDay(day), ...totals, exceededGrace: exceeded.size, runs: (prev?.runs ?? 0) + (finished ? 1 : 0) });
+  };
+  const starts: Array<{ runId: string; index: number }> = [];
+  for (let i = 0; i < events.length; i++) {
+    const e = events[i];
+    applyEvent(state, e);
+    switch (e.type) {
+      case 'userEnteredStage': {
+        const from = stageOf.get(e.userId);
+        if (from) totals[from]--;
+        totals[e.to]++;
+        stageOf.set(e.userId, e.to);
+        exceeded.delete(e.userId);
+        break;
+      }
+      case 'leftCampaign': {
+        const from = stageOf.get(e.userId);
+        if (from) totals[from]--;
+        stageOf.delete(e.userId);
+        exceeded.delete(e.userId);
+        break;
+      }
+      case 'graceExceeded':
+        if (stageOf.get(e.userId) === e.stage) exceeded.set(e.userId, e.deadline);
+        break;
+      case 'campaignReset':
+        stageOf.clear();
+        exceeded.clear();
+        for (const s of STAGES) totals[s] = 0;
+        break;
+      case 'runStarted':
+        starts.push({ runId: e.runId, index: i });
+        break;
+      case 'runFinished':
+        snapshot(dayOf(e.at), true);
+        break;
+      default:
+        break;
+    }
+  }
+  // A run that never finished (crash, or one in progress) still changed the ledger: count its day too.
+  if (state.lastRun && state.lastRun.finishedAt === null) snapshot(dayOf(state.lastRun.startedAt), false);
+
+  const daily: DayCounts[] = [];
+  const keys = [...days.keys()].sort((a, b) => a - b);
+  if (keys.length > 0) {
+    let carry: DayCounts | null = null;
+    for (let d = keys[0]; d <= keys[keys.length - 1]; d++) {
+      const row: DayCounts = days.get(d) ?? { ...(carry as DayCounts), date: dateOfDay(d), runs: 0 };
+      daily.push(row);
+      carry = row;
+    }
+  }
+
+  let lastRunChanges: RunChanges | null = null;
+  const last = state.lastRun;
+  let k = starts.length - 1;
+  while (k >= 0 && last && starts[k].runId !== last.runId) k--;
+  if (last && k >= 0) {
+    const ch: RunChanges = {
+      runId: last.runId, at: last.startedAt, ok: last.ok,
+      transitions: [], notifications: notificationsByRun.get(last.runId) ?? 0, groupAdds: 0, graceExceeded: [], alertsRaised: [], alertsCleared: [], postponed: [],
+    };
+    // Postponements carry no runId: take those recorded since the run before the last one started.
+    const from = k > 0 ? starts[k - 1].index : 0;
+    for (let i = from; i < events.length; i++) {
+      const e = events[i];
+      if (e.type === 'postponed') {
+        ch.postponed.push({ userId: e.userId, userPrincipalName: e.userPrincipalName, stage: e.stage, until: e.until });
+        continue;
+      }
+      if (!('runId' in e) || e.runId !== ch.runId) continue;
+      const who = 'userId' in e ? { userId: e.userId, userPrincipalName: e.userPrincipalName } : null;
+      switch (e.type) {
+        case 'userEnteredStage': ch.transitions.push({ ...who!, from: e.from, to: e.to, reason: e.reason }); break;
+        case 'leftCampaign': ch.transitions.push({ ...who!, from: e.from, to: null, reason: e.reason }); break;
+        case 'notificationSent': ch.notifications++; break;
+        case 'addedToGroup': if (!e.alreadyMember) ch.groupAdds++; break;
+        case 'graceExceeded': ch.graceExceeded.push({ ...who!, stage: e.stage }); break;
+        case 'alertRaised': ch.alertsRaised.push({ ...who!, kind: e.kind }); break;
+        case 'alertCleared': ch.alertsCleared.push({ ...who!, kind: e.kind }); break;
+        default: break;
+      }
+    }
+    lastRunChanges = ch;
+  }
+  return { state, daily, exceededAt: exceeded, lastRunChanges };
+}
+
+const ALERT_TEXT: Record<AlertKind, { severity: ReportAlert['severity']; one: string; many: string }> = {
+  EnforcedWithoutPasskey: { severity: 'error', one: 'enforced user has no passkey any more and cannot satisfy the phishing-resistant policy', many: 'enforced users have no passkey any more and cannot satisfy the phishing-resistant policy' },
+  NotInEnforcementGroup: { severity: 'error', one: 'enforced user is no longer in the enforcement group', many: 'enforced users are no longer in the enforcement group' },
+  OutsideFido2PolicyScope: { severity: 'warning', one: 'targeted user is outside the FIDO2 (passkey) policy scope and cannot register a passkey', many: 'targeted users are outside the FIDO2 (passkey) policy scope and cannot register a passkey' },
+};
+
+/** Builds the overview. Pure: same ledger, observation and `now` → same report. */
+export function buildReport(input: ReportInput): StatusReport {
+  const { campaign } = input;
+  const name = campaign.metadata.name;
+  const events = input.events;
+  const { state, daily, exceededAt, lastRunChanges } = replay(events, input.notificationsByRun ?? new Map());
+  const warnings = [...(input.ledgerWarnings ?? [])];
+  const lastRun = state.lastRun ? { ...state.lastRun } : null;
+  const asOf = input.observation?.at ?? lastRun?.startedAt ?? null;
+  const observation = input.observation ?? observationFromState(name, state, asOf ?? new Date(0).toISOString());
+  const counts = countStages(state, observation);
+
+  // Readiness as the last run saw it (its own time decides which devices were active).
+  const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0 };
+  const users: StatusUser[] = [];
+  const seen = new Set<string>();
+  const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
+  // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
+  // they assess every user again, and most devices meet the minimum.
+  const lean: ObservedUser[] = [];
+  for (const ou of observation.users) {
+    seen.add(ou.userId);
+    const u = state.users[ou.userId];
+    const inside = inCampaign(u);
+    let category: StatusUser['readiness'] = null;
+    let devices: string[] = [];
+    if (ctx) {
+      if (ou.readErrors.length > 0) {
+        category = 'unassessed';
+        readiness.unassessed++;
+      } else {
+        const r = assessReadiness(ou, ctx);
+        category = r.category;
+        readiness[r.category]++;
+        devices = r.devicesBelowMinimum.map((d) => describeDevices([d]));
+        const decisive = r.devicesBelowMinimum.length + r.unknownVersions.length;
+        if (decisive === ou.devices.length) lean.push(ou);
+        else {
+          const keep = new Set<string>();
+          for (const d of r.devicesBelowMinimum) keep.add(d.deviceId);
+          for (const d of r.unknownVersions) keep.add(d.deviceId);
+          lean.push(leanUser(ou, decisive === 0 ? [] : ou.devices.filter((d) => keep.has(d.id))));
+        }
+      }
+    }
+    if (!ctx || ou.readErrors.length > 0) lean.push(ou);
+    const alerts: AlertKind[] = inside ? [...u.alerts] : [];
+    if (ou.inFido2PolicyScope === false && !alerts.includes('OutsideFido2PolicyScope')) alerts.push('OutsideFido2PolicyScope');
+    users.push({
+      userId: ou.userId,
+      userPrincipalName: ou.userPrincipalName,
+      stage: inside ? u.stage : null,
+      stageSince: inside ? u.stageSince : null,
+      exceededGrace: inside ? u.exceededGrace : false,
+      postponedUntil: inside ? u.postponedUntil : null,
+      displayName: input.observation ? ou.displayName : null,
+      deadline: inside ? deadlineOf(campaign, u) : null,
+      exceededGraceAt: inside && u.exceededGrace ? (exceededAt.get(ou.userId) ?? null) : null,
+      readiness: category,
+      devicesBelowMinimum: devices,
+      alerts,
+      accountEnabled: input.observation ? ou.accountEnabled : null,
+      unread: ou.readErrors.length > 0,
+    });
+  }
+  // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
+  for (const id in state.users) {
+    const u = state.users[id];
+    if (seen.has(id) || !inCampaign(u)) continue;
+    users.push({
+      userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
+      postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
+      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false,
+    });
+  }
+  sortByUpn(users);
+
+  const alerts = collectAlerts(input, users, observation, lastRun);
+  const haveEstimate = input.observation !== null && asOf !== null;
+  const leanObservation: Observation = { ...observation, users: lean };
+  return {
+    campaign: name,
+    status: campaign.spec.status,
+    counts,
+    users,
+    estimatedEnd: haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf) : null,
+    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
+    description: campaign.metadata.description,
+    asOf,
+    runs: state.runs,
+    lastRun,
+    readiness,
+    alerts,
+    lastRunChanges,
+    daily,
+    warnings,
+  };
+}
+
+function collectAlerts(input: ReportInput, users: StatusUser[], observation: Observation, lastRun: StatusReport['lastRun']): ReportAlert[] {
+  const out: ReportAlert[] = [];
+  const who = (list: StatusUser[]) => list.map((u) => ({ userId: u.userId, userPrincipalName: u.userPrincipalName }));
+  const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
+  if (lastRun && lastRun.ok === false) out.push({ code: 'LastRunFailed', severity: 'error', message: `The last reconcile run (${lastRun.runId}, ${lastRun.startedAt}) failed; see campaign history for its error.`, users: [] });
+  if (lastRun && lastRun.ok === null) out.push({ code: 'LastRunUnfinished', severity: 'warning', message: `The last reconcile run (${lastRun.runId}, ${lastRun.startedAt}) has no finish record: it is still running or was interrupted.`, users: [] });
+  if (input.now && lastRun && input.campaign.spec.status === 'inProgress') {
+    const age = input.now.getTime() - Date.parse(lastRun.startedAt);
+    if (age > STALE_AFTER_MS) out.push({ code: 'StaleRun', severity: 'warning', message: `The last reconcile run started ${Math.floor(age / DAY_MS)} days ago; the scheduler runs every 24 h, so it may have stopped.`, users: [] });
+  }
+  if (lastRun && !input.observation) out.push({ code: 'NoObservation', severity: 'warning', message: 'No observation snapshot was found: readiness and device details are missing until the next run.', users: [] });
+  if (observation.readErrors.length > 0) out.push({ code: 'ObservationFailed', severity: 'error', message: `The last observation had campaign-level read errors, so no user moved: ${observation.readErrors[0]}`, users: [] });
+  if (observation.fido2Policy?.state === 'disabled') out.push({ code: 'Fido2PolicyDisabled', severity: 'error', message: 'The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.', users: [] });
+  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'OutsideFido2PolicyScope'] as const) {
+    const list = users.filter((u) => u.alerts.includes(kind));
+    if (list.length) out.push({ code: kind, severity: ALERT_TEXT[kind].severity, message: `${list.length} ${list.length === 1 ? ALERT_TEXT[kind].one : ALERT_TEXT[kind].many}.`, users: who(list) });
+  }
+  const exceeded = users.filter((u) => u.exceededGrace);
+  if (exceeded.length) out.push({ code: 'GraceExceeded', severity: 'warning', message: `${n(exceeded.length, 'user has', 'users have')} exceeded a grace period and get no more reminders.`, users: who(exceeded) });
+  const unread = users.filter((u) => u.unread);
+  if (unread.length) out.push({ code: 'UnreadUsers', severity: 'warning', message: `${n(unread.length, 'user', 'users')} could not be read in the last run and made no move.`, users: who(unread) });
+  const disabled = users.filter((u) => u.accountEnabled === false);
+  if (disabled.length) out.push({ code: 'DisabledAccounts', severity: 'warning', message: `${n(disabled.length, 'targeted account is', 'targeted accounts are')} disabled and held where they are.`, users: who(disabled) });
+  return out;
+}
+
+/** Stage names as people read them. */
+export const STAGE_TITLE: Record<Stage, string> = {
+  deviceUpdate: 'Device update',
+  passkeyRegistration: 'Passkey registration',
+  enforcementNotice: 'Enforcement notice',
+  enforced: 'Enforced',
+};
+
+export const READINESS_TITLE: Record<ReadinessCategory, string> = {
+  needsDeviceUpdate: 'Needs a device update',
+  needsPasskey: 'Needs to register a passkey',
+  ready: 'Ready for enforcement',
+};

@@ -1,0 +1,121 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main';
+import { loadReport, renderMarkdown } from '../../src/report/index';
+import type { StatusReport } from '../../src/report/model';
+import { captureIo } from '../helpers/io';
+import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from '../report/demo-ledger';
+
+let tmp: string;
+let state: string;
+let campaignFile: string;
+let demo: DemoLedger;
+const NOW = '2026-12-30T08:00:00Z';
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'cli-status-'));
+  state = path.join(tmp, 'state');
+  demo = await buildDemoLedger({ dir: state, admins: 14, days: 30, seed: 3, passkeyLossDay: 29 });
+  campaignFile = writeStartedCampaign(tmp);
+});
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+// The CLI resolves relative paths against the process directory, so tests pass absolute ones.
+async function status(args: string[], env: NodeJS.ProcessEnv = {}) {
+  const io = captureIo(process.cwd(), env);
+  const code = await run(['status', '--campaign', campaignFile, '--state', state, '--now', NOW, ...args], io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+describe('campaign status', () => {
+  it('prints the overview and an aligned per-user table', async () => {
+    const r = await status([]);
+    expect(r).toMatchObject({ code: 0, err: '' });
+    const lines = r.out.split('\n');
+    expect(lines[0]).toBe('admins-passkeys · inProgress · last run day-030 at 2026-12-30T06:00:00.000Z (ok), 30 runs');
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}Targeted users {2,}14$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {4}Enforced {2,}11 {2}79%$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}Estimated end {2,}2027-01-12$/));
+    const header = lines.findIndex((l) => l.startsWith('  USER'));
+    expect(header).toBeGreaterThan(0);
+    const rows = lines.slice(header + 1).filter((l) => l.trim() !== '');
+    expect(rows).toHaveLength(14);
+    // Every row's stage starts in the STAGE column.
+    const col = lines[header].indexOf('STAGE');
+    for (const row of rows) expect(row.slice(col)).toMatch(/^(Device update|Passkey registration|Enforcement notice|Enforced|not entered) /);
+  });
+
+  it('prints the DESIGN §5 JSON, with the counts the last reconcile reported', async () => {
+    const r = await status(['--json']);
+    expect(r.code).toBe(0);
+    const json = JSON.parse(r.out) as StatusReport;
+    expect(Object.keys(json).slice(0, 6)).toEqual(['campaign', 'status', 'counts', 'users', 'estimatedEnd', 'outlook']);
+    expect(json).toMatchObject({ campaign: 'admins-passkeys', status: 'inProgress', estimatedEnd: '2027-01-12' });
+    const last = demo.runs.at(-1)!;
+    for (const k of ['targeted', 'deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced', 'exceededGrace', 'excluded'] as const) {
+      expect({ k, v: json.counts[k] }).toEqual({ k, v: last.counts[k] });
+    }
+    expect(json.users).toHaveLength(14);
+    for (const u of json.users) {
+      expect(u).toEqual(expect.objectContaining({ userId: expect.any(String), userPrincipalName: expect.any(String), exceededGrace: expect.any(Boolean) }));
+      expect(['deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced', null]).toContain(u.stage);
+      expect(u.stageSince === null || !Number.isNaN(Date.parse(u.stageSince))).toBe(true);
+      expect(u.postponedUntil === null || !Number.isNaN(Date.parse(u.postponedUntil))).toBe(true);
+    }
+    expect(Array.isArray(json.outlook)).toBe(true);
+  });
+
+  it('writes the Markdown summary, appending when the file is the GitHub step summary', async () => {
+    const file = path.join(tmp, 'summary.md');
+    const r = await status(['--markdown', file]);
+    expect(r).toEqual({ code: 0, out: `wrote the Markdown summary to ${file}\n`, err: '' });
+    const expected = renderMarkdown(await loadReport({ campaign: demo.campaign, store: demo.store, now: new Date(NOW) }));
+    expect(fs.readFileSync(file, 'utf8')).toBe(expected);
+
+    const summary = path.join(tmp, 'step-summary.md');
+    fs.writeFileSync(summary, '# Earlier step\n');
+    expect((await status(['--markdown', summary], { GITHUB_STEP_SUMMARY: summary })).code).toBe(0);
+    expect(fs.readFileSync(summary, 'utf8')).toBe(`# Earlier step\n${expected}`);
+  });
+
+  it('writes the HTML dashboard and, with --json, keeps stdout pure JSON', async () => {
+    const file = path.join(tmp, 'out', 'dash.html');
+    const r = await status(['--html', file, '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).campaign).toBe('admins-passkeys');
+    expect(r.err).toBe(`wrote the dashboard to ${file}\n`);
+    const html = fs.readFileSync(file, 'utf8');
+    expect(html.startsWith('<!doctype html>')).toBe(true);
+    expect(html).toContain('<div class="value" data-count="targeted">14</div>');
+  });
+
+  it('flags a scheduler that stopped running', async () => {
+    const r = await status(['--json', '--now', '2027-01-05T00:00:00Z']);
+    expect(JSON.parse(r.out).alerts.map((a: { code: string }) => a.code)).toContain('StaleRun');
+  });
+
+  it('reports a campaign with no ledger yet', async () => {
+    const io = captureIo(process.cwd(), {});
+    expect(await run(['status', '--campaign', campaignFile, '--state', path.join(tmp, 'empty'), '--json'], io)).toBe(0);
+    expect(JSON.parse(io.out())).toMatchObject({ counts: { targeted: 0 }, users: [], estimatedEnd: null, lastRun: null, outlook: ['No reconcile run has been recorded yet.'] });
+  });
+
+  it.each([
+    { name: 'an unknown option', args: ['--htlm', 'x'], err: /unknown option --htlm\. Did you mean --html\?/ },
+    { name: 'a missing --campaign', args: [], err: /--campaign is required/ },
+    { name: 'an unknown campaign', args: ['--campaign', 'nope'], err: /--campaign nope: no campaign of that name/ },
+  ])('exits 2 on $name', async ({ args, err }) => {
+    const io = captureIo(process.cwd(), {});
+    expect(await run(['status', ...args], io)).toBe(2);
+    expect(io.err()).toMatch(err);
+  });
+
+  it('prints its help', async () => {
+    const io = captureIo(process.cwd(), {});
+    expect(await run(['status', '--help'], io)).toBe(0);
+    expect(io.out()).toMatch(/^Usage: campaign status --campaign NAME\|FILE \[--state DIR\] \[--json\] \[--html FILE\] \[--markdown FILE\]/);
+  });
+});
