@@ -1,7 +1,7 @@
 // What several commands share: finding the campaign, the state store, the Graph client.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadCampaignFile, listCampaignFiles } from '../campaign/load';
+import { listCampaignFiles, parseCampaign } from '../campaign/load';
 import type { Campaign } from '../campaign/types';
 import { UsageError } from '../errors';
 import { formatDiagnostic } from './validate';
@@ -37,9 +37,9 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
       throw new UsageError(`--campaign ${value}: no campaign of that name in ${path.relative(io.cwd, dir) || dir}/.`, names.length ? `Known campaigns: ${names.join(', ')}.` : 'Pass the path to a campaign file instead.');
     }
   }
-  // Name the file as the user wrote it, or relative to where they stand when found by name.
+  // Read the resolved file; name it as the user wrote it, or relative to io.cwd when found by name.
   const shown = looksLikeFile ? value : path.relative(io.cwd, file);
-  const r = loadCampaignFile(path.isAbsolute(shown) || shown.startsWith('..') ? file : shown);
+  const r = parseCampaign(fs.readFileSync(file, 'utf8'), shown);
   if (!r.campaign) {
     for (const d of r.errors) println(io.stderr, formatDiagnostic(d));
     println(io.stderr, `the campaign file is invalid; fix it (campaign validate ${r.file}) and run again.`);

@@ -606,7 +606,7 @@ export class BlobStore implements LedgerStore {
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
     const blob = this.snapshotBlob(campaign, name);
-    const text = JSON.stringify(json, null, 2);
+    const text = JSON.stringify(json);
     if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     this.assertLockNotLost(campaign);
     const body = `${text}\n`;

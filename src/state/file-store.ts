@@ -426,8 +426,9 @@ export class FileStore implements LedgerStore {
   }
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
+    // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
     const file = this.snapshotFile(campaign, name);
-    const text = JSON.stringify(json, null, 2);
+    const text = JSON.stringify(json);
     if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });

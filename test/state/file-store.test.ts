@@ -308,7 +308,7 @@ describe('file store on disk', () => {
     it('writes DIR/<campaign>/snapshots/<name>.json and leaves no temp file', async () => {
       await store.writeSnapshot('admins-passkeys', 'observation', { a: 1 });
       expect(fs.readdirSync(path.join(campaignDir(), 'snapshots'))).toEqual(['observation.json']);
-      expect(fs.readFileSync(path.join(campaignDir(), 'snapshots', 'observation.json'), 'utf8')).toBe('{\n  "a": 1\n}\n');
+      expect(fs.readFileSync(path.join(campaignDir(), 'snapshots', 'observation.json'), 'utf8')).toBe('{"a":1}\n');
     });
 
     it('says a damaged snapshot can be deleted and rebuilt', async () => {
