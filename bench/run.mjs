@@ -41,12 +41,14 @@ for (const n of [2, 200]) {
   sections.push(`campaign validate, ${n} campaign files: ${r.ms.toFixed(0)} ms (median of 5, whole process, exit ${r.status})`);
 }
 
-for (const extra of ['decide.mjs', 'graph.mjs', 'report.mjs']) {
-  const file = path.join(ROOT, 'bench', extra);
-  if (!fs.existsSync(file)) continue;
-  const r = spawnSync(process.execPath, ['--expose-gc', file], { cwd: ROOT, encoding: 'utf8' });
-  sections.push((r.stdout + r.stderr).trim());
-}
-
 console.log(`# passkey-campaigns benchmark (${os.cpus().length} cores, node ${process.version})`);
 for (const s of sections) console.log(s);
+// Each part prints as it goes; the scale run (several minutes) comes last and writes bench/results.md.
+// BENCH_SKIP_SCALE=1 leaves it out.
+const parts = ['decide.mjs', 'graph.mjs', 'report.mjs', ...(process.env.BENCH_SKIP_SCALE ? [] : ['scale.mjs'])];
+for (const extra of parts) {
+  const file = path.join(ROOT, 'bench', extra);
+  if (!fs.existsSync(file)) continue;
+  const r = spawnSync(process.execPath, ['--expose-gc', file], { cwd: ROOT, stdio: 'inherit' });
+  if (r.status !== 0) console.log(`bench/${extra} exited with ${r.status}`);
+}

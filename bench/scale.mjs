@@ -31,14 +31,24 @@ async function serve(tenantFile) {
     const timer = setTimeout(() => reject(new Error('emulator did not start')), 120_000);
     child.stdout.on('data', (d) => {
       buf += d;
-      const m = /listening on (\S+)/.exec(buf);
+      const m = /listening on (\S+)\n/.exec(buf);
       if (m) { clearTimeout(timer); resolve(m[1]); }
     });
   });
   return { url, stop: () => new Promise((r) => { child.on('exit', r); child.kill('SIGTERM'); }) };
 }
 
-const control = async (url, p, method = 'GET', body) => (await fetch(`${url}${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();
+// A new emulator may get the port of the one just stopped; fetch's pool can then hand out a dead
+// keep-alive socket once. Retry that case only.
+async function control(url, p, method = 'GET', body) {
+  for (let attempt = 0; ; attempt++) {
+    try {
+      return await (await fetch(`${url}${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();
+    } catch (e) {
+      if (attempt >= 2 || e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+    }
+  }
+}
 
 function reconcile(url, campaignFile, stateDir, now) {
   // GNU time reports the child's peak resident set size in KiB.
