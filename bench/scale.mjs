@@ -39,13 +39,14 @@ async function serve(tenantFile) {
 }
 
 // A new emulator may get the port of the one just stopped; fetch's pool can then hand out a dead
-// keep-alive socket once. Retry that case only.
+// keep-alive socket once (other side closed, EPIPE, reset). Retry transport failures only.
 async function control(url, p, method = 'GET', body) {
   for (let attempt = 0; ; attempt++) {
     try {
       return await (await fetch(`${url}${p}`, { method, headers: { 'Content-Type': 'application/json' }, body: body ? JSON.stringify(body) : undefined })).json();
     } catch (e) {
-      if (attempt >= 2 || e?.cause?.code !== 'UND_ERR_SOCKET') throw e;
+      if (attempt >= 2 || !(e instanceof TypeError) || !e.cause) throw e;
+      await new Promise((r) => setTimeout(r, 200));
     }
   }
 }
