@@ -3,6 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../errors';
+import { StateError } from '../state/errors';
 import { println, processIo, type Io } from './io';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };
@@ -49,9 +50,11 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     if (!cmd) throw new UsageError(`unknown command "${name}".`, `Commands: ${Object.keys(COMMANDS).join(', ')}. Run "campaign --help".`);
     return await (await cmd.load()).run(rest, io);
   } catch (e) {
-    if (e instanceof UsageError || e instanceof RuntimeError) {
+    // Ledger problems (a held lock, a corrupt line, a newer schema) are the environment's, not bugs.
+    if (e instanceof UsageError || e instanceof RuntimeError || e instanceof StateError) {
       println(io.stderr, `${cmd ? label : 'campaign'}: ${e.message}`);
-      if (e.hint) println(io.stderr, `  ${e.hint}`);
+      const hint = 'hint' in e ? (e as { hint?: string }).hint : undefined;
+      if (hint) println(io.stderr, `  ${hint}`);
       return 2;
     }
     // Anything else is a bug in this tool, not a user mistake: keep the stack for the report.

@@ -3,19 +3,20 @@
 import { requestPostponement } from '../engine/postpone';
 import { findUser, foldLedger } from '../engine/state';
 import type { LedgerEvent } from '../engine/events';
-import { nowFlag, parseFlags, requireFlag } from './args';
+import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
-export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO]
+export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO] [--lock-wait SECONDS]
 
 Postpones the user's current stage deadline by spec.postponement.days (at most maxTimes per stage),
 exactly as the postponement link in a notification does. No reminders are sent until it ends.
+If a reconcile is running on the campaign, waits up to --lock-wait seconds (default 30) for it.
 
 Exit status: 0 postponed, 1 refused (disabled, limit reached, grace exceeded, not in the campaign…), 2 usage error.`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags('postpone', argv, { campaign: { type: 'string' }, user: { type: 'string' }, state: { type: 'string' }, now: { type: 'string' } });
+  const p = parseFlags('postpone', argv, { campaign: { type: 'string' }, user: { type: 'string' }, state: { type: 'string' }, now: { type: 'string' }, 'lock-wait': { type: 'string' } });
   if (p.values.help) {
     println(io.stdout, HELP);
     return 0;
@@ -31,7 +32,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const name = campaign.metadata.name;
   const store = await openStateStore(p, io);
-  const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: 30_000 });
+  const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 });
   try {
     const { events } = await store.read(name);
     const state = foldLedger(events as unknown as LedgerEvent[]);

@@ -85,3 +85,22 @@ describe('the campaign executable', () => {
     expect(JSON.parse(r.stdout)).toEqual({ code: 0, heavy: [], sawValidate: true });
   });
 });
+
+describe('ledger problems on the command line', () => {
+  it('reports a lock held by another run as one clear line with exit 2, not as an internal error', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'held-lock-'));
+    try {
+      const file = path.join(dir, 'admins-passkeys.yaml');
+      fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
+      fs.mkdirSync(path.join(dir, 'state', 'admins-passkeys'), { recursive: true });
+      // A live process (this one) holds the lock.
+      fs.writeFileSync(path.join(dir, 'state', 'admins-passkeys', '.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), owner: 'reconcile test', startedAt: new Date().toISOString(), token: 'x' }));
+      const r = campaign(['postpone', '--campaign', file, '--user', 'a@contoso.com', '--state', path.join(dir, 'state'), '--lock-wait', '0']);
+      expect(r.code).toBe(2);
+      expect(r.err).toMatch(/^campaign postpone: .*reconcile test.*\n/);
+      expect(r.err).not.toContain('internal error');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
