@@ -1,0 +1,37 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { run } from '../../src/cli/main';
+import { captureIo } from '../helpers/io';
+
+describe('campaign demo', () => {
+  it('runs a campaign day by day against the simulated tenant and writes the dashboard', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-cli-'));
+    try {
+      const io = captureIo(dir);
+      const code = await run(['demo', '--days', '12', '--users', '40', '--seed', '3', '--start', '2026-12-01T06:00:00Z'], io);
+      expect(io.err()).toBe('');
+      expect(code).toBe(0);
+      const out = io.out();
+      expect(out).toMatch(/^Demo: 40 admins in a simulated tenant, campaign admins-passkeys/);
+      expect(out.split('\n').filter((l) => /^\s+\d+\s+2026-12-\d\d\s/.test(l))).toHaveLength(12);
+      // Users ready on day one are enforced exactly noticeDays (7) later: day 8's line shows the first group adds.
+      const day8 = out.split('\n').find((l) => /^\s+8\s+2026-12-08\s/.test(l))!;
+      expect(Number(day8.split('|')[1].trim().split(/\s+/)[1])).toBeGreaterThan(0);
+      expect(out).toContain('Dashboard: .campaign-demo/admins-passkeys.html');
+      const html = fs.readFileSync(path.join(dir, '.campaign-demo', 'admins-passkeys.html'), 'utf8');
+      expect(html).toContain('admins-passkeys');
+      // The demo's state directory is its own: a second demo replaces it, a foreign directory is refused.
+      const foreign = path.join(dir, 'mine');
+      fs.mkdirSync(foreign);
+      fs.writeFileSync(path.join(foreign, 'keep.txt'), 'x');
+      const io2 = captureIo(dir);
+      expect(await run(['demo', '--days', '1', '--users', '20', '--state', 'mine'], io2)).toBe(2);
+      expect(io2.err()).toMatch(/already holds files that are not from a demo; refusing to replace them/);
+      expect(fs.readFileSync(path.join(foreign, 'keep.txt'), 'utf8')).toBe('x');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
