@@ -203,7 +203,11 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       if (pending) warnings.push(pending);
     }
     if (campaign.spec.status !== 'inProgress' && opts.apply) {
-      const observed = campaign.spec.status === 'notStarted' ? null : await observe(graph, campaign, now).catch(() => null);
+      // Read only for the overview's counts: a failure changes nothing here, but is said.
+      const observed = campaign.spec.status === 'notStarted' ? null : await observe(graph, campaign, now).catch((e: unknown) => {
+        warnings.push(`the tenant could not be read for this run's counts (${e instanceof Error ? e.message : String(e)}).`);
+        return null;
+      });
       warnings.push(`${name} is ${campaign.spec.status}: no user is contacted or moved.`);
       // Interrupted runs are closed so run pairs never overlap; their open intents wait until the campaign runs again.
       await append([
