@@ -14,6 +14,7 @@ import type {
   IdCollection,
   TenantFixture,
 } from './fixture';
+import { ID_COLLECTIONS } from './fixture';
 
 /** An insertion-ordered map with a cached array for paging. */
 export class Collection<T extends { id: string }> {
@@ -321,16 +322,7 @@ export class TenantState {
       count(upserted, 'authenticationMethodsPolicy');
     }
 
-    for (const name of [
-      'users',
-      'userRegistrationDetails',
-      'devices',
-      'roleDefinitions',
-      'roleAssignments',
-      'roleEligibilityScheduleInstances',
-      'groups',
-      'conditionalAccessPolicies',
-    ] as const) {
+    for (const name of ID_COLLECTIONS) {
       for (const id of removal[name] ?? []) {
         const old = this.collection(name).delete(id);
         if (!old) continue;
