@@ -48,11 +48,6 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
   return { campaign: r.campaign, file };
 }
 
-/** The state directory for commands that only read a local ledger. */
-export function stateDir(p: Parsed, io: Io): string {
-  return path.resolve(io.cwd, stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state');
-}
-
 /** `--state` (or CAMPAIGN_STATE): a directory, `azblob://ACCOUNT/CONTAINER[/prefix]` or a connection string. */
 export async function openStateStore(p: Parsed, io: Io): Promise<LedgerStore> {
   const { openStore } = await import('../state/open-store.js');

@@ -5,9 +5,8 @@ import { closest } from '../campaign/suggest';
 import type { LedgerEvent } from '../engine/events';
 import { UsageError } from '../errors';
 import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../report/history';
-import { FileStore } from '../state/file-store';
 import { parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
 export const HELP = `Usage: campaign history --campaign NAME|FILE [--state DIR] [--json] [--user UPN] [--since ISO] [--export DIR]
@@ -16,7 +15,7 @@ Every event of the campaign's ledger, oldest first: runs, stage changes, notific
 grace periods exceeded, group adds, alerts, users leaving. Reads only the ledger; never calls Graph.
 
   --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
-  --state DIR            ledger directory (default .campaign-state/)
+  --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
   --json                 print one JSON object: { campaign, count, events }
   --user UPN             only this user's events (a UPN, case-insensitive, or a user object id)
   --since ISO            only events at or after this time (e.g. 2026-12-01 or 2026-12-01T06:00:00Z)
@@ -55,7 +54,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const name = campaign.metadata.name;
-  const ledger = await new FileStore({ dir: stateDir(p, io) }).read(name);
+  const ledger = await (await openStateStore(p, io)).read(name);
   const events = ledger.events as unknown as LedgerEvent[];
   for (const w of ledger.warnings) println(io.stderr, `warning: ${w}`);
 

@@ -7,9 +7,8 @@ import { renderDashboard } from '../report/html';
 import { loadReport } from '../report/index';
 import { renderMarkdown } from '../report/markdown';
 import { formatStatusText } from '../report/text';
-import { FileStore } from '../state/file-store';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, resolveCampaign, stateDir } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
@@ -19,7 +18,7 @@ end date and outlook, alerts, and every user's stage. Reads only the ledger and 
 snapshot in --state; never calls Microsoft Graph.
 
   --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
-  --state DIR            ledger directory (default .campaign-state/)
+  --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
   --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, … }
   --markdown FILE        write a Markdown summary (counts, changes in the last run, exceeded grace, alerts),
                          e.g. --markdown "$GITHUB_STEP_SUMMARY"
@@ -46,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     if (e instanceof CampaignInvalid) return 1;
     throw e;
   }
-  const store = new FileStore({ dir: stateDir(p, io) });
+  const store = await openStateStore(p, io);
   const report = await loadReport({ campaign, store, now });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
