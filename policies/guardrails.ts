@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { listCampaignFiles, loadCampaignFile } from '../src/campaign/load';
 import type { PolicyState } from '../src/campaign/types';
 import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, graphRoleName } from '../src/stack/graph-roles';
-import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, campaignOfCaPolicy } from '../src/stack/names';
+import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, campaignOfCaPolicy } from '../src/contracts/names';
 
 type Props = Record<string, any>;
 

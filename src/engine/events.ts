@@ -1,24 +1,10 @@
 // Ledger events: one JSON object per line, append-only, schema-versioned (`v: 1`). Every user
 // event names userId and userPrincipalName so an auditor can read the ledger without a lookup.
-import type { Stage } from './types';
+import type { AlertKind, NotificationKind, Stage } from '../contracts/vocabulary';
 
 export const LEDGER_VERSION = 1 as const;
 
-/** Notification kinds: the stage's entry notice, its reminders, and the one sent on enforcement. */
-export const NOTIFICATION_KINDS = [
-  'deviceUpdate',
-  'deviceUpdateReminder',
-  'passkeyRegistration',
-  'passkeyRegistrationReminder',
-  'enforcementNotice',
-  'enforcementNoticeReminder',
-  'enforced',
-] as const;
-export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
-
-/** Conditions reported once per episode (raised, then cleared when they stop holding). */
-export const ALERT_KINDS = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup'] as const;
-export type AlertKind = (typeof ALERT_KINDS)[number];
+export { ALERT_KINDS, NOTIFICATION_KINDS, type AlertKind, type NotificationKind } from '../contracts/vocabulary';
 
 interface Base {
   v: typeof LEDGER_VERSION;

@@ -1,9 +1,9 @@
 // The Observation contract: what the Graph "observe" step hands to the pure engine. Plain JSON
 // (arrays and records, no Map, no Date) so a run's observation can be saved and replayed.
 
-/** The per-user stages, in campaign order. */
-export const STAGES = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced'] as const;
-export type Stage = (typeof STAGES)[number];
+import type { Stage } from '../contracts/vocabulary';
+
+export { STAGES, type Stage } from '../contracts/vocabulary';
 
 /** Stages a user can postpone (the deadline of each moves by `postponement.days`). */
 export const POSTPONABLE_STAGES: readonly Stage[] = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice'];

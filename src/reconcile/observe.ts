@@ -6,11 +6,7 @@ import { PASSKEY_METHODS } from '../engine/readiness';
 import type { Fido2Policy, Observation, ObservedDevice, ObservedExclusion, ObservedUser } from '../engine/types';
 import { RuntimeError } from '../errors';
 import { Graph, type BatchRequest } from '../graph/client';
-
-
-export function enforcementGroupName(campaign: string): string {
-  return `passkey-campaign-${campaign}-enforced`;
-}
+import { enforcementGroupName } from '../contracts/names';
 
 interface GraphUser {
   id: string;

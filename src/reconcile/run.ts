@@ -7,7 +7,6 @@ import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../engine/events';
 import { applyEvents, foldLedger, inCampaign, type CampaignState } from '../engine/state';
-import type { Observation, Stage } from '../engine/types';
 import { type BatchRequest, type BatchResponse, type Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
@@ -16,6 +15,7 @@ import { renderNotification } from '../notify/templates';
 import { LockHeldError } from '../state/errors';
 import type { LedgerStore } from '../state/store';
 import { RuntimeError } from '../errors';
+import { countStages, type RunCounts, type RunResult, type Transition } from './result';
 import { closeInterruptedRuns, describeOpen, openIntents, type OpenIntents, type OpenNotification } from './intents';
 import { observe, type ObserveResult } from './observe';
 
@@ -51,59 +51,6 @@ export function previousTargeted(events: readonly { type: string; counts?: unkno
     if (typeof t === 'number') return t;
   }
   return null;
-}
-
-export interface Transition {
-  userId: string;
-  userPrincipalName: string;
-  from: Stage | null;
-  to: Stage | null;
-  reason: string;
-}
-
-export interface RunCounts {
-  targeted: number;
-  deviceUpdate: number;
-  passkeyRegistration: number;
-  enforcementNotice: number;
-  enforced: number;
-  exceededGrace: number;
-  excluded: number;
-  /** Targeted users who could not be read this run (they made no move). */
-  unread: number;
-  /** Targeted users outside the FIDO2 policy's scope. */
-  blocked: number;
-}
-
-/** The JSON of `reconcile --json` / `plan --json` (DESIGN §5), extended compatibly. */
-export interface RunResult {
-  campaign: string;
-  now: string;
-  status: string;
-  applied: boolean;
-  counts: RunCounts;
-  transitions: Transition[];
-  notifications: number;
-  groupAdds: number;
-  graphRequests: number;
-  warnings: string[];
-  runId: string;
-  /** Decisions deferred by the blast-radius valve (enforcement.maxNewPerRun). */
-  deferred: number;
-  prerequisites: ObserveResult['prerequisites'] | null;
-}
-
-export function countStages(state: CampaignState, observation: Observation): RunCounts {
-  const counts: RunCounts = { targeted: observation.users.length, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, exceededGrace: 0, excluded: observation.excluded.length, unread: 0, blocked: 0 };
-  for (const u of observation.users) {
-    const s = state.users[u.userId];
-    if (u.readErrors.length) counts.unread++;
-    if (u.inFido2PolicyScope === false) counts.blocked++;
-    if (!s || s.stage === null || s.left) continue;
-    counts[s.stage]++;
-    if (s.exceededGrace) counts.exceededGrace++;
-  }
-  return counts;
 }
 
 /** Groups decisions by user, keeping each user's decisions in order. */

@@ -7,7 +7,7 @@ import { assessReadiness, describeDevices, readinessContext, type ReadinessCateg
 import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
-import { countStages, type RunCounts } from '../reconcile/run';
+import { countStages, type RunCounts } from '../reconcile/result';
 
 /** One row of the per-user detail (DESIGN §5's six fields first, then compatible extensions). */
 export interface StatusUser {

@@ -15,7 +15,7 @@ import { createHash } from 'node:crypto';
 import { MIN_POSTPONE_KEY_BYTES } from '../notify/postpone-token';
 import { APP_SETTINGS, ledgerUrl } from './functions/settings';
 import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
-import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from './names';
+import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from '../contracts/names';
 
 export interface CampaignSchedulerArgs {
   /** Prefix of Azure resource names. */

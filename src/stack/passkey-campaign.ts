@@ -4,7 +4,7 @@ import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { isGuid } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
-import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, PHISHING_RESISTANT_STRENGTH_ID, TYPES, caPolicyName, enforcementGroupName } from './names';
+import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, PHISHING_RESISTANT_STRENGTH_ID, TYPES, caPolicyName, enforcementGroupName } from '../contracts/names';
 
 export interface PasskeyCampaignArgs {
   /** The normalized campaign, as `campaign validate` loads it. */

@@ -1,0 +1,59 @@
+// The outcome of one run: the JSON of `reconcile --json` / `plan --json` (DESIGN §5, extended compatibly)
+// and the stage counts the reports share. Kept apart from run.ts so report/ never imports the pipeline.
+import type { CampaignState } from '../engine/state';
+import type { Observation, Stage } from '../engine/types';
+import type { Prerequisites } from './observe';
+
+export interface Transition {
+  userId: string;
+  userPrincipalName: string;
+  from: Stage | null;
+  to: Stage | null;
+  reason: string;
+}
+
+export interface RunCounts {
+  targeted: number;
+  deviceUpdate: number;
+  passkeyRegistration: number;
+  enforcementNotice: number;
+  enforced: number;
+  exceededGrace: number;
+  excluded: number;
+  /** Targeted users who could not be read this run (they made no move). */
+  unread: number;
+  /** Targeted users outside the FIDO2 policy's scope. */
+  blocked: number;
+}
+
+/** The JSON of `reconcile --json` / `plan --json` (DESIGN §5), extended compatibly. */
+export interface RunResult {
+  campaign: string;
+  now: string;
+  status: string;
+  applied: boolean;
+  counts: RunCounts;
+  transitions: Transition[];
+  notifications: number;
+  groupAdds: number;
+  graphRequests: number;
+  warnings: string[];
+  runId: string;
+  /** Decisions deferred by the blast-radius valve (enforcement.maxNewPerRun). */
+  deferred: number;
+  prerequisites: Prerequisites | null;
+}
+
+export function countStages(state: CampaignState, observation: Observation): RunCounts {
+  const counts: RunCounts = { targeted: observation.users.length, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, exceededGrace: 0, excluded: observation.excluded.length, unread: 0, blocked: 0 };
+  for (const u of observation.users) {
+    const s = state.users[u.userId];
+    if (u.readErrors.length) counts.unread++;
+    if (u.inFido2PolicyScope === false) counts.blocked++;
+    if (!s || s.stage === null || s.left) continue;
+    counts[s.stage]++;
+    if (s.exceededGrace) counts.exceededGrace++;
+  }
+  return counts;
+}
+
