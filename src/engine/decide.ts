@@ -23,7 +23,8 @@ import {
   type LedgerEvent,
   type NotificationKind,
 } from './events';
-import { assessReadiness, describeDevices, readinessContext, type DeviceBelowMinimum, type Readiness, type ReadinessContext } from './readiness';
+import { assessReadiness, readinessContext, type DeviceBelowMinimum, type Readiness, type ReadinessContext } from './readiness';
+import { explain, type AlertReason, type GraceReason, type LeaveReason, type NotifyReason, type StageReason, type WarnReason } from './reasons';
 import { inCampaign, type CampaignState, type UserState } from './state';
 import { dateOfDay, dayOf, toMs, DAY_MS } from './time';
 import type { Observation, ObservedUser, Stage } from './types';
@@ -33,20 +34,22 @@ interface UserDecisionBase {
   userPrincipalName: string;
   /** The user's stage once this decision is applied (null: not in the campaign). Used for ordering. */
   stage: Stage | null;
-  /** PascalCase constant, stable for tests, logs and reports. */
-  reason: string;
+  /** PascalCase constant, stable for tests, logs and reports (src/engine/reasons.ts). */
+  reason: StageReason | LeaveReason | NotifyReason | GraceReason | AlertReason;
   /** One human sentence. */
   message: string;
 }
 
 export interface EnterStageDecision extends UserDecisionBase {
   type: 'enterStage';
+  reason: StageReason;
   from: Stage | null;
   to: Stage;
 }
 
 export interface NotifyDecision extends UserDecisionBase {
   type: 'notify';
+  reason: NotifyReason;
   stage: Stage;
   kind: NotificationKind;
   sequence: number;
@@ -61,28 +64,33 @@ export interface NotifyDecision extends UserDecisionBase {
 
 export interface FlagGraceExceededDecision extends UserDecisionBase {
   type: 'flagGraceExceeded';
+  reason: GraceReason;
   stage: Stage;
   deadline: string;
 }
 
 export interface AddToGroupDecision extends UserDecisionBase {
   type: 'addToGroup';
+  reason: StageReason;
   stage: 'enforced';
 }
 
 export interface LeaveDecision extends UserDecisionBase {
   type: 'leave';
+  reason: LeaveReason;
   stage: null;
   from: Stage | null;
 }
 
 export interface RaiseAlertDecision extends UserDecisionBase {
   type: 'raiseAlert';
+  reason: AlertKind;
   kind: AlertKind;
 }
 
 export interface ClearAlertDecision extends UserDecisionBase {
   type: 'clearAlert';
+  reason: 'AlertCleared';
   kind: AlertKind;
 }
 
@@ -93,7 +101,7 @@ export interface WarnDecision {
   userId: string | null;
   userPrincipalName: string | null;
   stage: Stage | null;
-  reason: string;
+  reason: WarnReason;
   message: string;
 }
 
@@ -111,14 +119,7 @@ export type Decision =
   | ClearAlertDecision
   | WarnDecision;
 
-export const STAGE_LABEL: Record<Stage, string> = {
-  deviceUpdate: 'device update',
-  passkeyRegistration: 'passkey registration',
-  enforcementNotice: 'enforcement notice',
-  enforced: 'enforcement',
-};
-
-const EXCLUSION_FIELD = { breakGlass: 'spec.exclusions.breakGlass', user: 'spec.exclusions.users', group: 'spec.exclusions.groups' } as const;
+export { STAGE_LABEL } from './reasons';
 
 // Ordering: campaign warnings, then by stage in campaign order, then users out of the campaign.
 const STAGE_RANK: Record<Stage, number> = { deviceUpdate: 1, passkeyRegistration: 2, enforcementNotice: 3, enforced: 4 };
@@ -134,10 +135,6 @@ interface Run {
   dates: Map<number, string>;
 }
 
-function plural(n: number, one: string, many = `${one}s`): string {
-  return `${n} ${n === 1 ? one : many}`;
-}
-
 /** Decisions for one run, ordered by stage then userPrincipalName so a valve can take the first N. */
 export function decide(campaign: Campaign, observation: Observation, state: CampaignState, now: string): Decision[] {
   // Another campaign's observation would move the wrong people: a caller bug, not a condition.
@@ -147,8 +144,7 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   // Paused, ended and not-started campaigns contact and move nobody.
   if (campaign.spec.status !== 'inProgress') return [];
   if (observation.readErrors.length > 0) {
-    return [campaignWarn('CampaignReadErrors',
-      `no user moves this run: ${plural(observation.readErrors.length, 'campaign-level Graph read')} failed (${observation.readErrors[0]})`)];
+    return [campaignWarn('CampaignReadErrors', explain('CampaignReadErrors', { errors: observation.readErrors }))];
   }
   const run: Run = {
     campaign,
@@ -162,8 +158,7 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   const ctx = readinessContext(campaign, observation.fido2Policy, now);
   const head: Decision[] = [];
   if (run.blockedByPolicy) {
-    head.push(campaignWarn('Fido2PolicyDisabled',
-      'the FIDO2 (passkey) authentication method policy is disabled: nobody can register or use a passkey, so no user moves until it is enabled'));
+    head.push(campaignWarn('Fido2PolicyDisabled', explain('Fido2PolicyDisabled')));
   }
 
   // Decisions go into one flat array; per user we keep where its run starts and its sort key.
@@ -196,11 +191,12 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
     const u = state.users[id];
     if (seen.has(id) || (u.left !== null && u.alerts.length === 0) || (u.stage === null && u.alerts.length === 0)) continue;
     const x = excluded.get(id);
+    const wasEnforced = u.stage === 'enforced';
     const leave: LeaveDecision = x
       ? { type: 'leave', userId: id, userPrincipalName: u.userPrincipalName, stage: null, from: u.stage, reason: 'Excluded',
-          message: `excluded by ${EXCLUSION_FIELD[x.exclusion]}; left the campaign${u.stage === 'enforced' ? ' (stays in the enforcement group)' : ''}` }
+          message: explain('Excluded', { exclusion: x.exclusion, wasEnforced }) }
       : { type: 'leave', userId: id, userPrincipalName: u.userPrincipalName, stage: null, from: u.stage, reason: 'LeftTargetSet',
-          message: `no longer in the target set (no targeted role, group or user entry); left the campaign${u.stage === 'enforced' ? ' (stays in the enforcement group)' : ''}` };
+          message: explain('LeftTargetSet', { wasEnforced }) };
     add([leave], id, u.userPrincipalName);
   }
 
@@ -218,7 +214,7 @@ function cmp(a: string, b: string): number {
   return a < b ? -1 : a > b ? 1 : 0;
 }
 
-function campaignWarn(reason: string, message: string): WarnDecision {
+function campaignWarn(reason: WarnReason, message: string): WarnDecision {
   return { type: 'warn', userId: null, userPrincipalName: null, stage: null, reason, message };
 }
 
@@ -241,7 +237,7 @@ function date(run: Run, day: number): string {
   return s;
 }
 
-function userWarn(ou: ObservedUser, current: Stage | null, reason: string, message: string): Decision[] {
+function userWarn(ou: ObservedUser, current: Stage | null, reason: WarnReason, message: string): Decision[] {
   return [{ type: 'warn', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, reason, message }];
 }
 
@@ -251,13 +247,12 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
 
   // A failed read must never look like "no passkey" or "no device": no move at all.
   if (ou.readErrors.length > 0) {
-    return userWarn(ou, current, 'ReadErrors', `no move this run: ${plural(ou.readErrors.length, 'Graph read')} failed for this user (${ou.readErrors[0]})`);
+    return userWarn(ou, current, 'ReadErrors', explain('ReadErrors', { errors: ou.readErrors }));
   }
-  if (!ou.accountEnabled) return userWarn(ou, current, 'AccountDisabled', 'account is disabled: no notification and no move until it is enabled again');
+  if (!ou.accountEnabled) return userWarn(ou, current, 'AccountDisabled', explain('AccountDisabled'));
   const r = assessReadiness(ou, ctx);
   if (r.hasPasskey === null) {
-    return userWarn(ou, current, 'PasskeyUnverifiable',
-      'no move this run: the FIDO2 policy restricts AAGUIDs but the user\'s fido2Methods were not read, so the passkey cannot be checked');
+    return userWarn(ou, current, 'PasskeyUnverifiable', explain('PasskeyUnverifiable'));
   }
   const hasPasskey = r.hasPasskey;
   const out: Decision[] = [];
@@ -275,7 +270,7 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   if (u && u.alerts.length > 0) {
     for (const k of u.alerts) {
       const still = k === 'OutsideFido2PolicyScope' ? outOfScope : k === 'EnforcedWithoutPasskey' ? withoutPasskey : notInGroup;
-      if (!still) out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: ALERT_CLEARED[k] });
+      if (!still) out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: explain('AlertCleared', { kind: k }) });
     }
   }
   if (outOfScope) raise(x, 'OutsideFido2PolicyScope');
@@ -288,15 +283,13 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   const noticeDays = run.campaign.spec.stages.enforcement.noticeDays;
   if (!active) {
     if (hasPasskey && ou.inEnforcementGroup) {
-      enterAndNotify(x, 'enforced', 'AlreadyInEnforcementGroup', 'already a member of the enforcement group with a passkey registered');
+      enterAndNotify(x, 'enforced', 'AlreadyInEnforcementGroup', explain('AlreadyInEnforcementGroup'));
     } else if (r.category === 'needsDeviceUpdate') {
-      enterAndNotify(x, 'deviceUpdate', 'DeviceBelowMinimumOs',
-        `${plural(r.devicesBelowMinimum.length, 'active device')} below the minimum OS: ${describeDevices(r.devicesBelowMinimum)}`);
+      enterAndNotify(x, 'deviceUpdate', 'DeviceBelowMinimumOs', explain('DeviceBelowMinimumOs', { devices: r.devicesBelowMinimum }));
     } else if (r.category === 'needsPasskey') {
-      enterAndNotify(x, 'passkeyRegistration', 'NoPasskeyRegistered', 'devices meet the minimum OS; no passkey registered');
+      enterAndNotify(x, 'passkeyRegistration', 'NoPasskeyRegistered', explain('NoPasskeyRegistered'));
     } else {
-      enterAndNotify(x, 'enforcementNotice', 'ReadyForEnforcement',
-        `devices meet the minimum OS and a passkey is registered; enforcement in ${plural(noticeDays, 'day')}`);
+      enterAndNotify(x, 'enforcementNotice', 'ReadyForEnforcement', explain('ReadyForEnforcement', { noticeDays }));
     }
     return out;
   }
@@ -306,57 +299,49 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   switch (u.stage) {
     case 'deviceUpdate':
       if (r.devicesBelowMinimum.length === 0) {
-        if (hasPasskey) {
-          enterAndNotify(x, 'enforcementNotice', 'DevicesUpdated',
-            `all active devices meet the minimum OS and a passkey is registered; enforcement in ${plural(noticeDays, 'day')}`);
-        } else {
-          enterAndNotify(x, 'passkeyRegistration', 'DevicesUpdated', 'all active devices meet the minimum OS; no passkey registered yet');
-        }
+        enterAndNotify(x, hasPasskey ? 'enforcementNotice' : 'passkeyRegistration', 'DevicesUpdated', explain('DevicesUpdated', { hasPasskey, noticeDays }));
         return out;
       }
       graceStage(x, u, 'deviceUpdate', sinceDay, postponed);
       return out;
     case 'passkeyRegistration':
       if (hasPasskey) {
-        enterAndNotify(x, 'enforcementNotice', 'PasskeyRegistered',
-          `passkey registered (${r.passkeyEvidence[0]}); enforcement in ${plural(noticeDays, 'day')}`);
+        enterAndNotify(x, 'enforcementNotice', 'PasskeyRegistered', explain('PasskeyRegistered', { evidence: r.passkeyEvidence[0], noticeDays }));
         return out;
       }
       graceStage(x, u, 'passkeyRegistration', sinceDay, postponed);
       return out;
     case 'enforcementNotice': {
       if (!hasPasskey) {
-        enterAndNotify(x, 'passkeyRegistration', 'PasskeyLost', 'no passkey registered any more; back to passkey registration');
+        enterAndNotify(x, 'passkeyRegistration', 'PasskeyLost', explain('PasskeyLost'));
         return out;
       }
       const dueDay = sinceDay + noticeDays + u.extensionDays;
       if (run.nowDay >= dueDay && !postponed) {
         // The passkey was checked above on this very observation: enforcement never relies on an older one.
-        enterAndNotify(x, 'enforced', 'NoticePeriodElapsed', ou.inEnforcementGroup
-          ? `enforcement notice of ${plural(noticeDays + u.extensionDays, 'day')} elapsed; already a member of the enforcement group`
-          : `enforcement notice of ${plural(noticeDays + u.extensionDays, 'day')} elapsed; added to the enforcement group`);
+        enterAndNotify(x, 'enforced', 'NoticePeriodElapsed', explain('NoticePeriodElapsed', { days: noticeDays + u.extensionDays, alreadyMember: ou.inEnforcementGroup }));
         return out;
       }
       if (!u.stageNotified) {
-        notify(x, 'enforcementNotice', 'enforcementNotice', 'StageEntered', ENTRY_NOTICE.enforcementNotice(r, date(run, dueDay)), dueDay);
+        notify(x, 'enforcementNotice', 'enforcementNotice', 'StageEntered', explain('StageEntered', { stage: 'enforcementNotice', devices: null, date: date(run, dueDay) }), dueDay);
       } else if (!postponed && u.postponedUntil !== null &&
         (u.stageLastNotifiedAt === null || dayOf(u.stageLastNotifiedAt) < dayOf(u.postponedUntil))) {
-        notify(x, 'enforcementNotice', 'enforcementNoticeReminder', 'PostponementEnded', `postponement ended; enforcement on ${date(run, dueDay)}`, dueDay);
+        notify(x, 'enforcementNotice', 'enforcementNoticeReminder', 'PostponementEnded', explain('PostponementEnded', { date: date(run, dueDay) }), dueDay);
       }
       return out;
     }
     case 'enforced':
-      if (!u.stageNotified) notify(x, 'enforced', 'enforced', 'StageEntered', ENTRY_NOTICE.enforced(r, ''), null);
+      if (!u.stageNotified) notify(x, 'enforced', 'enforced', 'StageEntered', explain('StageEntered', { stage: 'enforced', devices: null, date: '' }), null);
       return out;
   }
 }
 
 function raise(x: Cursor, kind: AlertKind): void {
   if (x.u && x.u.alerts.includes(kind)) return;
-  x.out.push({ type: 'raiseAlert', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage: x.current, kind, reason: kind, message: ALERT_MESSAGE[kind] });
+  x.out.push({ type: 'raiseAlert', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage: x.current, kind, reason: kind, message: explain(kind) });
 }
 
-function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: string, message: string, deadlineDay: number | null): void {
+function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: NotifyReason, message: string, deadlineDay: number | null): void {
   const { run, ou } = x;
   const sequence = (x.u?.notifications.count[kind] ?? 0) + 1;
   const d: NotifyDecision = {
@@ -371,7 +356,7 @@ function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: string,
 }
 
 // Entering a stage today: the group add first when enforcing, the move, then the stage's entry notice.
-function enterAndNotify(x: Cursor, to: Stage, reason: string, message: string): void {
+function enterAndNotify(x: Cursor, to: Stage, reason: StageReason, message: string): void {
   const { run, ou } = x;
   const c = run.campaign;
   if (to === 'enforced' && !ou.inEnforcementGroup) {
@@ -379,7 +364,7 @@ function enterAndNotify(x: Cursor, to: Stage, reason: string, message: string): 
   }
   x.out.push({ type: 'enterStage', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: to, from: x.current, to, reason, message });
   const deadline = to === 'enforced' ? null : run.nowDay + (to === 'enforcementNotice' ? c.spec.stages.enforcement.noticeDays : c.spec.stages[to].gracePeriodDays);
-  notify(x, to, to, 'StageEntered', ENTRY_NOTICE[to](x.r, deadline === null ? '' : date(run, deadline)), deadline);
+  notify(x, to, to, 'StageEntered', explain('StageEntered', { stage: to, devices: x.r.devicesBelowMinimum, date: deadline === null ? '' : date(run, deadline) }), deadline);
 }
 
 function graceStage(x: Cursor, u: UserState, stage: 'deviceUpdate' | 'passkeyRegistration', sinceDay: number, postponed: boolean): void {
@@ -388,48 +373,25 @@ function graceStage(x: Cursor, u: UserState, stage: 'deviceUpdate' | 'passkeyReg
   const run = x.run;
   const { gracePeriodDays, reminderEveryDays } = run.campaign.spec.stages[stage];
   const deadlineDay = sinceDay + gracePeriodDays + u.extensionDays;
-  const label = STAGE_LABEL[stage];
   if (run.nowDay >= deadlineDay) {
     if (!u.exceededGrace) {
       x.out.push({
         type: 'flagGraceExceeded', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage,
         deadline: new Date(deadlineDay * DAY_MS).toISOString(),
-        reason: 'GraceExceeded', message: `${label} not done ${plural(run.nowDay - sinceDay, 'day')} after first notice`,
+        reason: 'GraceExceeded', message: explain('GraceExceeded', { stage, days: run.nowDay - sinceDay }),
       });
     }
     return;
   }
   if (!u.stageNotified) {
-    notify(x, stage, stage, 'StageEntered', ENTRY_NOTICE[stage](null, date(run, deadlineDay)), deadlineDay);
+    notify(x, stage, stage, 'StageEntered', explain('StageEntered', { stage, devices: null, date: date(run, deadlineDay) }), deadlineDay);
     return;
   }
   const last = u.stageLastNotifiedAt === null ? sinceDay : dayOf(u.stageLastNotifiedAt);
   if (run.nowDay - last >= reminderEveryDays) {
-    notify(x, stage, `${stage}Reminder`, 'ReminderDue',
-      `reminder: ${label} not done ${plural(run.nowDay - sinceDay, 'day')} after first notice; deadline ${date(run, deadlineDay)}`, deadlineDay);
+    notify(x, stage, `${stage}Reminder`, 'ReminderDue', explain('ReminderDue', { stage, days: run.nowDay - sinceDay, deadline: date(run, deadlineDay) }), deadlineDay);
   }
 }
-
-const ENTRY_NOTICE: Record<Stage, (r: Readiness | null, date: string) => string> = {
-  deviceUpdate: (r, date) => r && r.devicesBelowMinimum.length > 0
-    ? `notified: update ${describeDevices(r.devicesBelowMinimum)} by ${date}`
-    : `notified: device update required by ${date}`,
-  passkeyRegistration: (_r, date) => `notified: register a passkey by ${date}`,
-  enforcementNotice: (_r, date) => `notified: phishing-resistant sign-in will be required from ${date}`,
-  enforced: () => 'notified: phishing-resistant sign-in is now required',
-};
-
-const ALERT_MESSAGE: Record<AlertKind, string> = {
-  EnforcedWithoutPasskey: 'enforced but no passkey registered any more: the user cannot satisfy the phishing-resistant policy; not removed automatically',
-  OutsideFido2PolicyScope: 'not in scope of the FIDO2 (passkey) authentication method policy, so the user cannot register or use a passkey; add the user to its includeTargets',
-  NotInEnforcementGroup: 'enforced but no longer a member of the enforcement group; not re-added automatically',
-};
-
-const ALERT_CLEARED: Record<AlertKind, string> = {
-  EnforcedWithoutPasskey: 'a passkey is registered again',
-  OutsideFido2PolicyScope: 'now in scope of the FIDO2 (passkey) authentication method policy',
-  NotInEnforcementGroup: 'a member of the enforcement group again',
-};
 
 /** The ledger events that applying `decisions` records (warnings record nothing). */
 export function decisionsToEvents(decisions: readonly Decision[], opts: { runId: string; now: string }): LedgerEvent[] {

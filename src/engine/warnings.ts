@@ -1,11 +1,31 @@
 // Warnings of a run: a stable code for logs, tests and tooling, and one sentence for people. The JSON
-// output keeps printing the sentences (DESIGN §5 `warnings: string[]`); the code is for everything else.
+// output keeps printing the sentences (`warnings: string[]`); the code is for everything else.
+import type { WarnReason } from './reasons';
 
-/** Every warning a run can raise. Add a code here, next to where it is explained, before using it. */
+/** Every warning a run can raise besides decide()'s holds (whose code is their WarnReason). */
 export const WARNING_CODES = [
+  // the ledger and its lock
   'LedgerRecovered',
+  'LockTakenOver',
+  // the run as a whole
+  'PlanOfNotStartedCampaign',
+  'OpenIntentsPending',
+  'CampaignNotRunning',
+  'CountsUnavailable',
+  'TargetSetShrank',
+  'EnforcementDeferred',
+  // group writes
+  'GroupAddFailed',
+  'RolledBack',
+  'RollBackFailed',
+  // notifications
+  'NoSenderMailbox',
+  'NotificationRefused',
+  'NotificationFailed',
+  'NotificationInDoubt',
+  'SentItemsLookUpFailed',
 ] as const;
-export type WarningCode = (typeof WARNING_CODES)[number];
+export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason;
 
 export interface RunWarning {
   code: WarningCode;

@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/engine/decide';
-import { applyValve } from '../../src/reconcile/run';
+import { applyValve } from '../../src/engine/valve';
 
 const user = (n: number, enforce: boolean): Decision[] => {
   const base = { userId: `u${n}`, userPrincipalName: `u${n}@contoso.com` };
-  if (!enforce) return [{ ...base, type: 'enterStage', stage: 'passkeyRegistration', from: null, to: 'passkeyRegistration', reason: 'NeedsPasskey', message: 'm' }];
+  if (!enforce) return [{ ...base, type: 'enterStage', stage: 'passkeyRegistration', from: null, to: 'passkeyRegistration', reason: 'NoPasskeyRegistered', message: 'm' }];
   return [
     { ...base, type: 'addToGroup', stage: 'enforced', reason: 'NoticePeriodElapsed', message: 'm' },
     { ...base, type: 'enterStage', stage: 'enforced', from: 'enforcementNotice', to: 'enforced', reason: 'NoticePeriodElapsed', message: 'm' },
-    { ...base, type: 'notify', stage: 'enforced', kind: 'enforced', sequence: 1, key: `c:u${n}:enforced:1`, channel: 'teams', deadline: null, reason: 'Enforced', message: 'm' },
+    { ...base, type: 'notify', stage: 'enforced', kind: 'enforced', sequence: 1, key: `c:u${n}:enforced:1`, channel: 'teams', deadline: null, reason: 'StageEntered', message: 'm' },
   ];
 };
 

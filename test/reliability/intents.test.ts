@@ -2,7 +2,7 @@
 import * as fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../../src/engine/events';
-import { openIntents } from '../../src/reconcile/intents';
+import { openIntents } from '../../src/engine/recovery';
 import { runCampaign } from '../../src/reconcile/run';
 import { CAMPAIGN_KEY_PROPERTY, sentMailLookupRequest } from '../../src/notify/channels';
 import { SIM_IDS } from '../../src/sim/generate';

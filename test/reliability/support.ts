@@ -10,7 +10,7 @@ import type { Campaign } from '../../src/campaign/types';
 import type { LedgerEvent } from '../../src/engine/events';
 import { foldLedger } from '../../src/engine/state';
 import { Graph, SIM_TOKEN, type GraphOptions } from '../../src/graph/client';
-import { openIntents } from '../../src/reconcile/intents';
+import { openIntents } from '../../src/engine/recovery';
 import type { RunResult } from '../../src/reconcile/result';
 import { runCampaign } from '../../src/reconcile/run';
 import { FakeClock } from '../../src/sim/clock';

@@ -1,0 +1,179 @@
+// Act: the only module that writes to Graph. It carries out one run's decisions and its recovery plan
+// in crash-safe order, recording an intent in the ledger before every side effect:
+//
+//   close interrupted runs + runStarted + group-add intents
+//     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions
+//     → per 20 notifications: dispatch record → send → outcomes
+//
+// A kill between any two steps leaves a ledger the next run can settle (src/engine/recovery.ts).
+// It returns what it actually did; the caller writes runFinished (act writes it only for a run that fails).
+import type { Campaign } from '../campaign/types';
+import { decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
+import { LEDGER_VERSION, type LedgerEvent } from '../engine/events';
+import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
+import { applyEvents, type CampaignState } from '../engine/state';
+import { warning, type RunWarning } from '../engine/warnings';
+import type { Graph } from '../graph/client';
+import type { ChannelConfig } from '../notify/channels';
+import { addMembers, removeMembers } from './group-members';
+import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome } from './notifications';
+
+export interface ActInput {
+  graph: Graph;
+  campaign: Campaign;
+  runId: string;
+  now: Date;
+  append: (events: LedgerEvent[]) => Promise<void>;
+  /** The ledger's state before this run, and what it left open. */
+  state: CampaignState;
+  open: OpenIntents;
+  /** The decisions this run carries out (after the valve). */
+  kept: readonly Decision[];
+  /** The group-add part of the recovery plan (planGroupRecovery). */
+  groups: GroupRecoveryPlan;
+  group: { id: string; displayName: string };
+  channel: ChannelConfig;
+  /** Who was observed this run, with display names for the greeting. */
+  displayNames: ReadonlyMap<string, string>;
+  postpone?: { baseUrl: string; key: string };
+  warnings: RunWarning[];
+}
+
+export interface ActResult {
+  /** The decisions that took effect (a user whose group add failed makes no move). */
+  applied: Decision[];
+  /** The state after the applied decisions. */
+  after: CampaignState;
+  groupAdds: number;
+  notificationsDelivered: number;
+}
+
+export async function act(x: ActInput): Promise<ActResult> {
+  const { graph, campaign, runId, append, state, open, kept, groups, group, warnings } = x;
+  const nowIso = x.now.toISOString();
+  const v = LEDGER_VERSION;
+  const userEvent = (userId: string, userPrincipalName: string) => ({ v, at: nowIso, runId, userId, userPrincipalName });
+
+  // 1. Intents: this run exists and is about to add these users.
+  await append([
+    ...closeInterruptedRuns(open, runId, nowIso),
+    { v, at: nowIso, type: 'runStarted', runId, campaign: campaign.metadata.name, status: campaign.spec.status, intents: 1 },
+    ...groups.toAdd.map((d) => ({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddIntent' as const, groupId: group.id })),
+  ]);
+  try {
+    // 2. Group adds first: a user whose add failed makes no other move this run.
+    const outcomes: LedgerEvent[] = [];
+    const failed = new Set<string>();
+    let groupAdds = 0;
+    if (groups.toAdd.length) {
+      const res = await addMembers(graph, group.id, groups.toAdd.map((d) => d.userId));
+      for (const d of groups.toAdd) {
+        const err = res.get(d.userId) ?? null;
+        if (err === null) groupAdds++;
+        else {
+          failed.add(d.userId);
+          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${group.displayName} failed (${err}); the user stays in the enforcement notice and is retried next run.`));
+        }
+        outcomes.push({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddOutcome', groupId: group.id, outcome: err === null ? 'added' : 'failed', ...(err === null ? {} : { detail: err }) });
+      }
+    }
+    for (const g of groups.redrive) {
+      if (failed.has(g.userId)) continue;
+      if (groups.toAdd.some((d) => d.userId === g.userId)) continue; // its new intent's outcome above settles it too
+      outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'added', detail: `the interrupted run ${g.runId ?? '?'} had added the user; this run confirmed the membership` });
+    }
+    if (groups.rollBack.length) {
+      const res = await removeMembers(graph, group.id, groups.rollBack.map((g) => g.userId));
+      for (const g of groups.rollBack) {
+        const err = res.get(g.userId) ?? null;
+        if (err !== null) {
+          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err}) and is tried again next run.`));
+          continue;
+        }
+        warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${group.displayName} by an interrupted run but is no longer due for enforcement; the add was undone.`));
+        outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'rolledBack', detail: 'the run that added the user was interrupted before recording the enforcement, and this run does not enforce the user' });
+      }
+    }
+    for (const g of groups.supersede) {
+      outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'superseded', detail: 'no longer due for enforcement and not in the group: nothing to undo' });
+    }
+    const applied = kept.filter((d) => d.userId === null || !failed.has(d.userId));
+
+    // 3. Record every decision; a notification is recorded before it is sent (at most once).
+    const notify = applied.filter((d): d is NotifyDecision => d.type === 'notify');
+    const byKey = new Map(notify.map((d) => [d.key, d]));
+    const decisionEvents = decisionsToEvents(applied, { runId, now: nowIso });
+    for (const e of decisionEvents) {
+      if (e.type !== 'notificationSent') continue;
+      const d = byKey.get(e.key);
+      if (!d) continue;
+      e.channel = d.channel;
+      e.deadline = d.deadline;
+      if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
+    }
+    const after = applyEvents(structuredClone(state), decisionEvents);
+
+    // Notifications an interrupted run left unsettled.
+    const settle = await settleOpenNotifications(x, after);
+    outcomes.push(...settle.outcomes.map((o) => ({ ...o, v, at: nowIso, runId })));
+    await append([...outcomes, ...decisionEvents]);
+
+    // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
+    const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
+    const sent = await sendNotifications({ graph, campaign, channel: x.channel, displayNames: x.displayNames, postpone: x.postpone, now: x.now, runId, append, warnings }, outgoing);
+    return { applied, after, groupAdds, notificationsDelivered: sent };
+  } catch (e) {
+    // A run that fails after it started says so; a run that is killed is closed by the next one.
+    const error = e instanceof Error ? e.message : String(e);
+    await append([{ v, at: nowIso, type: 'runFinished', runId, ok: false, error }]).catch(() => undefined);
+    throw e;
+  }
+}
+
+/** Carries out the notification half of the recovery plan: outcomes to record and notices to send again. */
+async function settleOpenNotifications(x: ActInput, after: CampaignState): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
+  const outcomes: Outcome[] = [];
+  const resend: Notice[] = [];
+  if (!x.open.notifications.length) return { outcomes, resend };
+  const cfg = x.channel;
+  const observedIds = new Set(x.displayNames.keys());
+  const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
+  const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
+  const lookUps = steps.filter((s) => s.action === 'LookUp');
+  const found = cfg.sender ? await lookUpSentMail(x.graph, cfg.sender, lookUps.map((s) => s.notice.key)) : new Map<string, { found: boolean | null; status: number | null }>();
+  // Final outcomes first, then the look-ups, in ledger order within each (the order the ledger always had).
+  for (const s of steps) {
+    switch (s.action) {
+      case 'CancelChannelNone':
+      case 'CancelNotDue':
+        outcomes.push({ ...base(s), outcome: 'cancelled', detail: s.detail });
+        break;
+      case 'Resend':
+        resend.push(noticeOfEvent(s.notice));
+        break;
+      case 'InDoubt':
+        outcomes.push({ ...base(s), outcome: 'inDoubt', detail: s.detail });
+        x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again.`));
+        break;
+      default:
+        break;
+    }
+  }
+  for (const s of steps) {
+    if (s.action === 'FailNoSender') {
+      outcomes.push({ ...base(s), outcome: 'failed', detail: s.detail });
+      continue;
+    }
+    if (s.action !== 'LookUp') continue;
+    const r = found.get(s.notice.key);
+    if (!r || r.found === null) {
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`));
+      continue;
+    }
+    const result = afterLookUp(s.notice, r.found, after, observedIds);
+    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${cfg.sender}` });
+    else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
+    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${cfg.sender}, and the user is no longer in ${s.notice.stage}` });
+  }
+  return { outcomes, resend };
+}

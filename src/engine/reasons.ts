@@ -1,0 +1,118 @@
+// Every reason a decision can carry, with the sentence that explains it. Reasons are stable constants
+// (tests, logs, the ledger and reports key on them); the sentence is for people. decide() builds every
+// message through `explain`, so a reason cannot exist without its sentence or be misspelled.
+import type { AlertKind, Stage } from '../contracts/vocabulary';
+import { describeDevices, type DeviceBelowMinimum } from './readiness';
+
+export function plural(n: number, one: string, many = `${one}s`): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+export const STAGE_LABEL: Record<Stage, string> = {
+  deviceUpdate: 'device update',
+  passkeyRegistration: 'passkey registration',
+  enforcementNotice: 'enforcement notice',
+  enforced: 'enforcement',
+};
+
+const EXCLUSION_FIELD = { breakGlass: 'spec.exclusions.breakGlass', user: 'spec.exclusions.users', group: 'spec.exclusions.groups' } as const;
+const stays = (enforced: boolean) => (enforced ? ' (stays in the enforcement group)' : '');
+
+/** Why a user enters a stage (enterStage, and the addToGroup that goes with entering enforced). */
+const STAGE_REASONS = {
+  AlreadyInEnforcementGroup: () => 'already a member of the enforcement group with a passkey registered',
+  DeviceBelowMinimumOs: (p: { devices: DeviceBelowMinimum[] }) =>
+    `${plural(p.devices.length, 'active device')} below the minimum OS: ${describeDevices(p.devices)}`,
+  NoPasskeyRegistered: () => 'devices meet the minimum OS; no passkey registered',
+  ReadyForEnforcement: (p: { noticeDays: number }) =>
+    `devices meet the minimum OS and a passkey is registered; enforcement in ${plural(p.noticeDays, 'day')}`,
+  DevicesUpdated: (p: { hasPasskey: boolean; noticeDays: number }) => p.hasPasskey
+    ? `all active devices meet the minimum OS and a passkey is registered; enforcement in ${plural(p.noticeDays, 'day')}`
+    : 'all active devices meet the minimum OS; no passkey registered yet',
+  PasskeyRegistered: (p: { evidence: string; noticeDays: number }) =>
+    `passkey registered (${p.evidence}); enforcement in ${plural(p.noticeDays, 'day')}`,
+  PasskeyLost: () => 'no passkey registered any more; back to passkey registration',
+  NoticePeriodElapsed: (p: { days: number; alreadyMember: boolean }) =>
+    `enforcement notice of ${plural(p.days, 'day')} elapsed; ${p.alreadyMember ? 'already a member of' : 'added to'} the enforcement group`,
+};
+
+/** Why a user leaves the campaign. */
+const LEAVE_REASONS = {
+  Excluded: (p: { exclusion: keyof typeof EXCLUSION_FIELD; wasEnforced: boolean }) =>
+    `excluded by ${EXCLUSION_FIELD[p.exclusion]}; left the campaign${stays(p.wasEnforced)}`,
+  LeftTargetSet: (p: { wasEnforced: boolean }) =>
+    `no longer in the target set (no targeted role, group or user entry); left the campaign${stays(p.wasEnforced)}`,
+};
+
+/** Why a notification goes out. */
+const NOTIFY_REASONS = {
+  StageEntered: (p: { stage: Stage; devices: DeviceBelowMinimum[] | null; date: string }) => {
+    switch (p.stage) {
+      case 'deviceUpdate':
+        return p.devices && p.devices.length > 0
+          ? `notified: update ${describeDevices(p.devices)} by ${p.date}`
+          : `notified: device update required by ${p.date}`;
+      case 'passkeyRegistration':
+        return `notified: register a passkey by ${p.date}`;
+      case 'enforcementNotice':
+        return `notified: phishing-resistant sign-in will be required from ${p.date}`;
+      case 'enforced':
+        return 'notified: phishing-resistant sign-in is now required';
+    }
+  },
+  ReminderDue: (p: { stage: Stage; days: number; deadline: string }) =>
+    `reminder: ${STAGE_LABEL[p.stage]} not done ${plural(p.days, 'day')} after first notice; deadline ${p.deadline}`,
+  PostponementEnded: (p: { date: string }) => `postponement ended; enforcement on ${p.date}`,
+};
+
+/** Why a grace period is flagged as exceeded. */
+const GRACE_REASONS = {
+  GraceExceeded: (p: { stage: Stage; days: number }) => `${STAGE_LABEL[p.stage]} not done ${plural(p.days, 'day')} after first notice`,
+};
+
+/** Alerts: raised with their kind as the reason, cleared with AlertCleared. */
+const ALERT_REASONS = {
+  EnforcedWithoutPasskey: () => 'enforced but no passkey registered any more: the user cannot satisfy the phishing-resistant policy; not removed automatically',
+  OutsideFido2PolicyScope: () => 'not in scope of the FIDO2 (passkey) authentication method policy, so the user cannot register or use a passkey; add the user to its includeTargets',
+  NotInEnforcementGroup: () => 'enforced but no longer a member of the enforcement group; not re-added automatically',
+  AlertCleared: (p: { kind: AlertKind }) => ALERT_CLEARED[p.kind],
+} satisfies Record<AlertKind | 'AlertCleared', unknown>;
+
+const ALERT_CLEARED: Record<AlertKind, string> = {
+  EnforcedWithoutPasskey: 'a passkey is registered again',
+  OutsideFido2PolicyScope: 'now in scope of the FIDO2 (passkey) authentication method policy',
+  NotInEnforcementGroup: 'a member of the enforcement group again',
+};
+
+/** Holds: the observation says nothing may move (for one user, or for the whole campaign). */
+const WARN_REASONS = {
+  CampaignReadErrors: (p: { errors: readonly string[] }) =>
+    `no user moves this run: ${plural(p.errors.length, 'campaign-level Graph read')} failed (${p.errors[0]})`,
+  Fido2PolicyDisabled: () =>
+    'the FIDO2 (passkey) authentication method policy is disabled: nobody can register or use a passkey, so no user moves until it is enabled',
+  ReadErrors: (p: { errors: readonly string[] }) =>
+    `no move this run: ${plural(p.errors.length, 'Graph read')} failed for this user (${p.errors[0]})`,
+  AccountDisabled: () => 'account is disabled: no notification and no move until it is enabled again',
+  PasskeyUnverifiable: () =>
+    'no move this run: the FIDO2 policy restricts AAGUIDs but the user\'s fido2Methods were not read, so the passkey cannot be checked',
+};
+
+const MESSAGES = { ...STAGE_REASONS, ...LEAVE_REASONS, ...NOTIFY_REASONS, ...GRACE_REASONS, ...ALERT_REASONS, ...WARN_REASONS };
+
+export type StageReason = keyof typeof STAGE_REASONS;
+export type LeaveReason = keyof typeof LEAVE_REASONS;
+export type NotifyReason = keyof typeof NOTIFY_REASONS;
+export type GraceReason = keyof typeof GRACE_REASONS;
+export type AlertReason = keyof typeof ALERT_REASONS;
+export type WarnReason = keyof typeof WARN_REASONS;
+export type Reason = keyof typeof MESSAGES;
+
+/** Every reason constant, for tests and documentation. */
+export const REASONS = Object.keys(MESSAGES) as Reason[];
+
+type Params<R extends Reason> = Parameters<(typeof MESSAGES)[R]>;
+
+/** The sentence for a reason. */
+export function explain<R extends Reason>(reason: R, ...params: Params<R>): string {
+  return (MESSAGES[reason] as (...p: Params<R>) => string)(...params);
+}

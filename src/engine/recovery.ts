@@ -1,0 +1,243 @@
+// Crash safety, the pure half: what an interrupted run left open and what this run does about it. The
+// writes themselves are src/act's. Every side effect of a run is preceded by an intent in the ledger and followed by its
+// outcome; the next run reads what is still open and settles it before doing anything new.
+//
+//   group add      groupAddIntent ──► POST members/$ref ──► groupAddOutcome (added | failed)
+//                  open at the next run: re-driven if this run's decisions still want the add (already a
+//                  member = success), rolled back if they no longer do and the user is in the group.
+//   notification   notificationSent (the decision; at most once) ──► notificationDispatch (a group of keys,
+//                  just before Graph sees them) ──► POST ──► notificationOutcome
+//                  open and never dispatched: certainly not sent → sent now (if the user is still in that stage).
+//                  dispatched without an outcome (the run died mid-send, or no answer came back):
+//                    email → looked up by key in the sender's Sent Items: found = delivered, else sent now;
+//                    Teams → no read API exists: recorded as inDoubt and never sent again (at most once).
+//
+// Only runs that started with `intents: 1` are read this way: older ledgers recorded no outcomes.
+import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from './events';
+import { LEDGER_VERSION } from './events';
+import type { AddToGroupDecision, Decision } from './decide';
+import { inCampaign, type CampaignState } from './state';
+
+export interface OpenNotification {
+  sent: NotificationSentEvent;
+  /** A dispatch was recorded: Graph may have executed it. */
+  dispatched: boolean;
+}
+
+export interface OpenIntents {
+  /** Runs that started and never finished, oldest first. */
+  interruptedRuns: string[];
+  /** Recorded notifications whose delivery is not settled, in ledger order. */
+  notifications: OpenNotification[];
+  /** Group adds that were intended and never got an outcome, by user. */
+  groupAdds: GroupAddIntentEvent[];
+}
+
+/** What is still open in a ledger (events oldest first). */
+export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
+  const intentRuns = new Set<string>();
+  const started: string[] = [];
+  const finished = new Set<string>();
+  let notifications = new Map<string, OpenNotification>();
+  let groupAdds = new Map<string, GroupAddIntentEvent>();
+  for (const e of events) {
+    switch (e.type) {
+      case 'runStarted':
+        started.push(e.runId);
+        if (e.intents === 1) intentRuns.add(e.runId);
+        break;
+      case 'runFinished':
+        finished.add(e.runId);
+        break;
+      case 'campaignReset':
+      case 'campaignArchived':
+        // A new generation starts from a clean slate; what the old one left open went to the archive.
+        notifications = new Map();
+        groupAdds = new Map();
+        break;
+      case 'notificationSent':
+        if (e.runId !== undefined && intentRuns.has(e.runId)) notifications.set(e.key, { sent: e, dispatched: false });
+        break;
+      case 'notificationDispatch':
+        for (const k of e.keys) {
+          const n = notifications.get(k);
+          if (n) n.dispatched = true;
+        }
+        break;
+      case 'notificationOutcome': {
+        const n = notifications.get(e.key);
+        if (!n) break;
+        if (e.outcome === 'notSent') n.dispatched = false;
+        else if (e.outcome === 'inDoubt' && e.channel === 'email') n.dispatched = true;
+        else notifications.delete(e.key);
+        break;
+      }
+      case 'groupAddIntent':
+        groupAdds.set(e.userId, e);
+        break;
+      case 'groupAddOutcome':
+        groupAdds.delete(e.userId);
+        break;
+      default:
+        break;
+    }
+  }
+  return {
+    interruptedRuns: started.filter((id) => !finished.has(id)),
+    notifications: [...notifications.values()],
+    groupAdds: [...groupAdds.values()],
+  };
+}
+
+/** The runFinished lines that close runs which never finished, written by the run that found them. */
+export function closeInterruptedRuns(open: OpenIntents, closedBy: string, at: string): RunFinishedEvent[] {
+  return open.interruptedRuns.map((runId) => ({
+    v: LEDGER_VERSION,
+    at,
+    type: 'runFinished',
+    runId,
+    ok: false,
+    interrupted: true,
+    closedBy,
+    error: `the run was interrupted before it finished (killed or crashed); run ${closedBy} settled what it left open`,
+  }));
+}
+
+/** One line for plan and the log: what a run will settle first. */
+export function describeOpen(open: OpenIntents): string | null {
+  const parts: string[] = [];
+  if (open.interruptedRuns.length) parts.push(`${open.interruptedRuns.length} interrupted run${open.interruptedRuns.length === 1 ? '' : 's'}`);
+  if (open.groupAdds.length) parts.push(`${open.groupAdds.length} unconfirmed group add${open.groupAdds.length === 1 ? '' : 's'}`);
+  if (open.notifications.length) {
+    const d = open.notifications.filter((n) => n.dispatched).length;
+    parts.push(`${open.notifications.length} unsettled notification${open.notifications.length === 1 ? '' : 's'} (${d} possibly delivered)`);
+  }
+  return parts.length ? `the ledger has ${parts.join(', ')}; the next reconcile settles them before acting.` : null;
+}
+
+// ---------------------------------------------------------------------------------------------------
+// Planning: what to do with each open intent, given this run's decisions. No I/O; act/ carries it out.
+
+/** Why an open group add is settled the way it is. Each reason has its ledger detail next to it. */
+export const GROUP_RECOVERY = {
+  /** The user is (or becomes) enforced: the membership is confirmed (re-driven if needed). */
+  Redrive: (runId: string | undefined) => `the interrupted run ${runId ?? '?'} had added the user; this run confirmed the membership`,
+  /** Not due and in the group: the add is undone. */
+  RollBack: () => 'the run that added the user was interrupted before recording the enforcement, and this run does not enforce the user',
+  /** Not due and not in the group: nothing to undo. */
+  Supersede: () => 'no longer due for enforcement and not in the group: nothing to undo',
+} as const;
+export type GroupRecoveryAction = keyof typeof GROUP_RECOVERY;
+
+export interface GroupRecoveryPlan {
+  /** Group adds of this run that need a write (the user is not yet a member). */
+  toAdd: AddToGroupDecision[];
+  /** Open intents confirmed by this run (unless this run's own add for that user fails). */
+  redrive: GroupAddIntentEvent[];
+  /** Open intents whose membership is undone (DELETE members/{id}/$ref). */
+  rollBack: GroupAddIntentEvent[];
+  /** Open intents closed without a write. */
+  supersede: GroupAddIntentEvent[];
+}
+
+export interface GroupRecoveryInput {
+  open: readonly GroupAddIntentEvent[];
+  state: CampaignState;
+  /** Every decision of this run, before the valve. */
+  decisions: readonly Decision[];
+  /** The decisions this run carries out (after the valve). */
+  kept: readonly Decision[];
+  /** The enforcement group this run writes to, and its members as observed (lower-case ids). */
+  groupId: string;
+  groupMembers: ReadonlySet<string>;
+}
+
+/**
+ * Open group adds: confirmed if the user is (or now becomes) enforced, left open if the valve deferred
+ * them, undone if the user is in the group without being due, else closed with nothing to undo.
+ */
+export function planGroupRecovery(x: GroupRecoveryInput): GroupRecoveryPlan {
+  const entersEnforced = (list: readonly Decision[]) => new Set(list.flatMap((d) => (d.type === 'enterStage' && d.to === 'enforced' ? [d.userId] : [])));
+  const enforcedNow = entersEnforced(x.kept);
+  const enforcedLater = entersEnforced(x.decisions);
+  const isEnforced = (id: string) => {
+    const u = x.state.users[id];
+    return enforcedNow.has(id) || (inCampaign(u) && u.stage === 'enforced');
+  };
+  const toAdd = x.kept.filter((d): d is AddToGroupDecision => d.type === 'addToGroup' && !x.groupMembers.has(d.userId.toLowerCase()));
+  const redrive = x.open.filter((g) => isEnforced(g.userId));
+  const undecided = x.open.filter((g) => !isEnforced(g.userId) && !enforcedLater.has(g.userId));
+  const rollBack = undecided.filter((g) => g.groupId === x.groupId && x.groupMembers.has(g.userId.toLowerCase()));
+  const supersede = undecided.filter((g) => !rollBack.includes(g));
+  return { toAdd, redrive, rollBack, supersede };
+}
+
+/** How an open notification is settled, with the ledger detail of each final outcome. */
+export const NOTIFICATION_RECOVERY = {
+  /** Notifications are off: nothing will ever be sent. */
+  CancelChannelNone: () => 'notifications are off (channel none)',
+  /** Never dispatched and the user moved on: certainly unsent and no longer wanted. */
+  CancelNotDue: (stage: string) => `never sent by the interrupted run, and the user is no longer in ${stage}`,
+  /** Never dispatched and still wanted: certainly unsent, so sent now. */
+  Resend: () => 'never sent by the interrupted run; sent now',
+  /** Dispatched over Teams: no read API can tell, so at most once. */
+  InDoubt: () => 'the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so it is not sent again (at most once)',
+  /** Dispatched email: looked up in the sender's Sent Items by its key. */
+  LookUp: () => 'dispatched by email: looked up in the Sent Items',
+  /** Dispatched email, but no sender to look in. */
+  FailNoSender: () => 'no sender mailbox to look it up in',
+} as const;
+export type NotificationRecoveryAction = keyof typeof NOTIFICATION_RECOVERY;
+
+export interface NotificationRecoveryStep {
+  action: NotificationRecoveryAction;
+  notice: NotificationSentEvent;
+  /** The channel the outcome is recorded under. */
+  channel: 'teams' | 'email' | 'none';
+  detail: string;
+}
+
+export interface NotificationRecoveryInput {
+  open: readonly OpenNotification[];
+  /** The campaign's channel now, and whether an email sender is configured. */
+  channel: 'teams' | 'email' | 'none';
+  hasSender: boolean;
+  /** The state after this run's decisions, and who was observed this run. */
+  after: CampaignState;
+  observedIds: ReadonlySet<string>;
+}
+
+/** Whether a recorded notice is still wanted: the user is still in its stage and still observed. */
+export function stillDue(n: NotificationSentEvent, after: CampaignState, observedIds: ReadonlySet<string>): boolean {
+  const u = after.users[n.userId];
+  return inCampaign(u) && u.stage === n.stage && observedIds.has(n.userId);
+}
+
+/**
+ * Settles notifications an interrupted run recorded but did not confirm. Never dispatched: sent now if
+ * the user is still in that stage, else cancelled. Dispatched: email is looked up in Sent Items by its
+ * key (see `afterLookUp`); Teams cannot be looked up and is recorded in doubt.
+ */
+export function planNotificationRecovery(x: NotificationRecoveryInput): NotificationRecoveryStep[] {
+  return x.open.map((n) => {
+    const channel = n.sent.channel ?? x.channel;
+    const step = (action: NotificationRecoveryAction, ch: NotificationRecoveryStep['channel'], detail: string): NotificationRecoveryStep => ({ action, notice: n.sent, channel: ch, detail });
+    if (channel === 'none' || x.channel === 'none') return step('CancelChannelNone', channel, NOTIFICATION_RECOVERY.CancelChannelNone());
+    if (!n.dispatched) {
+      return stillDue(n.sent, x.after, x.observedIds)
+        ? step('Resend', channel, NOTIFICATION_RECOVERY.Resend())
+        : step('CancelNotDue', channel, NOTIFICATION_RECOVERY.CancelNotDue(n.sent.stage));
+    }
+    if (channel === 'teams') return step('InDoubt', channel, NOTIFICATION_RECOVERY.InDoubt());
+    if (!x.hasSender) return step('FailNoSender', 'email', NOTIFICATION_RECOVERY.FailNoSender());
+    return step('LookUp', 'email', NOTIFICATION_RECOVERY.LookUp());
+  });
+}
+
+/** What a Sent Items look-up decides: found = delivered, missing = sent again if still due, else cancelled. */
+export type LookUpResult = 'delivered' | 'resend' | 'cancelled';
+
+export function afterLookUp(n: NotificationSentEvent, found: boolean, after: CampaignState, observedIds: ReadonlySet<string>): LookUpResult {
+  if (found) return 'delivered';
+  return stillDue(n, after, observedIds) ? 'resend' : 'cancelled';
+}
