@@ -67,7 +67,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `Demo: ${users} admins in a simulated tenant, campaign ${campaign.metadata.name} (${campaign.metadata.description}), ${days} days from ${start.toISOString().slice(0, 10)}.`);
   println(io.stdout, `      day  date        device  passkey  notice  enforced  exceeded  | notified  added  postponed`);
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
-  const { runDemo } = await import('../../sim/demo.js');
+  const { runDemo } = await import('../demo/demo.js');
   const started = Date.now();
   const result = await runDemo({
     campaign,
