@@ -8,6 +8,13 @@ import { listCampaignFiles, loadCampaignFile, namesUniqueAcrossFiles, parseCampa
 import { checkLock } from './lock';
 import type { Campaign, Diagnostic } from './types';
 
+/** One line per diagnostic (file:line:col: …), as the CLI prints it and the Pulumi program fails with it. */
+export function formatDiagnostic(d: Diagnostic): string {
+  const where = `${d.file}:${d.line}:${d.col}`;
+  const sev = d.severity === 'warning' ? 'warning: ' : '';
+  return `${where}: ${sev}${d.path ? `${d.path}: ` : ''}${d.message}`;
+}
+
 export interface FileReport {
   file: string;
   name: string | null;

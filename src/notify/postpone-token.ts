@@ -1,9 +1,8 @@
 // Signed postponement link tokens: base64url(payload) "." base64url(HMAC-SHA256(key, domain + payload)).
 // The link proves who may postpone what until when; the ledger (isUsed) makes each token single-use.
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
+import { MIN_POSTPONE_KEY_BYTES } from '../contracts/scheduler';
 
-/** Minimum key length in bytes (256 bits, the HMAC-SHA256 output size). */
-export const MIN_POSTPONE_KEY_BYTES = 32;
 const TOKEN_FORMAT_VERSION = 1;
 // Domain separation: a MAC made with the same key for another purpose never verifies as a postpone token.
 const SIGNING_DOMAIN = 'passkey-campaign/postpone-token/v1.';

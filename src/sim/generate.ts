@@ -2,7 +2,7 @@
 // Admins over the 15 supported roles (active and PIM-eligible), a role-assignable group, two break-glass
 // Global Administrators, devices of every platform with some below the passkey minimums, stale and disabled
 // devices, disabled accounts, users with and without passkeys, the FIDO2 policy and the enforcement groups.
-import { ROLE_DISPLAY_NAMES, SUPPORTED_ROLES, SUPPORTED_ROLE_NAMES, type SupportedRoleName } from '../campaign/roles';
+import { ROLE_DISPLAY_NAMES, SUPPORTED_ROLES, SUPPORTED_ROLE_NAMES, type SupportedRoleName } from '../contracts/roles';
 import type {
   FixtureAuthenticationMethodsPolicy,
   FixtureConditionalAccessPolicy,

@@ -73,7 +73,7 @@ const USER_DEFAULT_PROPERTIES = [
   'surname',
   'userPrincipalName',
   'id',
-];
+] as const satisfies readonly (keyof FixtureUser)[];
 // Evolvable-enum members Graph hides (as unknownFutureValue) unless the caller sends Prefer: include-unknown-enum-members.
 const EVOLVABLE_METHODS = new Set(['passKeyDeviceBoundAuthenticator', 'passKeyDeviceBoundWindowsHello', 'passKeySynced']);
 
@@ -179,7 +179,7 @@ function shapeUser(ctx: RouteContext, u: FixtureUser, select: string[] | undefin
   if (select) return project(u, select);
   if (ctx.version === 'beta') return { ...u };
   const out: Record<string, unknown> = {};
-  for (const k of USER_DEFAULT_PROPERTIES) out[k] = (u as unknown as Record<string, unknown>)[k] ?? (k === 'businessPhones' ? [] : null);
+  for (const k of USER_DEFAULT_PROPERTIES) out[k] = u[k] ?? (k === 'businessPhones' ? [] : null);
   return out;
 }
 

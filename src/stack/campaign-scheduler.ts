@@ -12,8 +12,7 @@ import type * as inputs from '@pulumi/azure-native/types/input';
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
-import { MIN_POSTPONE_KEY_BYTES } from '../notify/postpone-token';
-import { APP_SETTINGS, ledgerUrl } from './functions/settings';
+import { APP_SETTINGS, MIN_POSTPONE_KEY_BYTES, ledgerUrl } from '../contracts/scheduler';
 import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
 import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from '../contracts/names';
 

@@ -3,8 +3,7 @@
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
 import type { Campaign, CampaignStatus } from '../campaign/types';
-import { validatePaths } from '../campaign/validate';
-import { formatDiagnostic } from '../cli/validate';
+import { formatDiagnostic, validatePaths } from '../campaign/validate';
 
 /** The campaign files do not validate; `message` holds one `file:line:col: …` line per error. */
 export class CampaignValidationError extends Error {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/apps/cli/main';
 import { captureIo } from '../helpers/io';
 
 // One defect per file; every message asserted exactly, with its file:line:col.

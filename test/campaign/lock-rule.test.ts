@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/apps/cli/main';
 import { captureIo } from '../helpers/io';
 
 const BASE = fs.readFileSync('campaigns/admins-passkeys.yaml', 'utf8');

@@ -73,7 +73,7 @@ describe('the campaign executable', () => {
 
   it('starts without loading Pulumi, azure-native or the Graph client', () => {
     const probe = `
-      const cli = require(${JSON.stringify(path.join(ROOT, 'dist', 'cli', 'main.js'))});
+      const cli = require(${JSON.stringify(path.join(ROOT, 'dist', 'apps', 'cli', 'main.js'))});
       const { PassThrough } = require('node:stream');
       const sink = new PassThrough(); sink.resume();
       cli.run(['validate'], { stdout: sink, stderr: sink, cwd: process.cwd(), env: process.env }).then((code) => {

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/apps/cli/main';
 import { loadReport, renderMarkdown } from '../../src/report/index';
 import type { StatusReport } from '../../src/report/model';
 import { captureIo } from '../helpers/io';

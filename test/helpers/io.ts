@@ -1,5 +1,5 @@
 import { PassThrough } from 'node:stream';
-import type { Io } from '../../src/cli/io';
+import type { Io } from '../../src/apps/cli/io';
 
 /** An Io whose stdout/stderr are collected as strings. */
 export function captureIo(cwd = process.cwd(), env: NodeJS.ProcessEnv = process.env): Io & { out(): string; err(): string } {

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/apps/cli/main';
 import { GraphUnavailableError } from '../../src/graph/errors';
 import { runCampaign } from '../../src/reconcile/run';
 import { generateTenant, SIM_IDS, SIM_GROUP_NAMES } from '../../src/sim/generate';

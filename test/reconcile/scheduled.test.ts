@@ -2,8 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { applyPostponeLink, runScheduledReconcile } from '../../src/reconcile/scheduled';
-import type { SchedulerSettings } from '../../src/stack/functions/settings';
+import { applyPostponeLink, runScheduledReconcile } from '../../src/apps/functions/scheduled';
+import type { SchedulerSettings } from '../../src/apps/functions/settings';
 import { harness, START, type Harness } from './harness';
 
 const KEY = 'k'.repeat(40);
@@ -54,8 +54,8 @@ describe('the scheduler runtime (what the Functions app runs)', () => {
 
 describe('the Functions entry points', () => {
   it('load the compiled runtime from the built package', async () => {
-    const { loadRuntime } = await import('../../src/stack/functions/runtime');
-    const runtime = await loadRuntime(path.resolve('dist/reconcile/scheduled.js'));
+    const { loadRuntime } = await import('../../src/apps/functions/runtime');
+    const runtime = await loadRuntime(path.resolve('dist/apps/functions/scheduled.js'));
     expect(typeof runtime.runScheduledReconcile).toBe('function');
     expect(typeof runtime.applyPostponeLink).toBe('function');
   });

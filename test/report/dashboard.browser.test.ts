@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { run } from '../../src/cli/main';
+import { run } from '../../src/apps/cli/main';
 import type { StatusReport } from '../../src/report/model';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign } from './demo-ledger';

@@ -1,5 +1,5 @@
-// The CLI must start without Pulumi: nothing outside src/stack imports Pulumi or the stack, and the
-// production build leaves src/stack out.
+// The CLI and the Functions app must run without Pulumi: nothing outside src/stack imports Pulumi or the
+// stack, and the production build (which the Functions package is made of) leaves src/stack out.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
@@ -21,8 +21,10 @@ describe('CLI isolation from Pulumi', () => {
     expect(offenders).toEqual([]);
   });
 
-  it('leaves src/stack out of the production build', () => {
-    const build = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as { exclude?: string[] };
+  it('leaves src/stack out of the production build, which holds the Functions app', () => {
+    const build = JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.build.json'), 'utf8')) as { include?: string[]; exclude?: string[] };
     expect(build.exclude).toContain('src/stack/**');
+    expect(build.include).toEqual(['src/**/*.ts']);
+    expect(build.exclude?.filter((e) => e.startsWith('src/apps'))).toEqual([]);
   });
 });

@@ -1,9 +1,11 @@
 // The Functions handlers with a fake reconcile runtime: the timer runs every in-progress campaign, and
 // the postponement endpoint never spends a token on GET (mail scanners open links).
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { postponeHttp, reconcileTimer, type HandlerDeps } from '../../src/stack/functions/handlers';
-import { loadRuntime, type SchedulerRuntime } from '../../src/stack/functions/runtime';
-import { readSettings } from '../../src/stack/functions/settings';
+import { postponeHttp, reconcileTimer, type HandlerDeps } from '../../src/apps/functions/handlers';
+import { loadRuntime, type SchedulerRuntime } from '../../src/apps/functions/runtime';
+import { readSettings } from '../../src/apps/functions/settings';
 import { normalizeSchedule } from '../../src/stack/settings';
 
 const NOW = new Date('2026-12-01T06:00:00Z');
@@ -73,8 +75,16 @@ describe('postponement endpoint', () => {
 });
 
 describe('runtime loading', () => {
+  it('finds the scheduled runtime next to it in the built package', async () => {
+    const built = path.join(__dirname, '..', '..', 'dist', 'apps', 'functions', 'runtime.js');
+    const { loadRuntime: loadBuilt } = createRequire(__filename)(built) as { loadRuntime: typeof loadRuntime };
+    const runtime = await loadBuilt();
+    expect(typeof runtime.runScheduledReconcile).toBe('function');
+    expect(typeof runtime.applyPostponeLink).toBe('function');
+  });
+
   it('says which exports the reconcile module must provide', async () => {
-    await expect(loadRuntime('node:path')).rejects.toThrow('node:path must export runScheduledReconcile and applyPostponeLink (see src/reconcile/scheduler-contract.ts).');
+    await expect(loadRuntime('node:path')).rejects.toThrow('node:path must export runScheduledReconcile and applyPostponeLink (see src/contracts/scheduler.ts).');
   });
 });
 

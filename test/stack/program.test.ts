@@ -207,8 +207,7 @@ describe('an invalid campaign', () => {
   it('fails the program with the same file:line:col message as campaign validate', async () => {
     const dir = campaignsCopy((name, text) => (name === 'admins-passkeys' ? inProgress(text).replace('deviceUpdate:        { gracePeriodDays', 'deviceUpdate:        { gracePeroidDays') : text));
     dirs.push(dir);
-    const { validatePaths } = await import('../../src/campaign/validate');
-    const { formatDiagnostic } = await import('../../src/cli/validate');
+    const { formatDiagnostic, validatePaths } = await import('../../src/campaign/validate');
     const expected = validatePaths([dir]).files.flatMap((f: { errors: Parameters<typeof formatDiagnostic>[0][] }) => f.errors.map(formatDiagnostic));
     expect(expected).toHaveLength(1);
     expect(expected[0]).toMatch(new RegExp(`^${dir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}/admins-passkeys\\.yaml:\\d+:\\d+: spec\\.stages\\.deviceUpdate\\.gracePeroidDays: `));

@@ -33,6 +33,17 @@ describe('CI workflows', () => {
     expect(read('campaign-deploy.yml')).toMatch(/pulumi up --stack "\$PULUMI_STACK" --policy-pack policies --yes/);
   });
 
+  it('packages the Functions app from the CLI build, without the Pulumi program', () => {
+    const deploy = read('campaign-deploy.yml');
+    expect(deploy).not.toContain('tsconfig.json');
+    expect(deploy).toContain('npm run build');
+    expect(deploy).toContain('cp -r dist .deploy/dist');
+    expect(deploy).toContain('main: "dist/apps/functions/main.js"');
+    const hostJson = /cp (\S+) \.deploy\/host\.json/.exec(deploy)?.[1];
+    expect(hostJson).toBe('src/apps/functions/host.json');
+    expect(fs.existsSync(path.join(dir, '..', '..', hostJson!))).toBe(true);
+  });
+
   it.each(files)('%s logs in to Azure with OIDC and keeps no Azure secret', (file) => {
     const text = read(file);
     expect(text).toContain('id-token: write');

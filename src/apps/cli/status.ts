@@ -2,11 +2,11 @@
 // table, --json (DESIGN §5), --markdown FILE for a CI job summary or PR comment, --html FILE for the dashboard.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import { writeAtomic } from '../report/history';
-import { renderDashboard } from '../report/html';
-import { loadReport } from '../report/index';
-import { renderMarkdown } from '../report/markdown';
-import { formatStatusText } from '../report/text';
+import { writeAtomic } from '../../report/history';
+import { renderDashboard } from '../../report/html';
+import { loadReport } from '../../report/index';
+import { renderMarkdown } from '../../report/markdown';
+import { formatStatusText } from '../../report/text';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';

@@ -1,19 +1,20 @@
-// What the Azure Functions app runs (src/stack/functions): the daily reconcile of every in-progress
+// What the Azure Functions app runs (loaded by ./runtime): the daily reconcile of every in-progress
 // campaign, and the HTTPS endpoint behind signed postponement links. Same code as the CLI.
 import * as path from 'node:path';
-import { loadCampaignFile } from '../campaign/load';
-import type { Campaign } from '../campaign/types';
-import type { LedgerEvent } from '../engine/events';
-import { requestPostponement } from '../engine/postpone';
-import { foldLedger } from '../engine/state';
-import { Graph } from '../graph/client';
-import { readUnverifiedClaims, verifyPostponeToken } from '../notify/postpone-token';
-import { openStore } from '../state/open-store';
-import type { LedgerStore } from '../state/store';
-import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from './scheduler-contract';
-import { runCampaign } from './run';
+import { loadCampaignFile } from '../../campaign/load';
+import type { Campaign } from '../../campaign/types';
+import type { LedgerEvent } from '../../engine/events';
+import { requestPostponement } from '../../engine/postpone';
+import { foldLedger } from '../../engine/state';
+import { Graph } from '../../graph/client';
+import { readUnverifiedClaims, verifyPostponeToken } from '../../notify/postpone-token';
+import { openStore } from '../../state/open-store';
+import type { LedgerStore } from '../../state/store';
+import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from '../../contracts/scheduler';
+import { runCampaign } from '../../reconcile/run';
 
-const PACKAGE_ROOT = path.resolve(__dirname, '..', '..');
+// dist/apps/functions/ → the package root, which holds campaigns/.
+const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
 function loadCampaign(settings: SchedulerSettings, name: string): Campaign {
   const file = path.resolve(PACKAGE_ROOT, settings.campaignsDir, `${name}.yaml`);
@@ -49,7 +50,7 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
       });
       log.info('reconcile run finished', { campaign: name, moved: r.transitions.length, notified: r.notifications, groupAdds: r.groupAdds, graphRequests: r.graphRequests, warnings: r.warnings.length });
       for (const w of r.warnings) log.warn('reconcile warning', { campaign: name, warning: w });
-      results.push({ campaign: name, ok: true, summary: r as unknown as Record<string, unknown> });
+      results.push({ campaign: name, ok: true, summary: { ...r } });
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       log.error('reconcile run failed', { campaign: name, error });

@@ -1,8 +1,8 @@
 // `campaign postpone --campaign NAME --user UPN`: records a user's postponement in the ledger,
 // as the signed link in a notification would.
-import { requestPostponement } from '../engine/postpone';
-import { findUser, foldLedger } from '../engine/state';
-import type { LedgerEvent } from '../engine/events';
+import { requestPostponement } from '../../engine/postpone';
+import { findUser, foldLedger } from '../../engine/state';
+import type { LedgerEvent } from '../../engine/events';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';

@@ -1,4 +1,4 @@
-// `campaign plan`: see src/cli/reconcile.ts.
+// `campaign plan`: see src/apps/cli/reconcile.ts.
 import { runCommand } from './reconcile';
 import type { Io } from './io';
 

@@ -2,8 +2,8 @@
 // so `campaign validate` never pays for the Graph client (and nothing here loads Pulumi).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError, UsageError } from '../errors';
-import { StateError } from '../state/errors';
+import { RuntimeError, UsageError } from '../../errors';
+import { StateError } from '../../state/errors';
 import { println, processIo, type Io } from './io';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };
@@ -40,7 +40,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
     return name ? 0 : 2;
   }
   if (name === '--version' || name === '-v') {
-    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', 'package.json'), 'utf8')) as { version: string };
+    const pkg = JSON.parse(readFileSync(join(__dirname, '..', '..', '..', 'package.json'), 'utf8')) as { version: string };
     println(io.stdout, pkg.version);
     return 0;
   }

@@ -1,13 +1,13 @@
 // `campaign demo [--days D] [--users N]`: the README's main job. No Azure account needed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { loadCampaignFile } from '../campaign/load';
-import type { LedgerEvent } from '../engine/events';
-import { estimateEnd, outlook } from '../engine/estimate';
-import { foldLedger } from '../engine/state';
-import type { Observation } from '../engine/types';
-import { UsageError } from '../errors';
-import { FileStore } from '../state/file-store';
+import { loadCampaignFile } from '../../campaign/load';
+import type { LedgerEvent } from '../../engine/events';
+import { estimateEnd, outlook } from '../../engine/estimate';
+import { foldLedger } from '../../engine/state';
+import type { Observation } from '../../engine/types';
+import { UsageError } from '../../errors';
+import { FileStore } from '../../state/file-store';
 import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 
@@ -57,7 +57,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const stateDir = path.resolve(io.cwd, stringFlag(p, 'state') ?? '.campaign-demo');
   prepareStateDir(stateDir);
 
-  const file = path.resolve(__dirname, '..', '..', 'campaigns', 'admins-passkeys.yaml');
+  const file = path.resolve(__dirname, '..', '..', '..', 'campaigns', 'admins-passkeys.yaml');
   const loaded = loadCampaignFile(file);
   if (!loaded.campaign) throw new UsageError(`${file} is invalid; run campaign validate.`);
   const campaign = loaded.campaign;
@@ -67,7 +67,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `Demo: ${users} admins in a simulated tenant, campaign ${campaign.metadata.name} (${campaign.metadata.description}), ${days} days from ${start.toISOString().slice(0, 10)}.`);
   println(io.stdout, `      day  date        device  passkey  notice  enforced  exceeded  | notified  added  postponed`);
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
-  const { runDemo } = await import('../sim/demo.js');
+  const { runDemo } = await import('../demo/demo.js');
   const started = Date.now();
   const result = await runDemo({
     campaign,
@@ -103,7 +103,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `  estimated end: ${end ?? 'all targeted users are enforced'}`);
   println(io.stdout, `Outlook:`);
   for (const line of outlook(campaign, observation, state, nowIso)) println(io.stdout, `  ${line}`);
-  const { writeDashboard } = await import('../report/index.js');
+  const { writeDashboard } = await import('../../report/index.js');
   const dashboard = await writeDashboard({ campaign, store, file: path.join(stateDir, `${campaign.metadata.name}.html`) });
   println(io.stdout);
   println(io.stdout, `Ledger:    ${path.relative(io.cwd, path.join(stateDir, campaign.metadata.name, 'ledger.jsonl'))}`);

@@ -1,10 +1,10 @@
 // `campaign history`: every ledger event, oldest first (text or --json), filtered by --user / --since;
 // --export DIR writes the deterministic audit export (Markdown + JSON lines) meant to be committed to git.
 import * as path from 'node:path';
-import { closest } from '../campaign/suggest';
-import type { LedgerEvent } from '../engine/events';
-import { UsageError } from '../errors';
-import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../report/history';
+import { closest } from '../../campaign/suggest';
+import type { LedgerEvent } from '../../engine/events';
+import { UsageError } from '../../errors';
+import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../../report/history';
 import { parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';

@@ -1,7 +1,7 @@
 // `campaign sim serve --tenant FILE [--port N]` and `campaign sim generate --users N [--seed S]`.
 import * as path from 'node:path';
-import { UsageError } from '../errors';
-import { SIM_TOKEN } from '../graph/client';
+import { UsageError } from '../../errors';
+import { SIM_TOKEN } from '../../graph/client';
 import { intFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { println, type Io } from './io';
 
@@ -26,7 +26,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       println(io.stdout, HELP);
       return 0;
     }
-    const { runSimServe } = await import('../sim/cli.js');
+    const { runSimServe } = await import('../../sim/cli.js');
     return runSimServe(
       { tenantFile: path.resolve(io.cwd, requireFlag(p, 'tenant', 'sim serve')), port: intFlag(p, 'port', 0), throttle: !p.values['no-throttle'], token: stringFlag(p, 'token') ?? SIM_TOKEN },
       io,
@@ -40,7 +40,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     }
     const users = intFlag(p, 'users', 0, 2);
     if (!stringFlag(p, 'users')) throw new UsageError('--users is required.', 'For example: campaign sim generate --users 500 --seed 7 > tenant.json');
-    const { runSimGenerate } = await import('../sim/cli.js');
+    const { runSimGenerate } = await import('../../sim/cli.js');
     return runSimGenerate({ users, seed: stringFlag(p, 'seed'), now: stringFlag(p, 'now') }, io);
   }
   throw new UsageError(`unknown subcommand "sim ${sub}".`, 'Use "campaign sim serve" or "campaign sim generate".');

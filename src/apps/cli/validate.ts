@@ -1,6 +1,6 @@
 // `campaign validate [PATH…] [--base REV] [--format text|json|github]`
-import { validatePaths, type ValidationReport } from '../campaign/validate';
-import type { Diagnostic } from '../campaign/types';
+import { formatDiagnostic, validatePaths, type ValidationReport } from '../../campaign/validate';
+import type { Diagnostic } from '../../campaign/types';
 import { oneOf, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 
@@ -15,12 +15,6 @@ PATH is a campaign file or a directory of them (default: campaigns/).
   --format FMT    text (default), json, or github (workflow annotations shown inline in pull requests)
 
 Exit status: 0 valid, 1 invalid, 2 usage error (missing file, unknown revision).`;
-
-export function formatDiagnostic(d: Diagnostic): string {
-  const where = `${d.file}:${d.line}:${d.col}`;
-  const sev = d.severity === 'warning' ? 'warning: ' : '';
-  return `${where}: ${sev}${d.path ? `${d.path}: ` : ''}${d.message}`;
-}
 
 // Workflow-command escaping (GitHub's toolkit): data escapes %, CR, LF; properties also ':' and ','.
 const escData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');

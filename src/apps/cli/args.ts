@@ -1,7 +1,7 @@
 // Flag parsing on node:util parseArgs (no dependency, fast start); mistakes become usage errors.
 import { parseArgs } from 'node:util';
-import { UsageError } from '../errors';
-import { closest } from '../campaign/suggest';
+import { UsageError } from '../../errors';
+import { closest } from '../../campaign/suggest';
 
 export interface FlagSpec {
   [name: string]: { type: 'string' | 'boolean'; multiple?: boolean; short?: string };

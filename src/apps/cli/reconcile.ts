@@ -1,7 +1,7 @@
 // `campaign plan` and `campaign reconcile`: the same run, without and with writes.
-import { Graph } from '../graph/client';
-import type { RunResult } from '../reconcile/result';
-import { runCampaign } from '../reconcile/run';
+import { Graph } from '../../graph/client';
+import type { RunResult } from '../../reconcile/result';
+import { runCampaign } from '../../reconcile/run';
 import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';

@@ -1,19 +1,19 @@
 // `campaign demo`: a generated tenant in the in-process emulator, the example admin campaign
 // started, one reconcile per simulated day, and simulated users who act on their notifications
 // the way real ones do: some at once, some late, some postpone, some never.
-import type { Campaign } from '../campaign/types';
-import { requestPostponement } from '../engine/postpone';
-import { foldLedger } from '../engine/state';
-import type { LedgerEvent } from '../engine/events';
-import { Graph, SIM_TOKEN } from '../graph/client';
-import type { RunResult } from '../reconcile/result';
-import { runCampaign } from '../reconcile/run';
-import type { LedgerStore } from '../state/store';
-import { FakeClock } from './clock';
-import type { TenantFixture } from './fixture';
-import { generateTenant } from './generate';
-import { Prng } from './prng';
-import { startEmulator } from './server';
+import type { Campaign } from '../../campaign/types';
+import { requestPostponement } from '../../engine/postpone';
+import { foldLedger } from '../../engine/state';
+import type { LedgerEvent } from '../../engine/events';
+import { Graph, SIM_TOKEN } from '../../graph/client';
+import type { RunResult } from '../../reconcile/result';
+import { runCampaign } from '../../reconcile/run';
+import type { LedgerStore } from '../../state/store';
+import { FakeClock } from '../../sim/clock';
+import type { TenantFixture } from '../../sim/fixture';
+import { generateTenant } from '../../sim/generate';
+import { Prng } from '../../sim/prng';
+import { startEmulator } from '../../sim/server';
 
 export type Behaviour = 'prompt' | 'late' | 'postpones' | 'ignores';
 

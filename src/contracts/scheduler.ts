@@ -1,0 +1,74 @@
+// What the Pulumi program (src/stack, CampaignScheduler) and the Azure Functions app (src/apps/functions)
+// must agree on: the app setting names the stack sets and the app reads, the ledger URL form, the
+// postponement key length, and the app's runtime interface. Pure, so neither side imports the other.
+
+export const APP_SETTINGS = {
+  /** NCRONTAB of the timer trigger; function.json-free bindings read it as %RECONCILE_SCHEDULE%. */
+  schedule: 'RECONCILE_SCHEDULE',
+  /** Comma-separated names of the in-progress campaigns the timer reconciles. */
+  campaigns: 'CAMPAIGN_NAMES',
+  /** Directory of campaign files inside the deployed package. */
+  campaignsDir: 'CAMPAIGNS_DIR',
+  /** Ledger location: azblob://<account>/<container> (the CLI's --state / CAMPAIGN_STATE). */
+  state: 'CAMPAIGN_STATE',
+  /** Microsoft Graph base URL (the CLI's --graph-url / CAMPAIGN_GRAPH_URL). */
+  graphUrl: 'CAMPAIGN_GRAPH_URL',
+  /** Default sender mailbox of email notifications. */
+  sender: 'CAMPAIGN_NOTIFICATION_SENDER',
+  /** Teams app id for activity feed notifications. */
+  teamsAppId: 'CAMPAIGN_TEAMS_APP_ID',
+  /** HMAC key of postponement links (secret). */
+  postponeKey: 'CAMPAIGN_POSTPONE_KEY',
+  /** Public URL of the postponement endpoint, used to build the links in notifications. */
+  postponeUrl: 'CAMPAIGN_POSTPONE_URL',
+  /** Client id of the user-assigned identity, so DefaultAzureCredential picks it. */
+  clientId: 'AZURE_CLIENT_ID',
+} as const;
+
+/** azblob://<account>/<container>: the ledger location the blob store understands. */
+export function ledgerUrl(account: string, container: string): string {
+  return `azblob://${account}/${container}`;
+}
+
+/** Minimum postponement key length in bytes (256 bits, the HMAC-SHA256 output size). */
+export const MIN_POSTPONE_KEY_BYTES = 32;
+
+export interface SchedulerSettings {
+  campaigns: string[];
+  campaignsDir: string;
+  state: string;
+  graphUrl: string;
+  sender?: string;
+  teamsAppId?: string;
+  postponeKey: string;
+  postponeUrl?: string;
+}
+
+export interface SchedulerLog {
+  info(message: string, fields?: Record<string, unknown>): void;
+  warn(message: string, fields?: Record<string, unknown>): void;
+  error(message: string, fields?: Record<string, unknown>): void;
+}
+
+export interface ScheduledCampaignResult {
+  campaign: string;
+  ok: boolean;
+  /** The reconcile JSON summary (DESIGN §5) when ok; the error sentence otherwise. */
+  summary?: Record<string, unknown>;
+  error?: string;
+}
+
+export interface PostponeLinkResult {
+  ok: boolean;
+  /** One sentence for the user: the new deadline, or why the link no longer works. */
+  message: string;
+  /** Reason constant, e.g. Postponed, expired, replayed, wrongStage. */
+  reason: string;
+}
+
+export interface SchedulerRuntime {
+  /** Runs `campaign reconcile` for each named campaign (same code path), one after the other. */
+  runScheduledReconcile(input: { settings: SchedulerSettings; now: Date; log: SchedulerLog }): Promise<ScheduledCampaignResult[]>;
+  /** Verifies a signed postponement link and records the postponement in the ledger. */
+  applyPostponeLink(input: { token: string; settings: SchedulerSettings; now: Date; log: SchedulerLog }): Promise<PostponeLinkResult>;
+}
