@@ -4,6 +4,16 @@
 /** Every warning a run can raise. Add a code here, next to where it is explained, before using it. */
 export const WARNING_CODES = [
   'LedgerRecovered',
+  // Target resolution (targets.ts, where each sentence is written):
+  'EnforcementGroupMissing',
+  'TargetGroupMissing',
+  'TargetUserMissing',
+  'BreakGlassAccountMissing',
+  'ExclusionGroupMissing',
+  'DisabledAccountsSkipped',
+  'Fido2NotEnabled',
+  'Fido2SelfServiceNotAllowed',
+  'UsersOutsideFido2Scope',
 ] as const;
 export type WarningCode = (typeof WARNING_CODES)[number];
 
