@@ -7,6 +7,7 @@ import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../engine/events';
 import { applyEvents, foldLedger, inCampaign, type CampaignState } from '../engine/state';
+import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import { type BatchRequest, type BatchResponse, type Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
@@ -17,7 +18,8 @@ import type { LedgerStore } from '../state/store';
 import { RuntimeError } from '../errors';
 import { countStages, type RunCounts, type RunResult, type Transition } from './result';
 import { closeInterruptedRuns, describeOpen, openIntents, type OpenIntents, type OpenNotification } from './intents';
-import { observe, type ObserveResult } from './observe';
+import { TenantReadError } from '../observe/errors';
+import { observe, type ObserveOptions } from '../observe/observe';
 
 export interface RunOptions {
   campaign: Campaign;
@@ -151,7 +153,11 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     }
     if (campaign.spec.status !== 'inProgress' && opts.apply) {
       // Read only for the overview's counts: a failure changes nothing here, but is said.
-      const observed = campaign.spec.status === 'notStarted' ? null : await observe(graph, campaign, now).catch((e: unknown) => {
+      const observed = campaign.spec.status === 'notStarted' ? null : await observeTargets(graph, campaign, nowIso).then((o) => {
+        if (!o.targets.observation.readErrors.length) return o.targets;
+        warnings.push(`the tenant could not be read for this run's counts (${o.targets.observation.readErrors[0]}).`);
+        return null;
+      }, (e: unknown) => {
         warnings.push(`the tenant could not be read for this run's counts (${e instanceof Error ? e.message : String(e)}).`);
         return null;
       });
@@ -166,13 +172,15 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       return result(campaign, nowIso, runId, true, countStages(state, obs), [], 0, 0, graph.stats.requests - requestsBefore, warnings, 0, observed?.prerequisites ?? null);
     }
 
-    const observed = await observe(graph, effective, now, { allowMissingGroup: !opts.apply });
-    warnings.push(...observed.warnings);
+    const { snapshot, targets: observed } = await observeTargets(graph, effective, nowIso, { allowMissingGroup: !opts.apply });
+    // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
+    if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
+    warnings.push(...observed.warnings.map((w) => w.message));
 
     // A broken role or group read looks exactly like "everyone left": refuse to act on it.
     const before = previousTargeted(ledgerEvents);
     const nowTargeted = observed.observation.users.length;
-    if (before !== null && before > 0 && (before - nowTargeted) / before > MAX_TARGET_DROP && !opts.acceptTargetDrop) {
+    if (before !== null && before > 0 && (before - nowTargeted) / before > MAX_TARGET_DROP && !opts.acceptTargetDrop && !observed.observation.readErrors.length) {
       const message = `the target set shrank from ${before} to ${nowTargeted} users (−${Math.round(((before - nowTargeted) / before) * 100)}%) since the last run; nothing was changed.`;
       const hint = 'If roles, groups or exclusions really changed that much, run again with --accept-target-drop; otherwise check the role and group reads (permissions, PIM).';
       if (opts.apply) throw new RuntimeError(message, false, hint);
@@ -197,6 +205,12 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
   }
 }
 
+/** observe (Graph reads) → resolveTargets (pure). */
+async function observeTargets(graph: Graph, campaign: Campaign, now: string, opts: ObserveOptions = {}) {
+  const snapshot = await observe(graph, campaign, opts);
+  return { snapshot, targets: resolveTargets(campaign, snapshot, now) };
+}
+
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */
 async function takeLock(store: LedgerStore, name: string, runId: string, waitMs: number) {
   try {
@@ -217,7 +231,7 @@ interface ApplyInput {
   nowIso: string;
   state: CampaignState;
   open: OpenIntents;
-  observed: ObserveResult;
+  observed: ResolvedTargets;
   decisions: Decision[];
   kept: Decision[];
   deferred: number;
@@ -382,7 +396,7 @@ type Outcome = Omit<NotificationOutcomeEvent, 'v' | 'at' | 'runId'>;
  * the user is still in that stage, else cancelled. Dispatched: email is looked up in Sent Items by its
  * key (found = delivered, missing = sent now); Teams cannot be looked up and is recorded in doubt.
  */
-async function settleOpenNotifications(graph: Graph, cfg: ChannelConfig, open: OpenNotification[], after: CampaignState, observed: ObserveResult, warnings: string[]): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
+async function settleOpenNotifications(graph: Graph, cfg: ChannelConfig, open: OpenNotification[], after: CampaignState, observed: ResolvedTargets, warnings: string[]): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
   const outcomes: Outcome[] = [];
   const resend: Notice[] = [];
   if (!open.length) return { outcomes, resend };
@@ -435,7 +449,7 @@ const DISPATCH_GROUP = 20;
  * doubt), while inner 429/503 answers — not executed by Graph — are retried. Returns how many were
  * delivered.
  */
-async function sendNotifications(graph: Graph, campaign: Campaign, cfg: ChannelConfig, notices: Notice[], observed: ObserveResult, opts: RunOptions, now: Date, runId: string, at: string, append: Append, warnings: string[]): Promise<number> {
+async function sendNotifications(graph: Graph, campaign: Campaign, cfg: ChannelConfig, notices: Notice[], observed: ResolvedTargets, opts: RunOptions, now: Date, runId: string, at: string, append: Append, warnings: string[]): Promise<number> {
   if (cfg.channel === 'none' || notices.length === 0) return 0;
   const v = LEDGER_VERSION;
   const channel = cfg.channel;
