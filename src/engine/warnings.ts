@@ -7,6 +7,16 @@ export const WARNING_CODES = [
   // the ledger and its lock
   'LedgerRecovered',
   'LockTakenOver',
+  // target resolution (engine/targets.ts, where each sentence is written)
+  'EnforcementGroupMissing',
+  'TargetGroupMissing',
+  'TargetUserMissing',
+  'BreakGlassAccountMissing',
+  'ExclusionGroupMissing',
+  'DisabledAccountsSkipped',
+  'Fido2NotEnabled',
+  'Fido2SelfServiceNotAllowed',
+  'UsersOutsideFido2Scope',
   // the run as a whole
   'PlanOfNotStartedCampaign',
   'OpenIntentsPending',

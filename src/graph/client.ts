@@ -230,7 +230,29 @@ export interface ListOptions {
   count?: boolean;
 }
 
-export class Graph {
+/** A $batch request that only reads: GET, no body. */
+export interface ReadBatchRequest {
+  id: string;
+  method: 'GET';
+  /** Relative to the version, e.g. `/users/{id}/authentication/fido2Methods`. */
+  url: string;
+  headers?: Record<string, string>;
+}
+
+/**
+ * The read-only face of the Graph client: what observe is handed, so the reads cannot post, patch
+ * or delete. `Graph` implements it; only the act step holds a `Graph`.
+ */
+export interface GraphReader {
+  readonly baseUrl: string;
+  readonly stats: Readonly<GraphStats>;
+  readonly concurrency: number;
+  get<T>(path: string, opts?: { headers?: Record<string, string>; version?: string }): Promise<T>;
+  list<T>(path: string, opts?: ListOptions): Promise<T[]>;
+  batch(requests: readonly ReadBatchRequest[]): Promise<Map<string, BatchResponse>>;
+}
+
+export class Graph implements GraphReader {
   readonly client: Client;
   readonly stats: GraphStats = { requests: 0, throttled: 0, retries: 0 };
   readonly retryBudgetMs: number;
@@ -322,7 +344,7 @@ export class Graph {
    * the requests as in doubt — and inner 504s are returned, not re-sent; inner 429/503 were not
    * executed by Graph, so those are still retried.
    */
-  async batch(requests: BatchRequest[], opts: { retryTransport?: boolean } = {}): Promise<Map<string, BatchResponse>> {
+  async batch(requests: readonly BatchRequest[], opts: { retryTransport?: boolean } = {}): Promise<Map<string, BatchResponse>> {
     const once = opts.retryTransport === false;
     const retryStatuses = once ? [429, 503] : [429, 503, 504];
     const results = new Map<string, BatchResponse>();

@@ -2,7 +2,7 @@
 // and the stage counts the reports share. Kept apart from run.ts so report/ never imports the pipeline.
 import type { CampaignState } from '../engine/state';
 import type { Observation, Stage } from '../engine/types';
-import type { Prerequisites } from './observe';
+import type { Prerequisites } from '../engine/targets';
 
 export interface Transition {
   userId: string;

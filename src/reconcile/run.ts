@@ -11,6 +11,7 @@ import { decide, decisionsToEvents, type Decision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent } from '../engine/events';
 import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery } from '../engine/recovery';
 import { applyEvents, foldLedger } from '../engine/state';
+import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyValve, previousTargeted, targetDrop } from '../engine/valve';
 import { warning, type RunWarning } from '../engine/warnings';
@@ -19,7 +20,8 @@ import type { Graph } from '../graph/client';
 import type { ChannelConfig } from '../notify/channels';
 import { LockHeldError } from '../state/errors';
 import type { LedgerStore } from '../state/store';
-import { observe, type ObserveResult } from './observe';
+import { TenantReadError } from '../observe/errors';
+import { observe, type ObserveOptions } from '../observe/observe';
 import { countStages, type RunResult, type Transition } from './result';
 
 export interface RunOptions {
@@ -86,9 +88,12 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
     }
 
-    const observed = await observe(opts.graph, effective, opts.now, { allowMissingGroup: !opts.apply });
-    for (const w of observed.warnings) run.warnings.push(warning('LedgerRecovered', w)); // TEMP until observe returns RunWarning
-    guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
+    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, { allowMissingGroup: !opts.apply });
+    // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
+    if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
+    for (const w of observed.warnings) run.warnings.push(w);
+    // With read errors nobody is resolved, which is no drop: decide already holds everyone.
+    if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
 
     const decisions = decide(effective, observed.observation, state, run.nowIso);
     for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message));
@@ -140,12 +145,16 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
  * interrupted runs closed, so run pairs never overlap); their open intents wait until the campaign runs again.
  */
 async function idleRun(run: Run, state: ReturnType<typeof foldLedger>, open: ReturnType<typeof openIntents>): Promise<RunResult> {
-  const { campaign, graph, now } = run.opts;
+  const { campaign, graph } = run.opts;
   // Read only for the overview's counts: a failure changes nothing here, but is said.
-  const observed = campaign.spec.status === 'notStarted' ? null : await observe(graph, campaign, now).catch((e: unknown) => {
-    run.warnings.push(warning('CountsUnavailable', `the tenant could not be read for this run's counts (${e instanceof Error ? e.message : String(e)}).`));
+  const unreadable = (why: string) => {
+    run.warnings.push(warning('CountsUnavailable', `the tenant could not be read for this run's counts (${why}).`));
     return null;
-  });
+  };
+  const observed = campaign.spec.status === 'notStarted' ? null : await observeTargets(graph, campaign, run.nowIso).then(
+    (o) => (o.targets.observation.readErrors.length ? unreadable(o.targets.observation.readErrors[0]) : o.targets),
+    (e: unknown) => unreadable(e instanceof Error ? e.message : String(e)),
+  );
   run.warnings.push(warning('CampaignNotRunning', `${run.name} is ${campaign.spec.status}: no user is contacted or moved.`));
   await run.append([
     ...closeInterruptedRuns(open, run.runId, run.nowIso),
@@ -167,7 +176,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 }
 
 /** runFinished with the run's counts, then the observation snapshot the reports read. */
-async function finish(run: Run, observed: ObserveResult, r: ResultFields): Promise<RunResult> {
+async function finish(run: Run, observed: ResolvedTargets, r: ResultFields): Promise<RunResult> {
   try {
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
     await run.opts.store.writeSnapshot(run.name, 'observation', observed.observation);
@@ -177,6 +186,12 @@ async function finish(run: Run, observed: ObserveResult, r: ResultFields): Promi
     throw e;
   }
   return result(run, r);
+}
+
+/** observe (Graph reads) → resolveTargets (pure). */
+async function observeTargets(graph: Graph, campaign: Campaign, now: string, opts: ObserveOptions = {}) {
+  const snapshot = await observe(graph, campaign, opts);
+  return { snapshot, targets: resolveTargets(campaign, snapshot, now) };
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */

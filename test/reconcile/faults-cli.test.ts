@@ -75,6 +75,32 @@ describe('reconcile: bad input and faults through the CLI', () => {
     expect(r.err).toMatch(/^campaign reconcile: 2 groups are named "passkey-campaign-admins-passkeys-enforced" \(.+\); the run cannot tell which one the Conditional Access policy targets\.\n  Rename or delete the extra groups/);
   });
 
+  const withoutFido2Policy = (f: ReturnType<typeof generateTenant>) => {
+    const policy = f.authenticationMethodsPolicy!;
+    policy.authenticationMethodConfigurations = (policy.authenticationMethodConfigurations ?? []).filter((c) => c.id !== 'Fido2');
+  };
+  const FIDO2_404 = "GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2: 404 Request_ResourceNotFound: Resource 'fido2' does not exist or one of its queried reference-property objects are not present.";
+
+  it('stops with exit 2 naming the read when a campaign-level read answers an HTTP error, and writes nothing', async () => {
+    const { file, state } = await setup({ mutate: withoutFido2Policy });
+    const r = await cli(['reconcile', '--campaign', file, '--graph-url', emulator!.url, '--state', state]);
+    expect(r.code).toBe(2);
+    expect(r.err).toBe(`campaign reconcile: a Graph read of the tenant failed, so this run changed nothing: ${FIDO2_404}\n  Check that the objects the campaign names exist and that the identity may read them, then run again.\n`);
+    expect(fs.existsSync(path.join(state, 'admins-passkeys', 'ledger.jsonl'))).toBe(false);
+    expect(emulator!.state.requests().writes).toBe(0);
+  });
+
+  it('plans with the CampaignReadErrors warning when a campaign-level read answers an HTTP error', async () => {
+    const { file, state } = await setup({ mutate: withoutFido2Policy });
+    const r = await cli(['plan', '--campaign', file, '--graph-url', emulator!.url, '--state', state, '--json']);
+    expect(r.code).toBe(0);
+    const j = JSON.parse(r.out);
+    expect(j.warnings).toEqual([`no user moves this run: 1 campaign-level Graph read failed (${FIDO2_404})`]);
+    expect(j).toMatchObject({ applied: false, transitions: [], notifications: 0, groupAdds: 0, prerequisites: null });
+    // Nothing is read after the failed round: no group expansion, no fido2Methods.
+    expect(Object.keys(emulator!.state.requests().byRoute).filter((k) => k.includes('$batch') || k.includes('transitiveMembers'))).toEqual([]);
+  });
+
   it('stops with exit 2 on a 401 and writes nothing', async () => {
     const { file, state } = await setup({ token: 'another-token' });
     const r = await cli(['reconcile', '--campaign', file, '--graph-url', emulator!.url, '--state', state]);

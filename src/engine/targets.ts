@@ -1,0 +1,279 @@
+// Target resolution (DESIGN §3–§4), pure: roles (active, eligible with includeEligible) → role-assignable
+// group principals → target groups (transitive) and users → minus break-glass and exclusions → disabled
+// accounts skipped → FIDO2 policy scope → devices and passkeys per user. Input: the tenant snapshot
+// observe read; output: the engine's Observation plus what the run needs beside it.
+import type { Campaign } from '../campaign/types';
+import { enforcementGroupName } from '../contracts/names';
+import { PASSKEY_METHODS } from './readiness';
+import type { EnforcementGroup, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
+import type { ExclusionKind, Fido2Policy, Observation, ObservedDevice, ObservedExclusion, ObservedUser } from './types';
+import { warning, type RunWarning, type WarningCode } from './warnings';
+
+export interface Prerequisites {
+  fido2Enabled: boolean;
+  selfServiceRegistrationAllowed: boolean;
+  aaGuidRestrictionsEnforced: boolean;
+  /** Seed 002: Entra's own Microsoft-managed registration campaign also nudges users only when these hold. */
+  qualifiesForMicrosoftManagedCampaign: boolean;
+  /** Targeted users outside the FIDO2 policy's targets: they cannot register a passkey. */
+  outOfScopeUsers: number;
+}
+
+export interface ResolvedTargets {
+  observation: Observation;
+  /** The enforcement group; id '' when it does not exist yet (plan). */
+  group: EnforcementGroup;
+  /** Lower-case ids currently in the enforcement group (targeted or not). */
+  groupMembers: Set<string>;
+  warnings: RunWarning[];
+  /** Tenant-level FIDO2 facts for the prerequisite report; null when campaign-level reads failed. */
+  prerequisites: Prerequisites | null;
+}
+
+/** The sentence of each warning target resolution raises (byte-identical to the run output before codes). */
+const SAY = {
+  EnforcementGroupMissing: (group: string) => `enforcement group "${group}" does not exist in the tenant. Planning as if it were empty; pulumi up creates it when the campaign is deployed.`,
+  TargetGroupMissing: (id: string) => `target group ${id} does not exist; nobody is targeted through it.`,
+  TargetUserMissing: (ref: string) => `target user ${ref} does not exist in the tenant.`,
+  BreakGlassAccountMissing: (ref: string) => `break-glass account ${ref} does not exist in the tenant; check spec.exclusions.breakGlass.`,
+  ExclusionGroupMissing: (id: string) => `exclusion group ${id} does not exist.`,
+  DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled and skipped.`,
+  Fido2NotEnabled: () => 'the FIDO2 (passkey) method is not enabled in the Authentication methods policy: nobody can register a passkey. Enable it before starting the campaign.',
+  Fido2SelfServiceNotAllowed: () => 'FIDO2 self-service registration is not allowed: users cannot register passkeys themselves.',
+  UsersOutsideFido2Scope: (n: number) => `${n} targeted user${n === 1 ? ' is' : 's are'} outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register.`,
+} satisfies Partial<Record<WarningCode, (...args: never[]) => string>>;
+
+/** The per-user read error of a targeted user the registration report has no row for. */
+export const MISSING_REGISTRATION_ROW = 'no userRegistrationDetails row for this user yet (the report lags new users); passkeys unknown';
+
+const lower = (s: string) => s.toLowerCase();
+const PASSKEY_LOWER = new Set(PASSKEY_METHODS.map(lower));
+const isUser = (m: SnapshotDirectoryObject) => !m['@odata.type'] || m['@odata.type'] === '#microsoft.graph.user';
+const ALL_USERS = 'all_users';
+
+function toFido2Policy(c: SnapshotFido2Configuration | null): Fido2Policy | null {
+  if (!c) return null;
+  return {
+    state: c.state === 'enabled' ? 'enabled' : 'disabled',
+    isSelfServiceRegistrationAllowed: c.isSelfServiceRegistrationAllowed !== false,
+    keyRestrictions: {
+      isEnforced: !!c.keyRestrictions?.isEnforced,
+      enforcementType: c.keyRestrictions?.enforcementType === 'block' ? 'block' : 'allow',
+      aaGuids: (c.keyRestrictions?.aaGuids ?? []).map(lower),
+    },
+  };
+}
+
+/**
+ * Lower-case ids of the principals holding one of the campaign's roles (users, groups, service principals).
+ * directoryScopeId is not checked: an assignment scoped to an administrative unit targets like a tenant-wide one.
+ */
+function rolePrincipals(campaign: Campaign, s: Pick<TenantSnapshot, 'roleAssignments' | 'roleEligibilities'>): Set<string> {
+  const t = campaign.spec.targets;
+  const roleIds = new Set(t.roles.map(lower));
+  const out = new Set<string>();
+  if (!roleIds.size) return out;
+  const assignments = t.includeEligible ? [...s.roleAssignments, ...s.roleEligibilities] : s.roleAssignments;
+  for (const a of assignments) if (roleIds.has(lower(a.roleDefinitionId))) out.add(lower(a.principalId));
+  return out;
+}
+
+/**
+ * The groups whose transitive members observe must read, lower-case, each once, in request order:
+ * role principals that are not users (role-assignable groups), target groups, exclusion groups,
+ * FIDO2 policy target groups.
+ */
+export function groupsToExpand(campaign: Campaign, s: Pick<TenantSnapshot, 'users' | 'roleAssignments' | 'roleEligibilities' | 'fido2Policy'>): string[] {
+  const userIds = new Set(s.users.map((u) => lower(u.id)));
+  const nonUserPrincipals = [...rolePrincipals(campaign, s)].filter((p) => !userIds.has(p));
+  const scopeGroups = [...(s.fido2Policy?.includeTargets ?? []), ...(s.fido2Policy?.excludeTargets ?? [])].map((x) => x.id).filter((id) => id !== ALL_USERS);
+  const ex = campaign.spec.exclusions;
+  return [...new Set([...nonUserPrincipals, ...campaign.spec.targets.groups, ...ex.groups, ...scopeGroups].map(lower))];
+}
+
+/** plan of a campaign not deployed yet: observe found no enforcement group (a failed lookup is a read error instead). */
+function groupWarnings(campaign: Campaign, s: TenantSnapshot): RunWarning[] {
+  if (s.enforcementGroup !== null || s.readErrors.some((e) => e.read === 'enforcementGroup')) return [];
+  return [warning('EnforcementGroupMissing', SAY.EnforcementGroupMissing(enforcementGroupName(campaign.metadata.name)))];
+}
+
+interface Resolution {
+  /** Targeted users after exclusions, in the order they were found (the order fido2Methods are read in). */
+  users: ObservedUser[];
+  excluded: ObservedExclusion[];
+  warnings: RunWarning[];
+  fido2: Fido2Policy | null;
+}
+
+function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
+  const t = campaign.spec.targets;
+  const ex = campaign.spec.exclusions;
+  const warnings = groupWarnings(campaign, s);
+
+  const byId = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.id), u]));
+  const byUpn = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.userPrincipalName), u]));
+  const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
+  // null: the group answered 404; absent: not read (a group observe did not need).
+  const expanded = new Map(Object.entries(s.transitiveMembers).map(([gid, members]) => [lower(gid), members === null ? null : members.filter(isUser).map((m) => m.id)]));
+  const members = (gid: string) => expanded.get(lower(gid)) ?? [];
+
+  // Who matches the targets, before exclusions. Role principals that are not users are groups (role-assignable) or service principals.
+  const candidates = new Set<string>();
+  for (const p of rolePrincipals(campaign, s)) {
+    if (byId.has(p)) candidates.add(p);
+    else for (const m of members(p)) candidates.add(lower(m));
+  }
+  for (const g of t.groups) {
+    // #11 decides whether this holds the run
+    if (expanded.get(lower(g)) === null) warnings.push(warning('TargetGroupMissing', SAY.TargetGroupMissing(g)));
+    for (const m of members(g)) candidates.add(lower(m));
+  }
+  for (const ref of t.users) {
+    const u = find(ref);
+    if (u) candidates.add(lower(u.id));
+    else warnings.push(warning('TargetUserMissing', SAY.TargetUserMissing(ref)));
+  }
+
+  const exclusionOf = new Map<string, ExclusionKind>();
+  for (const ref of ex.breakGlass) {
+    const u = find(ref);
+    if (u) exclusionOf.set(lower(u.id), 'breakGlass');
+    else warnings.push(warning('BreakGlassAccountMissing', SAY.BreakGlassAccountMissing(ref)));
+  }
+  for (const ref of ex.users) {
+    const u = find(ref);
+    if (u && !exclusionOf.has(lower(u.id))) exclusionOf.set(lower(u.id), 'user');
+  }
+  for (const g of ex.groups) {
+    // #11 decides whether this holds the run
+    if (expanded.get(lower(g)) === null) warnings.push(warning('ExclusionGroupMissing', SAY.ExclusionGroupMissing(g)));
+    for (const m of members(g)) if (!exclusionOf.has(lower(m))) exclusionOf.set(lower(m), 'group');
+  }
+
+  // FIDO2 policy scope: include targets (all_users or groups) minus exclude targets.
+  const policy = s.fido2Policy;
+  const includeAll = (policy?.includeTargets ?? []).some((x) => x.id === ALL_USERS);
+  const included = new Set<string>();
+  for (const x of policy?.includeTargets ?? []) if (x.id !== ALL_USERS) for (const m of members(x.id)) included.add(lower(m));
+  const excludedFromFido2 = new Set<string>();
+  for (const x of policy?.excludeTargets ?? []) for (const m of members(x.id)) excludedFromFido2.add(lower(m));
+
+  const devicesByOwner = new Map<string, ObservedDevice[]>();
+  for (const d of s.devices) {
+    const od: ObservedDevice = {
+      id: d.id,
+      displayName: d.displayName ?? '',
+      operatingSystem: d.operatingSystem ?? null,
+      operatingSystemVersion: d.operatingSystemVersion ?? null,
+      approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
+      accountEnabled: d.accountEnabled !== false,
+    };
+    for (const o of d.registeredOwners ?? []) {
+      const k = lower(o.id);
+      const list = devicesByOwner.get(k);
+      if (list) list.push(od);
+      else devicesByOwner.set(k, [od]);
+    }
+  }
+  const methodsOf = new Map(s.registrationDetails.map((r) => [lower(r.id), r.methodsRegistered ?? []]));
+  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+
+  const users: ObservedUser[] = [];
+  const excluded: ObservedExclusion[] = [];
+  let disabled = 0;
+  for (const id of candidates) {
+    const u = byId.get(id);
+    if (!u) continue; // a group member that is not a user object we can read (guest in another tenant, deleted)
+    const exclusion = exclusionOf.get(id);
+    if (exclusion) {
+      excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
+      continue;
+    }
+    if (u.accountEnabled === false) {
+      disabled++;
+      continue;
+    }
+    const methods = methodsOf.get(id);
+    users.push({
+      userId: u.id,
+      userPrincipalName: u.userPrincipalName,
+      displayName: u.displayName ?? u.userPrincipalName,
+      accountEnabled: true,
+      devices: devicesByOwner.get(id) ?? [],
+      methodsRegistered: methods ?? [],
+      fido2Methods: null,
+      inFido2PolicyScope: policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null,
+      inEnforcementGroup: groupMembers.has(id),
+      readErrors: methods ? [] : [MISSING_REGISTRATION_ROW],
+    });
+  }
+  if (disabled) warnings.push(warning('DisabledAccountsSkipped', SAY.DisabledAccountsSkipped(disabled)));
+  return { users, excluded, warnings, fido2: toFido2Policy(policy) };
+}
+
+/** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read. */
+const holdsPasskey = (u: ObservedUser) => u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
+
+/** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
+export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {
+  if (!toFido2Policy(s.fido2Policy)?.keyRestrictions.isEnforced) return [];
+  return resolve(campaign, s).users.filter(holdsPasskey).map((u) => u.userId);
+}
+
+/** The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way. */
+export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string): ResolvedTargets {
+  const name = campaign.metadata.name;
+  const group = s.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
+  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+  if (s.readErrors.length) {
+    // Partial reads look like "fewer targets" or "no passkey": resolve nothing, say what failed.
+    const warnings = groupWarnings(campaign, s);
+    return {
+      observation: { v: 1, campaign: name, at: now, fido2Policy: null, users: [], excluded: [], readErrors: s.readErrors.map((e) => e.message) },
+      group,
+      groupMembers,
+      warnings,
+      prerequisites: null,
+    };
+  }
+  const { users, excluded, warnings, fido2 } = resolve(campaign, s);
+
+  if (fido2?.keyRestrictions.isEnforced) {
+    for (const u of users.filter(holdsPasskey)) {
+      const read = s.fido2Methods[u.userId];
+      if (read?.ok) {
+        u.fido2Methods = read.methods.map((m) => ({
+          id: String(m.id),
+          aaGuid: typeof m.aaGuid === 'string' ? m.aaGuid.toLowerCase() : null,
+          model: m.model ?? null,
+          displayName: m.displayName ?? null,
+          createdDateTime: m.createdDateTime ?? null,
+        }));
+      } else {
+        u.readErrors.push(`fido2Methods read failed (${read?.status ?? 'no response'})`);
+      }
+    }
+  }
+
+  users.sort((a, b) => a.userPrincipalName.localeCompare(b.userPrincipalName));
+  excluded.sort((a, b) => a.userPrincipalName.localeCompare(b.userPrincipalName));
+  const outOfScope = users.filter((u) => u.inFido2PolicyScope === false).length;
+  const prerequisites: Prerequisites = {
+    fido2Enabled: fido2?.state === 'enabled',
+    selfServiceRegistrationAllowed: !!fido2?.isSelfServiceRegistrationAllowed,
+    aaGuidRestrictionsEnforced: !!fido2?.keyRestrictions.isEnforced,
+    qualifiesForMicrosoftManagedCampaign: fido2?.state === 'enabled' && !!fido2.isSelfServiceRegistrationAllowed && !fido2.keyRestrictions.isEnforced,
+    outOfScopeUsers: outOfScope,
+  };
+  if (!prerequisites.fido2Enabled) warnings.push(warning('Fido2NotEnabled', SAY.Fido2NotEnabled()));
+  else if (!prerequisites.selfServiceRegistrationAllowed) warnings.push(warning('Fido2SelfServiceNotAllowed', SAY.Fido2SelfServiceNotAllowed()));
+  if (outOfScope) warnings.push(warning('UsersOutsideFido2Scope', SAY.UsersOutsideFido2Scope(outOfScope)));
+
+  return {
+    observation: { v: 1, campaign: name, at: now, fido2Policy: fido2, users, excluded, readErrors: [] },
+    group,
+    groupMembers,
+    warnings,
+    prerequisites,
+  };
+}
