@@ -26,7 +26,7 @@ describe('the Graph client', () => {
     const users = await graph.list<{ id: string }>('/users', { select: ['id'], top: 10 });
     expect(users).toHaveLength(35);
     expect(graph.stats.requests).toBe(4);
-    expect((await (await fetch(`${emulator.url}/_sim/requests`)).json()).total).toBe(4);
+    expect(((await (await fetch(`${emulator.url}/_sim/requests`)).json()) as { total: number }).total).toBe(4);
   });
 
   it('waits the Retry-After of a 429 before sending again', async () => {

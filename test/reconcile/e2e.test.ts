@@ -7,12 +7,12 @@ import { adminCampaign, DAY, harness, START, type Harness } from './harness';
 function oracle(h: Harness, opts: { includeEligible?: boolean } = {}) {
   const f = h.fixture;
   const roleIds = new Set(SUPPORTED_ROLE_TEMPLATE_IDS);
-  const users = new Map(f.users.map((u) => [u.id, u]));
+  const users = new Map((f.users ?? []).map((u) => [u.id, u]));
   const groups = new Map((f.groups ?? []).map((g) => [g.id, g.members ?? []]));
   const principals = [...(f.roleAssignments ?? []), ...(opts.includeEligible === false ? [] : f.roleEligibilityScheduleInstances ?? [])]
     .filter((a) => roleIds.has(a.roleDefinitionId!))
     .flatMap((a) => (users.has(a.principalId!) ? [a.principalId!] : groups.get(a.principalId!) ?? []));
-  const breakGlass = new Set([SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]);
+  const breakGlass = new Set<string>([SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]);
   const fido2Excluded = new Set(groups.get(SIM_IDS.fido2ExclusionGroup) ?? []);
   const targeted = [...new Set(principals)].filter((id) => !breakGlass.has(id) && users.get(id)!.accountEnabled !== false);
   const min: Record<string, number[]> = { windows: [10, 0, 18362], ios: [17], macos: [13], android: [14] };
@@ -92,7 +92,7 @@ describe('reconcile against the Graph emulator, end to end', () => {
       exceededGrace: o.needsDevice.length + o.needsPasskey.length,
     });
     // The enforcement group holds exactly the enforced users.
-    const members = await (await fetch(`${h.emulator.url}/v1.0/groups/${SIM_IDS.adminsEnforcedGroup}/members?$select=id&$top=999`, { headers: { Authorization: 'Bearer sim-token' } })).json();
+    const members = await (await fetch(`${h.emulator.url}/v1.0/groups/${SIM_IDS.adminsEnforcedGroup}/members?$select=id&$top=999`, { headers: { Authorization: 'Bearer sim-token' } })).json() as { value: Array<{ id: string }> };
     expect(new Set(members.value.map((m: { id: string }) => m.id))).toEqual(new Set(o.ready));
   });
 
@@ -114,10 +114,10 @@ describe('reconcile against the Graph emulator, end to end', () => {
   it('never touches the break-glass accounts', async () => {
     h = await harness({ admins: 40 });
     for (let day = 0; day < 10; day++) await h.run(day);
-    const bg = [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2];
+    const bg: string[] = [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2];
     expect(h.emulator.state.notifications.filter((n) => bg.includes(n.userId))).toEqual([]);
     expect((await h.events()).filter((e) => 'userId' in e && bg.includes((e as { userId: string }).userId))).toEqual([]);
-    const members = await (await fetch(`${h.emulator.url}/v1.0/groups/${SIM_IDS.adminsEnforcedGroup}/members?$select=id`, { headers: { Authorization: 'Bearer sim-token' } })).json();
+    const members = await (await fetch(`${h.emulator.url}/v1.0/groups/${SIM_IDS.adminsEnforcedGroup}/members?$select=id`, { headers: { Authorization: 'Bearer sim-token' } })).json() as { value: Array<{ id: string }> };
     expect(members.value.map((m: { id: string }) => m.id).filter((id: string) => bg.includes(id))).toEqual([]);
   });
 
@@ -125,14 +125,14 @@ describe('reconcile against the Graph emulator, end to end', () => {
     h = await harness({ admins: 40 });
     const f = h.fixture;
     const active = new Set((f.roleAssignments ?? []).map((a) => a.principalId));
-    const eligibleOnly = (f.roleEligibilityScheduleInstances ?? []).map((e) => e.principalId!).filter((id) => !active.has(id) && f.users.some((u) => u.id === id && u.accountEnabled !== false));
+    const eligibleOnly = (f.roleEligibilityScheduleInstances ?? []).map((e) => e.principalId!).filter((id) => !active.has(id) && (f.users ?? []).some((u) => u.id === id && u.accountEnabled !== false));
     const groupMembers = (f.groups ?? []).find((g) => g.id === SIM_IDS.roleAssignableGroup)!.members ?? [];
     expect(eligibleOnly.length).toBeGreaterThan(0);
     expect(groupMembers.length).toBeGreaterThan(0);
     await h.run(0);
     const state = await h.state();
     for (const id of [...eligibleOnly, ...groupMembers]) {
-      if (f.users.find((u) => u.id === id)?.accountEnabled === false) continue;
+      if ((f.users ?? []).find((u) => u.id === id)?.accountEnabled === false) continue;
       const inScope = !oracle(h).blocked.includes(id);
       if (inScope) expect(state.users[id]?.stage, id).not.toBeNull();
     }
@@ -182,7 +182,7 @@ describe('reconcile against the Graph emulator, end to end', () => {
     expect(plan.applied).toBe(false);
     expect(plan.transitions.length).toBeGreaterThan(0);
     expect(plan.notifications).toBeGreaterThan(0);
-    const req = await (await fetch(`${h.emulator.url}/_sim/requests`)).json();
+    const req = await (await fetch(`${h.emulator.url}/_sim/requests`)).json() as { total: number; writes: number; byRoute: Record<string, number> };
     expect(req.writes).toBe(0);
     expect(Object.keys(req.byRoute).filter((k) => !k.startsWith('GET ') && k !== 'POST /v1.0/$batch')).toEqual([]);
     expect(h.emulator.state.notifications).toEqual([]);

@@ -5,7 +5,6 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
 import { GraphUnavailableError } from '../../src/graph/errors';
-import { runCampaign } from '../../src/reconcile/run';
 import { generateTenant, SIM_IDS, SIM_GROUP_NAMES } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 import { captureIo } from '../helpers/io';
@@ -161,7 +160,7 @@ describe('campaign sim', () => {
         }
       });
     });
-    const users = await (await fetch(`${url}/v1.0/users?$top=5`, { headers: { Authorization: 'Bearer sim-token' } })).json();
+    const users = await (await fetch(`${url}/v1.0/users?$top=5`, { headers: { Authorization: 'Bearer sim-token' } })).json() as { value: unknown[] };
     expect(users.value).toHaveLength(5);
     expect((await fetch(`${url}/v1.0/users`)).status).toBe(401);
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));

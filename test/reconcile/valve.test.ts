@@ -27,3 +27,15 @@ describe('the blast-radius valve', () => {
     expect(applyValve(decisions, 50)).toEqual({ kept: decisions, deferred: 0 });
   });
 });
+
+describe('decision reasons', () => {
+  it('are a closed set: a reason that does not exist does not compile (npm test type-checks the tests)', () => {
+    const d: Decision = {
+      type: 'enterStage', userId: 'u1', userPrincipalName: 'u1@contoso.com', stage: 'passkeyRegistration', from: null, to: 'passkeyRegistration',
+      // @ts-expect-error 'NeedsPasskey' is not a StageReason (src/engine/reasons.ts)
+      reason: 'NeedsPasskey',
+      message: 'm',
+    };
+    expect(d.type).toBe('enterStage');
+  });
+});

@@ -3,7 +3,6 @@
 // equal the uninterrupted run's, with every invariant of assertRecovered kept.
 import * as fs from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { GraphAuthError } from '../../src/graph/errors';
 import { GRAPH_LIMITS } from '../../src/sim/throttle';
 import { Prng } from '../../src/sim/prng';
 import { RuntimeError } from '../../src/errors';

@@ -149,11 +149,11 @@ describe('the emulator answers the Sent Items lookup as Graph does', () => {
     await p.run(0);
     const key = notificationKey(p.emulator.state.notifications[0]!);
     const get = async (url: string) => fetch(`${p!.emulator.url}/v1.0${url}`, { headers: { Authorization: 'Bearer sim-token' } });
-    const hit = await (await get(sentMailLookupRequest(SENDER, key, '1').url)).json();
+    const hit = await (await get(sentMailLookupRequest(SENDER, key, '1').url)).json() as { value: unknown[] };
     expect(hit.value).toHaveLength(1);
     expect(hit.value[0]).toEqual({ '@odata.etag': expect.any(String), id: expect.any(String), sentDateTime: expect.any(String) });
-    expect((await (await get(sentMailLookupRequest(SENDER, `${key}x`, '1').url)).json()).value).toEqual([]);
-    const all = await (await get(`/users/${SENDER}/mailFolders/SentItems/messages?$top=999`)).json();
+    expect(((await (await get(sentMailLookupRequest(SENDER, `${key}x`, '1').url)).json()) as { value: unknown[] }).value).toEqual([]);
+    const all = await (await get(`/users/${SENDER}/mailFolders/SentItems/messages?$top=999`)).json() as { value: Array<Record<string, unknown>> };
     expect(all.value.length).toBe(email0.reference.delivered.length);
     expect(all.value[0].singleValueExtendedProperties).toBeUndefined();
     const bad = await get(`/users/${SENDER}/mailFolders/sentitems/messages?$filter=${encodeURIComponent(`subject eq 'x'`)}`);

@@ -143,7 +143,7 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
 
   it('makes no network request and saves a screenshot', async () => {
     fs.mkdirSync(ARTIFACTS, { recursive: true });
-    await page.evaluate(() => window.scrollTo(0, 0));
+    await page.evaluate('window.scrollTo(0, 0)');
     await page.screenshot({ path: path.join(ARTIFACTS, 'dashboard.png'), fullPage: true });
     fs.copyFileSync(htmlFile, path.join(ARTIFACTS, 'dashboard.html'));
     expect(offline).toEqual([]);

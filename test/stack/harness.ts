@@ -84,7 +84,7 @@ const settle = async (run: ProgramRun) => {
   }
 };
 
-const unwrap = (o: unknown): Promise<unknown> => new Promise((resolve) => pulumi.output(o as pulumi.Input<unknown>).apply((v) => { resolve(v); return v; }));
+const unwrap = (o: unknown): Promise<unknown> => new Promise((resolve) => (pulumi.output(o as pulumi.Input<string>) as pulumi.Output<unknown>).apply((v: unknown) => { resolve(v); return v; }));
 
 /** Runs src/stack/index.ts with the given stack config (keys without the project prefix). */
 export async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
