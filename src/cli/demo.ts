@@ -2,12 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { foldLedger } from '../engine/state';
 import type { Observation } from '../engine/types';
 import { UsageError } from '../errors';
-import { FileStore } from '../state/file-store';
+import { FileStore } from '../ledger/file/store';
 import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 

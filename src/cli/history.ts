@@ -2,7 +2,7 @@
 // --export DIR writes the deterministic audit export (Markdown + JSON lines) meant to be committed to git.
 import * as path from 'node:path';
 import { closest } from '../campaign/suggest';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { UsageError } from '../errors';
 import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../report/history';
 import { parseFlags, requireFlag, stringFlag } from './args';

@@ -2,7 +2,7 @@
 // as the signed link in a notification would.
 import { requestPostponement } from '../engine/postpone';
 import { findUser, foldLedger } from '../engine/state';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';

@@ -1,6 +1,6 @@
 // What users read. One template per notification kind; plain sentences, the action first,
 // the date it is due, and the postponement link when the campaign allows it.
-import type { NotificationKind } from '../engine/events';
+import type { NotificationKind } from '../contracts/vocabulary';
 
 export interface DeviceToUpdate {
   displayName: string;

@@ -5,15 +5,15 @@
 import { randomUUID } from 'node:crypto';
 import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
-import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../engine/events';
+import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../ledger/events';
 import { applyEvents, foldLedger, inCampaign, type CampaignState } from '../engine/state';
 import { type BatchRequest, type BatchResponse, type Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
-import { LockHeldError } from '../state/errors';
-import type { LedgerStore } from '../state/store';
+import { LockHeldError } from '../ledger/errors';
+import type { LedgerStore } from '../ledger/store';
 import { RuntimeError } from '../errors';
 import { countStages, type RunCounts, type RunResult, type Transition } from './result';
 import { closeInterruptedRuns, describeOpen, openIntents, type OpenIntents, type OpenNotification } from './intents';

@@ -3,13 +3,13 @@
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
 import type { Campaign } from '../campaign/types';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { requestPostponement } from '../engine/postpone';
 import { foldLedger } from '../engine/state';
 import { Graph } from '../graph/client';
 import { readUnverifiedClaims, verifyPostponeToken } from '../notify/postpone-token';
-import { openStore } from '../state/open-store';
-import type { LedgerStore } from '../state/store';
+import { openStore } from '../ledger/open-store';
+import type { LedgerStore } from '../ledger/store';
 import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from './scheduler-contract';
 import { runCampaign } from './run';
 

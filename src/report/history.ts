@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { code, md, mdTable } from './markdown';
 import { alignTable, pushLines } from './text';
 

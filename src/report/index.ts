@@ -3,9 +3,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Campaign } from '../campaign/types';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import type { Observation } from '../engine/types';
-import type { LedgerStore } from '../state/store';
+import type { LedgerStore } from '../ledger/store';
 import { writeAtomic } from './history';
 import { renderDashboard } from './html';
 import { buildReport, type StatusReport } from './model';

@@ -3,10 +3,10 @@
 // counted from their text instead of parsed; everything else is parsed as the store itself parses it. Any line this fast path
 // does not recognise sends the whole read back through store.read(), so errors stay the store's own.
 import { promises as fsp } from 'node:fs';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import type { Observation } from '../engine/types';
-import { FileStore } from '../state/file-store';
-import type { LedgerStore } from '../state/store';
+import { FileStore } from '../ledger/file/store';
+import type { LedgerStore } from '../ledger/store';
 
 export const OBSERVATION_SNAPSHOT = 'observation';
 

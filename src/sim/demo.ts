@@ -4,11 +4,11 @@
 import type { Campaign } from '../campaign/types';
 import { requestPostponement } from '../engine/postpone';
 import { foldLedger } from '../engine/state';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { Graph, SIM_TOKEN } from '../graph/client';
 import type { RunResult } from '../reconcile/result';
 import { runCampaign } from '../reconcile/run';
-import type { LedgerStore } from '../state/store';
+import type { LedgerStore } from '../ledger/store';
 import { FakeClock } from './clock';
 import type { TenantFixture } from './fixture';
 import { generateTenant } from './generate';

@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger } from '../../src/engine/state';
 import { Graph, SIM_TOKEN, type GraphOptions } from '../../src/graph/client';
 import { openIntents } from '../../src/reconcile/intents';
@@ -19,7 +19,7 @@ import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import type { SimNotification } from '../../src/sim/routes';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/server';
 import { PASSKEY_METHODS } from '../../src/sim/tenant-state';
-import { FileStore } from '../../src/state/file-store';
+import { FileStore } from '../../src/ledger/file/store';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const START = new Date('2026-12-01T06:00:00Z');

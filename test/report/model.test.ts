@@ -3,12 +3,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateEnd, outlook } from '../../src/engine/estimate';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
 import { buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
-import { FileStore } from '../../src/state/file-store';
-import type { LedgerEvent as StoredEvent } from '../../src/state/store';
+import { FileStore } from '../../src/ledger/file/store';
+import type { LedgerEvent as StoredEvent } from '../../src/ledger/store';
 import { campaign, day, device, observation, OLD_IPHONE, ready, user } from '../engine/fixtures';
 
 // A hand-written ledger: three daily runs (none on day 2), a postponement, a grace period exceeded, an alert.

@@ -4,8 +4,6 @@ import type { AlertKind, NotificationKind, Stage } from '../contracts/vocabulary
 
 export const LEDGER_VERSION = 1 as const;
 
-export { ALERT_KINDS, NOTIFICATION_KINDS, type AlertKind, type NotificationKind } from '../contracts/vocabulary';
-
 interface Base {
   v: typeof LEDGER_VERSION;
   at: string;

@@ -6,8 +6,8 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { AppendBlobClient, BlobClient, BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { InvalidEventError, LockHeldError, SnapshotCorruptError, StateError } from './errors';
-import { LEDGER_FILE, parseLedgerText } from './file-store';
+import { InvalidEventError, LockHeldError, SnapshotCorruptError, StateError } from '../errors';
+import { LEDGER_FILE, parseLedgerText } from '../file/store';
 import {
   assertCampaignName,
   assertSnapshotName,
@@ -19,7 +19,7 @@ import {
   type Lock,
   type LockInfo,
   type LockOptions,
-} from './store';
+} from '../store';
 
 export const LOCK_BLOB = '.lock';
 export const SNAPSHOT_PREFIX = 'snapshots/';

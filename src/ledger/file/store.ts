@@ -5,7 +5,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LedgerCorruptError, LedgerVersionError, LockHeldError, SnapshotCorruptError } from './errors';
+import { LedgerCorruptError, LedgerVersionError, LockHeldError, SnapshotCorruptError } from '../errors';
 import {
   LEDGER_SCHEMA_VERSION,
   assertCampaignName,
@@ -19,7 +19,7 @@ import {
   type Lock,
   type LockInfo,
   type LockOptions,
-} from './store';
+} from '../store';
 
 export const DEFAULT_STATE_DIR = '.campaign-state';
 export const DEFAULT_LOCK_MAX_AGE_MS = 6 * 60 * 60 * 1000;

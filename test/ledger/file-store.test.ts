@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/state';
+import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
 import { describeLedgerStore, ev } from './ledger-store-suite';
 

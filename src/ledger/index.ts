@@ -1,4 +1,4 @@
 // Public surface of the state layer.
 export * from './errors';
 export * from './store';
-export * from './file-store';
+export * from './file/store';

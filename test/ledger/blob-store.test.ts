@@ -13,8 +13,8 @@ import {
   MAX_APPEND_BLOCK_BYTES,
   type BlobStoreOptions,
   type Timers,
-} from '../../src/state/blob-store';
-import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/state';
+} from '../../src/ledger/blob/store';
+import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
 import { startAzurite, type Azurite } from './azurite';
 import { describeLedgerStore, ev } from './ledger-store-suite';
 

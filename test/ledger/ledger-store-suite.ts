@@ -8,7 +8,7 @@ import {
   LockHeldError,
   type LedgerEvent,
   type LedgerStore,
-} from '../../src/state';
+} from '../../src/ledger';
 
 export interface StoreHarness {
   store: LedgerStore;
