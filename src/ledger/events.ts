@@ -1,7 +1,9 @@
-// Ledger events: one JSON object per line, append-only, schema-versioned (`v: 1`). Every user
-// event names userId and userPrincipalName so an auditor can read the ledger without a lookup.
+// Ledger events: the one typed union every writer and reader of the ledger uses. One JSON object per line
+// (codec.ts), append-only, schema-versioned (`v`). Every user event names userId and userPrincipalName so an
+// auditor can read the ledger without a lookup.
 import type { AlertKind, NotificationKind, Stage } from '../contracts/vocabulary';
 
+/** The event schema version: the highest this build reads, and the one it writes. */
 export const LEDGER_VERSION = 1 as const;
 
 interface Base {

@@ -1,4 +1,6 @@
-// Public surface of the state layer.
+// Public surface of the ledger.
+export * from './events';
+export * from './codec';
 export * from './errors';
 export * from './store';
 export * from './file/store';

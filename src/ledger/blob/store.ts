@@ -7,13 +7,13 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import * as os from 'node:os';
 import type { AppendBlobClient, BlobClient, BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import { InvalidEventError, LockHeldError, SnapshotCorruptError, StateError } from '../errors';
-import { LEDGER_FILE, parseLedgerText } from '../file/store';
+import { decodeLedger, encodeBatch } from '../codec';
+import type { LedgerEvent } from '../events';
+import { LEDGER_FILE } from '../file/store';
 import {
   assertCampaignName,
   assertSnapshotName,
-  encodeBatch,
   fileStamp,
-  type LedgerEvent,
   type LedgerReadResult,
   type LedgerStore,
   type Lock,
@@ -344,7 +344,7 @@ export class BlobStore implements LedgerStore {
     const blob = this.ledgerBlob(campaign);
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
-    return parseLedgerText(data.toString('utf8'), display(blob));
+    return decodeLedger(data.toString('utf8'), display(blob));
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {

@@ -5,15 +5,13 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { LedgerCorruptError, LedgerVersionError, LockHeldError, SnapshotCorruptError } from '../errors';
+import { decodeLedger, encodeBatch } from '../codec';
+import { LockHeldError, SnapshotCorruptError } from '../errors';
+import type { LedgerEvent } from '../events';
 import {
-  LEDGER_SCHEMA_VERSION,
   assertCampaignName,
   assertSnapshotName,
-  encodeBatch,
-  envelopeProblem,
   fileStamp,
-  type LedgerEvent,
   type LedgerReadResult,
   type LedgerStore,
   type Lock,
@@ -102,44 +100,6 @@ async function fsyncDir(dir: string): Promise<void> {
   }
 }
 
-/** Parses ledger text; exported for tools that read a ledger copy (e.g. an audit export). */
-export function parseLedgerText(text: string, file: string): LedgerReadResult {
-  const events: LedgerEvent[] = [];
-  const warnings: string[] = [];
-  const bodyEnd = text.lastIndexOf('\n') + 1;
-  let pos = 0;
-  let lineNo = 0;
-  while (pos < bodyEnd) {
-    const nl = text.indexOf('\n', pos);
-    const line = text.slice(pos, nl);
-    pos = nl + 1;
-    lineNo++;
-    if (line.trim() === '') throw new LedgerCorruptError(file, lineNo, 'empty line');
-    let value: unknown;
-    try {
-      value = JSON.parse(line);
-    } catch (err) {
-      throw new LedgerCorruptError(file, lineNo, `not valid JSON: ${(err as Error).message}`);
-    }
-    // Check the version before the envelope: a newer schema may have changed the other fields.
-    const v = (value as { v?: unknown } | null)?.v;
-    if (typeof v === 'number' && Number.isInteger(v) && v > LEDGER_SCHEMA_VERSION) {
-      throw new LedgerVersionError(file, lineNo, v, LEDGER_SCHEMA_VERSION);
-    }
-    const problem = envelopeProblem(value);
-    if (problem) throw new LedgerCorruptError(file, lineNo, problem);
-    events.push(value as LedgerEvent);
-  }
-  if (bodyEnd < text.length) {
-    const bytes = Buffer.byteLength(text.slice(bodyEnd));
-    warnings.push(
-      `${file}:${lineNo + 1}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
-        `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`,
-    );
-  }
-  return { events, warnings };
-}
-
 export class FileStore implements LedgerStore {
   readonly dir: string;
   private readonly lockMaxAgeMs: number;
@@ -180,7 +140,7 @@ export class FileStore implements LedgerStore {
       if (isErrno(err, 'ENOENT')) return { events: [], warnings: [] };
       throw err;
     }
-    return parseLedgerText(text, file);
+    return decodeLedger(text, file);
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
