@@ -2,18 +2,9 @@
 import { randomBytes } from 'node:crypto';
 import { AppendBlobClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import {
-  BlobAccessDeniedError,
-  BlobContainerNotFoundError,
-  BlobCredentialError,
-  BlobLock,
-  BlobStore,
-  LedgerConflictError,
-  LockLostError,
-  MAX_APPEND_BLOCK_BYTES,
-  type BlobStoreOptions,
-  type Timers,
-} from '../../src/ledger/blob/store';
+import { BlobAccessDeniedError, BlobContainerNotFoundError, BlobCredentialError, LedgerConflictError, LockLostError } from '../../src/ledger/blob/errors';
+import { BlobLock, type Timers } from '../../src/ledger/blob/lease';
+import { BlobStore, MAX_APPEND_BLOCK_BYTES, type BlobStoreOptions } from '../../src/ledger/blob/store';
 import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
 import { startAzurite, type Azurite } from './azurite';
 import { describeLedgerStore, ev } from './ledger-store-suite';
