@@ -3,4 +3,5 @@ export * from './events';
 export * from './codec';
 export * from './errors';
 export * from './store';
+export * from './overview';
 export * from './file/store';

@@ -3,10 +3,25 @@
 import { InvalidNameError } from './errors';
 import type { LedgerEvent } from './events';
 
+/** The snapshots the pipeline writes and the reports read (derived data, rebuilt by the next run). */
+export const SNAPSHOTS = {
+  /** The last run's observation of the tenant (engine Observation). */
+  observation: 'observation',
+} as const;
+
 export interface LedgerReadResult {
   /** Every event, oldest first. */
   events: LedgerEvent[];
   /** Recoverable oddities (e.g. a partial trailing line that was ignored), one sentence each. */
+  warnings: string[];
+}
+
+export interface LedgerOverview {
+  /** Every event but notificationSent and the delivery records (overview.ts OVERVIEW_SKIPPED), oldest first. */
+  events: LedgerEvent[];
+  /** notificationSent events per runId ('' for none), counted instead of kept. */
+  notificationsByRun: Map<string, number>;
+  /** Recoverable oddities of the read (e.g. a partial trailing line), as LedgerReadResult.warnings. */
   warnings: string[];
 }
 
@@ -38,6 +53,11 @@ export interface Lock {
 export interface LedgerStore {
   /** Reads the whole ledger; a missing ledger is empty. */
   read(campaign: string): Promise<LedgerReadResult>;
+  /**
+   * The ledger as the reports read it: notificationSent counted per run, delivery records left out (overview.ts).
+   * Same events and warnings as overviewOf(await read()); a store may compute it faster from its own bytes.
+   */
+  readOverview(campaign: string): Promise<LedgerOverview>;
   /** Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. */
   append(campaign: string, events: readonly LedgerEvent[]): Promise<void>;
   /** Takes the per-campaign lock so two runs cannot interleave. */

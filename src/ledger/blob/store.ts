@@ -9,6 +9,7 @@ import type { AppendBlobClient, BlobClient, BlockBlobClient, ContainerClient } f
 import { decodeLedger, encodeBatch } from '../codec';
 import { InvalidEventError, SnapshotCorruptError } from '../errors';
 import type { LedgerEvent } from '../events';
+import { overviewOf, type LedgerOverview } from '../overview';
 import { LEDGER_FILE } from '../file/store';
 import {
   assertCampaignName,
@@ -150,6 +151,11 @@ export class BlobStore implements LedgerStore {
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
     return decodeLedger(data.toString('utf8'), display(blob));
+  }
+
+  /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */
+  async readOverview(campaign: string): Promise<LedgerOverview> {
+    return overviewOf(await this.read(campaign));
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
