@@ -203,9 +203,8 @@ async function takeLock(store: LedgerStore, name: string, runId: string, waitMs:
     return await store.acquireLock(name, { owner: `reconcile ${runId}`, waitMs });
   } catch (e) {
     if (e instanceof LockHeldError) {
-      const [what, ...rest] = e.message.split(' Another run is probably in progress');
-      const hint = `Another run is probably in progress${rest.join(' Another run is probably in progress')}`.replace(/: wait for it to finish\./, ': wait for it to finish, or pass --lock-wait SECONDS to wait for it.');
-      throw Object.assign(new RuntimeError(what!, true, hint), { cause: e });
+      const hint = `Another run is probably in progress: wait for it to finish, or pass --lock-wait SECONDS to wait for it. ${e.ifGone}`;
+      throw Object.assign(new RuntimeError(e.summary, true, hint), { cause: e });
     }
     throw e;
   }

@@ -151,6 +151,11 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(held.message).toContain(`pid ${process.pid}`);
         expect(held.message).toContain(`since ${lock.info.startedAt}`);
         expect(held.message).toMatch(h.lockGoneAdvice ?? /If that process is gone, delete /);
+        // Callers read fields, never the message: it is built from them.
+        expect(held).toMatchObject({ campaign: 'admins-passkeys', lockPath: expect.stringContaining('admins-passkeys'), waitedMs: expect.any(Number) });
+        expect(held.summary).toBe(`campaign "admins-passkeys" is locked by owner "reconcile" (pid ${process.pid} on host ${lock.info.host}) since ${lock.info.startedAt}; waited ${held.waitedMs} ms.`);
+        expect(held.message).toBe(`${held.summary} Another run is probably in progress: wait for it to finish. ${held.ifGone}`);
+        expect(held.ifGone).toMatch(h.lockGoneAdvice ?? /If that process is gone, delete /);
         await lock.release();
         const again = await store.acquireLock('admins-passkeys', { owner: 'postpone' });
         await again.release();

@@ -1,8 +1,7 @@
 // Typed errors of the Azure Blob ledger store (the ones every store shares are in ../errors.ts), and how an
 // SDK or credential failure becomes one of them.
 import type { ContainerClient } from '@azure/storage-blob';
-import { LockHeldError, StateError } from '../errors';
-import type { LockInfo } from '../store';
+import { StateError } from '../errors';
 
 /** The role the identity needs; named in every access-denied message. */
 export const REQUIRED_ROLE = 'Storage Blob Data Contributor';
@@ -99,22 +98,6 @@ export class LockLostError extends StateError {
     readonly why: string,
   ) {
     super(`campaign "${campaign}" lost its run lock (${why}); nothing more was written. Another run may be in progress: run again later.`);
-  }
-}
-
-/** LockHeldError with advice that fits a lease (it lapses by itself) instead of a lock file. */
-export class BlobLockHeldError extends LockHeldError {
-  constructor(campaign: string, lockUrl: string, holder: LockInfo | null, waitedMs: number, leaseMs: number, breakCommand: string) {
-    super(campaign, lockUrl, holder, waitedMs, leaseMs);
-    this.name = 'LockHeldError';
-    const who = holder
-      ? `owner "${holder.owner}" (pid ${holder.pid} on host ${holder.host}) since ${holder.startedAt}`
-      : 'a run that has not yet recorded itself on the lock blob';
-    this.message =
-      `campaign "${campaign}" is locked by ${who}; waited ${waitedMs} ms. ` +
-      'Another run is probably in progress: wait for it to finish. ' +
-      `If that process is gone, its lease on ${lockUrl} lapses by itself within ${Math.round(leaseMs / 1000)} s of its last renewal; ` +
-      `to end it at once: ${breakCommand}`;
   }
 }
 

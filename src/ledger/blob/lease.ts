@@ -3,7 +3,8 @@
 import { randomUUID } from 'node:crypto';
 import type { BlobClient, BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
 import type { Lock, LockInfo, LockOptions } from '../store';
-import { BlobLockHeldError, LEASE_GONE_CODES, display, failure, is, storageError } from './errors';
+import { describeHolder, LockHeldError } from '../errors';
+import { LEASE_GONE_CODES, display, failure, is, storageError } from './errors';
 
 /** Azure's lease bounds: 15–60 s (or infinite, which a crashed run would never give back). */
 export const MIN_LEASE_SECONDS = 15;
@@ -50,10 +51,6 @@ function decodeHolder(meta: Record<string, string> | undefined): LockInfo | null
   }
 }
 
-function holderText(info: LockInfo): string {
-  return `owner "${info.owner}" (pid ${info.pid} on host ${info.host}) since ${info.startedAt}`;
-}
-
 
 type BlobProperties = Awaited<ReturnType<BlobClient['getProperties']>>;
 
@@ -93,7 +90,10 @@ export class LeaseLocker {
       if ((holder === null || holder.leaseState !== 'leased') && quickRetries++ < 5) continue;
       const waited = this.o.wallClock() - started;
       if (waited >= waitMs) {
-        throw new BlobLockHeldError(campaign, display(blob), decodeHolder(holder?.metadata), waited, this.o.leaseSeconds * 1000, this.breakCommand(blob));
+        throw new LockHeldError({
+          campaign, kind: 'lease', lockPath: display(blob), holder: decodeHolder(holder?.metadata), waitedMs: waited,
+          ifGone: `If that process is gone, its lease on ${display(blob)} lapses by itself within ${this.o.leaseSeconds} s of its last renewal; to end it at once: ${this.breakCommand(blob)}`,
+        });
       }
       // Jittered, growing, bounded polling so waiting runs do not retry in lockstep.
       const delay = Math.min(waitMs - waited, Math.round(interval * (0.5 + Math.random())));
@@ -129,7 +129,7 @@ export class LeaseLocker {
       const previous = decodeHolder((await this.o.properties(blob, 'read the lock holder of'))?.metadata);
       if (previous) {
         const message =
-          `${display(blob)}: took over a stale lock of campaign "${campaign}" held by ${holderText(previous)}: ` +
+          `${display(blob)}: took over a stale lock of campaign "${campaign}" held by ${describeHolder(previous)}: ` +
           'its lease ran out without being released (that run crashed or lost contact with storage).';
         warnings.push(message);
         this.o.onWarning(message);

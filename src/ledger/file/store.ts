@@ -6,7 +6,7 @@ import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeLedger, encodeBatch } from '../codec';
-import { LockHeldError, SnapshotCorruptError } from '../errors';
+import { LockHeldError, SnapshotCorruptError, describeHolder } from '../errors';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
 import { scanOverview } from './overview';
@@ -268,7 +268,7 @@ export class FileStore implements LedgerStore {
       if (stale) {
         if (await this.removeIfUnchanged(lockFile, current.raw)) {
           const who = current.info
-            ? `owner "${current.info.owner}" (pid ${current.info.pid} on host ${current.info.host}) since ${current.info.startedAt}`
+            ? describeHolder(current.info)
             : 'an unknown holder (unreadable lock file)';
           const message = `${lockFile}: took over a stale lock of campaign "${campaign}" held by ${who}: ${stale}.`;
           warnings.push(message);
@@ -279,7 +279,11 @@ export class FileStore implements LedgerStore {
       const waited = this.wallClock() - started;
       if (waited >= waitMs) {
         const holder = current.info ? { pid: current.info.pid, host: current.info.host, owner: current.info.owner, startedAt: current.info.startedAt } : null;
-        throw new LockHeldError(campaign, lockFile, holder, waited, this.lockMaxAgeMs);
+        const hours = Math.round((this.lockMaxAgeMs / 3_600_000) * 10) / 10;
+        throw new LockHeldError({
+          campaign, kind: 'file', lockPath: lockFile, holder, waitedMs: waited,
+          ifGone: `If that process is gone, delete ${lockFile} (a lock is also taken over automatically once its pid is dead on this host or it is older than ${hours} h).`,
+        });
       }
       // Jittered, growing, bounded polling so waiting processes do not retry in lockstep.
       const delay = Math.min(waitMs - waited, Math.round(interval * (0.5 + Math.random())));
