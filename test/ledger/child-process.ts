@@ -31,6 +31,19 @@ async function main() {
     }
     return;
   }
+  if (mode === 'die-while-locking') {
+    // Dies like a SIGKILL between creating the file that holds the lock record and writing the record.
+    const fsp = fs.promises;
+    const open = fsp.open;
+    fsp.open = async (file, ...rest) => {
+      const fh = await open(file, ...rest);
+      if (require('node:path').basename(String(file)).startsWith('.lock')) process.kill(process.pid, 'SIGKILL');
+      return fh;
+    };
+    await store.acquireLock(campaign, { owner: 'child-dies' });
+    out({ unexpected: 'survived' });
+    return;
+  }
   if (mode === 'count') {
     const { iterations, counter } = JSON.parse(arg);
     for (let i = 0; i < iterations; i++) {

@@ -1,5 +1,14 @@
-// The file store's run lock: DIR/<campaign>/.lock, created exclusively, naming its holder (pid, host, owner,
-// start) so another run can say who holds it and take it over once that holder is gone.
+// The file store's run lock: DIR/<campaign>/.lock, naming its holder (pid, host, owner, start) so another run
+// can say who holds it and take it over once that holder is gone.
+//
+// A lock file exists complete or not at all: the record is written and fsynced to a temp file next to it, then
+// hard-linked to the lock path (link fails if the lock exists, like O_EXCL). A writer killed before the link
+// leaves only its temp file, which blocks nobody and is swept by a later holder.
+//
+// Rule for a lock file whose content is not a complete lock record (empty, cut short, not JSON): it is taken
+// over at once, with a warning. This build never publishes such a file, so it was left by an older build that
+// created the lock and then wrote it (killed in between), or it was damaged; no holder can be named or asked.
+// (Older builds waited 5 s for such a file to be completed, so a run started right after a killed one failed.)
 import { randomBytes } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
@@ -8,9 +17,11 @@ import { LockHeldError, describeHolder } from '../errors';
 import type { Lock, LockInfo, LockOptions } from '../store';
 import { isErrno, sleep } from './io';
 
-// A lock file with no readable content younger than this is assumed to be mid-creation, not abandoned.
-const INCOMPLETE_LOCK_GRACE_MS = 5_000;
 const MAX_POLL_MS = 500;
+/** Temp files of lock writers: `.lock.tmp-<pid>-<random>` next to the lock. */
+const TEMP_INFIX = '.tmp-';
+/** A writer holds its temp file for the milliseconds between writing and linking it; older ones were abandoned. */
+const ABANDONED_TEMP_MS = 60_000;
 
 interface StoredLock extends LockInfo {
   /** Random id of this acquisition, so release never removes a lock someone else took over. */
@@ -77,6 +88,7 @@ export class FileLocker {
       };
       if (await this.tryCreateLock(lockFile, mine)) {
         const { token, ...info } = mine;
+        await sweepAbandonedTemps(lockFile);
         return new FileLock(campaign, lockFile, info, token, warnings);
       }
       const current = await this.readLockFile(lockFile);
@@ -84,9 +96,7 @@ export class FileLocker {
       const stale = this.staleReason(current);
       if (stale) {
         if (await this.removeIfUnchanged(lockFile, current.raw)) {
-          const who = current.info
-            ? describeHolder(current.info)
-            : 'an unknown holder (unreadable lock file)';
+          const who = current.info ? describeHolder(current.info) : 'an unknown holder (unreadable lock file)';
           const message = `${lockFile}: took over a stale lock of campaign "${campaign}" held by ${who}: ${stale}.`;
           warnings.push(message);
           this.o.onWarning(message);
@@ -109,24 +119,30 @@ export class FileLocker {
     }
   }
 
+  /** True when `lock` is now the lock file; false when another lock exists (or appeared while writing ours). */
   private async tryCreateLock(lockFile: string, lock: StoredLock): Promise<boolean> {
-    let fh: FileHandle;
+    // Cheap check first, so waiting runs do not write and fsync a temp file on every poll.
+    if (await fsp.stat(lockFile).then(() => true, () => false)) return false;
+    const temp = `${lockFile}${TEMP_INFIX}${process.pid}-${randomBytes(6).toString('hex')}`;
     try {
-      fh = await fsp.open(lockFile, 'wx', 0o644);
-    } catch (err) {
-      if (isErrno(err, 'EEXIST')) return false;
-      throw err;
+      const fh: FileHandle = await fsp.open(temp, 'wx', 0o644);
+      try {
+        await fh.writeFile(`${JSON.stringify(lock)}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      try {
+        await fsp.link(temp, lockFile);
+      } catch (err) {
+        // EEXIST: another run linked first. ENOENT: our temp file was swept as abandoned (a skewed clock); retry.
+        if (isErrno(err, 'EEXIST') || isErrno(err, 'ENOENT')) return false;
+        throw err;
+      }
+      return true;
+    } finally {
+      await fsp.unlink(temp).catch(() => undefined);
     }
-    try {
-      await fh.writeFile(`${JSON.stringify(lock)}\n`);
-      await fh.sync();
-    } catch (err) {
-      await fh.close().catch(() => undefined);
-      await fsp.unlink(lockFile).catch(() => undefined);
-      throw err;
-    }
-    await fh.close();
-    return true;
   }
 
   private async readLockFile(lockFile: string): Promise<LockFileState> {
@@ -144,8 +160,8 @@ export class FileLocker {
     const now = this.o.wallClock();
     const { info } = current;
     if (!info) {
-      const age = now - current.mtimeMs;
-      return age > INCOMPLETE_LOCK_GRACE_MS ? `the lock file is unreadable and ${Math.round(age / 1000)} s old (its writer crashed)` : null;
+      const what = current.raw.length === 0 ? 'empty' : `${Buffer.byteLength(current.raw)} bytes that are not a lock record`;
+      return `the lock file is ${what}; this build writes lock files whole, so its writer died while writing it (an older build) or it was damaged`;
     }
     const startedAt = Date.parse(info.startedAt);
     const age = now - (Number.isNaN(startedAt) ? current.mtimeMs : startedAt);
@@ -183,6 +199,19 @@ export class FileLocker {
     }
     await fsp.unlink(aside).catch(() => undefined);
     return false;
+  }
+}
+
+/** Removes lock writers' temp files that were abandoned (their writer was killed before linking). Best effort. */
+async function sweepAbandonedTemps(lockFile: string): Promise<void> {
+  const dir = path.dirname(lockFile);
+  const prefix = `${path.basename(lockFile)}${TEMP_INFIX}`;
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const name of names.filter((n) => n.startsWith(prefix))) {
+    const file = path.join(dir, name);
+    // File times are real time, so this compares with the real clock, not the injectable wall clock.
+    const st = await fsp.stat(file).catch(() => null);
+    if (st && Date.now() - st.mtimeMs > ABANDONED_TEMP_MS) await fsp.unlink(file).catch(() => undefined);
   }
 }
 
