@@ -2,7 +2,6 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
-import type { LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { foldLedger } from '../engine/state';
 import type { Observation } from '../engine/types';
@@ -90,7 +89,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (tty) (io.stderr as NodeJS.WriteStream).write('\r\x1b[K');
 
   const last = result.runs[result.runs.length - 1];
-  const state = foldLedger((await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[]);
+  const state = foldLedger((await store.read(campaign.metadata.name)).events);
   const observation = (await store.readSnapshot<Observation>(campaign.metadata.name, 'observation'))!;
   const nowIso = last.now;
   const c = last.counts;

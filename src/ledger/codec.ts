@@ -27,15 +27,16 @@ export function envelopeProblem(value: unknown): string | null {
 
 /** Whether the event's own key order already meets rules 1 and 2 of the key-order contract. */
 function followsKeyOrder(event: LedgerEvent): boolean {
+  const fields: Readonly<Record<string, unknown>> = event;
   let first = true;
-  for (const key in event) {
+  for (const key in fields) {
     if (first) {
       if (key !== 'v') return false;
       first = false;
     } else if (key === 'type') {
       return true;
     } else {
-      const value: unknown = Reflect.get(event, key);
+      const value = fields[key];
       if (typeof value === 'object' && value !== null) return false;
     }
   }

@@ -134,10 +134,10 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (lock) warnings.push(...lock.warnings);
     const ledger = await store.read(name);
     warnings.push(...ledger.warnings);
-    const ledgerEvents = ledger.events as unknown as LedgerEvent[];
+    const ledgerEvents = ledger.events;
     const state = foldLedger(ledgerEvents);
     const open = openIntents(ledgerEvents);
-    const append: Append = (events) => store.append(name, events as unknown as Parameters<LedgerStore['append']>[1]);
+    const append: Append = (events) => store.append(name, events);
 
     // A plan for a campaign that has not started shows what its first run would do.
     let effective = campaign;

@@ -3,7 +3,6 @@
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
 import type { Campaign } from '../campaign/types';
-import type { LedgerEvent } from '../ledger/events';
 import { requestPostponement } from '../engine/postpone';
 import { foldLedger } from '../engine/state';
 import { Graph } from '../graph/client';
@@ -49,7 +48,7 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
       });
       log.info('reconcile run finished', { campaign: name, moved: r.transitions.length, notified: r.notifications, groupAdds: r.groupAdds, graphRequests: r.graphRequests, warnings: r.warnings.length });
       for (const w of r.warnings) log.warn('reconcile warning', { campaign: name, warning: w });
-      results.push({ campaign: name, ok: true, summary: r as unknown as Record<string, unknown> });
+      results.push({ campaign: name, ok: true, summary: r });
     } catch (e) {
       const error = e instanceof Error ? e.message : String(e);
       log.error('reconcile run failed', { campaign: name, error });
@@ -70,7 +69,7 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
   const store = deps.store ?? (await openStore(settings.state));
   const lock = await store.acquireLock(campaign.metadata.name, { owner: 'postpone link', waitMs: 30_000 });
   try {
-    const events = (await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[];
+    const events = (await store.read(campaign.metadata.name)).events;
     const state = foldLedger(events);
     const used = new Set(events.flatMap((e) => (e.type === 'postponed' && e.tokenId ? [e.tokenId] : [])));
     const user = state.users[peek.userId];
@@ -81,7 +80,7 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
     }
     const r = requestPostponement(campaign, state, v.claims.userId, now.toISOString(), { tokenId: v.claims.tokenId });
     if (!r.ok) return { ok: false, reason: r.reason, message: r.message };
-    await store.append(campaign.metadata.name, [r.event as unknown as Parameters<LedgerStore['append']>[1][number]]);
+    await store.append(campaign.metadata.name, [r.event]);
     log.info('postponement recorded', { campaign: campaign.metadata.name, userId: v.claims.userId, stage: r.event.stage, until: r.event.until });
     return { ok: true, reason: 'Postponed', message: `Postponed until ${r.event.until.slice(0, 10)}.` };
   } finally {

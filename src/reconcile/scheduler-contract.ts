@@ -1,6 +1,7 @@
 // The contract between the Azure Functions entry points (src/stack/functions) and the scheduler
 // runtime (src/reconcile/scheduled). It lives outside src/stack so the runtime, like the CLI,
 // never touches Pulumi code.
+import type { RunResult } from './result';
 
 export interface SchedulerSettings {
   campaigns: string[];
@@ -23,7 +24,7 @@ export interface ScheduledCampaignResult {
   campaign: string;
   ok: boolean;
   /** The reconcile JSON summary (DESIGN §5) when ok; the error sentence otherwise. */
-  summary?: Record<string, unknown>;
+  summary?: RunResult;
   error?: string;
 }
 

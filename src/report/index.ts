@@ -28,7 +28,7 @@ export interface LoadedLedger {
 /** The whole ledger (oldest first) and the last run's observation snapshot. Reads nothing else: no Graph. */
 export async function loadLedger(store: LedgerStore, campaign: string): Promise<LoadedLedger> {
   const [ledger, observation] = await Promise.all([store.read(campaign), store.readSnapshot<Observation>(campaign, OBSERVATION_SNAPSHOT)]);
-  return { events: ledger.events as unknown as LedgerEvent[], observation, warnings: ledger.warnings };
+  return { events: ledger.events, observation, warnings: ledger.warnings };
 }
 
 export interface LoadReportOptions {
