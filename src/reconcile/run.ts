@@ -13,7 +13,7 @@ import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
 import { LockHeldError } from '../ledger/errors';
-import type { LedgerStore } from '../ledger/store';
+import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { RuntimeError } from '../errors';
 import { countStages, type RunCounts, type RunResult, type Transition } from './result';
 import { closeInterruptedRuns, describeOpen, openIntents, type OpenIntents, type OpenNotification } from './intents';
@@ -324,7 +324,7 @@ async function apply(x: ApplyInput): Promise<RunResult> {
 
     const counts = countStages(after, observed.observation);
     await append([{ v, at: nowIso, type: 'runFinished', runId, ok: true, counts: { ...counts, notifications: sent, groupAdds, deferred } }]);
-    await opts.store.writeSnapshot(name, 'observation', observed.observation);
+    await opts.store.writeSnapshot(name, SNAPSHOTS.observation, observed.observation);
     return result(campaign, nowIso, runId, true, counts, transitions(applied), sent, groupAdds, graph.stats.requests - x.requestsBefore, warnings, deferred, observed.prerequisites);
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.
