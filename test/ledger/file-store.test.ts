@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
-import { describeLedgerStore, ev } from './ledger-store-suite';
+import { describeLedgerStore, ev, field } from './ledger-store-suite';
 
 const NOW = '2026-12-01T06:00:00.000Z';
 
@@ -294,7 +294,7 @@ describe('file store on disk', () => {
       expect(readWarnings).toEqual([]);
       expect(events).toHaveLength(4 * iterations);
       for (const c of children) {
-        const mine = events.filter((e) => e.pid === c.proc.pid).map((e) => e.i);
+        const mine = events.filter((e) => field(e, 'pid') === c.proc.pid).map((e) => field(e, 'i'));
         expect(mine).toEqual(Array.from({ length: iterations }, (_, i) => i));
       }
     });
@@ -369,7 +369,7 @@ describe('file store on disk', () => {
     const t2 = performance.now();
     expect(readWarnings).toEqual([]);
     expect(events).toHaveLength(total);
-    for (let i = 0; i < total; i++) if (events[i].seq !== i) expect(events[i].seq).toBe(i);
+    for (let i = 0; i < total; i++) if (field(events[i], 'seq') !== i) expect(field(events[i], 'seq')).toBe(i);
     const mb = (fs.statSync(ledger()).size / 1e6).toFixed(1);
     console.info(`ledger of ${total} events (${mb} MB): append ${(t1 - t0).toFixed(0)} ms in ${total / batch} batches, read ${(t2 - t1).toFixed(0)} ms`);
   });

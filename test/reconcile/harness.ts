@@ -62,7 +62,7 @@ export async function harness(opts: { admins?: number; users?: number; seed?: nu
       return runCampaign({ campaign, graph, store, now, apply });
     },
     async events() {
-      return (await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[];
+      return (await store.read(campaign.metadata.name)).events;
     },
     async state() {
       return foldLedger(await h.events());

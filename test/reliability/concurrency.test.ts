@@ -35,7 +35,7 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
 }
 
 async function ledger(): Promise<LedgerEvent[]> {
-  return (await new FileStore({ dir }).read(CAMPAIGN)).events as unknown as LedgerEvent[];
+  return (await new FileStore({ dir }).read(CAMPAIGN)).events;
 }
 
 describe('two reconcile runs at once on one ledger', () => {

@@ -110,7 +110,7 @@ export async function inProcess(scenario: Pick<Scenario, 'fixture' | 'campaign' 
       return runCampaign({ campaign: scenario.campaign, graph: o.graph ?? graph, store, now, apply: o.apply ?? true, sender: scenario.channel === 'email' ? SENDER : undefined });
     },
     async events() {
-      return (await store.read(CAMPAIGN)).events as unknown as LedgerEvent[];
+      return (await store.read(CAMPAIGN)).events;
     },
     faults(body) {
       emulator.state.setFaults(body);
@@ -157,7 +157,7 @@ export async function prepareScenario(channel: Channel, day: number, seed = 21, 
 export async function assertRecovered(scenario: Scenario, emulator: Emulator, dir: string, label: string, planGraph?: Graph): Promise<void> {
   const store = new FileStore({ dir });
   const read = await store.read(CAMPAIGN); // throws if the ledger does not parse
-  const events = read.events as unknown as LedgerEvent[];
+  const events = read.events;
   const members = emulator.state.tenant.memberIds(SIM_IDS.adminsEnforcedGroup);
   const state = foldLedger(events);
   for (const u of Object.values(state.users)) {
