@@ -48,7 +48,7 @@ export class LedgerVersionError extends StateError {
 /** How a store locks a campaign: a lock file (file store) or a blob lease (blob store). */
 export type LockKind = 'file' | 'lease';
 
-/** How a LockHeldError names a holder that has not recorded itself (yet). */
+/** How a LockHeldError names a holder that has not recorded itself (yet); the file store takes such a lock over (file/lock.ts). */
 const UNRECORDED_HOLDER: Record<LockKind, string> = {
   file: 'a process that has not finished writing the lock file',
   lease: 'a run that has not yet recorded itself on the lock blob',
