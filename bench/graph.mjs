@@ -15,7 +15,7 @@ const { runCampaign } = require(path.join(ROOT, 'dist/reconcile/run.js'));
 const { FakeClock } = require(path.join(ROOT, 'dist/sim/clock.js'));
 const { generateTenant } = require(path.join(ROOT, 'dist/sim/generate.js'));
 const { startEmulator } = require(path.join(ROOT, 'dist/sim/server.js'));
-const { FileStore } = require(path.join(ROOT, 'dist/state/file-store.js'));
+const { FileStore } = require(path.join(ROOT, 'dist/ledger/file/store.js'));
 
 const sizes = (process.env.BENCH_GRAPH_SIZES ?? '1000,10000').split(',').map(Number);
 const start = new Date('2026-12-01T06:00:00Z');

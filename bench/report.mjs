@@ -141,7 +141,7 @@ async function main() {
     console.error('bench/report.mjs: dist/report/index.js is missing; run "npx tsc -p tsconfig.build.json" first.');
     process.exit(2);
   }
-  const { FileStore } = require(dist('state/file-store.js'));
+  const { FileStore } = require(dist('ledger/file/store.js'));
   const { readReportLedger, buildReport, renderDashboard, writeDashboard } = require(dist('report/index.js'));
   const { loadCampaignFile } = require(dist('campaign/load.js'));
 

@@ -9,7 +9,7 @@
 // It returns what it actually did; the caller writes runFinished (act writes it only for a run that fails).
 import type { Campaign } from '../campaign/types';
 import { decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
-import { LEDGER_VERSION, type LedgerEvent } from '../engine/events';
+import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
 import { applyEvents, type CampaignState } from '../engine/state';
 import { warning, type RunWarning } from '../engine/warnings';

@@ -3,7 +3,7 @@
 // that has none).
 import type { Campaign } from '../campaign/types';
 import type { NotifyDecision } from '../engine/decide';
-import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../engine/events';
+import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../ledger/events';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { BatchResponse, Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';

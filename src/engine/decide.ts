@@ -16,13 +16,8 @@
 //   with read errors, disabled accounts, passkeys unverifiable against AAGUID restrictions, users outside
 //   the FIDO2 policy scope (alert), everyone while that policy is disabled. Deadlines count whole UTC days.
 import type { Campaign } from '../campaign/types';
-import {
-  LEDGER_VERSION,
-  notificationKey,
-  type AlertKind,
-  type LedgerEvent,
-  type NotificationKind,
-} from './events';
+import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
+import { LEDGER_VERSION, notificationKey, type LedgerEvent } from '../ledger/events';
 import { assessReadiness, readinessContext, type DeviceBelowMinimum, type Readiness, type ReadinessContext } from './readiness';
 import { explain, type AlertReason, type GraceReason, type LeaveReason, type NotifyReason, type StageReason, type WarnReason } from './reasons';
 import { inCampaign, type CampaignState, type UserState } from './state';

@@ -1,7 +1,7 @@
 // The pure stage engine's public API: readiness, the ledger fold, decide, postponement, projections.
 export * from './types';
 export * from './readiness';
-export * from './events';
+export * from '../ledger/events';
 export * from './state';
 export * from './decide';
 export * from './postpone';

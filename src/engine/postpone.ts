@@ -1,6 +1,6 @@
 // A user's request to postpone their current stage. Pure: returns the ledger event to append, or why not.
 import type { Campaign } from '../campaign/types';
-import { LEDGER_VERSION, type PostponedEvent } from './events';
+import { LEDGER_VERSION, type PostponedEvent } from '../ledger/events';
 import { STAGE_LABEL } from './decide';
 import { inCampaign, type CampaignState } from './state';
 import { addDays, dateOfDay, dayOf } from './time';

@@ -13,8 +13,8 @@
 //                    Teams → no read API exists: recorded as inDoubt and never sent again (at most once).
 //
 // Only runs that started with `intents: 1` are read this way: older ledgers recorded no outcomes.
-import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from './events';
-import { LEDGER_VERSION } from './events';
+import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from '../ledger/events';
+import { LEDGER_VERSION } from '../ledger/events';
 import type { AddToGroupDecision, Decision } from './decide';
 import { inCampaign, type CampaignState } from './state';
 

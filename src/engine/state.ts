@@ -1,6 +1,7 @@
 // The campaign state is a fold of the ledger: nothing in it is stored that the ledger cannot rebuild.
 // Plain records (no Map/Set) so the snapshot can be written as JSON next to the ledger.
-import { LEDGER_VERSION, type AlertKind, type LedgerEvent, type NotificationKind } from './events';
+import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
+import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import type { Stage } from './types';
 
 export interface UserState {

@@ -1,7 +1,7 @@
 // The two brakes on one run's blast radius, both pure: at most maxNewPerRun new enforcements, and no
 // action at all when the target set shrank suspiciously since the last completed run.
 import type { Decision } from './decide';
-import type { LedgerEvent } from './events';
+import type { LedgerEvent } from '../ledger/events';
 
 /** A run whose target set shrank more than this since the last completed run stops before acting. */
 export const MAX_TARGET_DROP = 0.2;

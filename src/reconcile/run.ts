@@ -8,7 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { act } from '../act';
 import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision } from '../engine/decide';
-import { LEDGER_VERSION, type LedgerEvent } from '../engine/events';
+import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery } from '../engine/recovery';
 import { applyEvents, foldLedger } from '../engine/state';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
@@ -18,8 +18,8 @@ import { warning, type RunWarning } from '../engine/warnings';
 import { RuntimeError } from '../errors';
 import type { Graph } from '../graph/client';
 import type { ChannelConfig } from '../notify/channels';
-import { LockHeldError } from '../state/errors';
-import type { LedgerStore } from '../state/store';
+import { LockHeldError } from '../ledger/errors';
+import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { countStages, type RunResult, type Transition } from './result';
@@ -64,7 +64,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     nowIso: opts.now.toISOString(),
     warnings: [],
     requestsBefore: opts.graph.stats.requests,
-    append: (events) => store.append(name, events as never), // TEMP until the typed ledger lands
+    append: (events) => store.append(name, events),
   };
 
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
@@ -72,7 +72,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     for (const w of lock?.warnings ?? []) run.warnings.push(warning('LockTakenOver', w));
     const ledger = await store.read(name);
     for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
-    const events = ledger.events as never as LedgerEvent[]; // TEMP until the typed ledger lands
+    const events = ledger.events;
     const state = foldLedger(events);
     const open = openIntents(events);
 
@@ -179,7 +179,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 async function finish(run: Run, observed: ResolvedTargets, r: ResultFields): Promise<RunResult> {
   try {
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
-    await run.opts.store.writeSnapshot(run.name, 'observation', observed.observation);
+    await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error }]).catch(() => undefined);
@@ -200,9 +200,8 @@ async function takeLock(store: LedgerStore, name: string, runId: string, waitMs:
     return await store.acquireLock(name, { owner: `reconcile ${runId}`, waitMs });
   } catch (e) {
     if (e instanceof LockHeldError) {
-      const [what, ...rest] = e.message.split(' Another run is probably in progress');
-      const hint = `Another run is probably in progress${rest.join(' Another run is probably in progress')}`.replace(/: wait for it to finish\./, ': wait for it to finish, or pass --lock-wait SECONDS to wait for it.');
-      throw Object.assign(new RuntimeError(what!, true, hint), { cause: e });
+      const hint = `Another run is probably in progress: wait for it to finish, or pass --lock-wait SECONDS to wait for it. ${e.ifGone}`;
+      throw Object.assign(new RuntimeError(e.summary, true, hint), { cause: e });
     }
     throw e;
   }

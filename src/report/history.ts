@@ -4,7 +4,7 @@
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import { code, md, mdTable } from './markdown';
 import { alignTable, pushLines } from './text';
 
@@ -17,7 +17,7 @@ const counts = (c: Record<string, number> | undefined): string =>
 /** Who an event is about and what it says, in one line each. */
 export function describeEvent(e: LedgerEvent): { user: string; text: string } {
   const user = 'userPrincipalName' in e ? e.userPrincipalName : '';
-  const delivery = describeDelivery(e as unknown as Record<string, unknown>);
+  const delivery = describeDelivery(e);
   if (delivery) return { user, text: delivery };
   switch (e.type) {
     case 'runStarted': return { user, text: `run ${e.runId} started (campaign ${e.status})` };
@@ -38,7 +38,7 @@ export function describeEvent(e: LedgerEvent): { user: string; text: string } {
     case 'campaignReset': return { user, text: `campaign reset: generation ${e.generation}${e.reason ? ` (${e.reason})` : ''}` };
     default: {
       // A type from a newer compatible writer: show its fields rather than hide it.
-      const { v: _v, at: _at, type: _t, ...rest } = e as unknown as Record<string, unknown>;
+      const { v: _v, at: _at, type: _t, ...rest }: Readonly<Record<string, unknown>> = e;
       return { user: typeof rest.userPrincipalName === 'string' ? rest.userPrincipalName : '', text: JSON.stringify(rest) };
     }
   }

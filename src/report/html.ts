@@ -5,7 +5,7 @@
 import { createHash } from 'node:crypto';
 import { ROLE_DISPLAY_NAMES, roleName, type SupportedRoleName } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
-import type { AlertKind } from '../engine/events';
+import type { AlertKind } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
 import { READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';

@@ -3,9 +3,9 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import type { Campaign } from '../campaign/types';
-import type { LedgerEvent } from '../engine/events';
+import type { LedgerEvent } from '../ledger/events';
 import type { Observation } from '../engine/types';
-import type { LedgerStore } from '../state/store';
+import type { LedgerStore } from '../ledger/store';
 import { writeAtomic } from './history';
 import { renderDashboard } from './html';
 import { buildReport, type StatusReport } from './model';
@@ -28,7 +28,7 @@ export interface LoadedLedger {
 /** The whole ledger (oldest first) and the last run's observation snapshot. Reads nothing else: no Graph. */
 export async function loadLedger(store: LedgerStore, campaign: string): Promise<LoadedLedger> {
   const [ledger, observation] = await Promise.all([store.read(campaign), store.readSnapshot<Observation>(campaign, OBSERVATION_SNAPSHOT)]);
-  return { events: ledger.events as unknown as LedgerEvent[], observation, warnings: ledger.warnings };
+  return { events: ledger.events, observation, warnings: ledger.warnings };
 }
 
 export interface LoadReportOptions {

@@ -1,7 +1,8 @@
 // The campaign overview as one plain model: the ledger folded, the last observation assessed, the
 // projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
 import type { Campaign, CampaignStatus } from '../campaign/types';
-import type { AlertKind, LedgerEvent } from '../engine/events';
+import type { AlertKind } from '../contracts/vocabulary';
+import type { LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
 import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';

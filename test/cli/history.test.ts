@@ -3,7 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from '../report/demo-ledger';
 

@@ -1,7 +1,7 @@
 // Recovery planning, without HTTP: what a run does with each open intent an interrupted run left.
 import { describe, expect, it } from 'vitest';
 import type { Decision } from '../../src/engine/decide';
-import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent } from '../../src/engine/events';
+import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent } from '../../src/ledger/events';
 import { afterLookUp, openIntents, planGroupRecovery, planNotificationRecovery, type NotificationRecoveryAction } from '../../src/engine/recovery';
 import { foldLedger, type CampaignState } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';

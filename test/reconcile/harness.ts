@@ -5,7 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger, type CampaignState } from '../../src/engine/state';
 import { Graph, SIM_TOKEN } from '../../src/graph/client';
 import type { RunResult } from '../../src/reconcile/result';
@@ -14,7 +14,7 @@ import { FakeClock } from '../../src/sim/clock';
 import type { TenantFixture } from '../../src/sim/fixture';
 import { generateTenant } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { FileStore } from '../../src/state/file-store';
+import { FileStore } from '../../src/ledger/file/store';
 
 export const START = new Date('2026-12-01T06:00:00Z');
 export const DAY = 86_400_000;
@@ -62,7 +62,7 @@ export async function harness(opts: { admins?: number; users?: number; seed?: nu
       return runCampaign({ campaign, graph, store, now, apply });
     },
     async events() {
-      return (await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[];
+      return (await store.read(campaign.metadata.name)).events;
     },
     async state() {
       return foldLedger(await h.events());

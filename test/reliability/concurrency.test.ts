@@ -3,10 +3,10 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { SIM_TOKEN } from '../../src/graph/client';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { FileStore } from '../../src/state/file-store';
+import { FileStore } from '../../src/ledger/file/store';
 import { assertRecovered, assertRunsDoNotOverlap, CAMPAIGN, copyLedger, ensureBuilt, prepareScenario, reconcileChild, tmpDir, writeCampaignFile, type Scenario } from './support';
 
 let scenario: Scenario;
@@ -35,7 +35,7 @@ async function waitFor(check: () => boolean, ms: number, what: string): Promise<
 }
 
 async function ledger(): Promise<LedgerEvent[]> {
-  return (await new FileStore({ dir }).read(CAMPAIGN)).events as unknown as LedgerEvent[];
+  return (await new FileStore({ dir }).read(CAMPAIGN)).events;
 }
 
 describe('two reconcile runs at once on one ledger', () => {

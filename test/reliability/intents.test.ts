@@ -1,13 +1,13 @@
 // The intent protocol case by case: what the next run does with each kind of unsettled side effect.
 import * as fs from 'node:fs';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { openIntents } from '../../src/engine/recovery';
 import { runCampaign } from '../../src/reconcile/run';
 import { CAMPAIGN_KEY_PROPERTY, sentMailLookupRequest } from '../../src/notify/channels';
 import { SIM_IDS } from '../../src/sim/generate';
-import { FileStore } from '../../src/state/file-store';
-import type { LedgerStore } from '../../src/state/store';
+import { FileStore } from '../../src/ledger/file/store';
+import type { LedgerStore } from '../../src/ledger/store';
 import { assertRecovered, CAMPAIGN, copyLedger, dayIso, inProcess, notificationKey, prepareScenario, SENDER, type InProcess, type Scenario } from './support';
 
 let teams0: Scenario;

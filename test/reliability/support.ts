@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { expect } from 'vitest';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger } from '../../src/engine/state';
 import { Graph, SIM_TOKEN, type GraphOptions } from '../../src/graph/client';
 import { openIntents } from '../../src/engine/recovery';
@@ -19,7 +19,7 @@ import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import type { SimNotification } from '../../src/sim/routes';
 import { startEmulator, type Emulator, type EmulatorOptions } from '../../src/sim/server';
 import { PASSKEY_METHODS } from '../../src/sim/tenant-state';
-import { FileStore } from '../../src/state/file-store';
+import { FileStore } from '../../src/ledger/file/store';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
 export const START = new Date('2026-12-01T06:00:00Z');
@@ -110,7 +110,7 @@ export async function inProcess(scenario: Pick<Scenario, 'fixture' | 'campaign' 
       return runCampaign({ campaign: scenario.campaign, graph: o.graph ?? graph, store, now, apply: o.apply ?? true, sender: scenario.channel === 'email' ? SENDER : undefined });
     },
     async events() {
-      return (await store.read(CAMPAIGN)).events as unknown as LedgerEvent[];
+      return (await store.read(CAMPAIGN)).events;
     },
     faults(body) {
       emulator.state.setFaults(body);
@@ -157,7 +157,7 @@ export async function prepareScenario(channel: Channel, day: number, seed = 21, 
 export async function assertRecovered(scenario: Scenario, emulator: Emulator, dir: string, label: string, planGraph?: Graph): Promise<void> {
   const store = new FileStore({ dir });
   const read = await store.read(CAMPAIGN); // throws if the ledger does not parse
-  const events = read.events as unknown as LedgerEvent[];
+  const events = read.events;
   const members = emulator.state.tenant.memberIds(SIM_IDS.adminsEnforcedGroup);
   const state = foldLedger(events);
   for (const u of Object.values(state.users)) {

@@ -5,7 +5,6 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
-import type { LedgerEvent } from '../../src/engine/events';
 import { requestPostponement } from '../../src/engine/postpone';
 import { foldLedger, inCampaign } from '../../src/engine/state';
 import { Graph, SIM_TOKEN } from '../../src/graph/client';
@@ -15,8 +14,7 @@ import { FakeClock } from '../../src/sim/clock';
 import { generateTenant } from '../../src/sim/generate';
 import { Prng } from '../../src/sim/prng';
 import { startEmulator } from '../../src/sim/server';
-import { FileStore } from '../../src/state/file-store';
-import type { LedgerEvent as StoredEvent } from '../../src/state/store';
+import { FileStore } from '../../src/ledger/file/store';
 
 export const DEMO_START = '2026-12-01T06:00:00.000Z';
 const DAY = 86_400_000;
@@ -112,7 +110,7 @@ export async function buildDemoLedger(opts: DemoLedgerOptions): Promise<DemoLedg
       const body: Record<string, unknown> = { devices: devicePatch, fido2Methods: fido2Patch };
       if (day === opts.passkeyLossDay) {
         // The first enforced user (in ledger order) deletes every passkey: the dashboard must show the alert.
-        const state = foldLedger((await store.read(name)).events as unknown as LedgerEvent[]);
+        const state = foldLedger((await store.read(name)).events);
         const victim = Object.values(state.users).find((u) => inCampaign(u) && u.stage === 'enforced' && (methods.get(u.userId) ?? []).length > 0);
         if (victim) body.remove = { fido2Methods: { [victim.userId]: methods.get(victim.userId) } };
       }
@@ -120,7 +118,7 @@ export async function buildDemoLedger(opts: DemoLedgerOptions): Promise<DemoLedg
 
       runs.push(await runCampaign({ campaign, graph, store, now: at, apply: true, runId: `day-${String(day + 1).padStart(3, '0')}` }));
 
-      const state = foldLedger((await store.read(name)).events as unknown as LedgerEvent[]);
+      const state = foldLedger((await store.read(name)).events);
       for (const u of Object.values(state.users)) {
         if (!inCampaign(u) || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) continue;
         const key = `${u.userId}:${u.stage}`;
@@ -133,7 +131,7 @@ export async function buildDemoLedger(opts: DemoLedgerOptions): Promise<DemoLedg
         if (b === 'postpones' && !u.exceededGrace) {
           const r = requestPostponement(campaign, state, u.userId, at.toISOString());
           if (r.ok) {
-            await store.append(name, [r.event as unknown as StoredEvent]);
+            await store.append(name, [r.event]);
             pending.set(key, day + campaign.spec.postponement.days + rng.int(0, 2));
             continue;
           }

@@ -3,12 +3,11 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateEnd, outlook } from '../../src/engine/estimate';
-import type { LedgerEvent } from '../../src/engine/events';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
 import { buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
-import { FileStore } from '../../src/state/file-store';
-import type { LedgerEvent as StoredEvent } from '../../src/state/store';
+import { FileStore } from '../../src/ledger/file/store';
 import { campaign, day, device, observation, OLD_IPHONE, ready, user } from '../engine/fixtures';
 
 // A hand-written ledger: three daily runs (none on day 2), a postponement, a grace period exceeded, an alert.
@@ -189,13 +188,13 @@ describe('readReportLedger', () => {
     try {
       const store = new FileStore({ dir });
       // Delivery records (one per notification) are left out like the notifications themselves.
-      const delivery = [
+      const delivery: LedgerEvent[] = [
         { v: 1, at: day(3), runId: 'r3', type: 'notificationOutcome', ...cy, key: 'k:u-cy:enforced:1', channel: 'teams', outcome: 'delivered', status: 201 },
         { v: 1, at: day(3), type: 'notificationDispatch', runId: 'r3', channel: 'teams', keys: ['k:u-cy:enforced:1'] },
         { v: 1, at: day(3), runId: 'r3', type: 'groupAddIntent', ...cy, groupId: 'g1' },
         { v: 1, at: day(3), runId: 'r3', type: 'groupAddOutcome', ...cy, groupId: 'g1', outcome: 'added' },
       ];
-      await store.append('admins-passkeys', [...ledger(), ...delivery] as unknown as StoredEvent[]);
+      await store.append('admins-passkeys', [...ledger(), ...delivery]);
       await store.writeSnapshot('admins-passkeys', 'observation', obs());
       const r = await readReportLedger(store, 'admins-passkeys');
       expect(r.events).toEqual(ledger().filter((e) => e.type !== 'notificationSent'));

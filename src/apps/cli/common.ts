@@ -7,7 +7,7 @@ import { UsageError } from '../../errors';
 import { formatDiagnostic } from '../../campaign/validate';
 import { stringFlag, type Parsed } from './args';
 import type { Io } from './io';
-import type { LedgerStore } from '../../state/store';
+import type { LedgerStore } from '../../ledger/store';
 import { println } from './io';
 
 export const COMMON_GRAPH_FLAGS = {
@@ -50,7 +50,7 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
 
 /** `--state` (or CAMPAIGN_STATE): a directory, `azblob://ACCOUNT/CONTAINER[/prefix]` or a connection string. */
 export async function openStateStore(p: Parsed, io: Io): Promise<LedgerStore> {
-  const { openStore } = await import('../../state/open-store.js');
+  const { openStore } = await import('../../ledger/open-store.js');
   return openStore(stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state', { cwd: io.cwd });
 }
 

@@ -2,12 +2,12 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { loadCampaignFile } from '../../campaign/load';
-import type { LedgerEvent } from '../../engine/events';
 import { estimateEnd, outlook } from '../../engine/estimate';
 import { foldLedger } from '../../engine/state';
 import type { Observation } from '../../engine/types';
 import { UsageError } from '../../errors';
-import { FileStore } from '../../state/file-store';
+import { FileStore } from '../../ledger/file/store';
+import { SNAPSHOTS } from '../../ledger/store';
 import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 
@@ -90,8 +90,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (tty) (io.stderr as NodeJS.WriteStream).write('\r\x1b[K');
 
   const last = result.runs[result.runs.length - 1];
-  const state = foldLedger((await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[]);
-  const observation = (await store.readSnapshot<Observation>(campaign.metadata.name, 'observation'))!;
+  const state = foldLedger((await store.read(campaign.metadata.name)).events);
+  const observation = (await store.readSnapshot<Observation>(campaign.metadata.name, SNAPSHOTS.observation))!;
   const nowIso = last.now;
   const c = last.counts;
   println(io.stdout);

@@ -2,7 +2,6 @@
 // --export DIR writes the deterministic audit export (Markdown + JSON lines) meant to be committed to git.
 import * as path from 'node:path';
 import { closest } from '../../campaign/suggest';
-import type { LedgerEvent } from '../../engine/events';
 import { UsageError } from '../../errors';
 import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../../report/history';
 import { parseFlags, requireFlag, stringFlag } from './args';
@@ -55,7 +54,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const name = campaign.metadata.name;
   const ledger = await (await openStateStore(p, io)).read(name);
-  const events = ledger.events as unknown as LedgerEvent[];
+  const events = ledger.events;
   for (const w of ledger.warnings) println(io.stderr, `warning: ${w}`);
 
   if (exportDir !== undefined) {

@@ -3,7 +3,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { RuntimeError, UsageError } from '../../errors';
-import { StateError } from '../../state/errors';
+import { StateError } from '../../ledger/errors';
 import { println, processIo, type Io } from './io';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };

@@ -2,7 +2,6 @@
 // as the signed link in a notification would.
 import { requestPostponement } from '../../engine/postpone';
 import { findUser, foldLedger } from '../../engine/state';
-import type { LedgerEvent } from '../../engine/events';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
@@ -35,7 +34,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 });
   try {
     const { events } = await store.read(name);
-    const state = foldLedger(events as unknown as LedgerEvent[]);
+    const state = foldLedger(events);
     const user = findUser(state, userRef);
     if (!user) {
       println(io.stderr, `campaign postpone: ${userRef} is not in campaign ${name} (no ledger entry). Check the UPN, or run a reconcile first.`);
@@ -46,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       println(io.stderr, `campaign postpone: refused (${r.reason}): ${r.message}.`);
       return 1;
     }
-    await store.append(name, [r.event as unknown as Parameters<typeof store.append>[1][number]]);
+    await store.append(name, [r.event]);
     println(io.stdout, `postponed ${r.event.stage} for ${user.userPrincipalName} until ${r.event.until} (${r.event.count} of ${campaign.spec.postponement.maxTimes}).`);
     return 0;
   } finally {

@@ -4,11 +4,10 @@
 import type { Campaign } from '../../campaign/types';
 import { requestPostponement } from '../../engine/postpone';
 import { foldLedger } from '../../engine/state';
-import type { LedgerEvent } from '../../engine/events';
 import { Graph, SIM_TOKEN } from '../../graph/client';
 import type { RunResult } from '../../reconcile/result';
 import { runCampaign } from '../../reconcile/run';
-import type { LedgerStore } from '../../state/store';
+import type { LedgerStore } from '../../ledger/store';
 import { FakeClock } from '../../sim/clock';
 import type { TenantFixture } from '../../sim/fixture';
 import { generateTenant } from '../../sim/generate';
@@ -121,7 +120,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       // Read the notifications this run delivered and schedule each user's reaction.
       const notes = emulator.state.notifications.slice(seenNotifications);
       seenNotifications = emulator.state.notifications.length;
-      const state = foldLedger((await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[]);
+      const state = foldLedger((await store.read(campaign.metadata.name)).events);
       for (const n of notes) {
         const u = state.users[n.userId];
         if (!u || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) continue;
@@ -132,7 +131,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         if (b === 'postpones' && u.postponedUntil === null && !u.exceededGrace) {
           const r = requestPostponement(campaign, state, n.userId, at.toISOString());
           if (r.ok) {
-            await store.append(campaign.metadata.name, [r.event as unknown as Parameters<LedgerStore['append']>[1][number]]);
+            await store.append(campaign.metadata.name, [r.event]);
             acted.postponed++;
             pending.push({ userId: n.userId, action, day: day + campaign.spec.postponement.days + rng.int(0, 2) });
             continue;

@@ -3,13 +3,12 @@
 import * as path from 'node:path';
 import { loadCampaignFile } from '../../campaign/load';
 import type { Campaign } from '../../campaign/types';
-import type { LedgerEvent } from '../../engine/events';
 import { requestPostponement } from '../../engine/postpone';
 import { foldLedger } from '../../engine/state';
 import { Graph } from '../../graph/client';
 import { readUnverifiedClaims, verifyPostponeToken } from '../../notify/postpone-token';
-import { openStore } from '../../state/open-store';
-import type { LedgerStore } from '../../state/store';
+import { openStore } from '../../ledger/open-store';
+import type { LedgerStore } from '../../ledger/store';
 import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from '../../contracts/scheduler';
 import { runCampaign } from '../../reconcile/run';
 
@@ -71,7 +70,7 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
   const store = deps.store ?? (await openStore(settings.state));
   const lock = await store.acquireLock(campaign.metadata.name, { owner: 'postpone link', waitMs: 30_000 });
   try {
-    const events = (await store.read(campaign.metadata.name)).events as unknown as LedgerEvent[];
+    const events = (await store.read(campaign.metadata.name)).events;
     const state = foldLedger(events);
     const used = new Set(events.flatMap((e) => (e.type === 'postponed' && e.tokenId ? [e.tokenId] : [])));
     const user = state.users[peek.userId];
@@ -82,7 +81,7 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
     }
     const r = requestPostponement(campaign, state, v.claims.userId, now.toISOString(), { tokenId: v.claims.tokenId });
     if (!r.ok) return { ok: false, reason: r.reason, message: r.message };
-    await store.append(campaign.metadata.name, [r.event as unknown as Parameters<LedgerStore['append']>[1][number]]);
+    await store.append(campaign.metadata.name, [r.event]);
     log.info('postponement recorded', { campaign: campaign.metadata.name, userId: v.claims.userId, stage: r.event.stage, until: r.event.until });
     return { ok: true, reason: 'Postponed', message: `Postponed until ${r.event.until.slice(0, 10)}.` };
   } finally {

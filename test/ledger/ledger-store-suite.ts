@@ -6,9 +6,10 @@ import {
   LedgerCorruptError,
   LedgerVersionError,
   LockHeldError,
+  overviewOf,
   type LedgerEvent,
   type LedgerStore,
-} from '../../src/state';
+} from '../../src/ledger';
 
 export interface StoreHarness {
   store: LedgerStore;
@@ -21,9 +22,37 @@ export interface StoreHarness {
 
 const NOW = '2026-12-01T06:00:00.000Z';
 
+/**
+ * An event with the envelope only. Stores check the envelope, not the schema (codec.ts: a type this build does
+ * not know round-trips), so the contract is tested with made-up types and fields.
+ */
 export function ev(type: string, extra: Record<string, unknown> = {}, at = NOW): LedgerEvent {
-  return { v: 1, type, at, ...extra };
+  return { v: 1, type, at, ...extra } as LedgerEvent;
 }
+
+const who = { userId: 'u1', userPrincipalName: 'ada@contoso.com' };
+/** The writers' key orders (codec.ts), and lines a byte scanner could get wrong. */
+/** A made-up field of an event written with ev() (the union does not know it). */
+export function field(e: LedgerEvent, name: string): unknown {
+  const fields: Readonly<Record<string, unknown>> = e;
+  return fields[name];
+}
+
+export const variedLedger = (): LedgerEvent[] => [
+  { v: 1, at: NOW, type: 'runStarted', runId: 'r1', campaign: 'admins-passkeys', status: 'inProgress', intents: 1 },
+  { v: 1, at: NOW, runId: 'r1', ...who, type: 'groupAddIntent', groupId: 'g1' },
+  { v: 1, type: 'userEnteredStage', at: NOW, runId: 'r1', ...who, from: null, to: 'enforced', reason: 'R', message: 'says "type":"notificationSent" in text' },
+  { v: 1, type: 'notificationSent', at: NOW, runId: 'r1', ...who, key: 'k1', kind: 'enforced', stage: 'enforced', sequence: 1 },
+  { v: 1, type: 'notificationSent', at: NOW, ...who, key: 'k2', kind: 'enforced', stage: 'enforced', sequence: 2 },
+  { v: 1, at: NOW, type: 'notificationDispatch', runId: 'r1', channel: 'teams', keys: ['k1'] },
+  { v: 1, at: NOW, runId: 'r1', type: 'notificationOutcome', ...who, key: 'k1', channel: 'teams', outcome: 'delivered', status: 201 },
+  { v: 1, at: NOW, runId: 'r1', ...who, type: 'groupAddOutcome', groupId: 'g1', outcome: 'added' },
+  // The type far into the line, and a "runId" key inside a nested value before the real one.
+  { v: 1, at: NOW, userId: 'u2', userPrincipalName: `${'x'.repeat(300)}@contoso.com`, type: 'notificationSent', runId: 'r2', key: 'k3', kind: 'enforced', stage: 'enforced', sequence: 1 },
+  ev('notificationSent', { devices: [{ runId: 'nested' }], runId: 'r3' }),
+  ev('somethingNew', { runId: 'r1', detail: { a: 1 } }),
+  { v: 1, at: NOW, type: 'runFinished', runId: 'r1', ok: true, counts: { moved: 1 } },
+];
 
 export function describeLedgerStore(name: string, makeStore: () => Promise<StoreHarness>): void {
   describe(`LedgerStore contract: ${name}`, () => {
@@ -128,6 +157,11 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(held.message).toContain(`pid ${process.pid}`);
         expect(held.message).toContain(`since ${lock.info.startedAt}`);
         expect(held.message).toMatch(h.lockGoneAdvice ?? /If that process is gone, delete /);
+        // Callers read fields, never the message: it is built from them.
+        expect(held).toMatchObject({ campaign: 'admins-passkeys', lockPath: expect.stringContaining('admins-passkeys'), waitedMs: expect.any(Number) });
+        expect(held.summary).toBe(`campaign "admins-passkeys" is locked by owner "reconcile" (pid ${process.pid} on host ${lock.info.host}) since ${lock.info.startedAt}; waited ${held.waitedMs} ms.`);
+        expect(held.message).toBe(`${held.summary} Another run is probably in progress: wait for it to finish. ${held.ifGone}`);
+        expect(held.ifGone).toMatch(h.lockGoneAdvice ?? /If that process is gone, delete /);
         await lock.release();
         const again = await store.acquireLock('admins-passkeys', { owner: 'postpone' });
         await again.release();
@@ -232,12 +266,46 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe('overview (what the reports read)', () => {
+      it('equals the overview of read(): notices counted per run, delivery records left out, other events kept', async () => {
+        await store.append('admins-passkeys', variedLedger());
+        const overview = await store.readOverview('admins-passkeys');
+        expect(overview).toEqual(overviewOf(await store.read('admins-passkeys')));
+        expect(overview.events.map((e) => e.type)).toEqual(['runStarted', 'userEnteredStage', 'somethingNew', 'runFinished']);
+        expect([...overview.notificationsByRun]).toEqual([['r1', 1], ['', 1], ['r2', 1], ['r3', 1]]);
+        expect(overview.warnings).toEqual([]);
+      });
+
+      it('reads a campaign that was never written as empty', async () => {
+        expect(await store.readOverview('never-written')).toEqual({ events: [], notificationsByRun: new Map(), warnings: [] });
+      });
+
+      it('warns about a partial trailing line as read() does', async () => {
+        if (!h.appendRaw) return;
+        await store.append('admins-passkeys', variedLedger());
+        await h.appendRaw('admins-passkeys', '{"v":1,"type":"notificationSe');
+        const overview = await store.readOverview('admins-passkeys');
+        expect(overview).toEqual(overviewOf(await store.read('admins-passkeys')));
+        expect(overview.warnings).toEqual([expect.stringMatching(/:13: partial trailing line/)]);
+      });
+
+      it('refuses a corrupt line with the error read() gives', async () => {
+        if (!h.appendRaw) return;
+        await store.append('admins-passkeys', variedLedger());
+        await h.appendRaw('admins-passkeys', '{"v":1,"type":"runFinished","at":"yesterday"}\n');
+        const err = await store.readOverview('admins-passkeys').catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(LedgerCorruptError);
+        expect(err).toEqual(await store.read('admins-passkeys').catch((e: unknown) => e));
+        expect((err as LedgerCorruptError).line).toBe(13);
+      });
+    });
+
     describe('damaged ledgers', () => {
       const raw = async (campaign: string, text: string): Promise<void> => {
         if (!h.appendRaw) throw new Error('harness has no appendRaw');
         await h.appendRaw(campaign, text);
       };
-      const line = (e: LedgerEvent): string => `${JSON.stringify(e)}\n`;
+      const line = (e: object): string => `${JSON.stringify(e)}\n`;
 
       it('reports and ignores a partial trailing line, and later appends stay valid', async () => {
         if (!h.appendRaw) return;

@@ -1,24 +1,25 @@
-// Ledger events: one JSON object per line, append-only, schema-versioned (`v: 1`). Every user
-// event names userId and userPrincipalName so an auditor can read the ledger without a lookup.
+// Ledger events: the one typed union every writer and reader of the ledger uses. One JSON object per line
+// (codec.ts), append-only, schema-versioned (`v`). Every user event names userId and userPrincipalName so an
+// auditor can read the ledger without a lookup. Object types, not interfaces: an event is a plain JSON record,
+// so it is assignable to Record<string, unknown> where code reads fields generically.
 import type { AlertKind, NotificationKind, Stage } from '../contracts/vocabulary';
 
+/** The event schema version: the highest this build reads, and the one it writes. */
 export const LEDGER_VERSION = 1 as const;
 
-export { ALERT_KINDS, NOTIFICATION_KINDS, type AlertKind, type NotificationKind } from '../contracts/vocabulary';
-
-interface Base {
+type Base = {
   v: typeof LEDGER_VERSION;
   at: string;
-}
+};
 
-interface UserBase extends Base {
+type UserBase = Base & {
   userId: string;
   userPrincipalName: string;
   /** The reconcile run that wrote it; absent for events from `campaign postpone`. */
   runId?: string;
-}
+};
 
-export interface RunStartedEvent extends Base {
+export type RunStartedEvent = Base & {
   type: 'runStarted';
   runId: string;
   campaign: string;
@@ -26,9 +27,9 @@ export interface RunStartedEvent extends Base {
   status: string;
   /** 1 when the run records intents before side effects (src/reconcile/intents.ts); absent in older ledgers. */
   intents?: 1;
-}
+};
 
-export interface RunFinishedEvent extends Base {
+export type RunFinishedEvent = Base & {
   type: 'runFinished';
   runId: string;
   ok: boolean;
@@ -39,18 +40,18 @@ export interface RunFinishedEvent extends Base {
   interrupted?: boolean;
   /** The run that closed an interrupted run. */
   closedBy?: string;
-}
+};
 
-export interface UserEnteredStageEvent extends UserBase {
+export type UserEnteredStageEvent = UserBase & {
   type: 'userEnteredStage';
   /** null when the user enters the campaign. */
   from: Stage | null;
   to: Stage;
   reason: string;
   message: string;
-}
+};
 
-export interface NotificationSentEvent extends UserBase {
+export type NotificationSentEvent = UserBase & {
   type: 'notificationSent';
   /** `campaign:userId:kind:sequence`, the channel's idempotency key. */
   key: string;
@@ -62,18 +63,18 @@ export interface NotificationSentEvent extends UserBase {
   channel?: 'teams' | 'email' | 'none';
   deadline?: string | null;
   devices?: Array<{ displayName: string; platform: string; version: string; minimum: string }>;
-}
+};
 
 /**
  * Written just before a group of notifications is handed to Graph: from here on each of them may
  * have been delivered. A notificationSent without a dispatch was certainly not sent.
  */
-export interface NotificationDispatchEvent extends Base {
+export type NotificationDispatchEvent = Base & {
   type: 'notificationDispatch';
   runId: string;
   channel: 'teams' | 'email';
   keys: string[];
-}
+};
 
 /**
  * What became of a recorded notification. delivered, failed and cancelled are final; notSent means
@@ -84,7 +85,7 @@ export interface NotificationDispatchEvent extends Base {
 export const NOTIFICATION_OUTCOMES = ['delivered', 'failed', 'cancelled', 'notSent', 'inDoubt'] as const;
 export type NotificationOutcome = (typeof NOTIFICATION_OUTCOMES)[number];
 
-export interface NotificationOutcomeEvent extends UserBase {
+export type NotificationOutcomeEvent = UserBase & {
   type: 'notificationOutcome';
   key: string;
   channel: 'teams' | 'email' | 'none';
@@ -94,27 +95,27 @@ export interface NotificationOutcomeEvent extends UserBase {
   /** How a recovery run settled it: found in Sent Items, sent again, or nothing to check. */
   recovered?: 'sentItems' | 'resent';
   detail?: string;
-}
+};
 
 /** Written before the POST members/$ref that adds a user to the enforcement group. */
-export interface GroupAddIntentEvent extends UserBase {
+export type GroupAddIntentEvent = UserBase & {
   type: 'groupAddIntent';
   groupId: string;
-}
+};
 
 /**
  * What became of a group-add intent: added (the write succeeded or the user was already a member),
  * failed (the user makes no move this run), rolledBack (a recovery run found the user in the group
  * although the ledger never enforced them, and the decision no longer holds), superseded (nothing to undo).
  */
-export interface GroupAddOutcomeEvent extends UserBase {
+export type GroupAddOutcomeEvent = UserBase & {
   type: 'groupAddOutcome';
   groupId: string;
   outcome: 'added' | 'failed' | 'rolledBack' | 'superseded';
   detail?: string;
-}
+};
 
-export interface PostponedEvent extends UserBase {
+export type PostponedEvent = UserBase & {
   type: 'postponed';
   stage: Stage;
   until: string;
@@ -124,53 +125,53 @@ export interface PostponedEvent extends UserBase {
   days: number;
   /** Id of the signed link or request the user postponed through, when there is one. */
   tokenId?: string;
-}
+};
 
-export interface GraceExceededEvent extends UserBase {
+export type GraceExceededEvent = UserBase & {
   type: 'graceExceeded';
   stage: Stage;
   /** The deadline that passed (ISO, start of the UTC day). */
   deadline: string;
-}
+};
 
-export interface AddedToGroupEvent extends UserBase {
+export type AddedToGroupEvent = UserBase & {
   type: 'addedToGroup';
   /** true when observe already saw the user in the group and no write was needed. */
   alreadyMember?: boolean;
-}
+};
 
-export interface LeftCampaignEvent extends UserBase {
+export type LeftCampaignEvent = UserBase & {
   type: 'leftCampaign';
   from: Stage | null;
   reason: string;
   message: string;
-}
+};
 
-export interface AlertRaisedEvent extends UserBase {
+export type AlertRaisedEvent = UserBase & {
   type: 'alertRaised';
   kind: AlertKind;
   message: string;
-}
+};
 
-export interface AlertClearedEvent extends UserBase {
+export type AlertClearedEvent = UserBase & {
   type: 'alertCleared';
   kind: AlertKind;
   message: string;
-}
+};
 
-export interface CampaignArchivedEvent extends Base {
+export type CampaignArchivedEvent = Base & {
   type: 'campaignArchived';
   /** Where the archived ledger went (store-specific path or blob name). */
   archive?: string;
   reason?: string;
-}
+};
 
 /** Starts a new generation: per-user state is cleared; enforced users stay in the group. */
-export interface CampaignResetEvent extends Base {
+export type CampaignResetEvent = Base & {
   type: 'campaignReset';
   generation: number;
   reason?: string;
-}
+};
 
 export type UserEvent =
   | UserEnteredStageEvent

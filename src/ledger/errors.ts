@@ -45,27 +45,53 @@ export class LedgerVersionError extends StateError {
   }
 }
 
+/** How a store locks a campaign: a lock file (file store) or a blob lease (blob store). */
+export type LockKind = 'file' | 'lease';
+
+/** How a LockHeldError names a holder that has not recorded itself (yet); the file store takes such a lock over (file/lock.ts). */
+const UNRECORDED_HOLDER: Record<LockKind, string> = {
+  file: 'a process that has not finished writing the lock file',
+  lease: 'a run that has not yet recorded itself on the lock blob',
+};
+
 /** Another run holds the campaign lock. Retryable: it is released when that run ends. */
 export class LockHeldError extends StateError {
   readonly code = 'LockHeld';
   readonly retryable = true;
-  constructor(
-    readonly campaign: string,
-    readonly lockFile: string,
-    readonly holder: LockInfo | null,
-    readonly waitedMs: number,
-    readonly maxAgeMs: number,
-  ) {
-    const who = holder
-      ? `owner "${holder.owner}" (pid ${holder.pid} on host ${holder.host}) since ${holder.startedAt}`
-      : 'a process that has not finished writing the lock file';
-    const hours = Math.round((maxAgeMs / 3_600_000) * 10) / 10;
-    super(
-      `campaign "${campaign}" is locked by ${who}; waited ${waitedMs} ms. ` +
-        'Another run is probably in progress: wait for it to finish. ' +
-        `If that process is gone, delete ${lockFile} (a lock is also taken over automatically once its pid is dead on this host or it is older than ${hours} h).`,
-    );
+  readonly campaign: string;
+  readonly kind: LockKind;
+  /** The lock file, or the lock blob's URL. */
+  readonly lockPath: string;
+  /** Who holds it, as recorded on the lock; null when the holder has not recorded itself. */
+  readonly holder: LockInfo | null;
+  readonly waitedMs: number;
+  /** The store's advice for a holder that is gone, one or two sentences (delete the file / the lease lapses). */
+  readonly ifGone: string;
+
+  constructor(init: { campaign: string; kind: LockKind; lockPath: string; holder: LockInfo | null; waitedMs: number; ifGone: string }) {
+    const summary = lockedSummary(init.campaign, init.kind, init.holder, init.waitedMs);
+    super(`${summary} Another run is probably in progress: wait for it to finish. ${init.ifGone}`);
+    this.campaign = init.campaign;
+    this.kind = init.kind;
+    this.lockPath = init.lockPath;
+    this.holder = init.holder;
+    this.waitedMs = init.waitedMs;
+    this.ifGone = init.ifGone;
   }
+
+  /** The first sentence of the message: `campaign "x" is locked by <holder>; waited <n> ms.` */
+  get summary(): string {
+    return lockedSummary(this.campaign, this.kind, this.holder, this.waitedMs);
+  }
+}
+
+/** `owner "reconcile …" (pid 123 on host h) since <ISO>`: a lock holder in messages. */
+export function describeHolder(info: LockInfo): string {
+  return `owner "${info.owner}" (pid ${info.pid} on host ${info.host}) since ${info.startedAt}`;
+}
+
+function lockedSummary(campaign: string, kind: LockKind, holder: LockInfo | null, waitedMs: number): string {
+  return `campaign "${campaign}" is locked by ${holder ? describeHolder(holder) : UNRECORDED_HOLDER[kind]}; waited ${waitedMs} ms.`;
 }
 
 /** A campaign or snapshot name is not a safe slug (would escape the state directory). Terminal. */

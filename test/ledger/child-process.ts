@@ -6,10 +6,10 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import ts from 'typescript';
 
-const SRC = path.resolve(__dirname, '../../src/state');
+const SRC = path.resolve(__dirname, '../../src');
 
 const CHILD = String.raw`
-const { FileStore } = require('./file-store');
+const { FileStore } = require('./ledger/file/store');
 const fs = require('node:fs');
 const [dir, mode, campaign, arg] = process.argv.slice(2);
 const store = new FileStore({ dir, pollMs: 10 });
@@ -31,6 +31,19 @@ async function main() {
     }
     return;
   }
+  if (mode === 'die-while-locking') {
+    // Dies like a SIGKILL between creating the file that holds the lock record and writing the record.
+    const fsp = fs.promises;
+    const open = fsp.open;
+    fsp.open = async (file, ...rest) => {
+      const fh = await open(file, ...rest);
+      if (require('node:path').basename(String(file)).startsWith('.lock')) process.kill(process.pid, 'SIGKILL');
+      return fh;
+    };
+    await store.acquireLock(campaign, { owner: 'child-dies' });
+    out({ unexpected: 'survived' });
+    return;
+  }
   if (mode === 'count') {
     const { iterations, counter } = JSON.parse(arg);
     for (let i = 0; i < iterations; i++) {
@@ -49,15 +62,23 @@ async function main() {
 main().catch((err) => { out({ crashed: true, name: err.name, message: err.message }); process.exit(3); });
 `;
 
-/** Transpiles src/state/*.ts into a temp dir with the child script; returns the script path. */
+/** Transpiles src/ledger (and what it imports: src/errors.ts, src/contracts) into a temp dir with the child script; returns the script path. */
 export function buildChildScript(): string {
   const out = fs.mkdtempSync(path.join(os.tmpdir(), 'ledger-child-'));
-  for (const name of fs.readdirSync(SRC).filter((n) => n.endsWith('.ts'))) {
-    const js = ts.transpileModule(fs.readFileSync(path.join(SRC, name), 'utf8'), {
+  const copy = (rel: string): void => {
+    const from = path.join(SRC, rel);
+    if (fs.statSync(from).isDirectory()) {
+      for (const name of fs.readdirSync(from)) copy(path.join(rel, name));
+      return;
+    }
+    if (!rel.endsWith('.ts')) return;
+    const js = ts.transpileModule(fs.readFileSync(from, 'utf8'), {
       compilerOptions: { module: ts.ModuleKind.CommonJS, target: ts.ScriptTarget.ES2022, esModuleInterop: true },
     }).outputText;
-    fs.writeFileSync(path.join(out, name.replace(/\.ts$/, '.js')), js);
-  }
+    fs.mkdirSync(path.dirname(path.join(out, rel)), { recursive: true });
+    fs.writeFileSync(path.join(out, rel.replace(/\.ts$/, '.js')), js);
+  };
+  for (const rel of ['ledger', 'contracts', 'errors.ts']) copy(rel);
   const script = path.join(out, 'child.js');
   fs.writeFileSync(script, CHILD);
   return script;

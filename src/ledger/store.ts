@@ -1,17 +1,27 @@
 // The ledger store contract: an append-only event log, a lock and derived snapshots per campaign.
-// Implemented by the file store (default) and, later, an Azure Blob store (append blobs + blob lease).
-import { InvalidEventError, InvalidNameError } from './errors';
+// Implemented by the file store (file/, the default) and the Azure Blob store (blob/: append blobs + blob lease).
+import { InvalidNameError } from './errors';
+import type { LedgerEvent } from './events';
 
-/** Highest event schema version this build reads and writes. */
-export const LEDGER_SCHEMA_VERSION = 1;
-
-/** The envelope every ledger event carries; other fields belong to the engine and are opaque here. */
-export type LedgerEvent = { v: number; type: string; at: string; [k: string]: unknown };
+/** The snapshots the pipeline writes and the reports read (derived data, rebuilt by the next run). */
+export const SNAPSHOTS = {
+  /** The last run's observation of the tenant (engine Observation). */
+  observation: 'observation',
+} as const;
 
 export interface LedgerReadResult {
   /** Every event, oldest first. */
   events: LedgerEvent[];
   /** Recoverable oddities (e.g. a partial trailing line that was ignored), one sentence each. */
+  warnings: string[];
+}
+
+export interface LedgerOverview {
+  /** Every event but notificationSent and the delivery records (overview.ts OVERVIEW_SKIPPED), oldest first. */
+  events: LedgerEvent[];
+  /** notificationSent events per runId ('' for none), counted instead of kept. */
+  notificationsByRun: Map<string, number>;
+  /** Recoverable oddities of the read (e.g. a partial trailing line), as LedgerReadResult.warnings. */
   warnings: string[];
 }
 
@@ -43,6 +53,11 @@ export interface Lock {
 export interface LedgerStore {
   /** Reads the whole ledger; a missing ledger is empty. */
   read(campaign: string): Promise<LedgerReadResult>;
+  /**
+   * The ledger as the reports read it: notificationSent counted per run, delivery records left out (overview.ts).
+   * Same events and warnings as overviewOf(await read()); a store may compute it faster from its own bytes.
+   */
+  readOverview(campaign: string): Promise<LedgerOverview>;
   /** Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. */
   append(campaign: string, events: readonly LedgerEvent[]): Promise<void>;
   /** Takes the per-campaign lock so two runs cannot interleave. */
@@ -72,36 +87,6 @@ export function assertSnapshotName(name: string): void {
   if (typeof name !== 'string' || !SNAPSHOT_NAME_PATTERN.test(name)) {
     throw new InvalidNameError('snapshot', String(name), SNAPSHOT_NAME_PATTERN.source);
   }
-}
-
-/** Why a parsed value is not a valid event envelope, or null when it is. Versions are checked separately. */
-export function envelopeProblem(value: unknown): string | null {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
-  const e = value as Record<string, unknown>;
-  if (typeof e.v !== 'number' || !Number.isInteger(e.v) || e.v < 1) return `"v" must be a positive integer (got ${JSON.stringify(e.v)})`;
-  if (typeof e.type !== 'string' || e.type === '') return `"type" must be a non-empty string (got ${JSON.stringify(e.type)})`;
-  if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) return `"at" must be an ISO date string (got ${JSON.stringify(e.at)})`;
-  return null;
-}
-
-/** Serializes a batch to JSON lines, validating every event first so a bad one writes nothing. */
-export function encodeBatch(events: readonly LedgerEvent[]): string {
-  const lines: string[] = [];
-  events.forEach((event, i) => {
-    const problem = envelopeProblem(event);
-    if (problem) throw new InvalidEventError(i, problem);
-    if (event.v > LEDGER_SCHEMA_VERSION) {
-      throw new InvalidEventError(i, `"v" is ${event.v} but this build writes at most version ${LEDGER_SCHEMA_VERSION}`);
-    }
-    let line: string;
-    try {
-      line = JSON.stringify(event);
-    } catch (err) {
-      throw new InvalidEventError(i, `not serializable as JSON (${(err as Error).message})`);
-    }
-    lines.push(line);
-  });
-  return lines.map((l) => `${l}\n`).join('');
 }
 
 /** Timestamp safe in file and blob names on every OS (no colons), still sortable. */

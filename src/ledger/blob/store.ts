@@ -1,57 +1,36 @@
-// Azure Blob ledger store, same contract as the file store:
+// Azure Blob ledger store, same contract as the file store (the run lock is in lease.ts, the errors in errors.ts):
 //   <prefix><campaign>/ledger.jsonl              append blob; one batch = one Append Block of whole lines (≤ 4 MiB)
 //   <prefix><campaign>/.lock                     empty block blob; its lease (60 s, renewed while held) is the run lock
 //   <prefix><campaign>/snapshots/<name>.json     block blob written in one upload (atomic replace)
 //   <prefix><campaign>/archive/<stamp>/…         copies made by archive(), originals deleted after the copy is checked
-import { randomBytes, randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
-import type { AppendBlobClient, BlobClient, BlobLeaseClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { InvalidEventError, LockHeldError, SnapshotCorruptError, StateError } from './errors';
-import { LEDGER_FILE, parseLedgerText } from './file-store';
+import type { AppendBlobClient, BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
+import { decodeLedger, encodeBatch } from '../codec';
+import { InvalidEventError, SnapshotCorruptError } from '../errors';
+import type { LedgerEvent } from '../events';
+import { overviewOf, type LedgerOverview } from '../overview';
+import { LEDGER_FILE } from '../file/store';
 import {
   assertCampaignName,
   assertSnapshotName,
-  encodeBatch,
   fileStamp,
-  type LedgerEvent,
   type LedgerReadResult,
   type LedgerStore,
   type Lock,
-  type LockInfo,
   type LockOptions,
-} from './store';
+} from '../store';
+import { BlobStorageError, LedgerConflictError, LockLostError, containerNotFound, display, failure, is, storageError } from './errors';
+import { BlobLock, LeaseLocker, MAX_LEASE_SECONDS, MIN_LEASE_SECONDS, realTimers, type Timers } from './lease';
 
 export const LOCK_BLOB = '.lock';
 export const SNAPSHOT_PREFIX = 'snapshots/';
 export const ARCHIVE_PREFIX = 'archive/';
 /** Marker blob that claims an archive location (the blob counterpart of mkdir). */
 export const ARCHIVE_MARKER = '.archived';
-/** Azure's lease bounds: 15–60 s (or infinite, which a crashed run would never give back). */
-export const MIN_LEASE_SECONDS = 15;
-export const MAX_LEASE_SECONDS = 60;
 /** The Append Block limit every service version accepts (newer versions allow more; we do not rely on it). */
 export const MAX_APPEND_BLOCK_BYTES = 4 * 1024 * 1024;
-/** The role the identity needs; named in every access-denied message. */
-export const REQUIRED_ROLE = 'Storage Blob Data Contributor';
-
-const MAX_POLL_MS = 2_000;
-const RENEW_RETRY_MS = 2_000;
 const COPY_POLL_MS = 250;
-
-/** Timer functions, injectable so tests can drive lease renewal without waiting. */
-export interface Timers {
-  setTimeout(fn: () => void, ms: number): unknown;
-  clearTimeout(handle: unknown): void;
-}
-
-const realTimers: Timers = {
-  setTimeout: (fn, ms) => {
-    const t = setTimeout(fn, ms);
-    t.unref(); // a held lock must not keep a finished CLI process alive
-    return t;
-  },
-  clearTimeout: (h) => clearTimeout(h as NodeJS.Timeout),
-};
 
 export interface BlobStoreOptions {
   /** The container holding the ledgers (the stack creates `ledger`). It is never created here. */
@@ -73,158 +52,6 @@ export interface BlobStoreOptions {
   /** Receives warnings (a partial tail moved aside, a lost lease) for the caller's log. */
   onWarning?: (message: string) => void;
   timers?: Timers;
-}
-
-// ---------------------------------------------------------------------------------------------------------
-// Errors of this store (the shared ones are in errors.ts).
-
-/** The identity may not use the container (403/401). Terminal until a role is assigned. */
-export class BlobAccessDeniedError extends StateError {
-  readonly code = 'BlobAccessDenied';
-  readonly retryable = false;
-  constructor(
-    readonly operation: string,
-    readonly url: string,
-    readonly status: number,
-    readonly storageCode: string,
-    readonly account: string,
-    readonly container: string,
-  ) {
-    super(
-      `Azure Storage refused to ${operation} ${url} (${status} ${storageCode}). ` +
-        `The identity campaign runs as needs the "${REQUIRED_ROLE}" role on container "${container}" of storage account "${account}" ` +
-        '(or on the account); new role assignments can take a few minutes to apply. ' +
-        'With a connection string, check its account key or SAS (it needs read, add, create, write, delete and list).',
-    );
-  }
-}
-
-/** No credential could get a token for Azure Storage. Terminal. */
-export class BlobCredentialError extends StateError {
-  readonly code = 'BlobCredential';
-  readonly retryable = false;
-  constructor(
-    readonly operation: string,
-    readonly url: string,
-    readonly problem: string,
-  ) {
-    super(
-      `no Azure credential could get a token to ${operation} ${url}: ${problem.replace(/\.+$/, '')}. ` +
-        'Locally, sign in with "az login"; in Azure, give the app its managed identity and set AZURE_CLIENT_ID to its client id.',
-    );
-  }
-}
-
-/** The container does not exist. Terminal: campaign never creates it, so a typo cannot scatter ledgers. */
-export class BlobContainerNotFoundError extends StateError {
-  readonly code = 'BlobContainerNotFound';
-  readonly retryable = false;
-  constructor(
-    readonly container: string,
-    readonly accountUrl: string,
-  ) {
-    super(
-      `container "${container}" does not exist in ${accountUrl}. ` +
-        'Check the --state location (the stack creates the container "ledger"), or create the container first.',
-    );
-  }
-}
-
-/** Any other storage failure; retryable for throttling, timeouts, 5xx and network errors. */
-export class BlobStorageError extends StateError {
-  readonly code = 'BlobStorage';
-  constructor(
-    readonly operation: string,
-    readonly url: string,
-    readonly status: number | undefined,
-    readonly storageCode: string | undefined,
-    readonly retryable: boolean,
-    detail: string,
-  ) {
-    super(`Azure Storage failed to ${operation} ${url}: ${detail}${retryable ? ' This is usually temporary: run again.' : ''}`);
-  }
-}
-
-/** The ledger grew under this writer: something appends without holding the campaign lock. */
-export class LedgerConflictError extends StateError {
-  readonly code = 'LedgerConflict';
-  readonly retryable = true;
-  constructor(
-    readonly url: string,
-    readonly expectedEnd: number,
-    readonly actualEnd: number,
-  ) {
-    super(
-      `${url}: the ledger changed while this run was appending (expected it to end at byte ${expectedEnd}, it ends at ${actualEnd}); ` +
-        'another process is writing it without holding the campaign lock. This block was not written (earlier blocks of the batch were); run again.',
-    );
-  }
-}
-
-/** This process's lease on the campaign lock was lost (broken, or expired and taken). Retryable. */
-export class LockLostError extends StateError {
-  readonly code = 'LockLost';
-  readonly retryable = true;
-  constructor(
-    readonly campaign: string,
-    readonly why: string,
-  ) {
-    super(`campaign "${campaign}" lost its run lock (${why}); nothing more was written. Another run may be in progress: run again later.`);
-  }
-}
-
-/** LockHeldError with advice that fits a lease (it lapses by itself) instead of a lock file. */
-export class BlobLockHeldError extends LockHeldError {
-  constructor(campaign: string, lockUrl: string, holder: LockInfo | null, waitedMs: number, leaseMs: number, breakCommand: string) {
-    super(campaign, lockUrl, holder, waitedMs, leaseMs);
-    this.name = 'LockHeldError';
-    const who = holder
-      ? `owner "${holder.owner}" (pid ${holder.pid} on host ${holder.host}) since ${holder.startedAt}`
-      : 'a run that has not yet recorded itself on the lock blob';
-    this.message =
-      `campaign "${campaign}" is locked by ${who}; waited ${waitedMs} ms. ` +
-      'Another run is probably in progress: wait for it to finish. ' +
-      `If that process is gone, its lease on ${lockUrl} lapses by itself within ${Math.round(leaseMs / 1000)} s of its last renewal; ` +
-      `to end it at once: ${breakCommand}`;
-  }
-}
-
-// ---------------------------------------------------------------------------------------------------------
-
-interface StorageFailure {
-  status?: number;
-  code?: string;
-  name?: string;
-  message?: string;
-}
-
-function failure(err: unknown): StorageFailure {
-  if (typeof err !== 'object' || err === null) return { message: String(err) };
-  const e = err as { statusCode?: unknown; code?: unknown; name?: unknown; message?: unknown; details?: { errorCode?: unknown } };
-  const code = typeof e.details?.errorCode === 'string' ? e.details.errorCode : typeof e.code === 'string' ? e.code : undefined;
-  return {
-    status: typeof e.statusCode === 'number' ? e.statusCode : undefined,
-    code,
-    name: typeof e.name === 'string' ? e.name : undefined,
-    message: typeof e.message === 'string' ? e.message : undefined,
-  };
-}
-
-function is(err: unknown, status: number, ...codes: string[]): boolean {
-  const f = failure(err);
-  return f.status === status && (codes.length === 0 || (f.code !== undefined && codes.includes(f.code)));
-}
-
-const LEASE_GONE_CODES = ['LeaseIdMismatchWithLeaseOperation', 'LeaseNotPresentWithLeaseOperation', 'LeaseLost', 'LeaseIdMismatchWithBlobOperation', 'LeaseNotPresentWithBlobOperation'];
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
-
-/** A blob's URL without any SAS query, for messages. */
-function display(client: { url: string }): string {
-  const i = client.url.indexOf('?');
-  return i < 0 ? client.url : client.url.slice(0, i);
 }
 
 async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promise<Buffer> {
@@ -259,43 +86,14 @@ export function splitIntoBlocks(text: string, max: number): Buffer[] {
   return blocks;
 }
 
-interface HolderMetadata {
-  owner: string;
-  host: string;
-  pid: string;
-  since: string;
-}
-
-function encodeHolder(info: LockInfo): HolderMetadata {
-  // Metadata travels as HTTP headers: percent-encode so any host or owner name survives.
-  return { owner: encodeURIComponent(info.owner), host: encodeURIComponent(info.host), pid: String(info.pid), since: info.startedAt };
-}
-
-function decodeHolder(meta: Record<string, string> | undefined): LockInfo | null {
-  if (!meta?.owner || !meta.host || !meta.since) return null;
-  const pid = Number(meta.pid);
-  try {
-    return { owner: decodeURIComponent(meta.owner), host: decodeURIComponent(meta.host), pid: Number.isInteger(pid) ? pid : -1, startedAt: meta.since };
-  } catch {
-    return null;
-  }
-}
-
-function holderText(info: LockInfo): string {
-  return `owner "${info.owner}" (pid ${info.pid} on host ${info.host}) since ${info.startedAt}`;
-}
-
 export class BlobStore implements LedgerStore {
   readonly container: ContainerClient;
   readonly prefix: string;
-  private readonly leaseSeconds: number;
-  private readonly renewEveryMs: number;
-  private readonly pollMs: number;
   private readonly maxBlockBytes: number;
   private readonly wallClock: () => number;
   private readonly hostname: string;
   private readonly onWarning: (message: string) => void;
-  private readonly timers: Timers;
+  private readonly locker: LeaseLocker;
   /** Locks this instance holds, so writes stop once a lease was lost. */
   private readonly held = new Map<string, BlobLock>();
 
@@ -307,15 +105,23 @@ export class BlobStore implements LedgerStore {
     if (!Number.isInteger(lease) || lease < MIN_LEASE_SECONDS || lease > MAX_LEASE_SECONDS) {
       throw new RangeError(`leaseSeconds must be a whole number from ${MIN_LEASE_SECONDS} to ${MAX_LEASE_SECONDS} (got ${lease})`);
     }
-    this.leaseSeconds = lease;
-    this.renewEveryMs = Math.max(1, opts.renewEveryMs ?? Math.floor((lease * 1000) / 3));
-    if (this.renewEveryMs >= lease * 1000) throw new RangeError(`renewEveryMs (${this.renewEveryMs}) must be shorter than the lease (${lease} s)`);
-    this.pollMs = Math.max(1, opts.pollMs ?? 200);
+    const renewEveryMs = Math.max(1, opts.renewEveryMs ?? Math.floor((lease * 1000) / 3));
+    if (renewEveryMs >= lease * 1000) throw new RangeError(`renewEveryMs (${renewEveryMs}) must be shorter than the lease (${lease} s)`);
     this.maxBlockBytes = Math.min(MAX_APPEND_BLOCK_BYTES, Math.max(1, opts.maxBlockBytes ?? MAX_APPEND_BLOCK_BYTES));
     this.wallClock = opts.wallClock ?? Date.now;
     this.hostname = opts.hostname ?? os.hostname();
     this.onWarning = opts.onWarning ?? (() => undefined);
-    this.timers = opts.timers ?? realTimers;
+    this.locker = new LeaseLocker({
+      container: this.container,
+      leaseSeconds: lease,
+      renewEveryMs,
+      pollMs: Math.max(1, opts.pollMs ?? 200),
+      wallClock: this.wallClock,
+      hostname: this.hostname,
+      onWarning: this.onWarning,
+      timers: opts.timers ?? realTimers,
+      properties: (blob, operation) => this.properties(blob, operation),
+    });
   }
 
   /** `<prefix><campaign>/`, after checking the name is a slug. */
@@ -344,7 +150,12 @@ export class BlobStore implements LedgerStore {
     const blob = this.ledgerBlob(campaign);
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
-    return parseLedgerText(data.toString('utf8'), display(blob));
+    return decodeLedger(data.toString('utf8'), display(blob));
+  }
+
+  /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */
+  async readOverview(campaign: string): Promise<LedgerOverview> {
+    return overviewOf(await this.read(campaign));
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
@@ -435,86 +246,14 @@ export class BlobStore implements LedgerStore {
     return cut;
   }
 
-  // --- lock ----------------------------------------------------------------------------------------------
+  // --- lock (lease.ts) -----------------------------------------------------------------------------------
 
   async acquireLock(campaign: string, opts: LockOptions): Promise<Lock> {
-    const blob = this.lockBlob(campaign);
-    if (typeof opts?.owner !== 'string' || opts.owner.trim() === '') {
-      throw new TypeError('acquireLock needs a non-empty owner (e.g. "reconcile") so another run can say who holds the lock');
-    }
-    const waitMs = Math.max(0, opts.waitMs ?? 0);
-    const started = this.wallClock();
-    let interval = this.pollMs;
-    for (let quickRetries = 0; ; ) {
-      const lease = blob.getBlobLeaseClient(randomUUID());
-      if (await this.tryLease(blob, lease)) return this.recordHolder(campaign, blob, lease, opts.owner);
-      const holder = await this.properties(blob, 'read the lock holder of');
-      // Released, lapsed or deleted between our attempt and the read: try again at once (a few times).
-      if ((holder === null || holder.leaseState !== 'leased') && quickRetries++ < 5) continue;
-      const waited = this.wallClock() - started;
-      if (waited >= waitMs) {
-        throw new BlobLockHeldError(campaign, display(blob), decodeHolder(holder?.metadata), waited, this.leaseSeconds * 1000, this.breakCommand(blob));
-      }
-      // Jittered, growing, bounded polling so waiting runs do not retry in lockstep.
-      const delay = Math.min(waitMs - waited, Math.round(interval * (0.5 + Math.random())));
-      await sleep(Math.max(1, delay));
-      interval = Math.min(MAX_POLL_MS, interval * 2);
-    }
-  }
-
-  /** True when the lease was acquired; creates the (empty) lock blob on first use. */
-  private async tryLease(blob: BlockBlobClient, lease: BlobLeaseClient): Promise<boolean> {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await lease.acquireLease(this.leaseSeconds);
-        return true;
-      } catch (err) {
-        if (is(err, 409, 'LeaseAlreadyPresent')) return false;
-        if (!is(err, 404, 'BlobNotFound') || attempt >= 3) throw this.storageError('lease', blob, err);
-      }
-      try {
-        await blob.upload('', 0, { conditions: { ifNoneMatch: '*' } });
-      } catch (err) {
-        // Another run created it first: fine, race for the lease.
-        if (!is(err, 409, 'BlobAlreadyExists') && !is(err, 412)) throw this.storageError('create the lock', blob, err);
-      }
-    }
-  }
-
-  private async recordHolder(campaign: string, blob: BlockBlobClient, lease: BlobLeaseClient, owner: string): Promise<Lock> {
-    const info: LockInfo = { pid: process.pid, host: this.hostname, owner, startedAt: new Date(this.wallClock()).toISOString() };
-    const warnings: string[] = [];
-    try {
-      // Release clears the holder, so a holder still recorded here never released: its lease lapsed or was broken.
-      const previous = decodeHolder((await this.properties(blob, 'read the lock holder of'))?.metadata);
-      if (previous) {
-        const message =
-          `${display(blob)}: took over a stale lock of campaign "${campaign}" held by ${holderText(previous)}: ` +
-          'its lease ran out without being released (that run crashed or lost contact with storage).';
-        warnings.push(message);
-        this.onWarning(message);
-      }
-      await this.call('record the lock holder on', blob, () => blob.setMetadata({ ...encodeHolder(info) }, { conditions: { leaseId: lease.leaseId } }));
-    } catch (err) {
-      await lease.releaseLease().catch(() => undefined);
-      throw err;
-    }
-    const lock = new BlobLock(campaign, info, warnings, {
-      blob,
-      lease,
-      renewEveryMs: this.renewEveryMs,
-      timers: this.timers,
-      onWarning: this.onWarning,
-      onEnd: (l) => {
-        if (this.held.get(campaign) === l) this.held.delete(campaign);
-      },
+    const lock = await this.locker.acquire(campaign, this.lockBlob(campaign), opts, (l) => {
+      if (this.held.get(campaign) === l) this.held.delete(campaign);
     });
     this.held.set(campaign, lock);
     return lock;
-  }
-
-  private breakCommand(blob: BlockBlobClient): string {
-    return `az storage blob lease break --account-name ${this.container.accountName} --container-name ${this.container.containerName} --blob-name '${blob.name}' --auth-mode login`;
   }
 
   private assertLockNotLost(campaign: string): void {
@@ -659,7 +398,7 @@ export class BlobStore implements LedgerStore {
       if (is(err, 404)) {
         const { code } = failure(err);
         if (code === 'BlobNotFound') return null;
-        if (code === 'ContainerNotFound' || !(await this.containerExists())) throw this.containerNotFound();
+        if (code === 'ContainerNotFound' || !(await this.containerExists())) throw containerNotFound(this.container);
         return null;
       }
       throw this.storageError(operation, blob, err);
@@ -674,10 +413,6 @@ export class BlobStore implements LedgerStore {
     }
   }
 
-  private containerNotFound(): BlobContainerNotFoundError {
-    return new BlobContainerNotFoundError(this.container.containerName, display(this.container).replace(/\/[^/]*$/, ''));
-  }
-
   private async call<T>(operation: string, blob: { url: string }, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -686,104 +421,9 @@ export class BlobStore implements LedgerStore {
     }
   }
 
-  /** Turns an SDK or credential failure into one of the typed errors above. */
+  /** Turns an SDK or credential failure into one of the typed errors of errors.ts. */
   private storageError(operation: string, blob: { url: string }, err: unknown): Error {
-    if (err instanceof StateError) return err;
-    const url = display(blob);
-    const f = failure(err);
-    if (f.name !== undefined && ['CredentialUnavailableError', 'AuthenticationError', 'AggregateAuthenticationError', 'AuthenticationRequiredError'].includes(f.name)) {
-      return new BlobCredentialError(operation, url, (f.message ?? 'unknown error').split('\n')[0]);
-    }
-    if (f.status === 403 || f.status === 401) {
-      return new BlobAccessDeniedError(operation, url, f.status, f.code ?? 'AuthorizationFailure', this.container.accountName, this.container.containerName);
-    }
-    if (f.status === 404 && f.code === 'ContainerNotFound') return this.containerNotFound();
-    if (f.code === 'BlockCountExceedsLimit') {
-      return new BlobStorageError(operation, url, f.status, f.code, false,
-        'the ledger reached Azure\'s limit of 50,000 append blocks. Archive the campaign (reset it) to start a new ledger.');
-    }
-    const retryable = f.status === undefined || f.status === 408 || f.status === 429 || f.status >= 500;
-    const first = (f.message ?? 'unknown error').split('\n')[0];
-    const detail = f.status !== undefined ? `${f.status} ${f.code ?? ''}: ${first}`.replace(' :', ':') : first;
-    return new BlobStorageError(operation, url, f.status, f.code, retryable, `${detail}.`);
-  }
-}
-
-interface BlobLockParts {
-  blob: BlockBlobClient;
-  lease: BlobLeaseClient;
-  renewEveryMs: number;
-  timers: Timers;
-  onWarning: (message: string) => void;
-  onEnd: (lock: BlobLock) => void;
-}
-
-/** A held lease, renewed in the background until released or lost. */
-export class BlobLock implements Lock {
-  private released = false;
-  private timer: unknown;
-  private renewing: Promise<void> | undefined;
-  /** Why the lease is gone, once it is; writes of the store that took it stop then. */
-  lostBecause: string | null = null;
-  /** Successful renewals so far (for tests and logs). */
-  renewals = 0;
-
-  constructor(
-    readonly campaign: string,
-    readonly info: LockInfo,
-    readonly warnings: string[],
-    private readonly parts: BlobLockParts,
-  ) {
-    this.schedule(parts.renewEveryMs);
-  }
-
-  private schedule(ms: number): void {
-    if (this.released || this.lostBecause) return;
-    this.timer = this.parts.timers.setTimeout(() => {
-      this.renewing = this.renew();
-    }, ms);
-  }
-
-  private async renew(): Promise<void> {
-    if (this.released || this.lostBecause) return;
-    try {
-      await this.parts.lease.renewLease();
-      this.renewals++;
-      this.schedule(this.parts.renewEveryMs);
-    } catch (err) {
-      if (this.released) return;
-      const f = failure(err);
-      if ((f.status === 409 && f.code !== undefined && LEASE_GONE_CODES.includes(f.code)) || f.status === 404) {
-        this.lostBecause = `its lease on ${display(this.parts.blob)} could not be renewed: ${f.status} ${f.code ?? ''}`.trimEnd();
-        const message = `campaign "${this.campaign}": lost the run lock (${this.lostBecause}); the lease was broken or ran out and another run may hold it now. This run's further writes are refused.`;
-        this.warnings.push(message);
-        this.parts.onWarning(message);
-        return;
-      }
-      // Transient (network, 5xx, throttling): the lease still has time left, so try again soon.
-      this.parts.onWarning(`campaign "${this.campaign}": renewing the run lock failed (${(f.message ?? 'unknown error').split('\n')[0]}); retrying.`);
-      this.schedule(Math.min(this.parts.renewEveryMs, RENEW_RETRY_MS));
-    }
-  }
-
-  async release(): Promise<void> {
-    if (this.released) return;
-    this.released = true;
-    this.parts.timers.clearTimeout(this.timer);
-    await this.renewing?.catch(() => undefined);
-    this.parts.onEnd(this);
-    if (this.lostBecause) return;
-    const { blob, lease } = this.parts;
-    // Clear the holder first, so a holder still recorded later means "never released" (see recordHolder).
-    await blob.setMetadata({}, { conditions: { leaseId: lease.leaseId } }).catch(() => undefined);
-    try {
-      await lease.releaseLease();
-    } catch (err) {
-      const f = failure(err);
-      // Someone took the lease over (ours ran out): theirs now, leave it.
-      if (f.status === 404 || (f.status === 409 && f.code !== undefined && LEASE_GONE_CODES.includes(f.code))) return;
-      throw err;
-    }
+    return storageError(this.container, operation, blob, err);
   }
 }
 

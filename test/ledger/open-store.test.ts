@@ -5,9 +5,9 @@ import { pathToFileURL } from 'node:url';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../src/errors';
-import { BlobStore } from '../../src/state/blob-store';
-import { FileStore } from '../../src/state/file-store';
-import { openStore, parseStateSpec, type StorageCredential } from '../../src/state/open-store';
+import { BlobStore } from '../../src/ledger/blob/store';
+import { FileStore } from '../../src/ledger/file/store';
+import { openStore, parseStateSpec, type StorageCredential } from '../../src/ledger/open-store';
 import { AZURITE_KEY, startAzurite, type Azurite } from './azurite';
 import { ev } from './ledger-store-suite';
 

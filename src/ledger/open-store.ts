@@ -9,9 +9,9 @@ import { fileURLToPath } from 'node:url';
 import type { DefaultAzureCredential } from '@azure/identity';
 import type { ContainerClient } from '@azure/storage-blob';
 import { UsageError } from '../errors';
-// blob-store.ts needs the storage SDK's types only, so this import loads no SDK.
-import { BlobStore, type BlobStoreOptions } from './blob-store';
-import { FileStore, type FileStoreOptions } from './file-store';
+// blob/ needs the storage SDK's types only, so this import loads no SDK.
+import { BlobStore, type BlobStoreOptions } from './blob/store';
+import { FileStore, type FileStoreOptions } from './file/store';
 import type { LedgerStore } from './store';
 
 /** The container the stack creates; used when a connection string names none. */

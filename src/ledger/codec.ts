@@ -1,0 +1,137 @@
+// The ledger's bytes: one event per line, JSON, UTF-8, each line ended by '\n'. Every store writes and reads
+// through this module, so the file store and the blob store hold the same bytes.
+//
+// Key-order contract (what byte-level readers such as file/overview.ts rely on; encodeEvent guarantees it):
+//   1. every line starts with `{"v":<version>,`: `v` is the first key;
+//   2. `"type"` is a top-level key that comes before any key whose value is an object or an array, so a
+//      scanner finds an event's type without parsing the line (a quote inside a string value is escaped, so
+//      the pattern `"type":"` cannot occur inside one);
+//   3. every other key keeps the order the writer built the event in (JSON.stringify's order). The bytes on
+//      disk are exactly those of the writers: the engine writes v, type, at, runId, userId, userPrincipalName,
+//      …; the reconcile pipeline's run and intent records write v, at, (runId,) type, …; both already meet 1
+//      and 2, so encodeEvent only moves `v` or `type` forward for a writer that breaks the contract.
+import * as path from 'node:path';
+import { InvalidEventError, LedgerCorruptError, LedgerVersionError } from './errors';
+import { LEDGER_VERSION, type LedgerEvent } from './events';
+import type { LedgerReadResult } from './store';
+
+/** Why a parsed value is not a valid event envelope, or null when it is. Versions are checked separately. */
+export function envelopeProblem(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return 'not a JSON object';
+  const e = value as Record<string, unknown>;
+  if (typeof e.v !== 'number' || !Number.isInteger(e.v) || e.v < 1) return `"v" must be a positive integer (got ${JSON.stringify(e.v)})`;
+  if (typeof e.type !== 'string' || e.type === '') return `"type" must be a non-empty string (got ${JSON.stringify(e.type)})`;
+  if (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at))) return `"at" must be an ISO date string (got ${JSON.stringify(e.at)})`;
+  return null;
+}
+
+/** Whether the event's own key order already meets rules 1 and 2 of the key-order contract. */
+function followsKeyOrder(event: LedgerEvent): boolean {
+  const fields: Readonly<Record<string, unknown>> = event;
+  let first = true;
+  for (const key in fields) {
+    if (first) {
+      if (key !== 'v') return false;
+      first = false;
+    } else if (key === 'type') {
+      return true;
+    } else {
+      const value = fields[key];
+      if (typeof value === 'object' && value !== null) return false;
+    }
+  }
+  return false;
+}
+
+/** One event as one JSON line without its '\n', keys in the contract's order (see the top of this file). */
+export function encodeEvent(event: LedgerEvent): string {
+  if (followsKeyOrder(event)) return JSON.stringify(event);
+  const { v, type, ...rest } = event;
+  return JSON.stringify({ v, type, ...rest });
+}
+
+/** Serializes a batch to JSON lines, validating every event first so a bad one writes nothing. */
+export function encodeBatch(events: readonly LedgerEvent[]): string {
+  const lines: string[] = [];
+  events.forEach((event, i) => {
+    // Callers in JavaScript (and tests) can pass anything: check the envelope the types promise.
+    const problem = envelopeProblem(event);
+    if (problem) throw new InvalidEventError(i, problem);
+    if (event.v > LEDGER_VERSION) {
+      throw new InvalidEventError(i, `"v" is ${event.v} but this build writes at most version ${LEDGER_VERSION}`);
+    }
+    let line: string;
+    try {
+      line = encodeEvent(event);
+    } catch (err) {
+      throw new InvalidEventError(i, `not serializable as JSON (${(err as Error).message})`);
+    }
+    lines.push(line);
+  });
+  return lines.map((l) => `${l}\n`).join('');
+}
+
+/**
+ * Decodes one complete line (without its '\n'); `file` and `lineNo` only name it in errors.
+ *
+ * Only the envelope is checked (v, type, at). A line whose `type` this build does not know is returned as it is:
+ * within one schema version a newer build may add event types, and every reader has a branch for them (the fold
+ * skips them, `history` prints their fields). Refusing such a line would leave an older CLI unable to read the
+ * ledger the scheduler writes; dropping it would lose it from `history --export` and from a copy.
+ */
+export function decodeLine(line: string, file: string, lineNo: number): LedgerEvent {
+  let value: unknown;
+  try {
+    value = JSON.parse(line);
+  } catch (err) {
+    throw new LedgerCorruptError(file, lineNo, line.trim() === '' ? 'empty line' : `not valid JSON: ${(err as Error).message}`);
+  }
+  // Check the version before the envelope: a newer schema may have changed the other fields.
+  const v = (value as { v?: unknown } | null)?.v;
+  if (typeof v === 'number' && Number.isInteger(v) && v > LEDGER_VERSION) {
+    throw new LedgerVersionError(file, lineNo, v, LEDGER_VERSION);
+  }
+  if (!hasEnvelope(value)) throw new LedgerCorruptError(file, lineNo, envelopeProblem(value) ?? 'not a valid event');
+  return value as LedgerEvent;
+}
+
+/**
+ * The last `at` that parsed as a date. A run stamps all its events with one `at`, so this spares Date.parse on
+ * nearly every line of a large ledger (it is a measurable part of decoding one).
+ */
+let lastValidAt = '';
+
+/** envelopeProblem(value) === null, cheaper on the hot path of decoding. */
+function hasEnvelope(value: unknown): boolean {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
+  const { v, type, at } = value as Record<string, unknown>;
+  if (typeof v !== 'number' || !Number.isInteger(v) || v < 1 || typeof type !== 'string' || type === '' || typeof at !== 'string') return false;
+  if (at === lastValidAt) return true;
+  if (Number.isNaN(Date.parse(at))) return false;
+  lastValidAt = at;
+  return true;
+}
+
+/** Decodes ledger text. A partial last line (an interrupted write) is left out with a warning, never an error. */
+export function decodeLedger(text: string, file: string): LedgerReadResult {
+  const events: LedgerEvent[] = [];
+  const warnings: string[] = [];
+  const bodyEnd = text.lastIndexOf('\n') + 1;
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < bodyEnd) {
+    const nl = text.indexOf('\n', pos);
+    const line = text.slice(pos, nl);
+    pos = nl + 1;
+    lineNo++;
+    events.push(decodeLine(line, file, lineNo));
+  }
+  if (bodyEnd < text.length) {
+    const bytes = Buffer.byteLength(text.slice(bodyEnd));
+    warnings.push(
+      `${file}:${lineNo + 1}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
+        `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`,
+    );
+  }
+  return { events, warnings };
+}

@@ -1,0 +1,274 @@
+// File ledger store: DIR/<campaign>/ledger.jsonl (JSON lines, O_APPEND + fsync), DIR/<campaign>/.lock
+// (lock.ts), DIR/<campaign>/snapshots/<name>.json (temp + fsync + rename), DIR/<campaign>/archive/<stamp>/.
+import { randomBytes } from 'node:crypto';
+import { constants as fsConstants, promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { decodeLedger, encodeBatch } from '../codec';
+import { SnapshotCorruptError } from '../errors';
+import type { LedgerEvent } from '../events';
+import { overviewOf, type LedgerOverview } from '../overview';
+import { fsyncDir, isErrno } from './io';
+import { FileLocker } from './lock';
+import { scanOverview } from './overview';
+import {
+  assertCampaignName,
+  assertSnapshotName,
+  fileStamp,
+  type LedgerReadResult,
+  type LedgerStore,
+  type Lock,
+  type LockOptions,
+} from '../store';
+
+export const DEFAULT_STATE_DIR = '.campaign-state';
+export const DEFAULT_LOCK_MAX_AGE_MS = 6 * 60 * 60 * 1000;
+export const LEDGER_FILE = 'ledger.jsonl';
+export const LOCK_FILE = '.lock';
+export const SNAPSHOT_DIR = 'snapshots';
+export const ARCHIVE_DIR = 'archive';
+
+const TAIL_CHUNK = 64 * 1024;
+
+export interface FileStoreOptions {
+  /** State directory (`--state DIR`); default `.campaign-state`. */
+  dir?: string;
+  /** A lock older than this is stale even if its process still runs (a hung run); default 6 h. */
+  lockMaxAgeMs?: number;
+  /** First polling interval while waiting for a lock; doubles up to 500 ms. Default 50 ms. */
+  pollMs?: number;
+  /** Wall clock for lock ages and forensic file names (not the campaign's `now`). */
+  wallClock?: () => number;
+  /** Host name recorded in locks; pid liveness is only checked for locks of this host. */
+  hostname?: string;
+  /** Receives warnings of writes (e.g. a partial tail moved aside) for the caller's log. */
+  onWarning?: (message: string) => void;
+}
+
+export class FileStore implements LedgerStore {
+  readonly dir: string;
+  private readonly wallClock: () => number;
+  private readonly onWarning: (message: string) => void;
+  private readonly locker: FileLocker;
+
+  constructor(opts: FileStoreOptions = {}) {
+    this.dir = opts.dir ?? DEFAULT_STATE_DIR;
+    this.wallClock = opts.wallClock ?? Date.now;
+    this.onWarning = opts.onWarning ?? (() => undefined);
+    this.locker = new FileLocker({
+      lockMaxAgeMs: opts.lockMaxAgeMs ?? DEFAULT_LOCK_MAX_AGE_MS,
+      pollMs: Math.max(1, opts.pollMs ?? 50),
+      wallClock: this.wallClock,
+      hostname: opts.hostname ?? os.hostname(),
+      onWarning: this.onWarning,
+    });
+  }
+
+  /** DIR/<campaign>, after checking the name cannot escape DIR. */
+  campaignDir(campaign: string): string {
+    assertCampaignName(campaign);
+    return path.join(this.dir, campaign);
+  }
+
+  ledgerFile(campaign: string): string {
+    return path.join(this.campaignDir(campaign), LEDGER_FILE);
+  }
+
+  lockFile(campaign: string): string {
+    return path.join(this.campaignDir(campaign), LOCK_FILE);
+  }
+
+  async read(campaign: string): Promise<LedgerReadResult> {
+    const file = this.ledgerFile(campaign);
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return { events: [], warnings: [] };
+      throw err;
+    }
+    return decodeLedger(text, file);
+  }
+
+  async readOverview(campaign: string): Promise<LedgerOverview> {
+    const file = this.ledgerFile(campaign);
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(file);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return { events: [], notificationsByRun: new Map(), warnings: [] };
+      throw err;
+    }
+    // This store wrote these bytes, so it may scan them (overview.ts); anything unusual is decoded as read() does.
+    const fast = scanOverview(bytes, file);
+    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedger(bytes.toString('utf8'), file));
+  }
+
+  async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
+    const file = this.ledgerFile(campaign);
+    const data = Buffer.from(encodeBatch(events), 'utf8');
+    if (data.length === 0) return;
+    await fsp.mkdir(path.dirname(file), { recursive: true });
+    const base = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT;
+    let created = true;
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, base | fsConstants.O_EXCL, 0o644);
+    } catch (err) {
+      if (!isErrno(err, 'EEXIST')) throw err;
+      created = false;
+      fh = await fsp.open(file, base);
+    }
+    try {
+      if (!created) await this.repairTail(fh, file);
+      // One write of the whole batch: a crash can only leave a partial line at the end, which repairTail handles.
+      let off = 0;
+      while (off < data.length) {
+        const { bytesWritten } = await fh.write(data, off, data.length - off);
+        off += bytesWritten;
+      }
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    if (created) await fsyncDir(path.dirname(file));
+  }
+
+  /** Moves a partial trailing line aside and truncates to the last newline, so new lines never join garbage. */
+  private async repairTail(fh: FileHandle, file: string): Promise<void> {
+    const { size } = await fh.stat();
+    if (size === 0) return;
+    const last = Buffer.alloc(1);
+    await fh.read(last, 0, 1, size - 1);
+    if (last[0] === 0x0a) return;
+    let cut = 0;
+    for (let end = size; end > 0; ) {
+      const start = Math.max(0, end - TAIL_CHUNK);
+      const chunk = Buffer.alloc(end - start);
+      await fh.read(chunk, 0, chunk.length, start);
+      const i = chunk.lastIndexOf(0x0a);
+      if (i >= 0) {
+        cut = start + i + 1;
+        break;
+      }
+      end = start;
+    }
+    const tail = Buffer.alloc(size - cut);
+    await fh.read(tail, 0, tail.length, cut);
+    const aside = await this.writeExclusive(`${file}.corrupt-${fileStamp(new Date(this.wallClock()))}`, tail);
+    await fh.truncate(cut);
+    await fh.sync();
+    this.onWarning(
+      `${file}: moved a partial trailing line (${tail.length} bytes, most likely an interrupted write) to ${aside} and truncated the ledger to its last complete line before appending.`,
+    );
+  }
+
+  /** Creates `wanted` (or `wanted-2`, … if taken) with the given bytes, durably; returns the path used. */
+  private async writeExclusive(wanted: string, data: Buffer): Promise<string> {
+    for (let n = 1; ; n++) {
+      const candidate = n === 1 ? wanted : `${wanted}-${n}`;
+      let fh: FileHandle;
+      try {
+        fh = await fsp.open(candidate, 'wx', 0o644);
+      } catch (err) {
+        if (isErrno(err, 'EEXIST')) continue;
+        throw err;
+      }
+      try {
+        await fh.writeFile(data);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsyncDir(path.dirname(candidate));
+      return candidate;
+    }
+  }
+
+  async acquireLock(campaign: string, opts: LockOptions): Promise<Lock> {
+    return this.locker.acquire(campaign, this.lockFile(campaign), opts);
+  }
+
+  async archive(campaign: string, now: Date): Promise<string> {
+    const dir = this.campaignDir(campaign);
+    if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('archive needs a valid Date for now');
+    let entries: string[];
+    try {
+      entries = await fsp.readdir(dir);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      entries = [];
+    }
+    // The lock stays (the caller holds it); earlier archives stay where they are.
+    const toMove = entries.filter((n) => n !== LOCK_FILE && n !== ARCHIVE_DIR && !n.startsWith(`${LOCK_FILE}.`));
+    const archiveRoot = path.join(dir, ARCHIVE_DIR);
+    await fsp.mkdir(archiveRoot, { recursive: true });
+    let target = '';
+    for (let n = 1; ; n++) {
+      target = path.join(archiveRoot, n === 1 ? fileStamp(now) : `${fileStamp(now)}-${n}`);
+      try {
+        await fsp.mkdir(target);
+        break;
+      } catch (err) {
+        if (!isErrno(err, 'EEXIST')) throw err;
+      }
+    }
+    // The ledger moves last: if we crash halfway the campaign still has its ledger and the reset can be rerun.
+    toMove.sort((a, b) => (a === LEDGER_FILE ? 1 : b === LEDGER_FILE ? -1 : a.localeCompare(b)));
+    for (const name of toMove) await fsp.rename(path.join(dir, name), path.join(target, name));
+    await fsyncDir(target);
+    await fsyncDir(dir);
+    return target;
+  }
+
+  snapshotFile(campaign: string, name: string): string {
+    assertSnapshotName(name);
+    return path.join(this.campaignDir(campaign), SNAPSHOT_DIR, `${name}.json`);
+  }
+
+  async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
+    // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
+    const file = this.snapshotFile(campaign, name);
+    const text = JSON.stringify(json);
+    if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
+    const dir = path.dirname(file);
+    await fsp.mkdir(dir, { recursive: true });
+    const tmp = path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
+    try {
+      const fh = await fsp.open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(`${text}\n`);
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
+    await fsyncDir(dir);
+  }
+
+  async readSnapshot<T = unknown>(campaign: string, name: string): Promise<T | null> {
+    const file = this.snapshotFile(campaign, name);
+    let text: string;
+    try {
+      text = await fsp.readFile(file, 'utf8');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return null;
+      throw err;
+    }
+    try {
+      return JSON.parse(text) as T;
+    } catch (err) {
+      throw new SnapshotCorruptError(file, (err as Error).message);
+    }
+  }
+}
+
+/** The store for `--state DIR`. */
+export function createFileStore(dir: string = DEFAULT_STATE_DIR, opts: Omit<FileStoreOptions, 'dir'> = {}): FileStore {
+  return new FileStore({ ...opts, dir });
+}
