@@ -19,6 +19,8 @@ export const APP_SETTINGS = {
   teamsAppId: 'CAMPAIGN_TEAMS_APP_ID',
   /** HMAC key of postponement links (secret). */
   postponeKey: 'CAMPAIGN_POSTPONE_KEY',
+  /** The key before the last rotation (secret, optional): links signed with it keep working until they expire. */
+  postponeKeyPrevious: 'CAMPAIGN_POSTPONE_KEY_PREVIOUS',
   /** Public URL of the postponement endpoint, used to build the links in notifications. */
   postponeUrl: 'CAMPAIGN_POSTPONE_URL',
   /** Client id of the user-assigned identity, so DefaultAzureCredential picks it. */
@@ -41,8 +43,22 @@ export interface SchedulerSettings {
   sender?: string;
   teamsAppId?: string;
   postponeKey: string;
+  /** Also accepted when verifying links (not for signing): the key before the last rotation. */
+  postponeKeyPrevious?: string;
   postponeUrl?: string;
 }
+
+/**
+ * How long the scheduled reconcile waits for its campaign's lock. A postponement holds it for one ledger read
+ * and one append; a reconcile left running or crashed holds it far longer, and that is worth a failed run.
+ */
+export const SCHEDULED_LOCK_WAIT_MS = 60_000;
+
+/** How long a postponement click waits for the lock (a running reconcile) before it asks the user to retry. */
+export const POSTPONE_LOCK_WAIT_MS = 10_000;
+
+/** Postponement requests (POST) per client address per minute, per Functions instance. */
+export const POSTPONE_RATE_PER_MINUTE = 10;
 
 export interface SchedulerLog {
   info(message: string, fields?: Record<string, unknown>): void;

@@ -159,11 +159,18 @@ export function readUnverifiedClaims(token: string): PostponeClaims | null {
   return typeof claims === 'string' ? null : claims;
 }
 
+export interface CheckPostponeSignatureOptions {
+  /** Accepted keys, newest first. */
+  key: string | readonly string[];
+  now: Date;
+}
+
 /**
- * Checks a postponement token: shape, signature against any accepted key (constant-time), then campaign,
- * expiry, stage and single use. Never throws for a bad token; throws PostponeKeyError for bad configuration.
+ * The checks that need no ledger: shape, signature against any accepted key (constant-time) and expiry.
+ * The postponement endpoint runs them before it opens the store or takes the campaign lock, so a flood of
+ * forged or stale links costs a few HMACs and never holds up a reconcile.
  */
-export function verifyPostponeToken(token: string, opts: VerifyPostponeTokenOptions): VerifyPostponeTokenResult {
+export function checkPostponeSignature(token: string, opts: CheckPostponeSignatureOptions): VerifyPostponeTokenResult {
   const keyList = typeof opts.key === 'string' ? [opts.key] : [...opts.key];
   if (keyList.length === 0) throw new PostponeKeyError('no postponement signing key configured: verification needs at least one key.');
   const keys = keyList.map((k, i) => checkKey(k, keyList.length === 1 ? 'postponement signing key' : `postponement signing key #${i + 1}`));
@@ -192,12 +199,23 @@ export function verifyPostponeToken(token: string, opts: VerifyPostponeTokenOpti
 
   const claims = decodePayload(payloadB64);
   if (typeof claims === 'string') return fail('malformed', `the postponement link is signed but unreadable: ${claims}.`);
+  if (opts.now.getTime() >= Date.parse(claims.expiresAt)) {
+    return fail('expired', `the postponement link expired at ${claims.expiresAt}; use the link in the latest notification.`, claims);
+  }
+  return { ok: true, claims };
+}
+
+/**
+ * Checks a postponement token completely: checkPostponeSignature, then campaign, stage and single use.
+ * Never throws for a bad token; throws PostponeKeyError for bad configuration.
+ */
+export function verifyPostponeToken(token: string, opts: VerifyPostponeTokenOptions): VerifyPostponeTokenResult {
+  const checked = checkPostponeSignature(token, opts);
+  if (!checked.ok) return checked;
+  const claims = checked.claims;
 
   if (opts.expectedCampaign !== undefined && claims.campaign !== opts.expectedCampaign) {
     return fail('wrongCampaign', `the postponement link is for campaign "${claims.campaign}", not "${opts.expectedCampaign}".`, claims);
-  }
-  if (opts.now.getTime() >= Date.parse(claims.expiresAt)) {
-    return fail('expired', `the postponement link expired at ${claims.expiresAt}; use the link in the latest notification.`, claims);
   }
   if (claims.stage !== opts.currentStage) {
     return fail('wrongStage', `the postponement link was sent for stage ${claims.stage}, but the user is now in ${opts.currentStage}.`, claims);

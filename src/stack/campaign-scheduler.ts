@@ -37,6 +37,8 @@ export interface CampaignSchedulerArgs {
   teamsAppId?: string;
   /** HMAC key of postponement links (secret, ≥ 32 bytes). */
   postponeKey: pulumi.Input<string>;
+  /** The key before the last rotation (secret), accepted for verifying links only. */
+  postponeKeyPrevious?: pulumi.Input<string>;
   /** Microsoft Graph app roles the identity gets (least privilege for the deployed campaigns). */
   graphRoles: GraphRole[];
   /** Upper bound of Function App instances. */
@@ -166,6 +168,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       { name: APP_SETTINGS.postponeKey, value: postponeKey },
       { name: APP_SETTINGS.postponeUrl, value: postponeUrl },
     ];
+    if (args.postponeKeyPrevious) appSettings.push({ name: APP_SETTINGS.postponeKeyPrevious, value: pulumi.secret(args.postponeKeyPrevious) });
     if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
     if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
 

@@ -32,6 +32,9 @@ export const graphUrl: string = config.get('graphUrl') ?? 'https://graph.microso
 /** HMAC key (≥ 32 bytes) that signs postponement links; a secret. */
 export const postponeKey: pulumi.Output<string> = config.requireSecret('postponeKey');
 
+/** The key before the last rotation; links signed with it keep working until they expire. A secret. */
+export const postponeKeyPrevious: pulumi.Output<string> | undefined = config.getSecret('postponeKeyPrevious');
+
 /** Grant GroupMember.ReadWrite.All: only if owning the enforcement group is not enough in this tenant. */
 export const groupMemberWrite: boolean = config.getBoolean('groupMemberWrite') ?? false;
 

@@ -38,6 +38,7 @@ const scheduler = new CampaignScheduler('scheduler', {
   notificationSender: cfg.notificationSender,
   teamsAppId: cfg.teamsAppId,
   postponeKey: cfg.postponeKey,
+  postponeKeyPrevious: cfg.postponeKeyPrevious,
   graphRoles: requiredGraphRoles(campaigns, { groupMemberWrite: cfg.groupMemberWrite }),
   maximumInstanceCount: cfg.maximumInstanceCount,
   logRetentionDays: cfg.logRetentionDays,

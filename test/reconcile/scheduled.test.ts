@@ -4,6 +4,8 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { applyPostponeLink, runScheduledReconcile } from '../../src/apps/functions/scheduled';
 import type { SchedulerSettings } from '../../src/apps/functions/settings';
+import type { LedgerStore } from '../../src/ledger/store';
+import { createPostponeToken } from '../../src/notify/postpone-token';
 import { harness, START, type Harness } from './harness';
 
 const KEY = 'k'.repeat(40);
@@ -49,6 +51,65 @@ describe('the scheduler runtime (what the Functions app runs)', () => {
     expect(again.reason).toMatch(/replayed|AlreadyPostponed/);
     const tampered = await applyPostponeLink({ token: token.slice(0, -2) + (token.endsWith('A') ? 'BB' : 'AA'), settings: s, now: later, log }, { store: h.store });
     expect(tampered).toMatchObject({ ok: false, reason: 'badSignature' });
+  });
+});
+
+/** The store with a record of who asked for the campaign lock. */
+function watched(store: LedgerStore): { store: LedgerStore; lockOwners: string[] } {
+  const lockOwners: string[] = [];
+  const proxy: LedgerStore = Object.create(store);
+  proxy.acquireLock = (campaign, opts) => {
+    lockOwners.push(opts.owner);
+    return store.acquireLock(campaign, opts);
+  };
+  return { store: proxy, lockOwners };
+}
+
+describe('the postponement endpoint under abuse and key rotation', () => {
+  const forged = (i: number) => createPostponeToken({ campaign: 'admins-passkeys', userId: `u${i}`, stage: 'passkeyRegistration', expiresAt: new Date(START.getTime() + 7 * 86_400_000), key: 'f'.repeat(40) });
+
+  it('checks the signature before touching the store: 64 forged links take no lock and the daily reconcile runs', async () => {
+    h = await harness({ admins: 20 });
+    const s = settings();
+    const w = watched(h.store);
+    const [results, refused] = await Promise.all([
+      runScheduledReconcile({ settings: { ...s, campaigns: ['admins-passkeys'] }, now: START, log }, { store: w.store, graph: h.graph }),
+      Promise.all(Array.from({ length: 64 }, (_, i) => applyPostponeLink({ token: forged(i), settings: s, now: START, log }, { store: w.store }))),
+    ]);
+    expect(results.map((r) => [r.campaign, r.ok])).toEqual([['admins-passkeys', true]]);
+    expect(new Set(refused.map((r) => r.reason))).toEqual(new Set(['badSignature']));
+    expect(w.lockOwners.filter((o) => o === 'postpone link')).toEqual([]);
+  });
+
+  it('refuses an expired link without touching the store', async () => {
+    h = await harness({ admins: 20 });
+    const s = settings();
+    const w = watched(h.store);
+    const token = createPostponeToken({ campaign: 'admins-passkeys', userId: 'u1', stage: 'passkeyRegistration', expiresAt: START, key: KEY });
+    expect(await applyPostponeLink({ token, settings: s, now: new Date(START.getTime() + 1), log }, { store: w.store })).toMatchObject({ ok: false, reason: 'expired' });
+    expect(w.lockOwners).toEqual([]);
+  });
+
+  it('lets the scheduled reconcile wait for a lock a postponement holds instead of failing', async () => {
+    h = await harness({ admins: 20 });
+    const s = settings();
+    const held = await h.store.acquireLock('admins-passkeys', { owner: 'postpone link' });
+    setTimeout(() => void held.release(), 300);
+    const results = await runScheduledReconcile({ settings: { ...s, campaigns: ['admins-passkeys'] }, now: START, log }, { store: h.store, graph: h.graph });
+    expect(results.map((r) => [r.campaign, r.ok, r.error])).toEqual([['admins-passkeys', true, undefined]]);
+  });
+
+  it('keeps links signed with the previous key working after a rotation, and only while that key is configured', async () => {
+    h = await harness({ admins: 20 });
+    const OLD = 'o'.repeat(40);
+    const s = settings({ postponeKey: OLD });
+    await runScheduledReconcile({ settings: s, now: START, log }, { store: h.store, graph: h.graph });
+    const state = await h.state();
+    const note = h.emulator.state.notifications.find((n) => state.users[n.userId]?.stage === 'passkeyRegistration')!;
+    const token = decodeURIComponent(/token=([^\s"\\]+)/.exec(JSON.stringify(note.request))![1]);
+    const later = new Date(START.getTime() + 86_400_000);
+    expect(await applyPostponeLink({ token, settings: { ...s, postponeKey: KEY }, now: later, log }, { store: h.store })).toMatchObject({ ok: false, reason: 'badSignature' });
+    expect(await applyPostponeLink({ token, settings: { ...s, postponeKey: KEY, postponeKeyPrevious: OLD }, now: later, log }, { store: h.store })).toMatchObject({ ok: true, reason: 'Postponed' });
   });
 });
 

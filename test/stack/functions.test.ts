@@ -3,7 +3,7 @@
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
-import { postponeHttp, reconcileTimer, type HandlerDeps } from '../../src/apps/functions/handlers';
+import { postponeHttp, RateLimiter, reconcileTimer, type HandlerDeps } from '../../src/apps/functions/handlers';
 import { loadRuntime, type SchedulerRuntime } from '../../src/apps/functions/runtime';
 import { readSettings } from '../../src/apps/functions/settings';
 import { normalizeSchedule } from '../../src/stack/settings';
@@ -13,7 +13,7 @@ const env = { CAMPAIGN_NAMES: 'admins-passkeys,all-staff-passkeys', CAMPAIGN_STA
 
 function deps(runtime: Partial<SchedulerRuntime>, extraEnv: Record<string, string> = {}) {
   const log = { info: vi.fn(), warn: vi.fn(), error: vi.fn() };
-  const d: HandlerDeps = { env: { ...env, ...extraEnv }, runtime: async () => runtime as SchedulerRuntime, now: () => NOW, log };
+  const d: HandlerDeps = { env: { ...env, ...extraEnv }, runtime: async () => runtime as SchedulerRuntime, now: () => NOW, log, limiter: new RateLimiter(10) };
   return { d, log };
 }
 
@@ -44,10 +44,36 @@ describe('reconcile timer', () => {
 });
 
 describe('postponement endpoint', () => {
+  it('answers 429 with Retry-After once a client has posted 10 times in a minute, and other clients still get through', async () => {
+    const applyPostponeLink = vi.fn(async () => ({ ok: false, reason: 'badSignature', message: 'no' }));
+    const { d } = deps({ applyPostponeLink });
+    const statuses: number[] = [];
+    for (let i = 0; i < 12; i++) statuses.push((await postponeHttp({ method: 'POST', token: 'abc.def', client: '203.0.113.9' }, d)).status);
+    expect(statuses).toEqual([...Array(10).fill(410), 429, 429]);
+    const limited = await postponeHttp({ method: 'POST', token: 'abc.def', client: '203.0.113.9' }, d);
+    expect(limited.headers['retry-after']).toBe('60');
+    expect(applyPostponeLink).toHaveBeenCalledTimes(10);
+    expect((await postponeHttp({ method: 'POST', token: 'abc.def', client: '198.51.100.1' }, d)).status).toBe(410);
+  });
+
+  it('lets a limited client through again once its minute is over', () => {
+    const limiter = new RateLimiter(2);
+    const t = Date.parse('2026-12-01T06:00:00Z');
+    expect([limiter.take('a', t), limiter.take('a', t + 1), limiter.take('a', t + 2)]).toEqual([{ ok: true }, { ok: true }, { ok: false, retryAfterSeconds: 60 }]);
+    expect(limiter.take('a', t + 60_000)).toEqual({ ok: true });
+  });
+
+  it('asks the user to retry (503, the link stays valid) while the campaign is being reconciled', async () => {
+    const { d } = deps({ applyPostponeLink: async () => ({ ok: false, reason: 'busy', message: 'The campaign is being updated right now.' }) });
+    const res = await postponeHttp({ method: 'POST', token: 'abc.def', client: '203.0.113.7' }, d);
+    expect(res.status).toBe(503);
+    expect(res.headers['retry-after']).toBe('60');
+  });
+
   it('shows a confirmation form on GET and records nothing', async () => {
     const applyPostponeLink = vi.fn();
     const { d } = deps({ applyPostponeLink });
-    const res = await postponeHttp({ method: 'GET', token: 'abc.def' }, d);
+    const res = await postponeHttp({ method: 'GET', token: 'abc.def', client: '203.0.113.7' }, d);
     expect(res.status).toBe(200);
     expect(res.body).toContain('<form method="post"><input type="hidden" name="token" value="abc.def">');
     expect(applyPostponeLink).not.toHaveBeenCalled();
@@ -55,22 +81,22 @@ describe('postponement endpoint', () => {
 
   it('records the postponement on POST and says the new deadline', async () => {
     const { d } = deps({ applyPostponeLink: async () => ({ ok: true, reason: 'Postponed', message: 'Your deadline is now 4 December.' }) });
-    const res = await postponeHttp({ method: 'POST', token: 'abc.def' }, d);
+    const res = await postponeHttp({ method: 'POST', token: 'abc.def', client: '203.0.113.7' }, d);
     expect(res).toMatchObject({ status: 200, headers: { 'cache-control': 'no-store' } });
     expect(res.body).toContain('<p>Your deadline is now 4 December.</p>');
   });
 
   it('answers 410 for a link that no longer works, escaping the message', async () => {
     const { d } = deps({ applyPostponeLink: async () => ({ ok: false, reason: 'replayed', message: 'This link was <already> used.' }) });
-    const res = await postponeHttp({ method: 'POST', token: 'abc.def' }, d);
+    const res = await postponeHttp({ method: 'POST', token: 'abc.def', client: '203.0.113.7' }, d);
     expect(res.status).toBe(410);
     expect(res.body).toContain('This link was &#60;already&#62; used.');
   });
 
   it('answers 400 without a token and 405 for other methods', async () => {
     const { d } = deps({});
-    expect((await postponeHttp({ method: 'GET', token: null }, d)).status).toBe(400);
-    expect((await postponeHttp({ method: 'DELETE', token: 'x' }, d)).status).toBe(405);
+    expect((await postponeHttp({ method: 'GET', token: null, client: '203.0.113.7' }, d)).status).toBe(400);
+    expect((await postponeHttp({ method: 'DELETE', token: 'x', client: '203.0.113.7' }, d)).status).toBe(405);
   });
 });
 

@@ -11,6 +11,7 @@ interface InvocationContextLike {
 interface HttpRequestV4 {
   method: string;
   query: URLSearchParams;
+  headers: { get(name: string): string | null };
   formData(): Promise<{ get(name: string): unknown }>;
 }
 interface FunctionsApp {
@@ -43,7 +44,9 @@ export function register(app: FunctionsApp): void {
         const posted = form?.get('token');
         if (typeof posted === 'string') token = posted;
       }
-      return postponeHttp({ method: req.method, token }, defaultDeps(contextLog(ctx)));
+      // The Functions front end puts the caller first in X-Forwarded-For.
+      const client = req.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || null;
+      return postponeHttp({ method: req.method, token, client }, defaultDeps(contextLog(ctx)));
     },
   });
 }

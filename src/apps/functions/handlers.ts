@@ -1,5 +1,6 @@
 // Framework-free handlers of the scheduler's two functions: the daily reconcile timer and the HTTPS
 // endpoint of postponement links. app.ts binds them to Azure Functions; tests call them directly.
+import { POSTPONE_RATE_PER_MINUTE } from '../../contracts/scheduler';
 import { loadRuntime, type SchedulerLog, type SchedulerRuntime } from './runtime';
 import { readSettings } from './settings';
 
@@ -8,10 +9,43 @@ export interface HandlerDeps {
   runtime: () => Promise<SchedulerRuntime>;
   now: () => Date;
   log: SchedulerLog;
+  /** Postponement requests per client; shared by every invocation on this instance. */
+  limiter: RateLimiter;
 }
 
+/**
+ * A fixed-window counter per client address. It bounds what one client can make this instance do (each
+ * POST costs an HMAC and, for a genuine link, a ledger read under the campaign lock); it is per instance,
+ * not a global quota, which is enough to keep one client from starving the daily reconcile.
+ */
+export class RateLimiter {
+  private readonly windows = new Map<string, { start: number; count: number }>();
+  constructor(private readonly perMinute: number, private readonly maxClients = 10_000) {}
+
+  /** Whether this request may proceed; otherwise the seconds until the client may try again. */
+  take(client: string, nowMs: number): { ok: true } | { ok: false; retryAfterSeconds: number } {
+    let w = this.windows.get(client);
+    if (!w || nowMs - w.start >= 60_000) {
+      if (this.windows.size >= this.maxClients) this.evict(nowMs);
+      w = { start: nowMs, count: 0 };
+      this.windows.set(client, w);
+    }
+    if (w.count >= this.perMinute) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil((w.start + 60_000 - nowMs) / 1000)) };
+    w.count++;
+    return { ok: true };
+  }
+
+  private evict(nowMs: number): void {
+    for (const [k, w] of this.windows) if (nowMs - w.start >= 60_000) this.windows.delete(k);
+    // Still full of live windows: forget the oldest rather than grow without bound.
+    if (this.windows.size >= this.maxClients) this.windows.delete(this.windows.keys().next().value!);
+  }
+}
+
+const instanceLimiter = new RateLimiter(POSTPONE_RATE_PER_MINUTE);
+
 export function defaultDeps(log: SchedulerLog): HandlerDeps {
-  return { env: process.env, runtime: () => loadRuntime(), now: () => new Date(), log };
+  return { env: process.env, runtime: () => loadRuntime(), now: () => new Date(), log, limiter: instanceLimiter };
 }
 
 /** Reconciles every in-progress campaign; throws when one failed so the run shows as failed in App Insights. */
@@ -35,6 +69,8 @@ export interface HttpRequestLike {
   method: string;
   /** Query parameters and, for POST, the form fields. */
   token: string | null;
+  /** The caller's address (the first X-Forwarded-For entry behind the Functions front end); null if unknown. */
+  client: string | null;
 }
 
 export interface HttpResponseLike {
@@ -63,9 +99,17 @@ export async function postponeHttp(req: HttpRequestLike, deps: HandlerDeps): Pro
     return page(200, 'Postpone your passkey deadline?', `<form method="post"><input type="hidden" name="token" value="${escapeHtml(req.token)}"><button type="submit">Postpone</button></form>`);
   }
   if (req.method !== 'POST') return { status: 405, headers: { allow: 'GET, POST' }, body: '' };
+  const allowed = deps.limiter.take(req.client ?? 'unknown', deps.now().getTime());
+  if (!allowed.ok) {
+    deps.log.warn('postpone link rate limited', { client: req.client });
+    return { ...page(429, 'Too many requests', '<p>Please wait a minute and use the link again.</p>'), headers: { ...page(429, '', '').headers, 'retry-after': String(allowed.retryAfterSeconds) } };
+  }
   const settings = readSettings(deps.env);
   const runtime = await deps.runtime();
   const result = await runtime.applyPostponeLink({ token: req.token, settings, now: deps.now(), log: deps.log });
   deps.log.info('postpone link used', { ok: result.ok, reason: result.reason });
-  return result.ok ? page(200, 'Deadline postponed', `<p>${escapeHtml(result.message)}</p>`) : page(410, 'Link no longer valid', `<p>${escapeHtml(result.message)}</p>`);
+  if (result.ok) return page(200, 'Deadline postponed', `<p>${escapeHtml(result.message)}</p>`);
+  // The link is fine but the campaign is being updated: try again later, the link stays valid.
+  if (result.reason === 'busy') return { ...page(503, 'Please try again shortly', `<p>${escapeHtml(result.message)}</p>`), headers: { ...page(503, '', '').headers, 'retry-after': '60' } };
+  return page(410, 'Link no longer valid', `<p>${escapeHtml(result.message)}</p>`);
 }

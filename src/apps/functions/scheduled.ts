@@ -6,10 +6,11 @@ import type { Campaign } from '../../campaign/types';
 import { requestPostponement } from '../../engine/postpone';
 import { foldLedger } from '../../engine/state';
 import { Graph } from '../../graph/client';
-import { readUnverifiedClaims, verifyPostponeToken } from '../../notify/postpone-token';
+import { checkPostponeSignature, readUnverifiedClaims, verifyPostponeToken } from '../../notify/postpone-token';
 import { openStore } from '../../ledger/open-store';
 import type { LedgerStore } from '../../ledger/store';
-import type { PostponeLinkResult, ScheduledCampaignResult, SchedulerLog, SchedulerSettings } from '../../contracts/scheduler';
+import { POSTPONE_LOCK_WAIT_MS, SCHEDULED_LOCK_WAIT_MS, type PostponeLinkResult, type ScheduledCampaignResult, type SchedulerLog, type SchedulerSettings } from '../../contracts/scheduler';
+import { LockHeldError } from '../../ledger/errors';
 import { runCampaign } from '../../reconcile/run';
 
 // dist/apps/functions/ → the package root, which holds campaigns/.
@@ -43,6 +44,7 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
         store,
         now,
         apply: true,
+        lockWaitMs: SCHEDULED_LOCK_WAIT_MS,
         sender: settings.sender,
         teamsAppId: settings.teamsAppId,
         postpone: settings.postponeUrl ? { baseUrl: settings.postponeUrl, key: settings.postponeKey } : undefined,
@@ -66,15 +68,28 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
   if (!peek || !settings.campaigns.includes(peek.campaign)) {
     return { ok: false, reason: 'malformed', message: 'This postponement link is not valid. Use the link in your latest notification.' };
   }
+  // Signature and expiry first: a forged or stale link never opens the store or takes the campaign lock.
+  const keys = postponeKeys(settings);
+  const signed = checkPostponeSignature(token, { key: keys, now });
+  if (!signed.ok) {
+    log.warn('postponement link refused', { campaign: peek.campaign, reason: signed.reason });
+    return { ok: false, reason: signed.reason, message: signed.message };
+  }
   const campaign = loadCampaign(settings, peek.campaign);
   const store = deps.store ?? (await openStore(settings.state));
-  const lock = await store.acquireLock(campaign.metadata.name, { owner: 'postpone link', waitMs: 30_000 });
+  let lock;
+  try {
+    lock = await store.acquireLock(campaign.metadata.name, { owner: 'postpone link', waitMs: POSTPONE_LOCK_WAIT_MS });
+  } catch (e) {
+    if (!(e instanceof LockHeldError)) throw e;
+    return { ok: false, reason: 'busy', message: 'The campaign is being updated right now. Please try the link again in a few minutes.' };
+  }
   try {
     const events = (await store.read(campaign.metadata.name)).events;
     const state = foldLedger(events);
     const used = new Set(events.flatMap((e) => (e.type === 'postponed' && e.tokenId ? [e.tokenId] : [])));
     const user = state.users[peek.userId];
-    const v = verifyPostponeToken(token, { key: settings.postponeKey, now, expectedCampaign: campaign.metadata.name, currentStage: user?.stage ?? '', isUsed: (id) => used.has(id) });
+    const v = verifyPostponeToken(token, { key: keys, now, expectedCampaign: campaign.metadata.name, currentStage: user?.stage ?? '', isUsed: (id) => used.has(id) });
     if (!v.ok) {
       log.warn('postponement link refused', { campaign: campaign.metadata.name, reason: v.reason });
       return { ok: false, reason: v.reason, message: v.message };
@@ -87,4 +102,9 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
   } finally {
     await lock.release();
   }
+}
+
+/** Keys that verify links: the current one, and the previous one while links signed with it may still be out. */
+function postponeKeys(settings: SchedulerSettings): string[] {
+  return settings.postponeKeyPrevious ? [settings.postponeKey, settings.postponeKeyPrevious] : [settings.postponeKey];
 }

@@ -18,6 +18,7 @@ export function readSettings(env: NodeJS.ProcessEnv): SchedulerSettings {
     sender: env[APP_SETTINGS.sender] || undefined,
     teamsAppId: env[APP_SETTINGS.teamsAppId] || undefined,
     postponeKey: need(APP_SETTINGS.postponeKey),
+    postponeKeyPrevious: env[APP_SETTINGS.postponeKeyPrevious] || undefined,
     postponeUrl: env[APP_SETTINGS.postponeUrl] || undefined,
   };
 }
