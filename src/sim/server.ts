@@ -79,6 +79,12 @@ export interface EmulatorState {
   resetCounters(): void;
   /** Test hooks around each top-level Graph request; replaceable while the emulator runs. */
   hooks: GraphRequestHooks;
+  /**
+   * Resolves once no Graph request is being executed. A client that gave up on a request (time-out, killed
+   * process) does not stop the emulator from finishing it, as Graph would; a test that reruns at once must
+   * wait for that, like a real rerun a day later would not see the request still running.
+   */
+  idle(): Promise<void>;
 }
 
 export interface Emulator {
@@ -120,6 +126,8 @@ class Core implements EmulatorState {
   private readonly mintedTokens = new Set<string>();
   hooks: GraphRequestHooks = {};
   origin = '';
+  private inFlight = 0;
+  private idleWaiters: Array<() => void> = [];
 
   constructor(
     fixture: TenantFixture,
@@ -145,6 +153,21 @@ class Core implements EmulatorState {
     this.throttle = new Throttle(limits, clock);
     this.rng = new Prng(this.settings.seed);
   }
+
+  /** Brackets one Graph request: idle() waits until every bracket is closed. */
+  begin(): void {
+    this.inFlight++;
+  }
+
+  end(): void {
+    if (--this.inFlight > 0) return;
+    for (const wake of this.idleWaiters.splice(0)) wake();
+  }
+
+  idle(): Promise<void> {
+    return this.inFlight === 0 ? Promise.resolve() : new Promise((resolve) => this.idleWaiters.push(resolve));
+  }
+
 
   requests(): RequestStats {
     return structuredClone(this.stats);
@@ -458,6 +481,8 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
     });
     req.on('end', () => resolve(Buffer.concat(chunks)));
     req.on('error', reject);
+    // A client that goes away mid-body leaves a request that will never end (a no-op once it has ended).
+    req.on('close', () => reject(new GraphHttpError(400, 'Request_BadRequest', 'The client closed the connection before the request body was complete.')));
   });
 }
 
@@ -636,7 +661,11 @@ export async function startEmulator(options: EmulatorOptions): Promise<Emulator>
   const host = options.host ?? '127.0.0.1';
   const server: Server = createServer((req, res) => {
     const url = new URL(req.url ?? '/', core.origin || 'http://127.0.0.1');
-    const work = url.pathname === '/_sim' || url.pathname.startsWith('/_sim/') ? handleControl(core, req, res, url) : handleGraph(core, req, res, url, req.socket);
+    const control = url.pathname === '/_sim' || url.pathname.startsWith('/_sim/');
+    if (!control) core.begin();
+    const work = (control ? handleControl(core, req, res, url) : handleGraph(core, req, res, url, req.socket)).finally(() => {
+      if (!control) core.end();
+    });
     work.catch((e: unknown) => {
       if (res.headersSent || req.socket.destroyed) return;
       const err = e instanceof GraphHttpError ? e : new GraphHttpError(500, 'InternalServerError', String(e));

@@ -7,7 +7,7 @@ import { GRAPH_LIMITS } from '../../src/sim/throttle';
 import { Prng } from '../../src/sim/prng';
 import { RuntimeError } from '../../src/errors';
 import type { Graph } from '../../src/graph/client';
-import { assertRecovered, copyLedger, inProcess, prepareScenario, type InProcess, type Scenario } from './support';
+import { assertRecovered, copyLedger, inProcess, prepareScenario, settled, cpuHogWhileSuiteRuns, type InProcess, type Scenario } from './support';
 
 const CALM = { latencyMs: 0, throttle: true, error503Rate: 0, resetConnectionRate: 0, failAfterRequests: null, failPaths: [], limits: GRAPH_LIMITS, expireTokenAfterRequests: null, omitRetryAfter: false };
 
@@ -24,6 +24,7 @@ export interface FaultCase {
 
 export function faultSuite(title: string, cases: FaultCase[], seedsPerCase: number): void {
   describe(title, () => {
+    cpuHogWhileSuiteRuns();
     const small: Scenario[] = [];
     const paged: Scenario[] = [];
     beforeAll(async () => {
@@ -57,8 +58,9 @@ export function faultSuite(title: string, cases: FaultCase[], seedsPerCase: numb
           }
           p.emulator.state.setFaults(CALM);
           p.emulator.state.hooks = {};
-          // Requests that timed out on the client may still be executing in the emulator.
-          await new Promise((r) => setTimeout(r, 20));
+          // Requests that timed out on the client may still be executing in the emulator: the rerun starts
+          // after they finished, as a real rerun (a day later) would.
+          await settled(p.emulator, label);
           const rerun = c.rerunGraph ? await c.rerunGraph(p) : p.graph;
           await p.run(s.day, { graph: rerun });
           await assertRecovered(s, p.emulator, dir, label, rerun);

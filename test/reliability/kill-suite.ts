@@ -7,12 +7,13 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../src/sim/prng';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 import { SIM_TOKEN } from '../../src/graph/client';
-import { assertRecovered, copyLedger, ensureBuilt, prepareScenario, reconcileChild, tmpDir, writeCampaignFile, type Channel, type ChildRun, type Scenario } from './support';
+import { assertRecovered, copyLedger, ensureBuilt, prepareScenario, reconcileChild, settled, cpuHogWhileSuiteRuns, tmpDir, writeCampaignFile, type Channel, type ChildRun, type Scenario } from './support';
 
 type Mode = 'beforeRequest' | 'afterRequest' | 'delay';
 
 export function killSuite(channel: Channel, seeds: number[]): void {
   describe(`SIGKILL of bin/campaign reconcile (${channel})`, () => {
+    cpuHogWhileSuiteRuns();
     const scenarios: Scenario[] = [];
     let files: string;
     let campaignFile: string;
@@ -76,7 +77,9 @@ export function killSuite(channel: Channel, seeds: number[]): void {
             stats[r.signal === 'SIGKILL' ? 'killed' : 'finished'] = (stats[r.signal === 'SIGKILL' ? 'killed' : 'finished'] ?? 0) + 1;
             if (r.signal !== 'SIGKILL') expect(r.code, `${label}: ${r.stderr}`).toBe(0);
           }
-          // Rerun to completion (the lock of the killed process is taken over: its pid is gone).
+          // A killed client's last request may still be executing in the emulator; then rerun to completion
+          // (the lock of the killed process is taken over: its pid is gone).
+          await settled(emulator, label);
           const final = await reconcileChild(s, campaignFile, emulator.url, dir).done;
           expect(final.code, `${label}: ${final.stderr}`).toBe(0);
           await assertRecovered(s, emulator, dir, label);

@@ -1,10 +1,10 @@
 // Shared by the reliability suites: small prepared tenants, the uninterrupted reference outcome of one
 // run, the invariants every faulted or killed run must keep, and real `bin/campaign` child processes.
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { expect } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
 import type { LedgerEvent } from '../../src/ledger/events';
@@ -282,4 +282,32 @@ export function writeCampaignFile(channel: Channel, dir: string): string {
   const text = fs.readFileSync(path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace('status: notStarted', 'status: inProgress').replace('channel: teams', `channel: ${channel}`);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/** Waits (bounded) until the emulator executes no request; a request that never ends fails the seed. */
+export async function settled(emulator: { state: { idle(): Promise<void> } }, label: string): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`${label}: the emulator still executes a request after 30 s`)), 30_000);
+  });
+  try {
+    await Promise.race([emulator.state.idle(), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+/**
+ * With CPU_HOG=1 (`npm run test:loaded`, run by CI), one busy-looping process per core runs beside the suite:
+ * the invariants must hold on a machine that is slower than the timings anyone had in mind.
+ */
+export function cpuHogWhileSuiteRuns(): void {
+  if (!process.env.CPU_HOG) return;
+  let hogs: ChildProcess[] = [];
+  beforeAll(() => {
+    hogs = Array.from({ length: os.availableParallelism() }, () => spawn(process.execPath, ['-e', 'for (;;) {}'], { stdio: 'ignore' }));
+  });
+  afterAll(() => {
+    for (const h of hogs) h.kill('SIGKILL');
+  });
 }
