@@ -7,7 +7,7 @@ import { GRAPH_LIMITS } from '../../src/sim/throttle';
 import { Prng } from '../../src/sim/prng';
 import { RuntimeError } from '../../src/errors';
 import type { Graph } from '../../src/graph/client';
-import { assertRecovered, copyLedger, inProcess, prepareScenario, settled, cpuHogWhileSuiteRuns, type InProcess, type Scenario } from './support';
+import { assertRecovered, copyLedger, inProcess, prepareScenario, settled, cpuHogWhileSuiteRuns, LOADED, SUITE_TIMEOUT_MS, type InProcess, type Scenario } from './support';
 
 const CALM = { latencyMs: 0, throttle: true, error503Rate: 0, resetConnectionRate: 0, failAfterRequests: null, failPaths: [], limits: GRAPH_LIMITS, expireTokenAfterRequests: null, omitRetryAfter: false };
 
@@ -22,7 +22,8 @@ export interface FaultCase {
   scenarios?: 'small' | 'paged';
 }
 
-export function faultSuite(title: string, cases: FaultCase[], seedsPerCase: number): void {
+export function faultSuite(title: string, cases: FaultCase[], allSeedsPerCase: number): void {
+  const seedsPerCase = LOADED ? Math.ceil(allSeedsPerCase / 3) : allSeedsPerCase;
   describe(title, () => {
     cpuHogWhileSuiteRuns();
     const small: Scenario[] = [];
@@ -30,7 +31,7 @@ export function faultSuite(title: string, cases: FaultCase[], seedsPerCase: numb
     beforeAll(async () => {
       small.push(await prepareScenario('teams', 0), await prepareScenario('email', 0), await prepareScenario('teams', 7), await prepareScenario('email', 7));
       if (cases.some((c) => c.scenarios === 'paged')) paged.push(await prepareScenario('teams', 7, 5, 1100), await prepareScenario('email', 7, 5, 1100));
-    }, 120_000);
+    }, SUITE_TIMEOUT_MS);
 
     it.each(cases)(`$name: ${seedsPerCase} seeds keep every invariant`, async (c) => {
       let failedRuns = 0;
@@ -76,6 +77,6 @@ export function faultSuite(title: string, cases: FaultCase[], seedsPerCase: numb
       }
       expect(hit, `${c.name}: the fault hardly ever hit`).toBeGreaterThanOrEqual(seedsPerCase / 2);
       console.log(`${c.name}: ${seedsPerCase} seeds, ${hit} hit, ${failedRuns} faulted runs stopped with a typed error; ledger outcomes ${JSON.stringify(outcomes)}`);
-    }, 120_000);
+    }, SUITE_TIMEOUT_MS);
   });
 }

@@ -7,11 +7,12 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Prng } from '../../src/sim/prng';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 import { SIM_TOKEN } from '../../src/graph/client';
-import { assertRecovered, copyLedger, ensureBuilt, prepareScenario, reconcileChild, settled, cpuHogWhileSuiteRuns, tmpDir, writeCampaignFile, type Channel, type ChildRun, type Scenario } from './support';
+import { assertRecovered, copyLedger, ensureBuilt, prepareScenario, reconcileChild, settled, cpuHogWhileSuiteRuns, loadedShare, SUITE_TIMEOUT_MS, tmpDir, writeCampaignFile, type Channel, type ChildRun, type Scenario } from './support';
 
 type Mode = 'beforeRequest' | 'afterRequest' | 'delay';
 
-export function killSuite(channel: Channel, seeds: number[]): void {
+export function killSuite(channel: Channel, allSeeds: number[]): void {
+  const seeds = loadedShare(allSeeds);
   describe(`SIGKILL of bin/campaign reconcile (${channel})`, () => {
     cpuHogWhileSuiteRuns();
     const scenarios: Scenario[] = [];
@@ -36,7 +37,7 @@ export function killSuite(channel: Channel, seeds: number[]): void {
         await emulator.close();
         fs.rmSync(dir, { recursive: true, force: true });
       }
-    }, 180_000);
+    }, SUITE_TIMEOUT_MS);
 
     afterAll(() => {
       if (files) fs.rmSync(files, { recursive: true, force: true });
@@ -91,6 +92,6 @@ export function killSuite(channel: Channel, seeds: number[]): void {
       // The seeds must actually kill runs mid-way, not only before they start or after they end.
       expect(stats.killed ?? 0).toBeGreaterThan(seeds.length / 2);
       console.log(`kill seeds (${channel}): ${seeds.length}, ${JSON.stringify(stats)}`);
-    }, 240_000);
+    }, SUITE_TIMEOUT_MS);
   });
 }
