@@ -124,7 +124,7 @@ const SAY = {
         `Add the intended account by its object id and ${RETIRE}; if the account was deleted, only ${RETIRE}.`,
   groupMissing: (entry: string, index: number) =>
     `spec.exclusions.groups[${index}] ${entry} does not exist (Graph answered 404), so it would exclude nobody. ` +
-    `If the group was deleted, ${RETIRE} (its former members are then no longer excluded through it) and add the group that replaces it, if any; a group restored from the recycle bin resolves again.`,
+    `If the group was deleted, ${RETIRE}: its former members are then no longer excluded through it, so add the group that replaces it, if any. A group restored from the recycle bin resolves again.`,
   replaced: (list: AccountList, rec: ExemptionRecord) =>
     `spec.exclusions.${list} no longer lists ${rec.entry}, which the ledger recorded as ${rec.objectId} (${rec.userPrincipalName}, ${day(rec.at)}), and no entry of spec.exclusions.${list} is that object id. ` +
     `List ${rec.objectId} (the account recorded for ${rec.entry}) instead of the id that replaced it, or, if that account is gone, move ${rec.entry} to spec.exclusions.retired (with by and reason).`,

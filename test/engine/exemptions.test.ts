@@ -130,7 +130,7 @@ const cases: Case[] = [
     want: {
       problems: ['groups g-gone notFound'],
       message: 'spec.exclusions.groups[0] g-gone does not exist (Graph answered 404), so it would exclude nobody. ' +
-        'If the group was deleted, move the entry to spec.exclusions.retired (with by and reason) (its former members are then no longer excluded through it) and add the group that replaces it, if any; a group restored from the recycle bin resolves again.',
+        'If the group was deleted, move the entry to spec.exclusions.retired (with by and reason): its former members are then no longer excluded through it, so add the group that replaces it, if any. A group restored from the recycle bin resolves again.',
       records: [fact('breakGlass', 'bg1@contoso.com', bg1)],
     },
   },

@@ -173,7 +173,7 @@ describe('case 1: a renamed break-glass account is never enforced', () => {
 describe('case 2: a deleted exclusion group excludes nobody only by a reviewed change', () => {
   const withExemptGroup = (t: string) => t.replace('  devices:\n', `    groups: [${EXEMPT_GROUP}]\n  devices:\n`);
   const GROUP_GONE = `spec.exclusions.groups[0] ${EXEMPT_GROUP} does not exist (Graph answered 404), so it would exclude nobody. ` +
-    'If the group was deleted, move the entry to spec.exclusions.retired (with by and reason) (its former members are then no longer excluded through it) and add the group that replaces it, if any; a group restored from the recycle bin resolves again.';
+    'If the group was deleted, move the entry to spec.exclusions.retired (with by and reason): its former members are then no longer excluded through it, so add the group that replaces it, if any. A group restored from the recycle bin resolves again.';
 
   it('stops reconcile with exit 2 naming the group and the fix, shows it in plan and status, and its members never enter the campaign', async () => {
     const s = await setup({ exemptGroup: true, edit: withExemptGroup });
