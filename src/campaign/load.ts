@@ -113,6 +113,7 @@ function normalize(c: Campaign, ctx: RuleContext, found: Diagnostic[]): Campaign
   c.spec.exclusions.breakGlass = lowerGuids(c.spec.exclusions.breakGlass);
   c.spec.exclusions.users = lowerGuids(c.spec.exclusions.users);
   c.spec.exclusions.groups = lowerGuids(c.spec.exclusions.groups);
+  c.spec.exclusions.retired = c.spec.exclusions.retired.map((r) => ({ ...r, entry: isGuid(r.entry) ? r.entry.toLowerCase() : r.entry }));
   return c;
 }
 

@@ -2,6 +2,7 @@
 // looks at one normalized campaign and returns its findings.
 import type { CampaignSource, PathSegment } from './source';
 import { formatPath } from './source';
+import { isGuid } from './roles';
 import type { Campaign, Diagnostic, Severity } from './types';
 import * as path from 'node:path';
 
@@ -43,7 +44,7 @@ export const breakGlassRequired: Rule = (c, ctx) => {
       'no break-glass account is excluded (acknowledged). If the Conditional Access policy misfires, no admin can sign in without a passkey; add an emergency-access account as soon as you have one.')];
   }
   return [finding(ctx, 'error', 'breakGlassRequired', ['spec', 'exclusions', 'breakGlass'],
-    'must list at least one emergency-access (break-glass) account, so a mistake in the Conditional Access policy can never lock every admin out. Add its UPN, or set acknowledgeNoBreakGlass: true if the tenant truly has none.')];
+    'must list at least one emergency-access (break-glass) account, so a mistake in the Conditional Access policy can never lock every admin out. Add its object id, or set acknowledgeNoBreakGlass: true if the tenant truly has none.')];
 };
 
 export const breakGlassNotTargeted: Rule = (c, ctx) => {
@@ -53,6 +54,36 @@ export const breakGlassNotTargeted: Rule = (c, ctx) => {
     if (bg.has(lower(u))) {
       out.push(finding(ctx, 'error', 'breakGlassNotTargeted', ['spec', 'targets', 'users', i],
         `${u} is a break-glass account and is also targeted. Break-glass accounts are never part of a campaign; remove it from spec.targets.users.`));
+    }
+  });
+  return out;
+};
+
+/** A UPN changes when an account is renamed, an object id never does: a renamed break-glass account must not stop every run. */
+export const breakGlassByObjectId: Rule = (c, ctx) => {
+  const out: Diagnostic[] = [];
+  c.spec.exclusions.breakGlass.forEach((u, i) => {
+    if (isGuid(u)) return;
+    out.push(finding(ctx, 'warning', 'breakGlassByObjectId', ['spec', 'exclusions', 'breakGlass', i],
+      `${u} is a UPN, which changes when the account is renamed; every run then stops until the file is fixed. ` +
+        'Use the account\'s object id instead (Entra admin center › Users › Object ID, or the id `campaign history` shows recorded for it), with the UPN as a comment.'));
+  });
+  return out;
+};
+
+/** A retired entry is no longer resolved; listing it as well would resolve it again (and stop the run if it is gone). */
+export const retiredEntriesNotListed: Rule = (c, ctx) => {
+  const out: Diagnostic[] = [];
+  const ex = c.spec.exclusions;
+  ex.retired.forEach((r, i) => {
+    if (r.from === 'groups' && !isGuid(r.entry)) {
+      out.push(finding(ctx, 'error', 'retiredEntriesNotListed', ['spec', 'exclusions', 'retired', i, 'entry'],
+        `"${r.entry}" is not an object id, so it was never an entry of spec.exclusions.groups (groups are listed by object id). Write the group's object id as it was listed.`));
+      return;
+    }
+    if (ex[r.from].some((x) => lower(x) === lower(r.entry))) {
+      out.push(finding(ctx, 'error', 'retiredEntriesNotListed', ['spec', 'exclusions', 'retired', i, 'entry'],
+        `${r.entry} is retired but still listed in spec.exclusions.${r.from}. Remove it from spec.exclusions.${r.from}: a retired entry is no longer resolved, and the accounts the ledger recorded for it stay excluded.`));
     }
   });
   return out;
@@ -132,6 +163,8 @@ export const CAMPAIGN_RULES: readonly Rule[] = [
   targetsNotEmpty,
   breakGlassRequired,
   breakGlassNotTargeted,
+  breakGlassByObjectId,
+  retiredEntriesNotListed,
   gracePeriodAtLeastOneDay,
   reminderShorterThanGrace,
   enabledPolicyNeedsBreakGlass,

@@ -29,6 +29,8 @@ const PATTERN_HINTS: Array<[RegExp, string]> = [
   [/\$defs\/principal\/pattern$/, 'use a user principal name (name@contoso.com) or an object id (GUID)'],
   [/\$defs\/objectId\/pattern$/, 'use the group\'s object id (a GUID, shown in the Entra admin center under Groups › Overview)'],
   [/\$defs\/version\/pattern$/, 'use a dotted numeric version such as 10.0.18362 or 17.0'],
+  // $defs that ajv compiles apart report their path from their own root: #/properties/by/pattern.
+  [/properties\/by\/pattern$/, 'use the mail address or UPN of the person who decided to retire the entry (name@contoso.com)'],
   [/registrationUrl\/pattern$/, 'use an https:// address, e.g. https://aka.ms/mysecurityinfo'],
 ];
 

@@ -17,6 +17,20 @@ export interface GraceStage {
   reminderEveryDays: number;
 }
 
+/** The exclusion lists of a campaign; each item of them is an exemption entry. */
+export const EXCLUSION_LISTS = ['breakGlass', 'users', 'groups'] as const;
+export type ExclusionList = (typeof EXCLUSION_LISTS)[number];
+
+/** spec.exclusions.retired[]: an entry taken out of its list by a reviewed change because it no longer resolves. */
+export interface RetiredExclusion {
+  /** The entry as it was listed (UPN or object id; object ids lower-cased by the loader). */
+  entry: string;
+  from: ExclusionList;
+  /** Who retired it (mail address or UPN), reviewed in the pull request; recorded in the ledger. */
+  by: string;
+  reason: string;
+}
+
 export interface Campaign {
   apiVersion: 'passkeys/v1';
   kind: 'PasskeyCampaign';
@@ -43,6 +57,8 @@ export interface Campaign {
       groups: string[];
       /** true when the authors explicitly accept having no break-glass account. */
       acknowledgeNoBreakGlass: boolean;
+      /** Entries retired because they no longer resolve; the accounts the ledger recorded for them stay excluded. */
+      retired: RetiredExclusion[];
     };
     devices: {
       activeWithinDays: number;

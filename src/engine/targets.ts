@@ -1,11 +1,22 @@
 // Target resolution (DESIGN §3–§4), pure: roles (active, eligible with includeEligible) → role-assignable
-// group principals → target groups (transitive) and users → minus break-glass and exclusions → disabled
-// accounts skipped → FIDO2 policy scope → devices and passkeys per user. Input: the tenant snapshot
-// observe read; output: the engine's Observation plus what the run needs beside it.
+// group principals → target groups (transitive) and users → minus break-glass and exclusions (and every account
+// the ledger recorded as exempt, exemptions.ts) → disabled accounts skipped → FIDO2 policy scope → devices and
+// passkeys per user. Input: the tenant snapshot observe read and the ledger's exemption records; output: the
+// engine's Observation plus what the run needs beside it.
+//
+// A group that answers 404, by where it is named (fail-safe = never a reason to enforce someone):
+//   exclusion group       an exemption that cannot be established: the run makes no move (exemptions.ts)
+//   target group          targets fewer users: a warning; the target-drop guard (valve.ts) stops a large drop
+//   role principal        a service principal holding a role answers 404 as a group, so a deleted role-assignable
+//                         group looks the same: it targets nobody, silently; the target-drop guard watches it
+//   FIDO2 include target  includes nobody: its would-be members are out of scope, held as blocked (a warning)
+//   FIDO2 exclude target  cannot tell whom it would exclude: everyone it could exclude gets a read error and
+//                         makes no move (a warning), rather than look in scope and be enforced
 import type { Campaign } from '../campaign/types';
 import { enforcementGroupName } from '../contracts/names';
 import { PASSKEY_METHODS } from './readiness';
 import type { EnforcementGroup, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
+import { checkExemptions, emptyExemptionCheck, emptyExemptionLedger, type ExemptionCheck, type ExemptionLedger } from './exemptions';
 import type { ExclusionKind, Fido2Policy, Observation, ObservedDevice, ObservedExclusion, ObservedUser } from './types';
 import { warning, type RunWarning, type WarningCode } from './warnings';
 
@@ -28,6 +39,8 @@ export interface ResolvedTargets {
   warnings: RunWarning[];
   /** Tenant-level FIDO2 facts for the prerequisite report; null when campaign-level reads failed. */
   prerequisites: Prerequisites | null;
+  /** The exemption check: problems stop the run; records go to the ledger. Empty when campaign-level reads failed. */
+  exemptions: ExemptionCheck;
 }
 
 /** The sentence of each warning target resolution raises (byte-identical to the run output before codes). */
@@ -35,13 +48,19 @@ const SAY = {
   EnforcementGroupMissing: (group: string) => `enforcement group "${group}" does not exist in the tenant. Planning as if it were empty; pulumi up creates it when the campaign is deployed.`,
   TargetGroupMissing: (id: string) => `target group ${id} does not exist; nobody is targeted through it.`,
   TargetUserMissing: (ref: string) => `target user ${ref} does not exist in the tenant.`,
-  BreakGlassAccountMissing: (ref: string) => `break-glass account ${ref} does not exist in the tenant; check spec.exclusions.breakGlass.`,
-  ExclusionGroupMissing: (id: string) => `exclusion group ${id} does not exist.`,
   DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled and skipped.`,
   Fido2NotEnabled: () => 'the FIDO2 (passkey) method is not enabled in the Authentication methods policy: nobody can register a passkey. Enable it before starting the campaign.',
   Fido2SelfServiceNotAllowed: () => 'FIDO2 self-service registration is not allowed: users cannot register passkeys themselves.',
+  Fido2ScopeGroupMissing: (target: 'include' | 'exclude', id: string, held: number) =>
+    target === 'include'
+      ? `the FIDO2 policy includes group ${id}, which does not exist (404): nobody is in the policy's scope through it.`
+      : `the FIDO2 policy excludes group ${id}, which does not exist (404): whom it would exclude cannot be told, so ${held} targeted user${held === 1 ? '' : 's'} otherwise in scope make${held === 1 ? 's' : ''} no move until the policy no longer names it or the group is restored.`,
   UsersOutsideFido2Scope: (n: number) => `${n} targeted user${n === 1 ? ' is' : 's are'} outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register.`,
 } satisfies Partial<Record<WarningCode, (...args: never[]) => string>>;
+
+/** The per-user read error of a user whom a FIDO2 exclude target that answered 404 might exclude. */
+export const FIDO2_SCOPE_UNKNOWN = (ids: readonly string[]) =>
+  `the FIDO2 policy excludes group${ids.length === 1 ? '' : 's'} ${ids.join(', ')}, which does not exist (404): whether the policy applies to this user is unknown`;
 
 /** The per-user read error of a targeted user the registration report has no row for. */
 export const MISSING_REGISTRATION_ROW = 'no userRegistrationDetails row for this user yet (the report lags new users); passkeys unknown';
@@ -105,7 +124,8 @@ interface Resolution {
   fido2: Fido2Policy | null;
 }
 
-function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
+/** `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve. */
+function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind> = new Map()): Resolution {
   const t = campaign.spec.targets;
   const ex = campaign.spec.exclusions;
   const warnings = groupWarnings(campaign, s);
@@ -124,7 +144,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
     else for (const m of members(p)) candidates.add(lower(m));
   }
   for (const g of t.groups) {
-    // #11 decides whether this holds the run
+    // Fewer targets, never more enforcement: a warning, and the target-drop guard stops a large drop.
     if (expanded.get(lower(g)) === null) warnings.push(warning('TargetGroupMissing', SAY.TargetGroupMissing(g)));
     for (const m of members(g)) candidates.add(lower(m));
   }
@@ -134,21 +154,20 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
     else warnings.push(warning('TargetUserMissing', SAY.TargetUserMissing(ref)));
   }
 
+  // An entry that does not resolve is an exemption problem (exemptions.ts): the run makes no move, plan shows it.
   const exclusionOf = new Map<string, ExclusionKind>();
   for (const ref of ex.breakGlass) {
     const u = find(ref);
     if (u) exclusionOf.set(lower(u.id), 'breakGlass');
-    else warnings.push(warning('BreakGlassAccountMissing', SAY.BreakGlassAccountMissing(ref)));
   }
   for (const ref of ex.users) {
     const u = find(ref);
     if (u && !exclusionOf.has(lower(u.id))) exclusionOf.set(lower(u.id), 'user');
   }
   for (const g of ex.groups) {
-    // #11 decides whether this holds the run
-    if (expanded.get(lower(g)) === null) warnings.push(warning('ExclusionGroupMissing', SAY.ExclusionGroupMissing(g)));
     for (const m of members(g)) if (!exclusionOf.has(lower(m))) exclusionOf.set(lower(m), 'group');
   }
+  for (const [id, kind] of recorded) if (!exclusionOf.has(id) || kind === 'breakGlass') exclusionOf.set(id, kind);
 
   // FIDO2 policy scope: include targets (all_users or groups) minus exclude targets.
   const policy = s.fido2Policy;
@@ -157,6 +176,10 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
   for (const x of policy?.includeTargets ?? []) if (x.id !== ALL_USERS) for (const m of members(x.id)) included.add(lower(m));
   const excludedFromFido2 = new Set<string>();
   for (const x of policy?.excludeTargets ?? []) for (const m of members(x.id)) excludedFromFido2.add(lower(m));
+  const missing = (x: { id: string }) => x.id !== ALL_USERS && expanded.get(lower(x.id)) === null;
+  const missingIncludes = (policy?.includeTargets ?? []).filter(missing).map((x) => x.id);
+  const missingExcludes = (policy?.excludeTargets ?? []).filter(missing).map((x) => x.id);
+  let scopeUnknown = 0;
 
   const devicesByOwner = new Map<string, ObservedDevice[]>();
   for (const d of s.devices) {
@@ -194,6 +217,14 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
       continue;
     }
     const methods = methodsOf.get(id);
+    let inScope = policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null;
+    const readErrors = methods ? [] : [MISSING_REGISTRATION_ROW];
+    if (inScope && missingExcludes.length) {
+      // A missing exclude group might exclude this user: unknown scope, no move (never "in scope, enforce").
+      inScope = null;
+      readErrors.push(FIDO2_SCOPE_UNKNOWN(missingExcludes));
+      scopeUnknown++;
+    }
     users.push({
       userId: u.id,
       userPrincipalName: u.userPrincipalName,
@@ -202,12 +233,14 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
       devices: devicesByOwner.get(id) ?? [],
       methodsRegistered: methods ?? [],
       fido2Methods: null,
-      inFido2PolicyScope: policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null,
+      inFido2PolicyScope: inScope,
       inEnforcementGroup: groupMembers.has(id),
-      readErrors: methods ? [] : [MISSING_REGISTRATION_ROW],
+      readErrors,
     });
   }
   if (disabled) warnings.push(warning('DisabledAccountsSkipped', SAY.DisabledAccountsSkipped(disabled)));
+  for (const id of missingIncludes) warnings.push(warning('Fido2ScopeGroupMissing', SAY.Fido2ScopeGroupMissing('include', id, 0)));
+  for (const id of missingExcludes) warnings.push(warning('Fido2ScopeGroupMissing', SAY.Fido2ScopeGroupMissing('exclude', id, scopeUnknown)));
   return { users, excluded, warnings, fido2: toFido2Policy(policy) };
 }
 
@@ -220,8 +253,11 @@ export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[
   return resolve(campaign, s).users.filter(holdsPasskey).map((u) => u.userId);
 }
 
-/** The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way. */
-export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string): ResolvedTargets {
+/**
+ * The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way.
+ * `exemptions`: the ledger's exemption records (foldExemptions); their accounts stay excluded.
+ */
+export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger()): ResolvedTargets {
   const name = campaign.metadata.name;
   const group = s.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
   const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
@@ -234,9 +270,11 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
       groupMembers,
       warnings,
       prerequisites: null,
+      exemptions: emptyExemptionCheck(),
     };
   }
-  const { users, excluded, warnings, fido2 } = resolve(campaign, s);
+  const check = checkExemptions(campaign, s, exemptions);
+  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions);
 
   if (fido2?.keyRestrictions.isEnforced) {
     for (const u of users.filter(holdsPasskey)) {
@@ -275,5 +313,6 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
     groupMembers,
     warnings,
     prerequisites,
+    exemptions: check,
   };
 }

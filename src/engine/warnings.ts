@@ -11,12 +11,13 @@ export const WARNING_CODES = [
   'EnforcementGroupMissing',
   'TargetGroupMissing',
   'TargetUserMissing',
-  'BreakGlassAccountMissing',
-  'ExclusionGroupMissing',
   'DisabledAccountsSkipped',
   'Fido2NotEnabled',
   'Fido2SelfServiceNotAllowed',
   'UsersOutsideFido2Scope',
+  'Fido2ScopeGroupMissing',
+  // exemption checks (engine/exemptions.ts): an entry that does not resolve; reconcile stops, plan warns
+  'ExemptionUnresolved',
   // the run as a whole
   'PlanOfNotStartedCampaign',
   'OpenIntentsPending',

@@ -173,6 +173,67 @@ export type CampaignResetEvent = Base & {
   reason?: string;
 };
 
+/**
+ * Exemption facts (issue #11). An exemption entry is one item of spec.exclusions.breakGlass, .users or .groups,
+ * as written in the campaign file. Campaign-level records: they carry no userId, so the stage fold never mistakes
+ * an exempt account for a campaign user.
+ */
+export const EXEMPTION_LISTS = ['breakGlass', 'users', 'groups'] as const;
+export type ExemptionList = (typeof EXEMPTION_LISTS)[number];
+
+/**
+ * A break-glass or excluded-user entry resolved to this account. Written the first time an entry resolves and
+ * again whenever the account it resolves to, or that account's UPN, changes. Every object id ever recorded
+ * stays excluded from enforcement for the campaign's life, even while its entry does not resolve.
+ */
+export type ExemptionResolvedEvent = Base & {
+  runId: string;
+  type: 'exemptionResolved';
+  list: 'breakGlass' | 'users';
+  /** The entry as written in the campaign file (a UPN or an object id). */
+  entry: string;
+  objectId: string;
+  userPrincipalName: string;
+  /** The UPN entry this object-id entry replaced; the run checked that the ledger recorded this id for it. */
+  replaces?: string;
+};
+
+/** An entry moved to spec.exclusions.retired: written once, by the first run that reads the marker. */
+export type ExemptionRetiredEvent = Base & {
+  runId: string;
+  type: 'exemptionRetired';
+  list: ExemptionList;
+  entry: string;
+  /** Who retired it, as the marker says (the marker is reviewed in the pull request that adds it). */
+  by: string;
+  reason: string;
+  /** The object ids the ledger recorded for the entry: they stay excluded from enforcement. */
+  objectIds: string[];
+};
+
+/** Why an exemption entry could not be established this run. */
+export const EXEMPTION_PROBLEMS = ['notFound', 'replacedByOtherId'] as const;
+export type ExemptionProblemKind = (typeof EXEMPTION_PROBLEMS)[number];
+
+/**
+ * An exemption entry this run could not establish, so the run stopped without moving anyone (it ends with
+ * runFinished ok: false). status shows the last run's entries as the campaign alert ExemptionUnresolved.
+ */
+export type ExemptionUnresolvedEvent = Base & {
+  runId: string;
+  type: 'exemptionUnresolved';
+  list: ExemptionList;
+  entry: string;
+  /** notFound: no account (or group) answers to the entry; replacedByOtherId: a recorded UPN entry is gone and no entry names its recorded id. */
+  problem: ExemptionProblemKind;
+  /** The account the ledger recorded for the entry, when there is one. */
+  recordedObjectId?: string;
+  /** The problem and its fix, as reconcile printed them. */
+  message: string;
+};
+
+export type ExemptionEvent = ExemptionResolvedEvent | ExemptionRetiredEvent | ExemptionUnresolvedEvent;
+
 export type UserEvent =
   | UserEnteredStageEvent
   | NotificationSentEvent
@@ -186,7 +247,7 @@ export type UserEvent =
 /** Crash-safety records: intents before side effects and their outcomes. The stage fold ignores them. */
 export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent;
 
-export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent | IntentEvent;
+export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent | IntentEvent | ExemptionEvent;
 export type LedgerEventType = LedgerEvent['type'];
 
 /** The idempotency key of a notification: campaign (with generation after a reset), user, kind, sequence. */

@@ -1,6 +1,6 @@
 // One reconcile run, as a short pipeline:
 //
-//   lock → read ledger → observe (Graph reads) → resolve targets → decide → valve → plan recovery → act → finish
+//   lock → read ledger → observe (Graph reads) → resolve targets + exemption check → decide → valve → plan recovery → act → finish
 //
 // Every rule lives in a pure module (src/engine: targets, decide, valve, recovery); the writes live in
 // src/act. `plan` runs the same pipeline up to the valve, takes no lock and writes nothing.
@@ -8,6 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { act } from '../act';
 import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision } from '../engine/decide';
+import { exemptionEvents, foldExemptions, type ExemptionCheck, type ExemptionLedger } from '../engine/exemptions';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery } from '../engine/recovery';
 import { applyEvents, foldLedger } from '../engine/state';
@@ -22,6 +23,7 @@ import { LockHeldError } from '../ledger/errors';
 import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
+import { ExemptionCheckError } from './errors';
 import { countStages, type RunResult, type Transition } from './result';
 
 export interface RunOptions {
@@ -75,8 +77,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     const events = ledger.events;
     const state = foldLedger(events);
     const open = openIntents(events);
+    const exempt = foldExemptions(events);
 
-    if (opts.apply && campaign.spec.status !== 'inProgress') return await idleRun(run, state, open);
+    if (opts.apply && campaign.spec.status !== 'inProgress') return await idleRun(run, state, open, exempt);
 
     // A plan for a campaign that has not started shows what its first run would do.
     const effective: Campaign = !opts.apply && campaign.spec.status === 'notStarted'
@@ -88,10 +91,16 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
     }
 
-    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, { allowMissingGroup: !opts.apply });
+    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply });
     // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
     if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
     for (const w of observed.warnings) run.warnings.push(w);
+    // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
+    if (observed.exemptions.problems.length) {
+      if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
+      for (const p of observed.exemptions.problems) run.warnings.push(warning('ExemptionUnresolved', `${p.message} A reconcile stops here and moves nobody.`));
+      return result(run, { applied: false, counts: countStages(state, observed.observation), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed.prerequisites });
+    }
     // With read errors nobody is resolved, which is no drop: decide already holds everyone.
     if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
 
@@ -144,14 +153,14 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
  * A paused, ended or not-started campaign: nobody is contacted or moved. The run is still recorded (and
  * interrupted runs closed, so run pairs never overlap); their open intents wait until the campaign runs again.
  */
-async function idleRun(run: Run, state: ReturnType<typeof foldLedger>, open: ReturnType<typeof openIntents>): Promise<RunResult> {
+async function idleRun(run: Run, state: ReturnType<typeof foldLedger>, open: ReturnType<typeof openIntents>, exempt: ExemptionLedger): Promise<RunResult> {
   const { campaign, graph } = run.opts;
   // Read only for the overview's counts: a failure changes nothing here, but is said.
   const unreadable = (why: string) => {
     run.warnings.push(warning('CountsUnavailable', `the tenant could not be read for this run's counts (${why}).`));
     return null;
   };
-  const observed = campaign.spec.status === 'notStarted' ? null : await observeTargets(graph, campaign, run.nowIso).then(
+  const observed = campaign.spec.status === 'notStarted' ? null : await observeTargets(graph, campaign, run.nowIso, exempt).then(
     (o) => (o.targets.observation.readErrors.length ? unreadable(o.targets.observation.readErrors[0]) : o.targets),
     (e: unknown) => unreadable(e instanceof Error ? e.message : String(e)),
   );
@@ -165,6 +174,23 @@ async function idleRun(run: Run, state: ReturnType<typeof foldLedger>, open: Ret
   return result(run, { applied: true, counts: countStages(state, obs), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed?.prerequisites ?? null });
 }
 
+/**
+ * The exemption check failed: record the run (its resolved entries, one exemptionUnresolved per problem, runFinished
+ * ok: false) so status can show why, then stop with exit 2. Nobody was moved, notified or added. Interrupted runs are
+ * closed as an idle run closes them; their open intents wait for a run that acts.
+ */
+async function stopOnExemptions(run: Run, open: ReturnType<typeof openIntents>, check: ExemptionCheck): Promise<never> {
+  const { campaign } = run.opts;
+  const error = `exemption check failed, nobody moved: ${check.problems.map((p) => `spec.exclusions.${p.list} ${p.entry} (${p.problem})`).join(', ')}`;
+  await run.append([
+    ...closeInterruptedRuns(open, run.runId, run.nowIso),
+    { v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: run.name, status: campaign.spec.status },
+    ...exemptionEvents(check, { runId: run.runId, at: run.nowIso }, { problems: true }),
+    { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error },
+  ]);
+  throw new ExemptionCheckError(check.problems);
+}
+
 /** A broken role or group read looks exactly like "everyone left": refuse to act on it. */
 function guardTargetDrop(run: Run, before: number | null, now: number): void {
   const drop = targetDrop(before, now);
@@ -175,10 +201,10 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
   run.warnings.push(warning('TargetSetShrank', `${message} A reconcile would stop here. ${hint}`));
 }
 
-/** runFinished with the run's counts, then the observation snapshot the reports read. */
+/** The exemption records this run learned and runFinished with its counts, then the observation snapshot the reports read. */
 async function finish(run: Run, observed: ResolvedTargets, r: ResultFields): Promise<RunResult> {
   try {
-    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
+    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
@@ -188,10 +214,10 @@ async function finish(run: Run, observed: ResolvedTargets, r: ResultFields): Pro
   return result(run, r);
 }
 
-/** observe (Graph reads) → resolveTargets (pure). */
-async function observeTargets(graph: Graph, campaign: Campaign, now: string, opts: ObserveOptions = {}) {
+/** observe (Graph reads) → resolveTargets (pure), with the ledger's exemption records. */
+async function observeTargets(graph: Graph, campaign: Campaign, now: string, exempt: ExemptionLedger, opts: ObserveOptions = {}) {
   const snapshot = await observe(graph, campaign, opts);
-  return { snapshot, targets: resolveTargets(campaign, snapshot, now) };
+  return { snapshot, targets: resolveTargets(campaign, snapshot, now, exempt) };
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */

@@ -36,6 +36,9 @@ export function describeEvent(e: LedgerEvent): { user: string; text: string } {
     case 'alertCleared': return { user, text: `alert cleared ${e.kind}: ${e.message}` };
     case 'campaignArchived': return { user, text: `ledger archived${e.archive ? ` to ${e.archive}` : ''}${e.reason ? ` (${e.reason})` : ''}` };
     case 'campaignReset': return { user, text: `campaign reset: generation ${e.generation}${e.reason ? ` (${e.reason})` : ''}` };
+    case 'exemptionResolved': return { user, text: `spec.exclusions.${e.list} entry ${e.entry} is account ${e.objectId}${e.replaces ? ` (replaces the entry ${e.replaces})` : ''}` };
+    case 'exemptionRetired': return { user, text: `spec.exclusions.${e.list} entry ${e.entry} retired by ${e.by} (${e.reason}); ${e.objectIds.length ? `${e.objectIds.join(', ')} stay${e.objectIds.length === 1 ? 's' : ''} excluded` : 'no account was recorded for it'}` };
+    case 'exemptionUnresolved': return { user, text: `exemption not established (${e.problem}): ${e.message}` };
     default: {
       // A type from a newer compatible writer: show its fields rather than hide it.
       const { v: _v, at: _at, type: _t, ...rest }: Readonly<Record<string, unknown>> = e;

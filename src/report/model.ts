@@ -2,7 +2,7 @@
 // projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
 import type { Campaign, CampaignStatus } from '../campaign/types';
 import type { AlertKind } from '../contracts/vocabulary';
-import type { LedgerEvent } from '../ledger/events';
+import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
 import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';
@@ -42,6 +42,7 @@ export type AlertCode =
   | 'DisabledAccounts'
   | 'Fido2PolicyDisabled'
   | 'ObservationFailed'
+  | 'ExemptionUnresolved'
   | 'LastRunFailed'
   | 'LastRunUnfinished'
   | 'NoObservation'
@@ -177,6 +178,8 @@ interface Replay {
   /** userId → deadline (ISO) of the grace period exceeded in the current stage. */
   exceededAt: Map<string, string>;
   lastRunChanges: RunChanges | null;
+  /** The exemption entries the last run could not establish (it stopped without moving anyone). */
+  unresolved: ExemptionUnresolvedEvent[];
 }
 
 /** One pass over the ledger: the fold, plus what it does not keep (the daily series, the last run's changes). */
@@ -243,6 +246,7 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   }
 
   let lastRunChanges: RunChanges | null = null;
+  const unresolved: ExemptionUnresolvedEvent[] = [];
   const last = state.lastRun;
   let k = starts.length - 1;
   while (k >= 0 && last && starts[k].runId !== last.runId) k--;
@@ -269,12 +273,13 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
         case 'graceExceeded': ch.graceExceeded.push({ ...who!, stage: e.stage }); break;
         case 'alertRaised': ch.alertsRaised.push({ ...who!, kind: e.kind }); break;
         case 'alertCleared': ch.alertsCleared.push({ ...who!, kind: e.kind }); break;
+        case 'exemptionUnresolved': unresolved.push(e); break;
         default: break;
       }
     }
     lastRunChanges = ch;
   }
-  return { state, daily, exceededAt: exceeded, lastRunChanges };
+  return { state, daily, exceededAt: exceeded, lastRunChanges, unresolved };
 }
 
 const ALERT_TEXT: Record<AlertKind, { severity: ReportAlert['severity']; one: string; many: string }> = {
@@ -288,7 +293,7 @@ export function buildReport(input: ReportInput): StatusReport {
   const { campaign } = input;
   const name = campaign.metadata.name;
   const events = input.events;
-  const { state, daily, exceededAt, lastRunChanges } = replay(events, input.notificationsByRun ?? new Map());
+  const { state, daily, exceededAt, lastRunChanges, unresolved } = replay(events, input.notificationsByRun ?? new Map());
   const warnings = [...(input.ledgerWarnings ?? [])];
   const lastRun = state.lastRun ? { ...state.lastRun } : null;
   const asOf = input.observation?.at ?? lastRun?.startedAt ?? null;
@@ -360,7 +365,7 @@ export function buildReport(input: ReportInput): StatusReport {
   }
   sortByUpn(users);
 
-  const alerts = collectAlerts(input, users, observation, lastRun);
+  const alerts = collectAlerts(input, users, observation, lastRun, unresolved);
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
   return {
@@ -382,11 +387,14 @@ export function buildReport(input: ReportInput): StatusReport {
   };
 }
 
-function collectAlerts(input: ReportInput, users: StatusUser[], observation: Observation, lastRun: StatusReport['lastRun']): ReportAlert[] {
+function collectAlerts(input: ReportInput, users: StatusUser[], observation: Observation, lastRun: StatusReport['lastRun'], unresolved: readonly ExemptionUnresolvedEvent[]): ReportAlert[] {
   const out: ReportAlert[] = [];
   const who = (list: StatusUser[]) => list.map((u) => ({ userId: u.userId, userPrincipalName: u.userPrincipalName }));
   const n = (k: number, one: string, many: string) => `${k} ${k === 1 ? one : many}`;
-  if (lastRun && lastRun.ok === false) out.push({ code: 'LastRunFailed', severity: 'error', message: `The last reconcile run (${lastRun.runId}, ${lastRun.startedAt}) failed; see campaign history for its error.`, users: [] });
+  // The exemption alert says why the last run failed and what to do: it replaces the generic LastRunFailed.
+  if (unresolved.length) {
+    out.push({ code: 'ExemptionUnresolved', severity: 'error', message: `The last reconcile run (${lastRun?.runId ?? unresolved[0].runId}, ${unresolved[0].at}) stopped without moving anyone: ${n(unresolved.length, 'exemption entry', 'exemption entries')} could not be established. ${unresolved.map((e) => e.message).join(' ')}`, users: [] });
+  } else if (lastRun && lastRun.ok === false) out.push({ code: 'LastRunFailed', severity: 'error', message: `The last reconcile run (${lastRun.runId}, ${lastRun.startedAt}) failed; see campaign history for its error.`, users: [] });
   if (lastRun && lastRun.ok === null) out.push({ code: 'LastRunUnfinished', severity: 'warning', message: `The last reconcile run (${lastRun.runId}, ${lastRun.startedAt}) has no finish record: it is still running or was interrupted.`, users: [] });
   if (input.now && lastRun && input.campaign.spec.status === 'inProgress') {
     const age = input.now.getTime() - Date.parse(lastRun.startedAt);

@@ -22,8 +22,14 @@ const cases: Array<{ name: string; lines: string[] }> = [
   { name: 'name-mismatch', lines: [`${F}/name-mismatch.yaml:5:9: metadata.name: "other-name" does not match the file name "name-mismatch.yaml". Rename the file to other-name.yaml or set metadata.name: name-mismatch.`] },
   { name: 'missing-targets', lines: [`${F}/missing-targets.yaml:8:3: spec.targets: is required. Add spec.targets (an empty mapping \`targets: {}\` targets the 15 supported admin roles).`] },
   { name: 'missing-exclusions', lines: [`${F}/missing-exclusions.yaml:8:3: spec.exclusions: is required. Add spec.exclusions.breakGlass with your emergency-access accounts.`] },
-  { name: 'no-break-glass', lines: [`${F}/no-break-glass.yaml:13:17: spec.exclusions.breakGlass: must list at least one emergency-access (break-glass) account, so a mistake in the Conditional Access policy can never lock every admin out. Add its UPN, or set acknowledgeNoBreakGlass: true if the tenant truly has none.`] },
-  { name: 'break-glass-targeted', lines: [`${F}/break-glass-targeted.yaml:11:32: spec.targets.users[1]: BG1@contoso.com is a break-glass account and is also targeted. Break-glass accounts are never part of a campaign; remove it from spec.targets.users.`] },
+  { name: 'no-break-glass', lines: [`${F}/no-break-glass.yaml:13:17: spec.exclusions.breakGlass: must list at least one emergency-access (break-glass) account, so a mistake in the Conditional Access policy can never lock every admin out. Add its object id, or set acknowledgeNoBreakGlass: true if the tenant truly has none.`] },
+  {
+    name: 'break-glass-targeted',
+    lines: [
+      `${F}/break-glass-targeted.yaml:11:32: spec.targets.users[1]: BG1@contoso.com is a break-glass account and is also targeted. Break-glass accounts are never part of a campaign; remove it from spec.targets.users.`,
+      `${F}/break-glass-targeted.yaml:13:18: warning: spec.exclusions.breakGlass[0]: bg1@contoso.com is a UPN, which changes when the account is renamed; every run then stops until the file is fixed. Use the account's object id instead (Entra admin center › Users › Object ID, or the id \`campaign history\` shows recorded for it), with the UPN as a comment.`,
+    ],
+  },
   { name: 'grace-zero', lines: [`${F}/grace-zero.yaml:17:24: spec.stages.passkeyRegistration.gracePeriodDays: must be ≥ 1 (got 0). Give users at least a day.`] },
   { name: 'reminder-not-shorter', lines: [`${F}/reminder-not-shorter.yaml:15:61: spec.stages.deviceUpdate.reminderEveryDays: must be shorter than the grace period (14 ≥ gracePeriodDays 14), otherwise no reminder is ever sent. Use at most 13.`] },
   {

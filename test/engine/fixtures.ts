@@ -41,7 +41,7 @@ export function campaign(o: CampaignOverrides = {}): Campaign {
     spec: {
       status: o.status ?? 'inProgress',
       targets: { roles: ['62e90394-69f5-4237-9190-012177145e10'], includeEligible: true, groups: [], users: [] },
-      exclusions: { breakGlass: ['bg1@contoso.com'], users: [], groups: [], acknowledgeNoBreakGlass: false },
+      exclusions: { breakGlass: ['bg1@contoso.com'], users: [], groups: [], acknowledgeNoBreakGlass: false, retired: [] },
       devices: {
         activeWithinDays: 365,
         minimumOs: { Windows: '10.0.18362', macOS: '13.0', iOS: '17.0', Android: '14.0' },

@@ -8,7 +8,9 @@ import type {
   SnapshotUser,
   TenantSnapshot,
 } from '../../src/engine/snapshot';
-import { MISSING_REGISTRATION_ROW, fido2MethodReads, groupsToExpand, resolveTargets } from '../../src/engine/targets';
+import { foldExemptions } from '../../src/engine/exemptions';
+import { FIDO2_SCOPE_UNKNOWN, MISSING_REGISTRATION_ROW, fido2MethodReads, groupsToExpand, resolveTargets } from '../../src/engine/targets';
+import type { ExemptionResolvedEvent, LedgerEvent } from '../../src/ledger/events';
 import type { ExclusionKind, ObservedFido2Method } from '../../src/engine/types';
 import type { WarningCode } from '../../src/engine/warnings';
 import { NOW, campaign as baseCampaign } from './fixtures';
@@ -79,11 +81,15 @@ interface Want {
   scope?: Record<string, boolean | null>;
   /** Per-user read errors, for the users that have some. */
   userReadErrors?: Record<string, string[]>;
+  /** Exemption problems as `list entry problem`. */
+  problems?: string[];
 }
 interface Case {
   name: string;
   campaign?: Campaign;
   tenant: TenantSnapshot;
+  /** exemptionResolved records in the ledger before this run. */
+  recorded?: Array<Pick<ExemptionResolvedEvent, 'list' | 'entry' | 'objectId' | 'userPrincipalName'>>;
   want: Want;
 }
 
@@ -161,13 +167,24 @@ const cases: Case[] = [
     want: { users: [upn(ada)], excluded: [{ userPrincipalName: upn(bg1), exclusion: 'breakGlass' }] },
   },
   {
-    name: 'warns about a break-glass account that does not exist',
+    name: 'reports a break-glass account that does not exist as an exemption problem, not a warning',
     campaign: campaign({}, { breakGlass: ['bg9@contoso.com'] }),
     tenant: tenant({ roleAssignments: [role(ada.id)] }),
-    want: {
-      users: [upn(ada)],
-      warnings: [{ code: 'BreakGlassAccountMissing', message: 'break-glass account bg9@contoso.com does not exist in the tenant; check spec.exclusions.breakGlass.' }],
-    },
+    want: { users: [upn(ada)], problems: ['breakGlass bg9@contoso.com notFound'] },
+  },
+  {
+    name: 'keeps excluding a break-glass account the ledger recorded although its entry no longer resolves',
+    campaign: campaign({}, { breakGlass: ['bg1@contoso.com'] }),
+    tenant: tenant({ users: [ada, { ...bg1, userPrincipalName: 'emergency1@contoso.com' }], roleAssignments: [role(ada.id), role(bg1.id)] }),
+    recorded: [{ list: 'breakGlass', entry: 'bg1@contoso.com', objectId: bg1.id, userPrincipalName: 'bg1@contoso.com' }],
+    want: { users: [upn(ada)], excluded: [{ userPrincipalName: 'emergency1@contoso.com', exclusion: 'breakGlass' }], problems: ['breakGlass bg1@contoso.com notFound'] },
+  },
+  {
+    name: 'keeps excluding an excluded user the ledger recorded whose entry was retired',
+    campaign: campaign({}, { retired: [{ entry: 'bob@contoso.com', from: 'users', by: 'alice@contoso.com', reason: 'left' }] }),
+    tenant: tenant({ roleAssignments: [role(ada.id), role(bob.id)] }),
+    recorded: [{ list: 'users', entry: 'bob@contoso.com', objectId: bob.id, userPrincipalName: 'bob@contoso.com' }],
+    want: { users: [upn(ada)], excluded: [{ userPrincipalName: upn(bob), exclusion: 'user' }] },
   },
   {
     name: 'excludes a user listed in spec.exclusions.users',
@@ -262,10 +279,48 @@ const cases: Case[] = [
     want: { users: [upn(ada)], warnings: [{ code: 'TargetUserMissing', message: 'target user zed@contoso.com does not exist in the tenant.' }] },
   },
   {
-    name: 'warns that an exclusion group that answers 404 excludes nobody',
+    name: 'reports an exclusion group that answers 404 as an exemption problem, not a warning',
     campaign: campaign({}, { groups: ['g-gone'] }),
     tenant: tenant({ roleAssignments: [role(ada.id)], transitiveMembers: { 'g-gone': null } }),
-    want: { users: [upn(ada)], warnings: [{ code: 'ExclusionGroupMissing', message: 'exclusion group g-gone does not exist.' }] },
+    want: { users: [upn(ada)], problems: ['groups g-gone notFound'] },
+  },
+  {
+    name: 'targets nobody through a role-assignable group or service principal that answers 404, silently (the target-drop guard watches)',
+    tenant: tenant({ roleAssignments: [role(ada.id), role('g-role-gone'), role('sp-1')], transitiveMembers: { 'g-role-gone': null, 'sp-1': null } }),
+    want: { users: [upn(ada)] },
+  },
+  {
+    name: 'puts nobody in FIDO2 scope through an include group that answers 404, and says so',
+    tenant: tenant({
+      roleAssignments: [role(ada.id), role(bob.id)],
+      fido2Policy: fido2({ includeTargets: [{ id: 'g-fido', targetType: 'group' }, { id: 'g-fido-gone', targetType: 'group' }] }),
+      transitiveMembers: { 'g-fido': users(ada), 'g-fido-gone': null },
+    }),
+    want: {
+      users: [upn(ada), upn(bob)],
+      scope: { [upn(ada)]: true, [upn(bob)]: false },
+      warnings: [
+        { code: 'Fido2ScopeGroupMissing', message: "the FIDO2 policy includes group g-fido-gone, which does not exist (404): nobody is in the policy's scope through it." },
+        { code: 'UsersOutsideFido2Scope', message: "1 targeted user is outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register." },
+      ],
+    },
+  },
+  {
+    name: 'holds every user a FIDO2 exclude group that answers 404 might exclude, instead of treating them as in scope',
+    tenant: tenant({
+      roleAssignments: [role(ada.id), role(bob.id), role(cy.id)],
+      fido2Policy: fido2({ includeTargets: [{ id: 'g-fido', targetType: 'group' }], excludeTargets: [{ id: 'g-no-fido-gone', targetType: 'group' }] }),
+      transitiveMembers: { 'g-fido': users(ada, bob), 'g-no-fido-gone': null },
+    }),
+    want: {
+      users: [upn(ada), upn(bob), upn(cy)],
+      scope: { [upn(ada)]: null, [upn(bob)]: null, [upn(cy)]: false },
+      userReadErrors: { [upn(ada)]: [FIDO2_SCOPE_UNKNOWN(['g-no-fido-gone'])], [upn(bob)]: [FIDO2_SCOPE_UNKNOWN(['g-no-fido-gone'])] },
+      warnings: [
+        { code: 'Fido2ScopeGroupMissing', message: 'the FIDO2 policy excludes group g-no-fido-gone, which does not exist (404): whom it would exclude cannot be told, so 2 targeted users otherwise in scope make no move until the policy no longer names it or the group is restored.' },
+        { code: 'UsersOutsideFido2Scope', message: "1 targeted user is outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register." },
+      ],
+    },
   },
   {
     name: 'plans with an empty enforcement group that does not exist yet, and says so',
@@ -287,8 +342,9 @@ const cases: Case[] = [
 ];
 
 describe('resolveTargets: one row per targeting rule', () => {
-  it.each(cases)('$name', ({ campaign: c = campaign(), tenant: s, want }) => {
-    const r = resolveTargets(c, s, NOW);
+  it.each(cases)('$name', ({ campaign: c = campaign(), tenant: s, recorded = [], want }) => {
+    const ledger = foldExemptions(recorded.map((x): LedgerEvent => ({ v: 1, at: NOW, runId: 'r0', type: 'exemptionResolved', ...x })));
+    const r = resolveTargets(c, s, NOW, ledger);
     const o = r.observation;
     expect(o.users.map((u) => u.userPrincipalName)).toEqual(want.users);
     expect(o.excluded.map((x) => ({ userPrincipalName: x.userPrincipalName, exclusion: x.exclusion }))).toEqual(want.excluded ?? []);
@@ -296,6 +352,7 @@ describe('resolveTargets: one row per targeting rule', () => {
     expect(o.readErrors).toEqual(want.readErrors ?? []);
     expect(Object.fromEntries(o.users.map((u) => [u.userPrincipalName, u.inFido2PolicyScope]))).toEqual(want.scope ?? Object.fromEntries(want.users.map((u) => [u, true])));
     expect(Object.fromEntries(o.users.filter((u) => u.readErrors.length).map((u) => [u.userPrincipalName, u.readErrors]))).toEqual(want.userReadErrors ?? {});
+    expect(r.exemptions.problems.map((p) => `${p.list} ${p.entry} ${p.problem}`)).toEqual(want.problems ?? []);
   });
 });
 

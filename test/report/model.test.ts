@@ -105,6 +105,19 @@ describe('buildReport', () => {
     expect(r.daily.at(-1)).toMatchObject({ date: '2026-12-05', runs: 0 });
   });
 
+  it('shows exemptions the last run could not establish as one campaign alert, in place of LastRunFailed, until a run goes on', () => {
+    const unresolved = (entry: string, message: string): LedgerEvent =>
+      ({ v: 1, at: day(4), runId: 'r4', type: 'exemptionUnresolved', list: 'breakGlass', entry, problem: 'notFound', message });
+    const stopped = [...ledger(), ...run(4, 'r4', [unresolved('bg1@contoso.com', 'bg1 is gone. Fix it.'), unresolved('bg2@contoso.com', 'bg2 is gone. Fix it too.')], false)];
+    const r = buildReport({ campaign: campaign(), events: stopped, observation: obs() });
+    expect(r.alerts.filter((a) => a.code === 'ExemptionUnresolved' || a.code === 'LastRunFailed')).toEqual([{
+      code: 'ExemptionUnresolved', severity: 'error', users: [],
+      message: `The last reconcile run (r4, ${day(4)}) stopped without moving anyone: 2 exemption entries could not be established. bg1 is gone. Fix it. bg2 is gone. Fix it too.`,
+    }]);
+    const later = buildReport({ campaign: campaign(), events: [...stopped, ...run(5, 'r5', [])], observation: obs() });
+    expect(later.alerts.map((a) => a.code)).not.toContain('ExemptionUnresolved');
+  });
+
   it('lists targeted users who never entered (outside the FIDO2 policy) with stage null and the alert', () => {
     const o = obs();
     o.users.push(user({ userId: 'u-dee', userPrincipalName: 'dee@contoso.com', inFido2PolicyScope: false }));
