@@ -96,7 +96,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
 
     const decisions = decide(effective, observed.observation, state, run.nowIso);
-    for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message));
+    for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
     const max = campaign.spec.enforcement.maxNewPerRun;
     const { kept, deferred } = applyValve(decisions, max);
     if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
@@ -122,7 +122,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       groups,
       group: observed.group,
       channel: channelConfig(opts),
-      displayNames: new Map(observed.observation.users.map((u) => [u.userId, u.displayName])),
+      recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
       postpone: opts.postpone,
       warnings: run.warnings,
     });
