@@ -23,6 +23,7 @@ import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { countStages, type RunResult, type Transition } from './result';
+import { printedWarnings } from './warnings';
 
 export interface RunOptions {
   campaign: Campaign;
@@ -235,7 +236,7 @@ function result(run: Run, r: ResultFields): RunResult {
     notifications: r.notifications,
     groupAdds: r.groupAdds,
     graphRequests: graph.stats.requests - run.requestsBefore,
-    warnings: run.warnings.map((w) => w.message),
+    warnings: printedWarnings(run.warnings),
     runId: run.runId,
     deferred: r.deferred,
     prerequisites: r.prerequisites,
