@@ -2,7 +2,7 @@
 // recipient (a recipient's 403/404 is that recipient's failed outcome; see sendNotifications).
 import { RuntimeError } from '../errors';
 
-export type NotificationStopReason = 'SenderMailboxMissing' | 'PermissionMissing';
+export type NotificationStopReason = 'SenderNotSet' | 'SenderMailboxMissing' | 'PermissionMissing';
 
 /** The Graph permission each channel's send needs (application permissions). */
 export const SEND_PERMISSION = { teams: 'TeamsActivity.Send', email: 'Mail.Send' } as const;
@@ -10,7 +10,7 @@ export const SEND_PERMISSION = { teams: 'TeamsActivity.Send', email: 'Mail.Send'
 export interface NotificationStop {
   reason: NotificationStopReason;
   channel: 'teams' | 'email';
-  /** The status and Graph error code every request of the kind answered. */
+  /** The status and Graph error code every request of the kind answered (0 and '' when none was sent). */
   status: number;
   code: string;
   /** How many requests of the kind this run sent, all answered that way. */
@@ -23,6 +23,10 @@ const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
 
 /** The message and the fix of each stop reason. */
 const SAY: Record<NotificationStopReason, (s: NotificationStop) => { message: string; hint: string }> = {
+  SenderNotSet: (s) => ({
+    message: `email notifications cannot be sent: no sender mailbox is set, so none of the ${plural(s.count, 'notification')} of this run went out.`,
+    hint: 'Set spec.notifications.sender to an existing Exchange Online mailbox (or pass --sender, or set CAMPAIGN_NOTIFICATION_SENDER), then run again; the notices are sent by the next run.',
+  }),
   SenderMailboxMissing: (s) => ({
     message: `email notifications cannot be sent: the sender ${s.sender} has no mailbox (sendMail answered ${s.status} ${s.code} for all ${plural(s.count, 'notification')} of this run), so nobody was notified.`,
     hint: 'Set spec.notifications.sender (or --sender) to an existing Exchange Online mailbox, such as a shared mailbox, then run again; the notices are sent by the next run.',

@@ -157,10 +157,10 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   const channel = cfg.channel;
   const outcome = (n: Notice, o: Omit<Outcome, 'type' | 'userId' | 'userPrincipalName' | 'key' | 'channel'>): LedgerEvent =>
     ({ v: LEDGER_VERSION, at, runId, type: 'notificationOutcome', userId: n.userId, userPrincipalName: n.userPrincipalName, key: n.key, channel, ...(n.resent ? { recovered: 'resent' as const } : {}), ...o });
+  // No sender is the campaign's fault, not each user's: nothing goes out and the run stops.
   if (channel === 'email' && !cfg.sender) {
-    warnings.push(warning('NoSenderMailbox', `${notices.length} email notification(s) not sent: no sender mailbox. Set spec.notifications.sender or pass --sender.`));
-    await ctx.append(notices.map((n) => outcome(n, { outcome: 'failed', detail: 'no sender mailbox' })));
-    return 0;
+    await ctx.append(notices.map((n) => outcome(n, { outcome: 'notSent', detail: 'no sender mailbox' })));
+    throw new NotificationsStoppedError({ reason: 'SenderNotSet', channel, status: 0, code: '', count: notices.length });
   }
   const mailOf = (n: Notice) => ctx.recipients.get(n.userId)?.mail ?? null;
   let sendable = notices;

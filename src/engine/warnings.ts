@@ -29,7 +29,6 @@ export const WARNING_CODES = [
   'RolledBack',
   'RollBackFailed',
   // notifications
-  'NoSenderMailbox',
   'NoMailbox',
   'NotificationRefused',
   'NotificationFailed',

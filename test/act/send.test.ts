@@ -36,7 +36,7 @@ function stubGraph(replies: readonly Reply[], concurrency = 1) {
   return { graph: graph as unknown as Graph, asked };
 }
 
-async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number } = {}) {
+async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number; sender?: string | null } = {}) {
   const { graph, asked } = stubGraph(replies, o.concurrency);
   const events: LedgerEvent[] = [];
   const notices = replies.map((_, i) => notice(i + 1));
@@ -45,7 +45,7 @@ async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { 
   let delivered = 0;
   try {
     delivered = await sendNotifications({
-      graph, campaign: campaign({ channel }), channel: { channel, sender: SENDER }, recipients, now: new Date('2026-12-01T06:00:00Z'), runId: 'run-1',
+      graph, campaign: campaign({ channel }), channel: { channel, sender: o.sender === null ? undefined : SENDER }, recipients, now: new Date('2026-12-01T06:00:00Z'), runId: 'run-1',
       append: async (e) => void events.push(...e), warnings: [],
     }, notices);
   } catch (e) {
@@ -75,6 +75,14 @@ describe('sendNotifications: per-recipient isolation', () => {
     const r = await send(channel, replies);
     expect(stopOf(r.thrown)).toBe(stop);
     expect(r.outcomes).toEqual(outcomes);
+  });
+
+  it('an email campaign without a sender stops before sending anything; the notices are recorded notSent', async () => {
+    const r = await send('email', [202, 202], { sender: null });
+    expect(stopOf(r.thrown)).toBe('SenderNotSet');
+    expect(r.asked).toEqual([]);
+    expect(r.outcomes).toEqual(['u1 notSent', 'u2 notSent']);
+    expect((r.thrown as Error).message).toBe('email notifications cannot be sent: no sender mailbox is set, so none of the 2 notifications of this run went out.');
   });
 
   it('stops after the wave that shows every notice refused: later waves are never dispatched', async () => {
