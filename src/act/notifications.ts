@@ -111,29 +111,28 @@ class Tally {
   answered = 0;
   forbidden = 0;
   senderMissing = 0;
-  first403: { code: string } | undefined;
-  firstSender: { code: string } | undefined;
+  /** Graph's code of the first 403 and of the first sender 404, for the message. */
+  forbiddenCode = '';
+  senderCode = '';
 
   add(r: BatchResponse): void {
     this.answered++;
+    const { code } = graphErrorOf(r.body);
     if (r.status === 403) {
       this.forbidden++;
-      this.first403 ??= { code: graphErrorOf(r.body).code };
+      this.forbiddenCode ||= code;
     }
-    if (r.status === 404) {
-      const code = graphErrorOf(r.body).code;
-      if (SENDER_MAILBOX_CODES.has(code)) {
-        this.senderMissing++;
-        this.firstSender ??= { code };
-      }
+    if (r.status === 404 && SENDER_MAILBOX_CODES.has(code)) {
+      this.senderMissing++;
+      this.senderCode ||= code;
     }
   }
 
   verdict(channel: 'teams' | 'email', sender: string | undefined): NotificationStop | undefined {
     if (channel === 'email' && this.senderMissing > 0 && this.senderMissing === this.answered)
-      return { reason: 'SenderMailboxMissing', channel, status: 404, code: this.firstSender!.code, count: this.answered, sender };
+      return { reason: 'SenderMailboxMissing', channel, status: 404, code: this.senderCode, count: this.answered, sender };
     if (this.forbidden >= PERMISSION_SAMPLE && this.forbidden === this.answered)
-      return { reason: 'PermissionMissing', channel, status: 403, code: this.first403!.code, count: this.answered, ...(sender ? { sender } : {}) };
+      return { reason: 'PermissionMissing', channel, status: 403, code: this.forbiddenCode, count: this.answered, sender };
     return undefined;
   }
 }
