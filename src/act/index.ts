@@ -16,7 +16,7 @@ import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
 import type { ChannelConfig } from '../notify/channels';
 import { addMembers, removeMembers } from './group-members';
-import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome } from './notifications';
+import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
 
 export interface ActInput {
   graph: Graph;
@@ -33,8 +33,8 @@ export interface ActInput {
   groups: GroupRecoveryPlan;
   group: { id: string; displayName: string };
   channel: ChannelConfig;
-  /** Who was observed this run, with display names for the greeting. */
-  displayNames: ReadonlyMap<string, string>;
+  /** Who was observed this run: display name for the greeting, mailbox address for email. */
+  recipients: ReadonlyMap<string, RecipientInfo>;
   postpone?: { baseUrl: string; key: string };
   warnings: RunWarning[];
 }
@@ -72,7 +72,7 @@ export async function act(x: ActInput): Promise<ActResult> {
         if (err === null) groupAdds++;
         else {
           failed.add(d.userId);
-          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${group.displayName} failed (${err}); the user stays in the enforcement notice and is retried next run.`));
+          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${group.displayName} failed (${err}); the user stays in the enforcement notice and is retried next run.`, d.userPrincipalName));
         }
         outcomes.push({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddOutcome', groupId: group.id, outcome: err === null ? 'added' : 'failed', ...(err === null ? {} : { detail: err }) });
       }
@@ -87,10 +87,10 @@ export async function act(x: ActInput): Promise<ActResult> {
       for (const g of groups.rollBack) {
         const err = res.get(g.userId) ?? null;
         if (err !== null) {
-          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err}) and is tried again next run.`));
+          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err}) and is tried again next run.`, g.userPrincipalName));
           continue;
         }
-        warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${group.displayName} by an interrupted run but is no longer due for enforcement; the add was undone.`));
+        warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${group.displayName} by an interrupted run but is no longer due for enforcement; the add was undone.`, g.userPrincipalName));
         outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'rolledBack', detail: 'the run that added the user was interrupted before recording the enforcement, and this run does not enforce the user' });
       }
     }
@@ -120,7 +120,7 @@ export async function act(x: ActInput): Promise<ActResult> {
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
     const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
-    const sent = await sendNotifications({ graph, campaign, channel: x.channel, displayNames: x.displayNames, postpone: x.postpone, now: x.now, runId, append, warnings }, outgoing);
+    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings }, outgoing);
     return { applied, after, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.
@@ -136,7 +136,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
   const resend: Notice[] = [];
   if (!x.open.notifications.length) return { outcomes, resend };
   const cfg = x.channel;
-  const observedIds = new Set(x.displayNames.keys());
+  const observedIds = new Set(x.recipients.keys());
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
   const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
   const lookUps = steps.filter((s) => s.action === 'LookUp');
@@ -153,7 +153,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
         break;
       case 'InDoubt':
         outcomes.push({ ...base(s), outcome: 'inDoubt', detail: s.detail });
-        x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again.`));
+        x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again.`, s.notice.userPrincipalName));
         break;
       default:
         break;
@@ -167,7 +167,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     if (s.action !== 'LookUp') continue;
     const r = found.get(s.notice.key);
     if (!r || r.found === null) {
-      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`));
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);

@@ -7,6 +7,7 @@ import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type N
 import { warning, type RunWarning } from '../engine/warnings';
 import type { BatchResponse, Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';
+import { NotificationsStoppedError, type NotificationStop } from './errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
@@ -34,13 +35,20 @@ export function noticeOfEvent(e: NotificationSentEvent): Notice {
 
 export type Outcome = Omit<NotificationOutcomeEvent, 'v' | 'at' | 'runId'>;
 
+/** What a send needs to know about an observed user. */
+export interface RecipientInfo {
+  displayName: string;
+  /** The mailbox address (Graph `mail`); null: no mailbox, so no email. */
+  mail: string | null;
+}
+
 /** Everything a send needs besides the notices themselves. */
 export interface SendContext {
   graph: Graph;
   campaign: Campaign;
   channel: ChannelConfig;
-  /** Display names of observed users, for the greeting. */
-  displayNames: ReadonlyMap<string, string>;
+  /** Observed users: display name for the greeting, mailbox address for email. */
+  recipients: ReadonlyMap<string, RecipientInfo>;
   /** Signed postponement links; omitted → no link. */
   postpone?: { baseUrl: string; key: string };
   now: Date;
@@ -70,10 +78,75 @@ export async function lookUpSentMail(graph: Graph, sender: string, keys: readonl
 const DISPATCH_GROUP = 20;
 
 /**
+ * sendMail's 404 codes that name the sender, the mailbox in the URL: it does not exist (ErrorInvalidUser) or
+ * is no Exchange Online mailbox (MailboxNotEnabledForRESTAPI / MailboxNotSupportedForRESTAPI, Exchange KB
+ * 4462988). A recipient never causes a 404: Exchange accepts the mail and bounces it later.
+ */
+export const SENDER_MAILBOX_CODES: ReadonlySet<string> = new Set(['ErrorInvalidUser', 'MailboxNotEnabledForRESTAPI', 'MailboxNotSupportedForRESTAPI']);
+
+/**
+ * The fewest notifications a run must have had answered, all with 403, before it blames the identity's
+ * permission rather than the recipients. Below it (a run with one or two notices), each 403 stays that
+ * recipient's failure and the run goes on: a later run with more notices, or the engine's retries, tell.
+ */
+export const PERMISSION_SAMPLE = 3;
+
+/** What one notice's request got back: an answer inside the $batch, or the $batch itself failed. */
+type Answer = { response: BatchResponse | undefined } | { error: unknown };
+
+/** Graph's error code and message in an answer's body. */
+function graphErrorOf(body: unknown): { code: string; message: string } {
+  const e = (body as { error?: { code?: unknown; message?: unknown } } | null)?.error;
+  return { code: typeof e?.code === 'string' ? e.code : 'Unknown', message: typeof e?.message === 'string' ? e.message : JSON.stringify(body ?? '').slice(0, 160) };
+}
+
+/**
+ * Per-recipient isolation: what this run's answers so far say about the campaign or the identity. A 401
+ * stops at once; otherwise the run stops only when EVERY answered request of its kind (this run's channel)
+ * failed the same campaign-level way: every sendMail 404 with a sender code (the sender has no mailbox), or
+ * every notification 403 once at least PERMISSION_SAMPLE were answered (the identity lacks the permission,
+ * or the Teams app is installed for nobody). Anything less is the recipients' failures.
+ */
+class Tally {
+  answered = 0;
+  forbidden = 0;
+  senderMissing = 0;
+  /** Graph's code of the first 403 and of the first sender 404, for the message. */
+  forbiddenCode = '';
+  senderCode = '';
+
+  add(r: BatchResponse): void {
+    this.answered++;
+    const { code } = graphErrorOf(r.body);
+    if (r.status === 403) {
+      this.forbidden++;
+      this.forbiddenCode ||= code;
+    }
+    if (r.status === 404 && SENDER_MAILBOX_CODES.has(code)) {
+      this.senderMissing++;
+      this.senderCode ||= code;
+    }
+  }
+
+  verdict(channel: 'teams' | 'email', sender: string | undefined): NotificationStop | undefined {
+    if (channel === 'email' && this.senderMissing > 0 && this.senderMissing === this.answered)
+      return { reason: 'SenderMailboxMissing', channel, status: 404, code: this.senderCode, count: this.answered, sender };
+    if (this.forbidden >= PERMISSION_SAMPLE && this.forbidden === this.answered)
+      return { reason: 'PermissionMissing', channel, status: 403, code: this.forbiddenCode, count: this.answered, sender };
+    return undefined;
+  }
+}
+
+/**
  * Sends notifications in $batch requests of 20, a few at once. Each wave is recorded as dispatched
  * before it leaves; a $batch whose answer is lost is never re-sent (its notifications become in
  * doubt), while inner 429/503 answers — not executed by Graph — are retried. Returns how many were
- * delivered. A 401/403 stops the sending and is thrown once the outcomes are recorded.
+ * delivered.
+ *
+ * Email goes to the user's mailbox (`mail`), never to the UPN: a user without one gets a failed outcome
+ * ('no mailbox') and no request. A 403/404 on one recipient is that recipient's failed outcome; the run
+ * stops (throwing once the outcomes are recorded) only on a 401 or when Tally says the campaign or the
+ * identity is at fault, and what was not delivered then is sent by a later run.
  */
 export async function sendNotifications(ctx: SendContext, notices: readonly Notice[]): Promise<number> {
   const cfg = ctx.channel;
@@ -83,70 +156,103 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   const channel = cfg.channel;
   const outcome = (n: Notice, o: Omit<Outcome, 'type' | 'userId' | 'userPrincipalName' | 'key' | 'channel'>): LedgerEvent =>
     ({ v: LEDGER_VERSION, at, runId, type: 'notificationOutcome', userId: n.userId, userPrincipalName: n.userPrincipalName, key: n.key, channel, ...(n.resent ? { recovered: 'resent' as const } : {}), ...o });
+  // No sender is the campaign's fault, not each user's: nothing goes out and the run stops.
   if (channel === 'email' && !cfg.sender) {
-    warnings.push(warning('NoSenderMailbox', `${notices.length} email notification(s) not sent: no sender mailbox. Set spec.notifications.sender or pass --sender.`));
-    await ctx.append(notices.map((n) => outcome(n, { outcome: 'failed', detail: 'no sender mailbox' })));
-    return 0;
+    await ctx.append(notices.map((n) => outcome(n, { outcome: 'notSent', detail: 'no sender mailbox' })));
+    throw new NotificationsStoppedError({ reason: 'SenderNotSet', channel, status: 0, code: '', count: notices.length });
+  }
+  const mailOf = (n: Notice) => ctx.recipients.get(n.userId)?.mail ?? null;
+  let sendable = notices;
+  if (channel === 'email') {
+    const unreachable = notices.filter((n) => !mailOf(n));
+    if (unreachable.length) {
+      for (const n of unreachable) warnings.push(warning('NoMailbox', `email ${n.key} to ${n.userPrincipalName} not sent: the user has no mailbox (no mail address in Entra ID), and mail is never sent to a UPN; recorded as failed.`, n.userPrincipalName));
+      await ctx.append(unreachable.map((n) => outcome(n, { outcome: 'failed', detail: 'no mailbox' })));
+      sendable = notices.filter((n) => mailOf(n));
+    }
   }
   const inDoubt = (n: Notice, status: number, why: string): LedgerEvent => {
     warnings.push(channel === 'email'
-      ? warning('NotificationInDoubt', `email ${n.key} to ${n.userPrincipalName} got no answer (${why}); the next run looks for it in the Sent Items of ${cfg.sender} and sends it only if it is not there.`)
-      : warning('NotificationInDoubt', `Teams notification ${n.key} to ${n.userPrincipalName} got no answer (${why}); it may have been delivered, so it is recorded as in doubt and not sent again.`));
+      ? warning('NotificationInDoubt', `email ${n.key} to ${n.userPrincipalName} got no answer (${why}); the next run looks for it in the Sent Items of ${cfg.sender} and sends it only if it is not there.`, n.userPrincipalName)
+      : warning('NotificationInDoubt', `Teams notification ${n.key} to ${n.userPrincipalName} got no answer (${why}); it may have been delivered, so it is recorded as in doubt and not sent again.`, n.userPrincipalName));
     return outcome(n, { outcome: 'inDoubt', status, detail: why });
   };
   const groups: Notice[][] = [];
-  for (let i = 0; i < notices.length; i += DISPATCH_GROUP) groups.push(notices.slice(i, i + DISPATCH_GROUP));
+  for (let i = 0; i < sendable.length; i += DISPATCH_GROUP) groups.push(sendable.slice(i, i + DISPATCH_GROUP));
   let delivered = 0;
-  let authError: GraphAuthError | undefined;
+  let stop: Error | undefined;
+  const tally = new Tally();
   const wave = Math.max(1, graph.concurrency);
-  for (let w = 0; w < groups.length && !authError; w += wave) {
+  for (let w = 0; w < groups.length && !stop; w += wave) {
     const batchGroups = groups.slice(w, w + wave);
     await ctx.append(batchGroups.map((group): LedgerEvent => ({ v: LEDGER_VERSION, at, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key) })));
-    const results = await Promise.all(batchGroups.map(async (group): Promise<LedgerEvent[]> => {
-      const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName }, render(ctx, n), n.key, String(i))!);
-      let responses: Map<string, BatchResponse>;
+    const sent = await Promise.all(batchGroups.map(async (group) => {
+      const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
       try {
-        responses = await graph.batch(requests, { retryTransport: false });
+        const responses = await graph.batch(requests, { retryTransport: false });
+        return { group, requests, answers: group.map((_, i): Answer => ({ response: responses.get(String(i)) })) };
       } catch (e) {
+        return { group, requests, answers: group.map((): Answer => ({ error: e })) };
+      }
+    }));
+    // First what the whole wave says about the run, then each notice's outcome in its light.
+    let unauthorized: GraphAuthError | undefined;
+    for (const { requests, answers } of sent) {
+      answers.forEach((a, i) => {
+        if ('error' in a) {
+          if (a.error instanceof GraphAuthError) unauthorized ??= a.error;
+          return;
+        }
+        if (!a.response) return;
+        tally.add(a.response);
+        if (a.response.status === 401) {
+          const { code, message } = graphErrorOf(a.response.body);
+          unauthorized ??= new GraphAuthError(`POST ${requests[i].url}: 401 ${code}: ${message}`, 401, code, 'POST', requests[i].url, false,
+            'The token was rejected: check the credential (and for the emulator, the token it expects).');
+        }
+      });
+    }
+    const verdict = unauthorized ? undefined : tally.verdict(channel, cfg.sender);
+    stop = unauthorized ?? (verdict ? new NotificationsStoppedError(verdict) : undefined);
+    const outcomes = sent.flatMap(({ group, answers }) => group.map((n, i): LedgerEvent => {
+      const a = answers[i];
+      if ('error' in a) {
+        const e = a.error;
         const status = e instanceof GraphError ? e.status : 0;
         const why = e instanceof Error ? e.message.split('\n')[0] : String(e);
-        if (e instanceof GraphAuthError) {
-          authError ??= e;
-          return group.map((n) => outcome(n, { outcome: 'notSent', status, detail: why }));
-        }
+        if (e instanceof GraphAuthError) return outcome(n, { outcome: 'notSent', status, detail: why });
         if (status === 429 || status === 503) {
-          warnings.push(warning('NotificationRefused', `${group.length} notifications were refused by Graph (${status}) and not executed; the next run sends them.`));
-          return group.map((n) => outcome(n, { outcome: 'notSent', status, detail: why }));
-        }
-        if (status === 0 || status === 504 || !(e instanceof GraphError)) return group.map((n) => inDoubt(n, status, why));
-        warnings.push(warning('NotificationFailed', `${group.length} notifications were not delivered (${status} ${why}); the next reminder follows on schedule.`));
-        return group.map((n) => outcome(n, { outcome: 'failed', status, detail: why }));
-      }
-      return group.map((n, i) => {
-        const r = responses.get(String(i));
-        const status = r?.status ?? 0;
-        const why = r ? `${status} ${JSON.stringify(r.body ?? '').slice(0, 160)}` : 'no answer in the $batch response';
-        if (r && status >= 200 && status < 300) {
-          delivered++;
-          return outcome(n, { outcome: 'delivered' });
-        }
-        if (status === 401 || status === 403) {
-          authError ??= new GraphAuthError(`POST ${requests[i].url}: ${why}`, status, 'Unauthorized', 'POST', requests[i].url, false);
+          warnings.push(warning('NotificationRefused', `notification ${n.key} to ${n.userPrincipalName} was refused by Graph (${status}) and not executed; the next run sends it.`, n.userPrincipalName));
           return outcome(n, { outcome: 'notSent', status, detail: why });
         }
-        if (status === 429 || status === 503) {
-          warnings.push(warning('NotificationRefused', `notification ${n.key} to ${n.userPrincipalName} was refused by Graph (${status}) and not executed; the next run sends it.`));
-          return outcome(n, { outcome: 'notSent', status, detail: why });
-        }
-        if (!r || status === 504) return inDoubt(n, status, why);
-        warnings.push(warning('NotificationFailed', `notification ${n.key} to ${n.userPrincipalName} was not delivered (${why}); it is not retried, the next reminder follows on schedule.`));
+        if (status === 0 || status === 504 || !(e instanceof GraphError)) return inDoubt(n, status, why);
+        warnings.push(warning('NotificationFailed', `notification ${n.key} to ${n.userPrincipalName} was not delivered (${why}); recorded as failed.`, `${n.userPrincipalName} (${status})`));
         return outcome(n, { outcome: 'failed', status, detail: why });
-      });
+      }
+      const r = a.response;
+      if (!r) return inDoubt(n, 0, 'no answer in the $batch response');
+      const status = r.status;
+      if (status >= 200 && status < 300) {
+        delivered++;
+        return outcome(n, { outcome: 'delivered' });
+      }
+      const { code, message } = graphErrorOf(r.body);
+      const why = `${status} ${code}: ${message}`.slice(0, 240);
+      // Not this recipient's fault: the run stops, and a later run sends it.
+      if (status === 401 || (verdict && status === verdict.status && (verdict.reason === 'PermissionMissing' || SENDER_MAILBOX_CODES.has(code))))
+        return outcome(n, { outcome: 'notSent', status, detail: why });
+      if (status === 429 || status === 503) {
+        warnings.push(warning('NotificationRefused', `notification ${n.key} to ${n.userPrincipalName} was refused by Graph (${status}) and not executed; the next run sends it.`, n.userPrincipalName));
+        return outcome(n, { outcome: 'notSent', status, detail: why });
+      }
+      if (status === 504) return inDoubt(n, status, why);
+      warnings.push(warning('NotificationFailed', `notification ${n.key} to ${n.userPrincipalName} was not delivered (${status} ${code}); recorded as failed.`, `${n.userPrincipalName} (${status} ${code})`));
+      return outcome(n, { outcome: 'failed', status, detail: why });
     }));
-    await ctx.append(results.flat());
+    await ctx.append(outcomes);
   }
-  // Remaining notices were never dispatched: the next run sends them. The run itself fails like any 401.
-  if (authError) throw authError;
+  // Notices never dispatched are sent by the next run; the run itself fails (exit 2).
+  if (stop) throw stop;
   return delivered;
 }
 
@@ -159,7 +265,7 @@ function render(ctx: SendContext, n: Notice) {
   }
   return renderNotification({
     kind: n.kind,
-    displayName: ctx.displayNames.get(n.userId) ?? n.userPrincipalName,
+    displayName: ctx.recipients.get(n.userId)?.displayName ?? n.userPrincipalName,
     campaignDescription: campaign.metadata.description,
     registrationUrl: campaign.spec.notifications.registrationUrl,
     deadline: n.deadline,

@@ -229,6 +229,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       userId: u.id,
       userPrincipalName: u.userPrincipalName,
       displayName: u.displayName ?? u.userPrincipalName,
+      mail: u.mail ?? null,
       accountEnabled: true,
       devices: devicesByOwner.get(id) ?? [],
       methodsRegistered: methods ?? [],

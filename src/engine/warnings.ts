@@ -30,7 +30,7 @@ export const WARNING_CODES = [
   'RolledBack',
   'RollBackFailed',
   // notifications
-  'NoSenderMailbox',
+  'NoMailbox',
   'NotificationRefused',
   'NotificationFailed',
   'NotificationInDoubt',
@@ -41,8 +41,10 @@ export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason;
 export interface RunWarning {
   code: WarningCode;
   message: string;
+  /** Who or what it is about, short (a UPN, "a UPN (403 Forbidden)"): the example when many of one code are summed up. */
+  subject?: string;
 }
 
-export function warning(code: WarningCode, message: string): RunWarning {
-  return { code, message };
+export function warning(code: WarningCode, message: string, subject?: string): RunWarning {
+  return subject === undefined ? { code, message } : { code, message, subject };
 }

@@ -15,6 +15,8 @@ export interface ChannelConfig {
 export interface Recipient {
   userId: string;
   userPrincipalName: string;
+  /** The user's mailbox address (Graph `mail`); null when the user has none. Email goes here only. */
+  mail: string | null;
 }
 
 /**
@@ -41,7 +43,11 @@ export function sentMailLookupRequest(sender: string, key: string, id: string): 
   };
 }
 
-/** The Graph request that delivers one notification, or null for the `none` channel. */
+/**
+ * The Graph request that delivers one notification; null for the `none` channel, and for email to a user
+ * without a mailbox: a UPN is not a mailbox address (an admin account's often has none, and the mail would be
+ * accepted with 202 and bounce later), so email never falls back to it.
+ */
 export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: RenderedNotification, key: string, id: string): BatchRequest | null {
   switch (cfg.channel) {
     case 'none':
@@ -66,6 +72,8 @@ export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: Render
         },
       };
     case 'email':
+      if (!to.mail) return null;
+      // user-sendmail.md: 202 Accepted only means accepted; delivery to the mailbox happens later.
       return {
         id,
         method: 'POST',
@@ -74,7 +82,7 @@ export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: Render
           message: {
             subject: n.title,
             body: { contentType: 'HTML', content: n.html },
-            toRecipients: [{ emailAddress: { address: to.userPrincipalName } }],
+            toRecipients: [{ emailAddress: { address: to.mail } }],
             // Lets a mailbox search find every notice of a campaign and spot a duplicate key.
             internetMessageHeaders: [{ name: 'X-Passkey-Campaign-Key', value: key }],
             // Makes the sent copy findable by key ($filter on Sent Items), so a run that crashed

@@ -37,6 +37,7 @@ export interface RunResult {
   notifications: number;
   groupAdds: number;
   graphRequests: number;
+  /** One line per warning, except that more than 3 of one code are one line with the count (reconcile/warnings.ts). */
   warnings: string[];
   runId: string;
   /** Decisions deferred by the blast-radius valve (enforcement.maxNewPerRun). */

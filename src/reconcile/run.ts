@@ -25,6 +25,7 @@ import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { ExemptionCheckError } from './errors';
 import { countStages, type RunResult, type Transition } from './result';
+import { printedWarnings } from './warnings';
 
 export interface RunOptions {
   campaign: Campaign;
@@ -105,7 +106,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
 
     const decisions = decide(effective, observed.observation, state, run.nowIso);
-    for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message));
+    for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
     const max = campaign.spec.enforcement.maxNewPerRun;
     const { kept, deferred } = applyValve(decisions, max);
     if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
@@ -131,7 +132,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       groups,
       group: observed.group,
       channel: channelConfig(opts),
-      displayNames: new Map(observed.observation.users.map((u) => [u.userId, u.displayName])),
+      recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
       postpone: opts.postpone,
       warnings: run.warnings,
     });
@@ -261,7 +262,7 @@ function result(run: Run, r: ResultFields): RunResult {
     notifications: r.notifications,
     groupAdds: r.groupAdds,
     graphRequests: graph.stats.requests - run.requestsBefore,
-    warnings: run.warnings.map((w) => w.message),
+    warnings: printedWarnings(run.warnings),
     runId: run.runId,
     deferred: r.deferred,
     prerequisites: r.prerequisites,

@@ -143,7 +143,7 @@ function observationFromState(name: string, state: CampaignState, at: string): O
   for (const id in state.users) {
     const u = state.users[id];
     if (!inCampaign(u)) continue;
-    users.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, displayName: u.userPrincipalName, accountEnabled: true, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: null, inEnforcementGroup: false, readErrors: [] });
+    users.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, displayName: u.userPrincipalName, mail: null, accountEnabled: true, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: null, inEnforcementGroup: false, readErrors: [] });
   }
   return { v: 1, campaign: name, at, fido2Policy: null, users, excluded: [], readErrors: [] };
 }
@@ -151,7 +151,7 @@ function observationFromState(name: string, state: CampaignState, at: string): O
 // A literal, not a spread: this runs once per targeted user.
 function leanUser(ou: ObservedUser, devices: ObservedUser['devices']): ObservedUser {
   return {
-    userId: ou.userId, userPrincipalName: ou.userPrincipalName, displayName: ou.displayName, accountEnabled: ou.accountEnabled, devices,
+    userId: ou.userId, userPrincipalName: ou.userPrincipalName, displayName: ou.displayName, mail: ou.mail, accountEnabled: ou.accountEnabled, devices,
     methodsRegistered: ou.methodsRegistered, fido2Methods: ou.fido2Methods, inFido2PolicyScope: ou.inFido2PolicyScope,
     inEnforcementGroup: ou.inEnforcementGroup, readErrors: ou.readErrors,
   };

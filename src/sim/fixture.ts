@@ -27,6 +27,16 @@ export type FixtureAuthenticationMethodsPolicy = Omit<MG.AuthenticationMethodsPo
   authenticationMethodConfigurations?: FixtureMethodConfiguration[];
 };
 export type FixtureConditionalAccessPolicy = MG.ConditionalAccessPolicy & { id: string };
+/** An app of the org's Teams app catalog (DESIGN §10): who may send which activity types. */
+export interface FixtureTeamsApp {
+  id: string;
+  externalId?: string;
+  displayName?: string;
+  /** The Entra app id named in the manifest's webApplicationInfo (the identity allowed to send). */
+  webApplicationInfoId?: string;
+  /** Activity types the manifest declares. */
+  activityTypes?: string[];
+}
 
 export interface TenantFixture {
   users?: FixtureUser[];
@@ -41,6 +51,12 @@ export interface TenantFixture {
   authenticationMethodsPolicy?: FixtureAuthenticationMethodsPolicy;
   /** Served at /identity/conditionalAccess/policies (an extension of the §6 shape). */
   conditionalAccessPolicies?: FixtureConditionalAccessPolicy[];
+  /** The org's Teams app catalog (DESIGN §10). */
+  teamsApps?: FixtureTeamsApp[];
+  /** Teams apps installed per user id (DESIGN §10); present → a notification needs the sending app installed. */
+  teamsAppInstallations?: Record<string, string[]>;
+  /** UPNs or ids of the users that have a mailbox (DESIGN §10); present → mail to or from anyone else fails. */
+  mailboxes?: string[];
 }
 
 /** The array collections whose items are keyed by `id`. */
@@ -53,10 +69,11 @@ export const ID_COLLECTIONS = [
   'roleEligibilityScheduleInstances',
   'groups',
   'conditionalAccessPolicies',
+  'teamsApps',
 ] as const;
 export type IdCollection = (typeof ID_COLLECTIONS)[number];
 
-const TOP_LEVEL = new Set<string>([...ID_COLLECTIONS, 'fido2Methods', 'authenticationMethodsPolicy']);
+const TOP_LEVEL = new Set<string>([...ID_COLLECTIONS, 'fido2Methods', 'authenticationMethodsPolicy', 'teamsAppInstallations', 'mailboxes']);
 
 export class FixtureError extends Error {
   override readonly name = 'FixtureError';
@@ -209,6 +226,12 @@ function itemRules(c: Checker, collection: IdCollection, item: Rec, path: string
       c.optional(item, 'displayName', path, 'string');
       c.optional(item, 'state', path, 'string');
       break;
+    case 'teamsApps':
+      c.optional(item, 'externalId', path, 'string');
+      c.optional(item, 'displayName', path, 'string');
+      c.optional(item, 'webApplicationInfoId', path, 'string');
+      c.optional(item, 'activityTypes', path, 'string[]', false);
+      break;
   }
 }
 
@@ -309,6 +332,19 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
     }
   }
 
+  const installations = value.teamsAppInstallations;
+  if (installations !== undefined) {
+    if (!isRecord(installations) || Object.values(installations).some((ids) => !Array.isArray(ids) || ids.some((x) => typeof x !== 'string')))
+      c.fail('$.teamsAppInstallations', `must map user ids to arrays of Teams app ids (got ${show(installations)}).`);
+    else fixture.teamsAppInstallations = Object.fromEntries(Object.entries(installations).map(([u, ids]) => [u, [...(ids as string[])]]));
+  }
+
+  const mailboxes = value.mailboxes;
+  if (mailboxes !== undefined) {
+    if (!Array.isArray(mailboxes) || mailboxes.some((x) => typeof x !== 'string' || x.trim() === '')) c.fail('$.mailboxes', `must be an array of UPNs or user ids (got ${show(mailboxes)}).`);
+    else fixture.mailboxes = [...(mailboxes as string[])];
+  }
+
   const policy = value.authenticationMethodsPolicy;
   if (policy !== undefined) {
     if (!isRecord(policy)) c.fail('$.authenticationMethodsPolicy', `must be an object (got ${show(policy)}).`);
@@ -362,6 +398,17 @@ function danglingReferences(f: TenantFixture): string[] {
   for (const userId of Object.keys(f.fido2Methods ?? {})) {
     if (!users.has(userId)) out.push(`${key('$.fido2Methods', userId)}: ${show(userId)} is not a user id in $.users.`);
   }
+  const apps = new Set((f.teamsApps ?? []).map((a) => a.id));
+  for (const [userId, ids] of Object.entries(f.teamsAppInstallations ?? {})) {
+    if (!users.has(userId)) out.push(`${key('$.teamsAppInstallations', userId)}: ${show(userId)} is not a user id in $.users.`);
+    ids.forEach((id, i) => {
+      if (f.teamsApps && !apps.has(id)) out.push(`${key('$.teamsAppInstallations', userId)}[${i}]: ${show(id)} is not in $.teamsApps.`);
+    });
+  }
+  const names = new Set((f.users ?? []).flatMap((u) => [u.id.toLowerCase(), u.userPrincipalName.toLowerCase()]));
+  (f.mailboxes ?? []).forEach((m, i) => {
+    if (!names.has(m.toLowerCase())) out.push(`$.mailboxes[${i}]: ${show(m)} is not a user id or UPN in $.users.`);
+  });
   return out;
 }
 

@@ -25,6 +25,11 @@ export interface SimNotification {
   channel: 'teams' | 'email';
   receivedAt: string;
   request: unknown;
+  /**
+   * Mail that sendMail accepted (202) but Exchange could not deliver: with the fixture's `mailboxes`, an
+   * address that is no mailbox's. The non-delivery report's status; absent when the mail was delivered.
+   */
+  undeliverable?: string;
 }
 
 export interface RouteContext {
@@ -41,6 +46,8 @@ export interface RouteContext {
   origin: string;
   now(): number;
   notify(n: SimNotification): void;
+  /** The status POST /_sim/faults `notificationFailures` injects for notifications to this user, if any. */
+  notificationFailure(user: FixtureUser): number | undefined;
 }
 
 export interface GraphResponse {
@@ -232,6 +239,56 @@ function requireUser(ctx: RouteContext, idOrUpn: string): FixtureUser {
   return user;
 }
 
+/** The user behind a mailbox route: Exchange's 404s for an unknown user or one without a mailbox. */
+function requireMailUser(ctx: RouteContext, idOrUpn: string): FixtureUser {
+  const user = ctx.tenant.findUser(idOrUpn);
+  if (!user) throw new GraphHttpError(404, 'ErrorInvalidUser', `The requested user '${idOrUpn}' is invalid.`);
+  if (!ctx.tenant.hasMailbox(user)) throw new GraphHttpError(404, 'MailboxNotEnabledForRESTAPI', 'REST API is not yet supported for this mailbox.');
+  return user;
+}
+
+/**
+ * Whether mail to `address` reaches the user's mailbox. Without the fixture's `mailboxes` any UPN or mail
+ * address of the user does; with it, only the `mail` of a user who has a mailbox (their UPN when they have no
+ * `mail`), since a UPN is not a mailbox address by itself.
+ */
+function isMailboxAddress(ctx: RouteContext, user: FixtureUser, address: string): boolean {
+  if (!ctx.tenant.checksMailboxes) return true;
+  if (!ctx.tenant.hasMailbox(user)) return false;
+  return (user.mail ?? user.userPrincipalName).toLowerCase() === address.toLowerCase();
+}
+
+/** The Teams apps allowed to send this activity type (ids), and the Entra app id Graph's message names. */
+function sendingApps(ctx: RouteContext, activityType: string): { ids: ReadonlySet<string> | undefined; appId: string } {
+  const catalog = ctx.tenant.teamsApps.all();
+  // No catalog: nothing tells the sending app apart, so any installed app counts.
+  if (catalog.length === 0) return { ids: undefined, appId: 'unknown' };
+  // systemDefault is reserved and needs no declaration (concepts/teams-send-activityfeednotifications.md).
+  const apps = catalog.filter((a) => activityType === 'systemDefault' || (a.activityTypes ?? []).includes(activityType));
+  return { ids: new Set(apps.map((a) => a.id)), appId: apps[0]?.webApplicationInfoId ?? 'unknown' };
+}
+
+/** The Graph error of a POST /_sim/faults `notificationFailures` entry. */
+function injectedFailure(status: number, channel: 'teams' | 'email', user: FixtureUser): GraphHttpError {
+  const code = INJECTED_CODES[status] ?? (status >= 500 ? 'InternalServerError' : 'BadRequest');
+  const headers: Record<string, string> = status === 429 || status === 503 ? { 'Retry-After': '1' } : {};
+  return new GraphHttpError(status, code, `The ${channel === 'teams' ? 'Teams activity notification' : 'mail'} to ${user.userPrincipalName} failed (emulator fault notificationFailures).`, headers);
+}
+
+/** Graph's error code for an injected notification failure, by status (recipient-side codes, never a sender's). */
+const INJECTED_CODES: Record<number, string> = {
+  400: 'BadRequest',
+  401: 'InvalidAuthenticationToken',
+  403: 'Forbidden',
+  404: 'ResourceNotFound',
+  409: 'Conflict',
+  429: 'TooManyRequests',
+  500: 'InternalServerError',
+  502: 'BadGateway',
+  503: 'serviceNotAvailable',
+  504: 'GatewayTimeout',
+};
+
 function requireGroup(ctx: RouteContext, id: string): GroupRecord {
   const group = ctx.tenant.groups.get(id);
   if (!group) throw notFound(id);
@@ -323,17 +380,34 @@ export const ROUTES: Route[] = [
       project({ '@odata.type': '#microsoft.graph.fido2AuthenticationMethod', ...method }, select, ['@odata.type']),
     );
   }),
+  // userteamwork-sendactivitynotification.md: 204 No Content. concepts/teams-send-activityfeednotifications.md
+  // (Requirements; FAQ "Who needs to install the Teams app?"): the sending Teams app must be installed for the
+  // recipient. The docs name no status for a missing installation; Graph answers 403 Forbidden "… is not
+  // authorized to generate custom text notifications … Ensure that the expected Teams app is installed in the
+  // target scope (user, team, or chat)." (as reported in OfficeDev/microsoft-365-agents-toolkit#6067).
   route('POST', '/users/{id}/teamwork/sendActivityNotification', 'none', false, (ctx) => {
     const user = requireUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
     if (typeof body.topic !== 'object' || body.topic === null) throw badRequest("The 'topic' parameter is required.");
     if (typeof body.activityType !== 'string' || body.activityType === '') throw badRequest("The 'activityType' parameter is required.");
     if (typeof body.previewText !== 'object' || body.previewText === null) throw badRequest("The 'previewText' parameter is required.");
+    const injected = ctx.notificationFailure(user);
+    if (injected !== undefined) throw injectedFailure(injected, 'teams', user);
+    const apps = sendingApps(ctx, body.activityType);
+    if (!ctx.tenant.hasTeamsApp(user.id, apps.ids)) {
+      throw new GraphHttpError(403, 'Forbidden',
+        `Application with AAD App Id '${apps.appId}' is not authorized to generate custom text notifications about '/${ctx.version}/users/${user.id}/teamwork/sendActivityNotification' to the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).`);
+    }
     ctx.notify({ userId: user.id, channel: 'teams', receivedAt: new Date(ctx.now()).toISOString(), request: body });
     return { status: 204 };
   }),
+  // user-sendmail.md: 202 Accepted means accepted, not delivered. The page documents no error for a sender that is
+  // not a mailbox: Exchange answers 404 MailboxNotEnabledForRESTAPI "REST API is not yet supported for this
+  // mailbox." (Exchange troubleshooting KB 4462988, "rest-api-is-not-yet-supported-for-this-mailbox-error"), and
+  // 404 ErrorInvalidUser for a user that does not exist. A recipient without a mailbox is not refused: the mail
+  // is accepted and bounces later (a non-delivery report), which is what `undeliverable` records.
   route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
-    const sender = requireUser(ctx, ctx.params[0]!);
+    const sender = requireMailUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
     const message = body.message as Record<string, unknown> | undefined;
     if (typeof message !== 'object' || message === null) throw badRequest("The 'message' parameter is required.", 'ErrorInvalidParameter');
@@ -341,11 +415,17 @@ export const ROUTES: Route[] = [
     const addresses = recipients.map((r) => r?.emailAddress?.address).filter((a): a is string => typeof a === 'string' && a.includes('@'));
     if (addresses.length === 0) throw badRequest('At least one recipient is required, but none were found.', 'ErrorInvalidRecipients');
     // The notified user is the first recipient found in the tenant (by mail or UPN); mail sent to outsiders counts for the sender.
-    const recipient = addresses
-      .map((a) => ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()))
-      .find((u) => u !== undefined);
+    const found = addresses
+      .map((a) => ({ address: a, user: ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()) }))
+      .find((r) => r.user !== undefined);
+    const recipient = found?.user;
     const props = checkExtendedProperties(message.singleValueExtendedProperties);
-    ctx.notify({ userId: (recipient ?? sender).id, channel: 'email', receivedAt: new Date(ctx.now()).toISOString(), request: body });
+    const injected = recipient ? ctx.notificationFailure(recipient) : undefined;
+    if (injected !== undefined) throw injectedFailure(injected, 'email', recipient!);
+    const undeliverable = found && recipient && !isMailboxAddress(ctx, recipient, found.address)
+      ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; ${found.address} is not the address of a mailbox`
+      : undefined;
+    ctx.notify({ userId: (recipient ?? sender).id, channel: 'email', receivedAt: new Date(ctx.now()).toISOString(), request: body, ...(undeliverable ? { undeliverable } : {}) });
     // Graph saves a copy in the sender's Sent Items unless saveToSentItems is false.
     if (body.saveToSentItems !== false && body.saveToSentItems !== 'false') {
       const at = new Date(ctx.now()).toISOString().replace(/\.\d{3}Z$/, 'Z');
@@ -361,8 +441,9 @@ export const ROUTES: Route[] = [
     }
     return { status: 202 };
   }),
+  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above).
   route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
-    const user = requireUser(ctx, ctx.params[0]!);
+    const user = requireMailUser(ctx, ctx.params[0]!);
     const folder = ctx.params[1]!;
     // Only the well-known Sent Items folder holds anything here; other folder names are unknown to the emulator.
     if (folder.toLowerCase() !== 'sentitems') throw new GraphHttpError(404, 'ErrorItemNotFound', 'The specified object was not found in the store.');

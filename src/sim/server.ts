@@ -5,7 +5,7 @@ import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { systemClock, type Clock } from './clock';
-import { FixtureError, loadFixtureFile, validateFixture, type IdCollection, type TenantFixture } from './fixture';
+import { FixtureError, ID_COLLECTIONS, loadFixtureFile, validateFixture, type IdCollection, type TenantFixture } from './fixture';
 import { GraphHttpError, badRequest } from './odata';
 import { Prng } from './prng';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
@@ -37,6 +37,11 @@ export interface FaultSettings {
   expireTokenAfterRequests: number | null;
   /** Answer 429s without Retry-After (as Conditional Access always does), so the client must back off on its own. */
   omitRetryAfter: boolean;
+  /**
+   * DESIGN §10: user id → HTTP status. Every Teams activity notification and every mail addressed to that
+   * user fails with that status and a Graph error body. Replaced as a whole on each update; {} clears it.
+   */
+  notificationFailures: Record<string, number>;
 }
 
 /** Test hooks around each top-level Graph request (a $batch counts once); 'drop' resets the connection. */
@@ -97,7 +102,7 @@ export interface Emulator {
 
 const JSON_TYPE = 'application/json;odata.metadata=minimal;odata.streaming=true;IEEE754Compatible=false;charset=utf-8';
 const MAX_BODY = 256 * 1024 * 1024;
-const FAULT_KEYS = ['latencyMs', 'throttle', 'error503Rate', 'resetConnectionRate', 'failAfterRequests', 'failPaths', 'seed', 'limits', 'expireTokenAfterRequests', 'omitRetryAfter'];
+const FAULT_KEYS = ['latencyMs', 'throttle', 'error503Rate', 'resetConnectionRate', 'failAfterRequests', 'failPaths', 'seed', 'limits', 'expireTokenAfterRequests', 'omitRetryAfter', 'notificationFailures'];
 
 interface InnerRequest {
   method: string;
@@ -147,6 +152,7 @@ class Core implements EmulatorState {
       seed: 1,
       expireTokenAfterRequests: null,
       omitRetryAfter: false,
+      notificationFailures: {},
       ...faults,
       limits,
     };
@@ -222,6 +228,16 @@ class Core implements EmulatorState {
       const v = patch.failPaths;
       if (!Array.isArray(v) || v.some((s) => typeof s !== 'string' || s === '')) throw bad('failPaths', 'an array of non-empty strings');
       next.failPaths = v as string[];
+    }
+    if (patch.notificationFailures !== undefined) {
+      const v = patch.notificationFailures;
+      const want = 'an object mapping user ids to HTTP error statuses (400–599), such as { "<userId>": 403 }; {} clears it';
+      if (typeof v !== 'object' || v === null || Array.isArray(v)) throw bad('notificationFailures', want);
+      for (const [user, status] of Object.entries(v)) {
+        if (typeof status !== 'number' || !Number.isInteger(status) || status < 400 || status > 599)
+          throw badRequest(`faults.notificationFailures.${user}: must be an HTTP error status from 400 to 599 (got ${JSON.stringify(status)}).`, 'InvalidFaults');
+      }
+      next.notificationFailures = { ...(v as Record<string, number>) };
     }
     if (patch.seed !== undefined) {
       if (typeof patch.seed !== 'number' || !Number.isFinite(patch.seed)) throw bad('seed', 'a number');
@@ -335,11 +351,21 @@ class Core implements EmulatorState {
         origin: this.origin,
         now: () => this.clock.now(),
         notify: (n) => this.notifications.push(n),
+        notificationFailure: (user) => this.notificationFailure(user),
       };
       return route.handle(ctx);
     } catch (e) {
       return this.errorResponse(e, req.clientRequestId);
     }
+  }
+
+  /** The injected status for notifications to this user (by id, or by UPN ignoring case), if any. */
+  private notificationFailure(user: { id: string; userPrincipalName: string }): number | undefined {
+    const failures = this.settings.notificationFailures;
+    if (failures[user.id] !== undefined) return failures[user.id];
+    const upn = user.userPrincipalName.toLowerCase();
+    for (const [k, status] of Object.entries(failures)) if (k.toLowerCase() === upn || k.toLowerCase() === user.id.toLowerCase()) return status;
+    return undefined;
   }
 
   errorResponse(e: unknown, clientRequestId: string): GraphResponse {
@@ -636,11 +662,11 @@ function checkRemoval(remove: unknown): TenantRemoval | string {
   if (typeof remove !== 'object' || remove === null || Array.isArray(remove)) return '$.remove: must be an object such as { "devices": ["<id>"] }.';
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(remove)) {
-    if (k === 'fido2Methods') {
+    if (k === 'fido2Methods' || k === 'teamsAppInstallations') {
       if (typeof v !== 'object' || v === null || Array.isArray(v) || Object.values(v).some((ids) => !Array.isArray(ids) || ids.some((x) => typeof x !== 'string')))
-        return '$.remove.fido2Methods: must map user ids to arrays of method ids.';
-    } else if (['users', 'userRegistrationDetails', 'devices', 'roleDefinitions', 'roleAssignments', 'roleEligibilityScheduleInstances', 'groups', 'conditionalAccessPolicies'].includes(k)) {
-      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return `$.remove.${k}: must be an array of ids.`;
+        return k === 'fido2Methods' ? '$.remove.fido2Methods: must map user ids to arrays of method ids.' : '$.remove.teamsAppInstallations: must map user ids to arrays of Teams app ids.';
+    } else if ([...ID_COLLECTIONS, 'mailboxes'].includes(k)) {
+      if (!Array.isArray(v) || v.some((x) => typeof x !== 'string')) return `$.remove.${k}: must be an array of ${k === 'mailboxes' ? 'UPNs or user ids' : 'ids'}.`;
     } else return `$.remove.${k}: unknown collection.`;
     out[k] = v;
   }

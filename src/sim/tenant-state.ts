@@ -10,6 +10,7 @@ import type {
   FixtureRoleAssignment,
   FixtureRoleDefinition,
   FixtureRoleEligibility,
+  FixtureTeamsApp,
   FixtureUser,
   IdCollection,
   TenantFixture,
@@ -108,7 +109,12 @@ export interface TenantRemoval {
   roleEligibilityScheduleInstances?: string[];
   groups?: string[];
   conditionalAccessPolicies?: string[];
+  teamsApps?: string[];
   fido2Methods?: Record<string, string[]>;
+  /** User id → Teams app ids to uninstall. */
+  teamsAppInstallations?: Record<string, string[]>;
+  /** UPNs or ids whose mailbox goes away. */
+  mailboxes?: string[];
 }
 
 /** A message in a mailbox folder (Graph's message shape, the fields sendMail stores). */
@@ -132,6 +138,11 @@ export class TenantState {
   readonly roleEligibilities: Collection<FixtureRoleEligibility>;
   readonly groups: Collection<GroupRecord>;
   readonly conditionalAccessPolicies: Collection<FixtureConditionalAccessPolicy>;
+  readonly teamsApps: Collection<FixtureTeamsApp>;
+  /** undefined: the fixture has no `teamsAppInstallations` key, so every user counts as having every app. */
+  private installations: Map<string, Set<string>> | undefined;
+  /** undefined: the fixture has no `mailboxes` key, so every user has a mailbox. Lower-case UPNs and ids. */
+  private mailboxSet: Set<string> | undefined;
   authenticationMethodsPolicy: FixtureAuthenticationMethodsPolicy;
   private readonly upnIndex = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
@@ -150,6 +161,9 @@ export class TenantState {
     this.groups = new Collection();
     for (const g of fixture.groups ?? []) this.putGroup(g);
     this.conditionalAccessPolicies = new Collection(fixture.conditionalAccessPolicies ?? []);
+    this.teamsApps = new Collection(fixture.teamsApps ?? []);
+    if (fixture.teamsAppInstallations) this.installations = new Map(Object.entries(fixture.teamsAppInstallations).map(([u, ids]) => [u, new Set(ids)]));
+    if (fixture.mailboxes) this.mailboxSet = new Set(fixture.mailboxes.map((m) => m.toLowerCase()));
     for (const [userId, methods] of Object.entries(fixture.fido2Methods ?? {})) this.fido2.set(userId, [...methods]);
     this.authenticationMethodsPolicy = structuredClone(fixture.authenticationMethodsPolicy ?? defaultAuthenticationMethodsPolicy());
   }
@@ -234,6 +248,27 @@ export class TenantState {
     return this.sent.get(userId) ?? [];
   }
 
+  /** Whether the fixture said who has a mailbox (`mailboxes`); without it every user has one. */
+  get checksMailboxes(): boolean {
+    return this.mailboxSet !== undefined;
+  }
+
+  /** Whether the user has a mailbox: always without a `mailboxes` key, else when listed by id or UPN. */
+  hasMailbox(user: FixtureUser): boolean {
+    return !this.mailboxSet || this.mailboxSet.has(user.id.toLowerCase()) || this.mailboxSet.has(user.userPrincipalName.toLowerCase());
+  }
+
+  /**
+   * Whether one of these Teams apps is installed for the user: always without a `teamsAppInstallations`
+   * key; `apps` undefined (no catalog to tell the sending app by) accepts any installed app.
+   */
+  hasTeamsApp(userId: string, apps: ReadonlySet<string> | undefined): boolean {
+    if (!this.installations) return true;
+    const installed = this.installations.get(userId);
+    if (!installed || installed.size === 0) return false;
+    return !apps || [...installed].some((id) => apps.has(id));
+  }
+
   fido2Methods(userId: string): readonly FixtureFido2Method[] {
     return this.fido2.get(userId) ?? [];
   }
@@ -260,6 +295,8 @@ export class TenantState {
         return this.groups;
       case 'conditionalAccessPolicies':
         return this.conditionalAccessPolicies;
+      case 'teamsApps':
+        return this.teamsApps;
     }
   }
 
@@ -289,6 +326,7 @@ export class TenantState {
       ['roleAssignments', patch.roleAssignments],
       ['roleEligibilityScheduleInstances', patch.roleEligibilityScheduleInstances],
       ['conditionalAccessPolicies', patch.conditionalAccessPolicies],
+      ['teamsApps', patch.teamsApps],
     ];
     for (const [name, items] of simple) {
       for (const item of items ?? []) {
@@ -308,6 +346,19 @@ export class TenantState {
       }
       this.fido2.set(userId, list);
       passkeysChanged.add(userId);
+    }
+    // Installations and mailboxes are added to (a patch that names them switches the check on).
+    for (const [userId, ids] of Object.entries(patch.teamsAppInstallations ?? {})) {
+      this.installations ??= new Map();
+      const set = this.installations.get(userId) ?? new Set<string>();
+      for (const id of ids) set.add(id);
+      this.installations.set(userId, set);
+      count(upserted, 'teamsAppInstallations', ids.length);
+    }
+    if (patch.mailboxes) {
+      this.mailboxSet ??= new Set();
+      for (const m of patch.mailboxes) this.mailboxSet.add(m.toLowerCase());
+      count(upserted, 'mailboxes', patch.mailboxes.length);
     }
     if (patch.authenticationMethodsPolicy) {
       const { authenticationMethodConfigurations: configs, ...rest } = patch.authenticationMethodsPolicy;
@@ -338,6 +389,12 @@ export class TenantState {
       this.fido2.set(userId, kept);
       passkeysChanged.add(userId);
     }
+
+    for (const [userId, ids] of Object.entries(removal.teamsAppInstallations ?? {})) {
+      const set = this.installations?.get(userId);
+      for (const id of ids) if (set?.delete(id)) count(removed, 'teamsAppInstallations');
+    }
+    for (const m of removal.mailboxes ?? []) if (this.mailboxSet?.delete(m.toLowerCase())) count(removed, 'mailboxes');
 
     for (const userId of passkeysChanged) {
       if (!explicitDetails.has(userId)) this.syncPasskeyMethods(userId);
@@ -377,6 +434,9 @@ export class TenantState {
       groups: this.groups.all().map((g) => ({ ...g, members: [...this.memberIds(g.id)] })),
       authenticationMethodsPolicy: structuredClone(this.authenticationMethodsPolicy),
       conditionalAccessPolicies: [...this.conditionalAccessPolicies.all()],
+      teamsApps: [...this.teamsApps.all()],
+      ...(this.installations ? { teamsAppInstallations: Object.fromEntries([...this.installations].map(([u, ids]) => [u, [...ids]])) } : {}),
+      ...(this.mailboxSet ? { mailboxes: [...this.mailboxSet] } : {}),
     };
   }
 }

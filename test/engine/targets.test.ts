@@ -367,13 +367,19 @@ describe('resolveTargets: what the run uses beside the targets', () => {
     const r = resolveTargets(campaign(), s, NOW);
     expect(r.observation).toMatchObject({ v: 1, campaign: 'admins-passkeys', at: NOW, fido2Policy: { state: 'enabled', isSelfServiceRegistrationAllowed: true }, readErrors: [] });
     expect(r.observation.users).toEqual([{
-      userId: ada.id, userPrincipalName: upn(ada), displayName: 'ada', accountEnabled: true,
+      userId: ada.id, userPrincipalName: upn(ada), displayName: 'ada', mail: null, accountEnabled: true,
       devices: [{ id: 'dev-1', displayName: 'ADA-LAPTOP', operatingSystem: 'Windows', operatingSystemVersion: '10.0.22631', approximateLastSignInDateTime: null, accountEnabled: true }],
       methodsRegistered: ['passKeyDeviceBoundAuthenticator'], fido2Methods: null, inFido2PolicyScope: true, inEnforcementGroup: true, readErrors: [],
     }]);
     expect(r.group).toEqual(ENFORCEMENT_GROUP);
     expect([...r.groupMembers]).toEqual([ada.id]);
     expect(r.prerequisites).toEqual({ fido2Enabled: true, selfServiceRegistrationAllowed: true, aaGuidRestrictionsEnforced: false, qualifiesForMicrosoftManagedCampaign: true, outOfScopeUsers: 0 });
+  });
+
+  it('carries each user\'s mailbox address (Graph mail), or null when the user has none — never the UPN', () => {
+    const withMail = { ...ada, mail: 'ada.lovelace@contoso.com' };
+    const r = resolveTargets(campaign(), tenant({ users: [withMail, bob], roleAssignments: [role(ada.id), role(bob.id)] }), NOW);
+    expect(r.observation.users.map((u) => [u.userPrincipalName, u.mail])).toEqual([[upn(ada), 'ada.lovelace@contoso.com'], [upn(bob), null]]);
   });
 
   it('reads authenticator models of passkey holders only under AAGUID restrictions, lower-casing the AAGUID', () => {

@@ -51,7 +51,7 @@ describe('notification templates', () => {
 
 describe('notification channels', () => {
   const n = renderNotification(base);
-  const to = { userId: 'u1', userPrincipalName: 'alex@contoso.com' };
+  const to = { userId: 'u1', userPrincipalName: 'admin-alex@contoso.onmicrosoft.com', mail: 'alex@contoso.com' };
 
   it('sends a Teams activity notification to the user', () => {
     const r = notificationRequest({ channel: 'teams', teamsAppId: 'app-1' }, to, n, 'c:u1:passkeyRegistration:1', '0');
@@ -66,6 +66,10 @@ describe('notification channels', () => {
     expect(r?.body).toMatchObject({
       message: { subject: n.title, toRecipients: [{ emailAddress: { address: 'alex@contoso.com' } }], internetMessageHeaders: [{ name: 'X-Passkey-Campaign-Key', value: 'c:u1:passkeyRegistration:1' }] },
     });
+  });
+
+  it('never mails a user without a mailbox, not even at the UPN', () => {
+    expect(notificationRequest({ channel: 'email', sender: 'passkeys@contoso.com' }, { ...to, mail: null }, n, 'k', '0')).toBeNull();
   });
 
   it('sends nothing on the none channel', () => {

@@ -79,6 +79,18 @@ describe('observe: the reads', () => {
     expect(s.readErrors).toEqual([]);
   });
 
+  it('reads each user\'s mail (the mailbox address email goes to); a user without one has none', async () => {
+    const { graph, fixture } = await start((f) => {
+      delete f.users![0].mail;
+      f.users![1].mail = 'someone.else@contoso.com';
+    });
+    const s = await observe(graph, admins());
+    const byId = new Map(s.users.map((u) => [u.id, u]));
+    expect(byId.get(fixture.users![0].id)?.mail ?? null).toBeNull();
+    expect(byId.get(fixture.users![1].id)?.mail).toBe('someone.else@contoso.com');
+    expect(byId.get(fixture.users![2].id)?.mail).toBe(fixture.users![2].userPrincipalName);
+  });
+
   it('keeps a target group that answers 404 as null: a warning later, not a read error', async () => {
     const { graph } = await start();
     const gone = 'deadbeef-0000-4000-8000-000000000000';

@@ -1,0 +1,61 @@
+// Why a run stopped sending notifications: a fault of the campaign or of the identity, never of one
+// recipient (a recipient's 403/404 is that recipient's failed outcome; see sendNotifications).
+import { RuntimeError } from '../errors';
+
+export type NotificationStopReason = 'SenderNotSet' | 'SenderMailboxMissing' | 'PermissionMissing';
+
+/** The Graph permission each channel's send needs (application permissions). */
+export const SEND_PERMISSION = { teams: 'TeamsActivity.Send', email: 'Mail.Send' } as const;
+
+export interface NotificationStop {
+  reason: NotificationStopReason;
+  channel: 'teams' | 'email';
+  /** The status and Graph error code every request of the kind answered (0 and '' when none was sent). */
+  status: number;
+  code: string;
+  /** How many requests of the kind this run sent, all answered that way. */
+  count: number;
+  /** The sender mailbox (email). */
+  sender?: string;
+}
+
+const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
+
+/** The message and the fix of each stop reason. */
+const SAY: Record<NotificationStopReason, (s: NotificationStop) => { message: string; hint: string }> = {
+  SenderNotSet: (s) => ({
+    message: `email notifications cannot be sent: no sender mailbox is set, so none of the ${plural(s.count, 'notification')} of this run went out.`,
+    hint: 'Set spec.notifications.sender to an existing Exchange Online mailbox (or pass --sender, or set CAMPAIGN_NOTIFICATION_SENDER), then run again; the notices are sent by the next run.',
+  }),
+  SenderMailboxMissing: (s) => ({
+    message: `email notifications cannot be sent: the sender ${s.sender} has no mailbox (sendMail answered ${s.status} ${s.code} for all ${plural(s.count, 'notification')} of this run), so nobody was notified.`,
+    hint: 'Set spec.notifications.sender (or --sender) to an existing Exchange Online mailbox, such as a shared mailbox, then run again; the notices are sent by the next run.',
+  }),
+  PermissionMissing: (s) => ({
+    message: `${s.channel === 'teams' ? 'Teams notifications' : 'email notifications'} cannot be sent: Graph refused all ${plural(s.count, 'notification')} of this run with ${s.status} ${s.code}, which is the identity's permission, not one recipient's.`,
+    hint: s.channel === 'teams'
+      ? `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.teams} (with admin consent) and install the campaign's Teams app (CAMPAIGN_TEAMS_APP_ID) for the targeted users, then run again.`
+      : `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.email} (with admin consent) and make sure no application access policy excludes the mailbox ${s.sender}, then run again.`,
+  }),
+};
+
+/** The run stops (exit 2): nothing more is sent, the notices not delivered are sent by a later run. */
+export class NotificationsStoppedError extends RuntimeError {
+  override readonly name = 'NotificationsStoppedError';
+  readonly reason: NotificationStopReason;
+  readonly channel: 'teams' | 'email';
+  readonly status: number;
+  readonly code: string;
+  readonly count: number;
+  readonly sender?: string;
+  constructor(readonly stop: NotificationStop) {
+    const { message, hint } = SAY[stop.reason](stop);
+    super(message, false, hint);
+    this.reason = stop.reason;
+    this.channel = stop.channel;
+    this.status = stop.status;
+    this.code = stop.code;
+    this.count = stop.count;
+    this.sender = stop.sender;
+  }
+}
