@@ -5,6 +5,7 @@ import { findUser, foldLedger } from '../../engine/state';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
+import { checkLedgerFor } from './ledger-checks';
 
 export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO] [--lock-wait SECONDS]
 
@@ -34,6 +35,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 });
   try {
     const { events } = await store.read(name);
+    checkLedgerFor('postpone', campaign, store, events, io, now);
     const state = foldLedger(events);
     const user = findUser(state, userRef);
     if (!user) {

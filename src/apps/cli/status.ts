@@ -4,12 +4,13 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
 import { renderDashboard } from '../../report/html';
-import { loadReport } from '../../report/index';
+import { buildReport, readReportLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
+import { checkLedgerFor } from './ledger-checks';
 
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
 
@@ -46,7 +47,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const store = await openStateStore(p, io);
-  const report = await loadReport({ campaign, store, now });
+  // loadReport, with the ledger checked between reading and building.
+  const { events, notificationsByRun, observation, warnings } = await readReportLedger(store, campaign.metadata.name);
+  checkLedgerFor('status', campaign, store, events, io);
+  const report = buildReport({ campaign, events, notificationsByRun, observation, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
