@@ -22,7 +22,8 @@ grace periods exceeded, group adds, alerts, users leaving. Reads only the ledger
   --export DIR           write DIR/<campaign>/history.md and DIR/<campaign>/events.jsonl: the whole ledger,
                          byte-identical for the same ledger, to commit next to the campaign file
 
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since…).`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since, another
+campaign's ledger, no ledger at --state for a started campaign…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('history', argv, {

@@ -27,7 +27,8 @@ snapshot in --state; never calls Microsoft Graph.
   --now ISO              the clock for the "no run for 2 days" alert only (default: now)
 
 With --markdown or --html and without --json, stdout only names the files written.
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error.`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (another campaign's ledger, no ledger
+at --state for a started campaign…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('status', argv, {
