@@ -223,7 +223,7 @@ function newestMtime(dir: string): number {
 
 /** bin/campaign runs dist/: rebuild it (as `npm test` does) when a source is newer. One builder at a time. */
 export function ensureBuilt(): void {
-  const marker = path.join(ROOT, 'dist', 'reconcile', 'intents.js');
+  const marker = path.join(ROOT, 'dist', 'reconcile', 'run.js');
   const lock = path.join(os.tmpdir(), `campaign-dist-build-${Buffer.from(ROOT).toString('hex').slice(-16)}.lock`);
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -244,7 +244,7 @@ export function ensureBuilt(): void {
     if (newestMtime(path.join(ROOT, 'src')) > built) {
       // Other work in progress may not type-check; tsc still emits, which is all the child needs.
       spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-      if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < built) throw new Error('the build did not produce dist/reconcile/intents.js');
+      if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < built) throw new Error('the build did not produce dist/reconcile/run.js');
     }
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
