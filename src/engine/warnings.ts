@@ -1,5 +1,6 @@
 // Warnings of a run: a stable code for logs, tests and tooling, and one sentence for people. The JSON
 // output keeps printing the sentences (`warnings: string[]`); the code is for everything else.
+import type { LedgerRefusal } from './lifecycle';
 import type { WarnReason } from './reasons';
 
 /** Every warning a run can raise besides decide()'s holds (whose code is their WarnReason). */
@@ -25,6 +26,8 @@ export const WARNING_CODES = [
   'CountsUnavailable',
   'TargetSetShrank',
   'EnforcementDeferred',
+  'ResetPending',
+  'LedgerArchived',
   // group writes
   'GroupAddFailed',
   'RolledBack',
@@ -36,7 +39,8 @@ export const WARNING_CODES = [
   'NotificationInDoubt',
   'SentItemsLookUpFailed',
 ] as const;
-export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason;
+/** A ledger refusal (engine/lifecycle.ts) is a warning in `plan`, which writes nothing and so may go on. */
+export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason | LedgerRefusal;
 
 export interface RunWarning {
   code: WarningCode;

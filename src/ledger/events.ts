@@ -27,6 +27,13 @@ export type RunStartedEvent = Base & {
   status: string;
   /** 1 when the run records intents before side effects (src/reconcile/intents.ts); absent in older ledgers. */
   intents?: 1;
+  /**
+   * The Entra tenant the run read (ledger identity, DESIGN §10). Typed but not written yet: no run reads the
+   * tenant id today (there is no organization read), and a new Graph read was not worth it for this alone.
+   */
+  tenantId?: string;
+  /** The operator started this ledger with `reconcile --new-ledger` while the enforcement group had members. */
+  newLedger?: true;
 };
 
 export type RunFinishedEvent = Base & {

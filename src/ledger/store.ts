@@ -65,8 +65,14 @@ export interface LedgerStore {
   /**
    * Moves the ledger and snapshots aside under a name stamped with `now` (never deletes them) and returns
    * where they went. Used by the ended → notStarted reset. Call while holding the lock.
+   *
+   * With `opening`, the ledger is not left missing: it is replaced in one step by a new ledger holding
+   * `opening(where)`, so a reader (or a run after a crash) sees the old ledger or the new one, never none.
+   * A crash before that step leaves the old ledger in place (and a copy in the archive): archiving again is safe.
    */
-  archive(campaign: string, now: Date): Promise<string>;
+  archive(campaign: string, now: Date, opening?: (where: string) => readonly LedgerEvent[]): Promise<string>;
+  /** Where the campaign's ledger is, for messages: a file path or a blob URL without its query. */
+  location(campaign: string): string;
   /** Writes derived data (e.g. the last observation) atomically: readers see the old or the new value. */
   writeSnapshot(campaign: string, name: string, json: unknown): Promise<void>;
   /** The snapshot's value, or null when none was written. */

@@ -1,8 +1,9 @@
 // One reconcile run, as a short pipeline:
 //
-//   lock → read ledger → observe (Graph reads) → resolve targets + exemption check → decide → valve → plan recovery → act → finish
+//   lock → read ledger → check it (identity, clock, lifecycle; the reset) → observe (Graph reads) → resolve targets
+//   → empty-ledger guard → exemption check → decide → valve → plan recovery → act → finish
 //
-// Every rule lives in a pure module (src/engine: targets, decide, valve, recovery); the writes live in
+// Every rule lives in a pure module (src/engine: lifecycle, targets, decide, valve, recovery); the writes live in
 // src/act. `plan` runs the same pipeline up to the valve, takes no lock and writes nothing.
 import { randomUUID } from 'node:crypto';
 import { act } from '../act';
@@ -11,6 +12,10 @@ import { decide, decisionsToEvents, type Decision } from '../engine/decide';
 import { exemptionEvents, foldExemptions, type ExemptionCheck, type ExemptionLedger } from '../engine/exemptions';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery } from '../engine/recovery';
+import {
+  clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
+  type LedgerPosition, type StatusVerdict,
+} from '../engine/lifecycle';
 import { applyEvents, foldLedger } from '../engine/state';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
@@ -44,6 +49,10 @@ export interface RunOptions {
   lockWaitMs?: number;
   /** Act even if the target set shrank by more than MAX_TARGET_DROP since the last run. */
   acceptTargetDrop?: boolean;
+  /** `reconcile --new-ledger`: start on a ledger that records no run although the enforcement group has members. */
+  newLedger?: boolean;
+  /** The tenant the run reads, recorded in runStarted and checked against the ledger; unknown (undefined) today. */
+  tenantId?: string;
 }
 
 /** What every step of one run shares. */
@@ -67,7 +76,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     nowIso: opts.now.toISOString(),
     warnings: [],
     requestsBefore: opts.graph.stats.requests,
-    append: (events) => store.append(name, events),
+    append: (events) => store.append(name, stampRunStarted(events, opts)),
   };
 
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
@@ -76,9 +85,14 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     const ledger = await store.read(name);
     for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
     const events = ledger.events;
-    const state = foldLedger(events);
-    const open = openIntents(events);
-    const exempt = foldExemptions(events);
+    const position = ledgerPosition(events);
+    const lifecycle = checkLedger(run, position);
+    if (lifecycle.kind === 'reset' && opts.apply) return await resetRun(run, position);
+    // A plan of a pending reset shows the campaign as the reset leaves it: no users, the next generation.
+    const current = lifecycle.kind === 'reset' ? resetEvents(position, { now: run.nowIso, archive: '' }) : events;
+    const state = foldLedger(current);
+    const open = openIntents(current);
+    const exempt = foldExemptions(current);
 
     if (opts.apply && campaign.spec.status !== 'inProgress') return await idleRun(run, state, open, exempt);
 
@@ -96,6 +110,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
     if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
     for (const w of observed.warnings) run.warnings.push(w);
+    guardEmptyLedger(run, position, observed, events.length === 0);
     // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
     if (observed.exemptions.problems.length) {
       if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
@@ -103,7 +118,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       return result(run, { applied: false, counts: countStages(state, observed.observation), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed.prerequisites });
     }
     // With read errors nobody is resolved, which is no drop: decide already holds everyone.
-    if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(events), observed.observation.users.length);
+    if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(current), observed.observation.users.length);
 
     const decisions = decide(effective, observed.observation, state, run.nowIso);
     for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
@@ -190,6 +205,58 @@ async function stopOnExemptions(run: Run, open: ReturnType<typeof openIntents>, 
     { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error },
   ]);
   throw new ExemptionCheckError(check.problems);
+}
+
+/**
+ * Identity, clock and lifecycle (engine/lifecycle.ts), right after the ledger is read and before anything is
+ * observed or written. Another campaign's ledger stops plan too; the rest are warnings in a plan.
+ */
+function checkLedger(run: Run, position: LedgerPosition): StatusVerdict {
+  const { campaign, store, apply, newLedger, tenantId } = run.opts;
+  const at = { campaign: run.name, where: store.location(run.name), tenantId, now: run.nowIso, status: campaign.spec.status, newLedger };
+  const identity = identityRefusal(position, at);
+  if (identity) throw new LedgerRefusedError(identity);
+  const verdict = statusVerdict(position, at);
+  for (const r of [clockRefusal(position, at), newLedgerRefusal(position, at), verdict.kind === 'refused' ? verdict.refusal : null]) {
+    if (!r) continue;
+    if (apply) throw new LedgerRefusedError(r);
+    run.warnings.push(warning(r.code, `${r.message} A reconcile would stop here. ${r.hint}`));
+  }
+  if (verdict.kind === 'reset' && !apply) {
+    run.warnings.push(warning('ResetPending', `${run.name} ended and is notStarted again: a reconcile archives the ledger at ${at.where} and starts generation ${position.generation + 1}; this plan shows the campaign as that reset leaves it.`));
+  }
+  return verdict;
+}
+
+/** The empty-ledger guard: needs the group read, so it runs right after observe and before any write. */
+function guardEmptyLedger(run: Run, position: LedgerPosition, observed: ResolvedTargets, ledgerEmpty: boolean): void {
+  const r = emptyLedgerRefusal(position, {
+    campaign: run.name, where: run.opts.store.location(run.name), group: observed.group.displayName,
+    members: observed.groupMembers.size, ledgerEmpty, newLedger: run.opts.newLedger,
+  });
+  if (!r) return;
+  if (run.opts.apply) throw new LedgerRefusedError(r);
+  run.warnings.push(warning(r.code, `${r.message} A reconcile would stop here. ${r.hint}`));
+}
+
+/**
+ * ended → notStarted: the ledger and snapshots go to the archive and, in the same step, a new ledger starts with
+ * campaignArchived and campaignReset (LedgerStore.archive with an opening). A kill before that step leaves the old
+ * ledger, so the next run resets again; after it, the ledger says notStarted and the reset is done. Users stay in
+ * the enforcement group: nothing here or later removes them.
+ */
+async function resetRun(run: Run, position: LedgerPosition): Promise<RunResult> {
+  const opening = (archive: string) => resetEvents(position, { now: run.nowIso, archive });
+  const where = await run.opts.store.archive(run.name, run.opts.now, opening);
+  const fresh = opening(where);
+  run.warnings.push(warning('LedgerArchived', `${run.name} was reset: its ledger was archived to ${where}; generation ${fresh[1].generation} starts with no users (enforced users stay in the enforcement group).`));
+  return idleRun(run, foldLedger(fresh), openIntents(fresh), foldExemptions(fresh));
+}
+
+/** Every runStarted this run writes (here or in act) carries the run's identity fields that are known. */
+function stampRunStarted(events: LedgerEvent[], opts: RunOptions): LedgerEvent[] {
+  if (opts.tenantId === undefined && !opts.newLedger) return events;
+  return events.map((e) => (e.type === 'runStarted' ? { ...e, ...(opts.tenantId !== undefined ? { tenantId: opts.tenantId } : {}), ...(opts.newLedger ? { newLedger: true as const } : {}) } : e));
 }
 
 /** A broken role or group read looks exactly like "everyone left": refuse to act on it. */

@@ -32,7 +32,9 @@ const scheduler = new CampaignScheduler('scheduler', {
   location: cfg.location,
   storageSku: cfg.storageSku,
   schedule: cfg.schedule,
-  campaigns: campaigns.filter((c) => c.spec.status === 'inProgress').map((c) => c.metadata.name),
+  // Every deployed campaign, not only inProgress ones: the job must record paused and ended (an idle run) so it
+  // can refuse a move that skips a step, and must see notStarted after ended to reset the campaign (run.ts).
+  campaigns: campaigns.map((c) => c.metadata.name),
   campaignsDir: cfg.campaignsDir,
   graphUrl: cfg.graphUrl,
   notificationSender: cfg.notificationSender,

@@ -93,9 +93,23 @@ describe('campaign history', () => {
     expect(await history(args)).toEqual({ code: 2, out: '', err });
   });
 
-  it('prints "No events." for a campaign without a ledger', async () => {
+  it('prints "No events." for a notStarted campaign without a ledger, and names where it looked', async () => {
+    const notStarted = path.join(tmp, 'not-started', 'admins-passkeys.yaml');
+    fs.mkdirSync(path.dirname(notStarted), { recursive: true });
+    fs.writeFileSync(notStarted, fs.readFileSync(campaignFile, 'utf8').replace('status: inProgress', 'status: notStarted'));
     const io = captureIo(process.cwd(), {});
-    expect(await run(['history', '--campaign', campaignFile, '--state', path.join(tmp, 'none')], io)).toBe(0);
+    expect(await run(['history', '--campaign', notStarted, '--state', path.join(tmp, 'none')], io)).toBe(0);
     expect(io.out()).toBe('No events.\n');
+    expect(io.err()).toBe(`campaign history: no ledger at ${path.join(tmp, 'none', 'admins-passkeys', 'ledger.jsonl')} yet (admins-passkeys is notStarted).\n`);
+  });
+
+  it('exits 2 naming the path it looked in when a started campaign has no ledger there', async () => {
+    const io = captureIo(process.cwd(), {});
+    expect(await run(['history', '--campaign', campaignFile, '--state', path.join(tmp, 'none')], io)).toBe(2);
+    expect(io.out()).toBe('');
+    expect(io.err()).toBe(
+      `campaign history: campaign admins-passkeys is inProgress in its file, but there is no ledger at ${path.join(tmp, 'none', 'admins-passkeys', 'ledger.jsonl')}: a started campaign must have one.\n` +
+        '  Check --state (or CAMPAIGN_STATE): it names the directory or container that holds admins-passkeys/.\n',
+    );
   });
 });

@@ -97,10 +97,24 @@ describe('campaign status', () => {
     expect(JSON.parse(r.out).alerts.map((a: { code: string }) => a.code)).toContain('StaleRun');
   });
 
-  it('reports a campaign with no ledger yet', async () => {
+  it('reports a notStarted campaign with no ledger yet, and names where it looked', async () => {
+    const notStarted = path.join(tmp, 'not-started', 'admins-passkeys.yaml');
+    fs.mkdirSync(path.dirname(notStarted), { recursive: true });
+    fs.writeFileSync(notStarted, fs.readFileSync(campaignFile, 'utf8').replace('status: inProgress', 'status: notStarted'));
     const io = captureIo(process.cwd(), {});
-    expect(await run(['status', '--campaign', campaignFile, '--state', path.join(tmp, 'empty'), '--json'], io)).toBe(0);
+    expect(await run(['status', '--campaign', notStarted, '--state', path.join(tmp, 'empty'), '--json'], io)).toBe(0);
     expect(JSON.parse(io.out())).toMatchObject({ counts: { targeted: 0 }, users: [], estimatedEnd: null, lastRun: null, outlook: ['No reconcile run has been recorded yet.'] });
+    expect(io.err()).toBe(`campaign status: no ledger at ${path.join(tmp, 'empty', 'admins-passkeys', 'ledger.jsonl')} yet (admins-passkeys is notStarted).\n`);
+  });
+
+  it('exits 2 naming the path it looked in when a started campaign has no ledger there', async () => {
+    const io = captureIo(process.cwd(), {});
+    expect(await run(['status', '--campaign', campaignFile, '--state', path.join(tmp, 'empty'), '--json'], io)).toBe(2);
+    expect(io.out()).toBe('');
+    expect(io.err()).toBe(
+      `campaign status: campaign admins-passkeys is inProgress in its file, but there is no ledger at ${path.join(tmp, 'empty', 'admins-passkeys', 'ledger.jsonl')}: a started campaign must have one.\n` +
+        '  Check --state (or CAMPAIGN_STATE): it names the directory or container that holds admins-passkeys/.\n',
+    );
   });
 
   it.each([

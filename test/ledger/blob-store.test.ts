@@ -314,6 +314,38 @@ describe('BlobStore on Azurite', () => {
       expect(await text(container, `${CAMPAIGN}/archive/2026-12-01T060000.000Z-2/ledger.jsonl`)).toContain('"two"');
     });
 
+    it('with an opening, keeps the old ledger in the archive and replaces the ledger with an append blob holding the opening', async () => {
+      const store = make();
+      await store.append(CAMPAIGN, [ev('one'), ev('two')]);
+      const before = await text(container, `${CAMPAIGN}/ledger.jsonl`);
+      const lock = await store.acquireLock(CAMPAIGN, { owner: 'reset' });
+      const where = await store.archive(CAMPAIGN, new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
+      const root = `${CAMPAIGN}/archive/2026-12-01T060000.000Z/`;
+      expect(await text(container, `${root}ledger.jsonl`)).toBe(before);
+      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      expect((await container.getBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties()).blobType).toBe('AppendBlob');
+      expect(await names(container)).toEqual([`${CAMPAIGN}/.lock`, `${root}.archived`, `${root}ledger.jsonl`, `${CAMPAIGN}/ledger.jsonl`].sort());
+      await store.append(CAMPAIGN, [ev('three')]);
+      expect((await store.read(CAMPAIGN)).events.map((e) => e.type)).toEqual(['campaignArchived', 'three']);
+      await lock.release();
+    });
+
+    it('with an opening, keeps the ledger when it changes after the copy to the archive', async () => {
+      const store = make();
+      await store.append(CAMPAIGN, [ev('one')]);
+      const proto = Object.getPrototypeOf(AppendBlobClient.prototype) as { beginCopyFromURL: (...a: unknown[]) => Promise<unknown> };
+      const original = proto.beginCopyFromURL;
+      vi.spyOn(proto, 'beginCopyFromURL').mockImplementation(async function (this: { name: string }, ...args: unknown[]) {
+        // The copy of the new ledger over the old one: someone appended in between.
+        if (this.name === `${CAMPAIGN}/ledger.jsonl`) await rawAppend(container, this.name, `${JSON.stringify(ev('late'))}\n`);
+        return original.apply(this, args);
+      });
+      const err = await store.archive(CAMPAIGN, new Date(NOW), () => [ev('campaignReset')]).catch((e: unknown) => e);
+      vi.restoreAllMocks();
+      expect(err).toBeInstanceOf(Error);
+      expect((await store.read(CAMPAIGN)).events.map((e) => e.type)).toEqual(['one', 'late']);
+    });
+
     it('keeps the original when it changes after the copy', async () => {
       const store = make();
       await store.append(CAMPAIGN, [ev('one')]);

@@ -2,7 +2,7 @@ import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
 import { describeLedgerStore, ev, field } from './ledger-store-suite';
@@ -323,6 +323,32 @@ describe('file store on disk', () => {
       expect(second).toBe(`${first}-2`);
       expect(fs.readFileSync(path.join(first, 'ledger.jsonl'), 'utf8')).toContain('"one"');
       expect(fs.readFileSync(path.join(second, 'ledger.jsonl'), 'utf8')).toContain('"two"');
+    });
+
+    it('with an opening, keeps the old ledger byte for byte in the archive and puts the new one in its place', async () => {
+      await store.append('admins-passkeys', [ev('one'), ev('two')]);
+      const before = fs.readFileSync(ledger());
+      const where = await store.archive('admins-passkeys', new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
+      expect(fs.readFileSync(path.join(where, 'ledger.jsonl'))).toEqual(before);
+      expect(fs.readFileSync(ledger(), 'utf8')).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      expect(fs.readdirSync(campaignDir()).sort()).toEqual(['archive', 'ledger.jsonl']);
+    });
+
+    it('with an opening, a crash before the new ledger is in place leaves the old one, and archiving again finishes', async () => {
+      await store.append('admins-passkeys', [ev('one')]);
+      const before = fs.readFileSync(ledger());
+      const rename = fs.promises.rename;
+      const spy = vi.spyOn(fs.promises, 'rename').mockImplementation(async (from, to) => {
+        if (to === ledger()) throw new Error('killed');
+        return rename(from, to);
+      });
+      await expect(store.archive('admins-passkeys', new Date(NOW), () => [ev('campaignReset')])).rejects.toThrow('killed');
+      spy.mockRestore();
+      expect(fs.readFileSync(ledger())).toEqual(before);
+      const where = await store.archive('admins-passkeys', new Date(NOW), () => [ev('campaignReset')]);
+      expect(where.endsWith('-2')).toBe(true);
+      expect(fs.readFileSync(path.join(where, 'ledger.jsonl'))).toEqual(before);
+      expect((await store.read('admins-passkeys')).events).toEqual([ev('campaignReset')]);
     });
 
     it('takes the corrupt tails of the old ledger along', async () => {

@@ -240,6 +240,36 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(typeof (await store.archive('fresh-campaign', new Date(NOW)))).toBe('string');
         expect((await store.read('fresh-campaign')).events).toEqual([]);
       });
+
+      it('with an opening, replaces the ledger by a new one that starts with the opening events', async () => {
+        await store.append('admins-passkeys', [ev('runStarted'), ev('runFinished')]);
+        await store.writeSnapshot('admins-passkeys', 'observation', { users: 3 });
+        const lock = await store.acquireLock('admins-passkeys', { owner: 'reset' });
+        const seen: string[] = [];
+        const where = await store.archive('admins-passkeys', new Date(NOW), (at) => {
+          seen.push(at);
+          return [ev('campaignArchived', { archive: at }), ev('campaignReset', { generation: 1 })];
+        });
+        expect(seen.every((at) => at === where)).toBe(true);
+        expect((await store.read('admins-passkeys')).events).toEqual([ev('campaignArchived', { archive: where }), ev('campaignReset', { generation: 1 })]);
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toBeNull();
+        await store.append('admins-passkeys', [ev('runStarted', { after: 'reset' })]);
+        expect((await store.read('admins-passkeys')).events.map((e) => e.type)).toEqual(['campaignArchived', 'campaignReset', 'runStarted']);
+        await lock.release();
+      });
+
+      it('with an opening, starts a campaign that has no ledger yet with the opening events', async () => {
+        const where = await store.archive('fresh-campaign', new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
+        expect((await store.read('fresh-campaign')).events).toEqual([ev('campaignArchived', { archive: where })]);
+      });
+    });
+
+    describe('location', () => {
+      it('names where the campaign\'s ledger is, per campaign, and checks the name', () => {
+        expect(store.location('admins-passkeys')).toMatch(/admins-passkeys\/ledger\.jsonl$/);
+        expect(store.location('all-staff-passkeys')).not.toBe(store.location('admins-passkeys'));
+        expect(() => store.location('../etc')).toThrow(InvalidNameError);
+      });
     });
 
     describe('snapshots', () => {

@@ -193,13 +193,20 @@ describe('campaigns that have not started', () => {
     expect(appSettings(run.one('azure-native:web:WebApp')).CAMPAIGN_NAMES).toBe('');
   });
 
-  it('keeps the group and policy of a campaign reset to notStarted that is listed in previouslyStarted', async () => {
+  it('keeps the group and policy of a campaign reset to notStarted that is listed in previouslyStarted, and schedules it so the job resets it', async () => {
     const dir = campaignsCopy();
     dirs.push(dir);
     const run = await runProgram({ campaignsDir: dir, previouslyStarted: '["admins-passkeys"]' });
     expect(run.ofType(GROUP).map((g) => g.inputs.displayName)).toEqual(['passkey-campaign-admins-passkeys-enforced']);
     expect(run.ofType(POLICY)).toHaveLength(1);
-    expect(appSettings(run.one('azure-native:web:WebApp')).CAMPAIGN_NAMES).toBe('');
+    expect(appSettings(run.one('azure-native:web:WebApp')).CAMPAIGN_NAMES).toBe('admins-passkeys');
+  });
+
+  it('schedules paused and ended campaigns too, so the job records their status', async () => {
+    const dir = campaignsCopy((name, text) => text.replace(/^ {2}status: notStarted$/m, `  status: ${name === 'admins-passkeys' ? 'paused' : 'ended'}`));
+    dirs.push(dir);
+    const run = await runProgram({ campaignsDir: dir });
+    expect(appSettings(run.one('azure-native:web:WebApp')).CAMPAIGN_NAMES).toBe('admins-passkeys,all-staff-passkeys');
   });
 });
 

@@ -59,9 +59,26 @@ export function intFlag(p: Parsed, name: string, fallback: number, min = 0): num
 export function nowFlag(p: Parsed): Date {
   const v = stringFlag(p, 'now');
   if (v === undefined) return new Date();
+  const impossible = impossibleDate(v);
+  if (impossible) throw new UsageError(`--now must be an ISO 8601 date-time such as 2026-12-01T06:00:00Z (got "${v}": ${impossible}).`);
   const d = new Date(v);
   if (!/^\d{4}-\d{2}-\d{2}/.test(v) || Number.isNaN(d.getTime())) {
     throw new UsageError(`--now must be an ISO 8601 date-time such as 2026-12-01T06:00:00Z (got "${v}").`);
   }
   return d;
+}
+
+/**
+ * Why a date the JavaScript parser accepted names no real day or time, or null. `new Date('2026-02-30')` is
+ * 2 March and hour 24 is the next day: a mistyped --now must not move the campaign's clock to another day.
+ */
+export function impossibleDate(v: string): string | null {
+  const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?)?/.exec(v);
+  if (!m) return null;
+  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
+  if (month < 1 || month > 12) return `there is no month ${m[2]}`;
+  const days = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  if (day < 1 || day > days) return `${m[1]}-${m[2]} has ${days} days`;
+  if (m[4] !== undefined && (Number(m[4]) > 23 || Number(m[5]) > 59 || Number(m[6] ?? 0) > 59)) return `${m[4]}:${m[5]}${m[6] ? `:${m[6]}` : ''} is not a time of day`;
+  return null;
 }

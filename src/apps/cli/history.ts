@@ -4,9 +4,10 @@ import * as path from 'node:path';
 import { closest } from '../../campaign/suggest';
 import { UsageError } from '../../errors';
 import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../../report/history';
-import { parseFlags, requireFlag, stringFlag } from './args';
+import { impossibleDate, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
+import { checkLedgerFor } from './ledger-checks';
 
 export const HELP = `Usage: campaign history --campaign NAME|FILE [--state DIR] [--json] [--user UPN] [--since ISO] [--export DIR]
 
@@ -21,7 +22,8 @@ grace periods exceeded, group adds, alerts, users leaving. Reads only the ledger
   --export DIR           write DIR/<campaign>/history.md and DIR/<campaign>/events.jsonl: the whole ledger,
                          byte-identical for the same ledger, to commit next to the campaign file
 
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since…).`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since, another
+campaign's ledger, no ledger at --state for a started campaign…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('history', argv, {
@@ -37,7 +39,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   let since: Date | undefined;
   if (sinceText !== undefined) {
     since = new Date(sinceText);
-    if (!/^\d{4}-\d{2}-\d{2}/.test(sinceText) || Number.isNaN(since.getTime())) {
+    if (!/^\d{4}-\d{2}-\d{2}/.test(sinceText) || Number.isNaN(since.getTime()) || impossibleDate(sinceText)) {
       throw new UsageError(`--since must be an ISO 8601 date or date-time such as 2026-12-01 or 2026-12-01T06:00:00Z (got "${sinceText}").`);
     }
   }
@@ -53,8 +55,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const name = campaign.metadata.name;
-  const ledger = await (await openStateStore(p, io)).read(name);
+  const store = await openStateStore(p, io);
+  const ledger = await store.read(name);
   const events = ledger.events;
+  checkLedgerFor('history', campaign, store, events, io);
   for (const w of ledger.warnings) println(io.stderr, `warning: ${w}`);
 
   if (exportDir !== undefined) {

@@ -5,6 +5,7 @@ import { findUser, foldLedger } from '../../engine/state';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
+import { checkLedgerFor } from './ledger-checks';
 
 export const HELP = `Usage: campaign postpone --campaign NAME|FILE --user UPN [--state DIR] [--now ISO] [--lock-wait SECONDS]
 
@@ -12,7 +13,8 @@ Postpones the user's current stage deadline by spec.postponement.days (at most m
 exactly as the postponement link in a notification does. No reminders are sent until it ends.
 If a reconcile is running on the campaign, waits up to --lock-wait seconds (default 30) for it.
 
-Exit status: 0 postponed, 1 refused (disabled, limit reached, grace exceeded, not in the campaign…), 2 usage error.`;
+Exit status: 0 postponed, 1 refused (disabled, limit reached, grace exceeded, not in the campaign…), 2 usage error
+(also another campaign's ledger, or --now earlier than the last recorded run).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('postpone', argv, { campaign: { type: 'string' }, user: { type: 'string' }, state: { type: 'string' }, now: { type: 'string' }, 'lock-wait': { type: 'string' } });
@@ -34,6 +36,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 });
   try {
     const { events } = await store.read(name);
+    checkLedgerFor('postpone', campaign, store, events, io, now);
     const state = foldLedger(events);
     const user = findUser(state, userRef);
     if (!user) {

@@ -6,7 +6,7 @@ import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
 
-const usage = (cmd: string, what: string) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
+const usage = (cmd: string, what: string, extra = '') => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
 
 ${what}
 
@@ -17,12 +17,14 @@ ${what}
   --json                 print one JSON object (DESIGN §5)
   --sender UPN           mailbox for email notifications when the campaign names none
   --lock-wait SECONDS    wait this long for another run on the same campaign to finish (default 0)
-  --accept-target-drop   act even though the target set shrank by more than 20 % since the last run
+  --accept-target-drop   act even though the target set shrank by more than 20 % since the last run${extra}
 
 Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (Graph unreachable, 401, missing enforcement group…).`;
 
 export const PLAN_HELP = usage('plan', 'Shows what a reconcile would do now: stage moves, notifications, group adds. Writes nothing (no Graph write, no ledger write).');
-export const RECONCILE_HELP = usage('reconcile', 'One run: observe every targeted user in Microsoft Graph, decide, add ready users to the enforcement group, send notifications, append to the ledger.');
+export const RECONCILE_HELP = usage('reconcile', 'One run: observe every targeted user in Microsoft Graph, decide, add ready users to the enforcement group, send notifications, append to the ledger.', `
+  --new-ledger           start on a ledger that records no run although the enforcement group already has
+                         members (refused otherwise: most often --state is mistyped)`);
 
 export function formatRun(r: RunResult): string {
   const c = r.counts;
@@ -51,7 +53,10 @@ export function formatRun(r: RunResult): string {
 }
 
 export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: Io): Promise<number> {
-  const p = parseFlags(cmd, argv, { ...COMMON_GRAPH_FLAGS, sender: { type: 'string' }, 'lock-wait': { type: 'string' }, 'accept-target-drop': { type: 'boolean' } });
+  const p = parseFlags(cmd, argv, {
+    ...COMMON_GRAPH_FLAGS, sender: { type: 'string' }, 'lock-wait': { type: 'string' }, 'accept-target-drop': { type: 'boolean' },
+    ...(cmd === 'reconcile' ? { 'new-ledger': { type: 'boolean' } } : {}),
+  });
   if (p.values.help) {
     println(io.stdout, cmd === 'plan' ? PLAN_HELP : RECONCILE_HELP);
     return 0;
@@ -78,6 +83,7 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     postpone: io.env.CAMPAIGN_POSTPONE_URL && io.env.CAMPAIGN_POSTPONE_KEY ? { baseUrl: io.env.CAMPAIGN_POSTPONE_URL, key: io.env.CAMPAIGN_POSTPONE_KEY } : undefined,
     lockWaitMs,
     acceptTargetDrop: p.values['accept-target-drop'] === true,
+    newLedger: p.values['new-ledger'] === true,
   });
   println(io.stdout, p.values.json ? JSON.stringify(result) : formatRun(result));
   return 0;

@@ -4,12 +4,13 @@ import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
 import { renderDashboard } from '../../report/html';
-import { loadReport } from '../../report/index';
+import { buildReport, readReportLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
 import { println, type Io } from './io';
+import { checkLedgerFor } from './ledger-checks';
 
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
 
@@ -26,7 +27,8 @@ snapshot in --state; never calls Microsoft Graph.
   --now ISO              the clock for the "no run for 2 days" alert only (default: now)
 
 With --markdown or --html and without --json, stdout only names the files written.
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error.`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (another campaign's ledger, no ledger
+at --state for a started campaign…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('status', argv, {
@@ -46,7 +48,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const store = await openStateStore(p, io);
-  const report = await loadReport({ campaign, store, now });
+  // loadReport, with the ledger checked between reading and building.
+  const { events, notificationsByRun, observation, warnings } = await readReportLedger(store, campaign.metadata.name);
+  checkLedgerFor('status', campaign, store, events, io);
+  const report = buildReport({ campaign, events, notificationsByRun, observation, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {

@@ -48,7 +48,7 @@ export function defaultDeps(log: SchedulerLog): HandlerDeps {
   return { env: process.env, runtime: () => loadRuntime(), now: () => new Date(), log, limiter: instanceLimiter };
 }
 
-/** Reconciles every in-progress campaign; throws when one failed so the run shows as failed in App Insights. */
+/** Reconciles every deployed campaign (paused and ended ones only record their status); throws when one failed so the run shows as failed in App Insights. */
 export async function reconcileTimer(deps: HandlerDeps): Promise<void> {
   const settings = readSettings(deps.env);
   if (settings.campaigns.length === 0) {

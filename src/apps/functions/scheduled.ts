@@ -1,4 +1,4 @@
-// What the Azure Functions app runs (loaded by ./runtime): the daily reconcile of every in-progress
+// What the Azure Functions app runs (loaded by ./runtime): the daily reconcile of every deployed
 // campaign, and the HTTPS endpoint behind signed postponement links. Same code as the CLI.
 import * as path from 'node:path';
 import { loadCampaignFile } from '../../campaign/load';

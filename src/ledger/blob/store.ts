@@ -263,7 +263,11 @@ export class BlobStore implements LedgerStore {
 
   // --- archive -------------------------------------------------------------------------------------------
 
-  async archive(campaign: string, now: Date): Promise<string> {
+  location(campaign: string): string {
+    return display(this.ledgerBlob(campaign));
+  }
+
+  async archive(campaign: string, now: Date, opening?: (where: string) => readonly LedgerEvent[]): Promise<string> {
     const base = this.campaignPrefix(campaign);
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('archive needs a valid Date for now');
     this.assertLockNotLost(campaign);
@@ -293,10 +297,41 @@ export class BlobStore implements LedgerStore {
     }
     // The ledger moves last: if we stop halfway the campaign still has its ledger and the reset can be rerun.
     names.sort((a, b) => (a === LEDGER_FILE ? 1 : b === LEDGER_FILE ? -1 : a.localeCompare(b)));
+    const where = `${display(this.container)}/${root}`;
     for (const rel of names) {
-      await this.moveBlob(this.container.getBlobClient(`${base}${rel}`), this.container.getBlobClient(`${root}${rel}`));
+      const source = this.container.getBlobClient(`${base}${rel}`);
+      const target = this.container.getBlobClient(`${root}${rel}`);
+      if (rel === LEDGER_FILE && opening) await this.replaceLedger(campaign, target, opening(where));
+      else await this.moveBlob(source, target);
     }
-    return `${display(this.container)}/${root}`;
+    if (opening && !names.includes(LEDGER_FILE)) await this.append(campaign, opening(where));
+    return where;
+  }
+
+  /**
+   * The ledger is copied into the archive, then replaced by the new ledger in one server-side copy (as repairTail
+   * does), on condition that it is still the version that was archived. It is never missing in between.
+   */
+  private async replaceLedger(campaign: string, archived: BlobClient, events: readonly LedgerEvent[]): Promise<void> {
+    const ledger = this.ledgerBlob(campaign);
+    const props = await this.properties(ledger, 'read');
+    if (props === null) {
+      await this.append(campaign, events);
+      return;
+    }
+    await this.copyVerified(ledger, archived, { sourceEtag: props.etag, expectedSize: props.contentLength ?? 0 });
+    const text = Buffer.from(encodeBatch(events), 'utf8');
+    const temp = this.container.getAppendBlobClient(`${ledger.name}.reset-${randomBytes(6).toString('hex')}`);
+    try {
+      await this.call('create the new ledger', temp, () => temp.create());
+      for (const [i, block] of splitIntoBlocks(text.toString('utf8'), this.maxBlockBytes).entries()) {
+        await this.call('write the new ledger', temp, () => temp.appendBlock(block, block.length, i === 0 ? { conditions: { appendPosition: 0 } } : {}));
+      }
+      this.assertLockNotLost(campaign);
+      await this.copyVerified(temp, ledger, { destinationEtag: props.etag, expectedSize: text.length });
+    } finally {
+      await temp.deleteIfExists().catch(() => undefined);
+    }
   }
 
   /** Copy, check the copy's size, then delete the original only if it is still the version that was copied. */

@@ -190,7 +190,11 @@ export class FileStore implements LedgerStore {
     return this.locker.acquire(campaign, this.lockFile(campaign), opts);
   }
 
-  async archive(campaign: string, now: Date): Promise<string> {
+  location(campaign: string): string {
+    return this.ledgerFile(campaign);
+  }
+
+  async archive(campaign: string, now: Date, opening?: (where: string) => readonly LedgerEvent[]): Promise<string> {
     const dir = this.campaignDir(campaign);
     if (!(now instanceof Date) || Number.isNaN(now.getTime())) throw new TypeError('archive needs a valid Date for now');
     let entries: string[];
@@ -216,10 +220,47 @@ export class FileStore implements LedgerStore {
     }
     // The ledger moves last: if we crash halfway the campaign still has its ledger and the reset can be rerun.
     toMove.sort((a, b) => (a === LEDGER_FILE ? 1 : b === LEDGER_FILE ? -1 : a.localeCompare(b)));
-    for (const name of toMove) await fsp.rename(path.join(dir, name), path.join(target, name));
+    for (const name of toMove) {
+      if (name === LEDGER_FILE && opening) await this.replaceLedger(campaign, target, opening(target));
+      else await fsp.rename(path.join(dir, name), path.join(target, name));
+    }
+    if (opening && !toMove.includes(LEDGER_FILE)) await this.append(campaign, opening(target));
     await fsyncDir(target);
     await fsyncDir(dir);
     return target;
+  }
+
+  /** The ledger into `target` (a hard link, a copy where links fail), then the new ledger renamed over it in one step. */
+  private async replaceLedger(campaign: string, target: string, events: readonly LedgerEvent[]): Promise<void> {
+    const file = this.ledgerFile(campaign);
+    const archived = path.join(target, LEDGER_FILE);
+    try {
+      await fsp.link(file, archived);
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) throw err;
+      await fsp.copyFile(file, archived, fsConstants.COPYFILE_EXCL);
+      const fh = await fsp.open(archived, 'r');
+      try {
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+    }
+    await fsyncDir(target);
+    const tmp = `${file}.reset-${process.pid}-${randomBytes(6).toString('hex')}`;
+    try {
+      const fh = await fsp.open(tmp, 'wx', 0o644);
+      try {
+        await fh.writeFile(encodeBatch(events));
+        await fh.sync();
+      } finally {
+        await fh.close();
+      }
+      await fsp.rename(tmp, file);
+    } catch (err) {
+      await fsp.unlink(tmp).catch(() => undefined);
+      throw err;
+    }
   }
 
   snapshotFile(campaign: string, name: string): string {
