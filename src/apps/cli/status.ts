@@ -8,7 +8,8 @@ import { loadReport } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
+import { atPath } from './path-errors';
 import { println, type Io } from './io';
 
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
@@ -46,18 +47,18 @@ export async function run(argv: string[], io: Io): Promise<number> {
     throw e;
   }
   const store = await openStateStore(p, io);
-  const report = await loadReport({ campaign, store, now });
+  const report = await atPath(await stateUse(p, io), () => loadReport({ campaign, store, now }));
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
     const file = path.resolve(io.cwd, markdown);
-    await writeOutput(file, renderMarkdown(report), io);
+    await atPath({ subject: `--markdown ${markdown}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderMarkdown(report), io));
     written.push(`wrote the Markdown summary to ${file}`);
   }
   const html = stringFlag(p, 'html');
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
-    await writeOutput(file, renderDashboard(report, campaign), io);
+    await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign), io));
     written.push(`wrote the dashboard to ${file}`);
   }
   if (p.values.json) {
