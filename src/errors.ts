@@ -23,20 +23,22 @@ export class RuntimeError extends Error {
 // next separator: `&` of a SAS, `;` of a connection string, a quote or backslash (so JSON stays valid), a space,
 // or a `:` of the sentence around it. Base64 and URL-encoded values hold none of these; a whole SAS may be cut
 // at the `:` of its `se=…T06:00Z`, and its `sig=` is then caught by the first pattern.
-const SECRET_VALUES = [
-  /(?<=^|[^A-Za-z0-9]|%[0-9A-Fa-f]{2})(sig\s*(?:=|%3D)\s*)[^&;:\s"'<>#\\]+/gi,
-  /((?:AccountKey|SharedAccessSignature|SharedAccessKey)\s*(?:=|%3D)\s*)[^;:\s"'<>\\]+/gi,
-];
-
+const SAS_SIGNATURE = /(sig\s*(?:=|%3D)\s*)[^&;:\s"'<>#\\]+/gi;
+const CONNECTION_SECRET = /((?:AccountKey|SharedAccessSignature|SharedAccessKey)\s*(?:=|%3D)\s*)[^;:\s"'<>\\]+/gi;
 const MAY_HOLD_SECRET = /sig|accountkey|sharedaccess/i;
+
+/** `sig` at `i` starts a name: not the end of a word such as `xsig`, but `%26sig` (an encoded `&`) does. */
+function startsName(text: string, i: number): boolean {
+  return i === 0 || !/[A-Za-z0-9]/.test(text[i - 1]) || /^%[0-9A-Fa-f]{2}$/.test(text.slice(Math.max(0, i - 3), i));
+}
 
 /** The text with every secret value replaced by `***`: applied to everything the CLI and the Functions app print or log. */
 export function redactSecrets(text: string): string {
-  // Most output holds none of the keys: one quick scan instead of two regex passes over a large --json.
+  // Most output holds none of the keys: one quick scan instead of two passes over a large --json.
   if (!MAY_HOLD_SECRET.test(text)) return text;
-  let out = text;
-  for (const re of SECRET_VALUES) out = out.replace(re, '$1***');
-  return out;
+  return text
+    .replace(SAS_SIGNATURE, (match: string, head: string, offset: number) => (startsName(text, offset) ? `${head}***` : match))
+    .replace(CONNECTION_SECRET, '$1***');
 }
 
 // ── Node system errors ─────────────────────────────────────────────────────────────────────────────
