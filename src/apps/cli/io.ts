@@ -40,7 +40,7 @@ export type OutputFailure = { kind: 'closed' } | { kind: 'failed'; error: Error 
 export interface GuardedOutput {
   /** The Io commands get: stdout and stderr redacted. */
   io: Io;
-  /** Resolves once everything written so far reached the real stdout (or failed to). */
+  /** Resolves once everything written so far reached the real streams (or failed to). */
   flush(): Promise<void>;
   /** The first stdout failure, if any. */
   failure(): OutputFailure | undefined;
@@ -64,7 +64,9 @@ export function guardOutput(io: Io): GuardedOutput {
   const stderr = new RedactingStream(io.stderr);
   return {
     io: { ...io, stdout, stderr },
-    flush: () => new Promise<void>((resolve) => stdout.write('', () => resolve())),
+    flush: async () => {
+      await Promise.all([stdout, stderr].map((s) => new Promise<void>((resolve) => s.write('', () => resolve()))));
+    },
     failure: () => failed,
   };
 }

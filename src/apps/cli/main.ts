@@ -50,6 +50,7 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
   if (failure?.kind !== 'failed') return code;
   const e = failure.error;
   println(out.io.stderr, `${label}: ${isSystemError(e) ? describeSystemError(e, { subject: 'standard output', target: null }) : `standard output: ${e.message}`}`);
+  await out.flush();
   return 2;
 }
 
