@@ -2,7 +2,8 @@
 // → normalize (role names to template ids) → rules. Returns findings instead of throwing.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LineCounter, parseAllDocuments, type YAMLError } from 'yaml';
+import { LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
+import { SYSTEM_ERRORS, isSystemError } from '../errors';
 import { ROLE_ALIASES, SUPPORTED_ROLE_NAMES, isGuid, roleTemplateId } from './roles';
 import { CAMPAIGN_RULES, finding, type RuleContext } from './rules';
 import { validateSchema } from './schema';
@@ -71,7 +72,8 @@ export function parseCampaign(text: string, file: string, opts: LoadOptions = {}
     return split(file, source, found);
   }
 
-  const raw = doc.toJS({ maxAliasCount: 100 }) as unknown;
+  const raw = toData(doc, source, found);
+  if (raw === ALIAS_FAILED) return split(file, source, found);
   const data = structuredClone(raw) as unknown;
   found.push(...validateSchema(data, source));
   if (found.some((d) => d.severity === 'error')) return split(file, source, found);
@@ -87,6 +89,30 @@ export function parseCampaign(text: string, file: string, opts: LoadOptions = {}
   const result = split(file, source, found);
   result.campaign = result.errors.length ? null : campaign;
   return result;
+}
+
+const ALIAS_FAILED = Symbol('alias failed');
+
+/**
+ * The document as plain data. yaml throws a ReferenceError from toJS for an alias it cannot expand: one whose
+ * anchor is missing, or aliases that expand past maxAliasCount (a "billion laughs" file); that is a finding
+ * about this file, positioned at its first alias, so the other files are still checked.
+ */
+function toData(doc: Document.Parsed, source: CampaignSource, found: Diagnostic[]): unknown {
+  try {
+    return doc.toJS({ maxAliasCount: 100 }) as unknown;
+  } catch (e) {
+    if (!(e instanceof ReferenceError)) throw e;
+    let offset = 0;
+    visit(doc, { Alias: (_key, node) => {
+      offset = node.range?.[0] ?? 0;
+      return visit.BREAK;
+    } });
+    const pos = source.pos(offset);
+    found.push({ severity: 'error', file: source.file, line: pos.line, col: pos.col, path: '', rule: 'yaml/alias',
+      message: `invalid YAML: ${e.message.replace(/\.$/, '')}. A campaign needs no anchors or aliases (&name, *name): write the values out.` });
+    return ALIAS_FAILED;
+  }
 }
 
 /** Maps role names to template ids and lower-cases GUIDs; reports unknown roles. */
@@ -118,7 +144,17 @@ function normalize(c: Campaign, ctx: RuleContext, found: Diagnostic[]): Campaign
 }
 
 export function loadCampaignFile(file: string, opts: LoadOptions = {}): LoadResult {
-  return parseCampaign(fs.readFileSync(file, 'utf8'), file, opts);
+  let text: string;
+  try {
+    text = fs.readFileSync(file, 'utf8');
+  } catch (e) {
+    // A file that cannot be read is a finding about that file, so `campaign validate` still checks the others.
+    if (!isSystemError(e)) throw e;
+    const { problem, fix } = SYSTEM_ERRORS[e.code];
+    const d: Diagnostic = { severity: 'error', file, line: 1, col: 1, path: '', rule: `file/${e.code}`, message: `cannot read the file: ${problem} (${e.code}). ${fix}` };
+    return split(file, new CampaignSource(file, '', undefined, new LineCounter()), [d]);
+  }
+  return parseCampaign(text, file, opts);
 }
 
 export const CAMPAIGN_FILE = /\.ya?ml$/i;

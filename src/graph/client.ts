@@ -20,6 +20,8 @@ export interface GraphOptions {
   token?: TokenProvider;
   /** Give up on a request after retrying this long (ms). Default 120 s. */
   retryBudgetMs?: number;
+  /** Give up on a request that reaches no server (refused, DNS, unreachable) after this long (ms). Default 10 s. */
+  connectBudgetMs?: number;
   /** Per-attempt time-out (ms). Default 60 s. */
   attemptTimeoutMs?: number;
   /** Requests in flight at once. Default 4. */
@@ -166,15 +168,18 @@ class RetryMiddleware implements Middleware {
         this.gateUntil = Math.max(this.gateUntil, this.g.now() + delay);
       } else if (failure === undefined && (status === 503 || (status === 504 && !once))) {
         delay = retryAfterHeader ? Number(retryAfterHeader) * 1000 : backoff(attempt);
-      } else if (failure !== undefined && idempotent && (attempt < 2 || !isHardNetworkFailure(failure))) {
+      } else if (failure !== undefined && idempotent && (connectFailure(failure) === undefined || attempt < CONNECT_RETRIES)) {
         delay = backoff(attempt);
       }
       if (delay === undefined || !Number.isFinite(delay)) {
-        if (failure !== undefined) throw this.g.remember(networkError(failure, method, url));
+        if (failure !== undefined) throw this.g.remember(networkError(failure, method, url, this.g.baseUrl));
         return;
       }
-      if (this.g.now() + delay - started > this.g.retryBudgetMs) {
-        if (failure !== undefined) throw this.g.remember(networkError(failure, method, url));
+      // Nothing answered at all (refused, no such host, unreachable): a short budget, so a wrong --graph-url fails
+      // in seconds; a reset or time-out of a server that did answer gets the whole retry budget.
+      const budget = failure !== undefined && connectFailure(failure) !== undefined ? Math.min(this.g.retryBudgetMs, this.g.connectBudgetMs) : this.g.retryBudgetMs;
+      if (this.g.now() + delay - started > budget) {
+        if (failure !== undefined) throw this.g.remember(networkError(failure, method, url, this.g.baseUrl));
         return; // hand the last 429/503 to the caller, which raises a typed error
       }
       // Drain the body so the connection is reused.
@@ -185,22 +190,61 @@ class RetryMiddleware implements Middleware {
   }
 }
 
-/** Nothing listens there or the name does not resolve: retrying for minutes will not help. */
-function isHardNetworkFailure(e: unknown): boolean {
-  const code = (e as { cause?: { code?: string } })?.cause?.code;
-  return code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EAI_AGAIN' || code === 'CERT_HAS_EXPIRED' || code === 'DEPTH_ZERO_SELF_SIGNED_CERT';
+/**
+ * Failures before any server answered, by the `code` of fetch's cause: nothing listens there, the name does not
+ * resolve, no route, the connection or TLS handshake never completed. Retrying for minutes will not help.
+ */
+const CONNECT_FAILURES = {
+  ECONNREFUSED: 'connection refused: nothing listens at that address and port',
+  ENOTFOUND: 'the host name does not resolve',
+  EAI_AGAIN: 'the host name could not be resolved (DNS did not answer)',
+  EHOSTUNREACH: 'the host is unreachable',
+  ENETUNREACH: 'the network is unreachable',
+  EHOSTDOWN: 'the host is down',
+  EADDRNOTAVAIL: 'the address is not available from this machine',
+  UND_ERR_CONNECT_TIMEOUT: 'the connection timed out',
+  CERT_HAS_EXPIRED: 'the server certificate has expired',
+  DEPTH_ZERO_SELF_SIGNED_CERT: 'the server certificate is self-signed',
+  SELF_SIGNED_CERT_IN_CHAIN: 'the server certificate chain is self-signed',
+  UNABLE_TO_VERIFY_LEAF_SIGNATURE: 'the server certificate cannot be verified',
+  ERR_TLS_CERT_ALTNAME_INVALID: 'the server certificate is for another host name',
+} as const;
+type ConnectFailure = keyof typeof CONNECT_FAILURES;
+
+/** Retries of a request that never reached a server: enough for a DNS or routing blip, not minutes. */
+const CONNECT_RETRIES = 2;
+
+function connectFailure(e: unknown): ConnectFailure | undefined {
+  const code = (e as { cause?: { code?: unknown } } | null)?.cause?.code;
+  return typeof code === 'string' && Object.hasOwn(CONNECT_FAILURES, code) ? (code as ConnectFailure) : undefined;
 }
+
+/**
+ * The ports fetch (undici) refuses to connect to, from the Fetch standard's "bad port" list (X11's 6000, SMTP, IRC…):
+ * a request there fails at once with an error that carries no code, so the client rejects such a URL up front.
+ * https://fetch.spec.whatwg.org/#port-blocking
+ */
+export const FETCH_BAD_PORTS: ReadonlySet<string> = new Set([
+  '1', '7', '9', '11', '13', '15', '17', '19', '20', '21', '22', '23', '25', '37', '42', '43', '53', '69', '77', '79', '87', '95',
+  '101', '102', '103', '104', '109', '110', '111', '113', '115', '117', '119', '123', '135', '137', '139', '143', '161', '179',
+  '389', '427', '465', '512', '513', '514', '515', '526', '530', '531', '532', '540', '548', '554', '556', '563', '587', '601',
+  '636', '989', '990', '993', '995', '1719', '1720', '1723', '2049', '3659', '4045', '4190', '5060', '5061', '6000', '6566',
+  '6665', '6666', '6667', '6668', '6669', '6679', '6697', '10080',
+]);
 
 function backoff(attempt: number): number {
   return Math.min(30_000, 500 * 2 ** attempt) * (0.75 + Math.random() * 0.5);
 }
 
-function networkError(e: unknown, method: string, url: string): GraphError {
+function networkError(e: unknown, method: string, url: string, baseUrl: string): GraphError {
   const err = e as { name?: string; message?: string; cause?: { code?: string; message?: string } };
   const timedOut = err?.name === 'TimeoutError' || err?.name === 'AbortError';
   const code = timedOut ? 'Timeout' : (err?.cause?.code ?? 'NetworkError');
   const detail = timedOut ? 'timed out' : (err?.cause?.message ?? err?.message ?? String(e));
-  return new GraphUnavailableError(`${method} ${url}: ${detail}`, 0, code, method, url, true,
+  const connect = connectFailure(e);
+  // A connect failure is about the Graph URL itself, not one request: name the URL, then the system's words.
+  const message = connect !== undefined ? `cannot reach Microsoft Graph at ${baseUrl} (${CONNECT_FAILURES[connect]}): ${detail}` : `${method} ${url}: ${detail}`;
+  return new GraphUnavailableError(message, 0, code, method, url, true,
     'Check that the Graph URL is reachable from here (--graph-url), then run again.');
 }
 
@@ -256,6 +300,7 @@ export class Graph implements GraphReader {
   readonly client: Client;
   readonly stats: GraphStats = { requests: 0, throttled: 0, retries: 0 };
   readonly retryBudgetMs: number;
+  readonly connectBudgetMs: number;
   readonly concurrency: number;
   readonly sleep: (ms: number) => Promise<void>;
   readonly now: () => number;
@@ -276,8 +321,13 @@ export class Graph implements GraphReader {
     } catch {
       throw new GraphRequestError(`--graph-url "${opts.graphUrl}" is not a URL.`, 0, 'BadUrl', 'GET', opts.graphUrl, false, 'Use for example https://graph.microsoft.com or http://127.0.0.1:8080.');
     }
+    if ((parsed.protocol === 'http:' || parsed.protocol === 'https:') && FETCH_BAD_PORTS.has(parsed.port)) {
+      throw new GraphRequestError(`--graph-url ${parsed.origin}: port ${parsed.port} is one that fetch never connects to (a "bad port" of the Fetch standard, kept for other protocols such as X11 and mail).`,
+        0, 'BadPort', 'GET', parsed.origin, false, 'Use another port (campaign sim serve --port 0 picks a free one).');
+    }
     this.baseUrl = parsed.origin + parsed.pathname.replace(/\/+$/, '');
     this.retryBudgetMs = opts.retryBudgetMs ?? 120_000;
+    this.connectBudgetMs = opts.connectBudgetMs ?? 10_000;
     this.concurrency = opts.concurrency ?? 4;
     this.sleep = opts.sleep ?? realSleep;
     this.now = opts.now ?? Date.now;

@@ -8,7 +8,7 @@ import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { DefaultAzureCredential } from '@azure/identity';
 import type { ContainerClient } from '@azure/storage-blob';
-import { UsageError } from '../errors';
+import { UsageError, redactSecrets } from '../errors';
 // blob/ needs the storage SDK's types only, so this import loads no SDK.
 import { BlobStore, type BlobStoreOptions } from './blob/store';
 import { FileStore, type FileStoreOptions } from './file/store';
@@ -52,13 +52,9 @@ const FORMS =
   'Use a directory path, azblob://ACCOUNT/CONTAINER[/prefix] (signs in with DefaultAzureCredential), ' +
   'or a storage connection string such as "UseDevelopmentStorage=true;Container=ledger".';
 
+/** Every message about a --state value: never echoes a key or SAS back (the value, the problem or the hint). */
 function usage(spec: string, problem: string, hint = FORMS): UsageError {
-  return new UsageError(`--state ${spec}: ${problem}`, hint);
-}
-
-/** Never echo a key or SAS back in a message. */
-function redact(spec: string): string {
-  return spec.replace(/((?:AccountKey|SharedAccessSignature)=)[^;]*/gi, '$1***');
+  return new UsageError(redactSecrets(`--state ${spec}: ${problem}`), redactSecrets(hint));
 }
 
 function isConnectionString(spec: string): boolean {
@@ -101,10 +97,10 @@ export function parseStateSpec(spec: string, opts: { cwd?: string; endpointSuffi
     const hint = scheme === 'https' || scheme === 'http'
       ? 'For a storage account write azblob://ACCOUNT/CONTAINER (the https endpoint is derived from it); for the emulator use a connection string.'
       : FORMS;
-    throw usage(redact(spec), `"${scheme}://" locations are not supported.`, hint);
+    throw usage(spec, `"${scheme}://" locations are not supported.`, hint);
   }
   const m = /^azblob:\/\/([^/?#]*)(\/[^?#]*)?$/i.exec(spec);
-  if (!m) throw usage(redact(spec), 'an azblob:// location takes no query or fragment (no SAS either: it signs in with DefaultAzureCredential).', 'Use azblob://ACCOUNT/CONTAINER[/prefix].');
+  if (!m) throw usage(spec, 'an azblob:// location takes no query or fragment (no SAS either: it signs in with DefaultAzureCredential).', 'Use azblob://ACCOUNT/CONTAINER[/prefix].');
   const account = m[1];
   if (!ACCOUNT.test(account)) {
     throw usage(spec, account === '' ? 'the storage account name is missing.' : `"${account}" is not a valid storage account name.`, 'Account names are 3–24 lower-case letters and digits: azblob://ACCOUNT/CONTAINER[/prefix].');
@@ -118,32 +114,31 @@ export function parseStateSpec(spec: string, opts: { cwd?: string; endpointSuffi
 }
 
 function parseConnectionString(spec: string): StateLocation {
-  const shown = redact(spec);
   const kept: string[] = [];
   const keys = new Map<string, string>();
   for (const part of spec.split(';')) {
     if (part.trim() === '') continue;
     const eq = part.indexOf('=');
-    if (eq <= 0) throw usage(shown, `"${redact(part)}" is not a key=value pair of a connection string.`);
+    if (eq <= 0) throw usage(spec, `"${part}" is not a key=value pair of a connection string.`);
     const key = part.slice(0, eq).trim().toLowerCase();
     const value = part.slice(eq + 1).trim();
     if (!CONNECTION_KEYS.includes(key) && !OWN_KEYS.includes(key)) {
-      throw usage(shown, `unknown connection string key "${part.slice(0, eq).trim()}".`, `Known keys: DefaultEndpointsProtocol, AccountName, AccountKey, BlobEndpoint, SharedAccessSignature, EndpointSuffix, UseDevelopmentStorage, and campaign's own Container and Prefix.`);
+      throw usage(spec, `unknown connection string key "${part.slice(0, eq).trim()}".`, `Known keys: DefaultEndpointsProtocol, AccountName, AccountKey, BlobEndpoint, SharedAccessSignature, EndpointSuffix, UseDevelopmentStorage, and campaign's own Container and Prefix.`);
     }
-    if (keys.has(key)) throw usage(shown, `the key "${part.slice(0, eq).trim()}" appears twice.`);
+    if (keys.has(key)) throw usage(spec, `the key "${part.slice(0, eq).trim()}" appears twice.`);
     keys.set(key, value);
     // The SDK matches keys case-sensitively; Azure's own tools do not.
     if (!OWN_KEYS.includes(key)) kept.push(`${CONNECTION_KEY_NAMES[CONNECTION_KEYS.indexOf(key)]}=${value}`);
   }
   const dev = keys.get('usedevelopmentstorage');
-  if (dev !== undefined && dev.toLowerCase() !== 'true') throw usage(shown, `UseDevelopmentStorage must be "true" (got "${dev}").`);
+  if (dev !== undefined && dev.toLowerCase() !== 'true') throw usage(spec, `UseDevelopmentStorage must be "true" (got "${dev}").`);
   const hasKey = keys.has('accountname') && keys.has('accountkey');
   const hasSas = keys.has('blobendpoint') && keys.has('sharedaccesssignature');
   if (dev === undefined && !hasKey && !hasSas) {
-    throw usage(shown, 'the connection string has no credentials.', 'It needs AccountName and AccountKey, BlobEndpoint and SharedAccessSignature, or UseDevelopmentStorage=true. For Entra ID sign-in use azblob://ACCOUNT/CONTAINER instead.');
+    throw usage(spec, 'the connection string has no credentials.', 'It needs AccountName and AccountKey, BlobEndpoint and SharedAccessSignature, or UseDevelopmentStorage=true. For Entra ID sign-in use azblob://ACCOUNT/CONTAINER instead.');
   }
   if (keys.has('accountkey') && !/^[A-Za-z0-9+/]+={0,2}$/.test(keys.get('accountkey') ?? '')) {
-    throw usage(shown, 'AccountKey is not base64.', 'Copy the key from the storage account\'s "Access keys" page, or use azblob://ACCOUNT/CONTAINER with Entra ID.');
+    throw usage(spec, 'AccountKey is not base64.', 'Copy the key from the storage account\'s "Access keys" page, or use azblob://ACCOUNT/CONTAINER with Entra ID.');
   }
   for (const k of ['blobendpoint', 'developmentstorageproxyuri']) {
     const v = keys.get(k);
@@ -152,13 +147,13 @@ function parseConnectionString(spec: string): StateLocation {
     try {
       url = new URL(v);
     } catch {
-      throw usage(shown, `${k === 'blobendpoint' ? 'BlobEndpoint' : 'DevelopmentStorageProxyUri'} "${v}" is not a URL.`);
+      throw usage(spec, `${k === 'blobendpoint' ? 'BlobEndpoint' : 'DevelopmentStorageProxyUri'} "${v}" is not a URL.`);
     }
-    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usage(shown, `${k === 'blobendpoint' ? 'BlobEndpoint' : 'DevelopmentStorageProxyUri'} must be an http(s) URL (got "${v}").`);
+    if (url.protocol !== 'https:' && url.protocol !== 'http:') throw usage(spec, `${k === 'blobendpoint' ? 'BlobEndpoint' : 'DevelopmentStorageProxyUri'} must be an http(s) URL (got "${v}").`);
   }
   const container = keys.get('container') ?? DEFAULT_CONTAINER;
-  checkContainer(shown, container);
-  const prefix = parsePrefix(shown, keys.get('prefix') ?? '');
+  checkContainer(spec, container);
+  const prefix = parsePrefix(spec, keys.get('prefix') ?? '');
   const where = dev !== undefined ? 'the local storage emulator' : keys.get('blobendpoint') ?? `account ${keys.get('accountname')}`;
   return { kind: 'connection-string', connectionString: kept.join(';'), container, prefix, description: `container "${container}" of ${where}` };
 }
@@ -182,7 +177,7 @@ export async function openStore(spec: string, opts: OpenStoreOptions = {}): Prom
     try {
       service = BlobServiceClient.fromConnectionString(location.connectionString);
     } catch (err) {
-      throw usage(redact(spec), `the connection string was not accepted (${redact((err as Error).message)}).`);
+      throw usage(spec, `the connection string was not accepted (${(err as Error).message}).`);
     }
     return new BlobStore({ ...blobOpts, container: asContainer(service.getContainerClient(location.container)) });
   }

@@ -1,4 +1,6 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadCampaignFile, namesUniqueAcrossFiles, parseCampaign } from '../../src/campaign/load';
 import { SUPPORTED_ROLES, SUPPORTED_ROLE_TEMPLATE_IDS } from '../../src/campaign/roles';
@@ -118,5 +120,37 @@ describe('the campaign JSON Schema', () => {
 
   it('declares JSON Schema 2020-12', () => {
     expect(campaignSchema().$schema).toBe('https://json-schema.org/draft/2020-12/schema');
+  });
+});
+
+// Issue #12 item 6: a file the YAML library cannot turn into data is a finding about that file, not a crash.
+describe('a campaign file that cannot be loaded', () => {
+  it('a YAML alias bomb is an error at its first alias', () => {
+    const text = minimal('minimal-campaign', [
+      'x-a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      'x-b: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]',
+      'x-c: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]',
+      'x-d: [*c,*c,*c,*c,*c,*c,*c,*c,*c]',
+    ].join('\n'));
+    const r = parseCampaign(text, 'campaigns/minimal-campaign.yaml');
+    expect(r.campaign).toBeNull();
+    expect(r.errors).toEqual([{ severity: 'error', file: 'campaigns/minimal-campaign.yaml', line: 8, col: 10, path: '', rule: 'yaml/alias',
+      message: 'invalid YAML: Excessive alias count indicates a resource exhaustion attack. A campaign needs no anchors or aliases (&name, *name): write the values out.' }]);
+  });
+
+  it('an alias without its anchor is an error at the alias', () => {
+    const r = parseCampaign(minimal('minimal-campaign', 'x-b: *missing\n'), 'campaigns/minimal-campaign.yaml');
+    expect(r.errors).toMatchObject([{ line: 7, col: 6, rule: 'yaml/alias', message: expect.stringContaining('Unresolved alias') }]);
+  });
+
+  it('a path that cannot be read is an error about that file, by its system error code', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'unreadable-campaign-'));
+    try {
+      const r = loadCampaignFile(dir);
+      expect(r.campaign).toBeNull();
+      expect(r.errors).toEqual([{ severity: 'error', file: dir, line: 1, col: 1, path: '', rule: 'file/EISDIR', message: 'cannot read the file: is a directory (EISDIR). Pass a file.' }]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -1,5 +1,5 @@
-import { afterEach, describe, expect, it } from 'vitest';
-import { Graph, SIM_TOKEN } from '../../src/graph/client';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { FETCH_BAD_PORTS, Graph, SIM_TOKEN } from '../../src/graph/client';
 import { GraphAuthError, GraphRequestError, GraphUnavailableError } from '../../src/graph/errors';
 import { FakeClock } from '../../src/sim/clock';
 import { generateTenant } from '../../src/sim/generate';
@@ -78,5 +78,70 @@ describe('the Graph client', () => {
 
   it('rejects a base URL that is not a URL', () => {
     expect(() => new Graph({ graphUrl: 'graph.microsoft' })).toThrow('--graph-url "graph.microsoft" is not a URL.');
+  });
+});
+
+// Issue #12 item 8: a Graph URL nothing answers at fails within seconds, naming the URL; a server that did
+// answer and then resets a connection still gets the whole retry budget. fetch is replaced by one that fails
+// the way undici does (a TypeError whose cause carries the system error code) and spends fake time.
+describe('connect failures', () => {
+  afterEach(() => vi.unstubAllGlobals());
+
+  function failingGraph(code: string, opts: { attemptMs?: number } = {}) {
+    const clock = new FakeClock('2026-12-01T06:00:00Z');
+    const started = clock.now();
+    let calls = 0;
+    vi.stubGlobal('fetch', async () => {
+      calls++;
+      clock.advance(opts.attemptMs ?? 0);
+      throw Object.assign(new TypeError('fetch failed'), { cause: Object.assign(new Error(`connect ${code} 127.0.0.1:8080`), { code }) });
+    });
+    const graph = new Graph({ graphUrl: 'http://127.0.0.1:8080', sleep: async (ms) => clock.advance(ms), now: () => clock.now(), retryBudgetMs: 120_000 });
+    return { graph, calls: () => calls, elapsed: () => clock.now() - started };
+  }
+
+  it.each(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL'])('%s: two retries, then a typed error naming the URL', async (code) => {
+    const { graph, calls, elapsed } = failingGraph(code);
+    const err = await graph.get('/users').catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(GraphUnavailableError);
+    expect(err).toMatchObject({ code, retryable: true });
+    expect((err as Error).message).toMatch(/^cannot reach Microsoft Graph at http:\/\/127\.0\.0\.1:8080 \(.+\): connect /);
+    expect(calls()).toBe(3);
+    expect(elapsed()).toBeLessThan(10_000);
+  });
+
+  it('a connection that times out at each attempt is not tried again past the 10 s connect budget', async () => {
+    const { graph, calls, elapsed } = failingGraph('UND_ERR_CONNECT_TIMEOUT', { attemptMs: 10_000 });
+    const err = await graph.get('/users').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'UND_ERR_CONNECT_TIMEOUT' });
+    expect(calls()).toBe(1);
+    expect(elapsed()).toBeLessThan(15_000);
+  });
+
+  it('a reset (the server answered the connection) is still retried for the whole retry budget', async () => {
+    const { graph, calls, elapsed } = failingGraph('ECONNRESET');
+    const err = await graph.get('/users').catch((e: unknown) => e);
+    expect(err).toMatchObject({ code: 'ECONNRESET' });
+    expect((err as Error).message).toMatch(/^GET http:\/\/127\.0\.0\.1:8080\/v1\.0\/users: connect ECONNRESET/);
+    expect(calls()).toBeGreaterThan(5);
+    expect(elapsed()).toBeGreaterThan(60_000);
+    expect(elapsed()).toBeLessThanOrEqual(120_000);
+  });
+
+  it('refuses a port fetch never connects to, at once and naming the URL', () => {
+    expect(FETCH_BAD_PORTS.has('6000')).toBe(true);
+    expect(() => new Graph({ graphUrl: 'http://127.0.0.1:6000' })).toThrow(GraphRequestError);
+    expect(() => new Graph({ graphUrl: 'http://127.0.0.1:6000/' })).toThrow('--graph-url http://127.0.0.1:6000: port 6000 is one that fetch never connects to');
+    // Default ports and ordinary ones are fine.
+    expect(() => new Graph({ graphUrl: 'https://graph.microsoft.com', token: async () => 't' })).not.toThrow();
+    expect(() => new Graph({ graphUrl: 'http://127.0.0.1:8080' })).not.toThrow();
+  });
+
+  it('the bad-port list is the one this Node refuses', async () => {
+    // Every listed port fails in this Node's fetch before any connection is tried.
+    for (const port of FETCH_BAD_PORTS) {
+      const cause = await fetch(`http://127.0.0.1:${port}/`).then(() => undefined, (e: { cause?: Error }) => e.cause);
+      expect(cause?.message).toBe('bad port');
+    }
   });
 });

@@ -117,6 +117,31 @@ describe('parseStateSpec', () => {
       expect(err?.message).not.toContain(secret);
     }
   });
+
+  // Issue #12 item 7: a SAS in a URL, any spacing around "=", any case; neither the message nor the hint.
+  it.each([
+    'azblob://acct/ctr?sig=SECRET',
+    'azblob://acct/ctr?sv=2022-11-02&SIG=SECRET',
+    'https://acct.blob.core.windows.net/ctr?sv=1&sig=SECRET',
+    'file://host/x?sig=SECRET',
+    'AccountName=acct;AccountKey = SECRET==;Containr=x',
+    'AccountName=acct;accountkey= SECRET==;Container=BAD_',
+    'SharedAccessSignature = sv=1&sig=SECRET;Bogus=1',
+    'BlobEndpoint=https://acct.blob.core.windows.net/?sig=SECRET;Container=x',
+    'BlobEndpoint=https://acct.blob.core.windows.net;SharedAccessSignature=sv=1&sig=SECRET;Container=x;Container=y',
+  ])('never repeats the secret of %s', (spec) => {
+    const err = (() => {
+      try {
+        parseStateSpec(spec);
+      } catch (e) {
+        return e as UsageError;
+      }
+      return null;
+    })();
+    expect(err).toBeInstanceOf(UsageError);
+    expect(err?.message).toMatch(/^--state .*\*\*\*/);
+    expect(`${err?.message} ${err?.hint}`).not.toContain('SECRET');
+  });
 });
 
 describe('openStore', () => {

@@ -9,6 +9,7 @@ import { stringFlag, type Parsed } from './args';
 import type { Io } from './io';
 import type { LedgerStore } from '../../ledger/store';
 import { println } from './io';
+import { atPathSync, type PathUse } from './path-errors';
 
 export const COMMON_GRAPH_FLAGS = {
   campaign: { type: 'string' },
@@ -30,7 +31,7 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
     if (!fs.existsSync(file)) throw new UsageError(`--campaign ${value}: no such file.`);
   } else {
     const dir = path.resolve(io.cwd, 'campaigns');
-    const candidates = fs.existsSync(dir) ? listCampaignFiles(dir) : [];
+    const candidates = fs.existsSync(dir) ? atPathSync({ subject: `--campaign ${value}`, path: dir, expects: 'a campaign name from campaigns/ or the path to a campaign file' }, () => listCampaignFiles(dir)) : [];
     file = candidates.find((f) => path.basename(f).replace(/\.ya?ml$/i, '') === value);
     if (!file) {
       const names = candidates.map((f) => path.basename(f).replace(/\.ya?ml$/i, ''));
@@ -39,7 +40,9 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
   }
   // Read the resolved file; name it as the user wrote it, or relative to io.cwd when found by name.
   const shown = looksLikeFile ? value : path.relative(io.cwd, file);
-  const r = parseCampaign(fs.readFileSync(file, 'utf8'), shown);
+  const found = file;
+  const text = atPathSync({ subject: `--campaign ${value}`, path: found, expects: 'a campaign file (.yaml) or a campaign name' }, () => fs.readFileSync(found, 'utf8'));
+  const r = parseCampaign(text, shown);
   if (!r.campaign) {
     for (const d of r.errors) println(io.stderr, formatDiagnostic(d));
     println(io.stderr, `the campaign file is invalid; fix it (campaign validate ${r.file}) and run again.`);
@@ -52,6 +55,17 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
 export async function openStateStore(p: Parsed, io: Io): Promise<LedgerStore> {
   const { openStore } = await import('../../ledger/open-store.js');
   return openStore(stringFlag(p, 'state') ?? io.env.CAMPAIGN_STATE ?? '.campaign-state', { cwd: io.cwd });
+}
+
+/** The `--state` directory as a PathUse, so file-system failures name it; undefined for a blob store. */
+export async function stateUse(p: Parsed, io: Io): Promise<PathUse | undefined> {
+  const { parseStateSpec } = await import('../../ledger/open-store.js');
+  const flag = stringFlag(p, 'state');
+  const value = flag ?? io.env.CAMPAIGN_STATE ?? '.campaign-state';
+  const location = parseStateSpec(value, { cwd: io.cwd });
+  if (location.kind !== 'file') return undefined;
+  const subject = flag !== undefined ? `--state ${value}` : io.env.CAMPAIGN_STATE !== undefined ? `CAMPAIGN_STATE=${value}` : `the default --state ${value}`;
+  return { subject, path: location.dir, expects: 'a directory for the ledger (it is created if missing)' };
 }
 
 export function graphUrl(p: Parsed, io: Io): string {

@@ -10,6 +10,7 @@ import { FileStore } from '../../ledger/file/store';
 import { SNAPSHOTS } from '../../ledger/store';
 import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
+import { atPath, atPathSync, type PathUse } from './path-errors';
 
 export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--start ISO] [--state DIR]
 
@@ -55,7 +56,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const start = startFlag ? new Date(startFlag) : new Date(Date.UTC(today.getUTCFullYear(), today.getUTCMonth(), today.getUTCDate(), 6));
   if (Number.isNaN(start.getTime())) throw new UsageError(`--start must be an ISO date such as 2026-12-01T06:00:00Z (got "${startFlag}").`);
   const stateDir = path.resolve(io.cwd, stringFlag(p, 'state') ?? '.campaign-demo');
-  prepareStateDir(stateDir);
+  const stateDirUse: PathUse = { subject: `--state ${stringFlag(p, 'state') ?? '.campaign-demo'}`, path: stateDir, expects: 'a directory for the demo (it is created if missing)' };
+  atPathSync(stateDirUse, () => prepareStateDir(stateDir));
 
   const file = path.resolve(__dirname, '..', '..', '..', 'campaigns', 'admins-passkeys.yaml');
   const loaded = loadCampaignFile(file);
@@ -69,7 +71,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   const { runDemo } = await import('../demo/demo.js');
   const started = Date.now();
-  const result = await runDemo({
+  const result = await atPath(stateDirUse, () => runDemo({
     campaign,
     store,
     users,
@@ -86,7 +88,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
         (io.stderr as NodeJS.WriteStream).write(`[${'#'.repeat(done)}${'.'.repeat(width - done)}] day ${day + 1}/${days}`);
       }
     },
-  });
+  }));
   if (tty) (io.stderr as NodeJS.WriteStream).write('\r\x1b[K');
 
   const last = result.runs[result.runs.length - 1];
@@ -104,7 +106,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `Outlook:`);
   for (const line of outlook(campaign, observation, state, nowIso)) println(io.stdout, `  ${line}`);
   const { writeDashboard } = await import('../../report/index.js');
-  const dashboard = await writeDashboard({ campaign, store, file: path.join(stateDir, `${campaign.metadata.name}.html`) });
+  const dashboard = await atPath(stateDirUse, () => writeDashboard({ campaign, store, file: path.join(stateDir, `${campaign.metadata.name}.html`) }));
   println(io.stdout);
   println(io.stdout, `Ledger:    ${path.relative(io.cwd, path.join(stateDir, campaign.metadata.name, 'ledger.jsonl'))}`);
   println(io.stdout, `Dashboard: ${path.relative(io.cwd, dashboard)}  (open it in a browser; it works offline)`);

@@ -5,7 +5,8 @@ import { closest } from '../../campaign/suggest';
 import { UsageError } from '../../errors';
 import { filterEvents, formatHistoryText, userIdsFor, writeHistoryExport } from '../../report/history';
 import { impossibleDate, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
+import { atPath } from './path-errors';
 import { println, type Io } from './io';
 import { checkLedgerFor } from './ledger-checks';
 
@@ -56,13 +57,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const name = campaign.metadata.name;
   const store = await openStateStore(p, io);
-  const ledger = await store.read(name);
+  const ledger = await atPath(await stateUse(p, io), () => store.read(name));
   const events = ledger.events;
   checkLedgerFor('history', campaign, store, events, io);
   for (const w of ledger.warnings) println(io.stderr, `warning: ${w}`);
 
   if (exportDir !== undefined) {
-    const files = await writeHistoryExport(path.resolve(io.cwd, exportDir), name, events);
+    const dir = path.resolve(io.cwd, exportDir);
+    const files = await atPath({ subject: `--export ${exportDir}`, path: dir, expects: 'a directory (it is created if missing)' }, () => writeHistoryExport(dir, name, events));
     println(io.stdout, `wrote ${events.length} event${events.length === 1 ? '' : 's'} of ${name} to ${files.markdown} and ${files.jsonl}`);
     return 0;
   }

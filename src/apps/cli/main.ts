@@ -2,9 +2,10 @@
 // so `campaign validate` never pays for the Graph client (and nothing here loads Pulumi).
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { RuntimeError, UsageError } from '../../errors';
+import { RuntimeError, UsageError, describeSystemError, isSystemError } from '../../errors';
 import { StateError } from '../../ledger/errors';
-import { println, processIo, type Io } from './io';
+import { guardOutput, println, processIo, type Io } from './io';
+import { pathError } from './path-errors';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };
 
@@ -33,7 +34,27 @@ Run "campaign <command> --help" for a command's options.
 Exit status: 0 success, 1 findings or validation errors, 2 usage or runtime error.`;
 }
 
+/**
+ * Runs one command. Everything it prints goes through the output guard (io.ts): secrets are redacted, and a
+ * stdout that fails is handled here. When the reader closed the pipe (EPIPE: `campaign status | head`), the
+ * command ends quietly with its own exit status, as `head` asked for no more; that also keeps such a pipeline
+ * from failing a CI step run with `set -o pipefail`, and a run is never cut short between its writes and its
+ * lock release. Any other stdout failure (a full disk) is one line on stderr and exit 2.
+ */
 export async function run(argv: string[], io: Io = processIo()): Promise<number> {
+  const out = guardOutput(io);
+  const label = argv[0] !== undefined && Object.hasOwn(COMMANDS, argv[0]) ? `campaign ${argv[0]}` : 'campaign';
+  const code = await dispatch(argv, out.io);
+  await out.flush();
+  const failure = out.failure();
+  if (failure?.kind !== 'failed') return code;
+  const e = failure.error;
+  println(out.io.stderr, `${label}: ${isSystemError(e) ? describeSystemError(e, { subject: 'standard output', target: null }) : `standard output: ${e.message}`}`);
+  await out.flush();
+  return 2;
+}
+
+async function dispatch(argv: string[], io: Io): Promise<number> {
   const [name, ...rest] = argv;
   if (!name || name === '--help' || name === '-h' || name === 'help') {
     println(name ? io.stdout : io.stderr, usage());
@@ -55,6 +76,11 @@ export async function run(argv: string[], io: Io = processIo()): Promise<number>
       println(io.stderr, `${cmd ? label : 'campaign'}: ${e.message}`);
       const hint = 'hint' in e ? (e as { hint?: string }).hint : undefined;
       if (hint) println(io.stderr, `  ${hint}`);
+      return 2;
+    }
+    // A file or directory that cannot be used as asked (EISDIR, ENOSPC…) that no command named more precisely.
+    if (isSystemError(e)) {
+      println(io.stderr, `${label}: ${pathError(e).message}`);
       return 2;
     }
     // Anything else is a bug in this tool, not a user mistake: keep the stack for the report.

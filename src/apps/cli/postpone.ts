@@ -3,7 +3,8 @@
 import { requestPostponement } from '../../engine/postpone';
 import { findUser, foldLedger } from '../../engine/state';
 import { intFlag, nowFlag, parseFlags, requireFlag } from './args';
-import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
+import { atPath } from './path-errors';
 import { println, type Io } from './io';
 import { checkLedgerFor } from './ledger-checks';
 
@@ -33,9 +34,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const name = campaign.metadata.name;
   const store = await openStateStore(p, io);
-  const lock = await store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 });
+  const stateDir = await stateUse(p, io);
+  const lock = await atPath(stateDir, () => store.acquireLock(name, { owner: `postpone ${userRef}`, waitMs: intFlag(p, 'lock-wait', 30) * 1000 }));
   try {
-    const { events } = await store.read(name);
+    const { events } = await atPath(stateDir, () => store.read(name));
     checkLedgerFor('postpone', campaign, store, events, io, now);
     const state = foldLedger(events);
     const user = findUser(state, userRef);
@@ -48,7 +50,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
       println(io.stderr, `campaign postpone: refused (${r.reason}): ${r.message}.`);
       return 1;
     }
-    await store.append(name, [r.event]);
+    await atPath(stateDir, () => store.append(name, [r.event]));
     println(io.stdout, `postponed ${r.event.stage} for ${user.userPrincipalName} until ${r.event.until} (${r.event.count} of ${campaign.spec.postponement.maxTimes}).`);
     return 0;
   } finally {

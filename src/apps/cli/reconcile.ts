@@ -3,7 +3,8 @@ import { Graph } from '../../graph/client';
 import type { RunResult } from '../../reconcile/result';
 import { runCampaign } from '../../reconcile/run';
 import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore } from './common';
+import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore, stateUse } from './common';
+import { atPath } from './path-errors';
 import { println, type Io } from './io';
 
 const usage = (cmd: string, what: string, extra = '') => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
@@ -72,7 +73,7 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
   }
   const graph = new Graph({ graphUrl: graphUrl(p, io) });
   const store = await openStateStore(p, io);
-  const result = await runCampaign({
+  const result = await atPath(await stateUse(p, io), () => runCampaign({
     campaign,
     graph,
     store,
@@ -84,7 +85,7 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     lockWaitMs,
     acceptTargetDrop: p.values['accept-target-drop'] === true,
     newLedger: p.values['new-ledger'] === true,
-  });
+  }));
   println(io.stdout, p.values.json ? JSON.stringify(result) : formatRun(result));
   return 0;
 }

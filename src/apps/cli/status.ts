@@ -8,7 +8,8 @@ import { buildReport, readReportLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
-import { CampaignInvalid, resolveCampaign, openStateStore } from './common';
+import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
+import { atPath } from './path-errors';
 import { println, type Io } from './io';
 import { checkLedgerFor } from './ledger-checks';
 
@@ -49,20 +50,20 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const store = await openStateStore(p, io);
   // loadReport, with the ledger checked between reading and building.
-  const { events, notificationsByRun, observation, warnings } = await readReportLedger(store, campaign.metadata.name);
+  const { events, notificationsByRun, observation, warnings } = await atPath(await stateUse(p, io), () => readReportLedger(store, campaign.metadata.name));
   checkLedgerFor('status', campaign, store, events, io);
   const report = buildReport({ campaign, events, notificationsByRun, observation, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
     const file = path.resolve(io.cwd, markdown);
-    await writeOutput(file, renderMarkdown(report), io);
+    await atPath({ subject: `--markdown ${markdown}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderMarkdown(report), io));
     written.push(`wrote the Markdown summary to ${file}`);
   }
   const html = stringFlag(p, 'html');
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
-    await writeOutput(file, renderDashboard(report, campaign), io);
+    await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign), io));
     written.push(`wrote the dashboard to ${file}`);
   }
   if (p.values.json) {

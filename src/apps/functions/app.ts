@@ -1,5 +1,6 @@
 // Azure Functions (Node.js programming model v4) registration: the package's entry point on the
 // Function App. `@azure/functions` is present only in the deployed package, so it is loaded at runtime.
+import { redactSecrets } from '../../errors';
 import { defaultDeps, postponeHttp, reconcileTimer } from './handlers';
 import type { SchedulerLog } from './runtime';
 
@@ -20,9 +21,17 @@ interface FunctionsApp {
 }
 
 function contextLog(ctx: InvocationContextLike): SchedulerLog {
-  // One JSON object per line: App Insights keeps the fixed message and the fields apart.
-  const line = (message: string, fields?: Record<string, unknown>) => JSON.stringify({ message, ...fields });
+  // One JSON object per line: App Insights keeps the fixed message and the fields apart. Secrets (a SAS, an
+  // account key in the state connection string) are redacted from the whole line, the fields included.
+  const line = (message: string, fields?: Record<string, unknown>) => redactSecrets(JSON.stringify({ message, ...fields }));
   return { info: (m, f) => ctx.log(line(m, f)), warn: (m, f) => ctx.warn(line(m, f)), error: (m, f) => ctx.error(line(m, f)) };
+}
+
+/** The host logs a failed invocation's error (message and stack): hand it one without secrets. */
+function rethrowRedacted(e: unknown): never {
+  const redacted = new Error(redactSecrets(e instanceof Error ? e.message : String(e)));
+  if (e instanceof Error && e.stack) redacted.stack = redactSecrets(e.stack);
+  throw redacted;
 }
 
 export function register(app: FunctionsApp): void {
@@ -30,7 +39,7 @@ export function register(app: FunctionsApp): void {
     // %…% makes the host read the app setting, so the schedule is stack config, not code.
     schedule: '%RECONCILE_SCHEDULE%',
     runOnStartup: false,
-    handler: async (_timer, ctx) => reconcileTimer(defaultDeps(contextLog(ctx))),
+    handler: async (_timer, ctx) => reconcileTimer(defaultDeps(contextLog(ctx))).catch(rethrowRedacted),
   });
   app.http('postpone', {
     methods: ['GET', 'POST'],
@@ -46,7 +55,7 @@ export function register(app: FunctionsApp): void {
       }
       // The Functions front end puts the caller first in X-Forwarded-For.
       const client = req.headers.get('x-forwarded-for')?.split(',')[0]?.trim() || null;
-      return postponeHttp({ method: req.method, token, client }, defaultDeps(contextLog(ctx)));
+      return postponeHttp({ method: req.method, token, client }, defaultDeps(contextLog(ctx))).catch(rethrowRedacted);
     },
   });
 }
