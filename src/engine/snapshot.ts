@@ -14,7 +14,8 @@ export interface EnforcementGroup {
   displayName: string;
 }
 
-export type SnapshotUser = Pick<MG.User, 'displayName' | 'accountEnabled'> & { id: string; userPrincipalName: string };
+/** `mail` is the primary SMTP address of the user's mailbox; null when the user has none. */
+export type SnapshotUser = Pick<MG.User, 'displayName' | 'accountEnabled' | 'mail'> & { id: string; userPrincipalName: string };
 
 /** An active role assignment or a PIM eligibility instance (same fields). */
 export type SnapshotRoleAssignment = Pick<MG.UnifiedRoleAssignment, 'directoryScopeId'> & {

@@ -1,6 +1,6 @@
 // Target resolution (DESIGN §3–§4), pure: roles (active, eligible with includeEligible) → role-assignable
 // group principals → target groups (transitive) and users → minus break-glass and exclusions → disabled
-// accounts skipped → FIDO2 policy scope → devices and passkeys per user. Input: the tenant snapshot
+// accounts kept and marked (decide holds them) → FIDO2 policy scope → devices and passkeys per user. Input: the tenant snapshot
 // observe read; output: the engine's Observation plus what the run needs beside it.
 import type { Campaign } from '../campaign/types';
 import { enforcementGroupName } from '../contracts/names';
@@ -37,7 +37,7 @@ const SAY = {
   TargetUserMissing: (ref: string) => `target user ${ref} does not exist in the tenant.`,
   BreakGlassAccountMissing: (ref: string) => `break-glass account ${ref} does not exist in the tenant; check spec.exclusions.breakGlass.`,
   ExclusionGroupMissing: (id: string) => `exclusion group ${id} does not exist.`,
-  DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled and skipped.`,
+  DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled: held in ${n === 1 ? 'its' : 'their'} stage and contacted by nobody until enabled again (a disabled account that never entered the campaign does not enter).`,
   Fido2NotEnabled: () => 'the FIDO2 (passkey) method is not enabled in the Authentication methods policy: nobody can register a passkey. Enable it before starting the campaign.',
   Fido2SelfServiceNotAllowed: () => 'FIDO2 self-service registration is not allowed: users cannot register passkeys themselves.',
   UsersOutsideFido2Scope: (n: number) => `${n} targeted user${n === 1 ? ' is' : 's are'} outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register.`,
@@ -189,16 +189,16 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
       excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
       continue;
     }
-    if (u.accountEnabled === false) {
-      disabled++;
-      continue;
-    }
+    // Kept, not dropped: a disabled account that vanished from the observation would look as if it left.
+    const enabled = u.accountEnabled !== false;
+    if (!enabled) disabled++;
     const methods = methodsOf.get(id);
     users.push({
       userId: u.id,
       userPrincipalName: u.userPrincipalName,
       displayName: u.displayName ?? u.userPrincipalName,
-      accountEnabled: true,
+      mail: u.mail ?? null,
+      accountEnabled: enabled,
       devices: devicesByOwner.get(id) ?? [],
       methodsRegistered: methods ?? [],
       fido2Methods: null,
@@ -211,8 +211,8 @@ function resolve(campaign: Campaign, s: TenantSnapshot): Resolution {
   return { users, excluded, warnings, fido2: toFido2Policy(policy) };
 }
 
-/** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read. */
-const holdsPasskey = (u: ObservedUser) => u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
+/** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read (not a disabled account's: it is held). */
+const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
 
 /** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {

@@ -35,6 +35,8 @@ export interface ObservedUser {
   userId: string;
   userPrincipalName: string;
   displayName: string;
+  /** The mailbox's address (Graph `mail`); null when the user has no mailbox. Email goes here, never to the UPN. */
+  mail: string | null;
   accountEnabled: boolean;
   devices: ObservedDevice[];
   /** `userRegistrationDetails.methodsRegistered`, verbatim. */

@@ -164,7 +164,7 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     snapshot.enforcementGroupMembers,
   ] = await Promise.all([
     // user-list.md
-    reads.attempt('users', [], () => graph.list<SnapshotUser>('/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled'], top: 999 })),
+    reads.attempt('users', [], () => graph.list<SnapshotUser>('/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 })),
     // rbacapplication-list-roleassignments.md
     t.roles.length
       ? reads.attempt('roleAssignments', [], () => graph.list<SnapshotRoleAssignment>('/roleManagement/directory/roleAssignments', { select: roleFields, top: 999 }))

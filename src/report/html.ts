@@ -33,6 +33,8 @@ const ALERT_LABEL: Record<AlertKind, string> = {
   EnforcedWithoutPasskey: 'Enforced without passkey',
   OutsideFido2PolicyScope: 'Outside FIDO2 policy scope',
   NotInEnforcementGroup: 'Not in enforcement group',
+  Unreachable: 'Unreachable',
+  AccountDisabled: 'Account disabled',
 };
 
 const fmt = (n: number): string => n.toLocaleString('en-US');

@@ -142,7 +142,7 @@ function observationFromState(name: string, state: CampaignState, at: string): O
   for (const id in state.users) {
     const u = state.users[id];
     if (!inCampaign(u)) continue;
-    users.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, displayName: u.userPrincipalName, accountEnabled: true, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: null, inEnforcementGroup: false, readErrors: [] });
+    users.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, displayName: u.userPrincipalName, mail: null, accountEnabled: true, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: null, inEnforcementGroup: false, readErrors: [] });
   }
   return { v: 1, campaign: name, at, fido2Policy: null, users, excluded: [], readErrors: [] };
 }
@@ -150,7 +150,7 @@ function observationFromState(name: string, state: CampaignState, at: string): O
 // A literal, not a spread: this runs once per targeted user.
 function leanUser(ou: ObservedUser, devices: ObservedUser['devices']): ObservedUser {
   return {
-    userId: ou.userId, userPrincipalName: ou.userPrincipalName, displayName: ou.displayName, accountEnabled: ou.accountEnabled, devices,
+    userId: ou.userId, userPrincipalName: ou.userPrincipalName, displayName: ou.displayName, mail: ou.mail, accountEnabled: ou.accountEnabled, devices,
     methodsRegistered: ou.methodsRegistered, fido2Methods: ou.fido2Methods, inFido2PolicyScope: ou.inFido2PolicyScope,
     inEnforcementGroup: ou.inEnforcementGroup, readErrors: ou.readErrors,
   };
@@ -277,9 +277,11 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   return { state, daily, exceededAt: exceeded, lastRunChanges };
 }
 
-const ALERT_TEXT: Record<AlertKind, { severity: ReportAlert['severity']; one: string; many: string }> = {
+// AccountDisabled is reported by DisabledAccounts (every disabled targeted account, entered or not).
+const ALERT_TEXT: Record<Exclude<AlertKind, 'AccountDisabled'>, { severity: ReportAlert['severity']; one: string; many: string }> = {
   EnforcedWithoutPasskey: { severity: 'error', one: 'enforced user has no passkey any more and cannot satisfy the phishing-resistant policy', many: 'enforced users have no passkey any more and cannot satisfy the phishing-resistant policy' },
   NotInEnforcementGroup: { severity: 'error', one: 'enforced user is no longer in the enforcement group', many: 'enforced users are no longer in the enforcement group' },
+  Unreachable: { severity: 'error', one: 'user is unreachable (no mailbox, or notices not delivered) and is held: never enforced without a delivered enforcement notice', many: 'users are unreachable (no mailbox, or notices not delivered) and are held: never enforced without a delivered enforcement notice' },
   OutsideFido2PolicyScope: { severity: 'warning', one: 'targeted user is outside the FIDO2 (passkey) policy scope and cannot register a passkey', many: 'targeted users are outside the FIDO2 (passkey) policy scope and cannot register a passkey' },
 };
 
@@ -395,7 +397,7 @@ function collectAlerts(input: ReportInput, users: StatusUser[], observation: Obs
   if (lastRun && !input.observation) out.push({ code: 'NoObservation', severity: 'warning', message: 'No observation snapshot was found: readiness and device details are missing until the next run.', users: [] });
   if (observation.readErrors.length > 0) out.push({ code: 'ObservationFailed', severity: 'error', message: `The last observation had campaign-level read errors, so no user moved: ${observation.readErrors[0]}`, users: [] });
   if (observation.fido2Policy?.state === 'disabled') out.push({ code: 'Fido2PolicyDisabled', severity: 'error', message: 'The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.', users: [] });
-  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'OutsideFido2PolicyScope'] as const) {
+  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'Unreachable', 'OutsideFido2PolicyScope'] as const) {
     const list = users.filter((u) => u.alerts.includes(kind));
     if (list.length) out.push({ code: kind, severity: ALERT_TEXT[kind].severity, message: `${list.length} ${list.length === 1 ? ALERT_TEXT[kind].one : ALERT_TEXT[kind].many}.`, users: who(list) });
   }

@@ -82,6 +82,7 @@ export function user(o: Partial<ObservedUser> = {}): ObservedUser {
     userId: id,
     userPrincipalName: o.userPrincipalName ?? 'ada@contoso.com',
     displayName: 'Ada Lovelace',
+    mail: o.userPrincipalName ?? 'ada@contoso.com',
     accountEnabled: true,
     devices: [device()],
     methodsRegistered: ['microsoftAuthenticatorPush'],

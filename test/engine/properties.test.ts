@@ -79,6 +79,7 @@ function observe(u: SimUser, today: Set<string>, unread: Set<string>): ObservedU
     userId: u.id,
     userPrincipalName: u.upn,
     displayName: u.upn,
+    mail: u.upn,
     accountEnabled: true,
     devices: [u.oldDevice ? device({ operatingSystem: 'IPhone', operatingSystemVersion: '16.5' }) : device()],
     methodsRegistered: u.passkey === 'none' ? ['mobilePhone'] : ['mobilePhone', 'passKeyDeviceBound'],

@@ -79,6 +79,8 @@ interface Want {
   scope?: Record<string, boolean | null>;
   /** Per-user read errors, for the users that have some. */
   userReadErrors?: Record<string, string[]>;
+  /** Targeted users whose account is disabled (kept, marked, held by decide). */
+  disabled?: string[];
 }
 interface Case {
   name: string;
@@ -144,9 +146,12 @@ const cases: Case[] = [
     want: { users: [upn(ada)] },
   },
   {
-    name: 'skips a disabled account and says how many',
+    name: 'keeps a disabled account in the observation, marked disabled, and says how many are held',
     tenant: tenant({ roleAssignments: [role(ada.id), role(dan.id)] }),
-    want: { users: [upn(ada)], warnings: [{ code: 'DisabledAccountsSkipped', message: '1 targeted account is disabled and skipped.' }] },
+    want: {
+      users: [upn(ada), upn(dan)], disabled: [upn(dan)],
+      warnings: [{ code: 'DisabledAccountsSkipped', message: '1 targeted account is disabled: held in its stage and contacted by nobody until enabled again (a disabled account that never entered the campaign does not enter).' }],
+    },
   },
   {
     name: 'excludes a break-glass account named by UPN',
@@ -294,6 +299,7 @@ describe('resolveTargets: one row per targeting rule', () => {
     expect(o.excluded.map((x) => ({ userPrincipalName: x.userPrincipalName, exclusion: x.exclusion }))).toEqual(want.excluded ?? []);
     expect(r.warnings).toEqual(want.warnings ?? []);
     expect(o.readErrors).toEqual(want.readErrors ?? []);
+    expect(o.users.filter((u) => !u.accountEnabled).map((u) => u.userPrincipalName)).toEqual(want.disabled ?? []);
     expect(Object.fromEntries(o.users.map((u) => [u.userPrincipalName, u.inFido2PolicyScope]))).toEqual(want.scope ?? Object.fromEntries(want.users.map((u) => [u, true])));
     expect(Object.fromEntries(o.users.filter((u) => u.readErrors.length).map((u) => [u.userPrincipalName, u.readErrors]))).toEqual(want.userReadErrors ?? {});
   });
@@ -310,7 +316,7 @@ describe('resolveTargets: what the run uses beside the targets', () => {
     const r = resolveTargets(campaign(), s, NOW);
     expect(r.observation).toMatchObject({ v: 1, campaign: 'admins-passkeys', at: NOW, fido2Policy: { state: 'enabled', isSelfServiceRegistrationAllowed: true }, readErrors: [] });
     expect(r.observation.users).toEqual([{
-      userId: ada.id, userPrincipalName: upn(ada), displayName: 'ada', accountEnabled: true,
+      userId: ada.id, userPrincipalName: upn(ada), displayName: 'ada', mail: null, accountEnabled: true,
       devices: [{ id: 'dev-1', displayName: 'ADA-LAPTOP', operatingSystem: 'Windows', operatingSystemVersion: '10.0.22631', approximateLastSignInDateTime: null, accountEnabled: true }],
       methodsRegistered: ['passKeyDeviceBoundAuthenticator'], fido2Methods: null, inFido2PolicyScope: true, inEnforcementGroup: true, readErrors: [],
     }]);
