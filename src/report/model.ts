@@ -1,11 +1,11 @@
 // The campaign overview as one plain model: the ledger folded, the last observation assessed, the
 // projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
 import type { Campaign, CampaignStatus } from '../campaign/types';
-import type { AlertKind } from '../contracts/vocabulary';
+import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import type { LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
-import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';
+import { applyEvent, emptyState, inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
@@ -33,6 +33,12 @@ export interface StatusUser {
   accountEnabled: boolean | null;
   /** The last run could not read this user. */
   unread: boolean;
+  /**
+   * How the user's notices went, as of the last run: the latest notice (key, kind), its outcome (delivered,
+   * failed, inDoubt, pending, …) and when, undelivered notices in a row, and when the current stage's notice
+   * was first delivered. null when no notice was recorded, or no run wrote the delivery snapshot yet.
+   */
+  delivery: DeliverySummary | null;
 }
 
 export type AlertCode =
@@ -108,6 +114,11 @@ export interface StatusReport {
   daily: DayCounts[];
   /** Notes on the inputs (no observation yet, ledger read warnings). */
   warnings: string[];
+  /**
+   * Notice delivery over the users in the campaign: the channel, and how many users' latest notice ended how
+   * (`unknown`: no notice recorded, or no delivery snapshot yet).
+   */
+  notices: { channel: Campaign['spec']['notifications']['channel']; latest: Record<DeliveryOutcome, number>; unknown: number };
 }
 
 export interface ReportInput {
@@ -116,6 +127,8 @@ export interface ReportInput {
   events: readonly LedgerEvent[];
   /** The last run's observation snapshot; null when none was written yet. */
   observation: Observation | null;
+  /** The last run's delivery snapshot (per-user notice outcomes, which the overview's events leave out). */
+  delivery?: DeliverySnapshot | null;
   /** Wall clock, only to flag a scheduler that stopped running; omit for output that depends on the ledger alone. */
   now?: Date;
   ledgerWarnings?: string[];
@@ -302,6 +315,8 @@ export function buildReport(input: ReportInput): StatusReport {
   const users: StatusUser[] = [];
   const seen = new Set<string>();
   const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
+  // From the snapshot only, never from the fold: the overview's events hold no notification lines.
+  const deliveryOf = (id: string): DeliverySummary | null => input.delivery?.users[id] ?? null;
   // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
   // they assess every user again, and most devices meet the minimum.
   const lean: ObservedUser[] = [];
@@ -348,6 +363,7 @@ export function buildReport(input: ReportInput): StatusReport {
       alerts,
       accountEnabled: input.observation ? ou.accountEnabled : null,
       unread: ou.readErrors.length > 0,
+      delivery: deliveryOf(ou.userId),
     });
   }
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
@@ -357,12 +373,18 @@ export function buildReport(input: ReportInput): StatusReport {
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
-      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false,
+      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false, delivery: deliveryOf(id),
     });
   }
   sortByUpn(users);
 
   const alerts = collectAlerts(input, users, observation, lastRun);
+  const notices: StatusReport['notices'] = { channel: campaign.spec.notifications.channel, latest: { delivered: 0, failed: 0, inDoubt: 0, pending: 0, notSent: 0, cancelled: 0 }, unknown: 0 };
+  for (const u of users) {
+    if (u.stage === null) continue;
+    if (u.delivery) notices.latest[u.delivery.outcome]++;
+    else notices.unknown++;
+  }
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
   return {
@@ -381,6 +403,7 @@ export function buildReport(input: ReportInput): StatusReport {
     lastRunChanges,
     daily,
     warnings,
+    notices,
   };
 }
 
@@ -423,3 +446,28 @@ export const READINESS_TITLE: Record<ReadinessCategory, string> = {
   needsPasskey: 'Needs to register a passkey',
   ready: 'Ready for enforcement',
 };
+
+const KIND_TITLE: Record<NotificationKind, string> = {
+  deviceUpdate: 'device update notice',
+  deviceUpdateReminder: 'device update reminder',
+  passkeyRegistration: 'passkey registration notice',
+  passkeyRegistrationReminder: 'passkey registration reminder',
+  enforcementNotice: 'enforcement notice',
+  enforcementNoticeReminder: 'enforcement notice reminder',
+  enforced: 'enforced notice',
+};
+
+export const DELIVERY_OUTCOME_TITLE: Record<DeliveryOutcome, string> = {
+  delivered: 'delivered',
+  failed: 'failed',
+  inDoubt: 'in doubt',
+  pending: 'pending',
+  notSent: 'not sent yet',
+  cancelled: 'cancelled',
+};
+
+/** One line on a user's latest notice, e.g. "enforcement notice failed 2026-12-03 (3 undelivered in a row)". */
+export function deliveryText(d: DeliverySummary): string {
+  const row = d.attempts > 0 ? ` (${d.attempts} undelivered in a row)` : '';
+  return `${KIND_TITLE[d.kind]} ${DELIVERY_OUTCOME_TITLE[d.outcome]} ${d.at.slice(0, 10)}${row}`;
+}
