@@ -165,6 +165,7 @@ export async function assertRecovered(scenario: Scenario, emulator: Emulator, di
   }
   const baseMembers = new Set((scenario.fixture.groups ?? []).find((g) => g.id === SIM_IDS.adminsEnforcedGroup)?.members ?? []);
   for (const m of members) if (!baseMembers.has(m)) expect(scenario.passkeyUsers.has(m), `${label}: ${m} added to the group without a passkey`).toBe(true);
+  assertToldBeforeEnforced(events, scenario.campaign.spec.stages.enforcement.noticeDays, label, members, baseMembers);
 
   const recorded = events.flatMap((e) => (e.type === 'notificationSent' ? [e.key] : []));
   expect(new Set(recorded).size, `${label}: a notification key was recorded twice`).toBe(recorded.length);
@@ -223,7 +224,7 @@ function newestMtime(dir: string): number {
 
 /** bin/campaign runs dist/: rebuild it (as `npm test` does) when a source is newer. One builder at a time. */
 export function ensureBuilt(): void {
-  const marker = path.join(ROOT, 'dist', 'reconcile', 'intents.js');
+  const marker = path.join(ROOT, 'dist', 'reconcile', 'run.js');
   const lock = path.join(os.tmpdir(), `campaign-dist-build-${Buffer.from(ROOT).toString('hex').slice(-16)}.lock`);
   const deadline = Date.now() + 120_000;
   for (;;) {
@@ -244,7 +245,7 @@ export function ensureBuilt(): void {
     if (newestMtime(path.join(ROOT, 'src')) > built) {
       // Other work in progress may not type-check; tsc still emits, which is all the child needs.
       spawnSync(process.execPath, [path.join(ROOT, 'node_modules', 'typescript', 'bin', 'tsc'), '-p', path.join(ROOT, 'tsconfig.build.json')], { cwd: ROOT, encoding: 'utf8', timeout: 120_000 });
-      if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < built) throw new Error('the build did not produce dist/reconcile/intents.js');
+      if (!fs.existsSync(marker) || fs.statSync(marker).mtimeMs < built) throw new Error('the build did not produce dist/reconcile/run.js');
     }
   } finally {
     fs.rmSync(lock, { recursive: true, force: true });
@@ -282,4 +283,31 @@ export function writeCampaignFile(channel: Channel, dir: string): string {
   const text = fs.readFileSync(path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace('status: notStarted', 'status: inProgress').replace('channel: teams', `channel: ${channel}`);
   fs.writeFileSync(file, text);
   return file;
+}
+
+/**
+ * Notice integrity, read from the ledger alone: every user who entered `enforced` because the notice period
+ * elapsed had an enforcement notice DELIVERED in that enforcementNotice episode, at least `noticeDays` whole
+ * UTC days before; and every member added to the enforcement group (not there in the base fixture) entered
+ * `enforced` that way.
+ */
+export function assertToldBeforeEnforced(events: readonly LedgerEvent[], noticeDays: number, label: string, groupMembers: Iterable<string> = [], baseMembers: ReadonlySet<string> = new Set()): void {
+  const day = (iso: string) => Math.floor(Date.parse(iso) / DAY);
+  const noticeOf = new Map<string, string>(); // enforcementNotice-stage key → userId
+  const told = new Map<string, string>(); // userId → first delivery in the current enforcementNotice episode
+  const enforcedByNotice = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'userEnteredStage' && e.to === 'enforcementNotice') told.delete(e.userId);
+    else if (e.type === 'notificationSent' && e.stage === 'enforcementNotice') noticeOf.set(e.key, e.userId);
+    else if (e.type === 'notificationOutcome' && e.outcome === 'delivered' && noticeOf.get(e.key) === e.userId && !told.has(e.userId)) told.set(e.userId, e.at);
+    else if (e.type === 'userEnteredStage' && e.to === 'enforced' && e.reason === 'NoticePeriodElapsed') {
+      const t = told.get(e.userId);
+      expect(t, `${label}: ${e.userPrincipalName} enforced on ${e.at} without a delivered enforcement notice`).toBeDefined();
+      expect(day(e.at) - day(t!), `${label}: ${e.userPrincipalName} enforced ${day(e.at) - day(t!)} days after the notice was delivered (${t})`).toBeGreaterThanOrEqual(noticeDays);
+      enforcedByNotice.add(e.userId);
+    }
+  }
+  for (const m of groupMembers) {
+    if (!baseMembers.has(m)) expect(enforcedByNotice.has(m), `${label}: ${m} is in the enforcement group without having been told`).toBe(true);
+  }
 }
