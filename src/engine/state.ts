@@ -13,10 +13,11 @@ export type DeliveryOutcome = NotificationOutcome | 'pending';
  * recorded: that is all such a ledger can say, and what it meant.
  */
 export interface DeliveryState {
-  /** The latest notice recorded for the user, in any stage; null before the first. */
+  /** The latest notice recorded for the user, in any stage, and when it was recorded; null before the first. */
   lastKey: string | null;
   lastKind: NotificationKind | null;
   lastStage: Stage | null;
+  lastSentAt: string | null;
   /** Its latest outcome; null before the first notice. */
   outcome: DeliveryOutcome | null;
   /**
@@ -30,13 +31,18 @@ export interface DeliveryState {
   attempts: number;
   /** First delivery of a notice of the current stage, since entering it: the enforcement notice period starts here. */
   stageDeliveredAt: string | null;
+  /**
+   * Earlier notices still waiting for a final outcome when a newer one was recorded (rare: a run died, or
+   * recovery resends while a reminder goes out); null when none. The latest one is tracked by the fields above.
+   */
+  earlier: OpenNotice[] | null;
 }
 
-/** A notice recorded by a run that writes outcomes, until its final outcome arrives. */
+/** A recorded notice without a final outcome yet. */
 export interface OpenNotice {
-  userId: string;
-  kind: NotificationKind;
+  key: string;
   stage: Stage;
+  /** When it was recorded. */
   at: string;
 }
 
@@ -86,12 +92,10 @@ export interface CampaignState {
   users: Record<string, UserState>;
   /** The run being folded, when it records notification outcomes (its runStarted has `intents: 1`); else null. */
   outcomeRun: string | null;
-  /** Notices without a final outcome yet, by key (few: a run settles its own; recovery settles the rest). */
-  openNotices: Record<string, OpenNotice>;
 }
 
 export function emptyState(): CampaignState {
-  return { v: LEDGER_VERSION, generation: 0, runs: 0, lastRun: null, archivedAt: null, users: {}, outcomeRun: null, openNotices: {} };
+  return { v: LEDGER_VERSION, generation: 0, runs: 0, lastRun: null, archivedAt: null, users: {}, outcomeRun: null };
 }
 
 function newUser(userId: string, userPrincipalName: string): UserState {
@@ -112,7 +116,7 @@ function newUser(userId: string, userPrincipalName: string): UserState {
     enforcedAt: null,
     addedToGroupAt: null,
     alerts: [],
-    delivery: { lastKey: null, lastKind: null, lastStage: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null },
+    delivery: { lastKey: null, lastKind: null, lastStage: null, lastSentAt: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null, earlier: null },
   };
 }
 
@@ -144,17 +148,17 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       return state;
     case 'campaignArchived':
       state.archivedAt = e.at;
-      state.openNotices = {}; // what the old generation left open went to the archive (as in recovery.ts)
       return state;
     case 'campaignReset':
       state.users = {};
       state.generation = e.generation;
       state.archivedAt = null;
-      state.openNotices = {};
       return state;
-    case 'notificationOutcome':
-      applyOutcome(state, e.key, e.outcome, e.channel, e.at);
+    case 'notificationOutcome': {
+      const u = state.users[e.userId];
+      if (u) applyOutcome(u, e.key, e.outcome, e.channel, e.at);
       return state;
+    }
     // Dispatch records and group-add intents say how a side effect went, not where a user stands (recovery.ts).
     case 'notificationDispatch':
     case 'groupAddIntent':
@@ -196,14 +200,16 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
         if (e.kind === e.stage) u.stageNotified = true; // the entry notice's kind is the stage's name
       }
       const d = u.delivery;
+      // The previous notice still waits for its outcome: remember it apart (no allocation on the common path).
+      if (!d.settled && d.lastKey !== null && d.lastStage !== null && d.lastSentAt !== null) (d.earlier ??= []).push({ key: d.lastKey, stage: d.lastStage, at: d.lastSentAt });
       d.lastKey = e.key;
       d.lastKind = e.kind;
       d.lastStage = e.stage;
+      d.lastSentAt = e.at;
       d.at = e.at;
       if (e.runId !== undefined && e.runId === state.outcomeRun) {
         d.outcome = 'pending';
         d.settled = false;
-        state.openNotices[e.key] = { userId: e.userId, kind: e.kind, stage: e.stage, at: e.at };
       } else {
         d.outcome = 'delivered';
         d.settled = true;
@@ -244,28 +250,35 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
 }
 
 /**
- * One notificationOutcome: settles its open notice (a final outcome closes it; notSent and an email in doubt
- * leave it open for recovery) and updates the user's delivery state. An outcome for a notice that is not
- * open (older ledgers, a repeat) changes nothing.
+ * One notificationOutcome: settles its notice if it is still open (a final outcome closes it; notSent and an
+ * email in doubt leave it open for recovery) and updates the user's delivery state. An outcome for a notice
+ * that is not open (older ledgers, a repeat) changes nothing.
  */
-function applyOutcome(state: CampaignState, key: string, outcome: NotificationOutcome, channel: string, at: string): void {
-  const n = state.openNotices[key];
-  if (n === undefined) return;
-  const u = state.users[n.userId];
-  const final = outcome !== 'notSent' && !(outcome === 'inDoubt' && channel === 'email');
-  if (final) delete state.openNotices[key];
-  if (!u) return;
+function applyOutcome(u: UserState, key: string, outcome: NotificationOutcome, channel: string, at: string): void {
   const d = u.delivery;
-  if (outcome === 'delivered') {
-    d.attempts = 0;
-    if (n.stage === u.stage && !u.left && u.stageSince !== null && n.at >= u.stageSince) d.stageDeliveredAt ??= at;
-  } else if (final && (outcome === 'failed' || outcome === 'inDoubt')) {
-    d.attempts++;
-  }
-  if (d.lastKey === key) {
+  const final = outcome !== 'notSent' && !(outcome === 'inDoubt' && channel === 'email');
+  let stage: Stage;
+  let sentAt: string;
+  if (key === d.lastKey && !d.settled) {
+    stage = d.lastStage!;
+    sentAt = d.lastSentAt!;
     d.outcome = outcome;
     d.settled = final;
     d.at = at;
+  } else {
+    const i = d.earlier ? d.earlier.findIndex((n) => n.key === key) : -1;
+    if (i < 0) return;
+    ({ stage, at: sentAt } = d.earlier![i]);
+    if (final) {
+      d.earlier!.splice(i, 1);
+      if (d.earlier!.length === 0) d.earlier = null;
+    }
+  }
+  if (outcome === 'delivered') {
+    d.attempts = 0;
+    if (stage === u.stage && !u.left && u.stageSince !== null && sentAt >= u.stageSince) d.stageDeliveredAt ??= at;
+  } else if (final && (outcome === 'failed' || outcome === 'inDoubt')) {
+    d.attempts++;
   }
 }
 

@@ -190,12 +190,13 @@ describe('foldLedger: delivery state from notificationSent → notificationOutco
   it.each(cases)('$name', ({ events, want }) => {
     const s = foldLedger(events);
     expect(s.users['u-ada'].delivery).toMatchObject(want.delivery);
-    expect(Object.keys(s.openNotices)).toEqual(want.open);
+    const d = s.users['u-ada'].delivery;
+    expect([...(d.settled ? [] : [d.lastKey]), ...(d.earlier ?? []).map((n) => n.key)]).toEqual(want.open);
   });
 
-  it('a reset closes what the old generation left open', () => {
-    const s = foldLedger([...inNotice, { v: 1, type: 'campaignReset', at: day(1), generation: 1 }]);
-    expect(s.openNotices).toEqual({});
+  it('keeps an earlier notice open when a newer one is recorded, and settles it by its own outcome', () => {
+    const s = foldLedger([...inNotice, started('r2', day(1)), note('enforcementNotice', 'enforcementNotice', 2, day(1), 'r2'), outcome('enforcementNotice', 1, 'delivered', day(1)), outcome('enforcementNotice', 2, 'failed', day(1))]);
+    expect(s.users['u-ada'].delivery).toMatchObject({ lastKey: 'admins-passkeys:u-ada:enforcementNotice:2', outcome: 'failed', settled: true, attempts: 1, stageDeliveredAt: day(1), earlier: null });
   });
 
   it('folds a ledger whose notices were all delivered to the same stages, notices and deadlines as one without outcomes', () => {
