@@ -301,7 +301,7 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   if (outOfScope) raise(x, 'OutsideFido2PolicyScope', explain('OutsideFido2PolicyScope'));
   if (withoutPasskey) raise(x, 'EnforcedWithoutPasskey', explain('EnforcedWithoutPasskey'));
   if (notInGroup) raise(x, 'NotInEnforcementGroup', explain('NotInEnforcementGroup'));
-  if (unreachable) raise(x, 'Unreachable', explain('Unreachable', noMailbox ? { why: 'noMailbox' } : { why: 'undelivered', attempts }));
+  if (unreachable) raise(x, 'Unreachable', explain('Unreachable', noMailbox ? { why: 'noMailbox' } : { why: 'undelivered', attempts, enforced: current === 'enforced' }));
 
   // Blocked users cannot register or use a passkey: hold them where they are, contact nobody.
   if ((run.blockedByPolicy || outOfScope) && current !== 'enforced') return out;

@@ -84,7 +84,7 @@ const GRACE_REASONS = {
 };
 
 /** Why a user is unreachable: no mailbox for an email campaign, or notices that keep failing. */
-export type UnreachableWhy = { why: 'noMailbox' } | { why: 'undelivered'; attempts: number };
+export type UnreachableWhy = { why: 'noMailbox' } | { why: 'undelivered'; attempts: number; enforced: boolean };
 
 /** Alerts: raised with their kind as the reason, cleared with AlertCleared. */
 const ALERT_REASONS = {
@@ -93,7 +93,8 @@ const ALERT_REASONS = {
   NotInEnforcementGroup: () => 'enforced but no longer a member of the enforcement group; not re-added automatically',
   Unreachable: (p: UnreachableWhy) => p.why === 'noMailbox'
     ? 'unreachable by email: the account has no mailbox (its mail attribute is empty), so no notice is sent and the user is held, never enforced without a delivered notice; give it a mailbox or exclude it'
-    : `unreachable: the last ${plural(p.attempts, 'notice')} in a row ${p.attempts === 1 ? 'was' : 'were'} not delivered; the user is held, never enforced without a delivered enforcement notice, and the notice is sent again each day`,
+    : `unreachable: the last ${plural(p.attempts, 'notice')} in a row ${p.attempts === 1 ? 'was' : 'were'} not delivered; ` +
+      (p.enforced ? 'the user is already enforced, so no further notice is sent' : 'the user is held, never enforced without a delivered enforcement notice, and due notices keep being sent each day'),
   AccountDisabled: () => 'account is disabled: held in its stage with its deadline and postponements, contacted by nobody, until it is enabled again',
   AlertCleared: (p: { kind: AlertKind }) => ALERT_CLEARED[p.kind],
 } satisfies Record<AlertKind | 'AlertCleared', unknown>;

@@ -77,6 +77,24 @@ const notices = (log: Log) => log.decisions.flatMap((ds, i) => ds.flatMap((d) =>
 
 const ENTERED_READY = { type: 'enterStage', reason: 'ReadyForEnforcement', message: 'devices meet the minimum OS and a passkey is registered; enforcement in 7 days' };
 
+describe('notice integrity: what the next day does with yesterday\'s entry notice, by its outcome', () => {
+  const ENFORCEMENT = 'phishing-resistant sign-in will be required from 2026-12-09';
+  const REGISTRATION = 'register a passkey by 2026-12-15';
+  it.each([
+    { name: 'a delivered enforcement notice needs nothing more', u: ready(), outcome: 'delivered' as const, want: [] },
+    { name: 'a failed enforcement notice is sent again', u: ready(), outcome: 'failed' as const, want: [`the last notice was not delivered (Graph refused it); sent again: ${ENFORCEMENT}`] },
+    { name: 'a Teams enforcement notice in doubt is sent again', u: ready(), outcome: 'inDoubt' as const, want: [`the last notice may not have arrived (Graph gave no answer); sent again: ${ENFORCEMENT}`] },
+    { name: 'a cancelled enforcement notice is sent again', u: ready(), outcome: 'cancelled' as const, want: [`the last notice was never sent; sent again: ${ENFORCEMENT}`] },
+    { name: 'an enforcement notice Graph refused before running it waits for recovery (same key)', u: ready(), outcome: 'notSent' as const, want: [] },
+    { name: 'an enforcement notice without any outcome waits for recovery', u: ready(), outcome: null, want: [] },
+    { name: 'a failed passkey registration notice is sent again', u: user(), outcome: 'failed' as const, want: [`the last notice was not delivered (Graph refused it); sent again: ${REGISTRATION}`] },
+    { name: 'a passkey registration notice in doubt stays at most once', u: user(), outcome: 'inDoubt' as const, want: [] },
+  ])('$name', ({ u, outcome, want }) => {
+    const log = run(campaign(), 2, { users: () => [u], outcome: (d) => (d === 0 ? outcome : 'delivered') });
+    expect(log.decisions[1].map((d) => [d.type, d.reason, d.message])).toEqual(want.map((m) => ['notify', 'NoticeNotDelivered', m]));
+  });
+});
+
 describe('notice integrity: enforcement counts from the delivered enforcement notice', () => {
   it('enforces noticeDays after the enforcement notice was delivered, which may be later than entering the stage', () => {
     const log = run(campaign(), 12, { users: () => [ready()], outcome: (d) => (d === 0 ? 'failed' : 'delivered') });
@@ -163,6 +181,7 @@ describe('notice integrity: other notices', () => {
     const log = run(campaign(), 16, { users: (d) => [ready({ inEnforcementGroup: d >= 8 })], outcome: (d) => (d >= 7 ? 'failed' : 'delivered') });
     expect(notices(log).filter((n) => n.includes(':enforced:'))).toEqual(['7:enforced:1', '8:enforced:2', '9:enforced:3']);
     expect(daysWith(log, 'raiseAlert', 'Unreachable')).toEqual([10]);
+    expect(log.decisions[10].find((d) => d.reason === 'Unreachable')?.message).toBe('unreachable: the last 3 notices in a row were not delivered; the user is already enforced, so no further notice is sent');
   });
 });
 
@@ -170,7 +189,7 @@ describe('notice integrity: unreachable users are held', () => {
   it(`raises Unreachable after ${UNREACHABLE_AFTER} undelivered notices in a row, holds the user and keeps sending daily`, () => {
     const log = run(campaign(), 20, { users: () => [ready()], outcome: () => 'failed' });
     expect(onDay(log, 3)).toEqual([
-      { type: 'raiseAlert', reason: 'Unreachable', message: 'unreachable: the last 3 notices in a row were not delivered; the user is held, never enforced without a delivered enforcement notice, and the notice is sent again each day' },
+      { type: 'raiseAlert', reason: 'Unreachable', message: 'unreachable: the last 3 notices in a row were not delivered; the user is held, never enforced without a delivered enforcement notice, and due notices keep being sent each day' },
       { type: 'notify', reason: 'NoticeNotDelivered', message: 'the last notice was not delivered (Graph refused it); sent again: phishing-resistant sign-in will be required from 2026-12-11' },
     ]);
     expect(daysWith(log, 'raiseAlert')).toEqual([3]);
