@@ -2,7 +2,7 @@
 // Times the pure engine on a synthetic 100,000-user tenant: decide on day 0 (everyone new), the ledger
 // fold, and decide mid-campaign. Needs the build (`npx tsc -p tsconfig.build.json`). Prints, never asserts.
 // Median of 3 runs. Env: BENCH_USERS (default 100000), BENCH_RUNS, BENCH_VERBOSE=1 (every run),
-// BENCH_DAY0_ONLY=1 (just the first figure).
+// BENCH_DAY0_ONLY=1 (just the first figure), BENCH_OUTCOMES=1 (notices get delivered outcomes, as in a real ledger).
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -130,9 +130,18 @@ if (process.env.BENCH_DAY0_ONLY) { console.log(`decide ${USERS} users (day 0, al
 const ledger = [];
 const state = emptyState();
 let decisions = d0.out;
+// BENCH_OUTCOMES=1: the ledger a real run writes: runStarted with intents, and a delivered outcome per notice.
+const OUTCOMES = !!process.env.BENCH_OUTCOMES;
 for (let day = 0; day <= 10; day++) {
   if (day > 0) decisions = decide(campaign, observation(day, enforced), state, at(day));
-  const evs = decisionsToEvents(decisions, { runId: `run-${day}`, now: at(day) });
+  const runId = `run-${day}`;
+  const evs = decisionsToEvents(decisions, { runId, now: at(day) });
+  if (OUTCOMES) {
+    evs.unshift({ v: 1, type: 'runStarted', at: at(day), runId, campaign: campaign.metadata.name, status: 'inProgress', intents: 1 });
+    for (const d of decisions) {
+      if (d.type === 'notify') evs.push({ v: 1, type: 'notificationOutcome', at: at(day), runId, userId: d.userId, userPrincipalName: d.userPrincipalName, key: d.key, channel: 'teams', outcome: 'delivered' });
+    }
+  }
   for (const e of evs) ledger.push(e);
   for (const d of decisions) if (d.type === 'addToGroup') enforced.add(d.userId);
   applyEvents(state, evs);

@@ -153,7 +153,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
         break;
       case 'InDoubt':
         outcomes.push({ ...base(s), outcome: 'inDoubt', detail: s.detail });
-        x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again.`, s.notice.userPrincipalName));
+        x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again (an enforcement notice is followed by a new one, since enforcement waits for a delivered notice).`, s.notice.userPrincipalName));
         break;
       default:
         break;

@@ -174,7 +174,7 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   const inDoubt = (n: Notice, status: number, why: string): LedgerEvent => {
     warnings.push(channel === 'email'
       ? warning('NotificationInDoubt', `email ${n.key} to ${n.userPrincipalName} got no answer (${why}); the next run looks for it in the Sent Items of ${cfg.sender} and sends it only if it is not there.`, n.userPrincipalName)
-      : warning('NotificationInDoubt', `Teams notification ${n.key} to ${n.userPrincipalName} got no answer (${why}); it may have been delivered, so it is recorded as in doubt and not sent again.`, n.userPrincipalName));
+      : warning('NotificationInDoubt', `Teams notification ${n.key} to ${n.userPrincipalName} got no answer (${why}); it may have been delivered, so it is recorded as in doubt and not sent again (an enforcement notice is followed by a new one, since enforcement waits for a delivered notice).`, n.userPrincipalName));
     return outcome(n, { outcome: 'inDoubt', status, detail: why });
   };
   const groups: Notice[][] = [];

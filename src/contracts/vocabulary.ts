@@ -18,5 +18,5 @@ export const NOTIFICATION_KINDS = [
 export type NotificationKind = (typeof NOTIFICATION_KINDS)[number];
 
 /** Conditions reported once per episode (raised, then cleared when they stop holding). */
-export const ALERT_KINDS = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup'] as const;
+export const ALERT_KINDS = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup', 'Unreachable', 'AccountDisabled'] as const;
 export type AlertKind = (typeof ALERT_KINDS)[number];

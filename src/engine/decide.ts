@@ -13,13 +13,21 @@
 //   Any stage --> left (LeftTargetSet / Excluded); re-targeted users enter again by readiness.
 //   Never back into deviceUpdate (an outdated device only gates users before they pass it), never out of
 //   enforced (an enforced user without passkey is an alert). Held where they are, contacting nobody: users
-//   with read errors, disabled accounts, passkeys unverifiable against AAGUID restrictions, users outside
-//   the FIDO2 policy scope (alert), everyone while that policy is disabled. Deadlines count whole UTC days.
+//   with read errors, disabled accounts (alert AccountDisabled; stage, deadline and postponements kept),
+//   passkeys unverifiable against AAGUID restrictions, users outside the FIDO2 policy scope (alert),
+//   everyone while that policy is disabled. Deadlines count whole UTC days.
+//
+//   Notice integrity (channel teams or email): enforced only noticeDays (+ postponements) after an
+//   enforcement notice was DELIVERED (a notificationOutcome `delivered`), never counted from entering the
+//   stage. A notice that was not delivered is sent again on a later day as a new notice (next sequence);
+//   an in-doubt one too when it is the enforcement notice. After UNREACHABLE_AFTER undelivered notices in
+//   a row, or at once for email without a mailbox, alert Unreachable (held, retried daily). Channel none:
+//   the campaign tells users another way; enforcement counts from entering enforcementNotice.
 import type { Campaign } from '../campaign/types';
 import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import { LEDGER_VERSION, notificationKey, type LedgerEvent } from '../ledger/events';
 import { assessReadiness, readinessContext, type DeviceBelowMinimum, type Readiness, type ReadinessContext } from './readiness';
-import { explain, type AlertReason, type GraceReason, type LeaveReason, type NotifyReason, type StageReason, type WarnReason } from './reasons';
+import { explain, type AlertReason, type GraceReason, type LeaveReason, type NotifyReason, type StageReason, type UndeliveredOutcome, type WarnReason } from './reasons';
 import { inCampaign, type CampaignState, type UserState } from './state';
 import { dateOfDay, dayOf, toMs, DAY_MS } from './time';
 import type { Observation, ObservedUser, Stage } from './types';
@@ -116,6 +124,12 @@ export type Decision =
 
 export { STAGE_LABEL } from './reasons';
 
+/**
+ * Notices in a row not delivered (failed, or in doubt) after which a user is alerted as Unreachable. Three
+ * daily attempts tell a passing Graph hiccup from a lasting cause (no Teams app installed, no mailbox).
+ */
+export const UNREACHABLE_AFTER = 3;
+
 // Ordering: campaign warnings, then by stage in campaign order, then users out of the campaign.
 const STAGE_RANK: Record<Stage, number> = { deviceUpdate: 1, passkeyRegistration: 2, enforcementNotice: 3, enforced: 4 };
 
@@ -155,6 +169,8 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   if (run.blockedByPolicy) {
     head.push(campaignWarn('Fido2PolicyDisabled', explain('Fido2PolicyDisabled')));
   }
+  // Once per run: nothing else tells an operator that no notice leaves this tool.
+  if (campaign.spec.notifications.channel === 'none') head.push(campaignWarn('NotificationsOff', explain('NotificationsOff')));
 
   // Decisions go into one flat array; per user we keep where its run starts and its sort key.
   const flat: Decision[] = [];
@@ -221,6 +237,8 @@ interface Cursor {
   r: Readiness;
   current: Stage | null;
   out: Decision[];
+  /** No notice may go out to this user this run (email without a mailbox). */
+  mute: boolean;
 }
 
 function date(run: Run, day: number): string {
@@ -240,11 +258,16 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   const active = inCampaign(u);
   const current: Stage | null = active ? u.stage : null;
 
+  // Disabled: held in the stage with deadline and postponements, contacted by nobody; one who never entered
+  // does not enter. The alert is the only decision (raised once); re-enabled, it clears and the user goes on.
+  if (!ou.accountEnabled) {
+    if (!active || u.alerts.includes('AccountDisabled')) return [];
+    return [{ type: 'raiseAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: 'AccountDisabled', reason: 'AccountDisabled', message: explain('AccountDisabled') }];
+  }
   // A failed read must never look like "no passkey" or "no device": no move at all.
   if (ou.readErrors.length > 0) {
     return userWarn(ou, current, 'ReadErrors', explain('ReadErrors', { errors: ou.readErrors }));
   }
-  if (!ou.accountEnabled) return userWarn(ou, current, 'AccountDisabled', explain('AccountDisabled'));
   const r = assessReadiness(ou, ctx);
   if (r.hasPasskey === null) {
     return userWarn(ou, current, 'PasskeyUnverifiable', explain('PasskeyUnverifiable'));
@@ -256,21 +279,29 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   x.r = r;
   x.current = current;
   x.out = out;
+  const channel = run.campaign.spec.notifications.channel;
+  // Email goes to the mailbox, never to the UPN: without one the user cannot be told, so nothing is sent.
+  const noMailbox = channel === 'email' && ou.mail === null;
+  x.mute = noMailbox;
 
   // Alerts: raised once when the condition starts, cleared when it ends.
   const outOfScope = ou.inFido2PolicyScope === false;
   const withoutPasskey = current === 'enforced' && !hasPasskey;
   // An observation taken when or before we added the user cannot show the membership yet.
   const notInGroup = current === 'enforced' && !ou.inEnforcementGroup && u!.enforcedAt !== null && toMs(u!.enforcedAt) < run.observedAtMs;
+  const attempts = u?.delivery.attempts ?? 0;
+  const unreachable = channel !== 'none' && (noMailbox || attempts >= UNREACHABLE_AFTER);
   if (u && u.alerts.length > 0) {
     for (const k of u.alerts) {
-      const still = k === 'OutsideFido2PolicyScope' ? outOfScope : k === 'EnforcedWithoutPasskey' ? withoutPasskey : notInGroup;
-      if (!still) out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: explain('AlertCleared', { kind: k }) });
+      if (!alertHolds(k, { outOfScope, withoutPasskey, notInGroup, unreachable })) {
+        out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: explain('AlertCleared', { kind: k }) });
+      }
     }
   }
-  if (outOfScope) raise(x, 'OutsideFido2PolicyScope');
-  if (withoutPasskey) raise(x, 'EnforcedWithoutPasskey');
-  if (notInGroup) raise(x, 'NotInEnforcementGroup');
+  if (outOfScope) raise(x, 'OutsideFido2PolicyScope', explain('OutsideFido2PolicyScope'));
+  if (withoutPasskey) raise(x, 'EnforcedWithoutPasskey', explain('EnforcedWithoutPasskey'));
+  if (notInGroup) raise(x, 'NotInEnforcementGroup', explain('NotInEnforcementGroup'));
+  if (unreachable) raise(x, 'Unreachable', explain('Unreachable', noMailbox ? { why: 'noMailbox' } : { why: 'undelivered', attempts, enforced: current === 'enforced' }));
 
   // Blocked users cannot register or use a passkey: hold them where they are, contact nobody.
   if ((run.blockedByPolicy || outOfScope) && current !== 'enforced') return out;
@@ -311,14 +342,21 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
         enterAndNotify(x, 'passkeyRegistration', 'PasskeyLost', explain('PasskeyLost'));
         return out;
       }
-      const dueDay = sinceDay + noticeDays + u.extensionDays;
-      if (run.nowDay >= dueDay && !postponed) {
+      // The notice period runs from the first delivered enforcement notice (with channel none, from entering
+      // the stage: the campaign tells users another way). Not delivered yet: held, and the date a notice sent
+      // today announces is counted from today.
+      const d = u.delivery;
+      const toldDay = channel === 'none' ? sinceDay : d.stageDeliveredAt === null ? null : dayOf(d.stageDeliveredAt);
+      const dueDay = (toldDay ?? run.nowDay) + noticeDays + u.extensionDays;
+      if (toldDay !== null && run.nowDay >= dueDay && !postponed) {
         // The passkey was checked above on this very observation: enforcement never relies on an older one.
         enterAndNotify(x, 'enforced', 'NoticePeriodElapsed', explain('NoticePeriodElapsed', { days: noticeDays + u.extensionDays, alreadyMember: ou.inEnforcementGroup }));
         return out;
       }
       if (!u.stageNotified) {
         notify(x, 'enforcementNotice', 'enforcementNotice', 'StageEntered', explain('StageEntered', { stage: 'enforcementNotice', devices: null, date: date(run, dueDay) }), dueDay);
+      } else if (!postponed && resendUndelivered(x, u, 'enforcementNotice', toldDay === null, dueDay)) {
+        // sent again
       } else if (!postponed && u.postponedUntil !== null &&
         (u.stageLastNotifiedAt === null || dayOf(u.stageLastNotifiedAt) < dayOf(u.postponedUntil))) {
         notify(x, 'enforcementNotice', 'enforcementNoticeReminder', 'PostponementEnded', explain('PostponementEnded', { date: date(run, dueDay) }), dueDay);
@@ -327,16 +365,52 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
     }
     case 'enforced':
       if (!u.stageNotified) notify(x, 'enforced', 'enforced', 'StageEntered', explain('StageEntered', { stage: 'enforced', devices: null, date: '' }), null);
+      // Enforcement is done; its notice is retried a few times, not for ever.
+      else if (u.delivery.attempts < UNREACHABLE_AFTER) resendUndelivered(x, u, 'enforced', false, null);
       return out;
   }
 }
 
-function raise(x: Cursor, kind: AlertKind): void {
+/** Whether a raised alert's condition still holds for an enabled, readable user (AccountDisabled: no, or decide would not be here). */
+function alertHolds(kind: AlertKind, c: { outOfScope: boolean; withoutPasskey: boolean; notInGroup: boolean; unreachable: boolean }): boolean {
+  switch (kind) {
+    case 'OutsideFido2PolicyScope': return c.outOfScope;
+    case 'EnforcedWithoutPasskey': return c.withoutPasskey;
+    case 'NotInEnforcementGroup': return c.notInGroup;
+    case 'Unreachable': return c.unreachable;
+    case 'AccountDisabled': return false;
+  }
+}
+
+function raise(x: Cursor, kind: AlertKind, message: string): void {
   if (x.u && x.u.alerts.includes(kind)) return;
-  x.out.push({ type: 'raiseAlert', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage: x.current, kind, reason: kind, message: explain(kind) });
+  x.out.push({ type: 'raiseAlert', userId: x.ou.userId, userPrincipalName: x.ou.userPrincipalName, stage: x.current, kind, reason: kind, message });
+}
+
+/**
+ * Sends the current stage's last notice again when it was not delivered: failed, or never sent (cancelled);
+ * in doubt only when `inDoubtToo`. Enforcement notices pass it while the user has not been told: a possible
+ * duplicate is better than enforcing someone who was never told. Other notices stay at most once when in
+ * doubt: the user may well have it, and their reminders follow on schedule anyway. Never on the day of the
+ * outcome: a rerun that day would meet the same refusal, and an in-doubt notice may just have arrived.
+ * The new notice has the next sequence (a new key): the old key is never sent again. Returns whether it sent.
+ */
+function resendUndelivered(x: Cursor, u: UserState, stage: Stage, inDoubtToo: boolean, deadlineDay: number | null): boolean {
+  const run = x.run;
+  const d = u.delivery;
+  if (run.campaign.spec.notifications.channel === 'none' || d.lastStage !== stage || d.lastKind === null || !d.settled || d.at === null) return false;
+  const o = d.outcome;
+  const outcome: UndeliveredOutcome | null = o === 'failed' || o === 'cancelled' || (o === 'inDoubt' && inDoubtToo) ? o : null;
+  if (outcome === null || dayOf(d.at) >= run.nowDay) return false;
+  // Not yet told of enforcement: whatever went missing, what is sent again is the enforcement notice itself.
+  const kind: NotificationKind = stage === 'enforcementNotice' && inDoubtToo ? 'enforcementNotice' : d.lastKind;
+  const devices = stage === 'deviceUpdate' ? x.r.devicesBelowMinimum : null;
+  notify(x, stage, kind, 'NoticeNotDelivered', explain('NoticeNotDelivered', { stage, kind, outcome, devices, date: deadlineDay === null ? '' : date(run, deadlineDay) }), deadlineDay);
+  return true;
 }
 
 function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: NotifyReason, message: string, deadlineDay: number | null): void {
+  if (x.mute) return;
   const { run, ou } = x;
   const sequence = (x.u?.notifications.count[kind] ?? 0) + 1;
   const d: NotifyDecision = {
@@ -382,6 +456,7 @@ function graceStage(x: Cursor, u: UserState, stage: 'deviceUpdate' | 'passkeyReg
     notify(x, stage, stage, 'StageEntered', explain('StageEntered', { stage, devices: null, date: date(run, deadlineDay) }), deadlineDay);
     return;
   }
+  if (resendUndelivered(x, u, stage, false, deadlineDay)) return;
   const last = u.stageLastNotifiedAt === null ? sinceDay : dayOf(u.stageLastNotifiedAt);
   if (run.nowDay - last >= reminderEveryDays) {
     notify(x, stage, `${stage}Reminder`, 'ReminderDue', explain('ReminderDue', { stage, days: run.nowDay - sinceDay, deadline: date(run, deadlineDay) }), deadlineDay);

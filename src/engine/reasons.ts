@@ -1,7 +1,7 @@
 // Every reason a decision can carry, with the sentence that explains it. Reasons are stable constants
 // (tests, logs, the ledger and reports key on them); the sentence is for people. decide() builds every
 // message through `explain`, so a reason cannot exist without its sentence or be misspelled.
-import type { AlertKind, Stage } from '../contracts/vocabulary';
+import type { AlertKind, NotificationKind, Stage } from '../contracts/vocabulary';
 import { describeDevices, type DeviceBelowMinimum } from './readiness';
 
 export function plural(n: number, one: string, many = `${one}s`): string {
@@ -44,25 +44,38 @@ const LEAVE_REASONS = {
     `no longer in the target set (no targeted role, group or user entry); left the campaign${stays(p.wasEnforced)}`,
 };
 
+/** What a stage's entry notice asks of the user (the StageEntered sentence without its "notified: "). */
+function stageNotice(stage: Stage, devices: DeviceBelowMinimum[] | null, date: string): string {
+  switch (stage) {
+    case 'deviceUpdate':
+      return devices && devices.length > 0 ? `update ${describeDevices(devices)} by ${date}` : `device update required by ${date}`;
+    case 'passkeyRegistration':
+      return `register a passkey by ${date}`;
+    case 'enforcementNotice':
+      return `phishing-resistant sign-in will be required from ${date}`;
+    case 'enforced':
+      return 'phishing-resistant sign-in is now required';
+  }
+}
+
+/** How the last notice went, when it has to be sent again. */
+export type UndeliveredOutcome = 'failed' | 'inDoubt' | 'cancelled';
+const UNDELIVERED: Record<UndeliveredOutcome, string> = {
+  failed: 'was not delivered (Graph refused it)',
+  inDoubt: 'may not have arrived (Graph gave no answer)',
+  cancelled: 'was never sent',
+};
+
 /** Why a notification goes out. */
 const NOTIFY_REASONS = {
-  StageEntered: (p: { stage: Stage; devices: DeviceBelowMinimum[] | null; date: string }) => {
-    switch (p.stage) {
-      case 'deviceUpdate':
-        return p.devices && p.devices.length > 0
-          ? `notified: update ${describeDevices(p.devices)} by ${p.date}`
-          : `notified: device update required by ${p.date}`;
-      case 'passkeyRegistration':
-        return `notified: register a passkey by ${p.date}`;
-      case 'enforcementNotice':
-        return `notified: phishing-resistant sign-in will be required from ${p.date}`;
-      case 'enforced':
-        return 'notified: phishing-resistant sign-in is now required';
-    }
-  },
+  StageEntered: (p: { stage: Stage; devices: DeviceBelowMinimum[] | null; date: string }) => `notified: ${stageNotice(p.stage, p.devices, p.date)}`,
   ReminderDue: (p: { stage: Stage; days: number; deadline: string }) =>
     `reminder: ${STAGE_LABEL[p.stage]} not done ${plural(p.days, 'day')} after first notice; deadline ${p.deadline}`,
   PostponementEnded: (p: { date: string }) => `postponement ended; enforcement on ${p.date}`,
+  NoticeNotDelivered: (p: { stage: Stage; kind: NotificationKind; outcome: UndeliveredOutcome; devices: DeviceBelowMinimum[] | null; date: string }) =>
+    p.kind.endsWith('Reminder')
+      ? `the last reminder ${UNDELIVERED[p.outcome]}; sent again: ${STAGE_LABEL[p.stage]} not done; deadline ${p.date}`
+      : `the last notice ${UNDELIVERED[p.outcome]}; sent again: ${stageNotice(p.stage, p.devices, p.date)}`,
 };
 
 /** Why a grace period is flagged as exceeded. */
@@ -70,11 +83,19 @@ const GRACE_REASONS = {
   GraceExceeded: (p: { stage: Stage; days: number }) => `${STAGE_LABEL[p.stage]} not done ${plural(p.days, 'day')} after first notice`,
 };
 
+/** Why a user is unreachable: no mailbox for an email campaign, or notices that keep failing. */
+export type UnreachableWhy = { why: 'noMailbox' } | { why: 'undelivered'; attempts: number; enforced: boolean };
+
 /** Alerts: raised with their kind as the reason, cleared with AlertCleared. */
 const ALERT_REASONS = {
   EnforcedWithoutPasskey: () => 'enforced but no passkey registered any more: the user cannot satisfy the phishing-resistant policy; not removed automatically',
   OutsideFido2PolicyScope: () => 'not in scope of the FIDO2 (passkey) authentication method policy, so the user cannot register or use a passkey; add the user to its includeTargets',
   NotInEnforcementGroup: () => 'enforced but no longer a member of the enforcement group; not re-added automatically',
+  Unreachable: (p: UnreachableWhy) => p.why === 'noMailbox'
+    ? 'unreachable by email: the account has no mailbox (its mail attribute is empty), so no notice is sent and the user is held, never enforced without a delivered notice; give it a mailbox or exclude it'
+    : `unreachable: the last ${plural(p.attempts, 'notice')} in a row ${p.attempts === 1 ? 'was' : 'were'} not delivered; ` +
+      (p.enforced ? 'the user is already enforced, so no further notice is sent' : 'the user is held, never enforced without a delivered enforcement notice, and due notices keep being sent each day'),
+  AccountDisabled: () => 'account is disabled: held in its stage with its deadline and postponements, contacted by nobody, until it is enabled again',
   AlertCleared: (p: { kind: AlertKind }) => ALERT_CLEARED[p.kind],
 } satisfies Record<AlertKind | 'AlertCleared', unknown>;
 
@@ -82,6 +103,8 @@ const ALERT_CLEARED: Record<AlertKind, string> = {
   EnforcedWithoutPasskey: 'a passkey is registered again',
   OutsideFido2PolicyScope: 'now in scope of the FIDO2 (passkey) authentication method policy',
   NotInEnforcementGroup: 'a member of the enforcement group again',
+  Unreachable: 'reachable again: a notice was delivered, or the account has a mailbox again',
+  AccountDisabled: 'the account is enabled again; the user continues from the stage it was held in',
 };
 
 /** Holds: the observation says nothing may move (for one user, or for the whole campaign). */
@@ -92,7 +115,8 @@ const WARN_REASONS = {
     'the FIDO2 (passkey) authentication method policy is disabled: nobody can register or use a passkey, so no user moves until it is enabled',
   ReadErrors: (p: { errors: readonly string[] }) =>
     `no move this run: ${plural(p.errors.length, 'Graph read')} failed for this user (${p.errors[0]})`,
-  AccountDisabled: () => 'account is disabled: no notification and no move until it is enabled again',
+  NotificationsOff: () =>
+    'spec.notifications.channel is none: this tool notifies nobody, so tell users another way; enforcement follows noticeDays after a user enters the enforcement notice stage',
   PasskeyUnverifiable: () =>
     'no move this run: the FIDO2 policy restricts AAGUIDs but the user\'s fido2Methods were not read, so the passkey cannot be checked',
 };

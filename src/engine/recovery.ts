@@ -10,9 +10,13 @@
 //                  open and never dispatched: certainly not sent → sent now (if the user is still in that stage).
 //                  dispatched without an outcome (the run died mid-send, or no answer came back):
 //                    email → looked up by key in the sender's Sent Items: found = delivered, else sent now;
-//                    Teams → no read API exists: recorded as inDoubt and never sent again (at most once).
+//                    Teams → no read API exists: recorded as inDoubt (final) and never sent again under that
+//                    key. An enforcement notice in doubt is not a delivered one: decide sends a NEW enforcement
+//                    notice (next sequence) on a later day, since a duplicate is better than enforcing someone
+//                    who was never told; other kinds stay at most once.
 //
 // Only runs that started with `intents: 1` are read this way: older ledgers recorded no outcomes.
+import type { NotificationKind } from '../contracts/vocabulary';
 import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from '../ledger/events';
 import { LEDGER_VERSION } from '../ledger/events';
 import type { AddToGroupDecision, Decision } from './decide';
@@ -176,12 +180,16 @@ export function planGroupRecovery(x: GroupRecoveryInput): GroupRecoveryPlan {
 export const NOTIFICATION_RECOVERY = {
   /** Notifications are off: nothing will ever be sent. */
   CancelChannelNone: () => 'notifications are off (channel none)',
-  /** Never dispatched and the user moved on: certainly unsent and no longer wanted. */
-  CancelNotDue: (stage: string) => `never sent by the interrupted run, and the user is no longer in ${stage}`,
+  /** Never dispatched and the user moved on (or is held): certainly unsent and no longer wanted now. */
+  CancelNotDue: (stage: string, held = false) => held
+    ? 'never sent by the interrupted run, and the account is now disabled: nobody contacts it; once it is enabled again a new notice is sent'
+    : `never sent by the interrupted run, and the user is no longer in ${stage}`,
   /** Never dispatched and still wanted: certainly unsent, so sent now. */
   Resend: () => 'never sent by the interrupted run; sent now',
-  /** Dispatched over Teams: no read API can tell, so at most once. */
-  InDoubt: () => 'the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so it is not sent again (at most once)',
+  /** Dispatched over Teams: no read API can tell, so that key is never sent again. */
+  InDoubt: (kind: NotificationKind) => kind === 'enforcementNotice' || kind === 'enforcementNoticeReminder'
+    ? 'the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so this key is not sent again; as an enforcement notice not known to be delivered, a new one is sent on the next day\'s run'
+    : 'the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so it is not sent again (at most once)',
   /** Dispatched email: looked up in the sender's Sent Items by its key. */
   LookUp: () => 'dispatched by email: looked up in the Sent Items',
   /** Dispatched email, but no sender to look in. */
@@ -207,10 +215,15 @@ export interface NotificationRecoveryInput {
   observedIds: ReadonlySet<string>;
 }
 
-/** Whether a recorded notice is still wanted: the user is still in its stage and still observed. */
+/** Whether a recorded notice is still wanted: the user is still in its stage, still observed and not held as disabled. */
 export function stillDue(n: NotificationSentEvent, after: CampaignState, observedIds: ReadonlySet<string>): boolean {
   const u = after.users[n.userId];
-  return inCampaign(u) && u.stage === n.stage && observedIds.has(n.userId);
+  return inCampaign(u) && u.stage === n.stage && observedIds.has(n.userId) && !held(after, n.userId);
+}
+
+/** A disabled account (decide raised AccountDisabled): contacted by nobody, recovery included. */
+function held(after: CampaignState, userId: string): boolean {
+  return after.users[userId]?.alerts.includes('AccountDisabled') ?? false;
 }
 
 /**
@@ -226,9 +239,9 @@ export function planNotificationRecovery(x: NotificationRecoveryInput): Notifica
     if (!n.dispatched) {
       return stillDue(n.sent, x.after, x.observedIds)
         ? step('Resend', channel, NOTIFICATION_RECOVERY.Resend())
-        : step('CancelNotDue', channel, NOTIFICATION_RECOVERY.CancelNotDue(n.sent.stage));
+        : step('CancelNotDue', channel, NOTIFICATION_RECOVERY.CancelNotDue(n.sent.stage, held(x.after, n.sent.userId)));
     }
-    if (channel === 'teams') return step('InDoubt', channel, NOTIFICATION_RECOVERY.InDoubt());
+    if (channel === 'teams') return step('InDoubt', channel, NOTIFICATION_RECOVERY.InDoubt(n.sent.kind));
     if (!x.hasSender) return step('FailNoSender', 'email', NOTIFICATION_RECOVERY.FailNoSender());
     return step('LookUp', 'email', NOTIFICATION_RECOVERY.LookUp());
   });

@@ -1,8 +1,50 @@
 // The campaign state is a fold of the ledger: nothing in it is stored that the ledger cannot rebuild.
 // Plain records (no Map/Set) so the snapshot can be written as JSON next to the ledger.
 import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
-import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
+import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcome } from '../ledger/events';
 import type { Stage } from './types';
+
+/** What became of a user's latest notice: a recorded outcome, or 'pending' while none is recorded yet. */
+export type DeliveryOutcome = NotificationOutcome | 'pending';
+
+/**
+ * Per-user delivery, folded from notificationSent → notificationOutcome (outcomes name their notice's key).
+ * A notice recorded by a run that wrote no outcomes (a ledger from before intents) counts as delivered when
+ * recorded: that is all such a ledger can say, and what it meant.
+ */
+export interface DeliveryState {
+  /** The latest notice recorded for the user, in any stage, and when it was recorded; null before the first. */
+  lastKey: string | null;
+  lastKind: NotificationKind | null;
+  lastStage: Stage | null;
+  lastSentAt: string | null;
+  /** Its latest outcome; null before the first notice. */
+  outcome: DeliveryOutcome | null;
+  /**
+   * The latest notice has a final outcome (delivered, failed, cancelled, or in doubt over Teams). false while
+   * it is pending, refused before Graph ran it (notSent), or an email in doubt: the next run's recovery settles those.
+   */
+  settled: boolean;
+  /** When the latest notice was recorded, or when its latest outcome was. */
+  at: string | null;
+  /** Notices in a row not known to be delivered (failed, or final in doubt); 0 after a delivery and on leaving. */
+  attempts: number;
+  /** First delivery of a notice of the current stage, since entering it: the enforcement notice period starts here. */
+  stageDeliveredAt: string | null;
+  /**
+   * Earlier notices still waiting for a final outcome when a newer one was recorded (rare: a run died, or
+   * recovery resends while a reminder goes out); null when none. The latest one is tracked by the fields above.
+   */
+  earlier: OpenNotice[] | null;
+}
+
+/** A recorded notice without a final outcome yet. */
+export interface OpenNotice {
+  key: string;
+  stage: Stage;
+  /** When it was recorded. */
+  at: string;
+}
 
 export interface UserState {
   userId: string;
@@ -36,6 +78,8 @@ export interface UserState {
   addedToGroupAt: string | null;
   /** Alerts currently raised for this user. */
   alerts: AlertKind[];
+  /** How the user's notices went. */
+  delivery: DeliveryState;
 }
 
 export interface CampaignState {
@@ -46,10 +90,12 @@ export interface CampaignState {
   lastRun: { runId: string; startedAt: string; finishedAt: string | null; ok: boolean | null } | null;
   archivedAt: string | null;
   users: Record<string, UserState>;
+  /** The run being folded, when it records notification outcomes (its runStarted has `intents: 1`); else null. */
+  outcomeRun: string | null;
 }
 
 export function emptyState(): CampaignState {
-  return { v: LEDGER_VERSION, generation: 0, runs: 0, lastRun: null, archivedAt: null, users: {} };
+  return { v: LEDGER_VERSION, generation: 0, runs: 0, lastRun: null, archivedAt: null, users: {}, outcomeRun: null };
 }
 
 function newUser(userId: string, userPrincipalName: string): UserState {
@@ -70,6 +116,7 @@ function newUser(userId: string, userPrincipalName: string): UserState {
     enforcedAt: null,
     addedToGroupAt: null,
     alerts: [],
+    delivery: { lastKey: null, lastKind: null, lastStage: null, lastSentAt: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null, earlier: null },
   };
 }
 
@@ -91,6 +138,7 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
     case 'runStarted':
       state.runs++;
       state.lastRun = { runId: e.runId, startedAt: e.at, finishedAt: null, ok: null };
+      state.outcomeRun = e.intents === 1 ? e.runId : null;
       return state;
     case 'runFinished':
       if (state.lastRun && state.lastRun.runId === e.runId) {
@@ -106,9 +154,13 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       state.generation = e.generation;
       state.archivedAt = null;
       return state;
-    // Intents and their outcomes say how a side effect went, not where a user stands (src/reconcile/intents.ts).
+    case 'notificationOutcome': {
+      const u = state.users[e.userId];
+      if (u) applyOutcome(u, e.key, e.outcome, e.channel, e.at);
+      return state;
+    }
+    // Dispatch records and group-add intents say how a side effect went, not where a user stands (recovery.ts).
     case 'notificationDispatch':
-    case 'notificationOutcome':
     case 'groupAddIntent':
     case 'groupAddOutcome':
       return state;
@@ -134,6 +186,7 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       u.postponedUntil = null;
       u.extensionDays = 0;
       u.exceededGrace = false;
+      u.delivery.stageDeliveredAt = null;
       if (e.to === 'enforced') u.enforcedAt = e.at;
       break;
     case 'notificationSent': {
@@ -141,9 +194,27 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       const prev = u.notifications.count[e.kind] ?? 0;
       if (e.sequence > prev) u.notifications.count[e.kind] = e.sequence;
       u.notifications.lastNotifiedAt = e.at;
-      if (e.stage === u.stage && !u.left) {
+      const current = e.stage === u.stage && !u.left;
+      if (current) {
         u.stageLastNotifiedAt = e.at;
         if (e.kind === e.stage) u.stageNotified = true; // the entry notice's kind is the stage's name
+      }
+      const d = u.delivery;
+      // The previous notice still waits for its outcome: remember it apart (no allocation on the common path).
+      if (!d.settled && d.lastKey !== null && d.lastStage !== null && d.lastSentAt !== null) (d.earlier ??= []).push({ key: d.lastKey, stage: d.lastStage, at: d.lastSentAt });
+      d.lastKey = e.key;
+      d.lastKind = e.kind;
+      d.lastStage = e.stage;
+      d.lastSentAt = e.at;
+      d.at = e.at;
+      if (e.runId !== undefined && e.runId === state.outcomeRun) {
+        d.outcome = 'pending';
+        d.settled = false;
+      } else {
+        d.outcome = 'delivered';
+        d.settled = true;
+        d.attempts = 0;
+        if (current) d.stageDeliveredAt ??= e.at;
       }
       break;
     }
@@ -164,6 +235,7 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       u.left = { at: e.at, reason: e.reason };
       u.alerts = [];
       u.postponedUntil = null;
+      u.delivery.attempts = 0;
       break;
     case 'alertRaised':
       if (!u.alerts.includes(e.kind)) u.alerts.push(e.kind);
@@ -175,6 +247,39 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       break; // unknown user event types from a compatible writer are ignored
   }
   return state;
+}
+
+/**
+ * One notificationOutcome: settles its notice if it is still open (a final outcome closes it; notSent and an
+ * email in doubt leave it open for recovery) and updates the user's delivery state. An outcome for a notice
+ * that is not open (older ledgers, a repeat) changes nothing.
+ */
+function applyOutcome(u: UserState, key: string, outcome: NotificationOutcome, channel: string, at: string): void {
+  const d = u.delivery;
+  const final = outcome !== 'notSent' && !(outcome === 'inDoubt' && channel === 'email');
+  let stage: Stage;
+  let sentAt: string;
+  if (key === d.lastKey && !d.settled) {
+    stage = d.lastStage!;
+    sentAt = d.lastSentAt!;
+    d.outcome = outcome;
+    d.settled = final;
+    d.at = at;
+  } else {
+    const i = d.earlier ? d.earlier.findIndex((n) => n.key === key) : -1;
+    if (i < 0) return;
+    ({ stage, at: sentAt } = d.earlier![i]);
+    if (final) {
+      d.earlier!.splice(i, 1);
+      if (d.earlier!.length === 0) d.earlier = null;
+    }
+  }
+  if (outcome === 'delivered') {
+    d.attempts = 0;
+    if (stage === u.stage && !u.left && u.stageSince !== null && sentAt >= u.stageSince) d.stageDeliveredAt ??= at;
+  } else if (final && (outcome === 'failed' || outcome === 'inDoubt')) {
+    d.attempts++;
+  }
 }
 
 /** Finds a user by object id or (case-insensitively) by UPN. */
@@ -191,4 +296,44 @@ export function findUser(state: CampaignState, idOrUpn: string): UserState | und
 /** Whether the user is currently in the campaign (entered and not left). */
 export function inCampaign(u: UserState | undefined): u is UserState & { stage: Stage; stageSince: string } {
   return !!u && u.stage !== null && u.stageSince !== null && u.left === null;
+}
+
+/** A user's delivery state as the reports show it. */
+export interface DeliverySummary {
+  /** The latest notice: its key and kind, its outcome and when that was recorded. */
+  key: string;
+  kind: NotificationKind;
+  outcome: DeliveryOutcome;
+  at: string;
+  /** Notices in a row not delivered (failed or in doubt). */
+  attempts: number;
+  /** When a notice of the current stage was first delivered (for enforcementNotice: the notice period's start). */
+  stageDeliveredAt: string | null;
+}
+
+/**
+ * Every user's delivery state after a run, written as a snapshot: the reports read the ledger without its
+ * notification lines (ledger/overview.ts), so they take delivery from here.
+ */
+export interface DeliverySnapshot {
+  v: 1;
+  /** The run's time. */
+  at: string;
+  /** By user id; users without any notice are left out. */
+  users: Record<string, DeliverySummary>;
+}
+
+export function deliverySummary(u: UserState): DeliverySummary | null {
+  const d = u.delivery;
+  if (d.lastKey === null || d.lastKind === null || d.outcome === null || d.at === null) return null;
+  return { key: d.lastKey, kind: d.lastKind, outcome: d.outcome, at: d.at, attempts: d.attempts, stageDeliveredAt: d.stageDeliveredAt };
+}
+
+export function deliverySnapshot(state: CampaignState, at: string): DeliverySnapshot {
+  const users: Record<string, DeliverySummary> = {};
+  for (const id in state.users) {
+    const s = deliverySummary(state.users[id]);
+    if (s) users[id] = s;
+  }
+  return { v: 1, at, users };
 }

@@ -1,6 +1,6 @@
 // Target resolution (DESIGN §3–§4), pure: roles (active, eligible with includeEligible) → role-assignable
 // group principals → target groups (transitive) and users → minus break-glass and exclusions (and every account
-// the ledger recorded as exempt, exemptions.ts) → disabled accounts skipped → FIDO2 policy scope → devices and
+// the ledger recorded as exempt, exemptions.ts) → disabled accounts kept and marked (decide holds them) → FIDO2 policy scope → devices and
 // passkeys per user. Input: the tenant snapshot observe read and the ledger's exemption records; output: the
 // engine's Observation plus what the run needs beside it.
 //
@@ -48,7 +48,7 @@ const SAY = {
   EnforcementGroupMissing: (group: string) => `enforcement group "${group}" does not exist in the tenant. Planning as if it were empty; pulumi up creates it when the campaign is deployed.`,
   TargetGroupMissing: (id: string) => `target group ${id} does not exist; nobody is targeted through it.`,
   TargetUserMissing: (ref: string) => `target user ${ref} does not exist in the tenant.`,
-  DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled and skipped.`,
+  DisabledAccountsSkipped: (n: number) => `${n} targeted account${n === 1 ? ' is' : 's are'} disabled: held in ${n === 1 ? 'its' : 'their'} stage and contacted by nobody until enabled again (a disabled account that never entered the campaign does not enter).`,
   Fido2NotEnabled: () => 'the FIDO2 (passkey) method is not enabled in the Authentication methods policy: nobody can register a passkey. Enable it before starting the campaign.',
   Fido2SelfServiceNotAllowed: () => 'FIDO2 self-service registration is not allowed: users cannot register passkeys themselves.',
   Fido2ScopeGroupMissing: (target: 'include' | 'exclude', id: string, held: number) =>
@@ -212,10 +212,9 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
       continue;
     }
-    if (u.accountEnabled === false) {
-      disabled++;
-      continue;
-    }
+    // Kept, not dropped: a disabled account that vanished from the observation would look as if it left.
+    const enabled = u.accountEnabled !== false;
+    if (!enabled) disabled++;
     const methods = methodsOf.get(id);
     let inScope = policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null;
     const readErrors = methods ? [] : [MISSING_REGISTRATION_ROW];
@@ -230,7 +229,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       userPrincipalName: u.userPrincipalName,
       displayName: u.displayName ?? u.userPrincipalName,
       mail: u.mail ?? null,
-      accountEnabled: true,
+      accountEnabled: enabled,
       devices: devicesByOwner.get(id) ?? [],
       methodsRegistered: methods ?? [],
       fido2Methods: null,
@@ -245,8 +244,8 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   return { users, excluded, warnings, fido2: toFido2Policy(policy) };
 }
 
-/** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read. */
-const holdsPasskey = (u: ObservedUser) => u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
+/** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read (not a disabled account's: it is held). */
+const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
 
 /** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {

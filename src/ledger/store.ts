@@ -7,6 +7,8 @@ import type { LedgerEvent } from './events';
 export const SNAPSHOTS = {
   /** The last run's observation of the tenant (engine Observation). */
   observation: 'observation',
+  /** Per-user notice delivery after the last run (engine DeliverySnapshot), for the reports. */
+  delivery: 'delivery',
 } as const;
 
 export interface LedgerReadResult {

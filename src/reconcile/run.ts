@@ -16,7 +16,7 @@ import {
   clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
   type LedgerPosition, type StatusVerdict,
 } from '../engine/lifecycle';
-import { applyEvents, foldLedger } from '../engine/state';
+import { applyEvents, deliverySnapshot, foldLedger, type DeliverySnapshot } from '../engine/state';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyValve, previousTargeted, targetDrop } from '../engine/valve';
@@ -64,6 +64,8 @@ interface Run {
   warnings: RunWarning[];
   requestsBefore: number;
   append: (events: LedgerEvent[]) => Promise<void>;
+  /** What this run appended, in order: folded onto the ledger's state for the delivery snapshot. */
+  written: LedgerEvent[];
 }
 
 export async function runCampaign(opts: RunOptions): Promise<RunResult> {
@@ -76,7 +78,12 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     nowIso: opts.now.toISOString(),
     warnings: [],
     requestsBefore: opts.graph.stats.requests,
-    append: (events) => store.append(name, stampRunStarted(events, opts)),
+    append: async (events) => {
+      const stamped = stampRunStarted(events, opts);
+      await store.append(name, stamped);
+      for (const e of stamped) run.written.push(e);
+    },
+    written: [],
   };
 
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
@@ -151,7 +158,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       postpone: opts.postpone,
       warnings: run.warnings,
     });
-    return await finish(run, observed, {
+    // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
+    const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
+    return await finish(run, observed, delivery, {
       applied: true,
       counts: countStages(done.after, observed.observation),
       transitions: transitions(done.applied),
@@ -269,11 +278,12 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
   run.warnings.push(warning('TargetSetShrank', `${message} A reconcile would stop here. ${hint}`));
 }
 
-/** The exemption records this run learned and runFinished with its counts, then the observation snapshot the reports read. */
-async function finish(run: Run, observed: ResolvedTargets, r: ResultFields): Promise<RunResult> {
+/** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
+async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
     await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
+    await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error }]).catch(() => undefined);

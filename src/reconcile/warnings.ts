@@ -22,7 +22,6 @@ const SUMMARY: Partial<Record<WarningCode, (n: number) => string>> = {
   TargetGroupMissing: (n) => `${n} target groups do not exist; nobody is targeted through them`,
   ReadErrors: (n) => `${n} users made no move this run because a Graph read failed for them (campaign status lists them as unread)`,
   PasskeyUnverifiable: (n) => `${n} users made no move this run: the FIDO2 policy restricts AAGUIDs but their fido2Methods were not read`,
-  AccountDisabled: (n) => `${n} disabled accounts are held: no notification and no move until they are enabled again`,
 };
 
 /** The one line for many warnings of a code; a code without its own wording still reads as a count. */

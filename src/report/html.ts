@@ -8,7 +8,7 @@ import type { Campaign } from '../campaign/types';
 import type { AlertKind } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
-import { READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
+import { deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
@@ -33,6 +33,8 @@ const ALERT_LABEL: Record<AlertKind, string> = {
   EnforcedWithoutPasskey: 'Enforced without passkey',
   OutsideFido2PolicyScope: 'Outside FIDO2 policy scope',
   NotInEnforcementGroup: 'Not in enforcement group',
+  Unreachable: 'Unreachable',
+  AccountDisabled: 'Account disabled',
 };
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
@@ -175,7 +177,7 @@ function alertsHtml(r: StatusReport): string {
   return `<ul class="alerts">${items.join('')}</ul>`;
 }
 
-/** Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline, exceeded, postponed, devices, alerts, readiness]. */
+/** Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline, exceeded, postponed, devices, alerts, readiness, last notice]. */
 function tableData(r: StatusReport): unknown {
   const idx = new Map<Stage, number>(STAGES.map((s, i) => [s, i]));
   return {
@@ -192,6 +194,7 @@ function tableData(r: StatusReport): unknown {
       u.devicesBelowMinimum.join('; '),
       u.alerts.map((a) => ALERT_LABEL[a]).join(', '),
       u.readiness ?? '',
+      u.delivery ? deliveryText(u.delivery) : '',
     ]),
   };
 }
@@ -256,7 +259,7 @@ table.data{border-collapse:collapse;width:100%;font-size:14px}
 table.data th,table.data td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 #user-table td:nth-child(n+3):nth-child(-n+6){white-space:nowrap;font-variant-numeric:tabular-nums}
 #user-table td:nth-child(7){min-width:220px;font-size:13px}
-#user-table td:nth-child(8){font-size:13px}
+#user-table td:nth-child(8),#user-table td:nth-child(9){font-size:13px}
 table.data thead th{background:#f1f5f9;font-weight:600;position:sticky;top:0;vertical-align:bottom}
 table.data .num{text-align:right;font-variant-numeric:tabular-nums}
 th button{all:unset;cursor:pointer;display:inline-flex;gap:4px;align-items:center;font-weight:600}
@@ -283,7 +286,7 @@ const SCRIPT = `(function () {
   var rows = data.users, n = rows.length, i;
   var lowerUpn = new Array(n), hay = new Array(n);
   for (i = 0; i < n; i++) { lowerUpn[i] = rows[i][0].toLowerCase(); hay[i] = lowerUpn[i] + '\\n' + rows[i][1].toLowerCase(); }
-  var COL = { user: 0, stage: 2, since: 3, deadline: 4, exceeded: 5, postponed: 6, devices: 7, alerts: 8 };
+  var COL = { user: 0, stage: 2, since: 3, deadline: 4, exceeded: 5, postponed: 6, devices: 7, alerts: 8, notice: 10 };
   var st = { q: '', stage: '', exceeded: false, alerts: false, sort: 'user', dir: 1, page: 0, size: 50 };
   var view = [];
   var $ = function (id) { return document.getElementById(id); };
@@ -342,6 +345,7 @@ const SCRIPT = `(function () {
       cell(tr, r[6] || '—');
       cell(tr, r[7] || '—');
       cell(tr, r[8] || '—');
+      cell(tr, r[10] || '—');
       frag.appendChild(tr);
     }
     tbody.textContent = '';
@@ -486,7 +490,7 @@ ${alertsHtml(r)}
 <div class="scroll">
 <table class="data" id="user-table">
 <caption class="sr-only">Targeted users; select a column heading to sort</caption>
-<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}</tr></thead>
+<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}${th('notice', 'Last notice')}</tr></thead>
 <tbody id="user-rows"></tbody>
 </table>
 </div>

@@ -39,8 +39,8 @@ export interface LoadReportOptions {
 }
 
 export async function loadReport(opts: LoadReportOptions): Promise<StatusReport> {
-  const { events, notificationsByRun, observation, warnings } = await readReportLedger(opts.store, opts.campaign.metadata.name);
-  return buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, now: opts.now, ledgerWarnings: warnings });
+  const { events, notificationsByRun, observation, delivery, warnings } = await readReportLedger(opts.store, opts.campaign.metadata.name);
+  return buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
 }
 
 export interface WriteDashboardOptions extends LoadReportOptions {

@@ -1,7 +1,7 @@
 // `campaign status --markdown FILE`: a GitHub job summary or pull-request comment. Deterministic (only the
 // ledger, the observation and an explicit `now` go in) and bounded: tables stop at MAX_ROWS, far under
 // GitHub's 65,536-character comment limit.
-import { STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
+import { DELIVERY_OUTCOME_TITLE, deliveryText, STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
 import { stageText } from './text';
 
 export const MAX_ROWS = 50;
@@ -121,10 +121,34 @@ export function renderMarkdown(r: StatusReport): string {
   }
   out.push('');
 
+  out.push(...noticesSection(r));
+  out.push('');
+
   out.push('### Outlook');
   out.push('');
   for (const l of r.outlook) out.push(`- ${md(l)}`);
   for (const w of r.warnings) out.push(`- Note: ${md(w)}`);
   out.push('');
   return out.join('\n');
+}
+
+/** Which users were told: the latest notice's outcome per user, and those whose latest was not delivered. */
+function noticesSection(r: StatusReport): string[] {
+  const out = ['### Notice delivery', ''];
+  const n = r.notices;
+  if (n.channel === 'none') {
+    out.push('Notifications are off (`spec.notifications.channel: none`): users are told outside this tool, and enforcement follows the notice days counted from entering the enforcement notice stage.');
+    return out;
+  }
+  const parts = (Object.keys(n.latest) as Array<keyof typeof n.latest>).filter((k) => n.latest[k] > 0).map((k) => `${DELIVERY_OUTCOME_TITLE[k]} ${n.latest[k]}`);
+  if (n.unknown > 0) parts.push(`no delivery record ${n.unknown}`);
+  out.push(parts.length ? `Latest notice per user in the campaign (${n.channel}): ${parts.join(' · ')}.` : 'No user is in the campaign yet.');
+  const untold = r.users.filter((u) => u.stage !== null && ((u.delivery && u.delivery.outcome !== 'delivered') || u.alerts.includes('Unreachable')));
+  if (untold.length) {
+    out.push('');
+    const rows = untold.slice(0, MAX_ROWS).map((u) => [code(u.userPrincipalName), stageText(u.stage), u.delivery ? md(deliveryText(u.delivery)) : 'no notice recorded', u.alerts.includes('Unreachable') ? 'Unreachable' : '—']);
+    out.push(...mdTable(['User', 'Stage', 'Latest notice', 'Alert'], rows));
+    out.push(...more(untold.length, MAX_ROWS, 'users'));
+  }
+  return out;
 }

@@ -1,11 +1,11 @@
 // The campaign overview as one plain model: the ledger folded, the last observation assessed, the
 // projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
 import type { Campaign, CampaignStatus } from '../campaign/types';
-import type { AlertKind } from '../contracts/vocabulary';
+import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
-import { applyEvent, emptyState, inCampaign, type CampaignState, type UserState } from '../engine/state';
+import { applyEvent, emptyState, inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
@@ -33,6 +33,12 @@ export interface StatusUser {
   accountEnabled: boolean | null;
   /** The last run could not read this user. */
   unread: boolean;
+  /**
+   * How the user's notices went, as of the last run: the latest notice (key, kind), its outcome (delivered,
+   * failed, inDoubt, pending, …) and when, undelivered notices in a row, and when the current stage's notice
+   * was first delivered. null when no notice was recorded, or no run wrote the delivery snapshot yet.
+   */
+  delivery: DeliverySummary | null;
 }
 
 export type AlertCode =
@@ -109,6 +115,11 @@ export interface StatusReport {
   daily: DayCounts[];
   /** Notes on the inputs (no observation yet, ledger read warnings). */
   warnings: string[];
+  /**
+   * Notice delivery over the users in the campaign: the channel, and how many users' latest notice ended how
+   * (`unknown`: no notice recorded, or no delivery snapshot yet).
+   */
+  notices: { channel: Campaign['spec']['notifications']['channel']; latest: Record<DeliveryOutcome, number>; unknown: number };
 }
 
 export interface ReportInput {
@@ -117,6 +128,8 @@ export interface ReportInput {
   events: readonly LedgerEvent[];
   /** The last run's observation snapshot; null when none was written yet. */
   observation: Observation | null;
+  /** The last run's delivery snapshot (per-user notice outcomes, which the overview's events leave out). */
+  delivery?: DeliverySnapshot | null;
   /** Wall clock, only to flag a scheduler that stopped running; omit for output that depends on the ledger alone. */
   now?: Date;
   ledgerWarnings?: string[];
@@ -282,9 +295,11 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   return { state, daily, exceededAt: exceeded, lastRunChanges, unresolved };
 }
 
-const ALERT_TEXT: Record<AlertKind, { severity: ReportAlert['severity']; one: string; many: string }> = {
+// AccountDisabled is reported by DisabledAccounts (every disabled targeted account, entered or not).
+const ALERT_TEXT: Record<Exclude<AlertKind, 'AccountDisabled'>, { severity: ReportAlert['severity']; one: string; many: string }> = {
   EnforcedWithoutPasskey: { severity: 'error', one: 'enforced user has no passkey any more and cannot satisfy the phishing-resistant policy', many: 'enforced users have no passkey any more and cannot satisfy the phishing-resistant policy' },
   NotInEnforcementGroup: { severity: 'error', one: 'enforced user is no longer in the enforcement group', many: 'enforced users are no longer in the enforcement group' },
+  Unreachable: { severity: 'error', one: 'user is unreachable (no mailbox, or notices not delivered) and is held: never enforced without a delivered enforcement notice', many: 'users are unreachable (no mailbox, or notices not delivered) and are held: never enforced without a delivered enforcement notice' },
   OutsideFido2PolicyScope: { severity: 'warning', one: 'targeted user is outside the FIDO2 (passkey) policy scope and cannot register a passkey', many: 'targeted users are outside the FIDO2 (passkey) policy scope and cannot register a passkey' },
 };
 
@@ -305,6 +320,8 @@ export function buildReport(input: ReportInput): StatusReport {
   const users: StatusUser[] = [];
   const seen = new Set<string>();
   const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
+  // From the snapshot only, never from the fold: the overview's events hold no notification lines.
+  const deliveryOf = (id: string): DeliverySummary | null => input.delivery?.users[id] ?? null;
   // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
   // they assess every user again, and most devices meet the minimum.
   const lean: ObservedUser[] = [];
@@ -351,6 +368,7 @@ export function buildReport(input: ReportInput): StatusReport {
       alerts,
       accountEnabled: input.observation ? ou.accountEnabled : null,
       unread: ou.readErrors.length > 0,
+      delivery: deliveryOf(ou.userId),
     });
   }
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
@@ -360,12 +378,18 @@ export function buildReport(input: ReportInput): StatusReport {
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
-      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false,
+      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false, delivery: deliveryOf(id),
     });
   }
   sortByUpn(users);
 
   const alerts = collectAlerts(input, users, observation, lastRun, unresolved);
+  const notices: StatusReport['notices'] = { channel: campaign.spec.notifications.channel, latest: { delivered: 0, failed: 0, inDoubt: 0, pending: 0, notSent: 0, cancelled: 0 }, unknown: 0 };
+  for (const u of users) {
+    if (u.stage === null) continue;
+    if (u.delivery) notices.latest[u.delivery.outcome]++;
+    else notices.unknown++;
+  }
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
   return {
@@ -384,6 +408,7 @@ export function buildReport(input: ReportInput): StatusReport {
     lastRunChanges,
     daily,
     warnings,
+    notices,
   };
 }
 
@@ -403,7 +428,7 @@ function collectAlerts(input: ReportInput, users: StatusUser[], observation: Obs
   if (lastRun && !input.observation) out.push({ code: 'NoObservation', severity: 'warning', message: 'No observation snapshot was found: readiness and device details are missing until the next run.', users: [] });
   if (observation.readErrors.length > 0) out.push({ code: 'ObservationFailed', severity: 'error', message: `The last observation had campaign-level read errors, so no user moved: ${observation.readErrors[0]}`, users: [] });
   if (observation.fido2Policy?.state === 'disabled') out.push({ code: 'Fido2PolicyDisabled', severity: 'error', message: 'The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.', users: [] });
-  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'OutsideFido2PolicyScope'] as const) {
+  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'Unreachable', 'OutsideFido2PolicyScope'] as const) {
     const list = users.filter((u) => u.alerts.includes(kind));
     if (list.length) out.push({ code: kind, severity: ALERT_TEXT[kind].severity, message: `${list.length} ${list.length === 1 ? ALERT_TEXT[kind].one : ALERT_TEXT[kind].many}.`, users: who(list) });
   }
@@ -429,3 +454,28 @@ export const READINESS_TITLE: Record<ReadinessCategory, string> = {
   needsPasskey: 'Needs to register a passkey',
   ready: 'Ready for enforcement',
 };
+
+const KIND_TITLE: Record<NotificationKind, string> = {
+  deviceUpdate: 'device update notice',
+  deviceUpdateReminder: 'device update reminder',
+  passkeyRegistration: 'passkey registration notice',
+  passkeyRegistrationReminder: 'passkey registration reminder',
+  enforcementNotice: 'enforcement notice',
+  enforcementNoticeReminder: 'enforcement notice reminder',
+  enforced: 'enforced notice',
+};
+
+export const DELIVERY_OUTCOME_TITLE: Record<DeliveryOutcome, string> = {
+  delivered: 'delivered',
+  failed: 'failed',
+  inDoubt: 'in doubt',
+  pending: 'pending',
+  notSent: 'not sent yet',
+  cancelled: 'cancelled',
+};
+
+/** One line on a user's latest notice, e.g. "enforcement notice failed 2026-12-03 (3 undelivered in a row)". */
+export function deliveryText(d: DeliverySummary): string {
+  const row = d.attempts > 0 ? ` (${d.attempts} undelivered in a row)` : '';
+  return `${KIND_TITLE[d.kind]} ${DELIVERY_OUTCOME_TITLE[d.outcome]} ${d.at.slice(0, 10)}${row}`;
+}

@@ -1,6 +1,6 @@
 // `campaign status` for a terminal: aligned tables a person reads top to bottom.
 import type { Stage } from '../engine/types';
-import { STAGE_TITLE, type StatusReport, type StatusUser } from './model';
+import { deliveryText, STAGE_TITLE, type StatusReport, type StatusUser } from './model';
 
 /** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, no trailing blanks. */
 export function alignTable(rows: string[][], right: boolean[] = []): string[] {
@@ -30,6 +30,7 @@ function userRow(u: StatusUser): string[] {
     day(u.postponedUntil),
     u.devicesBelowMinimum.length ? u.devicesBelowMinimum.join('; ') : '-',
     u.alerts.length ? u.alerts.join(', ') : '-',
+    u.delivery ? deliveryText(u.delivery) : '-',
   ];
 }
 
@@ -76,7 +77,7 @@ export function formatStatusText(r: StatusReport): string {
     out.push('No users.');
   } else {
     out.push(`Users (${r.users.length}):`);
-    const header = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS'];
+    const header = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS', 'LAST NOTICE'];
     pushLines(out, alignTable([header, ...r.users.map(userRow)]).map((l) => `  ${l}`));
   }
   return out.join('\n');

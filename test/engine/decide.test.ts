@@ -85,9 +85,9 @@ describe('decide: entering the campaign', () => {
       ],
     },
     {
-      name: 'holds a disabled account with a warning',
+      name: 'does not let a disabled account that never entered enter, and contacts nobody',
       u: user({ accountEnabled: false }),
-      want: [{ type: 'warn', reason: 'AccountDisabled', message: 'account is disabled: no notification and no move until it is enabled again' }],
+      want: [],
     },
     {
       name: 'blocks a user outside the FIDO2 policy scope with an alert and no notification',

@@ -111,6 +111,8 @@ interface NotificationCase {
   /** The user's stage after this run's decisions; null = left the campaign. */
   stageNow: Stage | null;
   observed?: boolean;
+  /** The account is disabled: decide raised AccountDisabled this run. */
+  disabled?: boolean;
   want: { action: NotificationRecoveryAction; channel: string; detail: string };
 }
 
@@ -151,6 +153,19 @@ const notificationCases: NotificationCase[] = [
     want: { action: 'CancelChannelNone', channel: 'teams', detail: 'notifications are off (channel none)' },
   },
   {
+    name: 'records a dispatched Teams enforcement notice as in doubt, never sends that key again, and says a new one follows',
+    notice: sent('ada', 'enforcementNotice'), dispatched: true, channel: 'teams', stageNow: 'enforcementNotice',
+    want: {
+      action: 'InDoubt', channel: 'teams',
+      detail: "the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so this key is not sent again; as an enforcement notice not known to be delivered, a new one is sent on the next day's run",
+    },
+  },
+  {
+    name: 'cancels a never-dispatched notice to a disabled account instead of sending it: nobody contacts a held user',
+    notice: sent('ada', 'passkeyRegistration'), dispatched: false, channel: 'teams', stageNow: 'passkeyRegistration', disabled: true,
+    want: { action: 'CancelNotDue', channel: 'teams', detail: 'never sent by the interrupted run, and the account is now disabled: nobody contacts it; once it is enabled again a new notice is sent' },
+  },
+  {
     name: 'takes the channel of a notice recorded without one from the campaign',
     notice: sent('ada', 'passkeyRegistration', undefined), dispatched: true, channel: 'teams', stageNow: 'passkeyRegistration',
     want: { action: 'InDoubt', channel: 'teams', detail: 'the run that sent it got no answer (interrupted or timed out); Teams has no read API for activity notifications, so it is not sent again (at most once)' },
@@ -166,7 +181,8 @@ describe('planNotificationRecovery', () => {
     ];
     const open = openIntents(ledger);
     expect(open.notifications).toHaveLength(1);
-    const after = state(c.stageNow ? [entered('ada', c.stageNow)] : []);
+    const disabled: LedgerEvent[] = c.disabled ? [{ v: 1, type: 'alertRaised', at: AT, runId: 'r2', userId: 'ada', userPrincipalName: upn('ada'), kind: 'AccountDisabled', message: 'm' }] : [];
+    const after = state(c.stageNow ? [entered('ada', c.stageNow), ...disabled] : []);
     const [step] = planNotificationRecovery({ open: open.notifications, channel: c.channel, hasSender: c.hasSender ?? false, after, observedIds: new Set(c.observed === false ? [] : ['ada']) });
     expect({ action: step.action, channel: step.channel, detail: step.detail }).toEqual(c.want);
   });

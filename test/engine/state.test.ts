@@ -116,3 +116,96 @@ describe('foldLedger', () => {
     expect(findUser(s, 'bob@contoso.com')).toBeUndefined();
   });
 });
+
+describe('foldLedger: delivery state from notificationSent → notificationOutcome', () => {
+  const started = (runId: string, at: string, intents = true): LedgerEvent =>
+    ({ v: 1, type: 'runStarted', at, runId, campaign: 'admins-passkeys', status: 'inProgress', ...(intents ? { intents: 1 as const } : {}) });
+  const note = (kind: 'passkeyRegistration' | 'enforcementNotice', stage: 'passkeyRegistration' | 'enforcementNotice', sequence: number, at: string, runId: string): LedgerEvent =>
+    ({ v: 1, type: 'notificationSent', at, ...who, runId, kind, stage, sequence, key: `admins-passkeys:u-ada:${kind}:${sequence}` });
+  const outcome = (kind: string, sequence: number, o: 'delivered' | 'failed' | 'inDoubt' | 'notSent' | 'cancelled', at: string, channel: 'teams' | 'email' = 'teams'): LedgerEvent =>
+    ({ v: 1, type: 'notificationOutcome', at, ...who, key: `admins-passkeys:u-ada:${kind}:${sequence}`, channel, outcome: o });
+  const inNotice = [started('r1', NOW), entered('enforcementNotice', NOW), note('enforcementNotice', 'enforcementNotice', 1, NOW, 'r1')];
+
+  const cases = [
+    {
+      name: 'a notice of a run that records outcomes is pending and open until its outcome arrives',
+      events: inNotice,
+      want: { delivery: { lastKey: 'admins-passkeys:u-ada:enforcementNotice:1', lastKind: 'enforcementNotice', lastStage: 'enforcementNotice', outcome: 'pending', settled: false, at: NOW, attempts: 0, stageDeliveredAt: null }, open: ['admins-passkeys:u-ada:enforcementNotice:1'] },
+    },
+    {
+      name: 'a delivered outcome settles it and starts the stage\'s notice period at the outcome',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'delivered', day(0.01))],
+      want: { delivery: { outcome: 'delivered', settled: true, at: day(0.01), attempts: 0, stageDeliveredAt: day(0.01) }, open: [] },
+    },
+    {
+      name: 'failed and Teams in-doubt outcomes are final and count as undelivered attempts in a row',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'failed', NOW), started('r2', day(1)), note('enforcementNotice', 'enforcementNotice', 2, day(1), 'r2'), outcome('enforcementNotice', 2, 'inDoubt', day(1))],
+      want: { delivery: { lastKey: 'admins-passkeys:u-ada:enforcementNotice:2', outcome: 'inDoubt', settled: true, attempts: 2, stageDeliveredAt: null }, open: [] },
+    },
+    {
+      name: 'a cancelled notice is final but no attempt at reaching the user',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'cancelled', day(1))],
+      want: { delivery: { outcome: 'cancelled', settled: true, attempts: 0 }, open: [] },
+    },
+    {
+      name: 'notSent stays open for recovery, which sends the same key',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'notSent', NOW)],
+      want: { delivery: { outcome: 'notSent', settled: false, attempts: 0 }, open: ['admins-passkeys:u-ada:enforcementNotice:1'] },
+    },
+    {
+      name: 'an email in doubt stays open for the Sent Items look-up; a Teams one does not',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'inDoubt', NOW, 'email')],
+      want: { delivery: { outcome: 'inDoubt', settled: false, attempts: 0 }, open: ['admins-passkeys:u-ada:enforcementNotice:1'] },
+    },
+    {
+      name: 'a delivery of an earlier stage\'s notice resets attempts but does not start the current stage\'s notice period',
+      events: [
+        started('r1', NOW), entered('passkeyRegistration', NOW), note('passkeyRegistration', 'passkeyRegistration', 1, NOW, 'r1'), outcome('passkeyRegistration', 1, 'failed', NOW),
+        started('r2', day(1)), note('passkeyRegistration', 'passkeyRegistration', 2, day(1), 'r2'),
+        started('r3', day(2)), entered('enforcementNotice', day(2), 'passkeyRegistration'), outcome('passkeyRegistration', 2, 'delivered', day(2)),
+      ],
+      want: { delivery: { lastKind: 'passkeyRegistration', outcome: 'delivered', attempts: 0, stageDeliveredAt: null }, open: [] },
+    },
+    {
+      name: 'the first delivery in the stage counts; a later one does not move the start',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'delivered', NOW), started('r2', day(3)), note('enforcementNotice', 'enforcementNotice', 2, day(3), 'r2'), outcome('enforcementNotice', 2, 'delivered', day(3))],
+      want: { delivery: { lastKey: 'admins-passkeys:u-ada:enforcementNotice:2', stageDeliveredAt: NOW }, open: [] },
+    },
+    {
+      name: 'an outcome for a key that is not open (an older ledger, a repeat) changes nothing',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'delivered', NOW), outcome('enforcementNotice', 1, 'failed', day(1))],
+      want: { delivery: { outcome: 'delivered', attempts: 0, stageDeliveredAt: NOW }, open: [] },
+    },
+    {
+      name: 'leaving the campaign resets the undelivered attempts',
+      events: [...inNotice, outcome('enforcementNotice', 1, 'failed', NOW), { v: 1, type: 'leftCampaign', at: day(1), ...who, from: 'enforcementNotice', reason: 'LeftTargetSet', message: 'm' } as LedgerEvent],
+      want: { delivery: { outcome: 'failed', attempts: 0, stageDeliveredAt: null }, open: [] },
+    },
+    {
+      name: 'a notice of a run without intents (an older ledger) counts as delivered when recorded',
+      events: [started('r0', NOW, false), entered('enforcementNotice', NOW), note('enforcementNotice', 'enforcementNotice', 1, NOW, 'r0')],
+      want: { delivery: { outcome: 'delivered', settled: true, stageDeliveredAt: NOW }, open: [] },
+    },
+  ];
+  it.each(cases)('$name', ({ events, want }) => {
+    const s = foldLedger(events);
+    expect(s.users['u-ada'].delivery).toMatchObject(want.delivery);
+    const d = s.users['u-ada'].delivery;
+    expect([...(d.settled ? [] : [d.lastKey]), ...(d.earlier ?? []).map((n) => n.key)]).toEqual(want.open);
+  });
+
+  it('keeps an earlier notice open when a newer one is recorded, and settles it by its own outcome', () => {
+    const s = foldLedger([...inNotice, started('r2', day(1)), note('enforcementNotice', 'enforcementNotice', 2, day(1), 'r2'), outcome('enforcementNotice', 1, 'delivered', day(1)), outcome('enforcementNotice', 2, 'failed', day(1))]);
+    expect(s.users['u-ada'].delivery).toMatchObject({ lastKey: 'admins-passkeys:u-ada:enforcementNotice:2', outcome: 'failed', settled: true, attempts: 1, stageDeliveredAt: day(1), earlier: null });
+  });
+
+  it('folds a ledger whose notices were all delivered to the same stages, notices and deadlines as one without outcomes', () => {
+    const base = [entered('passkeyRegistration', NOW), sent('passkeyRegistration', 'passkeyRegistration', 1, NOW), sent('passkeyRegistrationReminder', 'passkeyRegistration', 1, day(3)), entered('enforcementNotice', day(4), 'passkeyRegistration'), sent('enforcementNotice', 'enforcementNotice', 1, day(4))];
+    const withOutcomes = base.flatMap((e): LedgerEvent[] => (e.type === 'notificationSent'
+      ? [e, { v: 1, type: 'notificationOutcome', at: e.at, ...who, key: e.key, channel: 'teams', outcome: 'delivered' }]
+      : [e]));
+    const strip = (s: ReturnType<typeof foldLedger>) => ({ ...s.users['u-ada'], delivery: { ...s.users['u-ada'].delivery, settled: true } });
+    expect(strip(foldLedger([{ v: 1, type: 'runStarted', at: NOW, runId: 'r1', campaign: 'admins-passkeys', status: 'inProgress', intents: 1 }, ...withOutcomes])))
+      .toEqual(strip(foldLedger([{ v: 1, type: 'runStarted', at: NOW, runId: 'r1', campaign: 'admins-passkeys', status: 'inProgress' }, ...base])));
+  });
+});

@@ -83,6 +83,8 @@ interface Want {
   userReadErrors?: Record<string, string[]>;
   /** Exemption problems as `list entry problem`. */
   problems?: string[];
+  /** Targeted users whose account is disabled (kept, marked, held by decide). */
+  disabled?: string[];
 }
 interface Case {
   name: string;
@@ -150,9 +152,12 @@ const cases: Case[] = [
     want: { users: [upn(ada)] },
   },
   {
-    name: 'skips a disabled account and says how many',
+    name: 'keeps a disabled account in the observation, marked disabled, and says how many are held',
     tenant: tenant({ roleAssignments: [role(ada.id), role(dan.id)] }),
-    want: { users: [upn(ada)], warnings: [{ code: 'DisabledAccountsSkipped', message: '1 targeted account is disabled and skipped.' }] },
+    want: {
+      users: [upn(ada), upn(dan)], disabled: [upn(dan)],
+      warnings: [{ code: 'DisabledAccountsSkipped', message: '1 targeted account is disabled: held in its stage and contacted by nobody until enabled again (a disabled account that never entered the campaign does not enter).' }],
+    },
   },
   {
     name: 'excludes a break-glass account named by UPN',
@@ -350,6 +355,7 @@ describe('resolveTargets: one row per targeting rule', () => {
     expect(o.excluded.map((x) => ({ userPrincipalName: x.userPrincipalName, exclusion: x.exclusion }))).toEqual(want.excluded ?? []);
     expect(r.warnings).toEqual(want.warnings ?? []);
     expect(o.readErrors).toEqual(want.readErrors ?? []);
+    expect(o.users.filter((u) => !u.accountEnabled).map((u) => u.userPrincipalName)).toEqual(want.disabled ?? []);
     expect(Object.fromEntries(o.users.map((u) => [u.userPrincipalName, u.inFido2PolicyScope]))).toEqual(want.scope ?? Object.fromEntries(want.users.map((u) => [u, true])));
     expect(Object.fromEntries(o.users.filter((u) => u.readErrors.length).map((u) => [u.userPrincipalName, u.readErrors]))).toEqual(want.userReadErrors ?? {});
     expect(r.exemptions.problems.map((p) => `${p.list} ${p.entry} ${p.problem}`)).toEqual(want.problems ?? []);

@@ -15,6 +15,8 @@ function oracle(h: Harness, opts: { includeEligible?: boolean } = {}) {
   const breakGlass = new Set<string>([SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]);
   const fido2Excluded = new Set(groups.get(SIM_IDS.fido2ExclusionGroup) ?? []);
   const targeted = [...new Set(principals)].filter((id) => !breakGlass.has(id) && users.get(id)!.accountEnabled !== false);
+  // Disabled accounts are targeted too, and held where they are (never entered here, so they never enter).
+  const disabled = [...new Set(principals)].filter((id) => !breakGlass.has(id) && users.get(id)!.accountEnabled === false);
   const min: Record<string, number[]> = { windows: [10, 0, 18362], ios: [17], macos: [13], android: [14] };
   const platform = (os: string) => {
     const o = os.toLowerCase().replace(/\s+/g, '');
@@ -34,7 +36,7 @@ function oracle(h: Harness, opts: { includeEligible?: boolean } = {}) {
     return false;
   };
   const passkeyMethods = ['passKeyDeviceBound', 'passKeyDeviceBoundAuthenticator', 'passKeyDeviceBoundWindowsHello', 'passKeySynced', 'fido2SecurityKey'];
-  const out = { needsDevice: [] as string[], needsPasskey: [] as string[], ready: [] as string[], blocked: [] as string[], targeted };
+  const out = { needsDevice: [] as string[], needsPasskey: [] as string[], ready: [] as string[], blocked: [] as string[], targeted, disabled };
   for (const id of targeted) {
     if (fido2Excluded.has(id)) {
       out.blocked.push(id);
@@ -69,8 +71,9 @@ describe('reconcile against the Graph emulator, end to end', () => {
     expect(o.needsPasskey.length).toBeGreaterThan(0);
     expect(o.ready.length).toBeGreaterThan(0);
     const first = await h.run(0);
+    expect(o.disabled.length).toBeGreaterThan(0);
     expect(first.counts).toMatchObject({
-      targeted: o.targeted.length,
+      targeted: o.targeted.length + o.disabled.length,
       deviceUpdate: o.needsDevice.length,
       passkeyRegistration: o.needsPasskey.length,
       enforcementNotice: o.ready.length,
@@ -139,7 +142,8 @@ describe('reconcile against the Graph emulator, end to end', () => {
     const without = adminCampaign();
     without.spec.targets.includeEligible = false;
     const plan = await (await import('../../src/reconcile/run')).runCampaign({ campaign: without, graph: h.graph, store: h.store, now: START, apply: false });
-    expect(plan.counts.targeted).toBe(oracle(h, { includeEligible: false }).targeted.length);
+    const narrow = oracle(h, { includeEligible: false });
+    expect(plan.counts.targeted).toBe(narrow.targeted.length + narrow.disabled.length);
     expect(plan.counts.targeted).toBeLessThan(oracle(h).targeted.length);
   });
 

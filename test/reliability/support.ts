@@ -165,6 +165,7 @@ export async function assertRecovered(scenario: Scenario, emulator: Emulator, di
   }
   const baseMembers = new Set((scenario.fixture.groups ?? []).find((g) => g.id === SIM_IDS.adminsEnforcedGroup)?.members ?? []);
   for (const m of members) if (!baseMembers.has(m)) expect(scenario.passkeyUsers.has(m), `${label}: ${m} added to the group without a passkey`).toBe(true);
+  assertToldBeforeEnforced(events, scenario.campaign.spec.stages.enforcement.noticeDays, label, members, baseMembers);
 
   const recorded = events.flatMap((e) => (e.type === 'notificationSent' ? [e.key] : []));
   expect(new Set(recorded).size, `${label}: a notification key was recorded twice`).toBe(recorded.length);
@@ -317,4 +318,31 @@ export function cpuHogWhileSuiteRuns(): void {
   afterAll(() => {
     for (const h of hogs) h.kill('SIGKILL');
   });
+}
+
+/**
+ * Notice integrity, read from the ledger alone: every user who entered `enforced` because the notice period
+ * elapsed had an enforcement notice DELIVERED in that enforcementNotice episode, at least `noticeDays` whole
+ * UTC days before; and every member added to the enforcement group (not there in the base fixture) entered
+ * `enforced` that way.
+ */
+export function assertToldBeforeEnforced(events: readonly LedgerEvent[], noticeDays: number, label: string, groupMembers: Iterable<string> = [], baseMembers: ReadonlySet<string> = new Set()): void {
+  const day = (iso: string) => Math.floor(Date.parse(iso) / DAY);
+  const noticeOf = new Map<string, string>(); // enforcementNotice-stage key → userId
+  const told = new Map<string, string>(); // userId → first delivery in the current enforcementNotice episode
+  const enforcedByNotice = new Set<string>();
+  for (const e of events) {
+    if (e.type === 'userEnteredStage' && e.to === 'enforcementNotice') told.delete(e.userId);
+    else if (e.type === 'notificationSent' && e.stage === 'enforcementNotice') noticeOf.set(e.key, e.userId);
+    else if (e.type === 'notificationOutcome' && e.outcome === 'delivered' && noticeOf.get(e.key) === e.userId && !told.has(e.userId)) told.set(e.userId, e.at);
+    else if (e.type === 'userEnteredStage' && e.to === 'enforced' && e.reason === 'NoticePeriodElapsed') {
+      const t = told.get(e.userId);
+      expect(t, `${label}: ${e.userPrincipalName} enforced on ${e.at} without a delivered enforcement notice`).toBeDefined();
+      expect(day(e.at) - day(t!), `${label}: ${e.userPrincipalName} enforced ${day(e.at) - day(t!)} days after the notice was delivered (${t})`).toBeGreaterThanOrEqual(noticeDays);
+      enforcedByNotice.add(e.userId);
+    }
+  }
+  for (const m of groupMembers) {
+    if (!baseMembers.has(m)) expect(enforcedByNotice.has(m), `${label}: ${m} is in the enforcement group without having been told`).toBe(true);
+  }
 }

@@ -4,7 +4,7 @@ import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { estimateEnd, outlook } from '../../src/engine/estimate';
 import type { LedgerEvent } from '../../src/ledger/events';
-import { foldLedger } from '../../src/engine/state';
+import { foldLedger, type DeliverySnapshot } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
 import { buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
 import { FileStore } from '../../src/ledger/file/store';
@@ -195,6 +195,60 @@ describe('the Markdown summary', () => {
   });
 });
 
+describe('notice delivery in the reports', () => {
+  // As a run writes it: bob's latest notice failed three times in a row (Unreachable), cy's was delivered.
+  const delivery: DeliverySnapshot = {
+    v: 1, at: day(3),
+    users: {
+      'u-bob': { key: 'k:u-bob:passkeyRegistration:3', kind: 'passkeyRegistration', outcome: 'failed', at: day(3), attempts: 3, stageDeliveredAt: null },
+      'u-cy': { key: 'k:u-cy:enforced:1', kind: 'enforced', outcome: 'delivered', at: day(3), attempts: 0, stageDeliveredAt: day(3) },
+    },
+  };
+  const events = () => [...ledger(), { v: 1 as const, type: 'alertRaised' as const, at: day(3), runId: 'r3', ...bob, kind: 'Unreachable' as const, message: 'm' }];
+
+  it('puts each user\'s latest notice in status --json users[] and counts the outcomes', () => {
+    const r = buildReport({ campaign: campaign(), events: events(), observation: obs(), delivery });
+    expect(r.users.map((u) => [u.userId, u.delivery])).toEqual([
+      ['u-ada', null],
+      ['u-bob', delivery.users['u-bob']],
+      ['u-cy', delivery.users['u-cy']],
+    ]);
+    expect(r.notices).toEqual({ channel: 'teams', latest: { delivered: 1, failed: 1, inDoubt: 0, pending: 0, notSent: 0, cancelled: 0 }, unknown: 1 });
+    expect(r.alerts.find((a) => a.code === 'Unreachable')).toEqual({
+      code: 'Unreachable', severity: 'error', users: [bob],
+      message: '1 user is unreachable (no mailbox, or notices not delivered) and is held: never enforced without a delivered enforcement notice.',
+    });
+  });
+
+  it('lists users whose latest notice was not delivered in the Markdown summary', () => {
+    const text = renderMarkdown(buildReport({ campaign: campaign(), events: events(), observation: obs(), delivery }));
+    const section = text.slice(text.indexOf('### Notice delivery'), text.indexOf('### Outlook'));
+    expect(section).toBe([
+      '### Notice delivery',
+      '',
+      'Latest notice per user in the campaign (teams): delivered 1 · failed 1 · no delivery record 1.',
+      '',
+      '| User | Stage | Latest notice | Alert |',
+      '|---|---|---|---|',
+      '| `bob@contoso.com` | Passkey registration | passkey registration notice failed 2026-12-04 (3 undelivered in a row) | Unreachable |',
+      '',
+      '',
+    ].join('\n'));
+  });
+
+  it('says notifications are off for a campaign with channel none', () => {
+    const text = renderMarkdown(buildReport({ campaign: campaign({ channel: 'none' }), events: ledger(), observation: obs() }));
+    expect(text).toContain('### Notice delivery\n\nNotifications are off (`spec.notifications.channel: none`): users are told outside this tool');
+  });
+
+  it('shows the latest notice in the dashboard\'s user table data', () => {
+    const html = renderDashboard(buildReport({ campaign: campaign(), events: events(), observation: obs(), delivery }), campaign());
+    const data = JSON.parse(html.slice(html.indexOf('id="dashboard-data">') + 'id="dashboard-data">'.length, html.indexOf('</script>', html.indexOf('id="dashboard-data">')))) as { users: unknown[][] };
+    expect(data.users.map((u) => u[10])).toEqual(['', 'passkey registration notice failed 2026-12-04 (3 undelivered in a row)', 'enforced notice delivered 2026-12-04']);
+    expect(html).toContain('<th scope="col" data-col="notice"><button type="button">Last notice');
+  });
+});
+
 describe('readReportLedger', () => {
   it('reads the file store like store.read(), with notifications counted per run instead of kept', async () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'report-read-'));
@@ -220,7 +274,7 @@ describe('readReportLedger', () => {
       expect(partial.events).toEqual(r.events);
       expect(partial.warnings).toEqual([expect.stringContaining('partial trailing line')]);
 
-      expect(await readReportLedger(store, 'other-campaign')).toEqual({ events: [], notificationsByRun: new Map(), observation: null, warnings: [] });
+      expect(await readReportLedger(store, 'other-campaign')).toEqual({ events: [], notificationsByRun: new Map(), observation: null, delivery: null, warnings: [] });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
