@@ -166,6 +166,16 @@ export async function assertRecovered(scenario: Scenario, emulator: Emulator, di
   const baseMembers = new Set((scenario.fixture.groups ?? []).find((g) => g.id === SIM_IDS.adminsEnforcedGroup)?.members ?? []);
   for (const m of members) if (!baseMembers.has(m)) expect(scenario.passkeyUsers.has(m), `${label}: ${m} added to the group without a passkey`).toBe(true);
   assertToldBeforeEnforced(events, scenario.campaign.spec.stages.enforcement.noticeDays, label, members, baseMembers);
+  // No exempt account is ever enforced: the break-glass accounts and every account the campaign excludes.
+  const exemptIds = new Set<string>([SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]);
+  const ex = scenario.campaign.spec.exclusions;
+  for (const ref of ex.users) {
+    const u = (scenario.fixture.users ?? []).find((x) => x.id === ref || x.userPrincipalName.toLowerCase() === ref.toLowerCase());
+    if (u) exemptIds.add(u.id);
+  }
+  for (const g of ex.groups) for (const m of (scenario.fixture.groups ?? []).find((x) => x.id === g)?.members ?? []) exemptIds.add(m);
+  expect([...members].filter((m) => exemptIds.has(m)), `${label}: exempt accounts in the enforcement group`).toEqual([]);
+  expect(Object.values(state.users).filter((u) => exemptIds.has(u.userId) && u.stage !== null && !u.left).map((u) => u.userPrincipalName), `${label}: exempt accounts in the campaign`).toEqual([]);
 
   const recorded = events.flatMap((e) => (e.type === 'notificationSent' ? [e.key] : []));
   expect(new Set(recorded).size, `${label}: a notification key was recorded twice`).toBe(recorded.length);

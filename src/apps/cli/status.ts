@@ -50,9 +50,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const store = await openStateStore(p, io);
   // loadReport, with the ledger checked between reading and building.
-  const { events, notificationsByRun, observation, warnings } = await atPath(await stateUse(p, io), () => readReportLedger(store, campaign.metadata.name));
+  const { events, notificationsByRun, observation, delivery, warnings } = await atPath(await stateUse(p, io), () => readReportLedger(store, campaign.metadata.name));
   checkLedgerFor('status', campaign, store, events, io);
-  const report = buildReport({ campaign, events, notificationsByRun, observation, now, ledgerWarnings: warnings });
+  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
