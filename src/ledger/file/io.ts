@@ -21,3 +21,20 @@ export async function fsyncDir(dir: string): Promise<void> {
     await fh?.close().catch(() => undefined);
   }
 }
+
+/** Writes `text` to `tmp` (created, never reused), syncs it and renames it over `file`: readers see old or new. */
+export async function replaceFile(tmp: string, file: string, text: string): Promise<void> {
+  try {
+    const fh = await fsp.open(tmp, 'wx', 0o644);
+    try {
+      await fh.writeFile(text);
+      await fh.sync();
+    } finally {
+      await fh.close();
+    }
+    await fsp.rename(tmp, file);
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}

@@ -9,7 +9,7 @@ import { decodeLedger, encodeBatch } from '../codec';
 import { SnapshotCorruptError } from '../errors';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
-import { fsyncDir, isErrno } from './io';
+import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
 import {
@@ -247,20 +247,7 @@ export class FileStore implements LedgerStore {
       }
     }
     await fsyncDir(target);
-    const tmp = `${file}.reset-${process.pid}-${randomBytes(6).toString('hex')}`;
-    try {
-      const fh = await fsp.open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(encodeBatch(events));
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    await replaceFile(`${file}.reset-${process.pid}-${randomBytes(6).toString('hex')}`, file, encodeBatch(events));
   }
 
   snapshotFile(campaign: string, name: string): string {
@@ -275,20 +262,7 @@ export class FileStore implements LedgerStore {
     if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });
-    const tmp = path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`);
-    try {
-      const fh = await fsp.open(tmp, 'wx', 0o644);
-      try {
-        await fh.writeFile(`${text}\n`);
-        await fh.sync();
-      } finally {
-        await fh.close();
-      }
-      await fsp.rename(tmp, file);
-    } catch (err) {
-      await fsp.unlink(tmp).catch(() => undefined);
-      throw err;
-    }
+    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, `${text}\n`);
     await fsyncDir(dir);
   }
 
