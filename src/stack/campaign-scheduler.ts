@@ -8,7 +8,6 @@ import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
 import * as resources from '@pulumi/azure-native/resources';
 import * as storage from '@pulumi/azure-native/storage';
 import * as web from '@pulumi/azure-native/web';
-import type * as inputs from '@pulumi/azure-native/types/input';
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
@@ -153,7 +152,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       }
       return k;
     }));
-    const appSettings: inputs.web.NameValuePairArgs[] = [
+    const appSettings: { name: string; value: pulumi.Input<string> }[] = [
       // Identity-based host storage: no connection string, no key.
       { name: 'AzureWebJobsStorage__accountName', value: hostAccount.name },
       { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' },
@@ -172,6 +171,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
     if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
 
+    // No siteConfig at all: @pulumi/azure-native fills netFrameworkVersion "v4.6" into any siteConfig it is given
+    // and Flex Consumption rejects that with 51021 (flex-consumption.ts). Runtime, scale and the package location
+    // go in functionAppConfig; the app settings go in their own resource below.
     const app = new web.WebApp(`${name}-app`, {
       ...inRg,
       name: appName,
@@ -179,7 +181,6 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       serverFarmId: plan.id,
       httpsOnly: true,
       identity: { type: 'UserAssigned', userAssignedIdentities: [identity.id] },
-      siteConfig: { appSettings, minTlsVersion: '1.2', ftpsState: 'Disabled', http20Enabled: true },
       functionAppConfig: {
         // CI publishes the built package here (OneDeploy); the app reads it with its identity, no SAS.
         deployment: {
@@ -192,6 +193,12 @@ export class CampaignScheduler extends pulumi.ComponentResource {
         runtime: { name: 'node', version: '20' },
         scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
       },
+    }, parent);
+    // PUT …/config/appsettings: the whole set, owned here; it carries no site configuration properties.
+    new web.WebAppApplicationSettings(`${name}-app-settings`, {
+      resourceGroupName: rg.name,
+      name: app.name,
+      properties: Object.fromEntries(appSettings.map((s) => [s.name, s.value])),
     }, parent);
 
     // Microsoft Graph application permissions; each one's reason is in GRAPH_ROLE_REASONS (graph-roles.ts).

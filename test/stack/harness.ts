@@ -143,8 +143,10 @@ export function reveal<T = any>(v: unknown): T {
   return (isSecret(v) ? (v as { value: T }).value : v) as T;
 }
 
-/** App settings of a WebApp as a name → value map. */
-export function appSettings(webApp: Recorded): Record<string, string> {
-  const siteConfig = reveal<{ appSettings: { name: string; value: string }[] }>(webApp.inputs.siteConfig);
-  return Object.fromEntries(siteConfig.appSettings.map((s) => [s.name, s.value]));
+export const APP_SETTINGS_TYPE = 'azure-native:web:WebAppApplicationSettings';
+
+/** App settings (the WebAppApplicationSettings resource's properties) as a name → value map, secrets revealed. */
+export function appSettings(run: ProgramRun): Record<string, string> {
+  const properties = reveal<Record<string, unknown>>(run.one(APP_SETTINGS_TYPE).inputs.properties);
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, reveal<string>(v)]));
 }
