@@ -46,9 +46,13 @@ export interface CampaignSchedulerArgs {
   logRetentionDays: number;
 }
 
-/** Short, stable suffix for globally unique names (storage accounts, function app host names). */
-export function uniqueSuffix(project: string, stack: string): string {
-  return createHash('sha256').update(`${project}/${stack}`).digest('hex').slice(0, 6);
+/**
+ * Short suffix for globally unique names (storage accounts, function app host names): deterministic for one
+ * subscription and stack, so names stay stable across `up`s, and different between adopters, whose subscription
+ * ids differ even when prefix, project and stack names are the same.
+ */
+export function uniqueSuffix(subscriptionId: string, project: string, stack: string): string {
+  return createHash('sha256').update(`${subscriptionId.toLowerCase()}/${project}/${stack}`).digest('hex').slice(0, 6);
 }
 
 /** Storage account name: 3–24 lower-case letters and digits. */
@@ -87,7 +91,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
   constructor(name: string, args: CampaignSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.scheduler, name, {}, opts);
     const parent = { parent: this };
-    const suffix = uniqueSuffix(pulumi.getProject(), pulumi.getStack());
+    // The deployer's subscription (where everything below lives) makes the globally unique names per adopter.
+    const client = authorization.getClientConfigOutput(parent);
+    const suffix = client.subscriptionId.apply((sub) => uniqueSuffix(sub, pulumi.getProject(), pulumi.getStack()));
     const base = `${args.namePrefix}-${pulumi.getStack()}`;
 
     const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: `${base}-rg`, location: args.location }, parent);
@@ -104,7 +110,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     // The ledger: audit evidence, in its own account so no role outside the ledger container reaches it.
     const ledgerAccount = new storage.StorageAccount(`${name}-ledger`, {
-      ...inRg, accountName: storageAccountName(args.namePrefix, 'led', suffix), ...hardenedStorage(args.storageSku),
+      ...inRg, accountName: suffix.apply((x) => storageAccountName(args.namePrefix, 'led', x)), ...hardenedStorage(args.storageSku),
     }, parent);
     new storage.BlobServiceProperties(`${name}-ledger-blob`, {
       resourceGroupName: rg.name, accountName: ledgerAccount.name, blobServicesName: 'default',
@@ -118,13 +124,12 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     // The Functions host's own storage (leases of the timer, the deployment package).
     const hostAccount = new storage.StorageAccount(`${name}-host`, {
-      ...inRg, accountName: storageAccountName(args.namePrefix, 'fn', suffix), ...hardenedStorage(args.storageSku),
+      ...inRg, accountName: suffix.apply((x) => storageAccountName(args.namePrefix, 'fn', x)), ...hardenedStorage(args.storageSku),
     }, parent);
     const deployContainer = new storage.BlobContainer(`${name}-deploy-container`, {
       resourceGroupName: rg.name, accountName: hostAccount.name, containerName: 'app-package', publicAccess: 'None',
     }, parent);
 
-    const client = authorization.getClientConfigOutput(parent);
     const roleId = (id: string) => pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
     // Read, write, append and lease ledger blobs — scoped to the ledger container, not the account.
     new authorization.RoleAssignment(`${name}-ledger-role`, {
@@ -144,8 +149,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     }, parent);
 
     const ledger = pulumi.all([ledgerAccount.name, ledgerContainer.name]).apply(([a, c]) => ledgerUrl(a, c));
-    const appName = `${base}-scheduler-${suffix}`;
-    const postponeUrl = `https://${appName}.azurewebsites.net/api/postpone`;
+    const appName = pulumi.interpolate`${base}-scheduler-${suffix}`;
+    const postponeUrl = pulumi.interpolate`https://${appName}.azurewebsites.net/api/postpone`;
     const postponeKey = pulumi.secret(pulumi.output(args.postponeKey).apply((k) => {
       if (Buffer.byteLength(k, 'utf8') < MIN_POSTPONE_KEY_BYTES) {
         throw new Error(`passkey-campaigns:postponeKey must be at least ${MIN_POSTPONE_KEY_BYTES} bytes. Set one with: pulumi config set --secret postponeKey "$(openssl rand -base64 48)"`);
@@ -221,7 +226,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     this.ledgerUrl = ledger;
     this.functionAppName = app.name;
     this.functionAppHostName = app.defaultHostName;
-    this.postponeUrl = pulumi.output(postponeUrl);
+    this.postponeUrl = postponeUrl;
     this.graphRoles = pulumi.output([...args.graphRoles]);
     this.registerOutputs({
       resourceGroupName: this.resourceGroupName,

@@ -60,7 +60,7 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
   }
 }
 
-function callResult(token: string, inputs: Record<string, any>): Record<string, any> {
+function callResult(token: string, inputs: Record<string, any>, subscriptionId: string): Record<string, any> {
   switch (token) {
     case 'azuread:index/getUser:getUser':
       return { objectId: fakeId(`user:${inputs.userPrincipalName}`), userPrincipalName: inputs.userPrincipalName };
@@ -69,7 +69,7 @@ function callResult(token: string, inputs: Record<string, any>): Record<string, 
     case 'azuread:index/getClientConfig:getClientConfig':
       return { objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client', tenantId: 'tenant' };
     case 'azure-native:authorization:getClientConfig':
-      return { subscriptionId: SUBSCRIPTION_ID, tenantId: 'tenant', objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client' };
+      return { subscriptionId, tenantId: 'tenant', objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client' };
     default:
       throw new Error(`unexpected invoke ${token}`);
   }
@@ -86,8 +86,8 @@ const settle = async (run: ProgramRun) => {
 
 const unwrap = (o: unknown): Promise<unknown> => new Promise((resolve) => (pulumi.output(o as pulumi.Input<string>) as pulumi.Output<unknown>).apply((v: unknown) => { resolve(v); return v; }));
 
-/** Runs src/stack/index.ts with the given stack config (keys without the project prefix). */
-export async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
+/** Runs src/stack/index.ts with the given stack config (keys without the project prefix), as a deployer in `subscriptionId`. */
+export async function runProgram(config: Record<string, string>, { subscriptionId = SUBSCRIPTION_ID }: { subscriptionId?: string } = {}): Promise<ProgramRun> {
   const run: ProgramRun = {
     resources: [],
     calls: [],
@@ -107,7 +107,7 @@ export async function runProgram(config: Record<string, string>): Promise<Progra
     },
     call: (args) => {
       run.calls.push({ token: args.token, inputs: args.inputs });
-      return callResult(args.token, args.inputs);
+      return callResult(args.token, args.inputs, subscriptionId);
     },
   }, PROJECT, STACK, false);
   const full: Record<string, string> = { postponeKey: POSTPONE_KEY, previouslyStarted: '[]', notificationSender: 'passkeys@contoso.com', teamsAppId: 'teams-app', ...config };
