@@ -8,7 +8,6 @@ import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
 import * as resources from '@pulumi/azure-native/resources';
 import * as storage from '@pulumi/azure-native/storage';
 import * as web from '@pulumi/azure-native/web';
-import type * as inputs from '@pulumi/azure-native/types/input';
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
@@ -47,9 +46,13 @@ export interface CampaignSchedulerArgs {
   logRetentionDays: number;
 }
 
-/** Short, stable suffix for globally unique names (storage accounts, function app host names). */
-export function uniqueSuffix(project: string, stack: string): string {
-  return createHash('sha256').update(`${project}/${stack}`).digest('hex').slice(0, 6);
+/**
+ * Short suffix for globally unique names (storage accounts, function app host names): deterministic for one
+ * subscription and stack, so names stay stable across `up`s, and different between adopters, whose subscription
+ * ids differ even when prefix, project and stack names are the same.
+ */
+export function uniqueSuffix(subscriptionId: string, project: string, stack: string): string {
+  return createHash('sha256').update(`${subscriptionId.toLowerCase()}/${project}/${stack}`).digest('hex').slice(0, 6);
 }
 
 /** Storage account name: 3–24 lower-case letters and digits. */
@@ -88,7 +91,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
   constructor(name: string, args: CampaignSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.scheduler, name, {}, opts);
     const parent = { parent: this };
-    const suffix = uniqueSuffix(pulumi.getProject(), pulumi.getStack());
+    // The deployer's subscription (where everything below lives) makes the globally unique names per adopter.
+    const client = authorization.getClientConfigOutput(parent);
+    const suffix = client.subscriptionId.apply((sub) => uniqueSuffix(sub, pulumi.getProject(), pulumi.getStack()));
     const base = `${args.namePrefix}-${pulumi.getStack()}`;
 
     const rg = new resources.ResourceGroup(`${name}-rg`, { resourceGroupName: `${base}-rg`, location: args.location }, parent);
@@ -105,7 +110,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     // The ledger: audit evidence, in its own account so no role outside the ledger container reaches it.
     const ledgerAccount = new storage.StorageAccount(`${name}-ledger`, {
-      ...inRg, accountName: storageAccountName(args.namePrefix, 'led', suffix), ...hardenedStorage(args.storageSku),
+      ...inRg, accountName: suffix.apply((x) => storageAccountName(args.namePrefix, 'led', x)), ...hardenedStorage(args.storageSku),
     }, parent);
     new storage.BlobServiceProperties(`${name}-ledger-blob`, {
       resourceGroupName: rg.name, accountName: ledgerAccount.name, blobServicesName: 'default',
@@ -119,13 +124,12 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     // The Functions host's own storage (leases of the timer, the deployment package).
     const hostAccount = new storage.StorageAccount(`${name}-host`, {
-      ...inRg, accountName: storageAccountName(args.namePrefix, 'fn', suffix), ...hardenedStorage(args.storageSku),
+      ...inRg, accountName: suffix.apply((x) => storageAccountName(args.namePrefix, 'fn', x)), ...hardenedStorage(args.storageSku),
     }, parent);
     const deployContainer = new storage.BlobContainer(`${name}-deploy-container`, {
       resourceGroupName: rg.name, accountName: hostAccount.name, containerName: 'app-package', publicAccess: 'None',
     }, parent);
 
-    const client = authorization.getClientConfigOutput(parent);
     const roleId = (id: string) => pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
     // Read, write, append and lease ledger blobs — scoped to the ledger container, not the account.
     new authorization.RoleAssignment(`${name}-ledger-role`, {
@@ -145,15 +149,15 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     }, parent);
 
     const ledger = pulumi.all([ledgerAccount.name, ledgerContainer.name]).apply(([a, c]) => ledgerUrl(a, c));
-    const appName = `${base}-scheduler-${suffix}`;
-    const postponeUrl = `https://${appName}.azurewebsites.net/api/postpone`;
+    const appName = pulumi.interpolate`${base}-scheduler-${suffix}`;
+    const postponeUrl = pulumi.interpolate`https://${appName}.azurewebsites.net/api/postpone`;
     const postponeKey = pulumi.secret(pulumi.output(args.postponeKey).apply((k) => {
       if (Buffer.byteLength(k, 'utf8') < MIN_POSTPONE_KEY_BYTES) {
         throw new Error(`passkey-campaigns:postponeKey must be at least ${MIN_POSTPONE_KEY_BYTES} bytes. Set one with: pulumi config set --secret postponeKey "$(openssl rand -base64 48)"`);
       }
       return k;
     }));
-    const appSettings: inputs.web.NameValuePairArgs[] = [
+    const appSettings: { name: string; value: pulumi.Input<string> }[] = [
       // Identity-based host storage: no connection string, no key.
       { name: 'AzureWebJobsStorage__accountName', value: hostAccount.name },
       { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' },
@@ -172,6 +176,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
     if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
 
+    // No siteConfig at all: @pulumi/azure-native fills netFrameworkVersion "v4.6" into any siteConfig it is given
+    // and Flex Consumption rejects that with 51021 (flex-consumption.ts). Runtime, scale and the package location
+    // go in functionAppConfig; the app settings go in their own resource below.
     const app = new web.WebApp(`${name}-app`, {
       ...inRg,
       name: appName,
@@ -179,7 +186,6 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       serverFarmId: plan.id,
       httpsOnly: true,
       identity: { type: 'UserAssigned', userAssignedIdentities: [identity.id] },
-      siteConfig: { appSettings, minTlsVersion: '1.2', ftpsState: 'Disabled', http20Enabled: true },
       functionAppConfig: {
         // CI publishes the built package here (OneDeploy); the app reads it with its identity, no SAS.
         deployment: {
@@ -192,6 +198,12 @@ export class CampaignScheduler extends pulumi.ComponentResource {
         runtime: { name: 'node', version: '20' },
         scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
       },
+    }, parent);
+    // PUT …/config/appsettings: the whole set, owned here; it carries no site configuration properties.
+    new web.WebAppApplicationSettings(`${name}-app-settings`, {
+      resourceGroupName: rg.name,
+      name: app.name,
+      properties: Object.fromEntries(appSettings.map((s) => [s.name, s.value])),
     }, parent);
 
     // Microsoft Graph application permissions; each one's reason is in GRAPH_ROLE_REASONS (graph-roles.ts).
@@ -214,7 +226,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     this.ledgerUrl = ledger;
     this.functionAppName = app.name;
     this.functionAppHostName = app.defaultHostName;
-    this.postponeUrl = pulumi.output(postponeUrl);
+    this.postponeUrl = postponeUrl;
     this.graphRoles = pulumi.output([...args.graphRoles]);
     this.registerOutputs({
       resourceGroupName: this.resourceGroupName,

@@ -60,7 +60,7 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
   }
 }
 
-function callResult(token: string, inputs: Record<string, any>): Record<string, any> {
+function callResult(token: string, inputs: Record<string, any>, subscriptionId: string): Record<string, any> {
   switch (token) {
     case 'azuread:index/getUser:getUser':
       return { objectId: fakeId(`user:${inputs.userPrincipalName}`), userPrincipalName: inputs.userPrincipalName };
@@ -69,7 +69,7 @@ function callResult(token: string, inputs: Record<string, any>): Record<string, 
     case 'azuread:index/getClientConfig:getClientConfig':
       return { objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client', tenantId: 'tenant' };
     case 'azure-native:authorization:getClientConfig':
-      return { subscriptionId: SUBSCRIPTION_ID, tenantId: 'tenant', objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client' };
+      return { subscriptionId, tenantId: 'tenant', objectId: DEPLOYER_OBJECT_ID, clientId: 'ci-client' };
     default:
       throw new Error(`unexpected invoke ${token}`);
   }
@@ -86,8 +86,8 @@ const settle = async (run: ProgramRun) => {
 
 const unwrap = (o: unknown): Promise<unknown> => new Promise((resolve) => (pulumi.output(o as pulumi.Input<string>) as pulumi.Output<unknown>).apply((v: unknown) => { resolve(v); return v; }));
 
-/** Runs src/stack/index.ts with the given stack config (keys without the project prefix). */
-export async function runProgram(config: Record<string, string>): Promise<ProgramRun> {
+/** Runs src/stack/index.ts with the given stack config (keys without the project prefix), as a deployer in `subscriptionId`. */
+export async function runProgram(config: Record<string, string>, { subscriptionId = SUBSCRIPTION_ID }: { subscriptionId?: string } = {}): Promise<ProgramRun> {
   const run: ProgramRun = {
     resources: [],
     calls: [],
@@ -107,7 +107,7 @@ export async function runProgram(config: Record<string, string>): Promise<Progra
     },
     call: (args) => {
       run.calls.push({ token: args.token, inputs: args.inputs });
-      return callResult(args.token, args.inputs);
+      return callResult(args.token, args.inputs, subscriptionId);
     },
   }, PROJECT, STACK, false);
   const full: Record<string, string> = { postponeKey: POSTPONE_KEY, previouslyStarted: '[]', notificationSender: 'passkeys@contoso.com', teamsAppId: 'teams-app', ...config };
@@ -143,8 +143,10 @@ export function reveal<T = any>(v: unknown): T {
   return (isSecret(v) ? (v as { value: T }).value : v) as T;
 }
 
-/** App settings of a WebApp as a name → value map. */
-export function appSettings(webApp: Recorded): Record<string, string> {
-  const siteConfig = reveal<{ appSettings: { name: string; value: string }[] }>(webApp.inputs.siteConfig);
-  return Object.fromEntries(siteConfig.appSettings.map((s) => [s.name, s.value]));
+export const APP_SETTINGS_TYPE = 'azure-native:web:WebAppApplicationSettings';
+
+/** App settings (the WebAppApplicationSettings resource's properties) as a name → value map, secrets revealed. */
+export function appSettings(run: ProgramRun): Record<string, string> {
+  const properties = reveal<Record<string, unknown>>(run.one(APP_SETTINGS_TYPE).inputs.properties);
+  return Object.fromEntries(Object.entries(properties).map(([k, v]) => [k, reveal<string>(v)]));
 }

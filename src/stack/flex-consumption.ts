@@ -1,0 +1,47 @@
+// What a Flex Consumption (FC1) function app must not be sent. Source: "Flex Consumption plan deprecations" in
+// https://learn.microsoft.com/azure/azure-functions/functions-app-settings#flex-consumption-plan-deprecations
+// (linked from https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#deprecated-properties-and-settings).
+// ARM answers 51021 for the site config ones: pulumi/pulumi-azure-native#4168 (netFrameworkVersion), Azure/azure-cli#31414
+// (ftpsState, use32BitWorkerProcess, preWarmedInstanceCount, netFrameworkVersion, functionsRuntimeScaleMonitoringEnabled),
+// Azure/azure-functions-host#10643 (functionAppScaleLimit), Azure/terraform-azurerm-avm-res-web-site#283 (linuxFxVersion).
+
+/** Site configuration properties FC1 rejects; runtime and scale live in `functionAppConfig` instead. */
+export const FLEX_FORBIDDEN_SITE_CONFIG = [
+  'alwaysOn', // not valid
+  'ftpsState', // FTPS not supported
+  'functionAppScaleLimit', // → functionAppConfig.scaleAndConcurrency.maximumInstanceCount
+  'functionsRuntimeScaleMonitoringEnabled', // not in the docs' table; named in the 51021 of azure-cli#31414
+  'isReserved', // not valid
+  'isXenon', // not valid
+  'javaVersion', // → functionAppConfig.runtime.version
+  'linuxFxVersion', // → functionAppConfig.runtime
+  'netFrameworkVersion', // → functionAppConfig.runtime.version; @pulumi/azure-native defaults it to "v4.6" in any siteConfig
+  'powerShellVersion', // → functionAppConfig.runtime.version
+  'preWarmedInstanceCount', // → functionAppConfig.scaleAndConcurrency.alwaysReady
+  'use32BitWorkerProcess', // 32-bit not supported
+  'windowsFxVersion', // not valid
+] as const;
+
+/** Site properties FC1 rejects (on the site, not in siteConfig). */
+export const FLEX_FORBIDDEN_SITE_PROPERTIES = ['containerSize', 'vnetBackupRestoreEnabled', 'vnetContentShareEnabled', 'vnetImagePullEnabled'] as const;
+
+/** App settings FC1 deprecates: the platform sets them, or functionAppConfig / the deployment replaces them. */
+export const FLEX_FORBIDDEN_APP_SETTINGS = [
+  'ENABLE_ORYX_BUILD',
+  'FUNCTIONS_EXTENSION_VERSION',
+  'FUNCTIONS_MAX_HTTP_CONCURRENCY',
+  'FUNCTIONS_WORKER_DYNAMIC_CONCURRENCY_ENABLED',
+  'FUNCTIONS_WORKER_PROCESS_COUNT',
+  'FUNCTIONS_WORKER_RUNTIME',
+  'FUNCTIONS_WORKER_RUNTIME_VERSION',
+  'SCM_DO_BUILD_DURING_DEPLOYMENT',
+  'WEBSITE_CONTENTAZUREFILECONNECTIONSTRING',
+  'WEBSITE_CONTENTOVERVNET',
+  'WEBSITE_CONTENTSHARE',
+  'WEBSITE_DNS_SERVER',
+  'WEBSITE_MAX_DYNAMIC_APPLICATION_SCALE_OUT',
+  'WEBSITE_NODE_DEFAULT_VERSION',
+  'WEBSITE_RUN_FROM_PACKAGE',
+  'WEBSITE_SKIP_CONTENTSHARE_VALIDATION',
+  'WEBSITE_VNET_ROUTE_ALL',
+] as const;
