@@ -132,13 +132,13 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     const roleId = (id: string) => pulumi.interpolate`/subscriptions/${client.subscriptionId}/providers/Microsoft.Authorization/roleDefinitions/${id}`;
     // Read, write, append and lease ledger blobs — scoped to the ledger container, not the account.
-    new authorization.RoleAssignment(`${name}-ledger-role`, {
+    const ledgerRole = new authorization.RoleAssignment(`${name}-ledger-role`, {
       principalId: identity.principalId, principalType: 'ServicePrincipal',
       roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataContributor),
       scope: pulumi.interpolate`${ledgerAccount.id}/blobServices/default/containers/${ledgerContainer.name}`,
     }, parent);
     // Identity-based AzureWebJobsStorage needs Blob Data Owner on the host account (Functions docs); it holds no ledger.
-    new authorization.RoleAssignment(`${name}-host-role`, {
+    const hostRole = new authorization.RoleAssignment(`${name}-host-role`, {
       principalId: identity.principalId, principalType: 'ServicePrincipal',
       roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataOwner),
       scope: hostAccount.id,
@@ -179,6 +179,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     // No siteConfig at all: @pulumi/azure-native fills netFrameworkVersion "v4.6" into any siteConfig it is given
     // and Flex Consumption rejects that with 51021 (flex-consumption.ts). Runtime, scale and the package location
     // go in functionAppConfig; the app settings go in their own resource below.
+    // dependsOn the storage role assignments: no input references them, so the app could otherwise be created and
+    // start before its identity may read the host storage and the package (first start 403s).
     const app = new web.WebApp(`${name}-app`, {
       ...inRg,
       name: appName,
@@ -198,7 +200,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
         runtime: { name: 'node', version: '20' },
         scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
       },
-    }, parent);
+    }, { ...parent, dependsOn: [hostRole, ledgerRole] });
     // PUT …/config/appsettings: the whole set, owned here; it carries no site configuration properties.
     new web.WebAppApplicationSettings(`${name}-app-settings`, {
       resourceGroupName: rg.name,

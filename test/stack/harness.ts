@@ -26,6 +26,8 @@ export interface Recorded {
   name: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** Names of the resources it depends on directly: its dependsOn plus those its inputs reference. */
+  dependsOn: string[];
 }
 
 export interface ProgramRun {
@@ -102,7 +104,7 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { id, state } = stateFor(args.type, args.name, args.inputs);
-      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state });
+      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
       return { id, state };
     },
     call: (args) => {
@@ -110,6 +112,16 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
       return callResult(args.token, args.inputs, subscriptionId);
     },
   }, PROJECT, STACK, false);
+  // The mocks' newResource does not see the request's dependencies: read them from the request on its way in.
+  const dependencies = new Map<string, string[]>();
+  const monitor = pulumi.runtime.getMonitor();
+  if (!monitor) throw new Error('setMocks installed no monitor');
+  const register = monitor.registerResource.bind(monitor);
+  monitor.registerResource = ((req: { getType(): string; getName(): string; getDependenciesList(): string[] }, ...rest: unknown[]) => {
+    // A URN ends in …::<type>::<name>; the name is what tests look resources up by.
+    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map((urn) => urn.split('::').pop()!));
+    return (register as (...a: unknown[]) => unknown)(req, ...rest);
+  }) as typeof monitor.registerResource;
   const full: Record<string, string> = { postponeKey: POSTPONE_KEY, previouslyStarted: '[]', notificationSender: 'passkeys@contoso.com', teamsAppId: 'teams-app', ...config };
   pulumi.runtime.setAllConfig(Object.fromEntries(Object.entries(full).map(([k, v]) => [`${PROJECT}:${k}`, v])), [`${PROJECT}:postponeKey`]);
   vi.resetModules();

@@ -1,0 +1,22 @@
+// The Function App waits for the storage role assignments its identity needs at first start: no input of the
+// app references them, so only an explicit dependsOn orders them (under mocks, read from the register request).
+import { beforeAll, describe, expect, it } from 'vitest';
+import { runProgram, type ProgramRun } from './harness';
+
+describe('the Function App at first start', () => {
+  let run: ProgramRun;
+  beforeAll(async () => {
+    run = await runProgram({});
+  });
+
+  it('depends on the host storage and ledger role assignments', () => {
+    const roles = run.ofType('azure-native:authorization:RoleAssignment').map((r) => r.name).sort();
+    expect(roles).toEqual(['scheduler-host-role', 'scheduler-ledger-role']);
+    const app = run.one('azure-native:web:WebApp');
+    expect(app.dependsOn).toEqual(expect.arrayContaining(roles));
+  });
+
+  it('records dependencies through inputs too (the harness sees the whole request)', () => {
+    expect(run.one('azure-native:web:WebApp').dependsOn).toEqual(expect.arrayContaining(['scheduler-plan', 'scheduler-identity']));
+  });
+});
