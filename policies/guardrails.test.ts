@@ -4,7 +4,7 @@ import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/p
 import { describe, expect, it } from 'vitest';
 import {
   caPolicyDoesNotTargetAllUsers, caPolicyEnabledOnlyWhenCampaignSaysSo, caPolicyExcludesBreakGlass, caPolicyRequiresPhishingResistantStrength,
-  campaignFileLookup, guardrailPolicies, schedulerAzureRolesAllowed, schedulerGraphRolesAllowed, storageAccountPrivateTls12,
+  campaignFileLookup, functionAppSecretsFromKeyVault, guardrailPolicies, schedulerAzureRolesAllowed, schedulerGraphRolesAllowed, storageAccountPrivateTls12,
 } from './guardrails';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -42,6 +42,16 @@ const caProps = (): Props => ({
 const storageProps = (): Props => ({ accountName: 'passkeysled2ce5e2', kind: 'StorageV2', allowBlobPublicAccess: false, minimumTlsVersion: 'TLS1_2', allowSharedKeyAccess: false, enableHttpsTrafficOnly: true });
 const ledgerScope = `${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/passkeysled2ce5e2/blobServices/default/containers/ledger`;
 const roleProps = (): Props => ({ principalId: 'p', principalType: 'ServicePrincipal', scope: ledgerScope, roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/ba92f5b4-2d11-453d-a403-e96b0029c9fe` });
+
+const vaultScope = `${SUB}/resourceGroups/rg/providers/Microsoft.KeyVault/vaults/passkeys-kv-2ce5e2`;
+const SETTINGS = 'azure-native:web:WebAppApplicationSettings';
+const PLAIN_KEY = 'k'.repeat(48);
+const KEY_REF = '@Microsoft.KeyVault(SecretUri=https://passkeys-kv-2ce5e2.vault.azure.net/secrets/postpone-key/0123456789abcdef0123456789abcdef)';
+const settingsProps = (over: Props = {}): Props => ({ name: 'passkeys-prod-scheduler-2ce5e2', resourceGroupName: 'rg', properties: {
+  RECONCILE_SCHEDULE: '0 0 6 * * *', CAMPAIGN_STATE: 'azblob://passkeysled2ce5e2/ledger', CAMPAIGN_POSTPONE_KEY: KEY_REF,
+  CAMPAIGN_POSTPONE_KEY_PREVIOUS: KEY_REF.replace('postpone-key/', 'postpone-key-previous/'), ...over,
+} });
+const MUST = 'A secret setting must be a Key Vault reference, @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/<version>), so the key stays in the vault and only the app\'s identity reads it.';
 
 const lookup = (_dir: string, campaign: string) => (campaign === 'enforced-campaign' ? 'enabled' as const : 'reportOnly' as const);
 const CA_NAME = 'Conditional Access policy "passkey-campaign-admins-passkeys-policy" (admins-passkeys-policy)';
@@ -111,7 +121,30 @@ const cases: Case[] = [
     messages: [`Role assignment "scheduler-ledger-role" grants Storage Blob Data Contributor on ${SUB}/resourceGroups/rg/providers/Microsoft.Storage/storageAccounts/passkeysled2ce5e2. It must be scoped to the ledger container (…/blobServices/default/containers/<name>).`] },
   { name: 'scheduler-azure-roles-allowed rejects Owner', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-owner',
     props: { ...roleProps(), roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635` },
-    messages: ['Role assignment "scheduler-owner" grants role definition 8e3af657-a8ff-443c-a75c-2fe8c4bcb635. Only Storage Blob Data Contributor and Storage Blob Data Owner are allowed for the scheduler identity.'] },
+    messages: ['Role assignment "scheduler-owner" grants role definition 8e3af657-a8ff-443c-a75c-2fe8c4bcb635. Only Storage Blob Data Contributor, Storage Blob Data Owner, Key Vault Secrets User are allowed for the scheduler identity.'] },
+  { name: 'scheduler-azure-roles-allowed passes Key Vault Secrets User on the scheduler\'s vault', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-vault-role',
+    props: { ...roleProps(), scope: vaultScope, roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6` }, messages: [] },
+  { name: 'scheduler-azure-roles-allowed rejects Key Vault Secrets User on a resource group', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-vault-role',
+    props: { ...roleProps(), scope: `${SUB}/resourceGroups/rg`, roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/4633458b-17de-408a-b874-0445c86b69e6` },
+    messages: [`Role assignment "scheduler-vault-role" grants Key Vault Secrets User on ${SUB}/resourceGroups/rg. It must be scoped to the scheduler's vault (…/providers/Microsoft.KeyVault/vaults/<name>).`] },
+  { name: 'scheduler-azure-roles-allowed rejects Key Vault Secrets Officer (write)', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-vault-role',
+    props: { ...roleProps(), scope: vaultScope, roleDefinitionId: `${SUB}/providers/Microsoft.Authorization/roleDefinitions/b86a8fe4-44ce-4948-aee5-eccb2c155cd7` },
+    messages: ['Role assignment "scheduler-vault-role" grants role definition b86a8fe4-44ce-4948-aee5-eccb2c155cd7. Only Storage Blob Data Contributor, Storage Blob Data Owner, Key Vault Secrets User are allowed for the scheduler identity.'] },
+  { name: 'function-app-secrets-from-key-vault passes the postponement keys as Key Vault references', policy: functionAppSecretsFromKeyVault(), type: SETTINGS, resource: 'scheduler-app-settings', props: settingsProps(), messages: [] },
+  { name: 'function-app-secrets-from-key-vault passes the other name form (VaultName, SecretName)', policy: functionAppSecretsFromKeyVault(), type: SETTINGS, resource: 'scheduler-app-settings',
+    props: settingsProps({ CAMPAIGN_POSTPONE_KEY: '@Microsoft.KeyVault(VaultName=passkeys-kv-2ce5e2;SecretName=postpone-key)' }), messages: [] },
+  { name: 'function-app-secrets-from-key-vault rejects the key as a plain value, without echoing it', policy: functionAppSecretsFromKeyVault(), type: SETTINGS, resource: 'scheduler-app-settings',
+    props: settingsProps({ CAMPAIGN_POSTPONE_KEY: PLAIN_KEY }),
+    messages: [`App setting CAMPAIGN_POSTPONE_KEY of "scheduler-app-settings" holds a plain value. ${MUST}`] },
+  { name: 'function-app-secrets-from-key-vault rejects a plain previous key', policy: functionAppSecretsFromKeyVault(), type: SETTINGS, resource: 'scheduler-app-settings',
+    props: settingsProps({ CAMPAIGN_POSTPONE_KEY_PREVIOUS: PLAIN_KEY }),
+    messages: [`App setting CAMPAIGN_POSTPONE_KEY_PREVIOUS of "scheduler-app-settings" holds a plain value. ${MUST}`] },
+  { name: 'function-app-secrets-from-key-vault rejects a malformed reference', policy: functionAppSecretsFromKeyVault(), type: SETTINGS, resource: 'scheduler-app-settings',
+    props: settingsProps({ CAMPAIGN_POSTPONE_KEY: '@Microsoft.KeyVault(SecretUri=http://evil.example/secrets/k)' }),
+    messages: [`App setting CAMPAIGN_POSTPONE_KEY of "scheduler-app-settings" is not a well-formed Key Vault reference. ${MUST}`] },
+  { name: 'function-app-secrets-from-key-vault rejects a plain key in the site\'s siteConfig.appSettings', policy: functionAppSecretsFromKeyVault(), type: 'azure-native:web:WebApp', resource: 'scheduler-app',
+    props: { name: 'passkeys-prod-scheduler-2ce5e2', siteConfig: { appSettings: [{ name: 'RECONCILE_SCHEDULE', value: '0 0 6 * * *' }, { name: 'campaign_postpone_key', value: PLAIN_KEY }] } },
+    messages: [`App setting campaign_postpone_key of "scheduler-app" holds a plain value. ${MUST}`] },
 ];
 
 describe('guardrail policies', () => {

@@ -7,6 +7,7 @@ import { listCampaignFiles, loadCampaignFile } from '../src/campaign/load';
 import type { PolicyState } from '../src/campaign/types';
 import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, graphRoleName } from '../src/stack/graph-roles';
 import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, campaignOfCaPolicy } from '../src/contracts/names';
+import { KEY_VAULT_REFERENCE_PREFIX, SECRET_APP_SETTINGS, isKeyVaultReference } from '../src/contracts/scheduler';
 
 type Props = Record<string, any>;
 
@@ -148,24 +149,56 @@ export function schedulerGraphRolesAllowed(): ResourceValidationPolicy {
 const ALLOWED_AZURE_ROLES: Readonly<Record<string, string>> = {
   [AZURE_ROLES.storageBlobDataContributor]: 'Storage Blob Data Contributor',
   [AZURE_ROLES.storageBlobDataOwner]: 'Storage Blob Data Owner',
+  [AZURE_ROLES.keyVaultSecretsUser]: 'Key Vault Secrets User',
 };
 
 export function schedulerAzureRolesAllowed(): ResourceValidationPolicy {
   return {
     name: 'scheduler-azure-roles-allowed',
-    description: 'Checks whether every Azure role assignment is a storage blob data role, with Contributor scoped to a single container.',
+    description: 'Checks whether every Azure role assignment is a storage blob data role, with Contributor scoped to a single container, or Key Vault Secrets User scoped to a single vault.',
     enforcementLevel: 'mandatory',
     validateResource: onType(TYPES.roleAssignment, (props, args, report) => {
       const roleId = String(props.roleDefinitionId ?? '').split('/').pop()?.toLowerCase() ?? '';
       const role = ALLOWED_AZURE_ROLES[roleId];
       if (!role) {
-        report(`Role assignment "${args.name}" grants role definition ${roleId || '(none)'}. Only ${Object.values(ALLOWED_AZURE_ROLES).join(' and ')} are allowed for the scheduler identity.`);
+        report(`Role assignment "${args.name}" grants role definition ${roleId || '(none)'}. Only ${Object.values(ALLOWED_AZURE_ROLES).join(', ')} are allowed for the scheduler identity.`);
         return;
       }
       if (roleId === AZURE_ROLES.storageBlobDataContributor && !/\/blobServices\/default\/containers\/[^/]+$/.test(String(props.scope ?? ''))) {
         report(`Role assignment "${args.name}" grants ${role} on ${props.scope}. It must be scoped to the ledger container (…/blobServices/default/containers/<name>).`);
       }
+      // On a resource group or subscription it would read every vault's secrets, not only the postponement keys.
+      if (roleId === AZURE_ROLES.keyVaultSecretsUser && !/\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/i.test(String(props.scope ?? ''))) {
+        report(`Role assignment "${args.name}" grants ${role} on ${props.scope}. It must be scoped to the scheduler's vault (…/providers/Microsoft.KeyVault/vaults/<name>).`);
+      }
     }),
+  };
+}
+
+const SECRET_SETTING_NAMES = new Set(SECRET_APP_SETTINGS.map((n) => n.toUpperCase()));
+
+/** name → value of the app settings a resource sets: a WebAppApplicationSettings' properties, a WebApp's siteConfig.appSettings. */
+function appSettingsOf(type: string, props: Props): [string, unknown][] {
+  if (type === TYPES.webAppSettings) return Object.entries((props.properties ?? {}) as Props);
+  const list: unknown = props.siteConfig?.appSettings;
+  return Array.isArray(list) ? list.map((s: Props): [string, unknown] => [String(s?.name ?? ''), s?.value]) : [];
+}
+
+export function functionAppSecretsFromKeyVault(): ResourceValidationPolicy {
+  return {
+    name: 'function-app-secrets-from-key-vault',
+    description: 'Checks whether every secret app setting of the Function App (the postponement keys) is a Key Vault reference rather than a plain value.',
+    enforcementLevel: 'mandatory',
+    validateResource: (args, report) => {
+      if (args.type !== TYPES.webAppSettings && args.type !== TYPES.webApp) return;
+      for (const [name, value] of appSettingsOf(args.type, args.props)) {
+        if (!SECRET_SETTING_NAMES.has(name.toUpperCase())) continue;
+        if (typeof value === 'string' && isKeyVaultReference(value)) continue;
+        // Never echo the value: it may be the key itself.
+        const what = typeof value === 'string' && value.startsWith(KEY_VAULT_REFERENCE_PREFIX) ? 'is not a well-formed Key Vault reference' : 'holds a plain value';
+        report(`App setting ${name} of "${args.name}" ${what}. A secret setting must be a Key Vault reference, ${KEY_VAULT_REFERENCE_PREFIX}SecretUri=https://<vault>.vault.azure.net/secrets/<name>/<version>), so the key stays in the vault and only the app's identity reads it.`);
+      }
+    },
   };
 }
 
@@ -179,5 +212,6 @@ export function guardrailPolicies(lookup: PolicyStateLookup): ResourceValidation
     storageAccountPrivateTls12(),
     schedulerGraphRolesAllowed(),
     schedulerAzureRolesAllowed(),
+    functionAppSecretsFromKeyVault(),
   ];
 }

@@ -118,4 +118,24 @@ describe('the policy pack under @pulumi/pulumi\'s run-policy-pack runner', () =>
       message: expect.stringContaining('campaign "admins-passkeys" (campaigns/admins-passkeys.yaml) has policyState reportOnly') as unknown as string,
     }]);
   });
+
+  it('reports a postponement key set as a plain app setting instead of a Key Vault reference', async () => {
+    const settings = run.one('azure-native:web:WebAppApplicationSettings');
+    expect(summary(await analyze(settings))).toEqual([]);
+    const broken = { ...settings, inputs: { ...settings.inputs, properties: { ...settings.inputs.properties, CAMPAIGN_POSTPONE_KEY: 'k'.repeat(48) } } };
+    expect(summary(await analyze(broken))).toEqual([{
+      policy: 'function-app-secrets-from-key-vault',
+      message: expect.stringContaining(`App setting CAMPAIGN_POSTPONE_KEY of "${settings.name}" holds a plain value. A secret setting must be a Key Vault reference`) as unknown as string,
+    }]);
+  });
+
+  it('accepts the Key Vault Secrets User assignment on the vault and rejects it on the resource group', async () => {
+    const role = run.one('azure-native:authorization:RoleAssignment', 'scheduler-vault-role');
+    expect(summary(await analyze(role))).toEqual([]);
+    const scope = String(role.inputs.scope).replace(/\/providers\/Microsoft\.KeyVault\/vaults\/[^/]+$/, '');
+    expect(summary(await analyze({ ...role, inputs: { ...role.inputs, scope } }))).toEqual([{
+      policy: 'scheduler-azure-roles-allowed',
+      message: expect.stringContaining(`Role assignment "scheduler-vault-role" grants Key Vault Secrets User on ${scope}. It must be scoped to the scheduler's vault (…/providers/Microsoft.KeyVault/vaults/<name>).`) as unknown as string,
+    }]);
+  });
 });

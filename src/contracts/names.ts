@@ -36,6 +36,9 @@ export const TYPES = {
   storageAccount: 'azure-native:storage:StorageAccount',
   roleAssignment: 'azure-native:authorization:RoleAssignment',
   webApp: 'azure-native:web:WebApp',
+  webAppSettings: 'azure-native:web:WebAppApplicationSettings',
+  keyVault: 'azure-native:keyvault:Vault',
+  keyVaultSecret: 'azure-native:keyvault:Secret',
 } as const;
 
 /** Azure built-in role definition ids (the same in every subscription). */
@@ -44,4 +47,6 @@ export const AZURE_ROLES = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   /** What the Functions host needs on its own storage account for identity-based AzureWebJobsStorage. */
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  /** Read secret contents; what a Key Vault reference needs on an RBAC vault. Granted on the scheduler's vault only. */
+  keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
 } as const;

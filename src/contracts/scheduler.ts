@@ -27,6 +27,29 @@ export const APP_SETTINGS = {
   clientId: 'AZURE_CLIENT_ID',
 } as const;
 
+/**
+ * App settings that hold secrets. The stack sets them as Key Vault references, the policy pack rejects a plain
+ * value, and the app refuses a reference App Service could not resolve.
+ */
+export const SECRET_APP_SETTINGS: readonly string[] = [APP_SETTINGS.postponeKey, APP_SETTINGS.postponeKeyPrevious];
+
+/** How every Key Vault reference starts; App Service passes an unresolved one through as this literal text. */
+export const KEY_VAULT_REFERENCE_PREFIX = '@Microsoft.KeyVault(';
+
+/** App setting value that makes App Service read a Key Vault secret (versioned or not) with the app's identity. */
+export function keyVaultReference(secretUri: string): string {
+  return `${KEY_VAULT_REFERENCE_PREFIX}SecretUri=${secretUri})`;
+}
+
+/**
+ * Whether a value is a well-formed Key Vault reference, in either documented form: SecretUri=<https URI of a
+ * secret> or VaultName=…;SecretName=…[;SecretVersion=…]
+ * (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#reference-syntax).
+ */
+export function isKeyVaultReference(value: string): boolean {
+  return /^@Microsoft\.KeyVault\((SecretUri=https:\/\/[a-z0-9-]+\.vault\.[a-z0-9.-]+\/secrets\/[A-Za-z0-9-]+(\/[A-Za-z0-9]*)?|VaultName=[A-Za-z0-9-]+;SecretName=[A-Za-z0-9-]+(;SecretVersion=[A-Za-z0-9]+)?)\)$/i.test(value);
+}
+
 /** azblob://<account>/<container>: the ledger location the blob store understands. */
 export function ledgerUrl(account: string, container: string): string {
   return `azblob://${account}/${container}`;

@@ -1,8 +1,9 @@
-// Once per stack: the Azure side of the reconcile job. A Flex Consumption Function App (Linux, Node 20)
-// runs `campaign reconcile` on a timer and serves postponement links; it authenticates to Graph and
-// storage as one user-assigned identity whose rights are listed (and justified) here.
+// Once per stack: the Azure side of the reconcile job. A Flex Consumption Function App (Linux, Node.js from
+// deploy/functions/.node-version) runs `campaign reconcile` on a timer and serves postponement links; it
+// authenticates to Graph, storage and its Key Vault as one user-assigned identity whose rights are listed here.
 import * as applicationinsights from '@pulumi/azure-native/applicationinsights';
 import * as authorization from '@pulumi/azure-native/authorization';
+import * as keyvault from '@pulumi/azure-native/keyvault';
 import * as managedidentity from '@pulumi/azure-native/managedidentity';
 import * as operationalinsights from '@pulumi/azure-native/operationalinsights';
 import * as resources from '@pulumi/azure-native/resources';
@@ -11,7 +12,7 @@ import * as web from '@pulumi/azure-native/web';
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
-import { APP_SETTINGS, MIN_POSTPONE_KEY_BYTES, ledgerUrl } from '../contracts/scheduler';
+import { APP_SETTINGS, MIN_POSTPONE_KEY_BYTES, keyVaultReference, ledgerUrl } from '../contracts/scheduler';
 import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
 import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from '../contracts/names';
 
@@ -44,6 +45,8 @@ export interface CampaignSchedulerArgs {
   maximumInstanceCount: number;
   /** Days Log Analytics keeps logs. */
   logRetentionDays: number;
+  /** Node.js major of the Functions runtime (deploy/functions/.node-version, flex-consumption.ts). */
+  nodeVersion: string;
 }
 
 /**
@@ -58,6 +61,17 @@ export function uniqueSuffix(subscriptionId: string, project: string, stack: str
 /** Storage account name: 3–24 lower-case letters and digits. */
 export function storageAccountName(prefix: string, kind: string, suffix: string): string {
   return `${prefix.replace(/[^a-z0-9]/g, '').slice(0, 24 - kind.length - suffix.length)}${kind}${suffix}`;
+}
+
+/**
+ * Key Vault name: 3–24 letters, digits and single dashes, starting with a letter and ending with a letter or digit
+ * (https://learn.microsoft.com/azure/azure-resource-manager/management/resource-name-rules#microsoftkeyvault).
+ * Vault names are global (`<name>.vault.azure.net`), so it carries the per-adopter suffix like the storage accounts.
+ */
+export function keyVaultName(prefix: string, suffix: string): string {
+  const tail = `-kv-${suffix}`;
+  const head = prefix.toLowerCase().replace(/[^a-z0-9-]/g, '').replace(/-+/g, '-').slice(0, 24 - tail.length).replace(/-+$/, '');
+  return `${head}${tail}`;
 }
 
 /** Storage settings both accounts share: Entra ID only, private, TLS 1.2. */
@@ -87,6 +101,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
   /** Public URL of the postponement endpoint. */
   public readonly postponeUrl: pulumi.Output<string>;
   public readonly graphRoles: pulumi.Output<string[]>;
+  /** Name of the Key Vault holding the postponement keys. */
+  public readonly keyVaultName: pulumi.Output<string>;
 
   constructor(name: string, args: CampaignSchedulerArgs, opts?: pulumi.ComponentResourceOptions) {
     super(TYPES.scheduler, name, {}, opts);
@@ -144,6 +160,38 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       scope: hostAccount.id,
     }, parent);
 
+    // The postponement keys live in a Key Vault and reach the app as Key Vault references, not as plain app settings
+    // (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references). RBAC authorization only (no
+    // access policies), so the one role assignment below is the whole list of who reads the secrets; purge
+    // protection keeps a deleted vault and its secrets recoverable for the soft-delete retention.
+    const vault = new keyvault.Vault(`${name}-vault`, {
+      ...inRg,
+      vaultName: suffix.apply((x) => keyVaultName(args.namePrefix, x)),
+      properties: {
+        tenantId: client.tenantId,
+        sku: { family: 'A', name: 'standard' },
+        enableRbacAuthorization: true,
+        enableSoftDelete: true,
+        softDeleteRetentionInDays: 90,
+        enablePurgeProtection: true,
+        // Flex Consumption resolves references to network-restricted vaults only through a virtual network
+        // (flex-consumption-plan#considerations); this app has none, so the vault relies on RBAC, not the network.
+        publicNetworkAccess: 'Enabled',
+      },
+    }, parent);
+    const secret = (suffixName: string, settingName: string, value: pulumi.Input<string>) => new keyvault.Secret(`${name}-${suffixName}`, {
+      resourceGroupName: rg.name,
+      vaultName: vault.name,
+      secretName: suffixName,
+      properties: { value: pulumi.secret(value), contentType: `app setting ${settingName}` },
+    }, parent);
+    // Read secret values on this vault (data plane), nothing else: not the vault's settings, not other vaults.
+    const vaultRole = new authorization.RoleAssignment(`${name}-vault-role`, {
+      principalId: identity.principalId, principalType: 'ServicePrincipal',
+      roleDefinitionId: roleId(AZURE_ROLES.keyVaultSecretsUser),
+      scope: vault.id,
+    }, parent);
+
     const plan = new web.AppServicePlan(`${name}-plan`, {
       ...inRg, name: `${base}-plan`, kind: 'functionapp', reserved: true, sku: { name: 'FC1', tier: 'FlexConsumption' },
     }, parent);
@@ -157,6 +205,10 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       }
       return k;
     }));
+    const postponeKeySecret = secret('postpone-key', APP_SETTINGS.postponeKey, postponeKey);
+    // The versioned URI: a rotation changes the app setting, and any settings change makes App Service fetch every
+    // referenced secret at once; a versionless URI would be re-read only within 24 hours (key-vault-references#rotation).
+    const reference = (s: keyvault.Secret) => pulumi.unsecret(s.properties.apply((p) => keyVaultReference(p.secretUriWithVersion)));
     const appSettings: { name: string; value: pulumi.Input<string> }[] = [
       // Identity-based host storage: no connection string, no key.
       { name: 'AzureWebJobsStorage__accountName', value: hostAccount.name },
@@ -169,18 +221,21 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       { name: APP_SETTINGS.campaignsDir, value: args.campaignsDir },
       { name: APP_SETTINGS.state, value: ledger },
       { name: APP_SETTINGS.graphUrl, value: args.graphUrl },
-      { name: APP_SETTINGS.postponeKey, value: postponeKey },
+      { name: APP_SETTINGS.postponeKey, value: reference(postponeKeySecret) },
       { name: APP_SETTINGS.postponeUrl, value: postponeUrl },
     ];
-    if (args.postponeKeyPrevious) appSettings.push({ name: APP_SETTINGS.postponeKeyPrevious, value: pulumi.secret(args.postponeKeyPrevious) });
+    if (args.postponeKeyPrevious) {
+      appSettings.push({ name: APP_SETTINGS.postponeKeyPrevious, value: reference(secret('postpone-key-previous', APP_SETTINGS.postponeKeyPrevious, args.postponeKeyPrevious)) });
+    }
     if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
     if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
 
     // No siteConfig at all: @pulumi/azure-native fills netFrameworkVersion "v4.6" into any siteConfig it is given
     // and Flex Consumption rejects that with 51021 (flex-consumption.ts). Runtime, scale and the package location
     // go in functionAppConfig; the app settings go in their own resource below.
-    // dependsOn the storage role assignments: no input references them, so the app could otherwise be created and
-    // start before its identity may read the host storage and the package (first start 403s).
+    // dependsOn the storage and vault role assignments: no input references them, so the app could otherwise be
+    // created and start before its identity may read the host storage, the package and the secrets (first start 403s,
+    // or the keys arrive as unresolved references).
     const app = new web.WebApp(`${name}-app`, {
       ...inRg,
       name: appName,
@@ -188,6 +243,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       serverFarmId: plan.id,
       httpsOnly: true,
       identity: { type: 'UserAssigned', userAssignedIdentities: [identity.id] },
+      // References use the system-assigned identity unless keyVaultReferenceIdentity names a user-assigned one
+      // (key-vault-references#access-vaults-with-a-user-assigned-identity); a site property, not siteConfig.
+      keyVaultReferenceIdentity: identity.id,
       functionAppConfig: {
         // CI publishes the built package here (OneDeploy); the app reads it with its identity, no SAS.
         deployment: {
@@ -197,10 +255,10 @@ export class CampaignScheduler extends pulumi.ComponentResource {
             authentication: { type: 'UserAssignedIdentity', userAssignedIdentityResourceId: identity.id },
           },
         },
-        runtime: { name: 'node', version: '20' },
+        runtime: { name: 'node', version: args.nodeVersion },
         scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
       },
-    }, { ...parent, dependsOn: [hostRole, ledgerRole] });
+    }, { ...parent, dependsOn: [hostRole, ledgerRole, vaultRole] });
     // PUT …/config/appsettings: the whole set, owned here; it carries no site configuration properties.
     new web.WebAppApplicationSettings(`${name}-app-settings`, {
       resourceGroupName: rg.name,
@@ -230,6 +288,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     this.functionAppHostName = app.defaultHostName;
     this.postponeUrl = postponeUrl;
     this.graphRoles = pulumi.output([...args.graphRoles]);
+    this.keyVaultName = vault.name;
     this.registerOutputs({
       resourceGroupName: this.resourceGroupName,
       identityClientId: this.identityClientId,
@@ -239,6 +298,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       functionAppHostName: this.functionAppHostName,
       postponeUrl: this.postponeUrl,
       graphRoles: this.graphRoles,
+      keyVaultName: this.keyVaultName,
     });
   }
 }

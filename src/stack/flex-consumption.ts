@@ -45,3 +45,27 @@ export const FLEX_FORBIDDEN_APP_SETTINGS = [
   'WEBSITE_SKIP_CONTENTSHARE_VALIDATION',
   'WEBSITE_VNET_ROUTE_ALL',
 ] as const;
+
+/**
+ * The one place the Functions app's Node.js major is set, relative to the project root: the program puts it in
+ * functionAppConfig.runtime, the deploy workflow's setup-node reads it (node-version-file), build.sh checks the
+ * package's `engines` against it, and test/stack/node-version.test.ts fails if any of them drifts.
+ */
+export const FUNCTIONS_NODE_VERSION_FILE = 'deploy/functions/.node-version';
+
+/**
+ * Node.js majors Flex Consumption runs that are still supported. Flex runs Node.js 20 and 22
+ * (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#supported-language-stack-versions);
+ * Functions' support for Node.js 20 ended on 30 April 2026 with Node's own, 22 is supported until 30 April 2027
+ * (https://learn.microsoft.com/azure/azure-functions/supported-languages?pivots=programming-language-javascript).
+ */
+export const FLEX_NODE_VERSIONS: readonly string[] = ['22'];
+
+/** The Node.js major in FUNCTIONS_NODE_VERSION_FILE's text; names the file and the supported majors otherwise. */
+export function parseFunctionsNodeVersion(text: string): string {
+  const version = text.trim();
+  if (!FLEX_NODE_VERSIONS.includes(version)) {
+    throw new Error(`${FUNCTIONS_NODE_VERSION_FILE}: "${version}" is not a Node.js major the Functions app can run on Flex Consumption; use one of ${FLEX_NODE_VERSIONS.join(', ')}.`);
+  }
+  return version;
+}

@@ -3,9 +3,11 @@
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import * as path from 'node:path';
+import * as fs from 'node:fs';
 import { CampaignScheduler } from './campaign-scheduler';
 import { CampaignValidationError, configProblems, loadCampaigns, selectDeployed, type LoadedCampaign } from './campaigns';
 import * as cfg from './config';
+import { FUNCTIONS_NODE_VERSION_FILE, parseFunctionsNodeVersion } from './flex-consumption';
 import { requiredGraphRoles } from './graph-roles';
 import { PasskeyCampaign } from './passkey-campaign';
 
@@ -27,6 +29,14 @@ if (!cfg.teamsAppId && deployed.some((d) => d.campaign.spec.notifications.channe
 }
 const campaigns = deployed.map((d) => d.campaign);
 
+function nodeVersion(): string {
+  try {
+    return parseFunctionsNodeVersion(fs.readFileSync(path.resolve(__dirname, '..', '..', FUNCTIONS_NODE_VERSION_FILE), 'utf8'));
+  } catch (err) {
+    throw new pulumi.RunError(err instanceof Error ? err.message : String(err));
+  }
+}
+
 const scheduler = new CampaignScheduler('scheduler', {
   namePrefix: cfg.namePrefix,
   location: cfg.location,
@@ -44,6 +54,7 @@ const scheduler = new CampaignScheduler('scheduler', {
   graphRoles: requiredGraphRoles(campaigns, { groupMemberWrite: cfg.groupMemberWrite }),
   maximumInstanceCount: cfg.maximumInstanceCount,
   logRetentionDays: cfg.logRetentionDays,
+  nodeVersion: nodeVersion(),
 });
 
 // The deployer stays an owner too, so CI can keep managing the groups it creates.
@@ -65,3 +76,4 @@ export const ledgerUrl = scheduler.ledgerUrl;
 export const schedulerClientId = scheduler.identityClientId;
 export const schedulerPrincipalId = scheduler.identityPrincipalId;
 export const graphAppRoles = scheduler.graphRoles;
+export const keyVaultName = scheduler.keyVaultName;

@@ -1,4 +1,4 @@
-// The Function App waits for the storage role assignments its identity needs at first start: no input of the
+// The Function App waits for the storage and Key Vault role assignments its identity needs at first start: no input of the
 // app references them, so only an explicit dependsOn orders them (under mocks, read from the register request).
 import { beforeAll, describe, expect, it } from 'vitest';
 import { runProgram, type ProgramRun } from './harness';
@@ -9,9 +9,9 @@ describe('the Function App at first start', () => {
     run = await runProgram({});
   });
 
-  it('depends on the host storage and ledger role assignments', () => {
+  it('depends on the host storage, ledger and vault role assignments', () => {
     const roles = run.ofType('azure-native:authorization:RoleAssignment').map((r) => r.name).sort();
-    expect(roles).toEqual(['scheduler-host-role', 'scheduler-ledger-role']);
+    expect(roles).toEqual(['scheduler-host-role', 'scheduler-ledger-role', 'scheduler-vault-role']);
     const app = run.one('azure-native:web:WebApp');
     expect(app.dependsOn).toEqual(expect.arrayContaining(roles));
   });

@@ -44,7 +44,7 @@ describe('the Functions app on Flex Consumption', () => {
 
   it('puts runtime, scale and the deployment package in functionAppConfig and no deprecated app setting anywhere', () => {
     const config = run.one(WEB_APP, 'scheduler-app').inputs.functionAppConfig;
-    expect(config.runtime).toEqual({ name: 'node', version: '20' });
+    expect(config.runtime).toEqual({ name: 'node', version: '22' });
     expect(config.scaleAndConcurrency).toMatchObject({ maximumInstanceCount: 40, instanceMemoryMB: 2048 });
     expect(config.deployment.storage).toMatchObject({ type: 'blobContainer', authentication: { type: 'UserAssignedIdentity' } });
     const forbidden = lower(FLEX_FORBIDDEN_APP_SETTINGS);

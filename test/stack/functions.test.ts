@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { describe, expect, it, vi } from 'vitest';
 import { postponeHttp, RateLimiter, reconcileTimer, type HandlerDeps } from '../../src/apps/functions/handlers';
 import { loadRuntime, type SchedulerRuntime } from '../../src/apps/functions/runtime';
-import { readSettings } from '../../src/apps/functions/settings';
+import { UnresolvedKeyVaultReferenceError, readSettings } from '../../src/apps/functions/settings';
 import { normalizeSchedule } from '../../src/stack/settings';
 
 const NOW = new Date('2026-12-01T06:00:00Z');
@@ -40,6 +40,27 @@ describe('reconcile timer', () => {
 
   it('names a missing app setting', () => {
     expect(() => readSettings({})).toThrow('app setting CAMPAIGN_STATE is missing; it is set by the Pulumi stack (CampaignScheduler). Run pulumi up.');
+  });
+
+  it('reads the postponement keys App Service resolved from their Key Vault references like any other setting', () => {
+    expect(readSettings({ ...env, CAMPAIGN_POSTPONE_KEY_PREVIOUS: 'p'.repeat(48) })).toMatchObject({ postponeKey: 'k'.repeat(48), postponeKeyPrevious: 'p'.repeat(48) });
+  });
+
+  // App Service passes a reference it cannot resolve through as its literal text; that must never become the HMAC key.
+  it.each(['CAMPAIGN_POSTPONE_KEY', 'CAMPAIGN_POSTPONE_KEY_PREVIOUS'])('refuses %s when it is still an unresolved Key Vault reference, naming the setting', (name) => {
+    const reference = '@Microsoft.KeyVault(SecretUri=https://passkeys-kv-2ce5e2.vault.azure.net/secrets/postpone-key/0123456789abcdef0123456789abcdef)';
+    let error: unknown;
+    try { readSettings({ ...env, [name]: reference }); } catch (e) { error = e; }
+    expect(error).toBeInstanceOf(UnresolvedKeyVaultReferenceError);
+    expect((error as UnresolvedKeyVaultReferenceError).setting).toBe(name);
+    expect((error as Error).message).toMatch(new RegExp(`^app setting ${name} is an unresolved Key Vault reference: App Service could not read the secret\\. Check that the app's keyVaultReferenceIdentity`));
+  });
+
+  it('fails the timer run, before any reconcile, when the key is an unresolved reference', async () => {
+    const runScheduledReconcile = vi.fn();
+    const { d } = deps({ runScheduledReconcile }, { CAMPAIGN_POSTPONE_KEY: '@Microsoft.KeyVault(VaultName=passkeys-kv-2ce5e2;SecretName=postpone-key)' });
+    await expect(reconcileTimer(d)).rejects.toThrow(/^app setting CAMPAIGN_POSTPONE_KEY is an unresolved Key Vault reference/);
+    expect(runScheduledReconcile).not.toHaveBeenCalled();
   });
 });
 

@@ -26,6 +26,8 @@ export interface Recorded {
   name: string;
   inputs: Record<string, any>;
   state: Record<string, any>;
+  /** The id the mocks gave it (what Azure would compute). */
+  id: string;
   /** Names of the resources it depends on directly: its dependsOn plus those its inputs reference. */
   dependsOn: string[];
 }
@@ -55,6 +57,16 @@ function stateFor(type: string, name: string, inputs: Record<string, any>): { id
       return { id, state: { ...inputs, name: inputs.containerName } };
     case 'azure-native:applicationinsights:Component':
       return { id, state: { ...inputs, connectionString: `InstrumentationKey=${fakeId(name)};IngestionEndpoint=https://westeurope.in.applicationinsights.azure.com/` } };
+    case 'azure-native:keyvault:Vault':
+      // The ARM id's form: the policy pack checks that a vault role assignment's scope is a vault.
+      return { id: `/subscriptions/${SUBSCRIPTION_ID}/resourceGroups/${inputs.resourceGroupName}/providers/Microsoft.KeyVault/vaults/${inputs.vaultName}`, state: { ...inputs, name: inputs.vaultName, properties: { ...inputs.properties, vaultUri: `https://${inputs.vaultName}.vault.azure.net/` } } };
+    case 'azure-native:keyvault:Secret': {
+      // Key Vault names each version of a secret with 32 hex digits.
+      const uri = `https://${inputs.vaultName}.vault.azure.net/secrets/${inputs.secretName}`;
+      const version = createHash('sha256').update(`version:${name}`).digest('hex').slice(0, 32);
+      // The secret value makes the whole `properties` input a secret on the wire.
+      return { id, state: { ...inputs, name: inputs.secretName, properties: { ...reveal<Record<string, unknown>>(inputs.properties), secretUri: uri, secretUriWithVersion: `${uri}/${version}` } } };
+    }
     case 'azure-native:web:WebApp':
       return { id, state: { ...inputs, defaultHostName: `${inputs.name}.azurewebsites.net` } };
     default:
@@ -104,7 +116,7 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { id, state } = stateFor(args.type, args.name, args.inputs);
-      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
+      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, id, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
       return { id, state };
     },
     call: (args) => {

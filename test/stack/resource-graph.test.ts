@@ -10,7 +10,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { MockMonitor } from '@pulumi/pulumi/runtime/mocks';
-import { SUBSCRIPTION_ID, campaignsCopy, fakeId, inProgress, isSecret, runProgram, type ProgramRun } from './harness';
+import { campaignsCopy, inProgress, isSecret, runProgram, type ProgramRun } from './harness';
 
 const GOLDEN = path.join(__dirname, 'golden', 'resource-graph.json');
 const dirs: string[] = [];
@@ -20,13 +20,8 @@ type Json = null | boolean | number | string | Json[] | { [k: string]: Json };
 
 // Outputs the harness's mocks invent (harness.ts stateFor) that only exist once Azure has created the resource.
 const COMPUTED = ['objectId', 'clientId', 'principalId', 'connectionString', 'defaultHostName', 'primaryEndpoints'];
-
-/** The id the harness's mocks give a resource (harness.ts stateFor). */
-function mockId(type: string, name: string): string {
-  if (type === 'azuread:index/group:Group') return fakeId(`group:${name}`);
-  if (type === 'azuread:index/conditionalAccessPolicy:ConditionalAccessPolicy') return fakeId(`policy:${name}`);
-  return `/subscriptions/${SUBSCRIPTION_ID}/fake/${type.split(':').pop()}/${name}`;
-}
+// The same inside `properties` (Key Vault): the vault's URI and a secret's URIs, versioned or not.
+const COMPUTED_PROPERTIES = ['vaultUri', 'secretUri', 'secretUriWithVersion'];
 
 /** Computed value → placeholder, longest value first so an id is replaced before a prefix of it. */
 function placeholders(run: ProgramRun): [string, string][] {
@@ -37,9 +32,11 @@ function placeholders(run: ProgramRun): [string, string][] {
   };
   for (const r of run.resources) {
     for (const k of COMPUTED) if (k in r.state && !(k in r.inputs)) walk(r.state[k], `[unknown: ${r.name}.${k}`);
+    const stateProps = (r.state.properties ?? {}) as Record<string, unknown>;
+    for (const k of COMPUTED_PROPERTIES) if (typeof stateProps[k] === 'string') walk(stateProps[k], `[unknown: ${r.name}.properties.${k}`);
   }
   // A group's id is its object id; the program reads objectId, so that label wins.
-  for (const r of run.resources) walk(mockId(r.type, r.name), `[unknown: ${r.name}.id`);
+  for (const r of run.resources) walk(r.id, `[unknown: ${r.name}.id`);
   return [...found].map(([v, l]): [string, string] => [v, l.endsWith(']') ? l : `${l}]`]).sort((a, b) => b[0].length - a[0].length);
 }
 
