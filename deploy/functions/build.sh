@@ -6,6 +6,8 @@
 # `campaigns`), relative to the project root; it lands at the same relative path in the package, which is
 # where the job resolves it (CAMPAIGNS_DIR app setting against the package root).
 # Extra flags for `npm ci` (tests pass --offline) come from DEPLOY_NPM_CI_FLAGS.
+# The Node.js major the app runs on Flex Consumption is in .node-version next to this script (the one place:
+# the Pulumi program and the workflows' setup-node read it too); the manifest's `engines` must say the same.
 set -euo pipefail
 
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
@@ -21,6 +23,15 @@ case "/$campaigns/" in
 esac
 [ -d "$root/$campaigns" ] || fail "campaigns directory '$campaigns' does not exist under $root"
 if [ -e "$out" ] && [ -n "$(ls -A "$out")" ]; then fail "OUT_DIR '$out' exists and is not empty"; fi
+
+[ -f "$here/.node-version" ] || fail "$here/.node-version is missing: it names the Node.js major of the Functions runtime"
+node_major="$(tr -d '[:space:]' < "$here/.node-version")"
+engines="$(node -p 'require(process.argv[1]).engines?.node ?? ""' "$here/package.json")"
+[ "$engines" = "$node_major.x" ] || fail "package.json engines.node is '$engines' but .node-version says $node_major: set engines.node to \"$node_major.x\" (and in package-lock.json)"
+build_major="$(node -p 'process.versions.node.split(".")[0]')"
+if [ "$build_major" != "$node_major" ]; then
+  echo "deploy/functions/build.sh: building with Node.js $build_major; the app runs on Node.js $node_major (.node-version)" >&2
+fi
 mkdir -p "$out"
 out="$(cd "$out" && pwd)"
 
