@@ -168,6 +168,15 @@ describe('guardrail policies', () => {
     }
   });
 
+  it('documents every policy in policies/README.md and docs/platform-engineer.md', () => {
+    const readme = fs.readFileSync(path.join(__dirname, 'README.md'), 'utf8');
+    const docs = fs.readFileSync(path.join(__dirname, '..', 'docs', 'platform-engineer.md'), 'utf8');
+    for (const p of guardrailPolicies(lookup)) {
+      expect(readme, p.name).toContain(`| \`${p.name}\` |`);
+      expect(docs, p.name).toContain(`| \`${p.name}\` |`);
+    }
+  });
+
   it('ignores resources of other types', () => {
     expect(violations(caPolicyExcludesBreakGlass(), args('azuread:index/group:Group', 'g', {}))).toEqual([]);
   });
