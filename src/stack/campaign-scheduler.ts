@@ -162,8 +162,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
 
     // The postponement keys live in a Key Vault and reach the app as Key Vault references, not as plain app settings
     // (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references). RBAC authorization only (no
-    // access policies), so the one role assignment below is the whole list of who reads the secrets; purge
-    // protection keeps a deleted vault and its secrets recoverable for the soft-delete retention.
+    // access policies), so role assignments alone decide who reads the secrets; purge protection keeps a deleted
+    // vault and its secrets recoverable for the soft-delete retention.
     const vault = new keyvault.Vault(`${name}-vault`, {
       ...inRg,
       vaultName: suffix.apply((x) => keyVaultName(args.namePrefix, x)),
@@ -174,8 +174,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
         enableSoftDelete: true,
         softDeleteRetentionInDays: 90,
         enablePurgeProtection: true,
-        // Flex Consumption resolves references to network-restricted vaults only through a virtual network
-        // (flex-consumption-plan#considerations); this app has none, so the vault relies on RBAC, not the network.
+        // Flex Consumption resolves Key Vault references, but not from network-restricted vaults without a virtual
+        // network (https://learn.microsoft.com/azure/azure-functions/flex-consumption-plan#considerations); this app
+        // has none, so the vault's boundary is RBAC, not the network.
         publicNetworkAccess: 'Enabled',
       },
     }, parent);
@@ -207,7 +208,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
     }));
     const postponeKeySecret = secret('postpone-key', APP_SETTINGS.postponeKey, postponeKey);
     // The versioned URI: a rotation changes the app setting, and any settings change makes App Service fetch every
-    // referenced secret at once; a versionless URI would be re-read only within 24 hours (key-vault-references#rotation).
+    // referenced secret at once; a versionless URI would be re-read only within 24 hours
+    // (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#rotation). A URI is no secret.
     const reference = (s: keyvault.Secret) => pulumi.unsecret(s.properties.apply((p) => keyVaultReference(p.secretUriWithVersion)));
     const appSettings: { name: string; value: pulumi.Input<string> }[] = [
       // Identity-based host storage: no connection string, no key.
@@ -224,9 +226,10 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       { name: APP_SETTINGS.postponeKey, value: reference(postponeKeySecret) },
       { name: APP_SETTINGS.postponeUrl, value: postponeUrl },
     ];
-    if (args.postponeKeyPrevious) {
-      appSettings.push({ name: APP_SETTINGS.postponeKeyPrevious, value: reference(secret('postpone-key-previous', APP_SETTINGS.postponeKeyPrevious, args.postponeKeyPrevious)) });
-    }
+    // Kept without a previous key too (then holding the current key, and no setting points at it): deleting it would
+    // leave a soft-deleted name the next rotation could not reuse while purge protection holds it (90 days).
+    const previousKeySecret = secret('postpone-key-previous', APP_SETTINGS.postponeKeyPrevious, args.postponeKeyPrevious ?? postponeKey);
+    if (args.postponeKeyPrevious) appSettings.push({ name: APP_SETTINGS.postponeKeyPrevious, value: reference(previousKeySecret) });
     if (args.notificationSender) appSettings.push({ name: APP_SETTINGS.sender, value: args.notificationSender });
     if (args.teamsAppId) appSettings.push({ name: APP_SETTINGS.teamsAppId, value: args.teamsAppId });
 
@@ -243,8 +246,9 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       serverFarmId: plan.id,
       httpsOnly: true,
       identity: { type: 'UserAssigned', userAssignedIdentities: [identity.id] },
-      // References use the system-assigned identity unless keyVaultReferenceIdentity names a user-assigned one
-      // (key-vault-references#access-vaults-with-a-user-assigned-identity); a site property, not siteConfig.
+      // References use the system-assigned identity (this app has none) unless keyVaultReferenceIdentity names a
+      // user-assigned one (https://learn.microsoft.com/azure/app-service/app-service-key-vault-references#access-vaults-with-a-user-assigned-identity);
+      // a site property, so it needs no siteConfig.
       keyVaultReferenceIdentity: identity.id,
       functionAppConfig: {
         // CI publishes the built package here (OneDeploy); the app reads it with its identity, no SAS.

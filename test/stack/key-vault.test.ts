@@ -91,9 +91,12 @@ describe('the postponement keys in Key Vault', () => {
 });
 
 describe('without a previous key', () => {
-  it('creates only the current key\'s secret and no previous-key setting', async () => {
+  it('sets no previous-key setting but keeps the previous-key secret, holding the current key, so the next rotation can reuse its name', async () => {
     const r = await run();
-    expect(r.ofType(SECRET).map((s) => s.inputs.secretName)).toEqual(['postpone-key']);
     expect(appSettings(r)).not.toHaveProperty(APP_SETTINGS.postponeKeyPrevious);
+    // Deleting the secret would soft-delete its name for 90 days (purge protection): the next rotation's up would fail.
+    expect(r.ofType(SECRET).map((s) => s.inputs.secretName).sort()).toEqual(['postpone-key', 'postpone-key-previous']);
+    const value = (name: string) => reveal(reveal(r.one(SECRET, name).inputs.properties).value);
+    expect(value('scheduler-postpone-key-previous')).toBe(POSTPONE_KEY);
   });
 });
