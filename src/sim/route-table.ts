@@ -71,7 +71,8 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   { method: 'GET', template: '/users', permissions: USER_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 2, throttle: 'identity', denied: 'directory', docs: api('user-list') },
   { method: 'GET', template: '/users/$count', permissions: USER_READ, query: ['$filter', '$search'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('user-list') },
   { method: 'GET', template: '/users/{id}', permissions: USER_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('user-get') },
-  // "This method does not support optional query parameters to customize the response."
+  // "This method does not support optional query parameters to customize the response." Identity class: the reports
+  // limit's list names authenticationMethod, but its source note says it means the authenticationMethodsRoot reports.
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-list') },
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods/{id}', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-get') },
   { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], query: [], cost: 1, throttle: 'none', denied: 'teams', docs: api('userteamwork-sendactivitynotification') },
