@@ -499,13 +499,13 @@ const ODATA_OPTIONS = new Set(['$count', '$expand', '$filter', '$format', '$orde
 /**
  * A documented OData option only where the route's page documents it: Graph answers 400
  * Request_UnsupportedQuery (concepts/aad-advanced-queries.md shows the body). `$skiptoken` comes from
- * the service's own @odata.nextLink on any paged collection.
+ * the service's own @odata.nextLink, so any collection takes it.
  */
 function checkQueryOptions(row: RouteRow, query: URLSearchParams): void {
   for (const name of new Set(query.keys())) {
     const lower = name.toLowerCase();
     if (!ODATA_OPTIONS.has(lower) || row.query.includes(lower)) continue;
-    if (lower === '$skiptoken' && row.pageSize) continue;
+    if (lower === '$skiptoken') continue;
     const documented = row.query.length ? `it supports only ${row.query.join(', ')}` : 'it supports no query options';
     throw new GraphHttpError(400, 'Request_UnsupportedQuery', `Unsupported Query. The query option '${name}' is not supported on '${row.template}'; ${documented}.`);
   }
