@@ -45,6 +45,8 @@ export interface Campaign {
       /** Role template ids (lower-case GUIDs), names already mapped. */
       roles: string[];
       includeEligible: boolean;
+      /** Also target role holders whose assignment is scoped to an administrative unit (directoryScopeId ≠ "/"). */
+      includeScopedRoleAssignments: boolean;
       /** Group object ids; transitive members are targeted. */
       groups: string[];
       /** UPNs or object ids, as written. */

@@ -54,7 +54,8 @@ export type SnapshotRead =
   | 'devices'
   | 'registrationDetails'
   | 'fido2Policy'
-  | 'groupMembers';
+  | 'groupMembers'
+  | 'fido2Methods';
 
 /** A campaign-level read that Graph answered with an HTTP error status (not a transport failure, 401 or throttling). */
 export interface SnapshotReadError {

@@ -55,6 +55,8 @@ const SAY = {
     target === 'include'
       ? `the FIDO2 policy includes group ${id}, which does not exist (404): nobody is in the policy's scope through it.`
       : `the FIDO2 policy excludes group ${id}, which does not exist (404): whom it would exclude cannot be told, so ${held} targeted user${held === 1 ? '' : 's'} otherwise in scope make${held === 1 ? 's' : ''} no move until the policy no longer names it or the group is restored.`,
+  ScopedRoleAssignmentsSkipped: (n: number) =>
+    `${n} holder${n === 1 ? '' : 's'} of the campaign's roles ${n === 1 ? 'has' : 'have'} them only in an administrative unit scope (directoryScopeId other than "/") and ${n === 1 ? 'is' : 'are'} not targeted; set spec.targets.includeScopedRoleAssignments: true to target ${n === 1 ? 'it' : 'them'}.`,
   UsersOutsideFido2Scope: (n: number) => `${n} targeted user${n === 1 ? ' is' : 's are'} outside the FIDO2 policy's targets and cannot register a passkey; they are reported as blocked and not asked to register.`,
 } satisfies Partial<Record<WarningCode, (...args: never[]) => string>>;
 
@@ -83,18 +85,31 @@ function toFido2Policy(c: SnapshotFido2Configuration | null): Fido2Policy | null
   };
 }
 
+/** Tenant-wide: directoryScopeId "/" (an administrative unit scope is "/administrativeUnits/{id}"). */
+const TENANT_WIDE = '/';
+
 /**
  * Lower-case ids of the principals holding one of the campaign's roles (users, groups, service principals).
- * directoryScopeId is not checked: an assignment scoped to an administrative unit targets like a tenant-wide one.
+ * Only tenant-wide assignments count unless spec.targets.includeScopedRoleAssignments; `scopedOnly` holds the
+ * principals left out because every assignment they have of those roles is scoped (an unknown scope counts as scoped).
  */
-function rolePrincipals(campaign: Campaign, s: Pick<TenantSnapshot, 'roleAssignments' | 'roleEligibilities'>): Set<string> {
+function rolePrincipalsByScope(campaign: Campaign, s: Pick<TenantSnapshot, 'roleAssignments' | 'roleEligibilities'>): { principals: Set<string>; scopedOnly: Set<string> } {
   const t = campaign.spec.targets;
   const roleIds = new Set(t.roles.map(lower));
-  const out = new Set<string>();
-  if (!roleIds.size) return out;
+  const principals = new Set<string>();
+  const scoped = new Set<string>();
+  if (!roleIds.size) return { principals, scopedOnly: scoped };
   const assignments = t.includeEligible ? [...s.roleAssignments, ...s.roleEligibilities] : s.roleAssignments;
-  for (const a of assignments) if (roleIds.has(lower(a.roleDefinitionId))) out.add(lower(a.principalId));
-  return out;
+  for (const a of assignments) {
+    if (!roleIds.has(lower(a.roleDefinitionId))) continue;
+    if (a.directoryScopeId === TENANT_WIDE || t.includeScopedRoleAssignments) principals.add(lower(a.principalId));
+    else scoped.add(lower(a.principalId));
+  }
+  return { principals, scopedOnly: new Set([...scoped].filter((p) => !principals.has(p))) };
+}
+
+function rolePrincipals(campaign: Campaign, s: Pick<TenantSnapshot, 'roleAssignments' | 'roleEligibilities'>): Set<string> {
+  return rolePrincipalsByScope(campaign, s).principals;
 }
 
 /**
@@ -139,7 +154,9 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
 
   // Who matches the targets, before exclusions. Role principals that are not users are groups (role-assignable) or service principals.
   const candidates = new Set<string>();
-  for (const p of rolePrincipals(campaign, s)) {
+  const { principals, scopedOnly } = rolePrincipalsByScope(campaign, s);
+  if (scopedOnly.size) warnings.push(warning('ScopedRoleAssignmentsSkipped', SAY.ScopedRoleAssignmentsSkipped(scopedOnly.size)));
+  for (const p of principals) {
     if (byId.has(p)) candidates.add(p);
     else for (const m of members(p)) candidates.add(lower(m));
   }

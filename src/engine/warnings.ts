@@ -16,6 +16,7 @@ export const WARNING_CODES = [
   'Fido2NotEnabled',
   'Fido2SelfServiceNotAllowed',
   'UsersOutsideFido2Scope',
+  'ScopedRoleAssignmentsSkipped',
   'Fido2ScopeGroupMissing',
   // exemption checks (engine/exemptions.ts): an entry that does not resolve; reconcile stops, plan warns
   'ExemptionUnresolved',

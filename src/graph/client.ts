@@ -3,6 +3,7 @@
 // the base URL and the credential.
 import { Client, HTTPMessageHandler, type Context, type Middleware } from '@microsoft/microsoft-graph-client';
 import { GraphAuthError, GraphError, GraphRequestError, GraphUnavailableError } from './errors';
+import { missingPermissionHint, requestPermissions } from './permissions';
 
 export const DEFAULT_GRAPH_URL = 'https://graph.microsoft.com';
 /** The bearer token the emulator accepts unless told otherwise. */
@@ -449,9 +450,16 @@ export function toTypedError(e: unknown, method: string, path: string): Error {
   if (status === -1) return e instanceof Error ? e : new Error(String(e));
   const code = ge.code ?? 'Unknown';
   const message = `${method} ${path}: ${status} ${code}: ${ge.message ?? ''}`.trim();
-  if (status === 401 || status === 403) {
-    return new GraphAuthError(message, status, code, method, path, false,
-      status === 401 ? 'The token was rejected: check the credential (and for the emulator, the token it expects).' : 'The identity lacks a Microsoft Graph permission; see docs/platform-engineer.md for the list.');
+  if (status === 401) {
+    return new GraphAuthError(message, status, code, method, path, false, 'The token was rejected: check the credential (and for the emulator, the token it expects).');
+  }
+  if (status === 403) {
+    // Name the permission the request's page documents, so the operator knows what to grant.
+    const need = requestPermissions(method, path);
+    const err = new GraphAuthError(need ? `${message} (needs the application permission ${need.permissions.join(' or ')})` : message, status, code, method, path, false,
+      missingPermissionHint(method, path) ?? 'The identity lacks a Microsoft Graph permission; see docs/platform-engineer.md for the list.');
+    err.permissions = need?.permissions ?? [];
+    return err;
   }
   if (status === 429 || status === 503 || status === 504 || status === 0) {
     return new GraphUnavailableError(`${message} (still failing after retrying)`, status, code, method, path, true, 'Graph is throttling or unavailable; the next scheduled run will continue.');

@@ -22,6 +22,8 @@ export class GraphError extends RuntimeError {
 /** 401/403: the credential is missing, expired or lacks a permission. */
 export class GraphAuthError extends GraphError {
   override readonly name = 'GraphAuthError';
+  /** 403: the application permissions the request's page lists (any one suffices); empty when unknown. */
+  permissions: readonly string[] = [];
 }
 
 /** Still throttled (429) or unavailable (503/504, resets, time-outs) when the retry budget ran out. */

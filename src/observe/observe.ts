@@ -1,7 +1,8 @@
 // Observe: every Graph read a run needs, in bulk, into a typed tenant snapshot (engine/snapshot.ts);
 // no targeting rule is applied here (engine/targets.ts does that). Reads only, through GraphReader.
-// Bulk collections are paged 999 at a time; per-user calls exist only where Graph has no bulk form
-// (fido2Methods, group expansion) and go in $batch requests of 20 (concepts/json-batching.md).
+// Each request uses only the query options its page documents and follows @odata.nextLink; per-object
+// calls (role assignments per role, fido2Methods, group expansion, owners past the $expand limit) go in
+// $batch requests of 20 (concepts/json-batching.md).
 // Graph reference: microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/<page>.md.
 import type * as MG from '@microsoft/microsoft-graph-types';
 import type { Campaign } from '../campaign/types';
@@ -110,13 +111,83 @@ async function expandGroups(graph: GraphReader, ids: string[], reads: Reads): Pr
   return out;
 }
 
+/** The answer of an inner $batch request that failed: recorded when Graph answered, thrown otherwise. */
+function batchFailure(read: SnapshotRead, path: string, r: { status: number; body: unknown }, reads: Reads): void {
+  const { code, message } = errorOf(r.body);
+  const e = toTypedError({ statusCode: r.status, code, message }, 'GET', path);
+  if (recordable(e)) return reads.record(read, e);
+  throw e;
+}
+
+/**
+ * Several collection reads in $batch, each followed through its @odata.nextLink: the items of all of them.
+ * `path` is the request's path without query, for messages.
+ */
+async function batchedLists<T>(graph: GraphReader, read: SnapshotRead, requests: Array<{ url: string; path: string }>, reads: Reads): Promise<T[][]> {
+  const responses = await graph.batch(requests.map((q, i) => ({ id: String(i), method: 'GET' as const, url: q.url })));
+  const out: T[][] = requests.map(() => []);
+  const followUps: Array<Promise<void>> = [];
+  requests.forEach((q, i) => {
+    const r = responses.get(String(i));
+    if (!r) throw new RuntimeError(`$batch returned no answer for ${q.url}.`, true);
+    if (r.status >= 400) return batchFailure(read, q.path, r, reads);
+    out[i]!.push(...valueOf<T>(r.body));
+    const next = (r.body as { '@odata.nextLink'?: string } | null)?.['@odata.nextLink'];
+    if (next) followUps.push(reads.attempt(read, [], () => graph.list<T>(next)).then((rest) => void out[i]!.push(...rest)));
+  });
+  await Promise.all(followUps);
+  return out;
+}
+
+/**
+ * Role assignments (or eligibility instances) of the campaign's roles, one filtered request per role
+ * (rbacapplication-list-roleassignments.md, rbacapplication-list-roleeligibilityscheduleinstances.md:
+ * `$filter`, `$expand` and `$select` only; no `$top`, so pages are followed). All scopes are read;
+ * engine/targets.ts decides which directoryScopeId counts.
+ */
+async function readRoleAssignments(graph: GraphReader, read: 'roleAssignments' | 'roleEligibilities', roles: readonly string[], reads: Reads): Promise<SnapshotRoleAssignment[]> {
+  const path = `/roleManagement/directory/${read === 'roleAssignments' ? 'roleAssignments' : 'roleEligibilityScheduleInstances'}`;
+  const select = 'id,principalId,roleDefinitionId,directoryScopeId';
+  const requests = roles.map((id) => ({ url: `${path}?$filter=${encodeURIComponent(`roleDefinitionId eq '${id}'`)}&$select=${select}`, path }));
+  return (await batchedLists<SnapshotRoleAssignment>(graph, read, requests, reads)).flat();
+}
+
+/** An expanded directory relationship holds at most this many items and no nextLink (concepts/query-parameters.md). */
+export const EXPAND_LIMIT = 20;
+
+/**
+ * Devices with their registered owners (device-list.md). The owners come by `$expand`, which holds at most 20
+ * (concepts/query-parameters.md), so a device showing 20 has its owners read in full
+ * (device-list-registeredowners.md). No `$top` with `$expand`: the default page size, pages followed.
+ */
+async function readDevices(graph: GraphReader, reads: Reads): Promise<SnapshotDevice[]> {
+  const devices = await reads.attempt('devices', [], () => graph.list<SnapshotDevice>('/devices', {
+    select: ['id', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'approximateLastSignInDateTime', 'accountEnabled'],
+    expand: 'registeredOwners($select=id)',
+  }));
+  const full = devices.filter((d) => (d.registeredOwners?.length ?? 0) >= EXPAND_LIMIT);
+  if (!full.length) return devices;
+  const owners = await batchedLists<SnapshotDirectoryObject>(graph, 'devices',
+    full.map((d) => ({ url: `/devices/${d.id}/registeredOwners?$select=id&$top=999`, path: `/devices/${d.id}/registeredOwners` })), reads);
+  full.forEach((d, i) => {
+    d.registeredOwners = owners[i]!;
+  });
+  return devices;
+}
+
 /** fido2Methods of the given users via $batch (fido2authenticationmethod-list.md); a failed one stays a per-user read error. */
-async function readFido2Methods(graph: GraphReader, userIds: string[]): Promise<Record<string, Fido2MethodsRead>> {
+async function readFido2Methods(graph: GraphReader, userIds: string[], reads: Reads): Promise<Record<string, Fido2MethodsRead>> {
   const out: Record<string, Fido2MethodsRead> = {};
   const responses = await graph.batch(userIds.map((id, i) => ({ id: String(i), method: 'GET' as const, url: `/users/${id}/authentication/fido2Methods` })));
+  let denied = false;
   userIds.forEach((id, i) => {
     const r = responses.get(String(i));
     out[id] = r && r.status === 200 ? { ok: true, methods: valueOf<MG.Fido2AuthenticationMethod>(r.body) } : { ok: false, status: r?.status ?? null };
+    // A missing permission is the identity's, not the user's: one campaign-level error naming it.
+    if (r?.status === 403 && !denied) {
+      denied = true;
+      batchFailure('fido2Methods', `/users/${id}/authentication/fido2Methods`, r, reads);
+    }
   });
   return out;
 }
@@ -152,7 +223,6 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   };
   if (reads.errors.length) return snapshot;
 
-  const roleFields = ['id', 'principalId', 'roleDefinitionId', 'directoryScopeId'];
   const none = <T>() => Promise.resolve<T[]>([]);
   [
     snapshot.users,
@@ -165,24 +235,13 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   ] = await Promise.all([
     // user-list.md
     reads.attempt('users', [], () => graph.list<SnapshotUser>('/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 })),
-    // rbacapplication-list-roleassignments.md
-    t.roles.length
-      ? reads.attempt('roleAssignments', [], () => graph.list<SnapshotRoleAssignment>('/roleManagement/directory/roleAssignments', { select: roleFields, top: 999 }))
-      : none<SnapshotRoleAssignment>(),
-    // rbacapplication-list-roleeligibilityscheduleinstances.md
-    t.roles.length && t.includeEligible
-      ? reads.attempt('roleEligibilities', [], () => graph.list<SnapshotRoleAssignment>('/roleManagement/directory/roleEligibilityScheduleInstances', { select: roleFields, top: 999 }))
-      : none<SnapshotRoleAssignment>(),
-    // device-list.md: app-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
-    reads.attempt('devices', [], () => graph.list<SnapshotDevice>('/devices', {
-      select: ['id', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'approximateLastSignInDateTime', 'accountEnabled'],
-      expand: 'registeredOwners($select=id)',
-      top: 999,
-    })),
-    // authenticationmethodsroot-list-userregistrationdetails.md: passkey method names need include-unknown-enum-members.
+    t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
+    t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
+    // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
+    readDevices(graph, reads),
+    // authenticationmethodsroot-list-userregistrationdetails.md: only $filter and $orderBy, so every column and
+    // the service's page size; passkey method names need include-unknown-enum-members.
     reads.attempt('registrationDetails', [], () => graph.list<SnapshotRegistration>('/reports/authenticationMethods/userRegistrationDetails', {
-      select: ['id', 'userPrincipalName', 'methodsRegistered'],
-      top: 999,
       headers: { Prefer: 'include-unknown-enum-members' },
     })),
     // fido2authenticationmethodconfiguration-get.md
@@ -195,6 +254,6 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   snapshot.transitiveMembers = await expandGroups(graph, groupsToExpand(campaign, snapshot), reads);
   if (reads.errors.length) return snapshot;
 
-  snapshot.fido2Methods = await readFido2Methods(graph, fido2MethodReads(campaign, snapshot));
+  snapshot.fido2Methods = await readFido2Methods(graph, fido2MethodReads(campaign, snapshot), reads);
   return snapshot;
 }

@@ -2,6 +2,7 @@
 // Loading never throws a stack trace at the user: every problem is reported as `file: $.json.path: message`.
 import { readFileSync } from 'node:fs';
 import type * as MG from '@microsoft/microsoft-graph-types';
+import { KNOWN_APP_ROLES } from './route-table';
 
 export type FixtureUser = MG.User & { id: string; userPrincipalName: string };
 export type FixtureRegistrationDetails = MG.UserRegistrationDetails & { id: string };
@@ -57,6 +58,14 @@ export interface TenantFixture {
   teamsAppInstallations?: Record<string, string[]>;
   /** UPNs or ids of the users that have a mailbox (DESIGN §10); present → mail to or from anyone else fails. */
   mailboxes?: string[];
+  /** The calling identity's application permissions (DESIGN §10); present → each route needs one it documents. */
+  application?: FixtureApplication;
+}
+
+/** DESIGN §10 `application`: the Graph application permissions (by name) the calling identity holds. */
+export interface FixtureApplication {
+  appId: string;
+  appRoles: string[];
 }
 
 /** The array collections whose items are keyed by `id`. */
@@ -73,7 +82,7 @@ export const ID_COLLECTIONS = [
 ] as const;
 export type IdCollection = (typeof ID_COLLECTIONS)[number];
 
-const TOP_LEVEL = new Set<string>([...ID_COLLECTIONS, 'fido2Methods', 'authenticationMethodsPolicy', 'teamsAppInstallations', 'mailboxes']);
+const TOP_LEVEL = new Set<string>([...ID_COLLECTIONS, 'fido2Methods', 'authenticationMethodsPolicy', 'teamsAppInstallations', 'mailboxes', 'application']);
 
 export class FixtureError extends Error {
   override readonly name = 'FixtureError';
@@ -343,6 +352,38 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
   if (mailboxes !== undefined) {
     if (!Array.isArray(mailboxes) || mailboxes.some((x) => typeof x !== 'string' || x.trim() === '')) c.fail('$.mailboxes', `must be an array of UPNs or user ids (got ${show(mailboxes)}).`);
     else fixture.mailboxes = [...(mailboxes as string[])];
+  }
+
+  const application = value.application;
+  if (application !== undefined) {
+    const at = '$.application';
+    if (!isRecord(application)) c.fail(at, `must be an object such as { "appId": "<client id>", "appRoles": ["User.Read.All"] } (got ${show(application)}).`);
+    else {
+      let ok = true;
+      for (const k of Object.keys(application)) {
+        if (k !== 'appId' && k !== 'appRoles') {
+          c.fail(key(at, k), 'unknown field; expected appId and appRoles.');
+          ok = false;
+        }
+      }
+      if (typeof application.appId !== 'string' || application.appId.trim() === '') {
+        c.fail(`${at}.appId`, `must be the calling app's client id, a non-empty string (got ${show(application.appId)}).`);
+        ok = false;
+      }
+      const roles = application.appRoles;
+      if (!Array.isArray(roles)) {
+        c.fail(`${at}.appRoles`, `must be an array of Graph application permission names such as "User.Read.All" (got ${show(roles)}).`);
+        ok = false;
+      } else {
+        roles.forEach((r, i) => {
+          if (typeof r === 'string' && KNOWN_APP_ROLES.has(r)) return;
+          const near = typeof r === 'string' ? [...KNOWN_APP_ROLES].find((k) => k.toLowerCase() === r.toLowerCase()) : undefined;
+          c.fail(`${at}.appRoles[${i}]`, `unknown application permission ${show(r)}${near ? `; did you mean "${near}"?` : `; expected one of ${[...KNOWN_APP_ROLES].sort().join(', ')}.`}`);
+          ok = false;
+        });
+      }
+      if (ok) fixture.application = { appId: application.appId as string, appRoles: [...(roles as string[])] };
+    }
   }
 
   const policy = value.authenticationMethodsPolicy;

@@ -48,6 +48,10 @@ export interface RouteContext {
   notify(n: SimNotification): void;
   /** The status POST /_sim/faults `notificationFailures` injects for notifications to this user, if any. */
   notificationFailure(user: FixtureUser): number | undefined;
+  /** The route's documented page size (route-table.ts); absent: 100, `$top` up to 999. */
+  pageSize?: { default: number; max?: number };
+  /** Items an `$expand`ed directory relationship returns at most (route-table.ts). */
+  expandMax?: number;
 }
 
 export interface GraphResponse {
@@ -147,7 +151,7 @@ function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
   checkQueryOptions(ctx, true);
   const select = parseSelect(q(ctx, '$select'));
   const expand = parseExpand(q(ctx, '$expand'), o.expand ?? [], o.typeName ?? o.resource);
-  const top = parseTop(q(ctx, '$top'), 999);
+  const top = parseTop(q(ctx, '$top'), ctx.pageSize?.max ?? 999);
   const filterText = q(ctx, '$filter');
   if (filterText !== null && !o.filter) throw unsupportedQuery(`Filtering is not supported on '${o.context}'.`);
   const filter = o.filter ? compileFilter(filterText, o.filter, o.resource, o.maxInValues) : undefined;
@@ -161,7 +165,7 @@ function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
   }
   const offset = decodeSkipToken(q(ctx, '$skiptoken'));
   const matching = filter ? o.items.filter((item) => filter(item as Record<string, unknown>)) : o.items;
-  const size = top ?? 100;
+  const size = top ?? ctx.pageSize?.default ?? 100;
   const page = matching.slice(offset, offset + size);
   const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, o.context, select) };
   if (count) body['@odata.count'] = matching.length;
@@ -199,7 +203,8 @@ function shapeDevice(ctx: RouteContext, d: FixtureDevice, select: string[] | und
   const out = project(rest, select);
   const owners = expand.find((e) => e.property === 'registeredOwners');
   if (owners) {
-    out.registeredOwners = (registeredOwners ?? []).flatMap((id) => {
+    // concepts/query-parameters.md: an expanded directory relationship holds at most 20 items, with no nextLink.
+    out.registeredOwners = (registeredOwners ?? []).slice(0, ctx.expandMax ?? Infinity).flatMap((id) => {
       const obj = ctx.tenant.directoryObject(id);
       return obj ? [shapeDirectoryObject(ctx, obj, owners.select)] : [];
     });

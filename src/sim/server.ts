@@ -8,6 +8,7 @@ import { systemClock, type Clock } from './clock';
 import { FixtureError, ID_COLLECTIONS, loadFixtureFile, validateFixture, type IdCollection, type TenantFixture } from './fixture';
 import { GraphHttpError, badRequest } from './odata';
 import { Prng } from './prng';
+import { deniedError, routeRow, type RouteRow } from './route-table';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
 import { TenantState, type TenantRemoval } from './tenant-state';
 import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, type ThrottleLimits, type WindowLimit } from './throttle';
@@ -323,15 +324,21 @@ class Core implements EmulatorState {
       if (s.failPaths.some((p) => path.includes(p))) throw unavailable();
       if (s.error503Rate > 0 && this.rng.next() < s.error503Rate) throw unavailable();
       const { route, params } = found.match;
-      const has = (name: string) => [...req.query.keys()].some((k) => k.toLowerCase() === name);
+      const row = routeRow(req.method, route.template);
+      if (row) {
+        this.checkPermission(row);
+        checkQueryOptions(row, req.query);
+      }
+      const value = (name: string) => [...req.query].find(([k]) => k.toLowerCase() === name)?.[1];
       if (s.throttle) {
+        const top = value('$top');
         const decision = this.throttle.admit({
-          throttleClass: route.throttle,
+          throttleClass: row?.throttle ?? route.throttle,
           method: req.method,
-          collection: route.collection,
-          expand: has('$expand'),
-          select: has('$select'),
-          transitive: route.transitive ?? false,
+          baseCost: row?.cost ?? 1,
+          expand: value('$expand') !== undefined,
+          select: value('$select') !== undefined,
+          smallTop: top !== undefined && /^\d+$/.test(top.trim()) && Number(top) < 20,
         });
         if (decision.throttled) {
           this.stats.throttled++;
@@ -352,11 +359,22 @@ class Core implements EmulatorState {
         now: () => this.clock.now(),
         notify: (n) => this.notifications.push(n),
         notificationFailure: (user) => this.notificationFailure(user),
+        ...(row?.pageSize ? { pageSize: row.pageSize } : {}),
+        ...(row?.expandMax ? { expandMax: row.expandMax } : {}),
       };
       return route.handle(ctx);
     } catch (e) {
       return this.errorResponse(e, req.clientRequestId);
     }
+  }
+
+  /** DESIGN §10: with the fixture's `application`, a request needs one of the row's permissions (403 otherwise). */
+  private checkPermission(row: RouteRow): void {
+    const held = this.tenant.application?.appRoles;
+    if (held === undefined || row.permissions.length === 0) return;
+    if (row.permissions.some((p) => held.includes(p))) return;
+    const denied = deniedError(row);
+    throw new GraphHttpError(denied.status, denied.code, denied.message);
   }
 
   /** The injected status for notifications to this user (by id, or by UPN ignoring case), if any. */
@@ -472,6 +490,24 @@ class Core implements EmulatorState {
       body: r.body,
       clientRequestId,
     });
+  }
+}
+
+// OData system query options; any other `$name` is left to the route (400 BadRequest, unknown option).
+const ODATA_OPTIONS = new Set(['$count', '$expand', '$filter', '$format', '$orderby', '$search', '$select', '$skip', '$skiptoken', '$top']);
+
+/**
+ * A documented OData option only where the route's page documents it: Graph answers 400
+ * Request_UnsupportedQuery (concepts/aad-advanced-queries.md shows the body). `$skiptoken` comes from
+ * the service's own @odata.nextLink, so any collection takes it.
+ */
+function checkQueryOptions(row: RouteRow, query: URLSearchParams): void {
+  for (const name of new Set(query.keys())) {
+    const lower = name.toLowerCase();
+    if (!ODATA_OPTIONS.has(lower) || row.query.includes(lower)) continue;
+    if (lower === '$skiptoken') continue;
+    const documented = row.query.length ? `it supports only ${row.query.join(', ')}` : 'it supports no query options';
+    throw new GraphHttpError(400, 'Request_UnsupportedQuery', `Unsupported Query. The query option '${name}' is not supported on '${row.template}'; ${documented}.`);
   }
 }
 

@@ -1,6 +1,7 @@
 // The emulator's in-memory tenant: collections keyed by id plus the indexes that keep 100,000 users fast
 // (UPN → id, group → member set, user → fido2 methods).
 import type {
+  FixtureApplication,
   FixtureAuthenticationMethodsPolicy,
   FixtureConditionalAccessPolicy,
   FixtureDevice,
@@ -144,6 +145,8 @@ export class TenantState {
   /** undefined: the fixture has no `mailboxes` key, so every user has a mailbox. Lower-case UPNs and ids. */
   private mailboxSet: Set<string> | undefined;
   authenticationMethodsPolicy: FixtureAuthenticationMethodsPolicy;
+  /** undefined: the fixture has no `application` key, so every permission is granted. */
+  application: FixtureApplication | undefined;
   private readonly upnIndex = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
   private readonly fido2 = new Map<string, FixtureFido2Method[]>();
@@ -164,6 +167,7 @@ export class TenantState {
     this.teamsApps = new Collection(fixture.teamsApps ?? []);
     if (fixture.teamsAppInstallations) this.installations = new Map(Object.entries(fixture.teamsAppInstallations).map(([u, ids]) => [u, new Set(ids)]));
     if (fixture.mailboxes) this.mailboxSet = new Set(fixture.mailboxes.map((m) => m.toLowerCase()));
+    if (fixture.application) this.application = structuredClone(fixture.application);
     for (const [userId, methods] of Object.entries(fixture.fido2Methods ?? {})) this.fido2.set(userId, [...methods]);
     this.authenticationMethodsPolicy = structuredClone(fixture.authenticationMethodsPolicy ?? defaultAuthenticationMethodsPolicy());
   }
@@ -360,6 +364,11 @@ export class TenantState {
       for (const m of patch.mailboxes) this.mailboxSet.add(m.toLowerCase());
       count(upserted, 'mailboxes', patch.mailboxes.length);
     }
+    // The identity's permissions are replaced as a whole, as re-consenting an app would.
+    if (patch.application) {
+      this.application = structuredClone(patch.application);
+      count(upserted, 'application');
+    }
     if (patch.authenticationMethodsPolicy) {
       const { authenticationMethodConfigurations: configs, ...rest } = patch.authenticationMethodsPolicy;
       const current = this.authenticationMethodsPolicy;
@@ -437,6 +446,7 @@ export class TenantState {
       teamsApps: [...this.teamsApps.all()],
       ...(this.installations ? { teamsAppInstallations: Object.fromEntries([...this.installations].map(([u, ids]) => [u, [...ids]])) } : {}),
       ...(this.mailboxSet ? { mailboxes: [...this.mailboxSet] } : {}),
+      ...(this.application ? { application: structuredClone(this.application) } : {}),
     };
   }
 }

@@ -1,12 +1,10 @@
 // Graph's published throttling limits for the APIs the product calls, as sliding windows on the injected clock.
 //
-// Cost table (identity & access resource units, modelled on Graph's "identity and access service limits"):
-//   GET of a collection page ........ 2 RU     GET of a single item or a small sub-collection ... 1 RU
-//   $expand ......................... +1 RU    /transitiveMembers ..................................... +1 RU
-//   $select ......................... −1 RU (never below 1)
-//   POST / PATCH / PUT / DELETE ..... 1 RU, and 1 unit of the write quota
-// Reports (/reports/…) count requests, Conditional Access (/identity/conditionalAccess/…) counts requests and
-// answers 429 without Retry-After. Teams activity notifications and sendMail are not throttled here.
+// Resource units per request come from the route table (route-table.ts, concepts/throttling-limits.md):
+// the row's base cost, −1 with $select, +1 with $expand, −1 with $top below 20, never below 1; a write costs
+// 1 unit and 1 unit of the write quota. Reports (/reports/…) count requests, Conditional Access
+// (/identity/conditionalAccess/…) counts requests and answers 429 without Retry-After. Teams activity
+// notifications and sendMail are not throttled here.
 import type { Clock } from './clock';
 
 export interface WindowLimit {
@@ -37,20 +35,22 @@ export type ThrottleClass = 'identity' | 'reports' | 'conditionalAccess' | 'none
 export interface CostInput {
   throttleClass: ThrottleClass;
   method: string;
-  collection: boolean;
+  /** The route's documented base cost (route-table.ts). */
+  baseCost: number;
   expand: boolean;
   select: boolean;
-  transitive: boolean;
+  /** `$top` with a value below 20. */
+  smallTop: boolean;
 }
 
 export const isWrite = (method: string) => method === 'POST' || method === 'PATCH' || method === 'PUT' || method === 'DELETE';
 
 export function resourceUnits(c: CostInput): number {
-  if (isWrite(c.method)) return 1;
-  let cost = c.collection ? 2 : 1;
+  if (isWrite(c.method)) return Math.max(1, c.baseCost);
+  let cost = c.baseCost;
   if (c.expand) cost += 1;
-  if (c.transitive) cost += 1;
   if (c.select) cost -= 1;
+  if (c.smallTop) cost -= 1;
   return Math.max(1, cost);
 }
 

@@ -25,7 +25,7 @@ describe('loading a campaign', () => {
       metadata: { name: 'minimal-campaign', description: '', owners: [] },
       spec: {
         status: 'notStarted',
-        targets: { roles: [...SUPPORTED_ROLE_TEMPLATE_IDS], includeEligible: true, groups: [], users: [] },
+        targets: { roles: [...SUPPORTED_ROLE_TEMPLATE_IDS], includeEligible: true, includeScopedRoleAssignments: false, groups: [], users: [] },
         exclusions: { breakGlass: ['b9000000-0000-4000-8000-000000000001'], acknowledgeNoBreakGlass: false, users: [], groups: [], retired: [] },
         devices: { activeWithinDays: 365, minimumOs: { Windows: '10.0.18362', macOS: '13.0', iOS: '17.0', Android: '14.0' } },
         stages: {

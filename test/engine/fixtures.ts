@@ -40,7 +40,7 @@ export function campaign(o: CampaignOverrides = {}): Campaign {
     metadata: { name: 'admins-passkeys', description: 'Passkeys for privileged admins', owners: ['identity-team@contoso.com'] },
     spec: {
       status: o.status ?? 'inProgress',
-      targets: { roles: ['62e90394-69f5-4237-9190-012177145e10'], includeEligible: true, groups: [], users: [] },
+      targets: { roles: ['62e90394-69f5-4237-9190-012177145e10'], includeEligible: true, includeScopedRoleAssignments: false, groups: [], users: [] },
       exclusions: { breakGlass: ['bg1@contoso.com'], users: [], groups: [], acknowledgeNoBreakGlass: false, retired: [] },
       devices: {
         activeWithinDays: 365,

@@ -121,7 +121,27 @@ const cases: Case[] = [
     want: { users: [upn(ada)] },
   },
   {
-    name: 'targets an assignment scoped to an administrative unit like a tenant-wide one (directoryScopeId is not checked)',
+    name: 'leaves out a holder whose assignment is scoped to an administrative unit, and counts them in a warning',
+    tenant: tenant({ roleAssignments: [role(ada.id, { directoryScopeId: '/administrativeUnits/au-1' }), role(bob.id)] }),
+    want: {
+      users: [upn(bob)],
+      warnings: [{ code: 'ScopedRoleAssignmentsSkipped', message: '1 holder of the campaign\'s roles has them only in an administrative unit scope (directoryScopeId other than "/") and is not targeted; set spec.targets.includeScopedRoleAssignments: true to target it.' }],
+    },
+  },
+  {
+    name: 'counts a PIM-eligible scoped holder too, and no one who also holds the role tenant-wide',
+    tenant: tenant({
+      roleAssignments: [role(ada.id, { id: 'ra-1', directoryScopeId: '/administrativeUnits/au-1' }), role(ada.id, { id: 'ra-2' })],
+      roleEligibilities: [role(bob.id, { directoryScopeId: '/administrativeUnits/au-2' }), role(cy.id, { directoryScopeId: undefined })],
+    }),
+    want: {
+      users: [upn(ada)],
+      warnings: [{ code: 'ScopedRoleAssignmentsSkipped', message: '2 holders of the campaign\'s roles have them only in an administrative unit scope (directoryScopeId other than "/") and are not targeted; set spec.targets.includeScopedRoleAssignments: true to target them.' }],
+    },
+  },
+  {
+    name: 'targets administrative-unit-scoped holders with includeScopedRoleAssignments',
+    campaign: campaign({ includeScopedRoleAssignments: true }),
     tenant: tenant({ roleAssignments: [role(ada.id, { directoryScopeId: '/administrativeUnits/au-1' }), role(bob.id)] }),
     want: { users: [upn(ada), upn(bob)] },
   },

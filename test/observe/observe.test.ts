@@ -10,6 +10,7 @@ import { observe } from '../../src/observe/observe';
 import { FakeClock } from '../../src/sim/clock';
 import type { TenantFixture } from '../../src/sim/fixture';
 import { generateTenant, SIM_GROUP_NAMES, SIM_IDS } from '../../src/sim/generate';
+import { routeRow } from '../../src/sim/route-table';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 
 const START = '2026-12-01T06:00:00Z';
@@ -62,13 +63,14 @@ describe('observe: the reads', () => {
       byRoute: {
         'GET /v1.0/groups': 1,
         'GET /v1.0/users': 1,
-        'GET /v1.0/roleManagement/directory/roleAssignments': 1,
-        'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances': 1,
+        // one request per targeted role (15), filtered by roleDefinitionId, each list in one $batch
+        'GET /v1.0/roleManagement/directory/roleAssignments': 15,
+        'GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances': 15,
         'GET /v1.0/devices': 1,
         'GET /v1.0/reports/authenticationMethods/userRegistrationDetails': 1,
         'GET /v1.0/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}': 1,
         'GET /v1.0/groups/{id}/members': 1,
-        'POST /v1.0/$batch': 1,
+        'POST /v1.0/$batch': 3,
         'GET /v1.0/groups/{id}/transitiveMembers': 2,
       },
     });
@@ -114,7 +116,7 @@ describe('observe: read errors', () => {
       message: "GET /policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2: 404 Request_ResourceNotFound: Resource 'fido2' does not exist or one of its queried reference-property objects are not present.",
     }]);
     expect(s.fido2Policy).toBeNull();
-    expect(emulator!.state.requests().byRoute['POST /v1.0/$batch']).toBeUndefined();
+    expect(emulator!.state.requests().byRoute['GET /v1.0/groups/{id}/transitiveMembers']).toBeUndefined();
   });
 
   it('records a group expansion refused inside $batch, with the permission hint', async () => {
@@ -125,8 +127,8 @@ describe('observe: read errors', () => {
       read: 'groupMembers',
       status: 403,
       code: 'Authorization_RequestDenied',
-      message: 'GET /groups/{id}/transitiveMembers: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation.',
-      hint: 'The identity lacks a Microsoft Graph permission; see docs/platform-engineer.md for the list.',
+      message: 'GET /groups/{id}/transitiveMembers: 403 Authorization_RequestDenied: Insufficient privileges to complete the operation. (needs the application permission GroupMember.Read.All or Group.Read.All or GroupMember.ReadWrite.All or Group.ReadWrite.All or Directory.Read.All)',
+      hint: 'grant the Microsoft Graph application permission GroupMember.Read.All (or one of Group.Read.All, GroupMember.ReadWrite.All, Group.ReadWrite.All, Directory.Read.All) to the identity; GET /groups/{id}/transitiveMembers needs it (api-reference/v1.0/api/group-list-transitivemembers.md).',
     }));
   });
 
@@ -169,5 +171,103 @@ describe('observe: the enforcement group', () => {
     expect(e).toBeInstanceOf(EnforcementGroupAmbiguousError);
     expect(e).toMatchObject({ groupName: SIM_GROUP_NAMES.adminsEnforced });
     expect([...(e as EnforcementGroupAmbiguousError).matches].sort()).toEqual([SIM_IDS.adminsEnforcedGroup, extra].sort());
+  });
+});
+
+/** A reader that records every request observe sends: list paths with their options, and $batch urls. */
+function recording(graph: Graph): { reader: GraphReader; urls: string[] } {
+  const urls: string[] = [];
+  const reader: GraphReader = {
+    baseUrl: graph.baseUrl,
+    stats: graph.stats,
+    concurrency: graph.concurrency,
+    get: (path, opts) => (urls.push(path), graph.get(path, opts)),
+    list: (path, opts = {}) => {
+      const q: string[] = [];
+      if (opts.select) q.push(`$select=${opts.select.join(',')}`);
+      if (opts.filter) q.push(`$filter=${opts.filter}`);
+      if (opts.expand) q.push(`$expand=${opts.expand}`);
+      if (opts.top) q.push(`$top=${opts.top}`);
+      if (opts.count) q.push('$count=true');
+      urls.push(q.length ? `${path}?${q.join('&')}` : path);
+      return graph.list(path, opts);
+    },
+    batch: (requests) => (urls.push(...requests.map((r) => r.url)), graph.batch(requests)),
+  };
+  return { reader, urls };
+}
+
+describe('observe: reads as the docs describe them', () => {
+  it('sends only the query options each page documents', async () => {
+    const { graph } = await start((f) => {
+      const fido2 = f.authenticationMethodsPolicy!.authenticationMethodConfigurations!.find((c) => c.id === 'Fido2')!;
+      fido2.keyRestrictions = { isEnforced: true, enforcementType: 'allow', aaGuids: ['2fc0579f-8113-47ea-b116-bb5a8db9202a'] };
+    });
+    const { reader, urls } = recording(graph);
+    const s = await observe(reader, admins());
+    expect(s.readErrors).toEqual([]);
+    expect(Object.keys(s.fido2Methods).length).toBeGreaterThan(0);
+    for (const url of urls) {
+      if (/^https?:/.test(url)) continue; // a nextLink, the service's own
+      const [path, query = ''] = url.split('?');
+      const templ = path!.replace(/\/[0-9a-f]{8}-[0-9a-f-]{27}(?=\/|$)/gi, '/{id}').replace(/\/fido2$/, '/{id}');
+      const row = routeRow('GET', templ);
+      expect(row, `no route-table row for ${templ}`).toBeDefined();
+      const options = new URLSearchParams(query);
+      for (const k of options.keys()) expect(row!.query, `${k} on ${templ} (${row!.docs})`).toContain(k.toLowerCase());
+    }
+  });
+
+  it('reads role assignments and eligibilities per role, filtered by roleDefinitionId, inside $batch', async () => {
+    const { graph } = await start();
+    const { reader, urls } = recording(graph);
+    const campaign = admins();
+    await observe(reader, campaign);
+    for (const coll of ['roleAssignments', 'roleEligibilityScheduleInstances']) {
+      const sent = urls.filter((u) => u.startsWith(`/roleManagement/directory/${coll}?`)).map((u) => new URLSearchParams(u.split('?')[1]).get('$filter'));
+      expect(sent.sort()).toEqual(campaign.spec.targets.roles.map((id) => `roleDefinitionId eq '${id}'`).sort());
+    }
+    expect(emulator!.state.requests().byRoute['GET /v1.0/roleManagement/directory/roleAssignments']).toBe(campaign.spec.targets.roles.length);
+  });
+
+  it('keeps assignments of every scope: targeting decides which count', async () => {
+    const { graph, fixture } = await start((f) => {
+      f.roleAssignments![0]!.directoryScopeId = '/administrativeUnits/au-1';
+    });
+    const s = await observe(graph, admins());
+    expect(s.roleAssignments.find((a) => a.id === fixture.roleAssignments![0]!.id)?.directoryScopeId).toBe('/administrativeUnits/au-1');
+  });
+
+  it('follows nextLink through userRegistrationDetails (no $top on that page)', async () => {
+    const { graph } = await start((f) => {
+      for (let i = 0; i < 250; i++) f.userRegistrationDetails!.push({ id: `extra-${i}`, userPrincipalName: `extra${i}@contoso.com`, methodsRegistered: [] });
+    });
+    const s = await observe(graph, admins());
+    expect(s.readErrors).toEqual([]);
+    expect(s.registrationDetails.length).toBeGreaterThanOrEqual(310);
+    expect(emulator!.state.requests().byRoute['GET /v1.0/reports/authenticationMethods/userRegistrationDetails']).toBeGreaterThanOrEqual(4);
+  });
+
+  it('reads every owner of a device whose expanded owners reach the 20-item $expand limit', async () => {
+    const { graph, fixture } = await start((f) => {
+      f.devices![0]!.registeredOwners = f.users!.slice(0, 25).map((u) => u.id);
+    });
+    const s = await observe(graph, admins());
+    expect(s.readErrors).toEqual([]);
+    const d = s.devices.find((x) => x.id === fixture.devices![0]!.id)!;
+    expect(d.registeredOwners!.map((o) => o.id).sort()).toEqual(fixture.users!.slice(0, 25).map((u) => u.id).sort());
+    expect(emulator!.state.requests().byRoute['GET /v1.0/devices/{id}/registeredOwners']).toBe(1);
+  });
+
+  it('records a 403 on the fido2Methods reads once, at campaign level, naming the permission', async () => {
+    const { graph } = await start((f) => {
+      const fido2 = f.authenticationMethodsPolicy!.authenticationMethodConfigurations!.find((c) => c.id === 'Fido2')!;
+      fido2.keyRestrictions = { isEnforced: true, enforcementType: 'allow', aaGuids: ['2fc0579f-8113-47ea-b116-bb5a8db9202a'] };
+      f.application = { appId: 'app', appRoles: ['User.Read.All', 'GroupMember.Read.All', 'AuditLog.Read.All', 'Device.Read.All', 'RoleManagement.Read.Directory', 'Policy.Read.All'] };
+    });
+    const s = await observe(graph, admins());
+    expect(s.readErrors).toHaveLength(1);
+    expect(s.readErrors[0]).toMatchObject({ read: 'fido2Methods', status: 403, code: 'Authorization_RequestDenied' });
+    expect(s.readErrors[0]!.hint).toMatch(/^grant the Microsoft Graph application permission UserAuthenticationMethod\.Read\.All /);
   });
 });

@@ -169,8 +169,9 @@ describe('reconcile against the Graph emulator, end to end', () => {
     await h.close();
 
     h = await harness({ admins: 40 });
-    // Tight limits: many requests are throttled, each with a Retry-After the client must honour.
-    await h.faults({ limits: { identityResourceUnits: { limit: 6, windowSeconds: 10 }, reports: { limit: 1, windowSeconds: 10 } } });
+    // Tight limits: many requests are throttled, each with a Retry-After the client must honour. A run's first
+    // round holds one role-assignment read per targeted role (30 of them), so the window fits a few rounds' worth.
+    await h.faults({ limits: { identityResourceUnits: { limit: 12, windowSeconds: 10 }, reports: { limit: 1, windowSeconds: 10 } } });
     const stormy = [];
     for (let day = 0; day < 12; day++) stormy.push((await h.run(day)).counts);
     expect(h.graph.stats.throttled).toBeGreaterThan(20);

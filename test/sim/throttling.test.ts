@@ -18,15 +18,18 @@ describe('the published limits and the cost table', () => {
     });
   });
 
+  // concepts/throttling-limits.md, "Identity and access service limits": base costs and the other factors.
   it.each([
-    { name: 'a collection page costs 2', input: { method: 'GET', collection: true }, want: 2 },
-    { name: 'an item costs 1', input: { method: 'GET', collection: false }, want: 1 },
-    { name: '$select lowers a collection to 1', input: { method: 'GET', collection: true, select: true }, want: 1 },
-    { name: '$expand adds 1', input: { method: 'GET', collection: true, expand: true }, want: 3 },
-    { name: 'transitiveMembers adds 1', input: { method: 'GET', collection: true, transitive: true }, want: 3 },
-    { name: 'a write costs 1', input: { method: 'POST', collection: false }, want: 1 },
+    { name: 'GET users costs 2', input: { method: 'GET', baseCost: 2 }, want: 2 },
+    { name: 'GET groups/{id}/members costs 3', input: { method: 'GET', baseCost: 3 }, want: 3 },
+    { name: 'GET groups/{id}/transitiveMembers costs 5', input: { method: 'GET', baseCost: 5 }, want: 5 },
+    { name: '$select lowers the cost by 1', input: { method: 'GET', baseCost: 5, select: true }, want: 4 },
+    { name: '$expand adds 1', input: { method: 'GET', baseCost: 1, expand: true }, want: 2 },
+    { name: '$top below 20 lowers the cost by 1', input: { method: 'GET', baseCost: 3, smallTop: true }, want: 2 },
+    { name: 'never below 1', input: { method: 'GET', baseCost: 1, select: true, smallTop: true }, want: 1 },
+    { name: 'a write costs 1', input: { method: 'POST', baseCost: 1 }, want: 1 },
   ])('$name', ({ input, want }) => {
-    expect(resourceUnits({ throttleClass: 'identity', expand: false, select: false, transitive: false, ...input })).toBe(want);
+    expect(resourceUnits({ throttleClass: 'identity', expand: false, select: false, smallTop: false, ...input })).toBe(want);
   });
 });
 

@@ -1,0 +1,161 @@
+// What Microsoft documents for every route the emulator serves, one row each, with the page it comes from.
+// The server enforces it: a query option the page does not document is a 400, a missing application
+// permission (with the fixture's `application`) a 403, and the resource-unit cost feeds the throttle.
+//
+// Sources (repository microsoftgraph/microsoft-graph-docs-contrib):
+// - permissions and query options: each row's `docs` page, sections "Permissions" and "Optional query parameters";
+//   `permissions` lists the Application permissions of that table, least privileged first, any one of them suffices.
+// - costs: concepts/throttling-limits.md, "Identity and access service limits": GET `users` 2, GET
+//   `groups/{id}/members` 3, GET `groups/{id}/transitiveMembers` 5, any other identity path 1 (writes: 1 and
+//   1 write); `$select` −1, `$expand` +1, `$top` below 20 −1, never below 1.
+// - classes: the same page; identity and access covers user, group, device, directory objects and policies,
+//   "Identity and access reports" (5 requests / 10 s) the authentication methods reports, "Identity protection
+//   and conditional access" (1 request / s, no Retry-After) conditionalAccessPolicy.
+// - page sizes: the list pages and concepts/paging.md (directory collections: 100 by default, `$top` up to 999).
+// - `$expand` on directory objects: concepts/query-parameters.md, "With Microsoft Entra resources that derive
+//   from directoryObject … `$expand` typically returns a maximum of 20 items for the expanded relationship and
+//   has no @odata.nextLink."
+// - errors: a query the API does not support is 400 `Request_UnsupportedQuery` (concepts/aad-advanced-queries.md
+//   shows the body); a directory call without the permission is 403 `Authorization_RequestDenied`
+//   "Insufficient privileges to complete the operation." (concepts/errors.md lists 403 as "Forbidden: access is
+//   denied"; Exchange answers `ErrorAccessDenied`, Teams `Forbidden`).
+import type { ThrottleClass } from './throttle';
+
+export type DeniedStyle = 'directory' | 'mail' | 'teams';
+
+export interface RouteRow {
+  method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
+  /** As in routes.ts ROUTES, `{id}` for each capture. */
+  template: string;
+  /** Application permissions by Graph name, least privileged first; any one suffices. Empty: none needed. */
+  permissions: readonly string[];
+  /** The OData system query options the page documents, lower-case with `$`. */
+  query: readonly string[];
+  /** Page size of a collection: `default` without `$top`, `$top` up to `max` (when `$top` is documented). */
+  pageSize?: { default: number; max?: number };
+  /** Base resource units of an identity-and-access request (1 for everything else). */
+  cost: number;
+  throttle: ThrottleClass;
+  /** How a missing permission is refused. */
+  denied: DeniedStyle;
+  /** The page the row comes from, under microsoftgraph/microsoft-graph-docs-contrib. */
+  docs: string;
+  /** Items an `$expand`ed directory relationship returns at most (no nextLink). */
+  expandMax?: number;
+}
+
+const USER_READ = ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+const DEVICE_READ = ['Device.Read.All', 'Device.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'] as const;
+const GROUP_READ = ['GroupMember.Read.All', 'Group.Read.All', 'Directory.Read.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'] as const;
+const MEMBERS_READ = ['GroupMember.Read.All', 'Group.Read.All', 'GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.Read.All'] as const;
+const MEMBERS_WRITE = ['GroupMember.ReadWrite.All', 'Group.ReadWrite.All', 'Directory.ReadWrite.All'] as const;
+const ROLE_READ = ['RoleManagement.Read.Directory', 'RoleManagement.Read.All', 'Directory.Read.All', 'RoleManagement.ReadWrite.Directory', 'Directory.ReadWrite.All'] as const;
+const ELIGIBILITY_READ = [
+  'RoleEligibilitySchedule.Read.Directory',
+  'RoleManagement.Read.Directory',
+  'RoleManagement.Read.All',
+  'RoleEligibilitySchedule.ReadWrite.Directory',
+  'RoleManagement.ReadWrite.Directory',
+] as const;
+const AUTH_METHODS_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'] as const;
+const METHODS_POLICY_READ = ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'] as const;
+const DIRECTORY_LIST = ['$count', '$expand', '$filter', '$orderby', '$search', '$select', '$top'] as const;
+const DIRECTORY_PAGE = { default: 100, max: 999 } as const;
+const api = (page: string) => `api-reference/v1.0/api/${page}.md`;
+
+export const ROUTE_TABLE: readonly RouteRow[] = [
+  // JSON batching: no permission of its own, each inner request is checked as if sent alone.
+  { method: 'POST', template: '/$batch', permissions: [], query: [], cost: 1, throttle: 'none', denied: 'directory', docs: 'concepts/json-batching.md' },
+
+  // users
+  { method: 'GET', template: '/users', permissions: USER_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 2, throttle: 'identity', denied: 'directory', docs: api('user-list') },
+  { method: 'GET', template: '/users/$count', permissions: USER_READ, query: ['$filter', '$search'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('user-list') },
+  { method: 'GET', template: '/users/{id}', permissions: USER_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('user-get') },
+  // "This method does not support optional query parameters to customize the response." Identity class: the reports
+  // limit's list names authenticationMethod, but its source note says it means the authenticationMethodsRoot reports.
+  { method: 'GET', template: '/users/{id}/authentication/fido2Methods', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-list') },
+  { method: 'GET', template: '/users/{id}/authentication/fido2Methods/{id}', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-get') },
+  { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], query: [], cost: 1, throttle: 'none', denied: 'teams', docs: api('userteamwork-sendactivitynotification') },
+  { method: 'POST', template: '/users/{id}/sendMail', permissions: ['Mail.Send'], query: [], cost: 1, throttle: 'none', denied: 'mail', docs: api('user-sendmail') },
+  // "This method supports OData query parameters to help customize the response."
+  {
+    method: 'GET', template: '/users/{id}/mailFolders/{id}/messages', permissions: ['Mail.ReadBasic.All', 'Mail.Read', 'Mail.ReadWrite'],
+    query: ['$count', '$expand', '$filter', '$orderby', '$search', '$select', '$skip', '$top'], pageSize: { default: 10, max: 1000 }, cost: 1, throttle: 'none', denied: 'mail', docs: api('mailfolder-list-messages'),
+  },
+
+  // reports: "This method supports only the `$filter` and `$orderBy` OData query parameters".
+  {
+    method: 'GET', template: '/reports/authenticationMethods/userRegistrationDetails', permissions: ['AuditLog.Read.All'], query: ['$filter', '$orderby'], pageSize: { default: 100 },
+    cost: 1, throttle: 'reports', denied: 'directory', docs: api('authenticationmethodsroot-list-userregistrationdetails'),
+  },
+  { method: 'GET', template: '/reports/authenticationMethods/userRegistrationDetails/{id}', permissions: ['AuditLog.Read.All'], query: [], cost: 1, throttle: 'reports', denied: 'directory', docs: api('userregistrationdetails-get') },
+
+  // devices
+  { method: 'GET', template: '/devices', permissions: DEVICE_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('device-list'), expandMax: 20 },
+  { method: 'GET', template: '/devices/$count', permissions: DEVICE_READ, query: ['$filter', '$search'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('device-list') },
+  { method: 'GET', template: '/devices/{id}', permissions: DEVICE_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('device-get'), expandMax: 20 },
+  { method: 'GET', template: '/devices/{id}/registeredOwners', permissions: DEVICE_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('device-list-registeredowners') },
+
+  // role management
+  { method: 'GET', template: '/roleManagement/directory/roleDefinitions', permissions: ROLE_READ, query: ['$filter', '$select'], pageSize: { default: 100 }, cost: 1, throttle: 'identity', denied: 'directory', docs: api('rbacapplication-list-roledefinitions') },
+  { method: 'GET', template: '/roleManagement/directory/roleDefinitions/{id}', permissions: ROLE_READ, query: ['$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('unifiedroledefinition-get') },
+  // "This method supports the `$filter`, `$expand`, and `$select` OData query parameters" (no `$top`).
+  { method: 'GET', template: '/roleManagement/directory/roleAssignments', permissions: ROLE_READ, query: ['$expand', '$filter', '$select'], pageSize: { default: 100 }, cost: 1, throttle: 'identity', denied: 'directory', docs: api('rbacapplication-list-roleassignments') },
+  { method: 'GET', template: '/roleManagement/directory/roleAssignments/{id}', permissions: ROLE_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('unifiedroleassignment-get') },
+  // "This method supports the `$select`, `$filter`, and `$expand` OData query parameters" (no `$top`).
+  {
+    method: 'GET', template: '/roleManagement/directory/roleEligibilityScheduleInstances', permissions: ELIGIBILITY_READ, query: ['$expand', '$filter', '$select'], pageSize: { default: 100 },
+    cost: 1, throttle: 'identity', denied: 'directory', docs: api('rbacapplication-list-roleeligibilityscheduleinstances'),
+  },
+
+  // groups
+  { method: 'GET', template: '/groups', permissions: GROUP_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-list') },
+  { method: 'GET', template: '/groups/$count', permissions: GROUP_READ, query: ['$filter', '$search'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-list') },
+  { method: 'GET', template: '/groups/{id}', permissions: GROUP_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-get') },
+  { method: 'GET', template: '/groups/{id}/members', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },
+  { method: 'GET', template: '/groups/{id}/members/microsoft.graph.user', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },
+  { method: 'GET', template: '/groups/{id}/members/microsoft.graph.group', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },
+  { method: 'GET', template: '/groups/{id}/transitiveMembers', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 5, throttle: 'identity', denied: 'directory', docs: api('group-list-transitivemembers') },
+  {
+    method: 'GET', template: '/groups/{id}/transitiveMembers/microsoft.graph.user', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE,
+    cost: 5, throttle: 'identity', denied: 'directory', docs: api('group-list-transitivemembers'),
+  },
+  { method: 'POST', template: '/groups/{id}/members/$ref', permissions: MEMBERS_WRITE, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-post-members') },
+  // group-post-members.md, "Add multiple members to a group in a single request": PATCH with members@odata.bind (≤ 20).
+  { method: 'PATCH', template: '/groups/{id}', permissions: MEMBERS_WRITE, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-post-members') },
+  { method: 'DELETE', template: '/groups/{id}/members/{id}/$ref', permissions: MEMBERS_WRITE, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-delete-members') },
+
+  // policies: "This method does not support any optional query parameters."
+  { method: 'GET', template: '/policies/authenticationMethodsPolicy', permissions: METHODS_POLICY_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('authenticationmethodspolicy-get') },
+  {
+    method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', permissions: METHODS_POLICY_READ, query: [],
+    cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethodconfiguration-get'),
+  },
+  {
+    method: 'GET', template: '/identity/conditionalAccess/policies', permissions: ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'],
+    query: ['$count', '$filter', '$orderby', '$select', '$skip', '$top'], pageSize: { default: 100, max: 999 }, cost: 1, throttle: 'conditionalAccess', denied: 'directory', docs: api('conditionalaccessroot-list-policies'),
+  },
+  { method: 'GET', template: '/identity/conditionalAccess/policies/{id}', permissions: ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'], query: ['$select'], cost: 1, throttle: 'conditionalAccess', denied: 'directory', docs: api('conditionalaccesspolicy-get') },
+];
+
+const byKey = new Map(ROUTE_TABLE.map((r) => [`${r.method} ${r.template}`, r]));
+
+/** The row of a route of routes.ts (by method and template). */
+export function routeRow(method: string, template: string): RouteRow | undefined {
+  return byKey.get(`${method} ${template}`);
+}
+
+/** Every application permission some route accepts: the names the fixture's `application.appRoles` may use. */
+export const KNOWN_APP_ROLES: ReadonlySet<string> = new Set(ROUTE_TABLE.flatMap((r) => r.permissions));
+
+/** Graph's refusal of a request whose token lacks every permission of the row. */
+export function deniedError(row: RouteRow): { status: 403; code: string; message: string } {
+  switch (row.denied) {
+    case 'mail':
+      return { status: 403, code: 'ErrorAccessDenied', message: 'Access is denied. Check credentials and try again.' };
+    case 'teams':
+      return { status: 403, code: 'Forbidden', message: `Missing role permissions on the request. API requires one of '${row.permissions.join(', ')}'.` };
+    case 'directory':
+      return { status: 403, code: 'Authorization_RequestDenied', message: 'Insufficient privileges to complete the operation.' };
+  }
+}
