@@ -2,8 +2,10 @@
 // Admins over the 15 supported roles (active and PIM-eligible), a role-assignable group, two break-glass
 // Global Administrators, devices of every platform with some below the passkey minimums, stale and disabled
 // devices, disabled accounts, users with and without passkeys, the FIDO2 policy and the enforcement groups.
+import { CA_STATE_REPORT_ONLY, caPolicyName } from '../contracts/names';
 import { ROLE_DISPLAY_NAMES, SUPPORTED_ROLES, SUPPORTED_ROLE_NAMES, type SupportedRoleName } from '../contracts/roles';
 import type {
+  FixtureApplication,
   FixtureAuthenticationMethodsPolicy,
   FixtureConditionalAccessPolicy,
   FixtureDevice,
@@ -13,6 +15,7 @@ import type {
   FixtureRoleAssignment,
   FixtureRoleDefinition,
   FixtureRoleEligibility,
+  FixtureTeamsApp,
   FixtureUser,
   TenantFixture,
 } from './fixture';
@@ -28,7 +31,44 @@ export interface GenerateOptions {
   domain?: string;
   /** Admins among `users` (break-glass not counted); default `adminCount(users)`, a realistic share. */
   admins?: number;
+  /**
+   * Also what `campaign doctor` checks beyond the directory: the calling identity (`application`, holding the
+   * permissions every campaign needs), the campaign's Teams app in the org catalog and the sender mailbox
+   * (`passkeys@<domain>`, one more user). Off by default: each changes how the emulator answers (permissions
+   * enforced, the catalog's rules for Teams notifications) or what it holds.
+   */
+  prerequisites?: boolean;
 }
+
+/** The calling identity and Teams app of `prerequisites` (fixed so tests and docs can name them). */
+export const SIM_APP = {
+  /** Client id of the scheduler identity (AZURE_CLIENT_ID). */
+  clientId: '5c000000-0000-4000-8000-000000000001',
+  /** Catalog id of the campaign's Teams app (CAMPAIGN_TEAMS_APP_ID). */
+  teamsAppId: '7e000000-0000-4000-8000-000000000001',
+  /** Manifest id of the Teams app. */
+  teamsManifestId: '7e000000-0000-4000-8000-000000000002',
+  /** The sender mailbox's local part; the domain is the tenant's. */
+  sender: 'passkeys',
+} as const;
+
+/** What the identity of `prerequisites` holds: every permission a campaign of either channel needs, group writes, and doctor's reads. */
+export const SIM_APP_ROLES = [
+  'User.Read.All',
+  'GroupMember.Read.All',
+  'GroupMember.ReadWrite.All',
+  'AuditLog.Read.All',
+  'UserAuthenticationMethod.Read.All',
+  'Device.Read.All',
+  'RoleManagement.Read.Directory',
+  'RoleEligibilitySchedule.Read.Directory',
+  'Policy.Read.All',
+  'Mail.Send',
+  'Mail.ReadBasic.All',
+  'TeamsActivity.Send',
+  'Application.Read.All',
+  'AppCatalog.Read.All',
+] as const;
 
 /** The default snapshot time, fixed so that output is reproducible (DESIGN §5's example `now`). */
 export const GENERATOR_NOW = '2026-12-01T00:00:00.000Z';
@@ -46,6 +86,8 @@ export const SIM_IDS = {
   allStaffEnforcedGroup: 'a1100000-0000-4000-8000-000000000005',
   caRequireMfaForAdmins: 'c4000000-0000-4000-8000-000000000001',
   caBlockLegacyAuth: 'c4000000-0000-4000-8000-000000000002',
+  caAdminsCampaign: 'c4000000-0000-4000-8000-000000000003',
+  caAllStaffCampaign: 'c4000000-0000-4000-8000-000000000004',
 } as const;
 
 export const SIM_GROUP_NAMES = {
@@ -416,7 +458,7 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
     version: '1',
   }));
 
-  return {
+  const fixture: TenantFixture = {
     users,
     userRegistrationDetails: registration,
     fido2Methods,
@@ -426,9 +468,20 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
     roleEligibilityScheduleInstances: eligibilities,
     groups,
     authenticationMethodsPolicy: methodsPolicy(daysAgo(40)),
-    conditionalAccessPolicies: caPolicies(daysAgo(400), daysAgo(60)),
+    conditionalAccessPolicies: [...caPolicies(daysAgo(400), daysAgo(60)), ...campaignPolicies(daysAgo(30))],
   };
+  if (options.prerequisites) {
+    addUser(SIM_APP_SENDER_ID, `${SIM_APP.sender}@${domain}`, 'Passkey Campaign', { accountEnabled: false, jobTitle: 'Shared mailbox of the passkey campaign' });
+    const application: FixtureApplication = { appId: SIM_APP.clientId, appRoles: [...SIM_APP_ROLES] };
+    const app: FixtureTeamsApp = { id: SIM_APP.teamsAppId, externalId: SIM_APP.teamsManifestId, displayName: 'Passkey campaign', webApplicationInfoId: SIM_APP.clientId, activityTypes: ['passkeyCampaign'] };
+    fixture.application = application;
+    fixture.teamsApps = [app];
+  }
+  return fixture;
 }
+
+/** The shared sender mailbox's object id (`prerequisites`). */
+export const SIM_APP_SENDER_ID = '5e000000-0000-4000-8000-000000000001';
 
 function pickPasskey(rng: Prng, families: Os[]): PasskeyKind {
   // Authenticator passkeys follow the phones people have; Windows Hello follows Windows PCs.
@@ -484,6 +537,15 @@ function methodsPolicy(lastModified: string): FixtureAuthenticationMethodsPolicy
     lastModifiedDateTime: lastModified,
     policyVersion: '1.5',
     policyMigrationState: 'migrationComplete',
+    // authenticationmethodspolicy-get.md: the Microsoft registration campaign, turned off so only the campaign asks users.
+    registrationEnforcement: {
+      authenticationMethodsRegistrationCampaign: {
+        snoozeDurationInDays: 1,
+        state: 'disabled',
+        excludeTargets: [],
+        includeTargets: [{ id: 'all_users', targetType: 'group', targetedAuthenticationMethod: 'microsoftAuthenticator' }],
+      },
+    },
     authenticationMethodConfigurations: [
       {
         '@odata.type': '#microsoft.graph.fido2AuthenticationMethodConfiguration',
@@ -506,6 +568,38 @@ function methodsPolicy(lastModified: string): FixtureAuthenticationMethodsPolicy
       { '@odata.type': '#microsoft.graph.emailAuthenticationMethodConfiguration', id: 'Email', state: 'disabled', excludeTargets: [] },
     ],
   };
+}
+
+/**
+ * The two campaigns' policies as the stack creates them (campaign/ca-policy.ts): report-only, only the enforcement
+ * group, the break-glass accounts excluded, the Phishing-resistant MFA strength (resources/conditionalaccessgrantcontrols.md).
+ */
+function campaignPolicies(created: string): FixtureConditionalAccessPolicy[] {
+  const breakGlass = [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2];
+  const policy = (id: string, campaign: string, group: string): FixtureConditionalAccessPolicy => ({
+    id,
+    displayName: caPolicyName(campaign),
+    createdDateTime: created,
+    modifiedDateTime: created,
+    state: CA_STATE_REPORT_ONLY,
+    sessionControls: null,
+    conditions: {
+      clientAppTypes: ['all'],
+      applications: { includeApplications: ['All'], excludeApplications: [] },
+      users: { includeUsers: [], excludeUsers: breakGlass, includeGroups: [group], excludeGroups: [], includeRoles: [], excludeRoles: [] },
+    },
+    grantControls: {
+      operator: 'AND',
+      builtInControls: [],
+      customAuthenticationFactors: [],
+      termsOfUse: [],
+      authenticationStrength: { id: '00000000-0000-0000-0000-000000000004', displayName: 'Phishing-resistant MFA', policyType: 'builtIn' },
+    },
+  });
+  return [
+    policy(SIM_IDS.caAdminsCampaign, 'admins-passkeys', SIM_IDS.adminsEnforcedGroup),
+    policy(SIM_IDS.caAllStaffCampaign, 'all-staff-passkeys', SIM_IDS.allStaffEnforcedGroup),
+  ];
 }
 
 function caPolicies(created: string, modified: string): FixtureConditionalAccessPolicy[] {

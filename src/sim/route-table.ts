@@ -136,6 +136,17 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
     query: ['$count', '$filter', '$orderby', '$select', '$skip', '$top'], pageSize: { default: 100, max: 999 }, cost: 1, throttle: 'conditionalAccess', denied: 'directory', docs: api('conditionalaccessroot-list-policies'),
   },
   { method: 'GET', template: '/identity/conditionalAccess/policies/{id}', permissions: ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'], query: ['$select'], cost: 1, throttle: 'conditionalAccess', denied: 'directory', docs: api('conditionalaccesspolicy-get') },
+
+  // service principals and their app role assignments (campaign doctor). serviceprincipal-list.md and
+  // serviceprincipal-list-approleassignments.md: "supports the OData query parameters"; Application.Read.All least.
+  { method: 'GET', template: '/servicePrincipals', permissions: ['Application.Read.All', 'Application.ReadWrite.All', 'Directory.Read.All'], query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('serviceprincipal-list') },
+  { method: 'GET', template: '/servicePrincipals/{id}', permissions: ['Application.Read.All', 'Application.ReadWrite.OwnedBy', 'Application.ReadWrite.All', 'Directory.Read.All'], query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('serviceprincipal-get') },
+  {
+    method: 'GET', template: '/servicePrincipals/{id}/appRoleAssignments', permissions: ['Application.Read.All', 'Directory.Read.All', 'Application.ReadWrite.All', 'Directory.ReadWrite.All'],
+    query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('serviceprincipal-list-approleassignments'),
+  },
+  // Teams app catalog: "supports the `$filter`, `$select`, and `$expand` OData query parameters".
+  { method: 'GET', template: '/appCatalogs/teamsApps', permissions: ['AppCatalog.Read.All', 'AppCatalog.ReadWrite.All'], query: ['$expand', '$filter', '$select'], pageSize: { default: 100 }, cost: 1, throttle: 'none', denied: 'teams', docs: api('appcatalogs-list-teamsapps') },
 ];
 
 const byKey = new Map(ROUTE_TABLE.map((r) => [`${r.method} ${r.template}`, r]));

@@ -1,5 +1,6 @@
 // The Graph paths the product calls, answered from the TenantState with Graph's JSON shapes.
-import type { FixtureDevice, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureUser } from './fixture';
+import type { FixtureDevice, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureTeamsApp, FixtureUser } from './fixture';
+import { servicePrincipals } from './service-principals';
 import {
   GraphHttpError,
   badRequest,
@@ -341,6 +342,31 @@ function membersList(ctx: RouteContext, ids: readonly string[], cast: 'user' | '
   });
 }
 
+const SERVICE_PRINCIPAL_FILTER: FilterSpec = { id: ['eq', 'in'], appId: ['eq', 'in'], displayName: ['eq', 'startswith'] };
+const TEAMS_APP_FILTER: FilterSpec = { id: ['eq'], externalId: ['eq'], displayName: ['eq'], distributionMethod: ['eq'] };
+
+function principalsOf(ctx: RouteContext): ReturnType<typeof servicePrincipals> {
+  return servicePrincipals(ctx.tenant.application, '2026-01-01T00:00:00Z');
+}
+
+/** A catalog app as Graph shapes a teamsApp (resources/teamsapp.md) with its one published teamsAppDefinition. */
+function catalogApp(a: FixtureTeamsApp) {
+  return {
+    id: a.id,
+    externalId: a.externalId ?? null,
+    displayName: a.displayName ?? null,
+    distributionMethod: 'organization',
+    appDefinitions: [{
+      id: Buffer.from(`${a.id}##1.0.0`).toString('base64'),
+      teamsAppId: a.id,
+      azureADAppId: a.webApplicationInfoId ?? null,
+      displayName: a.displayName ?? null,
+      version: '1.0.0',
+      publishingState: 'published',
+    }],
+  };
+}
+
 const route = (
   method: string,
   template: string,
@@ -658,6 +684,58 @@ export const ROUTES: Route[] = [
     if (!p) throw notFound(ctx.params[0]!);
     return entity(ctx, 'identity/conditionalAccess/policies', (select) => project(p, select));
   }),
+
+  // service principals (read by `campaign doctor`), derived from the fixture's `application` (service-principals.ts).
+  // serviceprincipal-list.md: "supports the OData Query Parameters"; the doctor filters on appId.
+  route('GET', '/servicePrincipals', 'identity', true, (ctx) =>
+    list(ctx, {
+      context: 'servicePrincipals',
+      items: principalsOf(ctx).principals,
+      filter: SERVICE_PRINCIPAL_FILTER,
+      resource: 'ServicePrincipal',
+      maxInValues: 15,
+      typeName: 'microsoft.graph.servicePrincipal',
+      shape: (sp, select) => project(sp, select),
+    }),
+  ),
+  // serviceprincipal-get.md
+  route('GET', '/servicePrincipals/{id}', 'identity', false, (ctx) => {
+    const sp = principalsOf(ctx).principals.find((p) => p.id === ctx.params[0]);
+    if (!sp) throw notFound(ctx.params[0]!);
+    return entity(ctx, 'servicePrincipals', (select) => project(sp, select), [], 'microsoft.graph.servicePrincipal');
+  }),
+  // serviceprincipal-list-approleassignments.md: the app role assignments granted to the service principal.
+  route('GET', '/servicePrincipals/{id}/appRoleAssignments', 'identity', true, (ctx) => {
+    const all = principalsOf(ctx);
+    const sp = all.principals.find((p) => p.id === ctx.params[0]);
+    if (!sp) throw notFound(ctx.params[0]!);
+    return list(ctx, {
+      context: `servicePrincipals('${sp.id}')/appRoleAssignments`,
+      items: all.assignments.filter((a) => a.principalId === sp.id),
+      resource: 'appRoleAssignment',
+      shape: (a, select) => project(a, select),
+    });
+  }),
+  // appcatalogs-list-teamsapps.md: `$filter`, `$select` and `$expand` (appDefinitions); the org catalog only
+  // (distributionMethod `organization`). A manifest's activity types are not part of teamsApp or
+  // teamsAppDefinition, so the fixture's `activityTypes` are not served.
+  route('GET', '/appCatalogs/teamsApps', 'none', true, (ctx) =>
+    list(ctx, {
+      context: 'appCatalogs/teamsApps',
+      items: ctx.tenant.teamsApps.all().map(catalogApp),
+      filter: TEAMS_APP_FILTER,
+      resource: 'teamsApp',
+      expand: ['appDefinitions'],
+      typeName: 'microsoft.graph.teamsApp',
+      shape: (a, select, expand) => {
+        const { appDefinitions, ...rest } = a;
+        const out = project(rest, select);
+        const defs = expand.find((e) => e.property === 'appDefinitions');
+        if (defs) out.appDefinitions = appDefinitions.map((d) => project(d, defs.select));
+        return out;
+      },
+    }),
+  ),
 ];
 
 /** A message's singleValueExtendedProperties as sendMail accepts them: [{ id: "String {guid} Name X", value }]. */

@@ -4,18 +4,16 @@ import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { isGuid } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
-import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, PHISHING_RESISTANT_STRENGTH_ID, TYPES, caPolicyName, enforcementGroupName } from '../contracts/names';
+import { caPolicyState, declaredCaPolicy } from '../campaign/ca-policy';
+import { TYPES, enforcementGroupName } from '../contracts/names';
+
+export { caPolicyState };
 
 export interface PasskeyCampaignArgs {
   /** The normalized campaign, as `campaign validate` loads it. */
   campaign: Campaign;
   /** Object ids of the group's owners: the scheduler identity's service principal (and the deployer). */
   owners: pulumi.Input<pulumi.Input<string>[]>;
-}
-
-/** The CA policy state a campaign asks for: report-only unless the file says `enabled`. */
-export function caPolicyState(campaign: Campaign): string {
-  return campaign.spec.enforcement.policyState === 'enabled' ? CA_STATE_ENABLED : CA_STATE_REPORT_ONLY;
 }
 
 export class PasskeyCampaign extends pulumi.ComponentResource {
@@ -44,26 +42,25 @@ export class PasskeyCampaign extends pulumi.ComponentResource {
       owners: args.owners,
     }, { parent: this });
 
-    // Break-glass first: they must be excluded even if a user exclusion fails to resolve.
-    const wanted = [...new Set([...c.spec.exclusions.breakGlass, ...c.spec.exclusions.users])];
-    const excludedUsers = wanted.map((u) =>
+    // The declaration (campaign/ca-policy.ts) is shared with `campaign doctor`, which compares the live policy with it.
+    const declared = declaredCaPolicy(c);
+    const excludedUsers = declared.excludeUsers.map((u) =>
       isGuid(u) ? pulumi.output(u) : azuread.getUserOutput({ userPrincipalName: u }, { parent: this }).objectId);
 
-    const state = caPolicyState(c);
     const policy = new azuread.ConditionalAccessPolicy(`${name}-policy`, {
-      displayName: caPolicyName(campaign),
-      state,
+      displayName: declared.displayName,
+      state: declared.state,
       conditions: {
-        clientAppTypes: ['all'],
-        applications: { includedApplications: ['All'] },
+        clientAppTypes: declared.clientAppTypes,
+        applications: { includedApplications: declared.includeApplications },
         users: {
           // Only the enforcement group: the policy has no effect until the job adds the first user.
           includedGroups: [group.objectId],
           excludedUsers,
-          excludedGroups: c.spec.exclusions.groups,
+          excludedGroups: declared.excludeGroups,
         },
       },
-      grantControls: { operator: 'AND', authenticationStrengthPolicyId: PHISHING_RESISTANT_STRENGTH_ID },
+      grantControls: { operator: declared.grantOperator, authenticationStrengthPolicyId: declared.authenticationStrengthPolicyId },
     }, { parent: this });
 
     this.groupObjectId = group.objectId;

@@ -8,7 +8,7 @@ import { checkEdges, importsOf, moduleOf, modulePath, repositoryEdges, sourceFil
 const ROOT = path.join(__dirname, '..', '..');
 
 // Libraries every entry point may use.
-const LIBRARIES = ['contracts', 'errors', 'campaign', 'ledger', 'engine', 'graph', 'observe', 'notify', 'act', 'reconcile', 'report'];
+const LIBRARIES = ['contracts', 'errors', 'campaign', 'ledger', 'engine', 'graph', 'observe', 'notify', 'act', 'reconcile', 'report', 'doctor'];
 
 /** Module (directory or single file under src/, longest match wins) → the path prefixes under src/ it may import. */
 const ALLOWED: AllowedTable = {
@@ -23,6 +23,8 @@ const ALLOWED: AllowedTable = {
   act: ['graph', 'notify', 'ledger', 'engine', 'campaign', 'contracts', 'errors'],
   reconcile: ['observe', 'act', 'engine', 'ledger', 'graph', 'notify', 'campaign', 'contracts', 'errors'],
   report: ['ledger', 'engine', 'campaign', 'contracts', 'errors', 'reconcile/result'],
+  // Read-only: Graph through GraphReader and observe, the ledger for its identity and lock probe; never act or the stack.
+  doctor: ['observe', 'engine', 'graph', 'ledger', 'campaign', 'contracts', 'errors'],
   sim: ['contracts', 'errors'],
   stack: ['contracts', 'campaign', 'errors'],
   'apps/cli': [...LIBRARIES, 'sim', 'apps/demo', 'apps/functions'],
@@ -89,8 +91,8 @@ describe('the layering check', () => {
     [{ file: 'src/report/model.ts', specifier: '../reconcile/run' }, 'report may import ledger, engine, campaign, contracts, errors, reconcile/result; not reconcile/run'],
     [{ file: 'src/stack/campaigns.ts', specifier: '../apps/cli/validate' }, 'only apps/* imports apps/* (stack → apps/cli)'],
     [{ file: 'src/sim/server.ts', specifier: '../apps/demo/demo' }, 'only apps/* imports apps/* (sim → apps/demo)'],
-    [{ file: 'src/apps/functions/main.ts', specifier: '../../stack/index' }, 'apps/functions may import contracts, errors, campaign, ledger, engine, graph, observe, notify, act, reconcile, report; not stack/index'],
-    [{ file: 'src/apps/functions/scheduled.ts', specifier: '../../sim/server' }, 'apps/functions may import contracts, errors, campaign, ledger, engine, graph, observe, notify, act, reconcile, report; not sim/server'],
+    [{ file: 'src/apps/functions/main.ts', specifier: '../../stack/index' }, 'apps/functions may import contracts, errors, campaign, ledger, engine, graph, observe, notify, act, reconcile, report, doctor; not stack/index'],
+    [{ file: 'src/apps/functions/scheduled.ts', specifier: '../../sim/server' }, 'apps/functions may import contracts, errors, campaign, ledger, engine, graph, observe, notify, act, reconcile, report, doctor; not sim/server'],
     [{ file: 'src/contracts/names.ts', specifier: '../errors' }, 'contracts may import nothing; not errors'],
     [{ file: 'policies/guardrails.ts', specifier: '../src/stack/passkey-campaign' }, 'policies may import contracts, campaign, stack/graph-roles; not stack/passkey-campaign'],
     [{ file: 'src/engine/readiness.ts', specifier: 'node:fs' }, 'engine is pure: no node: module'],

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   status: { summary: 'the campaign overview from the ledger: counts, users, estimate, alerts; --json, --markdown, --html', load: () => import('./status.js') },
   history: { summary: 'every ledger event, oldest first; --user, --since, --export DIR for the audit export', load: () => import('./history.js') },
   postpone: { summary: "record a user's postponement of their current stage", load: () => import('./postpone.js') },
+  doctor: { summary: 'check, read-only, that the tenant and the ledger are ready for a campaign; says what to fix', load: () => import('./doctor.js') },
   demo: { summary: 'run a whole campaign against a simulated tenant (no Azure account needed)', load: () => import('./demo.js') },
   sim: { summary: 'the Microsoft Graph emulator: sim serve --tenant FILE, sim generate --users N', load: () => import('./sim.js') },
 };

@@ -17,8 +17,8 @@ PATH is a campaign file or a directory of them (default: campaigns/).
 Exit status: 0 valid, 1 invalid, 2 usage error (missing file, unknown revision).`;
 
 // Workflow-command escaping (GitHub's toolkit): data escapes %, CR, LF; properties also ':' and ','.
-const escData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
-const escProp = (s: string) => escData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
+export const escData = (s: string) => s.replace(/%/g, '%25').replace(/\r/g, '%0D').replace(/\n/g, '%0A');
+export const escProp = (s: string) => escData(s).replace(/:/g, '%3A').replace(/,/g, '%2C');
 
 export function githubAnnotation(d: Diagnostic): string {
   const props = [`file=${escProp(d.file)}`];

@@ -1,0 +1,82 @@
+// Microsoft Graph application permissions of the scheduler identity: the allowed list, why each is
+// needed, and which ones the deployed campaigns actually require. Pure: the stack, the policy pack and
+// `campaign doctor` share it (the stack declares the grants, doctor reads what the tenant holds).
+import type { Campaign } from './types';
+
+/** Graph app role ids (the "Application" permission ids, identical in every tenant). */
+export const GRAPH_APP_ROLE_IDS = {
+  'User.Read.All': 'df021288-bdef-4463-88db-98f22de89214',
+  'GroupMember.Read.All': '98830695-27a2-44f7-8c18-0c3ebc9698f6',
+  'AuditLog.Read.All': 'b0afded3-3588-46d8-8b3d-9842eff778da',
+  'UserAuthenticationMethod.Read.All': '38d9df27-64da-44fd-b7c5-a6fbac20248f',
+  'Device.Read.All': '7438b122-aefc-4978-80ed-43db9fcc7715',
+  'RoleManagement.Read.Directory': '483bed4a-2ad3-4361-a73b-c83ccdbdc53c',
+  'RoleEligibilitySchedule.Read.Directory': 'ff278e11-4a33-4d0c-83d2-d01dc58929a5',
+  'Policy.Read.All': '246dd0d5-5bd0-4def-940b-0421030a5b68',
+  'GroupMember.ReadWrite.All': 'dbaae8cf-10b5-4b86-a4a1-f871c94c6695',
+  'Mail.Send': 'b633e1c5-b582-4048-a93e-9f11b44c7e96',
+  'TeamsActivity.Send': 'a267235f-af13-44dc-8385-c1dc93023186',
+} as const;
+
+export type GraphRole = keyof typeof GRAPH_APP_ROLE_IDS;
+
+/** Why the reconcile job needs each role; shown in docs and kept next to the assignment. */
+export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
+  // Targets and exclusions are UPNs or ids; resolving them and reading accountEnabled needs user reads.
+  'User.Read.All': 'read targeted users (UPN, display name, account enabled)',
+  // Group targets are expanded transitively and role holders may be role-assignable groups; also finds the enforcement group by name.
+  'GroupMember.Read.All': 'expand target and exclusion groups, find the enforcement group and read its members',
+  // userRegistrationDetails (which passkey kinds a user registered) is a report under AuditLog.
+  'AuditLog.Read.All': 'read userRegistrationDetails (registered authentication methods)',
+  // /users/{id}/authentication/fido2Methods gives the passkey model and AAGUID.
+  'UserAuthenticationMethod.Read.All': "read each user's FIDO2/passkey methods",
+  // App-only code cannot read /users/{id}/registeredDevices; /devices with registeredOwners is the way.
+  'Device.Read.All': 'read devices, their OS version, last sign-in and registered owners',
+  // Active role assignments and role definitions of the targeted admin roles.
+  'RoleManagement.Read.Directory': 'read active directory role assignments and definitions',
+  // PIM-eligible holders count as members when includeEligible is true.
+  'RoleEligibilitySchedule.Read.Directory': 'read PIM-eligible role assignments',
+  // The FIDO2 authentication methods policy decides who may register a passkey at all.
+  'Policy.Read.All': 'read the FIDO2 authentication methods policy (who may register passkeys)',
+  // Only when ownership of the enforcement group is not enough in the tenant (see groupMemberWrite).
+  'GroupMember.ReadWrite.All': 'add users to the enforcement group when group ownership is not enough',
+  // Email channel; scope it to the sender mailbox with an Exchange application access policy.
+  'Mail.Send': 'send email notifications from the configured sender mailbox',
+  // Teams channel: activity feed notifications via the campaign's Teams app.
+  'TeamsActivity.Send': "send Teams activity feed notifications",
+};
+
+/** Every Graph role the scheduler identity may ever hold; the policy pack rejects anything else. */
+export const ALLOWED_GRAPH_ROLES: readonly GraphRole[] = Object.keys(GRAPH_APP_ROLE_IDS) as GraphRole[];
+
+/** Graph roles that must never be granted to the scheduler identity, with their ids for messages. */
+export const FORBIDDEN_GRAPH_ROLES: Readonly<Record<string, string>> = {
+  '19dbc75e-c2e2-444c-a770-ec69d8559fc7': 'Directory.ReadWrite.All',
+  '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8': 'RoleManagement.ReadWrite.Directory',
+  '01c0a623-fc9b-48e9-b794-0756f8e8f067': 'Policy.ReadWrite.ConditionalAccess',
+  '62a82d76-70ea-41e2-9197-370581804d09': 'Group.ReadWrite.All',
+  '7ab1d382-f21e-4acd-a863-ba3e13f7da61': 'Directory.Read.All',
+};
+
+/** The role name for a Graph app role id, when known. */
+export function graphRoleName(id: string): string | undefined {
+  const lower = id.toLowerCase();
+  const allowed = (Object.entries(GRAPH_APP_ROLE_IDS) as [GraphRole, string][]).find(([, v]) => v === lower)?.[0];
+  return allowed ?? FORBIDDEN_GRAPH_ROLES[lower];
+}
+
+export interface GraphRoleOptions {
+  /** Grant GroupMember.ReadWrite.All because enforcement-group ownership is not enough in this tenant. */
+  groupMemberWrite: boolean;
+}
+
+/** The least-privilege set for the deployed campaigns, in the allowed list's order. */
+export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRoleOptions): GraphRole[] {
+  const need = new Set<GraphRole>(['User.Read.All', 'GroupMember.Read.All', 'AuditLog.Read.All', 'UserAuthenticationMethod.Read.All', 'Device.Read.All', 'Policy.Read.All']);
+  if (campaigns.some((c) => c.spec.targets.roles.length > 0)) need.add('RoleManagement.Read.Directory');
+  if (campaigns.some((c) => c.spec.targets.roles.length > 0 && c.spec.targets.includeEligible)) need.add('RoleEligibilitySchedule.Read.Directory');
+  if (opts.groupMemberWrite) need.add('GroupMember.ReadWrite.All');
+  if (campaigns.some((c) => c.spec.notifications.channel === 'email')) need.add('Mail.Send');
+  if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) need.add('TeamsActivity.Send');
+  return ALLOWED_GRAPH_ROLES.filter((r) => need.has(r));
+}
