@@ -103,6 +103,10 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const name = campaign.metadata.name;
   const checks = new Checks();
   const notStarted = campaign.spec.status === 'notStarted';
+  // The ledger first (reported last): a store the job cannot use stops it before any Graph read, as a run would.
+  const ledger = new Checks();
+  await ledgerCheck(opts, ledger);
+  if (opts.blockingOnly && ledger.list.some((c) => c.status === 'fail')) return { campaign: name, checks: ledger.list };
 
   // --- identity ---------------------------------------------------------------------------------------------
   const held = await identityChecks(opts, checks);
@@ -140,9 +144,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
     await registrationCampaignCheck(opts, checks);
   }
 
-  // --- ledger -----------------------------------------------------------------------------------------------
-  await ledgerCheck(opts, checks);
-  return { campaign: name, checks: checks.list };
+  const all = [...checks.list, ...ledger.list];
+  return { campaign: name, checks: opts.blockingOnly ? all.filter((c) => c.blocking) : all };
 }
 
 /** The Graph application permissions the identity holds, by name; null when they could not be read. */
@@ -421,7 +424,7 @@ async function teamsCatalogCheck(opts: DoctorOptions, checks: Checks): Promise<v
   const TITLE = "The campaign's Teams app is in the org catalog";
   const id = opts.teamsAppId;
   if (!id) {
-    checks.add(ID, TITLE, true, 'fail', 'CAMPAIGN_TEAMS_APP_ID is not set: the job cannot tell which Teams app sends the notifications.', 'Publish the app built by `campaign teams-app` to the org catalog and set CAMPAIGN_TEAMS_APP_ID (the scheduler setting) to its catalog id.');
+    checks.add(ID, TITLE, true, 'warn', 'CAMPAIGN_TEAMS_APP_ID is not set: which Teams app sends the notifications cannot be checked, and notices link to no app.', 'Publish the app built by `campaign teams-app` to the org catalog and set CAMPAIGN_TEAMS_APP_ID (the scheduler setting) to its catalog id.');
     return;
   }
   // appcatalogs-list-teamsapps.md: $filter on id, $expand=appDefinitions (publishingState, azureADAppId).

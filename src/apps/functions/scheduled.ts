@@ -12,6 +12,7 @@ import type { LedgerStore } from '../../ledger/store';
 import { POSTPONE_LOCK_WAIT_MS, SCHEDULED_LOCK_WAIT_MS, type PostponeLinkResult, type ScheduledCampaignResult, type SchedulerLog, type SchedulerSettings } from '../../contracts/scheduler';
 import { LockHeldError } from '../../ledger/errors';
 import { runCampaign } from '../../reconcile/run';
+import { ready, runDoctor } from '../../doctor/index';
 
 // dist/apps/functions/ → the package root, which holds campaigns/.
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
@@ -38,6 +39,16 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
   for (const name of settings.campaigns) {
     try {
       const campaign = loadCampaign(settings, name);
+      // The blocking checks of `campaign doctor` first (a handful of reads, no user): a failing one refuses the run.
+      const readiness = await runDoctor({ campaign, graph, store, now, blockingOnly: true, appId: process.env.AZURE_CLIENT_ID || undefined, teamsAppId: settings.teamsAppId, sender: settings.sender });
+      if (!ready(readiness)) {
+        const failed = readiness.checks.filter((c) => c.blocking && c.status === 'fail');
+        for (const c of failed) log.error('readiness check failed', { campaign: name, check: c.id, found: c.message, fix: c.fix });
+        const error = `not run: ${failed.length} blocking readiness check${failed.length === 1 ? '' : 's'} failed (${failed.map((c) => `${c.id}: ${c.message}`).join(' ')}) Run campaign doctor --campaign ${name} for the fixes.`;
+        log.error('reconcile run failed', { campaign: name, error });
+        results.push({ campaign: name, ok: false, error });
+        continue;
+      }
       const r = await runCampaign({
         campaign,
         graph,
