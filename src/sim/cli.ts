@@ -27,6 +27,8 @@ export interface SimGenerateOptions {
   seed?: number | string;
   /** Snapshot time; defaults to the generator's fixed reference so output is reproducible. */
   now?: string;
+  /** Also the identity, the Teams app and the sender mailbox `campaign doctor` checks (generate.ts). */
+  prerequisites?: boolean;
 }
 
 const write = (stream: NodeJS.WritableStream, text: string) =>
@@ -78,7 +80,7 @@ export async function runSimServe(options: SimServeOptions, io: SimIo): Promise<
 export async function runSimGenerate(options: SimGenerateOptions, io: SimIo): Promise<number> {
   let text: string;
   try {
-    text = JSON.stringify(generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now }));
+    text = JSON.stringify(generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now, ...(options.prerequisites ? { prerequisites: true } : {}) }));
   } catch (e) {
     if (e instanceof RangeError) {
       await write(io.stderr, `campaign sim generate: ${e.message}\n`);

@@ -6,13 +6,17 @@ import { intFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { println, type Io } from './io';
 
 export const HELP = `Usage: campaign sim serve --tenant FILE [--port N] [--no-throttle]
-       campaign sim generate --users N [--seed S] [--now ISO]
+       campaign sim generate --users N [--seed S] [--now ISO] [--prerequisites]
 
 serve     starts the Microsoft Graph emulator on 127.0.0.1 with a tenant fixture (DESIGN §6) and prints
           "listening on http://127.0.0.1:PORT"; it stays up until SIGINT/SIGTERM. Point any command at it with
           --graph-url. Graph's throttling limits are on unless --no-throttle.
 generate  prints a realistic, seeded tenant fixture (JSON) with N users: admins across the 15 supported roles,
-          PIM-eligible admins, two break-glass accounts, devices old and new, passkeys and the FIDO2 policy.`;
+          PIM-eligible admins, two break-glass accounts, devices old and new, passkeys, the FIDO2 policy and each
+          example campaign's enforcement group and Conditional Access policy. --prerequisites adds what
+          campaign doctor checks beyond the directory: the scheduler identity (client id
+          5c000000-0000-4000-8000-000000000001, its Graph permissions enforced), the Teams app in the org catalog
+          (id 7e000000-0000-4000-8000-000000000001) and the sender mailbox passkeys@<domain>.`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const [sub, ...rest] = argv;
@@ -33,7 +37,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     );
   }
   if (sub === 'generate') {
-    const p = parseFlags('sim generate', rest, { users: { type: 'string' }, seed: { type: 'string' }, now: { type: 'string' } });
+    const p = parseFlags('sim generate', rest, { users: { type: 'string' }, seed: { type: 'string' }, now: { type: 'string' }, prerequisites: { type: 'boolean' } });
     if (p.values.help) {
       println(io.stdout, HELP);
       return 0;
@@ -41,7 +45,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const users = intFlag(p, 'users', 0, 2);
     if (!stringFlag(p, 'users')) throw new UsageError('--users is required.', 'For example: campaign sim generate --users 500 --seed 7 > tenant.json');
     const { runSimGenerate } = await import('../../sim/cli.js');
-    return runSimGenerate({ users, seed: stringFlag(p, 'seed'), now: stringFlag(p, 'now') }, io);
+    return runSimGenerate({ users, seed: stringFlag(p, 'seed'), now: stringFlag(p, 'now'), prerequisites: p.values.prerequisites === true }, io);
   }
   throw new UsageError(`unknown subcommand "sim ${sub}".`, 'Use "campaign sim serve" or "campaign sim generate".');
 }
