@@ -13,6 +13,7 @@ import type { SnapshotFido2Configuration } from '../engine/snapshot';
 import { resolveTargets } from '../engine/targets';
 import type { GraphReader } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
+import { BlobAccessDeniedError } from '../ledger/blob/errors';
 import { LockHeldError, StateError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
 import { EnforcementGroupAmbiguousError } from '../observe/errors';
@@ -156,7 +157,7 @@ async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Set<
   const forbiddenTitle = 'The identity holds no forbidden Graph permission';
   if (!opts.appId) {
     const why = "the identity's client id is unknown, so its app role assignments cannot be read.";
-    const fix = 'Set AZURE_CLIENT_ID to the client id of the identity the scheduled job runs as, and run doctor again.';
+    const fix = 'Set CAMPAIGN_CLIENT_ID (or AZURE_CLIENT_ID) to the client id of the identity the scheduled job runs as (the stack output schedulerClientId), and run doctor again.';
     checks.add(PERMS, permsTitle, true, 'skip', why, fix);
     checks.add(FORBIDDEN, forbiddenTitle, true, 'skip', why, fix);
     return null;
@@ -176,7 +177,7 @@ async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Set<
   const graphSp = msGraph.ok ? msGraph.value[0] : undefined;
   if (!sp || !graphSp) {
     const missing = !sp ? `no service principal has the client id ${opts.appId}` : 'the Microsoft Graph service principal was not found';
-    checks.add(PERMS, permsTitle, true, 'fail', `${missing}: no permission is granted.`, !sp ? 'Deploy the stack (pulumi up) or check AZURE_CLIENT_ID.' : 'Check the tenant.');
+    checks.add(PERMS, permsTitle, true, 'fail', `${missing}: no permission is granted.`, !sp ? 'Deploy the stack (pulumi up) or check CAMPAIGN_CLIENT_ID (the stack output schedulerClientId).' : 'Check the tenant.');
     checks.add(FORBIDDEN, forbiddenTitle, true, 'skip', `${missing}.`, '');
     return null;
   }
@@ -587,8 +588,16 @@ async function ledgerCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
       return;
     }
     // The store's own writability probe: take the run lock and give it back; nothing is appended.
-    const lock = await store.acquireLock(name, { owner: 'doctor' });
-    await lock.release();
+    try {
+      const lock = await store.acquireLock(name, { owner: 'doctor' });
+      await lock.release();
+    } catch (e) {
+      // A read-only identity (the pull-request check's) may read the ledger but not take its lock.
+      if (!(e instanceof BlobAccessDeniedError) && !['EACCES', 'EPERM', 'EROFS'].includes(String((e as { code?: unknown }).code))) throw e;
+      checks.add(ID, TITLE, true, 'warn', `${where}: ${events.length ? `${plural(events.length, 'event')} of ${name}` : 'no ledger yet'}, but this identity may not write it (${e instanceof Error ? e.message : String(e)}).`,
+        "Expected for a read-only identity; the scheduler's identity needs write access (Storage Blob Data Contributor on the ledger container, which the stack grants).");
+      return;
+    }
     checks.add(ID, TITLE, true, 'pass', `${where}: ${events.length ? `${plural(events.length, 'event')} of ${name}` : 'no ledger yet'}; the lock was taken and released.`);
   } catch (e) {
     if (e instanceof LockHeldError) checks.add(ID, TITLE, true, 'warn', `${where}: a run holds the lock right now (${e.message}).`, 'Run doctor again when the run has finished.');

@@ -30,6 +30,14 @@ describe('CI workflows', () => {
     expect(pr).toMatch(/pulumi preview --stack "\$PULUMI_STACK" --policy-pack policies/);
   });
 
+  it('runs campaign doctor for every campaign with the read-only preview identity on pull requests', () => {
+    const jobs = (parse(read('campaign-pr.yml')) as { jobs: Record<string, { environment?: string; steps: { run?: string; env?: Record<string, string> }[] }> }).jobs;
+    expect(jobs.doctor.environment).toBe('campaign-preview');
+    const step = jobs.doctor.steps.find((s) => s.run?.includes('bin/campaign doctor'))!;
+    expect(step.run).toContain('bin/campaign doctor --campaign "$file" --format github');
+    expect(step.env).toMatchObject({ CAMPAIGN_CLIENT_ID: '${{ vars.CAMPAIGN_SCHEDULER_CLIENT_ID }}', CAMPAIGN_STATE: '${{ vars.CAMPAIGN_STATE }}' });
+  });
+
   it('applies through the policy pack on main', () => {
     expect(read('campaign-deploy.yml')).toMatch(/pulumi up --stack "\$PULUMI_STACK" --policy-pack policies --yes/);
   });

@@ -21,8 +21,10 @@ sender mailbox), Entra's own registration campaign and the ledger. Nothing is wr
   --format FMT           text (default), json, or github (workflow annotations for a failing or warning check)
   --now ISO              the clock target resolution uses (default: now)
 
-Environment: AZURE_CLIENT_ID (the identity's client id, for its permissions), CAMPAIGN_TEAMS_APP_ID (the Teams
-app's catalog id), CAMPAIGN_NOTIFICATION_SENDER (sender mailbox when the campaign names none).
+Environment: CAMPAIGN_CLIENT_ID, else AZURE_CLIENT_ID (client id of the identity the scheduled job runs as, whose
+permissions are checked), CAMPAIGN_TEAMS_APP_ID (the Teams app's catalog id), CAMPAIGN_NOTIFICATION_SENDER (sender
+mailbox when the campaign names none). The ledger check takes the campaign's lock and releases it; an identity
+that may only read the ledger gets a warning there.
 
 Exit status: 0 no blocking check failed, 1 a blocking check failed (or the campaign file is invalid),
 2 usage or runtime error (Graph unreachable, credential refused…).`;
@@ -72,7 +74,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     campaign: resolved.campaign,
     graph: new Graph({ graphUrl: graphUrl(p, io) }),
     store,
-    appId: io.env.AZURE_CLIENT_ID || undefined,
+    appId: io.env.CAMPAIGN_CLIENT_ID || io.env.AZURE_CLIENT_ID || undefined,
     teamsAppId: io.env.CAMPAIGN_TEAMS_APP_ID || undefined,
     sender: io.env.CAMPAIGN_NOTIFICATION_SENDER || undefined,
     now,
