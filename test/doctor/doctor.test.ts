@@ -303,3 +303,20 @@ describe('each prerequisite, broken alone, fails its check', () => {
     expect(fs.readFileSync(path.join(state, 'other-campaign', 'ledger.jsonl'), 'utf8')).toBe(before);
   });
 });
+
+describe('usage and runtime errors', () => {
+  it('exit 2 with one line when Graph cannot be reached, and for usage mistakes', async () => {
+    tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'doctor-'));
+    const file = campaignFile(tmp);
+    const io = captureIo(tmp, {});
+    expect(await run(['doctor', '--campaign', file, '--graph-url', 'http://127.0.0.1:59999', '--state', path.join(tmp, 'state')], io)).toBe(2);
+    expect(io.err()).toMatch(/^campaign doctor: cannot reach Microsoft Graph at http:\/\/127\.0\.0\.1:59999/);
+    expect(io.err()).not.toMatch(/internal error|\n\s+at /);
+    const usage = captureIo(tmp, {});
+    expect(await run(['doctor', '--campaign', file, '--format', 'xml'], usage)).toBe(2);
+    expect(usage.err()).toBe('campaign doctor: --format must be one of text, json, github (got "xml").\n');
+    const missing = captureIo(tmp, {});
+    expect(await run(['doctor'], missing)).toBe(2);
+    expect(missing.err()).toMatch(/^campaign doctor: --campaign is required\./);
+  });
+});
