@@ -191,13 +191,13 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   let delivered = 0;
   let stop: Error | undefined;
   const tally = new Tally();
-  // Teams: one group at a time, in $batch requests of 5 a second (src/act/teams-pace.ts).
+  // Teams: the groups of a wave one after another, in $batch requests of 5 a second (src/act/teams-pace.ts).
   const pacer = channel === 'teams' ? new Pacer(graph, TEAMS_ACTIVITY_PER_SECOND) : undefined;
-  const wave = pacer ? 1 : Math.max(1, graph.concurrency);
+  const wave = Math.max(1, graph.concurrency);
   for (let w = 0; w < groups.length && !stop; w += wave) {
     const batchGroups = groups.slice(w, w + wave);
     await ctx.append(batchGroups.map((group): LedgerEvent => ({ v: LEDGER_VERSION, at, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key) })));
-    const sent = await Promise.all(batchGroups.map(async (group) => {
+    const sendGroup = async (group: Notice[]) => {
       const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
       try {
         if (pacer) return { group, requests, answers: await sendPaced(graph, pacer, requests) };
@@ -206,7 +206,9 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
       } catch (e) {
         return { group, requests, answers: group.map((): Answer => ({ error: e })) };
       }
-    }));
+    };
+    // Paced groups go one after another, so the shared pacer sees every request.
+    const sent = pacer ? await inOrder(batchGroups, sendGroup) : await Promise.all(batchGroups.map(sendGroup));
     // First what the whole wave says about the run, then each notice's outcome in its light.
     let unauthorized: GraphAuthError | undefined;
     for (const { requests, answers } of sent) {
@@ -266,6 +268,12 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   // Notices never dispatched are sent by the next run; the run itself fails (exit 2).
   if (stop) throw stop;
   return delivered;
+}
+
+async function inOrder<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
 }
 
 /** Sends one group's requests in paced $batch requests; a lost answer makes only its own $batch in doubt. */
