@@ -88,7 +88,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const clientId = requireFlag(p, 'client-id', 'teams-app');
   const entries = teamsAppEntries({ clientId, tabUrl: stringFlag(p, 'tab-url'), version: stringFlag(p, 'app-version') ?? toolVersion(), developer: stringFlag(p, 'developer') });
-  const out = resolve(stringFlag(p, 'out') ?? DEFAULT_OUT);
+  const out = resolve(io.cwd, stringFlag(p, 'out') ?? DEFAULT_OUT);
   writeFileSync(out, zipStore(entries));
   const manifest = JSON.parse(entries[0]!.data.toString('utf8')) as { id: string; version: string };
   println(io.stdout, `wrote ${out} (manifest id ${manifest.id}, version ${manifest.version}, webApplicationInfo.id ${clientId.toLowerCase()}).`);
