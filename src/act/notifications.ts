@@ -286,7 +286,7 @@ async function sendPaced(graph: Graph, pacer: Pacer, requests: readonly BatchReq
       const responses = await graph.batch(part, { retryTransport: false });
       for (const r of part) answers.push({ response: responses.get(r.id) });
     } catch (e) {
-      for (const _ of part) answers.push({ error: e });
+      answers.push(...part.map((): Answer => ({ error: e })));
     }
   }
   return answers;
