@@ -5,12 +5,14 @@ import type { Campaign } from '../campaign/types';
 import type { NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../ledger/events';
 import { warning, type RunWarning } from '../engine/warnings';
-import type { BatchResponse, Graph } from '../graph/client';
+import type { BatchRequest, BatchResponse, Graph } from '../graph/client';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { NotificationsStoppedError, type NotificationStop } from './errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
+import { prepareTeams } from './teams-install';
+import { Pacer, TEAMS_ACTIVITY_PER_SECOND } from './teams-pace';
 
 /** A notification to send: from a decision of this run, or recorded by an interrupted one. */
 export interface Notice {
@@ -171,6 +173,13 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
       sendable = notices.filter((n) => mailOf(n));
     }
   }
+  if (channel === 'teams') {
+    // The app installed for each recipient, and the run's budget (src/act/teams-install.ts).
+    const prep = await prepareTeams(graph, cfg.teamsAppId, sendable, warnings, PERMISSION_SAMPLE);
+    if (prep.held.length) await ctx.append(prep.held.map((h) => outcome(h.notice, { outcome: h.outcome, ...(h.status ? { status: h.status } : {}), detail: h.detail })));
+    if (prep.stop) throw new NotificationsStoppedError(prep.stop);
+    sendable = prep.ready;
+  }
   const inDoubt = (n: Notice, status: number, why: string): LedgerEvent => {
     warnings.push(channel === 'email'
       ? warning('NotificationInDoubt', `email ${n.key} to ${n.userPrincipalName} got no answer (${why}); the next run looks for it in the Sent Items of ${cfg.sender} and sends it only if it is not there.`, n.userPrincipalName)
@@ -182,19 +191,24 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   let delivered = 0;
   let stop: Error | undefined;
   const tally = new Tally();
+  // Teams: the groups of a wave one after another, in $batch requests of 5 a second (src/act/teams-pace.ts).
+  const pacer = channel === 'teams' ? new Pacer(graph, TEAMS_ACTIVITY_PER_SECOND) : undefined;
   const wave = Math.max(1, graph.concurrency);
   for (let w = 0; w < groups.length && !stop; w += wave) {
     const batchGroups = groups.slice(w, w + wave);
     await ctx.append(batchGroups.map((group): LedgerEvent => ({ v: LEDGER_VERSION, at, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key) })));
-    const sent = await Promise.all(batchGroups.map(async (group) => {
+    const sendGroup = async (group: Notice[]) => {
       const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
       try {
+        if (pacer) return { group, requests, answers: await sendPaced(graph, pacer, requests) };
         const responses = await graph.batch(requests, { retryTransport: false });
         return { group, requests, answers: group.map((_, i): Answer => ({ response: responses.get(String(i)) })) };
       } catch (e) {
         return { group, requests, answers: group.map((): Answer => ({ error: e })) };
       }
-    }));
+    };
+    // Paced groups go one after another, so the shared pacer sees every request.
+    const sent = pacer ? await inOrder(batchGroups, sendGroup) : await Promise.all(batchGroups.map(sendGroup));
     // First what the whole wave says about the run, then each notice's outcome in its light.
     let unauthorized: GraphAuthError | undefined;
     for (const { requests, answers } of sent) {
@@ -254,6 +268,28 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   // Notices never dispatched are sent by the next run; the run itself fails (exit 2).
   if (stop) throw stop;
   return delivered;
+}
+
+async function inOrder<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
+}
+
+/** Sends one group's requests in paced $batch requests; a lost answer makes only its own $batch in doubt. */
+async function sendPaced(graph: Graph, pacer: Pacer, requests: readonly BatchRequest[]): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let i = 0; i < requests.length; i += pacer.perWindow) {
+    const part = requests.slice(i, i + pacer.perWindow);
+    await pacer.take(part.length);
+    try {
+      const responses = await graph.batch(part, { retryTransport: false });
+      for (const r of part) answers.push({ response: responses.get(r.id) });
+    } catch (e) {
+      answers.push(...part.map((): Answer => ({ error: e })));
+    }
+  }
+  return answers;
 }
 
 function render(ctx: SendContext, n: Notice) {

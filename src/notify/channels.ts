@@ -19,6 +19,11 @@ export interface Recipient {
   mail: string | null;
 }
 
+/** The activity type the campaign's Teams app declares in its manifest (teams-app/manifest.template.json). */
+export const TEAMS_ACTIVITY_TYPE = 'passkeyCampaign';
+/** The static tab the notification's webUrl opens: https://teams.microsoft.com/l/entity/<app id>/<entity id>. */
+export const TEAMS_ENTITY_ID = 'passkeys';
+
 /**
  * The named MAPI property that carries a notification's key on the mail (String, in our own property
  * set GUID). Graph can filter messages on it; internet headers cannot be filtered.
@@ -61,9 +66,10 @@ export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: Render
           topic: {
             source: 'text',
             value: n.title,
-            webUrl: `https://teams.microsoft.com/l/entity/${encodeURIComponent(cfg.teamsAppId ?? 'passkey-campaigns')}/passkeys`,
+            // The docs require a Teams-domain webUrl for a text topic; it deep-links to the app's personal tab.
+            webUrl: `https://teams.microsoft.com/l/entity/${encodeURIComponent(cfg.teamsAppId ?? 'passkey-campaigns')}/${TEAMS_ENTITY_ID}`,
           },
-          activityType: 'passkeyCampaign',
+          activityType: TEAMS_ACTIVITY_TYPE,
           previewText: { content: n.title },
           templateParameters: [
             { name: 'message', value: n.text },

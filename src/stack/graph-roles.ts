@@ -15,6 +15,7 @@ export const GRAPH_APP_ROLE_IDS = {
   'GroupMember.ReadWrite.All': 'dbaae8cf-10b5-4b86-a4a1-f871c94c6695',
   'Mail.Send': 'b633e1c5-b582-4048-a93e-9f11b44c7e96',
   'TeamsActivity.Send': 'a267235f-af13-44dc-8385-c1dc93023186',
+  'TeamsAppInstallation.ReadWriteSelfForUser.All': '908de74d-f8b2-4d6b-a9ed-2a17b3b78179',
 } as const;
 
 export type GraphRole = keyof typeof GRAPH_APP_ROLE_IDS;
@@ -43,6 +44,9 @@ export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
   'Mail.Send': 'send email notifications from the configured sender mailbox',
   // Teams channel: activity feed notifications via the campaign's Teams app.
   'TeamsActivity.Send': "send Teams activity feed notifications",
+  // userteamwork-post-installedapps.md: least-privileged application permission; "Self" = only the Teams app whose
+  // manifest names this identity in webApplicationInfo, installed for a recipient before the first notice.
+  'TeamsAppInstallation.ReadWriteSelfForUser.All': "install the campaign's Teams app for each recipient (the app names this identity in webApplicationInfo)",
 };
 
 /** Every Graph role the scheduler identity may ever hold; the policy pack rejects anything else. */
@@ -76,6 +80,9 @@ export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRo
   if (campaigns.some((c) => c.spec.targets.roles.length > 0 && c.spec.targets.includeEligible)) need.add('RoleEligibilitySchedule.Read.Directory');
   if (opts.groupMemberWrite) need.add('GroupMember.ReadWrite.All');
   if (campaigns.some((c) => c.spec.notifications.channel === 'email')) need.add('Mail.Send');
-  if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) need.add('TeamsActivity.Send');
+  if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) {
+    need.add('TeamsActivity.Send');
+    need.add('TeamsAppInstallation.ReadWriteSelfForUser.All');
+  }
   return ALLOWED_GRAPH_ROLES.filter((r) => need.has(r));
 }

@@ -19,8 +19,12 @@ const notice = (i: number): Notice => ({ userId: `u${i}`, userPrincipalName: `u$
 /** A Graph that answers each inner request by the recipient's index, and remembers what it was asked. */
 function stubGraph(replies: readonly Reply[], concurrency = 1) {
   const asked: BatchRequest[] = [];
+  let clock = 0;
   const graph = {
     concurrency,
+    baseUrl: 'https://graph.microsoft.com',
+    now: () => clock,
+    sleep: async (ms: number) => void (clock += ms),
     async batch(requests: readonly BatchRequest[]): Promise<Map<string, BatchResponse>> {
       asked.push(...requests);
       const out = new Map<string, BatchResponse>();

@@ -155,7 +155,7 @@ describe('two in-progress example campaigns', () => {
     expect(assignments.map((a) => graphRoleName(a.inputs.appRoleId)).sort()).toEqual([
       'AuditLog.Read.All', 'Device.Read.All', 'GroupMember.Read.All', 'Mail.Send', 'Policy.Read.All',
       'RoleEligibilitySchedule.Read.Directory', 'RoleManagement.Read.Directory', 'TeamsActivity.Send',
-      'User.Read.All', 'UserAuthenticationMethod.Read.All',
+      'TeamsAppInstallation.ReadWriteSelfForUser.All', 'User.Read.All', 'UserAuthenticationMethod.Read.All',
     ]);
     for (const a of assignments) expect(a.inputs).toMatchObject({ principalObjectId: principalId(), resourceObjectId: GRAPH_SP_OBJECT_ID });
     expect(run.outputs.graphAppRoles).toHaveLength(assignments.length);
