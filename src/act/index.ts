@@ -14,6 +14,7 @@ import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type Group
 import { applyEvents, type CampaignState } from '../engine/state';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
+import type { MailSend } from '../engine/mail-limits';
 import type { ChannelConfig } from '../notify/channels';
 import { addMembers, removeMembers } from './group-members';
 import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
@@ -37,6 +38,8 @@ export interface ActInput {
   recipients: ReadonlyMap<string, RecipientInfo>;
   postpone?: { baseUrl: string; key: string };
   warnings: RunWarning[];
+  /** Email the ledger records as dispatched, for the sender mailboxes' limits. */
+  mailHistory?: readonly MailSend[];
 }
 
 export interface ActResult {
@@ -120,7 +123,7 @@ export async function act(x: ActInput): Promise<ActResult> {
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
     const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
-    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings }, outgoing);
+    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory }, outgoing);
     return { applied, after, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.

@@ -6,11 +6,13 @@ import type { NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../ledger/events';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { BatchResponse, Graph } from '../graph/client';
+import type { MailSend } from '../engine/mail-limits';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { NotificationsStoppedError, type NotificationStop } from './errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
+import { deferUnsent, MAIL_DAY_USED_UP, mailPacerFor } from './mail-pacing';
 
 /** A notification to send: from a decision of this run, or recorded by an interrupted one. */
 export interface Notice {
@@ -55,6 +57,8 @@ export interface SendContext {
   runId: string;
   append: (events: LedgerEvent[]) => Promise<void>;
   warnings: RunWarning[];
+  /** Email this campaign's ledger records as dispatched (sender mailbox limits count them); omitted: none. */
+  mailHistory?: readonly MailSend[];
 }
 
 /**
@@ -183,11 +187,24 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   let stop: Error | undefined;
   const tally = new Tally();
   const wave = Math.max(1, graph.concurrency);
-  for (let w = 0; w < groups.length && !stop; w += wave) {
-    const batchGroups = groups.slice(w, w + wave);
-    await ctx.append(batchGroups.map((group): LedgerEvent => ({ v: LEDGER_VERSION, at, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key) })));
-    const sent = await Promise.all(batchGroups.map(async (group) => {
-      const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
+  // Email is paced to the sender mailboxes' limits (src/act/mail-pacing.ts): one $batch at a time, waiting for room.
+  const pacer = channel === 'email' ? mailPacerFor(ctx, sendable) : null;
+  let w = 0;
+  const nextWave = async (): Promise<Array<{ group: Notice[]; at: string; sender?: string }>> => {
+    if (pacer) {
+      const b = await pacer.next();
+      return b ? [{ group: b.items, at: b.at.toISOString(), sender: b.sender }] : [];
+    }
+    const out = groups.slice(w, w + wave).map((group) => ({ group, at }));
+    w += wave;
+    return out;
+  };
+  while (!stop) {
+    const batchGroups = await nextWave();
+    if (!batchGroups.length) break;
+    await ctx.append(batchGroups.map(({ group, at: sentAt, sender }): LedgerEvent => ({ v: LEDGER_VERSION, at: sentAt, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key), ...(sender ? { sender } : {}) })));
+    const sent = await Promise.all(batchGroups.map(async ({ group, sender }) => {
+      const requests = group.map((n, i) => notificationRequest(sender ? { ...cfg, sender } : cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
       try {
         const responses = await graph.batch(requests, { retryTransport: false });
         return { group, requests, answers: group.map((_, i): Answer => ({ response: responses.get(String(i)) })) };
@@ -253,6 +270,7 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   }
   // Notices never dispatched are sent by the next run; the run itself fails (exit 2).
   if (stop) throw stop;
+  if (pacer) await deferUnsent(ctx, pacer.rest(), (n) => outcome(n, { outcome: 'notSent', detail: MAIL_DAY_USED_UP }));
   return delivered;
 }
 

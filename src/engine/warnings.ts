@@ -26,6 +26,7 @@ export const WARNING_CODES = [
   'CountsUnavailable',
   'TargetSetShrank',
   'EnforcementDeferred',
+  'NotificationsDeferred',
   'ResetPending',
   'LedgerArchived',
   // group writes

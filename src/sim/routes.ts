@@ -16,6 +16,7 @@ import {
   type ExpandItem,
   type FilterSpec,
 } from './odata';
+import { sendingLimitsOf } from './mail-limits';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
 import type { ThrottleClass } from './throttle';
@@ -406,6 +407,9 @@ export const ROUTES: Route[] = [
   // mailbox." (Exchange troubleshooting KB 4462988, "rest-api-is-not-yet-supported-for-this-mailbox-error"), and
   // 404 ErrorInvalidUser for a user that does not exist. A recipient without a mailbox is not refused: the mail
   // is accepted and bounces later (a non-delivery report), which is what `undeliverable` records.
+  // Exchange Online sending limits per sender mailbox (30 a minute, 10,000 recipients a day) and Outlook's
+  // concurrency: src/sim/mail-limits.ts, which cites them.
+  // route-table: permissions=Mail.Send; query=; cost=1; throttle=outlook; docs=api-reference/v1.0/api/user-sendmail.md
   route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
     const sender = requireMailUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -414,6 +418,7 @@ export const ROUTES: Route[] = [
     const recipients = Array.isArray(message.toRecipients) ? (message.toRecipients as Array<{ emailAddress?: { address?: unknown } }>) : [];
     const addresses = recipients.map((r) => r?.emailAddress?.address).filter((a): a is string => typeof a === 'string' && a.includes('@'));
     if (addresses.length === 0) throw badRequest('At least one recipient is required, but none were found.', 'ErrorInvalidRecipients');
+    const allRecipients = ['toRecipients', 'ccRecipients', 'bccRecipients'].reduce((n, k) => n + (Array.isArray(message[k]) ? (message[k] as unknown[]).length : 0), 0);
     // The notified user is the first recipient found in the tenant (by mail or UPN); mail sent to outsiders counts for the sender.
     const found = addresses
       .map((a) => ({ address: a, user: ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()) }))
@@ -422,6 +427,7 @@ export const ROUTES: Route[] = [
     const props = checkExtendedProperties(message.singleValueExtendedProperties);
     const injected = recipient ? ctx.notificationFailure(recipient) : undefined;
     if (injected !== undefined) throw injectedFailure(injected, 'email', recipient!);
+    sendingLimitsOf(ctx.tenant).admit(sender.id, allRecipients, ctx.now());
     const undeliverable = found && recipient && !isMailboxAddress(ctx, recipient, found.address)
       ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; ${found.address} is not the address of a mailbox`
       : undefined;
@@ -441,7 +447,9 @@ export const ROUTES: Route[] = [
     }
     return { status: 202 };
   }),
-  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above).
+  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above). The $filter on
+  // singleValueExtendedProperties needs Mail.Read (singlevaluelegacyextendedproperty-get.md), not Mail.ReadBasic.All.
+  // route-table: permissions=Mail.Read; query=$filter,$select,$top; cost=1; throttle=outlook; docs=api-reference/v1.0/api/user-list-messages.md
   route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
     const user = requireMailUser(ctx, ctx.params[0]!);
     const folder = ctx.params[1]!;

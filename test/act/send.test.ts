@@ -19,8 +19,12 @@ const notice = (i: number): Notice => ({ userId: `u${i}`, userPrincipalName: `u$
 /** A Graph that answers each inner request by the recipient's index, and remembers what it was asked. */
 function stubGraph(replies: readonly Reply[], concurrency = 1) {
   const asked: BatchRequest[] = [];
+  let t = Date.parse('2026-12-01T06:00:00Z');
   const graph = {
     concurrency,
+    // The injected clock email pacing waits on: a wait costs no real time.
+    now: () => t,
+    sleep: async (ms: number) => void (t += ms),
     async batch(requests: readonly BatchRequest[]): Promise<Map<string, BatchResponse>> {
       asked.push(...requests);
       const out = new Map<string, BatchResponse>();
