@@ -170,7 +170,9 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     if (s.action !== 'LookUp') continue;
     const r = found.get(s.notice.key);
     if (!r || r.found === null) {
-      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
+      // Fail safe: not known delivered, so neither delivered nor sent again; a 403 is the identity's missing Mail.Read.
+      const why = r?.status === 403 ? '403: the identity lacks Mail.Read on this mailbox; grant it, scoped to the sender mailbox (docs/platform-engineer.md)' : String(r?.status ?? 'no response');
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${why}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
