@@ -68,3 +68,18 @@ describe('an all-staff email campaign larger than a day of one sender mailbox', 
     expect((await h.events()).filter((e) => e.type === 'notificationOutcome' && e.outcome !== 'delivered' && e.detail !== 'no mailbox')).toEqual([]);
   });
 });
+
+describe('the estimate of an email campaign larger than a day of its senders', () => {
+  it('pushes the later users back by the days their first notices need, and says so in the outlook', async () => {
+    const { estimateEnd, outlook } = await import('../../src/engine/estimate');
+    const { emptyState } = await import('../../src/engine/state');
+    const campaign: Campaign = loadCampaignFile('campaigns/all-staff-passkeys.yaml').campaign!;
+    const now = START.toISOString();
+    const user = (i: number) => ({ userId: `u${i}`, userPrincipalName: `u${i}@contoso.com`, displayName: `U${i}`, accountEnabled: true, mail: `u${i}@contoso.com`, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: true, inEnforcementGroup: false, readErrors: [] });
+    const observation = (n: number) => ({ v: 1, campaign: campaign.metadata.name, at: now, fido2Policy: null, users: Array.from({ length: n }, (_, i) => user(i)), excluded: [], readErrors: [] }) as never;
+    const small = estimateEnd(campaign, observation(10), emptyState(), now)!;
+    const large = estimateEnd(campaign, observation(25_000), emptyState(), now)!;
+    expect((Date.parse(large) - Date.parse(small)) / 86_400_000).toBe(2);
+    expect(outlook(campaign, observation(25_000), emptyState(), now).join('\n')).toMatch(/Email reaches at most 10,000 users a day .* take 3 days/);
+  });
+});
