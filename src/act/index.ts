@@ -162,6 +162,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
         break;
     }
   }
+  let forbidden = false;
   for (const s of steps) {
     if (s.action === 'FailNoSender') {
       outcomes.push({ ...base(s), outcome: 'failed', detail: s.detail });
@@ -170,9 +171,9 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     if (s.action !== 'LookUp') continue;
     const r = found.get(s.notice.key);
     if (!r || r.found === null) {
-      // Fail safe: not known delivered, so neither delivered nor sent again; a 403 is the identity's missing Mail.Read.
-      const why = r?.status === 403 ? '403: the identity lacks Mail.Read on this mailbox; grant it, scoped to the sender mailbox (docs/platform-engineer.md)' : String(r?.status ?? 'no response');
-      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${why}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
+      // Fail safe: not known delivered, so neither delivered nor sent again (it stays open).
+      if (r?.status === 403) forbidden = true;
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
@@ -180,5 +181,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
     else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${cfg.sender}, and the user is no longer in ${s.notice.stage}` });
   }
+  // A 403 is the identity's missing permission, not the mail's: said once, with what to grant.
+  if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${cfg.sender}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));
   return { outcomes, resend };
 }

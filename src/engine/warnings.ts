@@ -39,6 +39,7 @@ export const WARNING_CODES = [
   'NotificationFailed',
   'NotificationInDoubt',
   'SentItemsLookUpFailed',
+  'MailReadMissing',
 ] as const;
 /** A ledger refusal (engine/lifecycle.ts) is a warning in `plan`, which writes nothing and so may go on. */
 export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason | LedgerRefusal;
