@@ -69,7 +69,13 @@ export interface SendContext {
 export async function lookUpSentMail(graph: Graph, sender: string, keys: readonly string[]): Promise<Map<string, { found: boolean | null; status: number | null }>> {
   const out = new Map<string, { found: boolean | null; status: number | null }>();
   if (!keys.length) return out;
-  const responses = await graph.batch(keys.map((key, i) => sentMailLookupRequest(sender, key, String(i))));
+  // One $batch at a time: Outlook runs at most 4 requests of an app at once, and a $batch runs 4 of its own in parallel
+  // (concepts/throttling-limits.md, "Outlook service limits for JSON batching").
+  const responses = new Map<string, BatchResponse>();
+  for (let i = 0; i < keys.length; i += 20) {
+    const chunk = await graph.batch(keys.slice(i, i + 20).map((key, j) => sentMailLookupRequest(sender, key, String(i + j))));
+    for (const [id, r] of chunk) responses.set(id, r);
+  }
   keys.forEach((key, i) => {
     const r = responses.get(String(i));
     if (!r || r.status !== 200) out.set(key, { found: null, status: r?.status ?? null });
