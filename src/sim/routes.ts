@@ -409,7 +409,7 @@ export const ROUTES: Route[] = [
   // is accepted and bounces later (a non-delivery report), which is what `undeliverable` records.
   // Exchange Online sending limits per sender mailbox (30 a minute, 10,000 recipients a day) and Outlook's
   // concurrency: src/sim/mail-limits.ts, which cites them.
-  // route-table: permissions=Mail.Send; query=; cost=1; throttle=outlook; docs=api-reference/v1.0/api/user-sendmail.md
+  // route-table: permissions=Mail.Send; query=; cost=1; throttle=none; docs=api-reference/v1.0/api/user-sendmail.md
   route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
     const sender = requireMailUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -449,7 +449,7 @@ export const ROUTES: Route[] = [
   }),
   // user-list-messages.md; a user without a mailbox answers as sendMail does (see above). The $filter on
   // singleValueExtendedProperties needs Mail.Read (singlevaluelegacyextendedproperty-get.md), not Mail.ReadBasic.All.
-  // route-table: permissions=Mail.Read; query=$filter,$select,$top; cost=1; throttle=outlook; docs=api-reference/v1.0/api/user-list-messages.md
+  // route-table: permissions=Mail.Read; query=$filter,$select,$top; cost=1; throttle=none; docs=api-reference/v1.0/api/user-list-messages.md
   route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
     const user = requireMailUser(ctx, ctx.params[0]!);
     const folder = ctx.params[1]!;
