@@ -17,6 +17,7 @@ import type { Graph } from '../graph/client';
 import type { MailSend } from '../engine/mail-limits';
 import type { ChannelConfig } from '../notify/channels';
 import { addMembers, removeMembers } from './group-members';
+import { sendersOf } from './mail-pacing';
 import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
 
 export interface ActInput {
@@ -143,7 +144,8 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
   const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
   const lookUps = steps.filter((s) => s.action === 'LookUp');
-  const found = cfg.sender ? await lookUpSentMail(x.graph, cfg.sender, lookUps.map((s) => s.notice.key)) : new Map<string, { found: boolean | null; status: number | null }>();
+  const found = await lookUpInSenders(x.graph, sendersOf(cfg), lookUps.map((s) => s.notice.key));
+  const mailboxes = sendersOf(cfg).join(', ');
   // Final outcomes first, then the look-ups, in ledger order within each (the order the ledger always had).
   for (const s of steps) {
     switch (s.action) {
@@ -173,15 +175,32 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     if (!r || r.found === null) {
       // Fail safe: not known delivered, so neither delivered nor sent again (it stays open).
       if (r?.status === 403) forbidden = true;
-      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${mailboxes} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
-    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${cfg.sender}` });
+    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${mailboxes}` });
     else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
-    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${cfg.sender}, and the user is no longer in ${s.notice.stage}` });
+    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}` });
   }
   // A 403 is the identity's missing permission, not the mail's: said once, with what to grant.
-  if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${cfg.sender}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));
+  if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${mailboxes}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));
   return { outcomes, resend };
+}
+
+/**
+ * Looks each key up in every sender mailbox's Sent Items (several senders share the load, and the dispatch line
+ * of an older run does not say which one sent it): found in one = found; otherwise a failed look-up in any = unknown.
+ */
+async function lookUpInSenders(graph: Graph, senders: readonly string[], keys: readonly string[]): Promise<Map<string, { found: boolean | null; status: number | null }>> {
+  const out = new Map<string, { found: boolean | null; status: number | null }>();
+  for (const sender of senders) {
+    const open = keys.filter((k) => out.get(k)?.found !== true);
+    if (!open.length) break;
+    for (const [k, r] of await lookUpSentMail(graph, sender, open)) {
+      const before = out.get(k);
+      if (r.found === true || before === undefined || (before.found === false && r.found === null)) out.set(k, r);
+    }
+  }
+  return out;
 }
