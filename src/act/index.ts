@@ -41,6 +41,8 @@ export interface ActInput {
   warnings: RunWarning[];
   /** Email the ledger records as dispatched, for the sender mailboxes' limits. */
   mailHistory?: readonly MailSend[];
+  /** Graph client clock time after which no more email is sent. */
+  sendUntil?: number;
 }
 
 export interface ActResult {
@@ -124,7 +126,7 @@ export async function act(x: ActInput): Promise<ActResult> {
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
     const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
-    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory }, outgoing);
+    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory, sendUntil: x.sendUntil }, outgoing);
     return { applied, after, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.

@@ -28,7 +28,8 @@ export class MailPacer<T> {
   private readonly queue: T[];
   private readonly startedAt: number;
 
-  constructor(senders: readonly string[], history: readonly MailSend[], items: readonly T[], private readonly runNow: Date, private readonly clock: PacerClock) {
+  /** `until`: the pacer's clock time after which nothing more is handed out (the run's time limit). */
+  constructor(senders: readonly string[], history: readonly MailSend[], items: readonly T[], private readonly runNow: Date, private readonly clock: PacerClock, private readonly until = Infinity) {
     this.windows = new MailWindows(senders, history);
     this.queue = [...items];
     this.startedAt = clock.now();
@@ -40,7 +41,7 @@ export class MailPacer<T> {
   }
 
   async next(): Promise<MailBatch<T> | null> {
-    while (this.queue.length) {
+    while (this.queue.length && this.clock.now() <= this.until) {
       const t = this.t();
       const p = this.windows.pick(t);
       if (p) {
@@ -49,7 +50,7 @@ export class MailPacer<T> {
         return { sender: p.sender, items, at: new Date(t) };
       }
       const wait = this.windows.nextRoom(t) - t;
-      if (wait > MAIL_MAX_WAIT_MS) return null;
+      if (wait > MAIL_MAX_WAIT_MS || this.clock.now() + wait > this.until) return null;
       await this.clock.sleep(wait);
     }
     return null;
@@ -62,7 +63,7 @@ export class MailPacer<T> {
 }
 
 /** The ledger detail of an email left for a later run because every sender's day is used up. */
-export const MAIL_DAY_USED_UP = "not sent: the sender mailboxes' daily sending limit (10,000 recipients in 24 hours) is used up; the next run sends it";
+export const MAIL_DAY_USED_UP = "not sent: the sender mailboxes' daily sending limit (10,000 recipients in 24 hours) or the run's sending time is used up; the next run sends it";
 
 /** The senders of a send: the campaign's list, else its one sender. */
 export function sendersOf(cfg: ChannelConfig): string[] {
@@ -70,12 +71,12 @@ export function sendersOf(cfg: ChannelConfig): string[] {
 }
 
 export function mailPacerFor(ctx: SendContext, notices: readonly Notice[]): MailPacer<Notice> {
-  return new MailPacer(sendersOf(ctx.channel), ctx.mailHistory ?? [], notices, ctx.now, { now: () => ctx.graph.now(), sleep: (ms) => ctx.graph.sleep(ms) });
+  return new MailPacer(sendersOf(ctx.channel), ctx.mailHistory ?? [], notices, ctx.now, { now: () => ctx.graph.now(), sleep: (ms) => ctx.graph.sleep(ms) }, ctx.sendUntil);
 }
 
 /** Records notices the pacer could not send as notSent (a later run sends them) and says so once. */
 export async function deferUnsent(ctx: SendContext, rest: readonly Notice[], outcome: (n: Notice) => LedgerEvent): Promise<void> {
   if (!rest.length) return;
   await ctx.append(rest.map(outcome));
-  ctx.warnings.push(warning('NotificationsDeferred', `${rest.length} email notification${rest.length === 1 ? '' : 's'} not sent this run: the daily sending limit of ${sendersOf(ctx.channel).join(', ')} (10,000 recipients in 24 hours per mailbox) is used up; the next run sends them.`));
+  ctx.warnings.push(warning('NotificationsDeferred', `${rest.length} email notification${rest.length === 1 ? '' : 's'} not sent this run: the daily sending limit of ${sendersOf(ctx.channel).join(', ')} (10,000 recipients in 24 hours per mailbox) or the run's sending time is used up; the next run sends them.`));
 }

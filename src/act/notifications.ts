@@ -59,6 +59,8 @@ export interface SendContext {
   warnings: RunWarning[];
   /** Email this campaign's ledger records as dispatched (sender mailbox limits count them); omitted: none. */
   mailHistory?: readonly MailSend[];
+  /** Graph client clock time after which no more email is sent (the run's time limit); omitted: none. */
+  sendUntil?: number;
 }
 
 /**

@@ -147,13 +147,16 @@ export const MAIL_BATCH = 20;
  */
 export const MAIL_MAX_WAIT_MS = MINUTE_MS;
 
-/** How many emails a run starting at `now` can send (at most `want`), pacing as the job does. */
-export function mailCapacity(history: readonly MailSend[], senders: readonly string[], now: number, want: number): number {
+/**
+ * How many emails a run starting at `now` can send (at most `want`), pacing as the job does, within `budgetMs` of
+ * sending time (the scheduler's run has a time limit; the CLI's has none).
+ */
+export function mailCapacity(history: readonly MailSend[], senders: readonly string[], now: number, want: number, budgetMs = Infinity): number {
   if (!senders.length) return 0;
   const w = new MailWindows(senders, history);
   let t = now;
   let sent = 0;
-  while (sent < want) {
+  while (sent < want && t - now <= budgetMs) {
     const p = w.pick(t);
     if (p) {
       const n = Math.min(MAIL_BATCH, p.room, want - sent);

@@ -54,6 +54,11 @@ export interface RunOptions {
   newLedger?: boolean;
   /** The tenant the run reads, recorded in runStarted and checked against the ledger; unknown (undefined) today. */
   tenantId?: string;
+  /**
+   * Time on the Graph client's clock (graph.now()) after which no more email is sent: the scheduler's invocation
+   * has a time limit, and email goes at most 30 a minute per sender. Omitted: no limit (the CLI).
+   */
+  sendUntil?: number;
 }
 
 /** What every step of one run shares. */
@@ -163,6 +168,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       postpone: opts.postpone,
       warnings: run.warnings,
       mailHistory,
+      sendUntil: opts.sendUntil,
     });
     // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
     const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
@@ -334,10 +340,11 @@ function mailValve(run: Run, cfg: ChannelConfig, kept: Decision[], open: OpenInt
   const senders = cfg.senders?.length ? cfg.senders : [cfg.sender];
   const reserved = open.notifications.filter((n) => (n.sent.channel ?? 'email') === 'email').length;
   const wanted = kept.filter((d) => d.type === 'notify' && d.channel === 'email').length + reserved;
-  const capacity = mailCapacity(history, senders, Date.parse(run.nowIso), wanted);
+  const budgetMs = run.opts.sendUntil === undefined ? Infinity : Math.max(0, run.opts.sendUntil - run.opts.graph.now());
+  const capacity = mailCapacity(history, senders, Date.parse(run.nowIso), wanted, budgetMs);
   const r = applyMailBudget(kept, Math.max(0, capacity - reserved));
   if (!r.deferred) return { kept: r.kept };
-  const reason = `the daily sending limit of ${senders.join(', ')} (Exchange Online: 10,000 recipients in 24 hours per mailbox) leaves room for ${capacity} email${capacity === 1 ? '' : 's'} this run`;
+  const reason = `the daily sending limit of ${senders.join(', ')} (Exchange Online: 10,000 recipients in 24 hours and 30 a minute per mailbox)${budgetMs === Infinity ? '' : ` and the run's ${Math.round(budgetMs / 60_000)} minutes of sending time`} leave room for ${capacity} email${capacity === 1 ? '' : 's'} this run`;
   run.warnings.push(warning('NotificationsDeferred', `${r.deferred} user${r.deferred === 1 ? '' : 's'} due a notice wait for the next run: ${reason}; they make no move until their notice can be sent.`));
   return { kept: r.kept, deferred: { users: r.deferred, reason } };
 }

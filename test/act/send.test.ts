@@ -42,7 +42,7 @@ function stubGraph(replies: readonly Reply[], concurrency = 1) {
   return { graph: graph as unknown as Graph, asked };
 }
 
-async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number; sender?: string | null; senders?: string[]; mailHistory?: MailSend[] } = {}) {
+async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number; sender?: string | null; senders?: string[]; mailHistory?: MailSend[]; sendUntil?: number } = {}) {
   const { graph, asked } = stubGraph(replies, o.concurrency);
   const events: LedgerEvent[] = [];
   const notices = replies.map((_, i) => notice(i + 1));
@@ -53,7 +53,7 @@ async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { 
   try {
     delivered = await sendNotifications({
       graph, campaign: campaign({ channel }), channel: { channel, sender: o.sender === null ? undefined : SENDER, ...(o.senders ? { senders: o.senders } : {}) }, recipients, now: new Date('2026-12-01T06:00:00Z'), runId: 'run-1',
-      append: async (e) => void events.push(...e), warnings, mailHistory: o.mailHistory,
+      append: async (e) => void events.push(...e), warnings, mailHistory: o.mailHistory, sendUntil: o.sendUntil,
     }, notices);
   } catch (e) {
     thrown = e;
@@ -146,5 +146,13 @@ describe('sendNotifications: email paced to the sender mailboxes (30 a minute, 1
     expect(r.outcomes.filter((o) => o.endsWith('notSent'))).toHaveLength(3);
     expect(r.recorded.filter((e) => e.outcome === 'notSent').every((e) => e.detail?.includes('daily sending limit'))).toBe(true);
     expect(r.warnings.map((w) => w.code)).toContain('NotificationsDeferred');
+  });
+
+  it("stops at the run's sending time (the scheduler's time limit) and leaves the rest notSent", async () => {
+    const start = Date.parse('2026-12-01T06:00:00Z');
+    const r = await send('email', Array.from({ length: 100 }, () => 202), { sendUntil: start + 60_000 });
+    // 30 at once, 30 a minute later; the next 30 would leave after the limit.
+    expect(r.delivered).toBe(60);
+    expect(r.outcomes.filter((o) => o.endsWith('notSent'))).toHaveLength(40);
   });
 });
