@@ -40,18 +40,10 @@ export function mailSends(events: readonly LedgerEvent[]): MailSend[] {
   return out;
 }
 
-/** Sends counted against `sender` in the window (from, to]; a send of unknown sender counts against every sender. */
-export function sentFrom(sends: readonly MailSend[], sender: string, from: number, to: number): number {
-  const s = sender.toLowerCase();
-  let n = 0;
-  for (const x of sends) if (x.at > from && x.at <= to && (x.sender === undefined || x.sender.toLowerCase() === s)) n++;
-  return n;
-}
-
 /**
  * The sending windows of a set of sender mailboxes on one clock: what each may send at a moment without
  * exceeding 30 a minute or 10,000 in any 24 hours, and when the next send becomes possible. The reconcile
- * job's pacer (src/act/mail-pacing.ts) runs it on the real (injected) clock; planMailSends on a virtual one.
+ * job's pacer (src/act/mail-pacing.ts) runs it on the real (injected) clock; mailCapacity on a virtual one.
  */
 export class MailWindows {
   /**
@@ -202,10 +194,4 @@ function byUser(decisions: readonly Decision[]): Array<{ userId: string | null; 
     else out.push({ userId: d.userId, list: [d] });
   }
   return out;
-}
-
-/** Whole days a backlog of `notices` needs at `senders` mailboxes' daily limit (0 when it fits today). */
-export function daysToSend(notices: number, senders: number): number {
-  const perDay = MAIL_LIMITS.recipientsPerDay * Math.max(1, senders);
-  return notices <= perDay ? 0 : Math.ceil(notices / perDay) - 1;
 }
