@@ -30,7 +30,7 @@ export interface RuntimeDeps {
 }
 
 /** Sending time of one scheduled invocation (all campaigns): 90 minutes of the 2 hours host.json allows. */
-export const SCHEDULED_SEND_MS = 90 * 60_000;
+const SCHEDULED_SEND_MS = 90 * 60_000;
 
 /** Runs one reconcile per campaign, one after the other; one failing campaign does not stop the others. */
 export async function runScheduledReconcile(input: { settings: SchedulerSettings; now: Date; log: SchedulerLog }, deps: RuntimeDeps = {}): Promise<ScheduledCampaignResult[]> {
