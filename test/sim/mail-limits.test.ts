@@ -95,3 +95,26 @@ describe("Outlook's concurrency limit", () => {
     expect(fifth.retryAfter).not.toBeNull();
   });
 });
+
+describe('Outlook concurrency accounting (no timing involved)', () => {
+  it('counts a direct mail request as 1, a $batch as up to 4 of its mail requests, a dependsOn chain as 1', async () => {
+    const { outlookClaims } = await import('../../src/sim/mail-limits');
+    const req = (i: number, dependsOn?: string[]) => ({ id: String(i), method: 'POST', url: `/users/${SENDER}/sendMail`, ...(dependsOn ? { dependsOn } : {}) });
+    expect(outlookClaims(`/v1.0/users/${SENDER}/sendMail`, undefined)).toBe(1);
+    expect(outlookClaims('/v1.0/users', undefined)).toBe(0);
+    expect(outlookClaims('/v1.0/$batch', { requests: [req(0), req(1)] })).toBe(2);
+    expect(outlookClaims('/v1.0/$batch', { requests: Array.from({ length: 20 }, (_, i) => req(i)) })).toBe(4);
+    expect(outlookClaims('/v1.0/$batch', { requests: [req(0), req(1, ['0']), req(2, ['1'])] })).toBe(1);
+    expect(outlookClaims('/v1.0/$batch', { requests: [{ id: '0', method: 'GET', url: '/users' }] })).toBe(0);
+  });
+
+  it('admits 4 in flight and refuses the 5th until one leaves', async () => {
+    const { OutlookConcurrency } = await import('../../src/sim/mail-limits');
+    const c = new OutlookConcurrency();
+    for (let i = 0; i < 4; i++) expect(c.enter(1)).toBe(true);
+    expect(c.enter(1)).toBe(false);
+    c.leave(1);
+    expect(c.enter(1)).toBe(true);
+    expect(c.enter(4)).toBe(false);
+  });
+});
