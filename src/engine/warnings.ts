@@ -27,6 +27,7 @@ export const WARNING_CODES = [
   'CountsUnavailable',
   'TargetSetShrank',
   'EnforcementDeferred',
+  'NotificationsDeferred',
   'ResetPending',
   'LedgerArchived',
   // group writes
@@ -42,6 +43,7 @@ export const WARNING_CODES = [
   'NotificationsCarriedOver',
   'TeamsAppNotSet',
   'TeamsAppNotInstalled',
+  'MailReadMissing',
 ] as const;
 /** A ledger refusal (engine/lifecycle.ts) is a warning in `plan`, which writes nothing and so may go on. */
 export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason | LedgerRefusal;

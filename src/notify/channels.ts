@@ -8,6 +8,8 @@ export interface ChannelConfig {
   channel: NotificationChannel;
   /** Mailbox (UPN or id) that sends email notifications. */
   sender?: string;
+  /** Several sender mailboxes sharing the load (each has its own sending limits); when set, `sender` is unused. */
+  senders?: string[];
   /** Teams app (manifest id) that declares the `passkeyCampaign` activity type. */
   teamsAppId?: string;
 }

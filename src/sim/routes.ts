@@ -16,6 +16,7 @@ import {
   type ExpandItem,
   type FilterSpec,
 } from './odata';
+import { sendingLimitsOf } from './mail-limits';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
 import type { ThrottleClass } from './throttle';
@@ -423,7 +424,6 @@ export const ROUTES: Route[] = [
   // webUrl (teamworkactivitytopic.md) that "must start with the Microsoft Teams domain"; the docs name no status
   // for either, so both are the conservative 400 BadRequest of an invalid parameter. The product's topic deep-links
   // to its own app (https://teams.microsoft.com/l/entity/<app id>/…), so a webUrl into another app is refused too.
-  // route-table: permissions=TeamsActivity.Send; query=; cost=1; throttle=teamsActivity; docs=api-reference/v1.0/api/userteamwork-sendactivitynotification.md
   route('POST', '/users/{id}/teamwork/sendActivityNotification', 'teamsActivity', false, (ctx) => {
     const user = requireUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -453,7 +453,6 @@ export const ROUTES: Route[] = [
   }),
   // userteamwork-list-installedapps.md: $filter, $select, $expand (teamsApp, teamsAppDefinition); the docs' example
   // filters on teamsApp/externalId, and teamsApp/id is the catalog id the product knows.
-  // route-table: permissions=TeamsAppInstallation.ReadForUser.All|TeamsAppInstallation.ReadWriteSelfForUser.All|TeamsAppInstallation.ReadWriteForUser.All; query=$filter,$select,$expand; cost=1; throttle=teamsInstalledApps; docs=api-reference/v1.0/api/userteamwork-list-installedapps.md
   route('GET', '/users/{id}/teamwork/installedApps', 'teamsInstalledApps', true, (ctx) => {
     const user = requireUser(ctx, ctx.params[0]!);
     for (const name of new Set(ctx.query.keys())) {
@@ -480,7 +479,6 @@ export const ROUTES: Route[] = [
   // userteamwork-post-installedapps.md: body { "teamsApp@odata.bind": ".../appCatalogs/teamsApps/{id}" }, 201 Created
   // with no body. The docs name no status for an app that is not in the catalog or already installed: the
   // conservative choices are 404 NotFound and 409 Conflict (a resource that already exists).
-  // route-table: permissions=TeamsAppInstallation.ReadWriteSelfForUser.All|TeamsAppInstallation.ReadWriteForUser.All; query=; cost=1; throttle=teamsInstalledApps; docs=api-reference/v1.0/api/userteamwork-post-installedapps.md
   route('POST', '/users/{id}/teamwork/installedApps', 'teamsInstalledApps', false, (ctx) => {
     const user = requireUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -496,6 +494,8 @@ export const ROUTES: Route[] = [
   // mailbox." (Exchange troubleshooting KB 4462988, "rest-api-is-not-yet-supported-for-this-mailbox-error"), and
   // 404 ErrorInvalidUser for a user that does not exist. A recipient without a mailbox is not refused: the mail
   // is accepted and bounces later (a non-delivery report), which is what `undeliverable` records.
+  // Exchange Online sending limits per sender mailbox (30 a minute, 10,000 recipients a day) and Outlook's
+  // concurrency: src/sim/mail-limits.ts, which cites them.
   route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
     const sender = requireMailUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -504,6 +504,7 @@ export const ROUTES: Route[] = [
     const recipients = Array.isArray(message.toRecipients) ? (message.toRecipients as Array<{ emailAddress?: { address?: unknown } }>) : [];
     const addresses = recipients.map((r) => r?.emailAddress?.address).filter((a): a is string => typeof a === 'string' && a.includes('@'));
     if (addresses.length === 0) throw badRequest('At least one recipient is required, but none were found.', 'ErrorInvalidRecipients');
+    const allRecipients = ['toRecipients', 'ccRecipients', 'bccRecipients'].reduce((n, k) => n + (Array.isArray(message[k]) ? (message[k] as unknown[]).length : 0), 0);
     // The notified user is the first recipient found in the tenant (by mail or UPN); mail sent to outsiders counts for the sender.
     const found = addresses
       .map((a) => ({ address: a, user: ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()) }))
@@ -512,6 +513,7 @@ export const ROUTES: Route[] = [
     const props = checkExtendedProperties(message.singleValueExtendedProperties);
     const injected = recipient ? ctx.notificationFailure(recipient) : undefined;
     if (injected !== undefined) throw injectedFailure(injected, 'email', recipient!);
+    sendingLimitsOf(ctx.tenant).admit(sender.id, allRecipients, ctx.now());
     const undeliverable = found && recipient && !isMailboxAddress(ctx, recipient, found.address)
       ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; ${found.address} is not the address of a mailbox`
       : undefined;
@@ -531,7 +533,8 @@ export const ROUTES: Route[] = [
     }
     return { status: 202 };
   }),
-  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above).
+  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above). The $filter on
+  // singleValueExtendedProperties needs Mail.Read (singlevaluelegacyextendedproperty-get.md), not Mail.ReadBasic.All.
   route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
     const user = requireMailUser(ctx, ctx.params[0]!);
     const folder = ctx.params[1]!;

@@ -14,6 +14,8 @@ export const GRAPH_APP_ROLE_IDS = {
   'Policy.Read.All': '246dd0d5-5bd0-4def-940b-0421030a5b68',
   'GroupMember.ReadWrite.All': 'dbaae8cf-10b5-4b86-a4a1-f871c94c6695',
   'Mail.Send': 'b633e1c5-b582-4048-a93e-9f11b44c7e96',
+  // concepts/permissions-reference.md, Mail.Read (application): "Read mail in all mailboxes".
+  'Mail.Read': '810c84a8-4a9e-49e6-bf7d-12d183f40d01',
   'TeamsActivity.Send': 'a267235f-af13-44dc-8385-c1dc93023186',
   'TeamsAppInstallation.ReadWriteSelfForUser.All': '908de74d-f8b2-4d6b-a9ed-2a17b3b78179',
 } as const;
@@ -42,6 +44,10 @@ export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
   'GroupMember.ReadWrite.All': 'add users to the enforcement group when group ownership is not enough',
   // Email channel; scope it to the sender mailbox with an Exchange application access policy.
   'Mail.Send': 'send email notifications from the configured sender mailbox',
+  // Crash recovery of email: the Sent Items $filter on singleValueExtendedProperties needs Mail.Read
+  // (singlevaluelegacyextendedproperty-get.md; Mail.ReadBasic.All does not cover extended properties).
+  // Scope it to the sender mailbox with the same application access policy (or RBAC for Applications) as Mail.Send.
+  'Mail.Read': "look up a dispatched email by its key in the sender mailbox's Sent Items after an interrupted run",
   // Teams channel: activity feed notifications via the campaign's Teams app.
   'TeamsActivity.Send': "send Teams activity feed notifications",
   // userteamwork-post-installedapps.md: least-privileged application permission; "Self" = only the Teams app whose
@@ -79,7 +85,10 @@ export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRo
   if (campaigns.some((c) => c.spec.targets.roles.length > 0)) need.add('RoleManagement.Read.Directory');
   if (campaigns.some((c) => c.spec.targets.roles.length > 0 && c.spec.targets.includeEligible)) need.add('RoleEligibilitySchedule.Read.Directory');
   if (opts.groupMemberWrite) need.add('GroupMember.ReadWrite.All');
-  if (campaigns.some((c) => c.spec.notifications.channel === 'email')) need.add('Mail.Send');
+  if (campaigns.some((c) => c.spec.notifications.channel === 'email')) {
+    need.add('Mail.Send');
+    need.add('Mail.Read');
+  }
   if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) {
     need.add('TeamsActivity.Send');
     need.add('TeamsAppInstallation.ReadWriteSelfForUser.All');
