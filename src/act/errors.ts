@@ -2,7 +2,7 @@
 // recipient (a recipient's 403/404 is that recipient's failed outcome; see sendNotifications).
 import { RuntimeError } from '../errors';
 
-export type NotificationStopReason = 'SenderNotSet' | 'SenderMailboxMissing' | 'PermissionMissing';
+export type NotificationStopReason = 'SenderNotSet' | 'SenderMailboxMissing' | 'PermissionMissing' | 'TeamsAppMissing';
 
 /** The Graph permission each channel's send needs (application permissions). */
 export const SEND_PERMISSION = { teams: 'TeamsActivity.Send', email: 'Mail.Send' } as const;
@@ -17,6 +17,10 @@ export interface NotificationStop {
   count: number;
   /** The sender mailbox (email). */
   sender?: string;
+  /** The permission that is missing, when not the channel's send permission (installing the Teams app). */
+  permission?: string;
+  /** The campaign's Teams app (catalog id). */
+  teamsAppId?: string;
 }
 
 const plural = (n: number, one: string) => `${n} ${one}${n === 1 ? '' : 's'}`;
@@ -31,11 +35,18 @@ const SAY: Record<NotificationStopReason, (s: NotificationStop) => { message: st
     message: `email notifications cannot be sent: the sender ${s.sender} has no mailbox (sendMail answered ${s.status} ${s.code} for all ${plural(s.count, 'notification')} of this run), so nobody was notified.`,
     hint: 'Set spec.notifications.sender (or --sender) to an existing Exchange Online mailbox, such as a shared mailbox, then run again; the notices are sent by the next run.',
   }),
-  PermissionMissing: (s) => ({
+  PermissionMissing: (s) => s.permission ? {
+    message: `Teams notifications cannot be sent: installing the campaign's Teams app was refused for all ${plural(s.count, 'recipient')} of this run with ${s.status} ${s.code}, which is the identity's permission ${s.permission}, not one recipient's.`,
+    hint: `Grant the identity the Microsoft Graph application permission ${s.permission} (with admin consent), and make sure the Teams app's manifest names the identity's client id in webApplicationInfo (campaign teams-app --client-id), then run again.`,
+  } : {
     message: `${s.channel === 'teams' ? 'Teams notifications' : 'email notifications'} cannot be sent: Graph refused all ${plural(s.count, 'notification')} of this run with ${s.status} ${s.code}, which is the identity's permission, not one recipient's.`,
     hint: s.channel === 'teams'
       ? `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.teams} (with admin consent) and install the campaign's Teams app (CAMPAIGN_TEAMS_APP_ID) for the targeted users, then run again.`
       : `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.email} (with admin consent) and make sure no application access policy excludes the mailbox ${s.sender}, then run again.`,
+  },
+  TeamsAppMissing: (s) => ({
+    message: `Teams notifications cannot be sent: installing the Teams app ${s.teamsAppId} answered ${s.status} ${s.code} for all ${plural(s.count, 'recipient')} of this run, so the app is not in the organization's app catalog.`,
+    hint: 'Upload the campaign\'s Teams app (campaign teams-app --client-id ID) to the org catalog and set CAMPAIGN_TEAMS_APP_ID (passkey-campaigns:teamsAppId) to its catalog id, then run again.',
   }),
 };
 
@@ -48,6 +59,7 @@ export class NotificationsStoppedError extends RuntimeError {
   readonly code: string;
   readonly count: number;
   readonly sender?: string;
+  readonly permission?: string;
   constructor(readonly stop: NotificationStop) {
     const { message, hint } = SAY[stop.reason](stop);
     super(message, false, hint);
@@ -57,5 +69,6 @@ export class NotificationsStoppedError extends RuntimeError {
     this.code = stop.code;
     this.count = stop.count;
     this.sender = stop.sender;
+    this.permission = stop.permission ?? (stop.reason === 'PermissionMissing' ? SEND_PERMISSION[stop.channel] : undefined);
   }
 }

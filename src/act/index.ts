@@ -14,8 +14,10 @@ import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type Group
 import { applyEvents, type CampaignState } from '../engine/state';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
+import type { MailSend } from '../engine/mail-limits';
 import type { ChannelConfig } from '../notify/channels';
 import { addMembers, removeMembers } from './group-members';
+import { sendersOf } from './mail-pacing';
 import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
 
 export interface ActInput {
@@ -37,6 +39,10 @@ export interface ActInput {
   recipients: ReadonlyMap<string, RecipientInfo>;
   postpone?: { baseUrl: string; key: string };
   warnings: RunWarning[];
+  /** Email the ledger records as dispatched, for the sender mailboxes' limits. */
+  mailHistory?: readonly MailSend[];
+  /** Graph client clock time after which no more email is sent. */
+  sendUntil?: number;
 }
 
 export interface ActResult {
@@ -120,7 +126,7 @@ export async function act(x: ActInput): Promise<ActResult> {
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
     const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
-    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings }, outgoing);
+    const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory, sendUntil: x.sendUntil }, outgoing);
     return { applied, after, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.
@@ -140,7 +146,8 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
   const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
   const lookUps = steps.filter((s) => s.action === 'LookUp');
-  const found = cfg.sender ? await lookUpSentMail(x.graph, cfg.sender, lookUps.map((s) => s.notice.key)) : new Map<string, { found: boolean | null; status: number | null }>();
+  const found = await lookUpInSenders(x.graph, sendersOf(cfg), lookUps.map((s) => s.notice.key));
+  const mailboxes = sendersOf(cfg).join(', ');
   // Final outcomes first, then the look-ups, in ledger order within each (the order the ledger always had).
   for (const s of steps) {
     switch (s.action) {
@@ -159,6 +166,7 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
         break;
     }
   }
+  let forbidden = false;
   for (const s of steps) {
     if (s.action === 'FailNoSender') {
       outcomes.push({ ...base(s), outcome: 'failed', detail: s.detail });
@@ -167,13 +175,34 @@ async function settleOpenNotifications(x: ActInput, after: CampaignState): Promi
     if (s.action !== 'LookUp') continue;
     const r = found.get(s.notice.key);
     if (!r || r.found === null) {
-      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${cfg.sender} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
+      // Fail safe: not known delivered, so neither delivered nor sent again (it stays open).
+      if (r?.status === 403) forbidden = true;
+      x.warnings.push(warning('SentItemsLookUpFailed', `could not look up email ${s.notice.key} in the Sent Items of ${mailboxes} (${r?.status ?? 'no response'}); it stays open and is checked again next run.`, s.notice.userPrincipalName));
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
-    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${cfg.sender}` });
+    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${mailboxes}` });
     else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
-    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${cfg.sender}, and the user is no longer in ${s.notice.stage}` });
+    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}` });
   }
+  // A 403 is the identity's missing permission, not the mail's: said once, with what to grant.
+  if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${mailboxes}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));
   return { outcomes, resend };
+}
+
+/**
+ * Looks each key up in every sender mailbox's Sent Items (several senders share the load, and the dispatch line
+ * of an older run does not say which one sent it): found in one = found; otherwise a failed look-up in any = unknown.
+ */
+async function lookUpInSenders(graph: Graph, senders: readonly string[], keys: readonly string[]): Promise<Map<string, { found: boolean | null; status: number | null }>> {
+  const out = new Map<string, { found: boolean | null; status: number | null }>();
+  for (const sender of senders) {
+    const open = keys.filter((k) => out.get(k)?.found !== true);
+    if (!open.length) break;
+    for (const [k, r] of await lookUpSentMail(graph, sender, open)) {
+      const before = out.get(k);
+      if (r.found === true || before === undefined || (before.found === false && r.found === null)) out.set(k, r);
+    }
+  }
+  return out;
 }

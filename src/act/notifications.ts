@@ -5,12 +5,16 @@ import type { Campaign } from '../campaign/types';
 import type { NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcomeEvent, type NotificationSentEvent } from '../ledger/events';
 import { warning, type RunWarning } from '../engine/warnings';
-import type { BatchResponse, Graph } from '../graph/client';
+import type { BatchRequest, BatchResponse, Graph } from '../graph/client';
+import type { MailSend } from '../engine/mail-limits';
 import { GraphAuthError, GraphError } from '../graph/errors';
 import { NotificationsStoppedError, type NotificationStop } from './errors';
 import { notificationRequest, sentMailLookupRequest, type ChannelConfig } from '../notify/channels';
 import { createPostponeToken } from '../notify/postpone-token';
 import { renderNotification } from '../notify/templates';
+import { prepareTeams } from './teams-install';
+import { Pacer, TEAMS_ACTIVITY_PER_SECOND } from './teams-pace';
+import { deferUnsent, MAIL_DAY_USED_UP, mailPacerFor } from './mail-pacing';
 
 /** A notification to send: from a decision of this run, or recorded by an interrupted one. */
 export interface Notice {
@@ -55,6 +59,10 @@ export interface SendContext {
   runId: string;
   append: (events: LedgerEvent[]) => Promise<void>;
   warnings: RunWarning[];
+  /** Email this campaign's ledger records as dispatched (sender mailbox limits count them); omitted: none. */
+  mailHistory?: readonly MailSend[];
+  /** Graph client clock time after which no more email is sent (the run's time limit); omitted: none. */
+  sendUntil?: number;
 }
 
 /**
@@ -65,7 +73,13 @@ export interface SendContext {
 export async function lookUpSentMail(graph: Graph, sender: string, keys: readonly string[]): Promise<Map<string, { found: boolean | null; status: number | null }>> {
   const out = new Map<string, { found: boolean | null; status: number | null }>();
   if (!keys.length) return out;
-  const responses = await graph.batch(keys.map((key, i) => sentMailLookupRequest(sender, key, String(i))));
+  // One $batch at a time: Outlook runs at most 4 requests of an app at once, and a $batch runs 4 of its own in parallel
+  // (concepts/throttling-limits.md, "Outlook service limits for JSON batching").
+  const responses = new Map<string, BatchResponse>();
+  for (let i = 0; i < keys.length; i += 20) {
+    const chunk = await graph.batch(keys.slice(i, i + 20).map((key, j) => sentMailLookupRequest(sender, key, String(i + j))));
+    for (const [id, r] of chunk) responses.set(id, r);
+  }
   keys.forEach((key, i) => {
     const r = responses.get(String(i));
     if (!r || r.status !== 200) out.set(key, { found: null, status: r?.status ?? null });
@@ -171,6 +185,13 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
       sendable = notices.filter((n) => mailOf(n));
     }
   }
+  if (channel === 'teams') {
+    // The app installed for each recipient, and the run's budget (src/act/teams-install.ts).
+    const prep = await prepareTeams(graph, cfg.teamsAppId, sendable, warnings, PERMISSION_SAMPLE);
+    if (prep.held.length) await ctx.append(prep.held.map((h) => outcome(h.notice, { outcome: h.outcome, ...(h.status ? { status: h.status } : {}), detail: h.detail })));
+    if (prep.stop) throw new NotificationsStoppedError(prep.stop);
+    sendable = prep.ready;
+  }
   const inDoubt = (n: Notice, status: number, why: string): LedgerEvent => {
     warnings.push(channel === 'email'
       ? warning('NotificationInDoubt', `email ${n.key} to ${n.userPrincipalName} got no answer (${why}); the next run looks for it in the Sent Items of ${cfg.sender} and sends it only if it is not there.`, n.userPrincipalName)
@@ -182,19 +203,37 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   let delivered = 0;
   let stop: Error | undefined;
   const tally = new Tally();
+  // Teams: the groups of a wave one after another, in $batch requests of 5 a second (src/act/teams-pace.ts).
+  const teamsPacer = channel === 'teams' ? new Pacer(graph, TEAMS_ACTIVITY_PER_SECOND) : undefined;
   const wave = Math.max(1, graph.concurrency);
-  for (let w = 0; w < groups.length && !stop; w += wave) {
-    const batchGroups = groups.slice(w, w + wave);
-    await ctx.append(batchGroups.map((group): LedgerEvent => ({ v: LEDGER_VERSION, at, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key) })));
-    const sent = await Promise.all(batchGroups.map(async (group) => {
-      const requests = group.map((n, i) => notificationRequest(cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
+  // Email is paced to the sender mailboxes' limits (src/act/mail-pacing.ts): one $batch at a time, waiting for room.
+  const mailPacer = channel === 'email' ? mailPacerFor(ctx, sendable) : null;
+  let w = 0;
+  const nextWave = async (): Promise<Array<{ group: Notice[]; at: string; sender?: string }>> => {
+    if (mailPacer) {
+      const b = await mailPacer.next();
+      return b ? [{ group: b.items, at: b.at.toISOString(), sender: b.sender }] : [];
+    }
+    const out = groups.slice(w, w + wave).map((group) => ({ group, at }));
+    w += wave;
+    return out;
+  };
+  while (!stop) {
+    const batchGroups = await nextWave();
+    if (!batchGroups.length) break;
+    await ctx.append(batchGroups.map(({ group, at: sentAt, sender }): LedgerEvent => ({ v: LEDGER_VERSION, at: sentAt, type: 'notificationDispatch', runId, channel, keys: group.map((n) => n.key), ...(sender ? { sender } : {}) })));
+    const sendGroup = async ({ group, sender }: { group: Notice[]; sender?: string }) => {
+      const requests = group.map((n, i) => notificationRequest(sender ? { ...cfg, sender } : cfg, { userId: n.userId, userPrincipalName: n.userPrincipalName, mail: mailOf(n) }, render(ctx, n), n.key, String(i))!);
       try {
+        if (teamsPacer) return { group, requests, answers: await sendPaced(graph, teamsPacer, requests) };
         const responses = await graph.batch(requests, { retryTransport: false });
         return { group, requests, answers: group.map((_, i): Answer => ({ response: responses.get(String(i)) })) };
       } catch (e) {
         return { group, requests, answers: group.map((): Answer => ({ error: e })) };
       }
-    }));
+    };
+    // Paced groups go one after another, so the shared pacer sees every request.
+    const sent = teamsPacer ? await inOrder(batchGroups, sendGroup) : await Promise.all(batchGroups.map(sendGroup));
     // First what the whole wave says about the run, then each notice's outcome in its light.
     let unauthorized: GraphAuthError | undefined;
     for (const { requests, answers } of sent) {
@@ -253,7 +292,30 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   }
   // Notices never dispatched are sent by the next run; the run itself fails (exit 2).
   if (stop) throw stop;
+  if (mailPacer) await deferUnsent(ctx, mailPacer.rest(), (n) => outcome(n, { outcome: 'notSent', detail: MAIL_DAY_USED_UP }));
   return delivered;
+}
+
+async function inOrder<T, R>(items: readonly T[], fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = [];
+  for (const item of items) out.push(await fn(item));
+  return out;
+}
+
+/** Sends one group's requests in paced $batch requests; a lost answer makes only its own $batch in doubt. */
+async function sendPaced(graph: Graph, pacer: Pacer, requests: readonly BatchRequest[]): Promise<Answer[]> {
+  const answers: Answer[] = [];
+  for (let i = 0; i < requests.length; i += pacer.perWindow) {
+    const part = requests.slice(i, i + pacer.perWindow);
+    await pacer.take(part.length);
+    try {
+      const responses = await graph.batch(part, { retryTransport: false });
+      for (const r of part) answers.push({ response: responses.get(r.id) });
+    } catch (e) {
+      answers.push(...part.map((): Answer => ({ error: e })));
+    }
+  }
+  return answers;
 }
 
 function render(ctx: SendContext, n: Notice) {

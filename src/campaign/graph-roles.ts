@@ -12,10 +12,14 @@ export const GRAPH_APP_ROLE_IDS = {
   'Device.Read.All': '7438b122-aefc-4978-80ed-43db9fcc7715',
   'RoleManagement.Read.Directory': '483bed4a-2ad3-4361-a73b-c83ccdbdc53c',
   'RoleEligibilitySchedule.Read.Directory': 'ff278e11-4a33-4d0c-83d2-d01dc58929a5',
-  'Policy.Read.All': '246dd0d5-5bd0-4def-940b-0421030a5b68',
+  // concepts/permissions-reference.md, Policy.Read.AuthenticationMethod (application): "Read authentication method policies".
+  'Policy.Read.AuthenticationMethod': '8e3bc81b-d2f3-4b7b-838c-32c88218d2f0',
   'GroupMember.ReadWrite.All': 'dbaae8cf-10b5-4b86-a4a1-f871c94c6695',
   'Mail.Send': 'b633e1c5-b582-4048-a93e-9f11b44c7e96',
+  // concepts/permissions-reference.md, Mail.Read (application): "Read mail in all mailboxes".
+  'Mail.Read': '810c84a8-4a9e-49e6-bf7d-12d183f40d01',
   'TeamsActivity.Send': 'a267235f-af13-44dc-8385-c1dc93023186',
+  'TeamsAppInstallation.ReadWriteSelfForUser.All': '908de74d-f8b2-4d6b-a9ed-2a17b3b78179',
 } as const;
 
 export type GraphRole = keyof typeof GRAPH_APP_ROLE_IDS;
@@ -34,16 +38,25 @@ export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
   'Device.Read.All': 'read devices, their OS version, last sign-in and registered owners',
   // Active role assignments and role definitions of the targeted admin roles.
   'RoleManagement.Read.Directory': 'read active directory role assignments and definitions',
-  // PIM-eligible holders count as members when includeEligible is true.
-  'RoleEligibilitySchedule.Read.Directory': 'read PIM-eligible role assignments',
+  // PIM-eligible holders count as members when includeEligible is true. Not granted: the eligibility page accepts
+  // RoleManagement.Read.Directory, which role targeting needs anyway; allowed for tenants that grant it by hand.
+  'RoleEligibilitySchedule.Read.Directory': 'read PIM-eligible role assignments (covered by RoleManagement.Read.Directory, so not granted)',
   // The FIDO2 authentication methods policy decides who may register a passkey at all.
-  'Policy.Read.All': 'read the FIDO2 authentication methods policy (who may register passkeys)',
+  // fido2authenticationmethodconfiguration-get.md lists it first (least privileged); Policy.Read.All would also read every other policy.
+  'Policy.Read.AuthenticationMethod': 'read the FIDO2 authentication methods policy (who may register passkeys)',
   // Only when ownership of the enforcement group is not enough in the tenant (see groupMemberWrite).
   'GroupMember.ReadWrite.All': 'add users to the enforcement group when group ownership is not enough',
   // Email channel; scope it to the sender mailbox with an Exchange application access policy.
   'Mail.Send': 'send email notifications from the configured sender mailbox',
+  // Crash recovery of email: the Sent Items $filter on singleValueExtendedProperties needs Mail.Read
+  // (singlevaluelegacyextendedproperty-get.md; Mail.ReadBasic.All does not cover extended properties).
+  // Scope it to the sender mailbox with the same application access policy (or RBAC for Applications) as Mail.Send.
+  'Mail.Read': "look up a dispatched email by its key in the sender mailbox's Sent Items after an interrupted run",
   // Teams channel: activity feed notifications via the campaign's Teams app.
   'TeamsActivity.Send': "send Teams activity feed notifications",
+  // userteamwork-post-installedapps.md: least-privileged application permission; "Self" = only the Teams app whose
+  // manifest names this identity in webApplicationInfo, installed for a recipient before the first notice.
+  'TeamsAppInstallation.ReadWriteSelfForUser.All': "install the campaign's Teams app for each recipient (the app names this identity in webApplicationInfo)",
 };
 
 /** Every Graph role the scheduler identity may ever hold; the policy pack rejects anything else. */
@@ -72,11 +85,18 @@ export interface GraphRoleOptions {
 
 /** The least-privilege set for the deployed campaigns, in the allowed list's order. */
 export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRoleOptions): GraphRole[] {
-  const need = new Set<GraphRole>(['User.Read.All', 'GroupMember.Read.All', 'AuditLog.Read.All', 'UserAuthenticationMethod.Read.All', 'Device.Read.All', 'Policy.Read.All']);
+  const need = new Set<GraphRole>(['User.Read.All', 'GroupMember.Read.All', 'AuditLog.Read.All', 'UserAuthenticationMethod.Read.All', 'Device.Read.All', 'Policy.Read.AuthenticationMethod']);
   if (campaigns.some((c) => c.spec.targets.roles.length > 0)) need.add('RoleManagement.Read.Directory');
-  if (campaigns.some((c) => c.spec.targets.roles.length > 0 && c.spec.targets.includeEligible)) need.add('RoleEligibilitySchedule.Read.Directory');
+  // PIM-eligible holders (includeEligible) are read with RoleManagement.Read.Directory too
+  // (rbacapplication-list-roleeligibilityscheduleinstances.md), so no eligibility permission is added.
   if (opts.groupMemberWrite) need.add('GroupMember.ReadWrite.All');
-  if (campaigns.some((c) => c.spec.notifications.channel === 'email')) need.add('Mail.Send');
-  if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) need.add('TeamsActivity.Send');
+  if (campaigns.some((c) => c.spec.notifications.channel === 'email')) {
+    need.add('Mail.Send');
+    need.add('Mail.Read');
+  }
+  if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) {
+    need.add('TeamsActivity.Send');
+    need.add('TeamsAppInstallation.ReadWriteSelfForUser.All');
+  }
   return ALLOWED_GRAPH_ROLES.filter((r) => need.has(r));
 }

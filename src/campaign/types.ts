@@ -77,6 +77,8 @@ export interface Campaign {
       registrationUrl: string;
       /** Mailbox (UPN or id) that sends email notifications; falls back to the deployment's configured sender. */
       sender?: string;
+      /** Several sender mailboxes sharing the load (each with its own Exchange sending limits); replaces `sender`. */
+      senders?: string[];
     };
     enforcement: {
       policyState: PolicyState;

@@ -4,6 +4,7 @@ import type { Campaign, OsPlatform } from '../campaign/types';
 import { assessReadiness, readinessContext, type Readiness } from './readiness';
 import { inCampaign, type CampaignState, type UserState } from './state';
 import { dateOfDay, dayOf } from './time';
+import { MAIL_LIMITS } from './mail-limits';
 import type { Observation, Stage } from './types';
 
 export interface EstimateOptions {
@@ -36,6 +37,9 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
   const withPostponements = (opts.includePostponements ?? true) && p.enabled;
   const policyDisabled = observation.fido2Policy?.state === 'disabled';
   const out = new Map<string, number>();
+  // Email: users not yet in the campaign are told at most the sender mailboxes' daily capacity a day, in order.
+  const perDay = mailPerDay(campaign);
+  let waiting = 0;
   for (const ou of observation.users) {
     // Blocked and disabled users are held, so they have no projected end; the outlook names them.
     if (policyDisabled || ou.inFido2PolicyScope === false || !ou.accountEnabled) continue;
@@ -68,7 +72,7 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
           break;
       }
     } else {
-      let d = nowDay;
+      let d = nowDay + (perDay === null ? 0 : Math.floor(waiting++ / perDay));
       if (needsDevice) d += s.deviceUpdate.gracePeriodDays + spare('deviceUpdate');
       if (!hasPasskey) d = fromPasskeyReg(d);
       day = fromNotice(d);
@@ -76,6 +80,13 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
     out.set(ou.userId, day);
   }
   return out;
+}
+
+/** How many users an email campaign can first notify a day (Exchange Online limits per sender); null: no limit applies. */
+function mailPerDay(campaign: Campaign): number | null {
+  const n = campaign.spec.notifications;
+  if (n.channel !== 'email') return null;
+  return MAIL_LIMITS.recipientsPerDay * Math.max(1, n.senders?.length ?? 1);
 }
 
 function pct(n: number, of: number): string {
@@ -135,6 +146,11 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
     lines.push(`${count(blocked, 'user is', 'users are')} outside the FIDO2 (passkey) policy scope and cannot register a passkey until added to it.`);
   }
   if (disabled > 0) lines.push(`${count(disabled, 'targeted account is', 'targeted accounts are')} disabled and held where they are.`);
+  const perDay = mailPerDay(campaign);
+  const newcomers = users.filter((ou) => !inCampaign(state.users[ou.userId])).length;
+  if (perDay !== null && newcomers > perDay) {
+    lines.push(`Email reaches at most ${perDay.toLocaleString('en-US')} users a day from ${count(Math.max(1, campaign.spec.notifications.senders?.length ?? 1), 'sender mailbox', 'sender mailboxes')} (Exchange Online: 10,000 recipients a day each): the first notices of ${newcomers.toLocaleString('en-US')} users take ${Math.ceil(newcomers / perDay)} days, and each user's clock starts when their notice goes out.`);
+  }
 
   const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
   let exceeded = 0, withoutPasskey = 0, inside = 0;

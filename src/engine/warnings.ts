@@ -27,6 +27,7 @@ export const WARNING_CODES = [
   'CountsUnavailable',
   'TargetSetShrank',
   'EnforcementDeferred',
+  'NotificationsDeferred',
   'ResetPending',
   'LedgerArchived',
   // group writes
@@ -39,6 +40,10 @@ export const WARNING_CODES = [
   'NotificationFailed',
   'NotificationInDoubt',
   'SentItemsLookUpFailed',
+  'NotificationsCarriedOver',
+  'TeamsAppNotSet',
+  'TeamsAppNotInstalled',
+  'MailReadMissing',
 ] as const;
 /** A ledger refusal (engine/lifecycle.ts) is a warning in `plan`, which writes nothing and so may go on. */
 export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason | LedgerRefusal;

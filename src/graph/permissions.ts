@@ -43,7 +43,8 @@ export const JOB_REQUEST_PERMISSIONS: readonly RequestPermissions[] = [
   { method: 'DELETE', template: '/groups/{id}/members/{id}/$ref', permissions: MEMBERS_WRITE, docs: api('group-delete-members') },
   { method: 'POST', template: '/users/{id}/sendMail', permissions: ['Mail.Send'], docs: api('user-sendmail') },
   { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], docs: api('userteamwork-sendactivitynotification') },
-  { method: 'GET', template: '/users/{id}/mailFolders/{id}/messages', permissions: ['Mail.ReadBasic.All', 'Mail.Read', 'Mail.ReadWrite'], docs: api('mailfolder-list-messages') },
+  { method: 'POST', template: '/users/{id}/teamwork/installedApps', permissions: ['TeamsAppInstallation.ReadWriteSelfForUser.All', 'TeamsAppInstallation.ReadWriteForUser.All'], docs: api('userteamwork-post-installedapps') },
+  { method: 'GET', template: '/users/{id}/mailFolders/{id}/messages', permissions: ['Mail.Read', 'Mail.ReadWrite'], docs: api('mailfolder-list-messages') },
 ];
 
 /** The path of a request URL or batch url, after the version, without its query. */

@@ -81,6 +81,8 @@ export type NotificationDispatchEvent = Base & {
   runId: string;
   channel: 'teams' | 'email';
   keys: string[];
+  /** Email: the mailbox the group was sent from (counts against its sending limits). Absent on older lines. */
+  sender?: string;
 };
 
 /**

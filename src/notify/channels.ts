@@ -8,6 +8,8 @@ export interface ChannelConfig {
   channel: NotificationChannel;
   /** Mailbox (UPN or id) that sends email notifications. */
   sender?: string;
+  /** Several sender mailboxes sharing the load (each has its own sending limits); when set, `sender` is unused. */
+  senders?: string[];
   /** Teams app (manifest id) that declares the `passkeyCampaign` activity type. */
   teamsAppId?: string;
 }
@@ -18,6 +20,11 @@ export interface Recipient {
   /** The user's mailbox address (Graph `mail`); null when the user has none. Email goes here only. */
   mail: string | null;
 }
+
+/** The activity type the campaign's Teams app declares in its manifest (teams-app/manifest.template.json). */
+export const TEAMS_ACTIVITY_TYPE = 'passkeyCampaign';
+/** The static tab the notification's webUrl opens: https://teams.microsoft.com/l/entity/<app id>/<entity id>. */
+export const TEAMS_ENTITY_ID = 'passkeys';
 
 /**
  * The named MAPI property that carries a notification's key on the mail (String, in our own property
@@ -61,9 +68,10 @@ export function notificationRequest(cfg: ChannelConfig, to: Recipient, n: Render
           topic: {
             source: 'text',
             value: n.title,
-            webUrl: `https://teams.microsoft.com/l/entity/${encodeURIComponent(cfg.teamsAppId ?? 'passkey-campaigns')}/passkeys`,
+            // The docs require a Teams-domain webUrl for a text topic; it deep-links to the app's personal tab.
+            webUrl: `https://teams.microsoft.com/l/entity/${encodeURIComponent(cfg.teamsAppId ?? 'passkey-campaigns')}/${TEAMS_ENTITY_ID}`,
           },
-          activityType: 'passkeyCampaign',
+          activityType: TEAMS_ACTIVITY_TYPE,
           previewText: { content: n.title },
           templateParameters: [
             { name: 'message', value: n.text },

@@ -42,6 +42,8 @@ export interface RunResult {
   runId: string;
   /** Decisions deferred by the blast-radius valve (enforcement.maxNewPerRun). */
   deferred: number;
+  /** Email: users due a notice that the sender mailboxes' daily limit had no room for; they wait for the next run. Absent when none. */
+  notificationsDeferred?: { users: number; reason: string };
   prerequisites: Prerequisites | null;
 }
 

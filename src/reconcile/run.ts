@@ -11,7 +11,7 @@ import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision } from '../engine/decide';
 import { exemptionEvents, foldExemptions, type ExemptionCheck, type ExemptionLedger } from '../engine/exemptions';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
-import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery } from '../engine/recovery';
+import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery, type OpenIntents } from '../engine/recovery';
 import {
   clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
   type LedgerPosition, type StatusVerdict,
@@ -20,6 +20,7 @@ import { applyEvents, deliverySnapshot, foldLedger, type DeliverySnapshot } from
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyValve, previousTargeted, targetDrop } from '../engine/valve';
+import { applyMailBudget, mailCapacity, mailSends, type MailSend } from '../engine/mail-limits';
 import { warning, type RunWarning } from '../engine/warnings';
 import { RuntimeError } from '../errors';
 import type { Graph } from '../graph/client';
@@ -53,6 +54,11 @@ export interface RunOptions {
   newLedger?: boolean;
   /** The tenant the run reads, recorded in runStarted and checked against the ledger; unknown (undefined) today. */
   tenantId?: string;
+  /**
+   * Time on the Graph client's clock (graph.now()) after which no more email is sent: the scheduler's invocation
+   * has a time limit, and email goes at most 30 a minute per sender. Omitted: no limit (the CLI).
+   */
+  sendUntil?: number;
 }
 
 /** What every step of one run shares. */
@@ -130,15 +136,19 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     const decisions = decide(effective, observed.observation, state, run.nowIso);
     for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
     const max = campaign.spec.enforcement.maxNewPerRun;
-    const { kept, deferred } = applyValve(decisions, max);
+    const valve = applyValve(decisions, max);
+    const { deferred } = valve;
     if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
+    const mailHistory = mailSends(current);
+    const mail = mailValve(run, channelConfig(opts), valve.kept, open, mailHistory);
+    const kept = mail.kept;
 
     if (!opts.apply) {
       // plan: the state as it would be after applying.
       const after = applyEvents(structuredClone(state), decisionsToEvents(kept, { runId: run.runId, now: run.nowIso }));
       const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
       const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !observed.groupMembers.has(d.userId.toLowerCase())).length;
-      return result(run, { applied: false, counts: countStages(after, observed.observation), transitions: transitions(kept), notifications, groupAdds, deferred, prerequisites: observed.prerequisites });
+      return result(run, { applied: false, counts: countStages(after, observed.observation), transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites });
     }
 
     const groups = planGroupRecovery({ open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers });
@@ -157,6 +167,8 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
       postpone: opts.postpone,
       warnings: run.warnings,
+      mailHistory,
+      sendUntil: opts.sendUntil,
     });
     // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
     const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
@@ -167,6 +179,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       notifications: done.notificationsDelivered,
       groupAdds: done.groupAdds,
       deferred,
+      notificationsDeferred: mail.deferred,
       prerequisites: observed.prerequisites,
     });
   } finally {
@@ -281,7 +294,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 /** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
 async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
-    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred } }]);
+    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
   } catch (e) {
@@ -313,7 +326,27 @@ async function takeLock(store: LedgerStore, name: string, runId: string, waitMs:
 
 function channelConfig(opts: RunOptions): ChannelConfig {
   const n = opts.campaign.spec.notifications;
-  return { channel: n.channel, sender: n.sender ?? opts.sender, teamsAppId: opts.teamsAppId };
+  const senders = n.senders?.length ? n.senders : undefined;
+  return { channel: n.channel, sender: senders?.[0] ?? n.sender ?? opts.sender, ...(senders ? { senders } : {}), teamsAppId: opts.teamsAppId };
+}
+
+/**
+ * Email: the users whose notices fit what the sender mailboxes can still send this run (Exchange Online's
+ * 10,000 recipients a day each, src/engine/mail-limits.ts) go ahead; the rest make no move and wait for the next
+ * run, said once as a warning and in the result. Emails an interrupted run left open are reserved first.
+ */
+function mailValve(run: Run, cfg: ChannelConfig, kept: Decision[], open: OpenIntents, history: readonly MailSend[]): { kept: Decision[]; deferred?: { users: number; reason: string } } {
+  if (cfg.channel !== 'email' || !cfg.sender) return { kept };
+  const senders = cfg.senders?.length ? cfg.senders : [cfg.sender];
+  const reserved = open.notifications.filter((n) => (n.sent.channel ?? 'email') === 'email').length;
+  const wanted = kept.filter((d) => d.type === 'notify' && d.channel === 'email').length + reserved;
+  const budgetMs = run.opts.sendUntil === undefined ? Infinity : Math.max(0, run.opts.sendUntil - run.opts.graph.now());
+  const capacity = mailCapacity(history, senders, Date.parse(run.nowIso), wanted, budgetMs);
+  const r = applyMailBudget(kept, Math.max(0, capacity - reserved));
+  if (!r.deferred) return { kept: r.kept };
+  const reason = `the daily sending limit of ${senders.join(', ')} (Exchange Online: 10,000 recipients in 24 hours and 30 a minute per mailbox)${budgetMs === Infinity ? '' : ` and the run's ${Math.round(budgetMs / 60_000)} minutes of sending time`} leave room for ${capacity} email${capacity === 1 ? '' : 's'} this run`;
+  run.warnings.push(warning('NotificationsDeferred', `${r.deferred} user${r.deferred === 1 ? '' : 's'} due a notice wait for the next run: ${reason}; they make no move until their notice can be sent.`));
+  return { kept: r.kept, deferred: { users: r.deferred, reason } };
 }
 
 function transitions(decisions: readonly Decision[]): Transition[] {
@@ -325,7 +358,7 @@ function transitions(decisions: readonly Decision[]): Transition[] {
   return out;
 }
 
-type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'>;
+type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred'>>;
 
 function result(run: Run, r: ResultFields): RunResult {
   const { campaign, graph } = run.opts;
@@ -342,6 +375,7 @@ function result(run: Run, r: ResultFields): RunResult {
     warnings: printedWarnings(run.warnings),
     runId: run.runId,
     deferred: r.deferred,
+    ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred } : {}),
     prerequisites: r.prerequisites,
   };
 }

@@ -61,11 +61,13 @@ export const SIM_APP_ROLES = [
   'UserAuthenticationMethod.Read.All',
   'Device.Read.All',
   'RoleManagement.Read.Directory',
-  'RoleEligibilitySchedule.Read.Directory',
+  'Policy.Read.AuthenticationMethod',
+  // Conditional Access policies (conditionalaccessroot-list-policies.md), for campaign doctor.
   'Policy.Read.All',
   'Mail.Send',
-  'Mail.ReadBasic.All',
+  'Mail.Read',
   'TeamsActivity.Send',
+  'TeamsAppInstallation.ReadWriteSelfForUser.All',
   'Application.Read.All',
   'AppCatalog.Read.All',
 ] as const;

@@ -75,11 +75,23 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   // limit's list names authenticationMethod, but its source note says it means the authenticationMethodsRoot reports.
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-list') },
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods/{id}', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-get') },
-  { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], query: [], cost: 1, throttle: 'none', denied: 'teams', docs: api('userteamwork-sendactivitynotification') },
-  { method: 'POST', template: '/users/{id}/sendMail', permissions: ['Mail.Send'], query: [], cost: 1, throttle: 'none', denied: 'mail', docs: api('user-sendmail') },
-  // "This method supports OData query parameters to help customize the response."
+  { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], query: [], cost: 1, throttle: 'teamsActivity', denied: 'teams', docs: api('userteamwork-sendactivitynotification') },
+  // Teams limits (concepts/throttling-limits.md, "Microsoft Teams service limits"): installedApps 30 requests a second.
   {
-    method: 'GET', template: '/users/{id}/mailFolders/{id}/messages', permissions: ['Mail.ReadBasic.All', 'Mail.Read', 'Mail.ReadWrite'],
+    method: 'GET', template: '/users/{id}/teamwork/installedApps',
+    permissions: ['TeamsAppInstallation.ReadForUser.All', 'TeamsAppInstallation.ReadWriteSelfForUser.All', 'TeamsAppInstallation.ReadWriteForUser.All'],
+    query: ['$expand', '$filter', '$select'], cost: 1, throttle: 'teamsInstalledApps', denied: 'teams', docs: api('userteamwork-list-installedapps'),
+  },
+  {
+    method: 'POST', template: '/users/{id}/teamwork/installedApps',
+    permissions: ['TeamsAppInstallation.ReadWriteSelfForUser.All', 'TeamsAppInstallation.ReadWriteForUser.All'],
+    query: [], cost: 1, throttle: 'teamsInstalledApps', denied: 'teams', docs: api('userteamwork-post-installedapps'),
+  },
+  { method: 'POST', template: '/users/{id}/sendMail', permissions: ['Mail.Send'], query: [], cost: 1, throttle: 'none', denied: 'mail', docs: api('user-sendmail') },
+  // "This method supports OData query parameters to help customize the response." The job filters on an extended
+  // property, which needs Mail.Read (singlevaluelegacyextendedproperty-get.md; Mail.ReadBasic.All omits extended properties).
+  {
+    method: 'GET', template: '/users/{id}/mailFolders/{id}/messages', permissions: ['Mail.Read', 'Mail.ReadWrite'],
     query: ['$count', '$expand', '$filter', '$orderby', '$search', '$select', '$skip', '$top'], pageSize: { default: 10, max: 1000 }, cost: 1, throttle: 'none', denied: 'mail', docs: api('mailfolder-list-messages'),
   },
 

@@ -17,6 +17,7 @@ import {
   type ExpandItem,
   type FilterSpec,
 } from './odata';
+import { sendingLimitsOf } from './mail-limits';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
 import type { ThrottleClass } from './throttle';
@@ -264,14 +265,42 @@ function isMailboxAddress(ctx: RouteContext, user: FixtureUser, address: string)
   return (user.mail ?? user.userPrincipalName).toLowerCase() === address.toLowerCase();
 }
 
-/** The Teams apps allowed to send this activity type (ids), and the Entra app id Graph's message names. */
-function sendingApps(ctx: RouteContext, activityType: string): { ids: ReadonlySet<string> | undefined; appId: string } {
+/**
+ * The catalog apps that may send as the caller: those whose manifest names an Entra app in webApplicationInfo (the
+ * caller's identity is not modelled, so any named one), or every app when none names one.
+ */
+function sendingCandidates(ctx: RouteContext): FixtureTeamsApp[] {
   const catalog = ctx.tenant.teamsApps.all();
-  // No catalog: nothing tells the sending app apart, so any installed app counts.
-  if (catalog.length === 0) return { ids: undefined, appId: 'unknown' };
-  // systemDefault is reserved and needs no declaration (concepts/teams-send-activityfeednotifications.md).
-  const apps = catalog.filter((a) => activityType === 'systemDefault' || (a.activityTypes ?? []).includes(activityType));
-  return { ids: new Set(apps.map((a) => a.id)), appId: apps[0]?.webApplicationInfoId ?? 'unknown' };
+  const named = catalog.filter((a) => a.webApplicationInfoId);
+  return [...(named.length ? named : catalog)];
+}
+
+/** The Teams deep link prefix of an app: https://teams.microsoft.com/l/entity/<app id>/ (catalog id or manifest id). */
+function pointsAtApp(webUrl: string, app: FixtureTeamsApp): boolean {
+  const prefix = 'https://teams.microsoft.com/l/entity/';
+  if (!webUrl.toLowerCase().startsWith(prefix)) return false;
+  const id = decodeURIComponent(webUrl.slice(prefix.length).split(/[/?#]/)[0] ?? '').toLowerCase();
+  return id === app.id.toLowerCase() || (app.externalId !== undefined && id === app.externalId.toLowerCase());
+}
+
+/** A teamsAppInstallation as Graph shapes it (userteamwork-list-installedapps.md), with the requested expansions. */
+function shapeInstallation(ctx: RouteContext, userId: string, appId: string, expand: ExpandItem[]): Record<string, unknown> {
+  const app = ctx.tenant.teamsApps.get(appId);
+  const out: Record<string, unknown> = { id: Buffer.from(`${userId}##${appId}`).toString('base64') };
+  for (const e of expand) {
+    if (e.property === 'teamsApp') {
+      out.teamsApp = project({ id: appId, externalId: app?.externalId ?? null, displayName: app?.displayName ?? null, distributionMethod: 'organization' }, e.select);
+    } else if (e.property === 'teamsAppDefinition') {
+      out.teamsAppDefinition = project({ id: Buffer.from(`${appId}##1.0.0`).toString('base64'), teamsAppId: appId, azureADAppId: app?.webApplicationInfoId ?? null, displayName: app?.displayName ?? null, version: '1.0.0' }, e.select);
+    }
+  }
+  return out;
+}
+
+/** Graph's 403 for a recipient without the sending app (see the sendActivityNotification route). */
+function notInstalled(ctx: RouteContext, user: FixtureUser, appId: string): GraphHttpError {
+  return new GraphHttpError(403, 'Forbidden',
+    `Application with AAD App Id '${appId}' is not authorized to generate custom text notifications about '/${ctx.version}/users/${user.id}/teamwork/sendActivityNotification' to the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).`);
 }
 
 /** The Graph error of a POST /_sim/faults `notificationFailures` entry. */
@@ -416,7 +445,12 @@ export const ROUTES: Route[] = [
   // recipient. The docs name no status for a missing installation; Graph answers 403 Forbidden "… is not
   // authorized to generate custom text notifications … Ensure that the expected Teams app is installed in the
   // target scope (user, team, or chat)." (as reported in OfficeDev/microsoft-365-agents-toolkit#6067).
-  route('POST', '/users/{id}/teamwork/sendActivityNotification', 'none', false, (ctx) => {
+  // With a catalog (`teamsApps`), the activity type must be declared in the sending app's manifest ("This must be
+  // declared in the Teams app manifest"; systemDefault is reserved and always allowed) and a text topic needs a
+  // webUrl (teamworkactivitytopic.md) that "must start with the Microsoft Teams domain"; the docs name no status
+  // for either, so both are the conservative 400 BadRequest of an invalid parameter. The product's topic deep-links
+  // to its own app (https://teams.microsoft.com/l/entity/<app id>/…), so a webUrl into another app is refused too.
+  route('POST', '/users/{id}/teamwork/sendActivityNotification', 'teamsActivity', false, (ctx) => {
     const user = requireUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
     if (typeof body.topic !== 'object' || body.topic === null) throw badRequest("The 'topic' parameter is required.");
@@ -424,19 +458,70 @@ export const ROUTES: Route[] = [
     if (typeof body.previewText !== 'object' || body.previewText === null) throw badRequest("The 'previewText' parameter is required.");
     const injected = ctx.notificationFailure(user);
     if (injected !== undefined) throw injectedFailure(injected, 'teams', user);
-    const apps = sendingApps(ctx, body.activityType);
-    if (!ctx.tenant.hasTeamsApp(user.id, apps.ids)) {
-      throw new GraphHttpError(403, 'Forbidden',
-        `Application with AAD App Id '${apps.appId}' is not authorized to generate custom text notifications about '/${ctx.version}/users/${user.id}/teamwork/sendActivityNotification' to the recipient. Ensure that the expected Teams app is installed in the target scope (user, team, or chat).`);
+    const candidates = sendingCandidates(ctx);
+    if (candidates.length === 0) {
+      // No catalog: nothing tells the sending app apart, so any installed app counts.
+      if (!ctx.tenant.hasTeamsApp(user.id, undefined)) throw notInstalled(ctx, user, 'unknown');
+    } else {
+      const installed = candidates.filter((a) => ctx.tenant.hasTeamsApp(user.id, new Set([a.id])));
+      if (installed.length === 0) throw notInstalled(ctx, user, candidates[0]!.webApplicationInfoId ?? 'unknown');
+      const activityType = body.activityType;
+      const app = activityType === 'systemDefault' ? installed[0]! : installed.find((a) => (a.activityTypes ?? []).includes(activityType));
+      if (!app) throw badRequest(`Activity type '${activityType}' is not declared in the manifest of the Teams app '${installed[0]!.displayName ?? installed[0]!.id}'.`, 'BadRequest');
+      const topic = body.topic as { source?: unknown; webUrl?: unknown };
+      if (topic.source === 'text') {
+        if (typeof topic.webUrl !== 'string' || topic.webUrl === '') throw badRequest("The topic's 'webUrl' is required when its source is 'text'.", 'BadRequest');
+        if (!pointsAtApp(topic.webUrl, app)) throw badRequest(`The topic's webUrl '${topic.webUrl}' does not point at the Teams app '${app.displayName ?? app.id}' (https://teams.microsoft.com/l/entity/${app.id}/…).`, 'BadRequest');
+      }
     }
     ctx.notify({ userId: user.id, channel: 'teams', receivedAt: new Date(ctx.now()).toISOString(), request: body });
     return { status: 204 };
+  }),
+  // userteamwork-list-installedapps.md: $filter, $select, $expand (teamsApp, teamsAppDefinition); the docs' example
+  // filters on teamsApp/externalId, and teamsApp/id is the catalog id the product knows.
+  route('GET', '/users/{id}/teamwork/installedApps', 'teamsInstalledApps', true, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    for (const name of new Set(ctx.query.keys())) {
+      if (name.startsWith('$') && !['$filter', '$select', '$expand'].includes(name.toLowerCase())) throw badRequest(`Query option '${name}' is not supported.`);
+    }
+    const select = parseSelect(q(ctx, '$select'));
+    const expand = parseExpand(q(ctx, '$expand'), ['teamsApp', 'teamsAppDefinition'], 'microsoft.graph.teamsAppInstallation');
+    let ids = ctx.tenant.installedTeamsApps(user.id);
+    const filter = q(ctx, '$filter');
+    if (filter !== null) {
+      const m = /^\s*teamsApp\/(id|externalId)\s+eq\s+'((?:[^']|'')*)'\s*$/.exec(filter);
+      if (!m) throw unsupportedQuery(`Invalid filter clause: only teamsApp/id eq '…' and teamsApp/externalId eq '…' are supported on installedApps.`);
+      const value = m[2]!.replace(/''/g, "'").toLowerCase();
+      ids = ids.filter((id) => (m[1] === 'id' ? id.toLowerCase() === value : (ctx.tenant.teamsApps.get(id)?.externalId ?? '').toLowerCase() === value));
+    }
+    return {
+      status: 200,
+      body: {
+        '@odata.context': contextUrl(ctx, `users('${user.id}')/teamwork/installedApps`, select),
+        value: ids.map((id) => project(shapeInstallation(ctx, user.id, id, expand), select, expand.map((e) => e.property))),
+      },
+    };
+  }),
+  // userteamwork-post-installedapps.md: body { "teamsApp@odata.bind": ".../appCatalogs/teamsApps/{id}" }, 201 Created
+  // with no body. The docs name no status for an app that is not in the catalog or already installed: the
+  // conservative choices are 404 NotFound and 409 Conflict (a resource that already exists).
+  route('POST', '/users/{id}/teamwork/installedApps', 'teamsInstalledApps', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const body = bodyObject(ctx);
+    const bind = body['teamsApp@odata.bind'];
+    if (typeof bind !== 'string' || !/\/appCatalogs\/teamsApps\/[^/]+$/.test(bind)) throw badRequest("The 'teamsApp@odata.bind' property is required (…/appCatalogs/teamsApps/{id}).", 'BadRequest');
+    const appId = refId(bind);
+    if (ctx.tenant.teamsApps.size > 0 && !ctx.tenant.teamsApps.get(appId)) throw new GraphHttpError(404, 'NotFound', `The Teams app '${appId}' is not in the app catalog.`);
+    if (!ctx.tenant.installTeamsApp(user.id, appId)) throw new GraphHttpError(409, 'Conflict', `The Teams app '${appId}' is already installed for the user.`);
+    return { status: 201 };
   }),
   // user-sendmail.md: 202 Accepted means accepted, not delivered. The page documents no error for a sender that is
   // not a mailbox: Exchange answers 404 MailboxNotEnabledForRESTAPI "REST API is not yet supported for this
   // mailbox." (Exchange troubleshooting KB 4462988, "rest-api-is-not-yet-supported-for-this-mailbox-error"), and
   // 404 ErrorInvalidUser for a user that does not exist. A recipient without a mailbox is not refused: the mail
   // is accepted and bounces later (a non-delivery report), which is what `undeliverable` records.
+  // Exchange Online sending limits per sender mailbox (30 a minute, 10,000 recipients a day) and Outlook's
+  // concurrency: src/sim/mail-limits.ts, which cites them.
   route('POST', '/users/{id}/sendMail', 'none', false, (ctx) => {
     const sender = requireMailUser(ctx, ctx.params[0]!);
     const body = bodyObject(ctx);
@@ -445,6 +530,7 @@ export const ROUTES: Route[] = [
     const recipients = Array.isArray(message.toRecipients) ? (message.toRecipients as Array<{ emailAddress?: { address?: unknown } }>) : [];
     const addresses = recipients.map((r) => r?.emailAddress?.address).filter((a): a is string => typeof a === 'string' && a.includes('@'));
     if (addresses.length === 0) throw badRequest('At least one recipient is required, but none were found.', 'ErrorInvalidRecipients');
+    const allRecipients = ['toRecipients', 'ccRecipients', 'bccRecipients'].reduce((n, k) => n + (Array.isArray(message[k]) ? (message[k] as unknown[]).length : 0), 0);
     // The notified user is the first recipient found in the tenant (by mail or UPN); mail sent to outsiders counts for the sender.
     const found = addresses
       .map((a) => ({ address: a, user: ctx.tenant.findUserByUpn(a) ?? ctx.tenant.users.all().find((u) => u.mail?.toLowerCase() === a.toLowerCase()) }))
@@ -453,6 +539,7 @@ export const ROUTES: Route[] = [
     const props = checkExtendedProperties(message.singleValueExtendedProperties);
     const injected = recipient ? ctx.notificationFailure(recipient) : undefined;
     if (injected !== undefined) throw injectedFailure(injected, 'email', recipient!);
+    sendingLimitsOf(ctx.tenant).admit(sender.id, allRecipients, ctx.now());
     const undeliverable = found && recipient && !isMailboxAddress(ctx, recipient, found.address)
       ? `550 5.1.10 RESOLVER.ADR.RecipientNotFound; ${found.address} is not the address of a mailbox`
       : undefined;
@@ -472,7 +559,8 @@ export const ROUTES: Route[] = [
     }
     return { status: 202 };
   }),
-  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above).
+  // user-list-messages.md; a user without a mailbox answers as sendMail does (see above). The $filter on
+  // singleValueExtendedProperties needs Mail.Read (singlevaluelegacyextendedproperty-get.md), not Mail.ReadBasic.All.
   route('GET', '/users/{id}/mailFolders/{id}/messages', 'none', true, (ctx) => {
     const user = requireMailUser(ctx, ctx.params[0]!);
     const folder = ctx.params[1]!;

@@ -11,6 +11,7 @@ import { Prng } from './prng';
 import { deniedError, routeRow, type RouteRow } from './route-table';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
 import { TenantState, type TenantRemoval } from './tenant-state';
+import { concurrencyRefusal, isOutlookPath, OutlookConcurrency, outlookClaims } from './mail-limits';
 import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, type ThrottleLimits, type WindowLimit } from './throttle';
 
 export interface FaultSettings {
@@ -114,6 +115,8 @@ interface InnerRequest {
   headers: Record<string, string>;
   body: unknown;
   clientRequestId: string;
+  /** Outlook's concurrency limit refused this request's mail requests (src/sim/mail-limits.ts). */
+  outlookRefused?: boolean;
 }
 
 class Core implements EmulatorState {
@@ -122,6 +125,8 @@ class Core implements EmulatorState {
   private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
   private settings: FaultSettings;
   private throttle: Throttle;
+  /** Outlook requests in flight (concepts/throttling-limits.md: 4 per app). */
+  readonly outlook = new OutlookConcurrency();
   private rng: Prng;
   private calls = 0;
   private failBaseline = 0;
@@ -329,6 +334,7 @@ class Core implements EmulatorState {
         this.checkPermission(row);
         checkQueryOptions(row, req.query);
       }
+      if (req.outlookRefused && isOutlookPath('/' + req.segments.join('/'))) throw concurrencyRefusal();
       const value = (name: string) => [...req.query].find(([k]) => k.toLowerCase() === name)?.[1];
       if (s.throttle) {
         const top = value('$top');
@@ -489,6 +495,7 @@ class Core implements EmulatorState {
       headers,
       body: r.body,
       clientRequestId,
+      outlookRefused: outer.outlookRefused,
     });
   }
 }
@@ -566,6 +573,14 @@ function send(res: ServerResponse, r: GraphResponse, ids: { requestId: string; c
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
+function parseLoosely(raw: Buffer): unknown {
+  try {
+    return raw.length ? JSON.parse(raw.toString('utf8')) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
 async function handleGraph(core: Core, req: IncomingMessage, res: ServerResponse, url: URL, socket: Socket): Promise<void> {
   const method = (req.method ?? 'GET').toUpperCase();
   const clientRequestId = (req.headers['client-request-id'] as string | undefined) ?? randomUUID();
@@ -573,6 +588,10 @@ async function handleGraph(core: Core, req: IncomingMessage, res: ServerResponse
   const headers = lowerKeys(req.headers);
   const n = core.countTopLevel();
   const raw = await readBody(req);
+  // Outlook requests in flight from arrival to answer: a 5th concurrent one is refused (src/sim/mail-limits.ts).
+  const claims = outlookClaims(url.pathname, parseLoosely(raw));
+  const outlookRefused = !core.outlook.enter(claims);
+  if (!outlookRefused && claims) res.once('close', () => core.outlook.leave(claims));
   if (core.latencyMs > 0) await sleep(core.latencyMs);
   if (core.shouldReset()) {
     socket.destroy();
@@ -615,7 +634,7 @@ async function handleGraph(core: Core, req: IncomingMessage, res: ServerResponse
     }
   }
   const rawPath = url.pathname.slice(url.pathname.indexOf('/', 1));
-  const inner: InnerRequest = { method, version, segments: rest, rawPath, query: url.searchParams, headers, body, clientRequestId };
+  const inner: InnerRequest = { method, version, segments: rest, rawPath, query: url.searchParams, headers, body, clientRequestId, outlookRefused };
   if (rest.length === 1 && rest[0] === '$batch') {
     core.countRoute(`${method} /${version}/$batch`, method, false); // the batch is not a write; its inner requests are counted on their own
     if (method !== 'POST') return answer(core.errorResponse(new GraphHttpError(405, 'Request_BadRequest', 'Use POST for $batch.'), clientRequestId));

@@ -273,6 +273,25 @@ export class TenantState {
     return !apps || [...installed].some((id) => apps.has(id));
   }
 
+  /**
+   * The Teams app ids installed for the user: every catalog app without a `teamsAppInstallations` key (as
+   * hasTeamsApp counts it), else the ones listed.
+   */
+  installedTeamsApps(userId: string): string[] {
+    if (!this.installations) return this.teamsApps.all().map((a) => a.id);
+    return [...(this.installations.get(userId) ?? [])];
+  }
+
+  /** Installs a Teams app for a user; false when it already was. Without installations tracked, nothing to record. */
+  installTeamsApp(userId: string, appId: string): boolean {
+    if (!this.installations) return true;
+    const set = this.installations.get(userId) ?? new Set<string>();
+    if (set.has(appId)) return false;
+    set.add(appId);
+    this.installations.set(userId, set);
+    return true;
+  }
+
   fido2Methods(userId: string): readonly FixtureFido2Method[] {
     return this.fido2.get(userId) ?? [];
   }

@@ -3,8 +3,9 @@
 // Resource units per request come from the route table (route-table.ts, concepts/throttling-limits.md):
 // the row's base cost, −1 with $select, +1 with $expand, −1 with $top below 20, never below 1; a write costs
 // 1 unit and 1 unit of the write quota. Reports (/reports/…) count requests, Conditional Access
-// (/identity/conditionalAccess/…) counts requests and answers 429 without Retry-After. Teams activity
-// notifications and sendMail are not throttled here.
+// (/identity/conditionalAccess/…) counts requests and answers 429 without Retry-After. Teams counts requests
+// per second (concepts/throttling-limits.md, "Microsoft Teams service limits"): POST
+// /users/{id}/teamwork/sendActivityNotification 5 rps per app per tenant, installedApps 30 rps.
 import type { Clock } from './clock';
 
 export interface WindowLimit {
@@ -21,6 +22,10 @@ export interface ThrottleLimits {
   reports: WindowLimit;
   /** /identity/conditionalAccess/… requests per tenant. */
   conditionalAccess: WindowLimit;
+  /** POST /users/{id}/teamwork/sendActivityNotification requests per app per tenant. */
+  teamsActivity: WindowLimit;
+  /** GET/POST …/teamwork/installedApps requests per app per tenant. */
+  teamsInstalledApps: WindowLimit;
 }
 
 export const GRAPH_LIMITS: ThrottleLimits = {
@@ -28,9 +33,11 @@ export const GRAPH_LIMITS: ThrottleLimits = {
   identityWrites: { limit: 3000, windowSeconds: 150 },
   reports: { limit: 5, windowSeconds: 10 },
   conditionalAccess: { limit: 1, windowSeconds: 1 },
+  teamsActivity: { limit: 5, windowSeconds: 1 },
+  teamsInstalledApps: { limit: 30, windowSeconds: 1 },
 };
 
-export type ThrottleClass = 'identity' | 'reports' | 'conditionalAccess' | 'none';
+export type ThrottleClass = 'identity' | 'reports' | 'conditionalAccess' | 'teamsActivity' | 'teamsInstalledApps' | 'none';
 
 export interface CostInput {
   throttleClass: ThrottleClass;
@@ -104,6 +111,7 @@ export class Throttle {
   private readonly writes: SlidingWindow;
   private readonly reports: SlidingWindow;
   private readonly ca: SlidingWindow;
+  private readonly teams: Record<'teamsActivity' | 'teamsInstalledApps', SlidingWindow>;
 
   constructor(
     readonly limits: ThrottleLimits,
@@ -113,6 +121,7 @@ export class Throttle {
     this.writes = new SlidingWindow(limits.identityWrites);
     this.reports = new SlidingWindow(limits.reports);
     this.ca = new SlidingWindow(limits.conditionalAccess);
+    this.teams = { teamsActivity: new SlidingWindow(limits.teamsActivity), teamsInstalledApps: new SlidingWindow(limits.teamsInstalledApps) };
   }
 
   /** Admits the request (recording its cost) or says how long to wait. Throttled requests cost nothing. */
@@ -126,6 +135,14 @@ export class Throttle {
         const wait = this.reports.waitFor(1, now);
         if (wait > 0) return retry(wait);
         this.reports.record(1, now);
+        return { throttled: false };
+      }
+      case 'teamsActivity':
+      case 'teamsInstalledApps': {
+        const window = this.teams[c.throttleClass];
+        const wait = window.waitFor(1, now);
+        if (wait > 0) return retry(wait);
+        window.record(1, now);
         return { throttled: false };
       }
       case 'conditionalAccess': {

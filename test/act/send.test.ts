@@ -6,6 +6,8 @@ import { describe, expect, it } from 'vitest';
 import { NotificationsStoppedError } from '../../src/act/errors';
 import { PERMISSION_SAMPLE, sendNotifications, type Notice, type RecipientInfo } from '../../src/act/notifications';
 import type { BatchRequest, BatchResponse, Graph } from '../../src/graph/client';
+import type { MailSend } from '../../src/engine/mail-limits';
+import type { RunWarning } from '../../src/engine/warnings';
 import { GraphAuthError } from '../../src/graph/errors';
 import type { LedgerEvent, NotificationOutcomeEvent } from '../../src/ledger/events';
 import { campaign } from '../engine/fixtures';
@@ -19,8 +21,13 @@ const notice = (i: number): Notice => ({ userId: `u${i}`, userPrincipalName: `u$
 /** A Graph that answers each inner request by the recipient's index, and remembers what it was asked. */
 function stubGraph(replies: readonly Reply[], concurrency = 1) {
   const asked: BatchRequest[] = [];
+  let t = Date.parse('2026-12-01T06:00:00Z');
   const graph = {
     concurrency,
+    baseUrl: 'https://graph.microsoft.com',
+    // The injected clock pacing waits on: a wait costs no real time.
+    now: () => t,
+    sleep: async (ms: number) => void (t += ms),
     async batch(requests: readonly BatchRequest[]): Promise<Map<string, BatchResponse>> {
       asked.push(...requests);
       const out = new Map<string, BatchResponse>();
@@ -36,24 +43,25 @@ function stubGraph(replies: readonly Reply[], concurrency = 1) {
   return { graph: graph as unknown as Graph, asked };
 }
 
-async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number; sender?: string | null } = {}) {
+async function send(channel: 'teams' | 'email', replies: readonly Reply[], o: { noMail?: number[]; concurrency?: number; sender?: string | null; senders?: string[]; mailHistory?: MailSend[]; sendUntil?: number } = {}) {
   const { graph, asked } = stubGraph(replies, o.concurrency);
   const events: LedgerEvent[] = [];
   const notices = replies.map((_, i) => notice(i + 1));
   const recipients = new Map<string, RecipientInfo>(notices.map((n, i) => [n.userId, { displayName: n.userPrincipalName, mail: o.noMail?.includes(i + 1) ? null : n.userPrincipalName }]));
   let thrown: unknown;
   let delivered = 0;
+  const warnings: RunWarning[] = [];
   try {
     delivered = await sendNotifications({
-      graph, campaign: campaign({ channel }), channel: { channel, sender: o.sender === null ? undefined : SENDER }, recipients, now: new Date('2026-12-01T06:00:00Z'), runId: 'run-1',
-      append: async (e) => void events.push(...e), warnings: [],
+      graph, campaign: campaign({ channel }), channel: { channel, sender: o.sender === null ? undefined : SENDER, ...(o.senders ? { senders: o.senders } : {}) }, recipients, now: new Date('2026-12-01T06:00:00Z'), runId: 'run-1',
+      append: async (e) => void events.push(...e), warnings, mailHistory: o.mailHistory, sendUntil: o.sendUntil,
     }, notices);
   } catch (e) {
     thrown = e;
   }
   const recorded = events.filter((e): e is NotificationOutcomeEvent => e.type === 'notificationOutcome');
   const outcomes = recorded.map((e) => `${e.userId} ${e.outcome}${e.status ? ` ${e.status}` : ''}`);
-  return { thrown, delivered, outcomes, asked, recorded };
+  return { thrown, delivered, outcomes, asked, recorded, events, warnings };
 }
 
 const stopOf = (e: unknown) => (e instanceof NotificationsStoppedError ? e.reason : e instanceof GraphAuthError ? `GraphAuthError ${e.status}` : e === undefined ? null : String(e));
@@ -109,5 +117,43 @@ describe('sendNotifications: email goes to the mailbox', () => {
     expect(r.outcomes).toEqual(['u2 failed', 'u1 delivered', 'u3 delivered']);
     expect(r.recorded[0].detail).toBe('no mailbox');
     expect(r.asked.map((q) => (q.body as { message: { toRecipients: Array<{ emailAddress: { address: string } }> } }).message.toRecipients[0].emailAddress.address)).toEqual(['u1@contoso.com', 'u3@contoso.com']);
+  });
+});
+
+describe('sendNotifications: email paced to the sender mailboxes (30 a minute, 10,000 recipients a day each)', () => {
+  it('sends one $batch of at most 20 at a time, no sender over 30 in a minute, several senders in turn', async () => {
+    const r = await send('email', Array.from({ length: 130 }, () => 202), { senders: ['a@contoso.com', 'b@contoso.com'] });
+    expect(r.delivered).toBe(130);
+    const dispatches = r.events.filter((e): e is Extract<LedgerEvent, { type: 'notificationDispatch' }> => e.type === 'notificationDispatch');
+    expect(Math.max(...dispatches.map((d) => d.keys.length))).toBeLessThanOrEqual(20);
+    for (const s of ['a@contoso.com', 'b@contoso.com']) {
+      const mine = dispatches.filter((d) => d.sender === s);
+      expect(mine.length).toBeGreaterThan(0);
+      for (const d of mine) {
+        const t = Date.parse(d.at);
+        const inMinute = mine.filter((x) => Date.parse(x.at) > t - 60_000 && Date.parse(x.at) <= t).reduce((n, x) => n + x.keys.length, 0);
+        expect(inMinute).toBeLessThanOrEqual(30);
+      }
+      // Each request goes out from the sender its dispatch line names.
+      expect(r.asked.filter((q) => q.url.startsWith(`/users/${encodeURIComponent(s)}/sendMail`)).length).toBe(mine.reduce((n, d) => n + d.keys.length, 0));
+    }
+  });
+
+  it('leaves what the day has no room for as notSent for the next run, and says so', async () => {
+    const at = Date.parse('2026-12-01T05:00:00Z');
+    const history: MailSend[] = Array.from({ length: 9_995 }, () => ({ at, sender: SENDER }));
+    const r = await send('email', Array.from({ length: 8 }, () => 202), { mailHistory: history });
+    expect(r.delivered).toBe(5);
+    expect(r.outcomes.filter((o) => o.endsWith('notSent'))).toHaveLength(3);
+    expect(r.recorded.filter((e) => e.outcome === 'notSent').every((e) => e.detail?.includes('daily sending limit'))).toBe(true);
+    expect(r.warnings.map((w) => w.code)).toContain('NotificationsDeferred');
+  });
+
+  it("stops at the run's sending time (the scheduler's time limit) and leaves the rest notSent", async () => {
+    const start = Date.parse('2026-12-01T06:00:00Z');
+    const r = await send('email', Array.from({ length: 100 }, () => 202), { sendUntil: start + 60_000 });
+    // 30 at once, 30 a minute later; the next 30 would leave after the limit.
+    expect(r.delivered).toBe(60);
+    expect(r.outcomes.filter((o) => o.endsWith('notSent'))).toHaveLength(40);
   });
 });

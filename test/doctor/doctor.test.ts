@@ -251,6 +251,22 @@ describe('each prerequisite, broken alone, fails its check', () => {
     expect(r.code).toBe(1);
   });
 
+  it('teams.installed: targeted users without the app are counted with examples (advisory, exit 0)', async () => {
+    let missing: string[] = [];
+    const r = await doctor({
+      mutate: (f) => {
+        // Every user has the app but three admins.
+        const admins = f.users!.filter((u) => u.userPrincipalName.startsWith('adm.')).map((u) => u.id);
+        missing = admins.slice(0, 3);
+        f.teamsAppInstallations = Object.fromEntries(f.users!.filter((u) => !missing.includes(u.id)).map((u) => [u.id, [SIM_APP.teamsAppId]]));
+      },
+    });
+    const c = r.check('teams.installed');
+    expect(c).toMatchObject({ status: 'fail', blocking: false });
+    expect(c.message).toMatch(/^3 of \d+ enabled targeted users do not have the app: adm\.[^,]+@contoso\.com, adm\.[^,]+@contoso\.com, adm\.[^,]+@contoso\.com\.$/);
+    expect(r.code).toBe(0);
+  });
+
   it('mail.sender: the sender does not exist (exit 1)', async () => {
     const r = await doctor({ channel: 'email', patch: { remove: { users: ['5e000000-0000-4000-8000-000000000001'] } } });
     expect(r.check('mail.sender')).toMatchObject({ status: 'fail', message: 'sender passkeys@contoso.com is not a user of the tenant.' });

@@ -18,7 +18,8 @@ import { captureIo } from '../helpers/io';
 const ROOT = path.resolve(__dirname, '..', '..');
 const NOW = '2026-12-01T06:00:00Z';
 const SENDER = 'passkeys@contoso.com';
-const TEAMS_APP = 'teams-app-passkey-campaigns';
+// The catalog id the notifications' webUrl names when CAMPAIGN_TEAMS_APP_ID is not set (nothing is installed then).
+const TEAMS_APP = 'passkey-campaigns';
 let emulator: Emulator | undefined;
 let tmp: string | undefined;
 
@@ -67,13 +68,14 @@ describe('case 3: an email sender without a mailbox', () => {
     { name: 'a sender that is not in mailboxes', code: 'MailboxNotEnabledForRESTAPI', mutate: (f: TenantFixture) => (f.mailboxes = f.users!.filter((u) => u.userPrincipalName !== SENDER).map((u) => u.userPrincipalName)) },
     { name: 'a sender that does not exist', code: 'ErrorInvalidUser', mutate: (f: TenantFixture) => (f.users = f.users!.filter((u) => u.userPrincipalName !== SENDER)) },
   ])('$name stops the run with exit 2 naming the sender, and no notice counts as delivered', async ({ code, mutate }) => {
-    const s = await setup({ channel: 'email', mutate });
+    // 28 admins: within one minute's 30 messages, so the CLI (real clock) never waits for the sender's minute.
+    const s = await setup({ channel: 'email', admins: 28, mutate });
     const r = await s.cli('reconcile');
     expect(r.code).toBe(2);
     expect(r.err).toMatch(new RegExp(`^campaign reconcile: email notifications cannot be sent: the sender ${SENDER} has no mailbox \\(sendMail answered 404 ${code} for all \\d+ notifications of this run\\), so nobody was notified\\.\\n  Set spec\\.notifications\\.sender \\(or --sender\\) to an existing Exchange Online mailbox`));
     expect(r.out).toBe('');
     const outcomes = await s.outcomes();
-    expect(outcomes.length).toBeGreaterThan(20);
+    expect(outcomes.length).toBeGreaterThanOrEqual(20);
     expect(outcomes.filter((e) => e.outcome === 'delivered')).toEqual([]);
     // Not the recipients' failures: recorded as not sent, so a later run (with a working sender) sends them.
     expect(new Set(outcomes.map((e) => `${e.outcome} ${e.status}`))).toEqual(new Set(['notSent 404']));
@@ -148,6 +150,7 @@ describe('case 6: email to the mailbox', () => {
     let noMailbox = '';
     const s = await setup({
       channel: 'email',
+      admins: 28,
       mutate: (f) => {
         const admins = f.users!.filter((u) => u.userPrincipalName.startsWith('adm.'));
         // A separate admin account: its UPN has no mailbox; the person's mailbox has another address.
@@ -182,6 +185,7 @@ describe('warnings summed up per code', () => {
     const failing = plan.json!.transitions.slice(0, 24).map((t) => t.userId);
     await fetch(`${emulator!.url}/_sim/faults`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ notificationFailures: Object.fromEntries(failing.map((id) => [id, 403])) }) });
     const r = await s.cli('reconcile');
+    expect(r.err).toBe('');
     expect(r.code).toBe(0);
     const lines = r.json!.warnings.filter((w) => w.includes('not delivered'));
     expect(lines).toHaveLength(1);

@@ -59,10 +59,13 @@ describe('reconcile with exactly the granted application permissions', () => {
 
   // rbacapplication-list-roleeligibilityscheduleinstances.md accepts RoleManagement.Read.Directory too, which role
   // targeting needs anyway: RoleEligibilitySchedule.Read.Directory adds nothing next to it.
-  it('needs no RoleEligibilitySchedule.Read.Directory next to RoleManagement.Read.Directory', async () => {
+  it('reads PIM-eligible holders with RoleManagement.Read.Directory: RoleEligibilitySchedule.Read.Directory is not granted', async () => {
+    expect(campaign().spec.targets.includeEligible).toBe(true);
     expect(GRANTED).toContain('RoleManagement.Read.Directory');
-    const r = await reconcile(GRANTED.filter((p) => p !== 'RoleEligibilitySchedule.Read.Directory'));
+    expect(GRANTED).not.toContain('RoleEligibilitySchedule.Read.Directory');
+    const r = await reconcile(GRANTED);
     expect(r.code).toBe(0);
+    expect(emulator!.state.requests().byRoute).toHaveProperty(['GET /v1.0/roleManagement/directory/roleEligibilityScheduleInstances']);
   });
 
   // Every read permission the run needs (the FIDO2 methods read happens only under AAGUID restrictions).

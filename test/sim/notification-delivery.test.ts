@@ -19,7 +19,7 @@ async function start(extra: Partial<TenantFixture> = {}, mutate?: (f: TenantFixt
 }
 
 const activity = (activityType = 'passkeyCampaign') => ({
-  topic: { source: 'text', value: 'Passkeys', webUrl: 'https://teams.microsoft.com/l/entity/app/passkeys' },
+  topic: { source: 'text', value: 'Passkeys', webUrl: 'https://teams.microsoft.com/l/entity/teams-app-passkeys/passkeys' },
   activityType,
   previewText: { content: 'Register a passkey' },
 });

@@ -15,6 +15,8 @@ describe('the published limits and the cost table', () => {
       identityWrites: { limit: 3000, windowSeconds: 150 },
       reports: { limit: 5, windowSeconds: 10 },
       conditionalAccess: { limit: 1, windowSeconds: 1 },
+      teamsActivity: { limit: 5, windowSeconds: 1 },
+      teamsInstalledApps: { limit: 30, windowSeconds: 1 },
     });
   });
 

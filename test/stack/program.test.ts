@@ -153,9 +153,9 @@ describe('two in-progress example campaigns', () => {
   it('assigns exactly the allowed Microsoft Graph app roles for a Teams and an email campaign, to the identity', () => {
     const assignments = run.ofType('azuread:index/appRoleAssignment:AppRoleAssignment');
     expect(assignments.map((a) => graphRoleName(a.inputs.appRoleId)).sort()).toEqual([
-      'AuditLog.Read.All', 'Device.Read.All', 'GroupMember.Read.All', 'Mail.Send', 'Policy.Read.All',
-      'RoleEligibilitySchedule.Read.Directory', 'RoleManagement.Read.Directory', 'TeamsActivity.Send',
-      'User.Read.All', 'UserAuthenticationMethod.Read.All',
+      'AuditLog.Read.All', 'Device.Read.All', 'GroupMember.Read.All', 'Mail.Read', 'Mail.Send', 'Policy.Read.AuthenticationMethod',
+      'RoleManagement.Read.Directory', 'TeamsActivity.Send',
+      'TeamsAppInstallation.ReadWriteSelfForUser.All', 'User.Read.All', 'UserAuthenticationMethod.Read.All',
     ]);
     for (const a of assignments) expect(a.inputs).toMatchObject({ principalObjectId: principalId(), resourceObjectId: GRAPH_SP_OBJECT_ID });
     expect(run.outputs.graphAppRoles).toHaveLength(assignments.length);

@@ -30,12 +30,17 @@ export interface RuntimeDeps {
   graph?: Graph;
 }
 
+/** Sending time of one scheduled invocation (all campaigns): 90 minutes of the 2 hours host.json allows. */
+const SCHEDULED_SEND_MS = 90 * 60_000;
+
 /** Runs one reconcile per campaign, one after the other; one failing campaign does not stop the others. */
 export async function runScheduledReconcile(input: { settings: SchedulerSettings; now: Date; log: SchedulerLog }, deps: RuntimeDeps = {}): Promise<ScheduledCampaignResult[]> {
   const { settings, now, log } = input;
   const store = deps.store ?? (await openStore(settings.state));
   const graph = deps.graph ?? new Graph({ graphUrl: settings.graphUrl });
   const results: ScheduledCampaignResult[] = [];
+  // Email goes at most 30 a minute per sender; stop sending well inside host.json's functionTimeout (2 h), shared by all campaigns.
+  const sendUntil = graph.now() + SCHEDULED_SEND_MS;
   for (const name of settings.campaigns) {
     try {
       const campaign = loadCampaign(settings, name);
@@ -56,6 +61,7 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
         now,
         apply: true,
         lockWaitMs: SCHEDULED_LOCK_WAIT_MS,
+        sendUntil,
         sender: settings.sender,
         teamsAppId: settings.teamsAppId,
         postpone: settings.postponeUrl ? { baseUrl: settings.postponeUrl, key: settings.postponeKey } : undefined,
