@@ -455,30 +455,38 @@ async function teamsCatalogCheck(opts: DoctorOptions, checks: Checks): Promise<v
 
 async function senderCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
   const ID = 'mail.sender';
-  const TITLE = 'The sender mailbox exists';
-  const sender = opts.campaign.spec.notifications.sender ?? opts.sender;
-  if (!sender) {
+  const n = opts.campaign.spec.notifications;
+  const senders = n.senders?.length ? n.senders : [n.sender ?? opts.sender].filter((x): x is string => !!x);
+  const TITLE = senders.length > 1 ? 'The sender mailboxes exist' : 'The sender mailbox exists';
+  if (!senders.length) {
     checks.add(ID, TITLE, true, 'fail', 'no sender: the campaign names no spec.notifications.sender and CAMPAIGN_NOTIFICATION_SENDER is not set.', 'Set spec.notifications.sender (a mailbox UPN) in the campaign file.');
     return;
   }
-  const u = await read(() => opts.graph.get<{ id: string; userPrincipalName: string; mail?: string | null }>(`/users/${encodeURIComponent(sender)}?$select=id,userPrincipalName,mail`));
+  const found: Array<{ status: CheckStatus; message: string; fix: string }> = [];
+  for (const sender of senders) found.push(await senderMailbox(opts.graph, sender));
+  const worst = found.find((f) => f.status === 'fail') ?? found.find((f) => f.status === 'warn') ?? found[0]!;
+  const problems = found.filter((f) => f.status !== 'pass');
+  checks.add(ID, TITLE, true, worst.status, (problems.length ? problems : found).map((f) => f.message).join(' '), problems.length ? worst.fix : '');
+}
+
+/** One sender: a user of the tenant with a mail address whose Sent Items answer. */
+async function senderMailbox(graph: GraphReader, sender: string): Promise<{ status: CheckStatus; message: string; fix: string }> {
+  // user-get.md
+  const u = await read(() => graph.get<{ id: string; userPrincipalName: string; mail?: string | null }>(`/users/${encodeURIComponent(sender)}?$select=id,userPrincipalName,mail`));
   if (!u.ok) {
-    if (u.error.status === 404) checks.add(ID, TITLE, true, 'fail', `sender ${sender} is not a user of the tenant.`, 'Create the mailbox (a shared mailbox is enough) or fix spec.notifications.sender.');
-    else {
-      const f = readFailure(`sender ${sender}`, u.error, 'User.Read.All');
-      checks.add(ID, TITLE, true, 'fail', f.message, f.fix);
-    }
-    return;
+    if (u.error.status === 404) return { status: 'fail', message: `sender ${sender} is not a user of the tenant.`, fix: 'Create the mailbox (a shared mailbox is enough) or fix spec.notifications.sender.' };
+    return { status: 'fail', ...readFailure(`sender ${sender}`, u.error, 'User.Read.All') };
   }
-  if (!u.value.mail) {
-    checks.add(ID, TITLE, true, 'fail', `sender ${sender} (${u.value.id}) has no mail address, so no mailbox.`, 'Give the account an Exchange Online mailbox (a shared mailbox is enough).');
-    return;
-  }
-  // user-list-messages.md: the Sent Items folder answers only when the mailbox exists (404 MailboxNotEnabledForRESTAPI otherwise).
-  const box = await read(() => opts.graph.get<unknown>(`/users/${u.value.id}/mailFolders/sentitems/messages?$top=1&$select=id`));
-  if (box.ok) checks.add(ID, TITLE, true, 'pass', `sender ${sender} has the mailbox ${u.value.mail}.`);
-  else if (box.error.status === 404) checks.add(ID, TITLE, true, 'fail', `sender ${sender} has no Exchange Online mailbox (${box.error.code}).`, 'Give the account a mailbox (a shared mailbox is enough) or name another sender.');
-  else checks.add(ID, TITLE, true, 'warn', `sender ${sender} has the address ${u.value.mail}, but its mailbox could not be read (${box.error.status} ${box.error.code}) to confirm it exists.`, 'Grant Mail.ReadBasic.All to confirm the mailbox, or send a test notification.');
+  if (!u.value.mail) return { status: 'fail', message: `sender ${sender} (${u.value.id}) has no mail address, so no mailbox.`, fix: 'Give the account an Exchange Online mailbox (a shared mailbox is enough).' };
+  // mailfolder-list-messages.md: the Sent Items folder answers only when the mailbox exists (404 MailboxNotEnabledForRESTAPI otherwise).
+  const box = await read(() => graph.get<unknown>(`/users/${u.value.id}/mailFolders/sentitems/messages?$top=1&$select=id`));
+  if (box.ok) return { status: 'pass', message: `sender ${sender} has the mailbox ${u.value.mail}.`, fix: '' };
+  if (box.error.status === 404) return { status: 'fail', message: `sender ${sender} has no Exchange Online mailbox (${box.error.code}).`, fix: 'Give the account a mailbox (a shared mailbox is enough) or name another sender.' };
+  return {
+    status: 'warn',
+    message: `sender ${sender} has the address ${u.value.mail}, but its mailbox could not be read (${box.error.status} ${box.error.code}) to confirm it exists.`,
+    fix: "Grant Mail.Read scoped to the sender mailboxes (the job's Sent Items look-up needs it too), or send a test notification.",
+  };
 }
 
 /** Per-user checks: FIDO2 scope, Teams installations or mail addresses of the targeted users. */

@@ -25,11 +25,12 @@ afterEach(async () => {
 type Channel = 'teams' | 'email';
 
 /** The admins campaign, started, its break-glass accounts named by object id, on the given channel. */
-function campaignFile(dir: string, opts: { channel?: Channel; policyState?: 'reportOnly' | 'enabled'; breakGlass?: string[]; name?: string } = {}): string {
+function campaignFile(dir: string, opts: { channel?: Channel; policyState?: 'reportOnly' | 'enabled'; breakGlass?: string[]; name?: string; senders?: string[] } = {}): string {
   let text = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8')
     .replace('status: notStarted', 'status: inProgress')
     .replace('breakGlass: [bg1@contoso.com, bg2@contoso.com]', `breakGlass: [${(opts.breakGlass ?? [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]).join(', ')}]`);
   if (opts.channel === 'email') text = text.replace('channel: teams', 'channel: email\n    sender: passkeys@contoso.com');
+  if (opts.senders) text = text.replace('sender: passkeys@contoso.com', `senders: [${opts.senders.join(', ')}]`);
   if (opts.policyState) text = text.replace('policyState: reportOnly', `policyState: ${opts.policyState}`);
   if (opts.name) text = text.replace('name: admins-passkeys', `name: ${opts.name}`);
   const file = path.join(dir, `${opts.name ?? 'admins-passkeys'}.yaml`);
@@ -276,6 +277,12 @@ describe('each prerequisite, broken alone, fails its check', () => {
   it('mail.sender: the sender has no mailbox (exit 1)', async () => {
     const r = await doctor({ channel: 'email', mutate: (f) => void (f.mailboxes = [SIM_IDS.breakGlass1]) });
     expect(r.check('mail.sender')).toMatchObject({ status: 'fail', message: expect.stringMatching(/^sender passkeys@contoso\.com has no Exchange Online mailbox/) });
+    expect(r.code).toBe(1);
+  });
+
+  it('mail.sender: one of several senders has no mailbox (exit 1)', async () => {
+    const r = await doctor({ channel: 'email', campaign: { senders: ['passkeys@contoso.com', 'bg1@contoso.com'] }, mutate: (f) => void (f.mailboxes = ['passkeys@contoso.com']) });
+    expect(r.check('mail.sender')).toMatchObject({ status: 'fail', title: 'The sender mailboxes exist', message: 'sender bg1@contoso.com has no Exchange Online mailbox (MailboxNotEnabledForRESTAPI).' });
     expect(r.code).toBe(1);
   });
 
