@@ -142,7 +142,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
   if (!opts.blockingOnly) {
     await targetChecks(opts, checks);
-    await registrationCampaignCheck(opts, checks);
+    await registrationCampaignCheck(opts, fido2.ok ? fido2.value : null, checks);
   }
 
   const all = [...checks.list, ...ledger.list];
@@ -225,7 +225,7 @@ function fido2Checks(fido2: Read<SnapshotFido2Configuration>, checks: Checks): v
   const aaGuids = k?.aaGuids ?? [];
   checks.add('fido2.keyRestrictions', 'Passkey model (AAGUID) restrictions', false, 'pass',
     k?.isEnforced
-      ? `key restrictions are enforced: ${k.enforcementType === 'allow' ? 'only' : 'all but'} ${plural(aaGuids.length, 'AAGUID')} ${aaGuids.length ? `(${examples(aaGuids)})` : ''} may be registered; passkeys of other models do not count towards the campaign.`
+      ? `key restrictions are enforced: ${k.enforcementType === 'allow' ? 'only' : 'all but'} ${plural(aaGuids.length, 'AAGUID')}${aaGuids.length ? ` (${examples(aaGuids)})` : ''} may be registered; passkeys of other models do not count towards the campaign.`
       : 'no key restrictions: any passkey model may be registered.');
 }
 
@@ -557,7 +557,7 @@ async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> 
   }
 }
 
-async function registrationCampaignCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
+async function registrationCampaignCheck(opts: DoctorOptions, fido2: SnapshotFido2Configuration | null, checks: Checks): Promise<void> {
   const ID = 'registration.campaign';
   const TITLE = "Entra's own registration campaign";
   type Policy = { registrationEnforcement?: { authenticationMethodsRegistrationCampaign?: { state?: string; snoozeDurationInDays?: number; includeTargets?: Array<{ id: string; targetType?: string; targetedAuthenticationMethod?: string }> } } };
@@ -573,8 +573,13 @@ async function registrationCampaignCheck(opts: DoctorOptions, checks: Checks): P
   const targets = (c?.includeTargets ?? []).map((t) => `${t.id} (${t.targetedAuthenticationMethod ?? 'microsoftAuthenticator'})`);
   // Microsoft-managed ("default") nudges towards passkeys once the tenant qualifies (see the FIDO2 checks).
   const active = state === 'enabled' || state === 'default';
+  // The engine's rule (targets.ts, qualifiesForMicrosoftManagedCampaign): passkeys enabled, self-service, no key restrictions.
+  const qualifies = fido2 ? fido2.state === 'enabled' && !!fido2.isSelfServiceRegistrationAllowed && !fido2.keyRestrictions?.isEnforced : null;
+  const qualification = qualifies === null ? '' : qualifies
+    ? '; the tenant qualifies for the Microsoft-managed passkey campaign (FIDO2 enabled, self-service, no key restrictions)'
+    : '; the tenant does not qualify for the Microsoft-managed passkey campaign';
   checks.add(ID, TITLE, false, active ? 'warn' : 'pass',
-    `the Microsoft registration campaign is ${state}${targets.length ? ` for ${examples(targets)}` : ''}${c?.snoozeDurationInDays !== undefined ? `, snooze ${c.snoozeDurationInDays} days` : ''}${active ? ': Entra may also nudge the targeted users to register at sign-in' : ''}.`,
+    `the Microsoft registration campaign is ${state}${targets.length ? ` for ${examples(targets)}` : ''}${c?.snoozeDurationInDays !== undefined ? `, snooze ${c.snoozeDurationInDays} days` : ''}${qualification}${active ? ': Entra may also nudge the targeted users to register at sign-in' : ''}.`,
     active ? 'Nothing is required; to have only this campaign ask users, set the registration campaign to disabled (Authentication methods → Registration campaign).' : '');
 }
 

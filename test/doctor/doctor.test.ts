@@ -304,7 +304,7 @@ describe('each prerequisite, broken alone, fails its check', () => {
 
   it("registration.campaign: Entra's own campaign is enabled (warning, exit 0)", async () => {
     const r = await doctor({ mutate: (f) => void (f.authenticationMethodsPolicy!.registrationEnforcement!.authenticationMethodsRegistrationCampaign!.state = 'enabled') });
-    expect(r.check('registration.campaign')).toMatchObject({ status: 'warn', blocking: false, message: expect.stringContaining('the Microsoft registration campaign is enabled for all_users (microsoftAuthenticator), snooze 1 days: Entra may also nudge') });
+    expect(r.check('registration.campaign')).toMatchObject({ status: 'warn', blocking: false, message: expect.stringContaining('the Microsoft registration campaign is enabled for all_users (microsoftAuthenticator), snooze 1 days; the tenant qualifies for the Microsoft-managed passkey campaign (FIDO2 enabled, self-service, no key restrictions): Entra may also nudge') });
     expect(r.code).toBe(0);
   });
 

@@ -45,7 +45,8 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
     try {
       const campaign = loadCampaign(settings, name);
       // The blocking checks of `campaign doctor` first (a handful of reads, no user): a failing one refuses the run.
-      const readiness = await runDoctor({ campaign, graph, store, now, blockingOnly: true, appId: process.env.AZURE_CLIENT_ID || undefined, teamsAppId: settings.teamsAppId, sender: settings.sender });
+      // No identity check: the job holds no Application.Read.All, and its own requests name a missing permission.
+      const readiness = await runDoctor({ campaign, graph, store, now, blockingOnly: true, teamsAppId: settings.teamsAppId, sender: settings.sender });
       if (!ready(readiness)) {
         const failed = readiness.checks.filter((c) => c.blocking && c.status === 'fail');
         for (const c of failed) log.error('readiness check failed', { campaign: name, check: c.id, found: c.message, fix: c.fix });
