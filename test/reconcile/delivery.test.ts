@@ -136,7 +136,7 @@ describe('case 4: one Teams recipient answering 403', () => {
     } });
     const r = await s.cli('reconcile');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^campaign reconcile: Teams notifications cannot be sent: Graph refused all (\d+) notifications of this run with 403 Forbidden, which is the identity's permission, not one recipient's\.\n  Grant the identity the Microsoft Graph application permission TeamsActivity\.Send \(with admin consent\) and install the campaign's Teams app/);
+    expect(r.err).toMatch(/^campaign reconcile: Teams notifications cannot be sent: Graph refused all (\d+) notifications of this run with 403 Forbidden, which is the identity's permission TeamsActivity\.Send, not one recipient's\.\n  Grant the identity the Microsoft Graph application permission TeamsActivity\.Send \(with admin consent\) and install the campaign's Teams app/);
     const outcomes = await s.outcomes();
     expect(outcomes.length).toBeLessThanOrEqual(80);
     expect(new Set(outcomes.map((e) => `${e.outcome} ${e.status}`))).toEqual(new Set(['notSent 403']));
