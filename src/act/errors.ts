@@ -39,7 +39,7 @@ const SAY: Record<NotificationStopReason, (s: NotificationStop) => { message: st
     message: `Teams notifications cannot be sent: installing the campaign's Teams app was refused for all ${plural(s.count, 'recipient')} of this run with ${s.status} ${s.code}, which is the identity's permission ${s.permission}, not one recipient's.`,
     hint: `Grant the identity the Microsoft Graph application permission ${s.permission} (with admin consent), and make sure the Teams app's manifest names the identity's client id in webApplicationInfo (campaign teams-app --client-id), then run again.`,
   } : {
-    message: `${s.channel === 'teams' ? 'Teams notifications' : 'email notifications'} cannot be sent: Graph refused all ${plural(s.count, 'notification')} of this run with ${s.status} ${s.code}, which is the identity's permission, not one recipient's.`,
+    message: `${s.channel === 'teams' ? 'Teams notifications' : 'email notifications'} cannot be sent: Graph refused all ${plural(s.count, 'notification')} of this run with ${s.status} ${s.code}, which is the identity's permission ${SEND_PERMISSION[s.channel]}, not one recipient's.`,
     hint: s.channel === 'teams'
       ? `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.teams} (with admin consent) and install the campaign's Teams app (CAMPAIGN_TEAMS_APP_ID) for the targeted users, then run again.`
       : `Grant the identity the Microsoft Graph application permission ${SEND_PERMISSION.email} (with admin consent) and make sure no application access policy excludes the mailbox ${s.sender}, then run again.`,
@@ -70,5 +70,33 @@ export class NotificationsStoppedError extends RuntimeError {
     this.count = stop.count;
     this.sender = stop.sender;
     this.permission = stop.permission ?? (stop.reason === 'PermissionMissing' ? SEND_PERMISSION[stop.channel] : undefined);
+  }
+}
+
+/**
+ * Every add to the enforcement group this run answered 403, and there were enough of them (or the write never worked
+ * for this campaign) to rule out the users: the identity may not write the group's members (the
+ * permission is missing, or the tenant does not honour the identity's ownership of the group), which is no single
+ * user's fault. The run stops before any other move (exit 2): nobody is enforced, nothing is sent, the users stay
+ * in the enforcement notice and are added by the first run after the permission is granted.
+ */
+export class GroupWriteForbiddenError extends RuntimeError {
+  override readonly name = 'GroupWriteForbiddenError';
+  /** The permission to grant (least privileged first); any one suffices. */
+  readonly permission: string;
+  constructor(
+    readonly group: { id: string; displayName: string },
+    /** Graph's error code of the first refusal. */
+    readonly code: string,
+    /** How many adds this run sent, all refused. */
+    readonly count: number,
+    /** The application permissions the add's docs page lists (src/graph/permissions.ts). */
+    readonly permissions: readonly string[],
+  ) {
+    const [least = 'GroupMember.ReadWrite.All', ...higher] = permissions;
+    super(`users cannot be added to the enforcement group ${group.displayName}: Graph refused all ${plural(count, 'add')} of this run with 403 ${code}, which is the identity's permission ${least}, not one user's; nobody was enforced and nothing was sent.`,
+      false,
+      `Grant the identity the Microsoft Graph application permission ${least}${higher.length ? ` (or one of ${higher.join(', ')})` : ''} with admin consent (the stack grants it with passkey-campaigns:groupMemberWrite true), since owning the group is not enough in this tenant, then run again; the users stay in the enforcement notice until they are added.`);
+    this.permission = least;
   }
 }

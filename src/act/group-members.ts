@@ -2,10 +2,20 @@
 // "already a member" on add and "not a member" on remove count as success.
 import type { BatchRequest, Graph } from '../graph/client';
 
-/** Per user id: null when the write took effect (or was already true), else the error text. */
-export type WriteResults = Map<string, string | null>;
+/** A write Graph did not carry out: its status (0: no answer), Graph's error code and the error text. */
+export interface WriteFailure {
+  status: number;
+  code: string;
+  text: string;
+}
 
-const errorText = (status: number | undefined, body: unknown) => `${status ?? 'no response'} ${JSON.stringify(body ?? '').slice(0, 200)}`;
+/** Per user id: null when the write took effect (or was already true), else how it failed. */
+export type WriteResults = Map<string, WriteFailure | null>;
+
+function failure(status: number | undefined, body: unknown): WriteFailure {
+  const code = (body as { error?: { code?: unknown } } | null)?.error?.code;
+  return { status: status ?? 0, code: typeof code === 'string' ? code : 'Unknown', text: `${status ?? 'no response'} ${JSON.stringify(body ?? '').slice(0, 200)}` };
+}
 
 /**
  * Adds users to a group. One POST members/$ref per user inside $batch rather than one bulk PATCH:
@@ -24,7 +34,7 @@ export async function addMembers(graph: Graph, groupId: string, userIds: readonl
   userIds.forEach((id, i) => {
     const r = responses.get(String(i));
     const ok = r && (r.status === 204 || r.status === 200 || (r.status === 400 && /already exist/i.test(JSON.stringify(r.body ?? ''))));
-    results.set(id, ok ? null : errorText(r?.status, r?.body));
+    results.set(id, ok ? null : failure(r?.status, r?.body));
   });
   return results;
 }
@@ -40,7 +50,7 @@ export async function removeMembers(graph: Graph, groupId: string, userIds: read
   userIds.forEach((id, i) => {
     const r = responses.get(String(i));
     const ok = r && (r.status === 204 || r.status === 200 || r.status === 404);
-    results.set(id, ok ? null : errorText(r?.status, r?.body));
+    results.set(id, ok ? null : failure(r?.status, r?.body));
   });
   return results;
 }

@@ -16,9 +16,11 @@ import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
 import type { MailSend } from '../engine/mail-limits';
 import type { ChannelConfig } from '../notify/channels';
+import { missingPermissionHint, requestPermissions } from '../graph/permissions';
+import { GroupWriteForbiddenError } from './errors';
 import { addMembers, removeMembers } from './group-members';
 import { sendersOf } from './mail-pacing';
-import { lookUpSentMail, noticeOf, noticeOfEvent, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
+import { lookUpSentMail, noticeOf, noticeOfEvent, PERMISSION_SAMPLE, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
 
 export interface ActInput {
   graph: Graph;
@@ -78,9 +80,18 @@ export async function act(x: ActInput): Promise<ActResult> {
         if (err === null) groupAdds++;
         else {
           failed.add(d.userId);
-          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${group.displayName} failed (${err}); the user stays in the enforcement notice and is retried next run.`, d.userPrincipalName));
+          const grant = err.status === 403 ? missingPermissionHint('POST', `/groups/${group.id}/members/$ref`) : undefined;
+          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${group.displayName} failed (${err.text}); the user stays in the enforcement notice and is retried next run.${grant ? ` If the identity may not write the group, ${grant}` : ''}`, d.userPrincipalName));
         }
-        outcomes.push({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddOutcome', groupId: group.id, outcome: err === null ? 'added' : 'failed', ...(err === null ? {} : { detail: err }) });
+        outcomes.push({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddOutcome', groupId: group.id, outcome: err === null ? 'added' : 'failed', ...(err === null ? {} : { detail: err.text }) });
+      }
+      // Every add refused with 403 is the identity's missing permission, not the users' (as with notices: enough of
+      // them, or the write never worked for this campaign): stop before any other move.
+      const refused = [...res.values()];
+      const neverAdded = !Object.values(state.users).some((u) => u.addedToGroupAt !== null);
+      if (refused.every((e) => e?.status === 403) && (refused.length >= PERMISSION_SAMPLE || neverAdded)) {
+        await append(outcomes);
+        throw new GroupWriteForbiddenError(group, refused[0]!.code, refused.length, requestPermissions('POST', `/groups/${group.id}/members/$ref`)?.permissions ?? []);
       }
     }
     for (const g of groups.redrive) {
@@ -93,7 +104,7 @@ export async function act(x: ActInput): Promise<ActResult> {
       for (const g of groups.rollBack) {
         const err = res.get(g.userId) ?? null;
         if (err !== null) {
-          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err}) and is tried again next run.`, g.userPrincipalName));
+          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err.text}) and is tried again next run.${err.status === 403 ? ` To remove the user, ${missingPermissionHint('DELETE', `/groups/${group.id}/members/${g.userId}/$ref`) ?? ''}` : ''}`, g.userPrincipalName));
           continue;
         }
         warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${group.displayName} by an interrupted run but is no longer due for enforcement; the add was undone.`, g.userPrincipalName));

@@ -187,7 +187,7 @@ export async function sendNotifications(ctx: SendContext, notices: readonly Noti
   }
   if (channel === 'teams') {
     // The app installed for each recipient, and the run's budget (src/act/teams-install.ts).
-    const prep = await prepareTeams(graph, cfg.teamsAppId, sendable, warnings, PERMISSION_SAMPLE);
+    const prep = await prepareTeams(graph, cfg.teamsAppId, sendable, warnings, PERMISSION_SAMPLE, ctx.sendUntil);
     if (prep.held.length) await ctx.append(prep.held.map((h) => outcome(h.notice, { outcome: h.outcome, ...(h.status ? { status: h.status } : {}), detail: h.detail })));
     if (prep.stop) throw new NotificationsStoppedError(prep.stop);
     sendable = prep.ready;

@@ -9,7 +9,7 @@
 import type { BatchRequest, BatchResponse, Graph } from '../graph/client';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { NotificationStop } from './errors';
-import { Pacer, TEAMS_ACTIVITY_PER_SECOND, TEAMS_INSTALLED_APPS_PER_SECOND, TEAMS_RUN_BUDGET } from './teams-pace';
+import { Pacer, TEAMS_ACTIVITY_PER_SECOND, TEAMS_INSTALLED_APPS_PER_SECOND, TEAMS_RUN_BUDGET, teamsRunBudget } from './teams-pace';
 
 /** The application permission that installs the campaign's Teams app for a user. */
 export const TEAMS_INSTALL_PERMISSION = 'TeamsAppInstallation.ReadWriteSelfForUser.All';
@@ -64,14 +64,16 @@ export async function prepareTeams<N extends TeamsNotice>(
   notices: readonly N[],
   warnings: RunWarning[],
   permissionSample: number,
+  sendUntil?: number,
 ): Promise<TeamsPreparation<N>> {
   const held: Array<Held<N>> = [];
-  const kept = notices.slice(0, TEAMS_RUN_BUDGET);
-  const carried = notices.slice(TEAMS_RUN_BUDGET);
+  const budget = teamsRunBudget(graph.now(), sendUntil);
+  const kept = notices.slice(0, budget);
+  const carried = notices.slice(budget);
   if (carried.length) {
-    const why = `carried over to the next run: Teams allows ${TEAMS_ACTIVITY_PER_SECOND} activity notifications per second, and a run sends at most ${TEAMS_RUN_BUDGET}`;
+    const why = `carried over to the next run: Teams allows ${TEAMS_ACTIVITY_PER_SECOND} activity notifications per second, and this run has room for ${budget}`;
     for (const n of carried) held.push({ notice: n, outcome: 'notSent', detail: why });
-    warnings.push(warning('NotificationsCarriedOver', `${carried.length} of ${notices.length} Teams notifications are carried over to the next run: Teams allows ${TEAMS_ACTIVITY_PER_SECOND} activity notifications per second per app, and one run sends at most ${TEAMS_RUN_BUDGET}.`, `${carried.length} notifications`));
+    warnings.push(warning('NotificationsCarriedOver', `${carried.length} of ${notices.length} Teams notifications are carried over to the next run: Teams allows ${TEAMS_ACTIVITY_PER_SECOND} activity notifications per second per app, ${budget === TEAMS_RUN_BUDGET ? `and one run sends at most ${TEAMS_RUN_BUDGET}` : `and this run's remaining sending time has room for ${budget}`}.`, `${carried.length} notifications`));
   }
   if (!teamsAppId) {
     if (kept.length) warnings.push(warning('TeamsAppNotSet', `no Teams app is configured (CAMPAIGN_TEAMS_APP_ID): the campaign's Teams app cannot be installed for the recipients and the notifications cannot link to it, so Graph may refuse them; the users are held until a notice is delivered.`));

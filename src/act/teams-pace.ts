@@ -13,10 +13,19 @@ export const TEAMS_INSTALLED_APPS_PER_SECOND = 30;
 /** The window the limits are counted in, plus headroom for the clock of Graph and ours not agreeing. */
 export const PACE_WINDOW_MS = 1_100;
 /**
- * Teams notifications one run sends at most: 5 minutes at 5 a second. The rest is carried to the next run, so a
- * run of an all-staff campaign stays well inside the Functions time-out and a retry storm cannot stretch it.
+ * Teams notifications one run sends at most: 50 minutes at 5 a second. The rest is carried to the next run, so a
+ * run of an all-staff campaign stays inside the Functions time-out and a retry storm cannot stretch it.
  */
-export const TEAMS_RUN_BUDGET = 1_500;
+export const TEAMS_RUN_BUDGET = 15_000;
+
+/** Milliseconds one notice takes at the documented limits: its share of a notification window and of an install window. */
+const MS_PER_NOTICE = PACE_WINDOW_MS / TEAMS_ACTIVITY_PER_SECOND + PACE_WINDOW_MS / TEAMS_INSTALLED_APPS_PER_SECOND;
+
+/** The notices this run can send: TEAMS_RUN_BUDGET, fewer when the run must stop sending at `sendUntil`. */
+export function teamsRunBudget(now: number, sendUntil?: number): number {
+  if (sendUntil === undefined) return TEAMS_RUN_BUDGET;
+  return Math.max(0, Math.min(TEAMS_RUN_BUDGET, Math.floor((sendUntil - now) / MS_PER_NOTICE)));
+}
 
 /** Lets at most `perWindow` requests start per PACE_WINDOW_MS, waiting on the Graph client's clock. */
 export class Pacer {

@@ -98,7 +98,7 @@ describe('sendNotifications: per-recipient isolation', () => {
     expect(stopOf(r.thrown)).toBe('PermissionMissing');
     expect(r.asked).toHaveLength(20);
     expect(r.outcomes).toHaveLength(20);
-    expect((r.thrown as Error).message).toBe("Teams notifications cannot be sent: Graph refused all 20 notifications of this run with 403 Forbidden, which is the identity's permission, not one recipient's.");
+    expect((r.thrown as Error).message).toBe("Teams notifications cannot be sent: Graph refused all 20 notifications of this run with 403 Forbidden, which is the identity's permission TeamsActivity.Send, not one recipient's.");
   });
 
   it('records a failed 403 detail with Graph\'s code and message', async () => {

@@ -6,7 +6,7 @@ import { describe, expect, it } from 'vitest';
 import { NotificationsStoppedError } from '../../src/act/errors';
 import { sendNotifications, type Notice, type RecipientInfo } from '../../src/act/notifications';
 import { TEAMS_INSTALL_PERMISSION } from '../../src/act/teams-install';
-import { PACE_WINDOW_MS, TEAMS_ACTIVITY_PER_SECOND, TEAMS_RUN_BUDGET } from '../../src/act/teams-pace';
+import { PACE_WINDOW_MS, TEAMS_ACTIVITY_PER_SECOND, TEAMS_RUN_BUDGET, teamsRunBudget } from '../../src/act/teams-pace';
 import type { RunWarning } from '../../src/engine/warnings';
 import type { BatchRequest, BatchResponse, Graph } from '../../src/graph/client';
 import type { LedgerEvent, NotificationOutcomeEvent } from '../../src/ledger/events';
@@ -126,6 +126,15 @@ describe('Teams pacing', () => {
     expect(carried[0]!.detail).toMatch(/^carried over to the next run/);
     expect(r.installs).toHaveLength(TEAMS_RUN_BUDGET);
     const w = r.warnings.find((x) => x.code === 'NotificationsCarriedOver');
-    expect(w?.message).toMatch(/^7 of 1507 Teams notifications are carried over to the next run/);
+    expect(w?.message).toMatch(new RegExp(`^7 of ${TEAMS_RUN_BUDGET + 7} Teams notifications are carried over to the next run`));
+  });
+
+  it('fits the run budget into the sending time a scheduled run has left, at the documented Teams limits', () => {
+    expect(teamsRunBudget(0)).toBe(TEAMS_RUN_BUDGET);
+    // 90 minutes would hold 20,000+ notices at 5 a second (with installs at 30 a second): the cap applies.
+    expect(teamsRunBudget(0, 90 * 60_000)).toBe(TEAMS_RUN_BUDGET);
+    // 10 minutes: 600 s / (1.1 s / 5 + 1.1 s / 30) = 2,337 notices.
+    expect(teamsRunBudget(0, 10 * 60_000)).toBe(2337);
+    expect(teamsRunBudget(5_000, 1_000)).toBe(0);
   });
 });

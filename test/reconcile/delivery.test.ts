@@ -13,7 +13,7 @@ import type { TenantFixture } from '../../src/sim/fixture';
 import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import type { SimNotification } from '../../src/sim/routes';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { captureIo } from '../helpers/io';
+import { captureIo, sharedClock } from '../helpers/io';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const NOW = '2026-12-01T06:00:00Z';
@@ -43,7 +43,9 @@ async function setup(o: Setup = {}) {
   const fixture = generateTenant({ users: admins + 30, admins, seed: 5, now: NOW });
   fixture.users!.push({ id: 'e1000000-0000-4000-8000-000000000001', userPrincipalName: SENDER, displayName: 'Passkey campaigns', accountEnabled: true, mail: SENDER });
   o.mutate?.(fixture);
-  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token' });
+  // Pacing waits (Teams 5 a second, email 30 a minute) run on the emulator's clock: no real time.
+  const { emulatorClock, ioClock } = sharedClock(NOW);
+  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', clock: emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-cli-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
   let yaml = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
@@ -51,7 +53,7 @@ async function setup(o: Setup = {}) {
   fs.writeFileSync(file, yaml);
   const state = path.join(tmp, 'state');
   const cli = async (cmd: 'reconcile' | 'plan') => {
-    const io = captureIo();
+    const io = captureIo(process.cwd(), process.env, ioClock);
     const code = await run([cmd, '--campaign', file, '--graph-url', emulator!.url, '--state', state, '--now', NOW, '--json'], io);
     return { code, out: io.out(), err: io.err(), json: code === 0 ? (JSON.parse(io.out()) as { warnings: string[]; notifications: number; transitions: Array<{ userId: string }> }) : undefined };
   };
@@ -136,7 +138,7 @@ describe('case 4: one Teams recipient answering 403', () => {
     } });
     const r = await s.cli('reconcile');
     expect(r.code).toBe(2);
-    expect(r.err).toMatch(/^campaign reconcile: Teams notifications cannot be sent: Graph refused all (\d+) notifications of this run with 403 Forbidden, which is the identity's permission, not one recipient's\.\n  Grant the identity the Microsoft Graph application permission TeamsActivity\.Send \(with admin consent\) and install the campaign's Teams app/);
+    expect(r.err).toMatch(/^campaign reconcile: Teams notifications cannot be sent: Graph refused all (\d+) notifications of this run with 403 Forbidden, which is the identity's permission TeamsActivity\.Send, not one recipient's\.\n  Grant the identity the Microsoft Graph application permission TeamsActivity\.Send \(with admin consent\) and install the campaign's Teams app/);
     const outcomes = await s.outcomes();
     expect(outcomes.length).toBeLessThanOrEqual(80);
     expect(new Set(outcomes.map((e) => `${e.outcome} ${e.status}`))).toEqual(new Set(['notSent 403']));

@@ -8,7 +8,7 @@ import { run } from '../../src/apps/cli/main';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { captureIo } from '../helpers/io';
+import { captureIo, sharedClock } from '../helpers/io';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BG1 = SIM_IDS.breakGlass1;
@@ -40,7 +40,9 @@ async function setup(opts: { exemptGroup?: boolean; edit?: (text: string) => str
   const userIds = new Set((fixture.users ?? []).filter((u) => u.accountEnabled !== false).map((u) => u.id));
   const admins = [...new Set((fixture.roleAssignments ?? []).map((a) => a.principalId))].filter((id) => userIds.has(id) && id !== BG1 && id !== SIM_IDS.breakGlass2).sort().slice(0, 3);
   if (opts.exemptGroup) fixture.groups!.push({ id: EXEMPT_GROUP, displayName: 'passkey-exempt-admins', members: admins });
-  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', faults: { throttle: false } });
+  // Pacing waits run on the emulator's clock: no real time.
+  clocks = sharedClock(START);
+  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', faults: { throttle: false }, clock: clocks.emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exemptions-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
   const text = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
@@ -48,8 +50,10 @@ async function setup(opts: { exemptGroup?: boolean; edit?: (text: string) => str
   return { file, state: path.join(tmp, 'state'), admins };
 }
 
+let clocks: ReturnType<typeof sharedClock> | undefined;
+
 async function cli(args: string[]) {
-  const io = captureIo();
+  const io = captureIo(process.cwd(), process.env, clocks?.ioClock);
   const code = await run(args, io);
   return { code, out: io.out(), err: io.err() };
 }

@@ -13,7 +13,7 @@ import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { captureIo } from '../helpers/io';
+import { captureIo, sharedClock } from '../helpers/io';
 import { assertToldBeforeEnforced } from '../reliability/support';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -33,13 +33,15 @@ afterEach(async () => {
 
 async function setup() {
   const fixture = generateTenant({ users: 40, admins: 16, seed: 5, now: at(0) });
-  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token' });
+  // Pacing and Retry-After waits run on the emulator's clock: no real time.
+  const { emulatorClock, ioClock } = sharedClock(at(0));
+  emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', clock: emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notice-integrity-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
   fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
   const state = path.join(tmp, 'state');
   const cli = async (args: string[]) => {
-    const io = captureIo();
+    const io = captureIo(process.cwd(), process.env, ioClock);
     const code = await run([...args, '--campaign', file, '--state', state], io);
     return { code, out: io.out(), err: io.err() };
   };

@@ -11,7 +11,7 @@ import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { generateTenant, SIM_IDS, SIM_GROUP_NAMES } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
-import { captureIo } from '../helpers/io';
+import { captureIo, sharedClock } from '../helpers/io';
 import { harness, type Harness } from './harness';
 
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -34,7 +34,9 @@ afterEach(async () => {
 
 /** A tenant in the emulator and a checkout in a temp directory: campaigns/ with both campaigns, state/ for ledgers. */
 async function setup() {
-  emulator = await startEmulator({ tenant: generateTenant({ users: 60, admins: 20, seed: 5, now: at(0) }), port: 0, token: 'sim-token' });
+  // Pacing waits run on the emulator's clock: no real time.
+  clocks = sharedClock(at(0));
+  emulator = await startEmulator({ tenant: generateTenant({ users: 60, admins: 20, seed: 5, now: at(0) }), port: 0, token: 'sim-token', clock: clocks.emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-mistakes-'));
   fs.mkdirSync(path.join(tmp, 'campaigns'));
   for (const name of ['admins-passkeys', 'all-staff-passkeys']) fs.copyFileSync(path.join(ROOT, 'campaigns', `${name}.yaml`), path.join(tmp, 'campaigns', `${name}.yaml`));
@@ -47,8 +49,10 @@ function setStatus(name: string, status: string): void {
 }
 
 /** The CLI as an operator runs it from the checkout (relative --campaign and --state, no CAMPAIGN_* variables). */
+let clocks: ReturnType<typeof sharedClock> | undefined;
+
 async function cli(...args: string[]) {
-  const io = captureIo(tmp, {});
+  const io = captureIo(tmp, {}, clocks?.ioClock);
   const code = await run(args, io);
   return { code, out: io.out(), err: io.err() };
 }

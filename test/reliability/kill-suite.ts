@@ -22,7 +22,9 @@ export function killSuite(channel: Channel, allSeeds: number[]): void {
 
     beforeAll(async () => {
       ensureBuilt();
-      scenarios.push(await prepareScenario(channel, 0), await prepareScenario(channel, 7));
+      // A real child process paces Teams notices at Graph's 5 a second in real time: 12 admins keep each run near 3 s.
+      const admins = channel === 'teams' ? 12 : 28;
+      scenarios.push(await prepareScenario(channel, 0, 21, 40, admins), await prepareScenario(channel, 7, 21, 40, admins));
       files = tmpDir('rel-kill-');
       campaignFile = writeCampaignFile(channel, files);
       // How long an uninterrupted child run takes, so delay kills land inside it.

@@ -123,8 +123,8 @@ export async function inProcess(scenario: Pick<Scenario, 'fixture' | 'campaign' 
 }
 
 /** A tenant of ~30 targeted admins, its ledger after days 0..day-1, and the uninterrupted run of `day`. */
-export async function prepareScenario(channel: Channel, day: number, seed = 21, users = 40): Promise<Scenario> {
-  const fixture = generateTenant({ users, admins: 28, seed, now: START.toISOString() });
+export async function prepareScenario(channel: Channel, day: number, seed = 21, users = 40, admins = 28): Promise<Scenario> {
+  const fixture = generateTenant({ users, admins, seed, now: START.toISOString() });
   fixture.users!.push({ id: 'e1000000-0000-4000-8000-000000000001', userPrincipalName: SENDER, displayName: 'Passkey campaigns', accountEnabled: true, mail: SENDER });
   const campaign = campaignFor(channel);
   const baseDir = tmpDir('rel-base-');

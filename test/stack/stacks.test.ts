@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { ALLOWED_GRAPH_ROLES } from '../../src/stack/graph-roles';
 
 const root = path.join(__dirname, '..', '..');
 const keysRead = [...fs.readFileSync(path.join(root, 'src', 'stack', 'config.ts'), 'utf8').matchAll(/config\.(?:get|require|getObject|getBoolean|getNumber|requireSecret)(?:<[^>]+>)?\('([A-Za-z]+)'/g)].map((m) => m[1]).sort();
@@ -26,5 +27,15 @@ describe.each(['dev', 'prod'])('stacks/Pulumi.%s.yaml', (stack) => {
 describe('docs/platform-engineer.md', () => {
   it.each(keysRead)('documents passkey-campaigns:%s', (key) => {
     expect(docs).toContain(`\`passkey-campaigns:${key}\``);
+  });
+});
+
+describe('docs/platform-engineer.md Graph permissions table', () => {
+  // Each row: the permission, why, and the Graph reference page(s) whose permissions section lists it.
+  const rows = new Map(docs.split('\n').filter((l) => /^\| `[A-Za-z.]+` \|/.test(l)).map((l) => [l.split('`')[1]!, l]));
+  it.each(ALLOWED_GRAPH_ROLES.filter((r) => r !== 'RoleEligibilitySchedule.Read.Directory'))('lists %s with its reason and a Graph reference page', (role) => {
+    const row = rows.get(role);
+    expect(row, `no row for ${role}`).toBeDefined();
+    expect(row).toMatch(/\]\(https:\/\/learn\.microsoft\.com\/graph\/api\/[a-z0-9-]+\) \|$/);
   });
 });

@@ -7,6 +7,17 @@ export interface Io {
   stderr: NodeJS.WritableStream;
   cwd: string;
   env: NodeJS.ProcessEnv;
+  /**
+   * The clock Graph waits run on (pacing, Retry-After); absent: the process's. An embedding program (the demo,
+   * a test beside an emulator on the same clock) passes its own, so waits cost no real time.
+   */
+  clock?: { now(): number; sleep(ms: number): Promise<void> };
+}
+
+/** The Graph client's clock options from an Io: none for the process's own clock. */
+export function graphClock(io: Io): { now?: () => number; sleep?: (ms: number) => Promise<void> } {
+  const c = io.clock;
+  return c ? { now: () => c.now(), sleep: (ms) => c.sleep(ms) } : {};
 }
 
 export function processIo(): Io {

@@ -5,7 +5,7 @@ import { runCampaign } from '../../reconcile/run';
 import { intFlag, nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openStateStore, stateUse } from './common';
 import { atPath } from './path-errors';
-import { println, type Io } from './io';
+import { graphClock, println, type Io } from './io';
 
 const usage = (cmd: string, what: string, extra = '') => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]
 
@@ -71,7 +71,7 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     if (e instanceof CampaignInvalid) return 1;
     throw e;
   }
-  const graph = new Graph({ graphUrl: graphUrl(p, io) });
+  const graph = new Graph({ graphUrl: graphUrl(p, io), ...graphClock(io) });
   const store = await openStateStore(p, io);
   const result = await atPath(await stateUse(p, io), () => runCampaign({
     campaign,
