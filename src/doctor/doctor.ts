@@ -110,7 +110,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   if (opts.blockingOnly && ledger.list.some((c) => c.status === 'fail')) return { campaign: name, checks: ledger.list };
 
   // --- identity ---------------------------------------------------------------------------------------------
-  const held = await identityChecks(opts, checks);
+  const identity = await identityChecks(opts, checks);
 
   // --- FIDO2 ------------------------------------------------------------------------------------------------
   // fido2authenticationmethodconfiguration-get.md
@@ -121,7 +121,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   const groupName = enforcementGroupName(name);
   // group-list.md: $filter on displayName (eq), $select.
   const groups = await read(() => graph.list<Group>('/groups', { filter: `displayName eq '${quote(groupName)}'`, select: ['id', 'displayName', 'securityEnabled', 'mailEnabled', 'groupTypes'] }));
-  const group = groupChecks(groups, groupName, notStarted, held, checks);
+  const group = await groupChecks(graph, groups, groupName, notStarted, identity, checks);
 
   // --- break-glass accounts (resolved once, used by the CA and break-glass checks) -------------------------
   const breakGlass = await resolveAccounts(graph, campaign.spec.exclusions.breakGlass);
@@ -149,8 +149,15 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   return { campaign: name, checks: opts.blockingOnly ? all.filter((c) => c.blocking) : all };
 }
 
-/** The Graph application permissions the identity holds, by name; null when they could not be read. */
-async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Set<string> | null> {
+interface Identity {
+  /** Object id of the identity's service principal. */
+  id: string;
+  /** The Graph application permissions it holds, by name. */
+  held: Set<string>;
+}
+
+/** The identity's service principal and permissions; null when they could not be read. */
+async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Identity | null> {
   const PERMS = 'identity.permissions';
   const FORBIDDEN = 'identity.forbidden';
   const permsTitle = 'The identity holds the Graph permissions the campaign needs';
@@ -206,7 +213,7 @@ async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Set<
   } else {
     checks.add(FORBIDDEN, forbiddenTitle, true, 'pass', `${who} holds none of ${Object.values(FORBIDDEN_GRAPH_ROLES).join(', ')}.`);
   }
-  return held;
+  return { id: sp.id, held };
 }
 
 function fido2Checks(fido2: Read<SnapshotFido2Configuration>, checks: Checks): void {
@@ -229,7 +236,7 @@ function fido2Checks(fido2: Read<SnapshotFido2Configuration>, checks: Checks): v
       : 'no key restrictions: any passkey model may be registered.');
 }
 
-function groupChecks(groups: Read<Group[]>, name: string, notStarted: boolean, held: Set<string> | null, checks: Checks): Group | null {
+async function groupChecks(graph: GraphReader, groups: Read<Group[]>, name: string, notStarted: boolean, identity: Identity | null, checks: Checks): Promise<Group | null> {
   const TITLE = 'The enforcement group exists once and is a security group';
   if (!groups.ok) {
     const f = readFailure(`group "${name}"`, groups.error, 'GroupMember.Read.All');
@@ -255,14 +262,24 @@ function groupChecks(groups: Read<Group[]>, name: string, notStarted: boolean, h
   }
   const WRITE = 'The identity can add members to the enforcement group';
   if (!group) checks.add('group.write', WRITE, true, 'skip', 'there is no single enforcement group to add members to.');
-  else if (held === null) checks.add('group.write', WRITE, true, 'skip', "the identity's permissions are unknown (see identity.permissions).");
+  else if (identity === null) checks.add('group.write', WRITE, true, 'skip', "the identity's permissions are unknown (see identity.permissions).");
   else {
-    const grant = GROUP_WRITE.find((r) => held.has(r));
+    const grant = GROUP_WRITE.find((r) => identity.held.has(r));
     if (grant) checks.add('group.write', WRITE, true, 'pass', `the identity holds ${grant}.`);
     else {
-      checks.add('group.write', WRITE, true, 'warn',
-        `the identity holds none of ${GROUP_WRITE.join(', ')}; it can only add members as the group's owner, which Graph does not document for application callers (group-post-members.md lists the permissions only).`,
-        'Grant GroupMember.ReadWrite.All (stack option groupMemberWrite: true) if the first run cannot add members.');
+      // group-list-owners.md; the stack makes the identity an owner instead of granting a write permission.
+      const owners = await read(() => graph.list<{ id: string }>(`/groups/${group!.id}/owners`, { select: ['id'] }));
+      const undocumented = 'Graph documents the permissions for adding members (group-post-members.md), not group ownership, for an application';
+      if (!owners.ok) {
+        const f = readFailure(`the owners of ${name}`, owners.error, 'GroupMember.Read.All');
+        checks.add('group.write', WRITE, true, 'warn', `the identity holds none of ${GROUP_WRITE.join(', ')}, and ${f.message}`, f.fix);
+      } else if (owners.value.some((o) => lower(o.id) === lower(identity.id))) {
+        checks.add('group.write', WRITE, true, 'pass',
+          `the identity owns the group and holds no group write permission; ${undocumented}: if the first run's adds are refused (403), grant GroupMember.ReadWrite.All (passkey-campaigns:groupMemberWrite: true).`);
+      } else {
+        checks.add('group.write', WRITE, true, 'fail', `the identity (${identity.id}) holds none of ${GROUP_WRITE.join(', ')} and does not own the group.`,
+          'Run pulumi up (the stack makes the identity an owner of the group), or grant GroupMember.ReadWrite.All (passkey-campaigns:groupMemberWrite: true).');
+      }
     }
   }
   return group;

@@ -20,8 +20,8 @@ export type FixtureRoleEligibility = Omit<MG.UnifiedRoleEligibilityScheduleInsta
   principalId: string;
   roleDefinitionId: string;
 };
-/** `members` holds member object ids (users, groups or devices). */
-export type FixtureGroup = Omit<MG.Group, 'members'> & { id: string; displayName: string; members?: string[] };
+/** `members` holds member object ids (users, groups or devices); `owners` owner object ids (users or service principals). */
+export type FixtureGroup = Omit<MG.Group, 'members' | 'owners'> & { id: string; displayName: string; members?: string[]; owners?: string[] };
 export type FixtureMethodConfiguration = MG.AuthenticationMethodConfiguration &
   Partial<MG.Fido2AuthenticationMethodConfiguration> & { id: string; '@odata.type'?: string };
 export type FixtureAuthenticationMethodsPolicy = Omit<MG.AuthenticationMethodsPolicy, 'authenticationMethodConfigurations'> & {
@@ -292,6 +292,8 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
       if (collection === 'groups') {
         const members = c.refList(raw, 'members', at);
         if (members) item.members = members;
+        const owners = c.refList(raw, 'owners', at);
+        if (owners) item.owners = owners;
       }
       if ((collection === 'roleAssignments' || collection === 'roleEligibilityScheduleInstances') && isNew && item.directoryScopeId === undefined)
         item.directoryScopeId = '/';

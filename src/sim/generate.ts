@@ -20,6 +20,7 @@ import type {
   TenantFixture,
 } from './fixture';
 import { Prng } from './prng';
+import { servicePrincipalIdOf } from './service-principals';
 import { passkeyMethodsFor } from './tenant-state';
 
 export interface GenerateOptions {
@@ -478,6 +479,8 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
     const app: FixtureTeamsApp = { id: SIM_APP.teamsAppId, externalId: SIM_APP.teamsManifestId, displayName: 'Passkey campaign', webApplicationInfoId: SIM_APP.clientId, activityTypes: ['passkeyCampaign'] };
     fixture.application = application;
     fixture.teamsApps = [app];
+    // The stack makes the identity an owner of each enforcement group (passkey-campaign.ts).
+    for (const g of groups) if (g.id === SIM_IDS.adminsEnforcedGroup || g.id === SIM_IDS.allStaffEnforcedGroup) g.owners = [servicePrincipalIdOf(SIM_APP.clientId)];
   }
   return fixture;
 }

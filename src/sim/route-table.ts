@@ -124,6 +124,8 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   { method: 'GET', template: '/groups', permissions: GROUP_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-list') },
   { method: 'GET', template: '/groups/$count', permissions: GROUP_READ, query: ['$filter', '$search'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-list') },
   { method: 'GET', template: '/groups/{id}', permissions: GROUP_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-get') },
+  // "This method supports the OData Query Parameters"; owners are users or service principals.
+  { method: 'GET', template: '/groups/{id}/owners', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 1, throttle: 'identity', denied: 'directory', docs: api('group-list-owners') },
   { method: 'GET', template: '/groups/{id}/members', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },
   { method: 'GET', template: '/groups/{id}/members/microsoft.graph.user', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },
   { method: 'GET', template: '/groups/{id}/members/microsoft.graph.group', permissions: MEMBERS_READ, query: DIRECTORY_LIST, pageSize: DIRECTORY_PAGE, cost: 3, throttle: 'identity', denied: 'directory', docs: api('group-list-members') },

@@ -197,7 +197,9 @@ function shapeUser(ctx: RouteContext, u: FixtureUser, select: string[] | undefin
 }
 
 function shapeGroup(g: GroupRecord, select: string[] | undefined): Record<string, unknown> {
-  return project(g, select);
+  // owners is a relationship (group-list-owners.md), not a property.
+  const { owners: _owners, ...rest } = g;
+  return project(rest, select);
 }
 
 function shapeDevice(ctx: RouteContext, d: FixtureDevice, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown> {
@@ -688,6 +690,26 @@ export const ROUTES: Route[] = [
   route('GET', '/groups/{id}', 'identity', false, (ctx) => {
     const g = requireGroup(ctx, ctx.params[0]!);
     return entity(ctx, 'groups', (select) => shapeGroup(g, select), [], 'microsoft.graph.group');
+  }),
+  // group-list-owners.md: users and service principals; the fixture's `owners` ids, service principals from `application`.
+  route('GET', '/groups/{id}/owners', 'identity', true, (ctx) => {
+    const group = requireGroup(ctx, ctx.params[0]!);
+    const principals = principalsOf(ctx).principals;
+    const owners = (group.owners ?? []).flatMap((id): Array<Record<string, unknown>> => {
+      const sp = principals.find((p) => p.id === id);
+      if (sp) return [{ '@odata.type': '#microsoft.graph.servicePrincipal', id: sp.id, appId: sp.appId, displayName: sp.displayName }];
+      const obj = ctx.tenant.directoryObject(id);
+      return obj ? [{ '@odata.type': `#microsoft.graph.${obj.type}`, ...obj.item }] : [];
+    });
+    return list(ctx, {
+      context: 'directoryObjects',
+      items: owners,
+      resource: 'directoryObject',
+      shape: (o, select) => {
+        const { members: _m, owners: _o, registeredOwners: _r, ...rest } = o;
+        return project(rest, select, ['@odata.type']);
+      },
+    });
   }),
   route('GET', '/groups/{id}/members', 'identity', true, (ctx) => membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], undefined)),
   route('GET', '/groups/{id}/members/microsoft.graph.user', 'identity', true, (ctx) =>

@@ -169,10 +169,16 @@ describe('each prerequisite, broken alone, fails its check', () => {
     expect(r.code).toBe(1);
   });
 
-  it('group.write: no group write permission: ownership is not documented (warn, exit 0)', async () => {
+  it('group.write: without a group write permission, ownership passes, saying Graph does not document it', async () => {
     const r = await doctor({ patch: withoutRole('GroupMember.ReadWrite.All') });
-    expect(r.check('group.write')).toMatchObject({ status: 'warn', message: expect.stringContaining('Graph does not document for application callers') });
+    expect(r.check('group.write')).toMatchObject({ status: 'pass', message: expect.stringContaining('the identity owns the group and holds no group write permission; Graph documents the permissions for adding members (group-post-members.md), not group ownership') });
     expect(r.code).toBe(0);
+  });
+
+  it('group.write: neither the permission nor ownership (exit 1)', async () => {
+    const r = await doctor({ patch: { ...withoutRole('GroupMember.ReadWrite.All'), groups: [{ id: SIM_IDS.adminsEnforcedGroup, owners: [] }] } });
+    expect(r.check('group.write')).toMatchObject({ status: 'fail', blocking: true, message: expect.stringMatching(/^the identity \([0-9a-f-]{36}\) holds none of GroupMember\.ReadWrite\.All, Group\.ReadWrite\.All, Directory\.ReadWrite\.All and does not own the group\.$/) });
+    expect(r.code).toBe(1);
   });
 
   it('ca.exists: the policy was deleted (exit 1)', async () => {

@@ -1,7 +1,7 @@
 // The reads `campaign doctor` makes of the calling identity and the Teams catalog, as Graph answers them:
 // serviceprincipal-list.md, serviceprincipal-list-approleassignments.md, appcatalogs-list-teamsapps.md.
 import { afterEach, describe, expect, it } from 'vitest';
-import { generateTenant, SIM_APP, SIM_APP_ROLES } from '../../src/sim';
+import { generateTenant, SIM_APP, SIM_APP_ROLES, SIM_IDS } from '../../src/sim';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 
 let emulator: Emulator | undefined;
@@ -48,5 +48,14 @@ describe('service principals derived from the fixture application', () => {
       appDefinitions: [expect.objectContaining({ teamsAppId: SIM_APP.teamsAppId, azureADAppId: SIM_APP.clientId, publishingState: 'published' })],
     }]);
     expect((await get('/appCatalogs/teamsApps?$top=5')).status).toBe(400);
+  });
+
+  it("lists a group's owners (group-list-owners.md), the identity's service principal among them; the group itself shows no owners property", async () => {
+    emulator = await startEmulator({ tenant: generateTenant({ users: 10, seed: 1, prerequisites: true }), port: 0, token: 'sim-token' });
+    const owners = await get(`/groups/${SIM_IDS.adminsEnforcedGroup}/owners?$select=id`);
+    expect(owners.status).toBe(200);
+    const sp = await get(`/servicePrincipals?$filter=${encodeURIComponent(`appId eq '${SIM_APP.clientId}'`)}&$select=id`);
+    expect(owners.body.value).toEqual([{ '@odata.type': '#microsoft.graph.servicePrincipal', id: sp.body.value[0].id }]);
+    expect(Object.keys((await get(`/groups/${SIM_IDS.adminsEnforcedGroup}`)).body)).not.toContain('owners');
   });
 });
