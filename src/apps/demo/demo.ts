@@ -10,7 +10,8 @@ import { runCampaign } from '../../reconcile/run';
 import type { LedgerStore } from '../../ledger/store';
 import { FakeClock } from '../../sim/clock';
 import type { TenantFixture } from '../../sim/fixture';
-import { generateTenant } from '../../sim/generate';
+import { generateTenant, SIM_APP } from '../../sim/generate';
+import { requiredGraphRoles } from '../../campaign/graph-roles';
 import { Prng } from '../../sim/prng';
 import { startEmulator } from '../../sim/server';
 
@@ -58,7 +59,11 @@ interface Pending {
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { campaign, store, days } = opts;
   const rng = new Prng(opts.seed);
-  const fixture = generateTenant({ users: opts.users + Math.max(50, Math.ceil(opts.users / 2)) + 2, admins: opts.users, seed: opts.seed, now: opts.start.toISOString() });
+  // A tenant as Graph documents it: the identity holds exactly what the Pulumi program grants for this campaign
+  // (group writes by permission: the emulator does not model ownership), and Teams notices need the org
+  // catalog's app, which the job installs for each recipient before notifying them.
+  const fixture = generateTenant({ users: opts.users + Math.max(50, Math.ceil(opts.users / 2)) + 2, admins: opts.users, seed: opts.seed, now: opts.start.toISOString(), prerequisites: true });
+  fixture.application = { appId: SIM_APP.clientId, appRoles: requiredGraphRoles([campaign], { groupMemberWrite: true }) };
   const clock = new FakeClock(opts.start);
   const emulator = await startEmulator({ tenant: fixture, port: 0, host: '127.0.0.1', token: SIM_TOKEN, clock });
   // The client waits on the simulated clock too, so Retry-After costs no real time.
@@ -114,7 +119,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
       if (devicePatch.length || Object.keys(fido2Patch).length) await patch({ devices: devicePatch, fido2Methods: fido2Patch });
 
-      const run = await runCampaign({ campaign, graph, store, now: at, apply: true, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
+      const run = await runCampaign({ campaign, graph, store, now: at, apply: true, teamsAppId: SIM_APP.teamsAppId, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
       runs.push(run);
 
       // Read the notifications this run delivered and schedule each user's reaction.
