@@ -9,7 +9,7 @@ import { isGuid } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
 import { CA_STATE_ENABLED, MICROSOFT_GRAPH_APP_ID, caPolicyName, enforcementGroupName } from '../contracts/names';
 import { identityRefusal, ledgerPosition } from '../engine/lifecycle';
-import type { SnapshotFido2Configuration } from '../engine/snapshot';
+import type { SnapshotFido2Configuration, TenantSnapshot } from '../engine/snapshot';
 import { resolveTargets } from '../engine/targets';
 import type { GraphReader } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
@@ -141,7 +141,8 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   else if (channel === 'email') await senderCheck(opts, checks);
 
   if (!opts.blockingOnly) {
-    await targetChecks(opts, checks);
+    const resolved = await targetChecks(opts, checks);
+    await passkeyProfilesCheck(opts, resolved, checks);
     await registrationCampaignCheck(opts, fido2.ok ? fido2.value : null, checks);
   }
 
@@ -507,7 +508,7 @@ async function senderMailbox(graph: GraphReader, sender: string): Promise<{ stat
 }
 
 /** Per-user checks: FIDO2 scope, Teams installations or mail addresses of the targeted users. */
-async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> {
+async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<Resolved | null> {
   const { campaign, graph } = opts;
   const channel = campaign.spec.notifications.channel;
   const SCOPE = 'fido2.scope';
@@ -521,7 +522,7 @@ async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> 
     checks.add(SCOPE, SCOPE_TITLE, false, 'skip', why);
     if (channel === 'teams') checks.add('teams.installed', 'The Teams app is installed for the targeted users', false, 'skip', why);
     if (channel === 'email') checks.add('mail.recipients', 'Targeted users have a mail address', false, 'skip', why);
-    return;
+    return null;
   }
   const resolved = resolveTargets(campaign, snapshot, opts.now.toISOString());
   if (snapshot.readErrors.length) {
@@ -529,7 +530,7 @@ async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> 
     checks.add(SCOPE, SCOPE_TITLE, false, 'fail', why, 'Grant the permissions identity.permissions names, then run doctor again.');
     if (channel === 'teams') checks.add('teams.installed', 'The Teams app is installed for the targeted users', false, 'skip', why);
     if (channel === 'email') checks.add('mail.recipients', 'Targeted users have a mail address', false, 'skip', why);
-    return;
+    return null;
   }
   const users = resolved.observation.users;
   const outside = users.filter((u) => u.inFido2PolicyScope === false).map((u) => u.userPrincipalName);
@@ -550,7 +551,7 @@ async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> 
     const appId = opts.teamsAppId;
     if (!appId) {
       checks.add('teams.installed', TITLE, false, 'skip', 'CAMPAIGN_TEAMS_APP_ID is not set (see teams.app).');
-      return;
+      return { snapshot, users };
     }
     const enabled = users.filter((u) => u.accountEnabled);
     // userteamwork-list-installedapps.md: $filter on teamsApp/id, in $batch of 20 (concepts/json-batching.md).
@@ -572,6 +573,133 @@ async function targetChecks(opts: DoctorOptions, checks: Checks): Promise<void> 
         'The job installs the app for them before its first notice; to do it ahead, use a Teams app setup policy.');
     } else checks.add('teams.installed', TITLE, false, 'pass', `all ${plural(enabled.length, 'enabled targeted user')} have the app installed.`);
   }
+  return { snapshot, users };
+}
+
+/** What the per-user checks resolved: the snapshot and the targeted users. */
+interface Resolved {
+  snapshot: TenantSnapshot;
+  users: ReturnType<typeof resolveTargets>['observation']['users'];
+}
+
+/** A passkey profile as beta shows it (resources/passkeyprofile.md); `passkeyTypes` is a flags enum, "deviceBound,synced". */
+interface PasskeyProfile {
+  id: string;
+  name?: string | null;
+  passkeyTypes?: string | string[] | null;
+  attestationEnforcement?: string | null;
+  keyRestrictions?: MG.Fido2KeyRestrictions | null;
+}
+/** The beta FIDO2 configuration's passkey profile properties (beta resources/fido2authenticationmethodconfiguration.md). */
+interface BetaFido2Configuration {
+  passkeyProfiles?: PasskeyProfile[] | null;
+  defaultPasskeyProfile?: string | null;
+  /** resources/passkeyauthenticationmethodtarget.md: `allowedPasskeyProfiles` holds profile ids. */
+  includeTargets?: Array<{ id: string; targetType?: string | null; allowedPasskeyProfiles?: string[] | null }> | null;
+}
+
+const ALL_USERS = 'all_users';
+const typesOf = (p: PasskeyProfile): string[] | null =>
+  Array.isArray(p.passkeyTypes) ? p.passkeyTypes : typeof p.passkeyTypes === 'string' ? p.passkeyTypes.split(',').map((t) => t.trim()).filter(Boolean) : null;
+
+/** Why no passkey at all can be registered under the profile; null when some can (or the profile does not say). */
+function allowsNoPasskey(p: PasskeyProfile): string | null {
+  const types = typesOf(p);
+  if (types && types.length === 0) return 'it allows no passkey type';
+  const k = p.keyRestrictions;
+  if (k?.isEnforced && k.enforcementType === 'allow' && (k.aaGuids ?? []).length === 0) return 'its AAGUID allow list is empty';
+  return null;
+}
+
+function describeProfile(p: PasskeyProfile, defaultId: string | null | undefined): string {
+  const types = typesOf(p);
+  const k = p.keyRestrictions;
+  const aaGuids = k?.aaGuids ?? [];
+  const models = k?.isEnforced && k.enforcementType === 'allow' && aaGuids.length === 0 ? 'no model (empty AAGUID allow list)' : k?.isEnforced ? `${k.enforcementType === 'allow' ? 'only' : 'all but'} ${plural(aaGuids.length, 'AAGUID')}${aaGuids.length ? ` (${examples(aaGuids)})` : ''}` : 'any model';
+  const attestation = p.attestationEnforcement && p.attestationEnforcement !== 'disabled' ? `, attestation ${p.attestationEnforcement}` : '';
+  const isDefault = defaultId && lower(defaultId) === lower(p.id) ? ', default' : '';
+  return `"${p.name ?? p.id}" (${types ? types.join(' and ') || 'no type' : 'types unset'}, ${models}${attestation}${isDefault})`;
+}
+
+/**
+ * Passkey profiles (beta only): each profile, which include targets use it, and the targeted users whose every profile
+ * allows no passkey at all. Other restrictions (one passkey type, an AAGUID list) leave some passkey the notice
+ * offers, so they are described, not judged. A beta read that fails skips the check (never fails doctor).
+ */
+async function passkeyProfilesCheck(opts: DoctorOptions, resolved: Resolved | null, checks: Checks): Promise<void> {
+  const ID = 'fido2.passkeyProfiles';
+  const TITLE = 'Passkey profiles (beta)';
+  let cfg: BetaFido2Configuration;
+  try {
+    // beta fido2authenticationmethodconfiguration-get.md
+    cfg = await opts.graph.get<BetaFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2', { version: 'beta' });
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    if (e.status === 400 || e.status === 404) {
+      checks.add(ID, TITLE, false, 'skip', `the beta FIDO2 configuration answered ${e.status} ${e.code}: this tenant shows no passkey profiles (not migrated to them); the v1.0 settings above apply.`);
+    } else {
+      checks.add(ID, TITLE, false, 'skip', `the beta FIDO2 configuration could not be read (${e.status} ${e.code}); passkey profiles, if any, were not checked.`,
+        e.status === 403 ? 'Grant Policy.Read.AuthenticationMethod (or Policy.Read.All), then run doctor again.' : 'Run doctor again later.');
+    }
+    return;
+  }
+  const profiles = cfg.passkeyProfiles ?? [];
+  if (profiles.length === 0) {
+    checks.add(ID, TITLE, false, 'pass', 'no passkey profiles: the FIDO2 settings above apply to everyone in its targets.');
+    return;
+  }
+  const byId = new Map(profiles.map((p) => [lower(p.id), p]));
+  const targets = cfg.includeTargets ?? [];
+  const who = (id: string) => (id === ALL_USERS ? 'all users' : `group ${id}`);
+  const uses = targets.map((t) => {
+    const ids = t.allowedPasskeyProfiles ?? [];
+    return `${who(t.id)} → ${ids.length ? ids.map((x) => (byId.get(lower(x)) ? `"${byId.get(lower(x))!.name ?? x}"` : `unknown profile ${x}`)).join(', ') : 'no profile named'}`;
+  });
+  const description = `${plural(profiles.length, 'passkey profile')}: ${profiles.map((p) => describeProfile(p, cfg.defaultPasskeyProfile)).join('; ')}. Include targets: ${uses.join('; ') || 'none'}.`;
+
+  // A targeted user in the policy's scope is stuck only when every profile of every include target they are in is
+  // known and allows no passkey; an unknown membership or profile id leaves them undecided (not judged).
+  const stuck: string[] = [];
+  const culprits = new Set<string>();
+  let inScope = 0;
+  if (resolved) {
+    const members = new Map(Object.entries(resolved.snapshot.transitiveMembers).map(([g, m]) => [lower(g), m === null ? null : new Set(m.map((x) => lower(x.id)))]));
+    for (const u of resolved.users) {
+      if (u.inFido2PolicyScope !== true) continue;
+      inScope++;
+      let known = true;
+      const mine: PasskeyProfile[] = [];
+      for (const t of targets) {
+        const m = t.id === ALL_USERS ? true : members.get(lower(t.id));
+        if (m === undefined || m === null) {
+          known = false;
+          continue;
+        }
+        if (m !== true && !m.has(lower(u.userId))) continue;
+        const ids = t.allowedPasskeyProfiles ?? [];
+        if (ids.length === 0) known = false;
+        for (const x of ids) {
+          const p = byId.get(lower(x));
+          if (p) mine.push(p);
+          else known = false;
+        }
+      }
+      if (known && mine.length && mine.every((p) => allowsNoPasskey(p) !== null)) {
+        stuck.push(u.userPrincipalName);
+        for (const p of mine) culprits.add(p.id);
+      }
+    }
+  }
+  if (stuck.length === 0) {
+    checks.add(ID, TITLE, false, 'pass', description);
+    return;
+  }
+  const named = [...culprits].map((id) => byId.get(lower(id))!).map((p) => `"${p.name ?? p.id}" (${allowsNoPasskey(p)})`).join(', ');
+  const all = stuck.length === inScope;
+  // Blocking only when nobody targeted could register a passkey: the campaign cannot succeed.
+  checks.add(ID, TITLE, all, all ? 'fail' : 'warn',
+    `${all ? 'every one' : stuck.length} of the ${plural(inScope, 'targeted user')} in the FIDO2 policy's targets can register no passkey under passkey profile ${named}: ${examples(stuck)}. ${description}`,
+    'Authentication methods → Passkey (FIDO2) → passkey profiles: allow at least one passkey type and model in that profile, or give these users\' include target a profile that does.');
 }
 
 async function registrationCampaignCheck(opts: DoctorOptions, fido2: SnapshotFido2Configuration | null, checks: Checks): Promise<void> {

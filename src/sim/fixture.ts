@@ -22,8 +22,25 @@ export type FixtureRoleEligibility = Omit<MG.UnifiedRoleEligibilityScheduleInsta
 };
 /** `members` holds member object ids (users, groups or devices); `owners` owner object ids (users or service principals). */
 export type FixtureGroup = Omit<MG.Group, 'members' | 'owners'> & { id: string; displayName: string; members?: string[]; owners?: string[] };
+/** A passkey profile of the FIDO2 configuration (beta resources/passkeyprofile.md); `passkeyTypes` is a flags string such as "deviceBound,synced". */
+export interface FixturePasskeyProfile {
+  id: string;
+  name: string;
+  passkeyTypes: string;
+  attestationEnforcement?: string;
+  keyRestrictions?: MG.Fido2KeyRestrictions;
+}
+/** An include target; `allowedPasskeyProfiles` (beta resources/passkeyauthenticationmethodtarget.md) lists passkey profile ids. */
+export type FixtureMethodTarget = MG.AuthenticationMethodTarget & { allowedPasskeyProfiles?: string[] };
+/** v1.0 properties plus the beta-only passkey profiles, which the emulator shows on /beta only. */
 export type FixtureMethodConfiguration = MG.AuthenticationMethodConfiguration &
-  Partial<MG.Fido2AuthenticationMethodConfiguration> & { id: string; '@odata.type'?: string };
+  Omit<Partial<MG.Fido2AuthenticationMethodConfiguration>, 'includeTargets'> & {
+    id: string;
+    '@odata.type'?: string;
+    includeTargets?: FixtureMethodTarget[] | null;
+    passkeyProfiles?: FixturePasskeyProfile[];
+    defaultPasskeyProfile?: string;
+  };
 export type FixtureAuthenticationMethodsPolicy = Omit<MG.AuthenticationMethodsPolicy, 'authenticationMethodConfigurations'> & {
   authenticationMethodConfigurations?: FixtureMethodConfiguration[];
 };
@@ -403,6 +420,15 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
           c.optional(cfg, 'state', at, 'string');
           if (cfg.state !== undefined && cfg.state !== null && cfg.state !== 'enabled' && cfg.state !== 'disabled')
             c.fail(key(at, 'state'), `must be "enabled" or "disabled" (got ${show(cfg.state)}).`);
+          const profiles = cfg.passkeyProfiles;
+          if (profiles !== undefined && !Array.isArray(profiles)) c.fail(key(at, 'passkeyProfiles'), `must be an array of passkeyProfile objects (got ${show(profiles)}).`);
+          else if (Array.isArray(profiles)) {
+            profiles.forEach((pp, j) => {
+              const pat = `${key(at, 'passkeyProfiles')}[${j}]`;
+              if (!isRecord(pp)) return c.fail(pat, `must be a passkeyProfile object (got ${show(pp)}).`);
+              for (const k of ['id', 'name', 'passkeyTypes']) if (typeof pp[k] !== 'string') c.fail(key(pat, k), `must be a string (got ${show(pp[k])}).`);
+            });
+          }
         });
       }
       fixture.authenticationMethodsPolicy = policy as FixtureAuthenticationMethodsPolicy;

@@ -40,6 +40,8 @@ export interface RouteRow {
   denied: DeniedStyle;
   /** The page the row comes from, under microsoftgraph/microsoft-graph-docs-contrib. */
   docs: string;
+  /** The beta page, when /beta answers with more than v1.0 (the emulator shows beta-only properties on /beta only). */
+  betaDocs?: string;
   /** Items an `$expand`ed directory relationship returns at most (no nextLink). */
   expandMax?: number;
 }
@@ -144,6 +146,8 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   {
     method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', permissions: METHODS_POLICY_READ, query: [],
     cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethodconfiguration-get'),
+    // beta adds passkeyProfiles (resources/passkeyprofile.md) and includeTargets[].allowedPasskeyProfiles.
+    betaDocs: 'api-reference/beta/api/fido2authenticationmethodconfiguration-get.md',
   },
   {
     method: 'GET', template: '/identity/conditionalAccess/policies', permissions: ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess'],

@@ -1,5 +1,5 @@
 // The Graph paths the product calls, answered from the TenantState with Graph's JSON shapes.
-import type { FixtureDevice, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureTeamsApp, FixtureUser } from './fixture';
+import type { FixtureDevice, FixtureMethodConfiguration, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureTeamsApp, FixtureUser } from './fixture';
 import { servicePrincipals } from './service-principals';
 import {
   GraphHttpError,
@@ -186,6 +186,17 @@ function entity(ctx: RouteContext, context: string, shape: (select: string[] | u
   const select = parseSelect(q(ctx, '$select'));
   const expand = parseExpand(q(ctx, '$expand'), expandable, typeName);
   return { status: 200, body: { '@odata.context': `${contextUrl(ctx, context, select)}/$entity`, ...shape(select, expand) } };
+}
+
+/**
+ * A method configuration as v1.0 shows it: passkey profiles (beta resources/fido2authenticationmethodconfiguration.md
+ * `passkeyProfiles`, `defaultPasskeyProfile`; resources/passkeyauthenticationmethodtarget.md `allowedPasskeyProfiles`)
+ * are beta-only in the v1.0 pages the route table cites.
+ */
+function withoutBetaProperties(cfg: FixtureMethodConfiguration): Record<string, unknown> {
+  const { passkeyProfiles: _profiles, defaultPasskeyProfile: _default, ...rest } = structuredClone(cfg);
+  const targets = (list: unknown) => (Array.isArray(list) ? list.map((t: Record<string, unknown>) => { const { allowedPasskeyProfiles: _allowed, ...kept } = t; return kept; }) : list);
+  return { ...rest, ...('includeTargets' in rest ? { includeTargets: targets(rest.includeTargets) } : {}), ...('excludeTargets' in rest ? { excludeTargets: targets(rest.excludeTargets) } : {}) };
 }
 
 function shapeUser(ctx: RouteContext, u: FixtureUser, select: string[] | undefined): Record<string, unknown> {
@@ -778,7 +789,7 @@ export const ROUTES: Route[] = [
     const cfg = (ctx.tenant.authenticationMethodsPolicy.authenticationMethodConfigurations ?? []).find((c) => c.id.toLowerCase() === id.toLowerCase());
     if (!cfg) throw notFound(id);
     return entity(ctx, 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations', (select) =>
-      project(structuredClone(cfg), select, ['@odata.type']),
+      project(ctx.version === 'beta' ? structuredClone(cfg) : withoutBetaProperties(cfg), select, ['@odata.type']),
     );
   }),
   route('GET', '/identity/conditionalAccess/policies', 'conditionalAccess', true, (ctx) =>

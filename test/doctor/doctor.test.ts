@@ -3,9 +3,11 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/apps/cli/main';
 import type { DoctorCheck, DoctorReport } from '../../src/doctor';
+import { Graph } from '../../src/graph/client';
+import { GraphError } from '../../src/graph/errors';
 import { generateTenant, SIM_APP, SIM_APP_ROLES, SIM_IDS, type TenantFixture } from '../../src/sim';
 import { startEmulator, type Emulator } from '../../src/sim/server';
 import { captureIo } from '../helpers/io';
@@ -73,7 +75,7 @@ describe('campaign doctor on the generated tenant', () => {
     expect(r.report!.campaign).toBe('admins-passkeys');
     expect(r.report!.checks.filter((c) => c.status !== 'pass').map((c) => `${c.id}: ${c.status}: ${c.message}`)).toEqual([]);
     const ids = r.report!.checks.map((c) => c.id);
-    expect(ids).toEqual(expect.arrayContaining(['identity.permissions', 'identity.forbidden', 'fido2.enabled', 'fido2.selfService', 'fido2.keyRestrictions', 'fido2.scope',
+    expect(ids).toEqual(expect.arrayContaining(['identity.permissions', 'identity.forbidden', 'fido2.enabled', 'fido2.selfService', 'fido2.keyRestrictions', 'fido2.scope', 'fido2.passkeyProfiles',
       'group.exists', 'group.write', 'ca.exists', 'ca.targets', 'ca.grant', 'ca.state', 'ca.breakGlass', 'ca.drift', 'breakGlass.accounts', 'registration.campaign', 'ledger.store']));
     expect(ids).toEqual(expect.arrayContaining(channel === 'teams' ? ['teams.app', 'teams.installed'] : ['mail.sender', 'mail.recipients']));
     for (const c of r.report!.checks) expect(Object.keys(c).sort()).toEqual(['blocking', 'fix', 'id', 'message', 'status', 'title']);
@@ -154,6 +156,89 @@ describe('each prerequisite, broken alone, fails its check', () => {
     expect(c).toMatchObject({ status: 'fail', blocking: false });
     expect(c.message).toMatch(/^\d+ of \d+ targeted users \(100 %\) are outside the FIDO2 policy's targets and cannot register a passkey: .+@contoso\.com, .+ and \d+ more\.$/);
     expect(r.code).toBe(0);
+  });
+
+  // Passkey profiles: beta fido2authenticationmethodconfiguration-get.md, resources/passkeyprofile.md and
+  // resources/passkeyauthenticationmethodtarget.md (beta); passkeyTypes is a flags string.
+  const OPEN = { id: '00000000-0000-0000-0000-000000000001', name: 'Default passkey profile', passkeyTypes: 'deviceBound,synced', attestationEnforcement: 'disabled', keyRestrictions: { isEnforced: false, enforcementType: 'allow' as const, aaGuids: [] } };
+  const YUBIKEYS = { id: 'b0000000-0000-4000-8000-000000000002', name: 'Security keys', passkeyTypes: 'deviceBound', attestationEnforcement: 'registrationOnly', keyRestrictions: { isEnforced: true, enforcementType: 'allow' as const, aaGuids: ['cb69481e-8ff7-4039-93ec-0a2729a154a8'] } };
+  const LOCKED = { id: 'b0000000-0000-4000-8000-000000000003', name: 'Locked down', passkeyTypes: 'deviceBound', attestationEnforcement: 'disabled', keyRestrictions: { isEnforced: true, enforcementType: 'allow' as const, aaGuids: [] } };
+  const PILOT = 'b1000000-0000-4000-8000-000000000001';
+  /** A group of the first `n` targeted admins (users holding an active role, break-glass accounts left out). */
+  const pilotOf = (f: TenantFixture, n: number) => {
+    const users = new Set((f.users ?? []).map((u) => u.id));
+    const admins = [...new Set((f.roleAssignments ?? []).map((a) => a.principalId))].filter((id) => users.has(id) && id !== SIM_IDS.breakGlass1 && id !== SIM_IDS.breakGlass2);
+    f.groups!.push({ id: PILOT, displayName: 'Passkey pilot', securityEnabled: true, mailEnabled: false, members: admins.slice(0, n) });
+  };
+
+  it('fido2.passkeyProfiles: passes with "no passkey profiles" when beta shows none', async () => {
+    const r = await doctor();
+    expect(r.check('fido2.passkeyProfiles')).toMatchObject({ status: 'pass', blocking: false, message: 'no passkey profiles: the FIDO2 settings above apply to everyone in its targets.' });
+  });
+
+  it('fido2.passkeyProfiles: describes each profile and the include targets that use it (advisory, exit 0)', async () => {
+    const r = await doctor({
+      mutate: (f) => {
+        pilotOf(f, 2);
+        const c = fido2(f);
+        c.passkeyProfiles = [OPEN, YUBIKEYS];
+        c.defaultPasskeyProfile = OPEN.id;
+        c.includeTargets = [{ targetType: 'group', id: 'all_users', isRegistrationRequired: false, allowedPasskeyProfiles: [OPEN.id] }, { targetType: 'group', id: PILOT, isRegistrationRequired: false, allowedPasskeyProfiles: [YUBIKEYS.id] }];
+      },
+    });
+    expect(r.check('fido2.passkeyProfiles')).toMatchObject({
+      status: 'pass',
+      message: '2 passkey profiles: "Default passkey profile" (deviceBound and synced, any model, default); "Security keys" (deviceBound, only 1 AAGUID (cb69481e-8ff7-4039-93ec-0a2729a154a8), attestation registrationOnly). '
+        + `Include targets: all users → "Default passkey profile"; group ${PILOT} → "Security keys".`,
+    });
+    expect(r.code).toBe(0);
+  });
+
+  it('fido2.passkeyProfiles: warns, naming the profile, when some targeted users can register no passkey under theirs (exit 0)', async () => {
+    const r = await doctor({
+      mutate: (f) => {
+        pilotOf(f, 3);
+        const c = fido2(f);
+        c.passkeyProfiles = [OPEN, LOCKED];
+        c.includeTargets = [{ targetType: 'group', id: 'all_users', isRegistrationRequired: false, allowedPasskeyProfiles: [LOCKED.id] }, { targetType: 'group', id: PILOT, isRegistrationRequired: false, allowedPasskeyProfiles: [OPEN.id] }];
+      },
+    });
+    const c = r.check('fido2.passkeyProfiles');
+    expect(c).toMatchObject({ status: 'warn', blocking: false });
+    expect(c.message).toMatch(/^\d+ of the \d+ targeted users in the FIDO2 policy's targets can register no passkey under passkey profile "Locked down" \(its AAGUID allow list is empty\): /);
+    expect(c.fix).toContain('passkey profiles');
+    expect(r.code).toBe(0);
+  });
+
+  it('fido2.passkeyProfiles: fails (exit 1) when no targeted user can register a passkey under the profiles', async () => {
+    const r = await doctor({
+      mutate: (f) => {
+        const c = fido2(f);
+        c.passkeyProfiles = [{ ...LOCKED, passkeyTypes: '', keyRestrictions: { isEnforced: false, enforcementType: 'block', aaGuids: [] } }];
+        c.includeTargets = [{ targetType: 'group', id: 'all_users', isRegistrationRequired: false, allowedPasskeyProfiles: [LOCKED.id] }];
+      },
+    });
+    const c = r.check('fido2.passkeyProfiles');
+    expect(c).toMatchObject({ status: 'fail', blocking: true });
+    expect(c.message).toMatch(/^every one of the \d+ targeted users in the FIDO2 policy's targets can register no passkey under passkey profile "Locked down" \(it allows no passkey type\)/);
+    expect(r.code).toBe(1);
+  });
+
+  it('fido2.passkeyProfiles: skipped, saying why, when beta answers 404 (tenant not migrated); doctor goes on', async () => {
+    const real = Graph.prototype.get;
+    const spy = vi.spyOn(Graph.prototype, 'get').mockImplementation(function (this: Graph, p: string, o?: { headers?: Record<string, string>; version?: string }) {
+      if (o?.version === 'beta') return Promise.reject(new GraphError('Resource not found.', 404, 'Request_ResourceNotFound', 'GET', `/beta${p}`, false));
+      return real.call(this, p, o);
+    });
+    try {
+      const r = await doctor();
+      expect(spy).toHaveBeenCalled();
+      expect(r.check('fido2.passkeyProfiles')).toMatchObject({ status: 'skip', blocking: false, message: 'the beta FIDO2 configuration answered 404 Request_ResourceNotFound: this tenant shows no passkey profiles (not migrated to them); the v1.0 settings above apply.' });
+      expect(r.report!.checks.filter((x) => x.status !== 'pass' && x.status !== 'skip')).toEqual([]);
+      expect(r.code).toBe(0);
+    } finally {
+      spy.mockRestore();
+    }
   });
 
   it('group.exists: the enforcement group is mail-enabled (exit 1)', async () => {

@@ -314,6 +314,30 @@ describe('authentication methods', () => {
     expect(policy.authenticationMethodConfigurations).toHaveLength(1);
   });
 
+  it('serves passkey profiles of the FIDO2 configuration on /beta only (beta fido2authenticationmethodconfiguration-get.md)', async () => {
+    const tenant = tinyTenant();
+    const fido = tenant.authenticationMethodsPolicy!.authenticationMethodConfigurations![0]!;
+    const profile = { id: '00000000-0000-0000-0000-000000000001', name: 'Default passkey profile', passkeyTypes: 'deviceBound,synced', attestationEnforcement: 'disabled', keyRestrictions: { isEnforced: false, enforcementType: 'allow' as const, aaGuids: [] } };
+    fido.passkeyProfiles = [profile];
+    fido.defaultPasskeyProfile = profile.id;
+    fido.includeTargets = [{ targetType: 'group', id: 'all_users', isRegistrationRequired: false, allowedPasskeyProfiles: [profile.id] }];
+    const withProfiles = await startHarness({ tenant });
+    try {
+      const path = '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2';
+      const beta = await withProfiles.client.api(path).version('beta').get();
+      expect(beta.passkeyProfiles).toEqual([profile]);
+      expect(beta.defaultPasskeyProfile).toBe(profile.id);
+      expect(beta.includeTargets).toEqual([{ targetType: 'group', id: 'all_users', isRegistrationRequired: false, allowedPasskeyProfiles: [profile.id] }]);
+      const v1 = await withProfiles.client.api(path).get();
+      expect(v1).not.toHaveProperty('passkeyProfiles');
+      expect(v1).not.toHaveProperty('defaultPasskeyProfile');
+      expect(v1.includeTargets).toEqual([{ targetType: 'group', id: 'all_users', isRegistrationRequired: false }]);
+      expect(v1.keyRestrictions).toEqual(fido.keyRestrictions);
+    } finally {
+      await withProfiles.emu.close();
+    }
+  });
+
   it('serves Conditional Access policies', async () => {
     h.clock.advance(2_000);
     const res = await h.client.api('/identity/conditionalAccess/policies').get();

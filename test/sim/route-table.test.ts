@@ -25,6 +25,8 @@ describe('the route table', () => {
     expect(new Set(rows).size).toBe(rows.length);
     expect([...rows].sort()).toEqual([...served].sort());
     for (const r of ROUTE_TABLE) expect(r.docs, `${r.method} ${r.template}`).toMatch(/^(api-reference\/v1\.0\/api|concepts)\/[a-z0-9-]+\.md$/);
+    for (const r of ROUTE_TABLE.filter((x) => x.betaDocs)) expect(r.betaDocs, `${r.method} ${r.template}`).toMatch(/^api-reference\/beta\/api\/[a-z0-9-]+\.md$/);
+    expect(routeRow('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}')?.betaDocs).toBe('api-reference/beta/api/fido2authenticationmethodconfiguration-get.md');
   });
 
   it('lists documented permissions (least privileged first) for every route but $batch', () => {
