@@ -15,7 +15,7 @@ ${what}
   --graph-url URL        Microsoft Graph base URL (default https://graph.microsoft.com; the emulator's URL in tests)
   --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
   --now ISO              the run's clock (default: now)
-  --json                 print one JSON object (DESIGN §5)
+  --json                 print the result as one JSON object, for scripts
   --sender UPN           mailbox for email notifications when the campaign names none
   --lock-wait SECONDS    wait this long for another run on the same campaign to finish (default 0)
   --accept-target-drop   act even though the target set shrank by more than 20 % since the last run${extra}

@@ -8,7 +8,7 @@ import { println, type Io } from './io';
 export const HELP = `Usage: campaign sim serve --tenant FILE [--port N] [--no-throttle]
        campaign sim generate --users N [--seed S] [--now ISO] [--prerequisites]
 
-serve     starts the Microsoft Graph emulator on 127.0.0.1 with a tenant fixture (DESIGN §6) and prints
+serve     starts the Microsoft Graph emulator on 127.0.0.1 with a tenant fixture (Graph-shaped JSON) and prints
           "listening on http://127.0.0.1:PORT"; it stays up until SIGINT/SIGTERM. Point any command at it with
           --graph-url. Graph's throttling limits are on unless --no-throttle.
 generate  prints a realistic, seeded tenant fixture (JSON) with N users: admins across the 15 supported roles,

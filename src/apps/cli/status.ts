@@ -1,5 +1,5 @@
 // `campaign status`: the overview from the ledger and the last observation snapshot (no Graph): an aligned
-// table, --json (DESIGN §5), --markdown FILE for a CI job summary or PR comment, --html FILE for the dashboard.
+// table, --json, --markdown FILE for a CI job summary or PR comment, --html FILE for the dashboard.
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
