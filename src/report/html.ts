@@ -210,6 +210,7 @@ header.top h1{margin:0;font-size:22px;font-weight:650}
 header.top p{margin:4px 0 0;color:#cbd5e1}
 header.top code{background:#1e293b;color:#f8fafc}
 .badge{display:inline-block;font-size:12px;font-weight:600;padding:2px 10px;border-radius:999px;vertical-align:middle;margin-left:10px}
+.proposal{background:#fef3c7;border:1px solid #b45309;color:#451a03;padding:8px 12px;border-radius:6px}
 .status-inProgress{background:#dbeafe;color:#1e3a8a}.status-paused{background:#fef3c7;color:#78350f}.status-ended,.status-notStarted{background:#e2e8f0;color:#1e293b}
 main{max-width:1440px;margin:0 auto;padding:24px 32px 48px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:0 0 20px}
@@ -403,7 +404,15 @@ function kpi(label: string, value: string, sub: string, count?: string, bad = fa
   return `<div class="kpi${bad ? ' bad' : ''}"><div class="label">${label}</div><div class="value"${count ? ` data-count="${count}"` : ''}>${value}</div><div class="sub">${sub}</div></div>`;
 }
 
-export function renderDashboard(r: StatusReport, campaign: Campaign): string {
+export interface DashboardOptions {
+  /**
+   * A proposal (`campaign plan --html`): the campaign as its first run would leave it, before anything is
+   * deployed or anyone told. The page says so at the top and in its title.
+   */
+  proposal?: boolean;
+}
+
+export function renderDashboard(r: StatusReport, campaign: Campaign, opts: DashboardOptions = {}): string {
   const c = r.counts;
   const start = r.daily.length ? r.daily[0].date : null;
   const duration = start && r.estimatedEnd ? dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(`${start}T00:00:00Z`) : null;
@@ -423,13 +432,14 @@ export function renderDashboard(r: StatusReport, campaign: Campaign): string {
 <meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <meta http-equiv="Content-Security-Policy" content="${CSP}">
-<title>${escapeHtml(r.campaign)} · passkey campaign dashboard</title>
+<title>${escapeHtml(r.campaign)} · ${opts.proposal ? 'passkey campaign proposal' : 'passkey campaign dashboard'}</title>
 <style>${CSS}</style>
 </head>
 <body>
 <header class="top">
 <h1>${escapeHtml(r.campaign)}<span class="badge status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</span></h1>
 <p>${lastRun}${r.asOf ? ` · data observed ${escapeHtml(r.asOf)}` : ''}</p>
+${opts.proposal ? '<p class="proposal" role="note"><strong>Proposal</strong>: what the campaign\'s first run would do, computed from the tenant as it is now. Nothing has been deployed and nobody has been told.</p>' : ''}
 </header>
 <main>
 <section aria-labelledby="goal-h">

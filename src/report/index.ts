@@ -14,7 +14,7 @@ import { OBSERVATION_SNAPSHOT, readReportLedger } from './read';
 export * from './model';
 export { formatStatusText } from './text';
 export { renderMarkdown } from './markdown';
-export { renderDashboard, escapeHtml, jsonForScript } from './html';
+export { renderDashboard, escapeHtml, jsonForScript, type DashboardOptions } from './html';
 export { describeEvent, filterEvents, formatHistoryText, historyMarkdown, eventsJsonl, writeHistoryExport, EXPORT_JSONL, EXPORT_MARKDOWN } from './history';
 
 export { OBSERVATION_SNAPSHOT, readReportLedger, type ReportLedger } from './read';
