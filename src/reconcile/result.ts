@@ -1,8 +1,10 @@
 // The outcome of one run: the JSON of `reconcile --json` / `plan --json` (DESIGN §5, extended compatibly)
 // and the stage counts the reports share. Kept apart from run.ts so report/ never imports the pipeline.
+import type { Campaign } from '../campaign/types';
 import type { CampaignState } from '../engine/state';
 import type { Observation, Stage } from '../engine/types';
 import type { Prerequisites } from '../engine/targets';
+import type { LedgerEvent } from '../ledger/events';
 
 export interface Transition {
   userId: string;
@@ -45,6 +47,23 @@ export interface RunResult {
   /** Email: users due a notice that the sender mailboxes' daily limit had no room for; they wait for the next run. Absent when none. */
   notificationsDeferred?: { users: number; reason: string };
   prerequisites: Prerequisites | null;
+}
+
+/**
+ * What a plan computed, for the review outputs (`plan --json`'s overview, `--markdown`, `--html`): handed to
+ * RunOptions.onPlan so RunResult stays the JSON it is.
+ */
+export interface PlanDetail {
+  /** The campaign as the run decides it: a notStarted campaign is shown as its first run (inProgress). */
+  campaign: Campaign;
+  /** This plan's fresh observation of the tenant. */
+  observation: Observation;
+  /** The ledger as the plan read it (a pending reset already applied), oldest first. */
+  ledger: readonly LedgerEvent[];
+  /** What a reconcile now would append: runStarted, the decisions' events, runFinished. Empty when it would stop. */
+  events: LedgerEvent[];
+  /** The state after those events: the stages the run would leave users in. */
+  after: CampaignState;
 }
 
 export function countStages(state: CampaignState, observation: Observation): RunCounts {

@@ -30,7 +30,7 @@ import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { ExemptionCheckError } from './errors';
-import { countStages, type RunResult, type Transition } from './result';
+import { countStages, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
 
 export interface RunOptions {
@@ -59,6 +59,8 @@ export interface RunOptions {
    * has a time limit, and email goes at most 30 a minute per sender. Omitted: no limit (the CLI).
    */
   sendUntil?: number;
+  /** plan only: receives the observation, the events a reconcile would write and the state after them (the review outputs). */
+  onPlan?: (plan: PlanDetail) => void;
 }
 
 /** What every step of one run shares. */
@@ -128,6 +130,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (observed.exemptions.problems.length) {
       if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
       for (const p of observed.exemptions.problems) run.warnings.push(warning('ExemptionUnresolved', `${p.message} A reconcile stops here and moves nobody.`));
+      opts.onPlan?.({ campaign: effective, observation: observed.observation, ledger: current, events: [], after: state });
       return result(run, { applied: false, counts: countStages(state, observed.observation), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed.prerequisites });
     }
     // With read errors nobody is resolved, which is no drop: decide already holds everyone.
@@ -145,10 +148,19 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
 
     if (!opts.apply) {
       // plan: the state as it would be after applying.
-      const after = applyEvents(structuredClone(state), decisionsToEvents(kept, { runId: run.runId, now: run.nowIso }));
+      const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
+      const after = applyEvents(structuredClone(state), wouldWrite);
       const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
       const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !observed.groupMembers.has(d.userId.toLowerCase())).length;
-      return result(run, { applied: false, counts: countStages(after, observed.observation), transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites });
+      const counts = countStages(after, observed.observation);
+      if (opts.onPlan) {
+        // A loop, not a spread: one event per user at a large tenant.
+        const events: LedgerEvent[] = [{ v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: name, status: effective.spec.status }];
+        for (const e of wouldWrite) events.push(e);
+        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...counts, notifications, groupAdds, deferred } });
+        opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
+      }
+      return result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites });
     }
 
     const groups = planGroupRecovery({ open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers });

@@ -26,7 +26,7 @@ describe('CI workflows', () => {
   it('validates against main, plans changed campaigns into the summary and previews through the policy pack on pull requests', () => {
     const pr = read('campaign-pr.yml');
     expect(pr).toContain('bin/campaign validate --base origin/main --format github');
-    expect(pr).toMatch(/bin\/campaign plan --campaign "\$file" >> "\$GITHUB_STEP_SUMMARY"/);
+    expect(pr).toContain('bin/campaign plan --campaign "$file" --markdown "$GITHUB_STEP_SUMMARY"');
     expect(pr).toMatch(/pulumi preview --stack "\$PULUMI_STACK" --policy-pack policies/);
   });
 
