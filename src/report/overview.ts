@@ -1,7 +1,7 @@
 // The review of a plan (`campaign plan`): what the campaign's next run would start with, computed from the
 // plan's fresh observation and the state the run would leave behind. Pure: `plan --json`'s `overview`, the
 // `--markdown` proposal and the plan's text all read this one model.
-import { OS_PLATFORMS, type Campaign, type OsPlatform, type PolicyState } from '../campaign/types';
+import { OS_PLATFORMS, type Campaign, type NotificationChannel, type OsPlatform, type PolicyState } from '../campaign/types';
 import { caPolicyName, enforcementGroupName } from '../contracts/names';
 import { estimateEnd, outlook } from '../engine/estimate';
 import { assessReadiness, readinessContext, type DeviceBelowMinimum } from '../engine/readiness';
@@ -50,6 +50,8 @@ export interface PlanOverview {
   outlook: string[];
   /** Whole days from the plan's day to estimatedEnd; null with it. */
   estimatedDays: number | null;
+  /** What the estimate assumes, as the end of the sentence "…if every user …". */
+  estimateAssumes: string;
   devicesBelowMinimumByVersion: DeviceVersionGroup[];
   /** Users of the targets left out by the campaign's exclusions (break-glass accounts, excluded users and groups). */
   excluded: number;
@@ -62,6 +64,7 @@ export interface PlanOverview {
     enforcementGroup: string;
     conditionalAccessPolicy: string;
     policyState: PolicyState;
+    notificationChannel: NotificationChannel;
     /** One paragraph: what the campaign asks of users and what enforcement means. */
     summary: string;
   };
@@ -148,6 +151,8 @@ export function planOverview(input: OverviewInput): PlanOverview {
     estimatedEnd,
     outlook: outlook(campaign, observation, after, now),
     estimatedDays: estimatedEnd === null ? null : Math.max(0, dayOf(`${estimatedEnd}T00:00:00Z`) - dayOf(now)),
+    // estimateEnd counts the postponements each user has left (its default).
+    estimateAssumes: `every user acts on the last day of each grace period${campaign.spec.postponement.enabled ? ' and uses every postponement left' : ''}`,
     devicesBelowMinimumByVersion: byVersion,
     excluded: observation.excluded.length,
     disabled,
@@ -157,6 +162,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
       enforcementGroup: enforcementGroupName(campaign.metadata.name),
       conditionalAccessPolicy: caPolicyName(campaign.metadata.name),
       policyState: campaign.spec.enforcement.policyState,
+      notificationChannel: campaign.spec.notifications.channel,
       summary: goalSummary(campaign),
     },
   };

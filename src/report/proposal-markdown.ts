@@ -85,7 +85,7 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
   out.push('');
   out.push(o.estimatedEnd === null
     ? 'Unknown: no targeted user can be projected (see the outlook).'
-    : `**${plural(o.estimatedDays ?? 0, 'day', 'days')}**: the last user would be enforced on **${o.estimatedEnd}** if every user acts on the last day of each grace period.`);
+    : `**${plural(o.estimatedDays ?? 0, 'day', 'days')}**: the last user would be enforced on **${o.estimatedEnd}** if ${md(o.estimateAssumes)}.`);
   out.push('');
 
   out.push('### Outlook');
@@ -95,7 +95,10 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
 
   out.push('### Notices to send');
   out.push('');
-  out.push(`${plural(result.notifications, 'notice', 'notices')} to send, ${plural(result.groupAdds, 'user', 'users')} to add to the enforcement group ${code(o.goal.enforcementGroup)}.`);
+  const channel = o.goal.notificationChannel === 'none'
+    ? 'Notifications are off (`spec.notifications.channel: none`): users are told outside this tool.'
+    : `${plural(result.notifications, 'notice', 'notices')} to send by ${o.goal.notificationChannel === 'teams' ? 'Teams' : 'email'}`;
+  out.push(`${channel}${o.goal.notificationChannel === 'none' ? ' ' : ', '}${plural(result.groupAdds, 'user', 'users')} to add to the enforcement group ${code(o.goal.enforcementGroup)}.`);
   if (result.notificationsDeferred) out.push('', `${plural(result.notificationsDeferred.users, 'user waits', 'users wait')} for a later run: ${md(result.notificationsDeferred.reason)}.`);
   if (result.deferred > 0) out.push('', `${plural(result.deferred, 'user ready for enforcement waits', 'users ready for enforcement wait')} for a later run (spec.enforcement.maxNewPerRun).`);
   out.push('');

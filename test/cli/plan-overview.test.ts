@@ -200,7 +200,7 @@ describe('campaign plan: the review before a campaign starts', () => {
     expect(text).toContain(`| Excluded (break-glass accounts and exclusions) | ${want.excluded} |`);
     for (const [release, n] of Object.entries(want.byVersion)) expect(text).toMatch(new RegExp(`\\| ${release.replace(/\./g, '\\.')} \\| ${n} \\|`));
     expect(text).toContain(`**${o.estimatedDays} days**: the last user would be enforced on **${o.estimatedEnd}**`);
-    expect(text).toContain(`${json.notifications} notices to send`);
+    expect(text).toContain(`${json.notifications} notices to send by Teams`);
     expect(text).toContain('- all-staff-passkeys is notStarted: this plan shows what the first run would do');
 
     // Any other file is replaced, not appended to.
