@@ -13,7 +13,7 @@ import { writeOutputFlag } from './output-file';
 import { atPath } from './path-errors';
 import { graphClock, println, type Io } from './io';
 
-const usage = (cmd: string, what: string, opts: { synopsis?: string; json?: string; extra?: string; after?: string } = {}) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]${opts.synopsis ?? ''}
+const usage = (cmd: string, what: string, opts: { synopsis?: string; json?: string; extra?: string; after?: string; exit?: string } = {}) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]${opts.synopsis ?? ''}
 
 ${what}
 
@@ -26,14 +26,14 @@ ${what}
   --lock-wait SECONDS    wait this long for another run on the same campaign to finish (default 0)
   --accept-target-drop   act even though the target set shrank by more than 20 % since the last run${opts.extra ?? ''}
 ${opts.after ?? ''}
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (Graph unreachable, 401, missing enforcement group,
-an unwritable --markdown or --html path…).`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (Graph unreachable, 401, missing enforcement group${opts.exit ?? ''}…).`;
 
 export const PLAN_HELP = usage('plan', `Shows what a reconcile would do now: stage moves, notifications, group adds, and the campaign's review: goal,
 targeted users, readiness, devices below the minimum OS, the stages it starts with, estimated duration and end
 date, outlook. On a notStarted campaign it shows what the first run would do. Writes nothing to the tenant or
 the ledger.`, {
   synopsis: ' [--markdown FILE] [--html FILE]',
+  exit: ', a --markdown or --html path that cannot be written',
   json: `print the result as one JSON object, for scripts; its "overview" holds the review:
                          { targeted, readiness, devicesBelowMinimum, outOfFido2Scope, estimatedEnd, outlook, … }`,
   extra: `
