@@ -17,7 +17,8 @@ export interface EstimateOptions {
 
 /**
  * The day (YYYY-MM-DD) the last assessable user would be enforced if every user acted on the last day
- * of each grace period. Users already past a deadline are assumed to act today; users blocked by the
+ * of each grace period. Users already past a deadline are assumed to act today (the earliest end while they
+ * wait; a passed grace period cannot be postponed); users blocked by the
  * FIDO2 policy or disabled cannot finish and are left out (the outlook names them); enforced users count
  * with their enforcement day. null when nobody can be projected.
  */
@@ -55,14 +56,17 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
     let day: number;
     if (inCampaign(u)) {
       const since = dayOf(u.stageSince);
+      // Past its grace period a stage can no longer be postponed: such a user is assumed to act today.
+      const graceEnd = (stage: 'deviceUpdate' | 'passkeyRegistration'): number =>
+        u.exceededGrace ? nowDay : Math.max(nowDay, since + s[stage].gracePeriodDays + u.extensionDays + spare(stage));
       switch (u.stage) {
         case 'deviceUpdate': {
-          const moved = Math.max(nowDay, since + s.deviceUpdate.gracePeriodDays + u.extensionDays + spare('deviceUpdate'));
+          const moved = graceEnd('deviceUpdate');
           day = fromNotice(hasPasskey ? moved : fromPasskeyReg(moved));
           break;
         }
         case 'passkeyRegistration':
-          day = fromNotice(Math.max(nowDay, since + s.passkeyRegistration.gracePeriodDays + u.extensionDays + spare('passkeyRegistration')));
+          day = fromNotice(graceEnd('passkeyRegistration'));
           break;
         case 'enforcementNotice':
           day = Math.max(nowDay, since + s.enforcement.noticeDays + u.extensionDays + spare('enforcementNotice'));
@@ -129,7 +133,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   if (enforced === 0) {
     lines.push(assessed === 0 ? `${targeted}; none could be assessed.` : `${targeted}: ${breakdown}.`);
   } else if (open === 0) {
-    lines.push(`${targeted}: all ${enforced === 1 ? 'of them is' : enforced} enforced.`);
+    lines.push(enforced === 1 ? '1 user is targeted and already enforced.' : `${enforced} users are targeted, all already enforced.`);
   } else {
     lines.push(`${targeted}: ${enforced} already enforced; of the other ${open}, ` +
       (assessed === 0 ? 'none could be assessed.' : `${breakdown}.`));

@@ -10,7 +10,7 @@ import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 
-/** One row of the per-user detail (DESIGN §5's six fields first, then compatible extensions). */
+/** One row of the per-user detail (the six fields of `status --json` users[] first, then compatible extensions). */
 export interface StatusUser {
   userId: string;
   userPrincipalName: string;
@@ -409,7 +409,13 @@ export function buildReport(input: ReportInput): StatusReport {
   }
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
+  // The oldest deadline as the ledger's graceExceeded events recorded it; computed from the state only without one.
   const stuckNow = stuckUsers(campaign, state);
+  let recorded: string | null = null;
+  for (const u of users) {
+    if (u.stage !== null && u.exceededGrace && u.exceededGraceAt !== null && (recorded === null || u.exceededGraceAt < recorded)) recorded = u.exceededGraceAt;
+  }
+  if (recorded !== null) stuckNow.oldestSince = recorded;
   const stuck: StatusReport['stuck'] = stuckNow.users === 0 ? null : {
     users: stuckNow.users,
     oldestSince: stuckNow.oldestSince,
