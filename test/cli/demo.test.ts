@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
+import { fixtureCampaign } from '../helpers/campaigns';
 import { captureIo } from '../helpers/io';
 
 describe('campaign demo', () => {
@@ -10,7 +11,7 @@ describe('campaign demo', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-cli-'));
     try {
       const io = captureIo(dir);
-      const code = await run(['demo', '--days', '12', '--users', '40', '--seed', '3', '--start', '2026-12-01T06:00:00Z'], io);
+      const code = await run(['demo', '--campaign', fixtureCampaign('admins-passkeys'), '--days', '12', '--users', '40', '--seed', '3', '--start', '2026-12-01T06:00:00Z'], io);
       expect(io.err()).toBe('');
       expect(code).toBe(0);
       const out = io.out();

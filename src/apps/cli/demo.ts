@@ -12,7 +12,7 @@ import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 import { atPath, atPathSync, type PathUse } from './path-errors';
 
-export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--start ISO] [--state DIR]
+export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--start ISO] [--state DIR] [--campaign FILE]
 
 Runs a whole passkey campaign against a simulated tenant, with no Azure account:
 generates a tenant with N admins (default 500; plus regular staff and two break-glass accounts) in the built-in
@@ -23,7 +23,9 @@ It takes a few seconds on an idle machine and prints how long it took.
 
   --seed S       tenant and user behaviour seed (default 7): the same seed gives the same campaign
   --start ISO    first run (default: today, 06:00 UTC)
-  --state DIR    where the demo ledger goes (default .campaign-demo/; replaced on every demo run)`;
+  --state DIR    where the demo ledger goes (default .campaign-demo/; replaced on every demo run)
+  --campaign FILE  the campaign to run (default: the example campaigns/admins-passkeys.yaml); the simulated
+                 tenant's targeted users are admins, so it should target admin roles`;
 
 const MARKER = '.campaign-demo';
 
@@ -42,7 +44,7 @@ function prepareStateDir(dir: string): void {
 const pad = (n: number, w = 4) => String(n).padStart(w);
 
 export async function run(argv: string[], io: Io): Promise<number> {
-  const p = parseFlags('demo', argv, { days: { type: 'string' }, users: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' }, state: { type: 'string' } });
+  const p = parseFlags('demo', argv, { days: { type: 'string' }, users: { type: 'string' }, seed: { type: 'string' }, start: { type: 'string' }, state: { type: 'string' }, campaign: { type: 'string' } });
   if (p.values.help) {
     println(io.stdout, HELP);
     return 0;
@@ -60,7 +62,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const stateDirUse: PathUse = { subject: `--state ${stringFlag(p, 'state') ?? '.campaign-demo'}`, path: stateDir, expects: 'a directory for the demo (it is created if missing)' };
   atPathSync(stateDirUse, () => prepareStateDir(stateDir));
 
-  const file = path.resolve(__dirname, '..', '..', '..', 'campaigns', 'admins-passkeys.yaml');
+  const campaignFlag = stringFlag(p, 'campaign');
+  const file = campaignFlag === undefined ? path.resolve(__dirname, '..', '..', '..', 'campaigns', 'admins-passkeys.yaml') : path.resolve(io.cwd, campaignFlag);
+  if (!fs.existsSync(file)) throw new UsageError(`${campaignFlag === undefined ? 'the example campaign ' : '--campaign '}${file}: no such file.`, 'Pass a campaign file with --campaign FILE.');
   const loaded = loadCampaignFile(file);
   if (!loaded.campaign) throw new UsageError(`${file} is invalid; run campaign validate.`);
   const campaign = loaded.campaign;
