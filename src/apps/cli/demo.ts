@@ -16,16 +16,16 @@ export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--s
 
 Runs a whole passkey campaign against a simulated tenant, with no Azure account:
 generates a tenant with N admins (default 500; plus regular staff and two break-glass accounts) in the built-in
-Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml), runs one reconcile per simulated day for D days (default 60)
+Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml, or --campaign FILE), runs one reconcile per simulated day for D days (default 60)
 while simulated users act on their notifications (some update devices or register passkeys at once, some
 late, some postpone, some never), prints a line of stage counts per day, and ends with the overview.
 It takes a few seconds on an idle machine and prints how long it took.
 
-  --seed S       tenant and user behaviour seed (default 7): the same seed gives the same campaign
-  --start ISO    first run (default: today, 06:00 UTC)
-  --state DIR    where the demo ledger goes (default .campaign-demo/; replaced on every demo run)
-  --campaign FILE  the campaign to run (default: the example campaigns/admins-passkeys.yaml); the simulated
-                 tenant's targeted users are admins, so it should target admin roles`;
+  --seed S         tenant and user behaviour seed (default 7): the same seed gives the same campaign
+  --start ISO      first run (default: today, 06:00 UTC)
+  --state DIR      where the demo ledger goes (default .campaign-demo/; replaced on every demo run)
+  --campaign FILE  the campaign to run instead of the example; the simulated tenant's users to target are
+                   admins, so it should target admin roles`;
 
 const MARKER = '.campaign-demo';
 
