@@ -35,4 +35,15 @@ describe('campaign demo', () => {
       fs.rmSync(dir, { recursive: true, force: true });
     }
   });
+
+  it('exits 2 naming a --campaign file that does not exist', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-cli-'));
+    try {
+      const io = captureIo(dir);
+      expect(await run(['demo', '--campaign', 'missing.yaml', '--days', '1', '--users', '20'], io)).toBe(2);
+      expect(io.err()).toBe(`campaign demo: --campaign ${path.join(dir, 'missing.yaml')}: no such file.\n  Pass a campaign file with --campaign FILE.\n`);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
