@@ -1,6 +1,6 @@
-// The lock rule (DESIGN §3): once a campaign runs, its file is frozen except for the status,
+// The lock rule: once a campaign runs, its file is frozen except for the status,
 // the enforcement settings and added exclusions. Also the legal status moves. Two reviewed ways take an
-// exclusion entry out of its list (issue #11): a UPN replaced by an object id (reconcile then checks the id
+// exclusion entry out of its list: a UPN replaced by an object id (reconcile then checks the id
 // against the account the ledger recorded for the UPN), and an entry moved to spec.exclusions.retired.
 import { formatPath, type PathSegment } from './source';
 import type { RuleContext } from './rules';

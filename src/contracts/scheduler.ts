@@ -92,7 +92,7 @@ export interface SchedulerLog {
 export interface ScheduledCampaignResult {
   campaign: string;
   ok: boolean;
-  /** The reconcile JSON summary (DESIGN §5) when ok; the error sentence otherwise. */
+  /** The `reconcile --json` summary when ok; the error sentence otherwise. */
   summary?: Record<string, unknown>;
   error?: string;
 }

@@ -1,4 +1,4 @@
-// What `campaign doctor` reports: one entry per check, with a stable id (DESIGN §10).
+// What `campaign doctor` reports: one entry per check, with a stable id, as `campaign doctor --format json` prints it.
 
 export type CheckStatus = 'pass' | 'fail' | 'warn' | 'skip';
 

@@ -3,7 +3,7 @@
 import type { Campaign, OsPlatform } from '../campaign/types';
 import { assessReadiness, readinessContext, type Readiness } from './readiness';
 import { inCampaign, type CampaignState, type UserState } from './state';
-import { dateOfDay, dayOf } from './time';
+import { dateOfDay, dayOf, DAY_MS } from './time';
 import { MAIL_LIMITS } from './mail-limits';
 import type { Observation, Stage } from './types';
 
@@ -17,7 +17,8 @@ export interface EstimateOptions {
 
 /**
  * The day (YYYY-MM-DD) the last assessable user would be enforced if every user acted on the last day
- * of each grace period. Users already past a deadline are assumed to act today; users blocked by the
+ * of each grace period. Users already past a deadline are assumed to act today (the earliest end while they
+ * wait; a passed grace period cannot be postponed); users blocked by the
  * FIDO2 policy or disabled cannot finish and are left out (the outlook names them); enforced users count
  * with their enforcement day. null when nobody can be projected.
  */
@@ -55,14 +56,17 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
     let day: number;
     if (inCampaign(u)) {
       const since = dayOf(u.stageSince);
+      // Past its grace period a stage can no longer be postponed: such a user is assumed to act today.
+      const graceEnd = (stage: 'deviceUpdate' | 'passkeyRegistration'): number =>
+        u.exceededGrace ? nowDay : Math.max(nowDay, since + s[stage].gracePeriodDays + u.extensionDays + spare(stage));
       switch (u.stage) {
         case 'deviceUpdate': {
-          const moved = Math.max(nowDay, since + s.deviceUpdate.gracePeriodDays + u.extensionDays + spare('deviceUpdate'));
+          const moved = graceEnd('deviceUpdate');
           day = fromNotice(hasPasskey ? moved : fromPasskeyReg(moved));
           break;
         }
         case 'passkeyRegistration':
-          day = fromNotice(Math.max(nowDay, since + s.passkeyRegistration.gracePeriodDays + u.extensionDays + spare('passkeyRegistration')));
+          day = fromNotice(graceEnd('passkeyRegistration'));
           break;
         case 'enforcementNotice':
           day = Math.max(nowDay, since + s.enforcement.noticeDays + u.extensionDays + spare('enforcementNotice'));
@@ -103,24 +107,37 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   const users = observation.users;
   if (users.length === 0) return ['No users are targeted.'];
   const ctx = readinessContext(campaign, observation.fido2Policy, now);
-  let device = 0, passkey = 0, ready = 0, failed = 0, disabled = 0, blocked = 0, unknownVersions = 0;
+  // Readiness is counted over the users not yet enforced: an enforced user is done, not "ready for enforcement".
+  let device = 0, passkey = 0, ready = 0, failed = 0, failedOpen = 0, enforced = 0, disabled = 0, blocked = 0, unknownVersions = 0;
   const byPlatform = new Map<OsPlatform, number>();
   for (const ou of users) {
+    const u = state.users[ou.userId];
+    const isEnforced = inCampaign(u) && u.stage === 'enforced';
+    if (isEnforced) enforced++;
     if (ou.inFido2PolicyScope === false) blocked++;
-    if (ou.readErrors.length > 0) { failed++; continue; }
+    if (ou.readErrors.length > 0) { failed++; if (!isEnforced) failedOpen++; continue; }
     if (!ou.accountEnabled) disabled++;
     const r = assessReadiness(ou, ctx);
     unknownVersions += r.unknownVersions.length;
     for (const d of r.devicesBelowMinimum) byPlatform.set(d.platform, (byPlatform.get(d.platform) ?? 0) + 1);
+    if (isEnforced) continue;
     if (r.category === 'needsDeviceUpdate') device++;
     else if (r.category === 'needsPasskey') passkey++;
     else ready++;
   }
-  const assessed = users.length - failed;
-  lines.push(assessed === 0
-    ? `${count(users.length, 'user is', 'users are')} targeted; none could be assessed.`
-    : `${count(users.length, 'user is', 'users are')} targeted: ${device} ${device === 1 ? 'needs' : 'need'} a device update (${pct(device, assessed)}), ` +
-      `${passkey} ${passkey === 1 ? 'needs' : 'need'} a passkey (${pct(passkey, assessed)}), ${ready} ${ready === 1 ? 'is' : 'are'} ready for enforcement (${pct(ready, assessed)}).`);
+  const open = users.length - enforced;
+  const assessed = open - failedOpen;
+  const breakdown = `${device} ${device === 1 ? 'needs' : 'need'} a device update (${pct(device, assessed)}), ` +
+    `${passkey} ${passkey === 1 ? 'needs' : 'need'} a passkey (${pct(passkey, assessed)}), ${ready} ${ready === 1 ? 'is' : 'are'} ready for enforcement (${pct(ready, assessed)})`;
+  const targeted = `${count(users.length, 'user is', 'users are')} targeted`;
+  if (enforced === 0) {
+    lines.push(assessed === 0 ? `${targeted}; none could be assessed.` : `${targeted}: ${breakdown}.`);
+  } else if (open === 0) {
+    lines.push(enforced === 1 ? '1 user is targeted and already enforced.' : `${enforced} users are targeted, all already enforced.`);
+  } else {
+    lines.push(`${targeted}: ${enforced} already enforced; of the other ${open}, ` +
+      (assessed === 0 ? 'none could be assessed.' : `${breakdown}.`));
+  }
   if (failed > 0) lines.push(`${count(failed, 'user', 'users')} could not be assessed because Graph reads failed; they make no move until a run reads them.`);
   if (byPlatform.size > 0) {
     const parts = [...byPlatform.entries()]
@@ -171,7 +188,67 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   const end = estimateEnd(campaign, observation, state, now, opts);
   if (end !== null) {
     const extra = (opts.includePostponements ?? true) && campaign.spec.postponement.enabled ? ' and uses every postponement left' : '';
-    lines.push(`If every user acts on the last day of each grace period${extra}, the last user is enforced on ${end}.`);
+    lines.push(exceeded > 0
+      ? `If the ${count(exceeded, 'user', 'users')} past a grace period ${exceeded === 1 ? 'acts' : 'act'} today and every other user acts on the last day of each grace period${extra}, the last user is enforced on ${end} at the earliest.`
+      : `If every user acts on the last day of each grace period${extra}, the last user is enforced on ${end}.`);
   }
   return lines;
+}
+
+/** The users past a grace period: they get no more reminders and make no progress until they act. */
+export interface StuckSummary {
+  users: number;
+  /** When the earliest of their grace periods ended (ISO, midnight UTC); null when nobody is stuck. */
+  oldestSince: string | null;
+}
+
+/** Who is past a grace period, from the ledger's state alone. */
+export function stuckUsers(campaign: Campaign, state: CampaignState): StuckSummary {
+  let users = 0;
+  let oldest: number | null = null;
+  const s = campaign.spec.stages;
+  for (const id in state.users) {
+    const u = state.users[id];
+    if (!inCampaign(u) || !u.exceededGrace || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) continue;
+    users++;
+    // The deadline that passed, as the run that flagged it computed it (postponement is refused after it).
+    const deadline = dayOf(u.stageSince) + s[u.stage].gracePeriodDays + u.extensionDays;
+    if (oldest === null || deadline < oldest) oldest = deadline;
+  }
+  return { users, oldestSince: oldest === null ? null : new Date(oldest * DAY_MS).toISOString() };
+}
+
+/** One sentence on what stuck users mean for the end date; `now` gives the age of the oldest. */
+export function stuckMessage(stuck: StuckSummary, now: string): string {
+  const n = stuck.users;
+  const since = stuck.oldestSince === null ? '' : (() => {
+    const age = dayOf(now) - dayOf(stuck.oldestSince);
+    return ` (the oldest since ${stuck.oldestSince.slice(0, 10)}, ${count(Math.max(0, age), 'day', 'days')} ago)`;
+  })();
+  return `${count(n, 'user is', 'users are')} past a grace period${since} and ${n === 1 ? 'gets' : 'get'} no more reminders. ` +
+    'They make no progress until they act, so the campaign cannot end before they do; the estimated end is reached only if they act today.';
+}
+
+/** What an admin can do about stuck users, one imperative sentence each, with the command or file to use. */
+export function stuckActions(campaign: Campaign): string[] {
+  const name = campaign.metadata.name;
+  const out = [
+    `Contact them directly: \`campaign status --campaign ${name} --csv stuck-users.csv --stuck\` writes their UPN, display name, mail, stage, deadline, devices below the minimum OS and last notice as a CSV file (without --stuck: every targeted user).`,
+  ];
+  const p = campaign.spec.postponement;
+  if (p.enabled) {
+    out.push(`Postpone before a deadline passes: a user still within a grace period can postpone it by ${count(p.days, 'day', 'days')} (at most ${count(p.maxTimes, 'time', 'times')} a stage) through the link in their notice, or you can for them with \`campaign postpone --campaign ${name} --user UPN\`; a grace period that has already passed cannot be postponed.`);
+  }
+  out.push('Exclude users who cannot move to passkeys yet: add their UPNs to spec.exclusions.users in the campaign file and merge the pull request; the next run takes them out of the campaign and out of the estimate.');
+  return out;
+}
+
+/** One sentence stating what the estimated end assumes. */
+export function estimateAssumptions(campaign: Campaign, opts: EstimateOptions = {}): string {
+  const parts = ['every user acts on the last day of each grace period'];
+  if ((opts.includePostponements ?? true) && campaign.spec.postponement.enabled) parts[0] += ' and uses every postponement left';
+  if (campaign.spec.notifications.channel === 'email') parts.push('first notices go out as fast as the sender mailboxes\' daily limit allows');
+  parts.push('users already past a grace period act today');
+  parts.push('disabled accounts and users outside the FIDO2 (passkey) policy scope are left out (they cannot finish until an admin changes that)');
+  return `The estimated end assumes ${parts.slice(0, -1).join(', ')}, and ${parts[parts.length - 1]}.`;
 }

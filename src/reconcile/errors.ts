@@ -3,8 +3,8 @@ import type { ExemptionProblem } from '../engine/exemptions';
 import { RuntimeError } from '../errors';
 
 /**
- * Some exemption entry (break-glass, excluded user or group) could not be established, so the run moved nobody
- * (issue #11). The run is still recorded: runStarted, exemptionUnresolved per problem, runFinished ok: false.
+ * Some exemption entry (break-glass, excluded user or group) could not be established, so the run moved nobody.
+ * The run is still recorded: runStarted, exemptionUnresolved per problem, runFinished ok: false.
  */
 export class ExemptionCheckError extends RuntimeError {
   override readonly name: string = 'ExemptionCheckError';

@@ -2,7 +2,7 @@
 // ledger, the observation and an explicit `now` go in) and bounded: tables stop at MAX_ROWS, far under
 // GitHub's 65,536-character comment limit.
 import { DELIVERY_OUTCOME_TITLE, deliveryText, STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
-import { stageText } from './text';
+import { earliestNote, stageText } from './text';
 
 export const MAX_ROWS = 50;
 const MAX_NAMES = 10;
@@ -18,6 +18,11 @@ export function code(text: string): string {
   const t = text.replace(/\r?\n/g, ' ');
   const fence = t.includes('`') ? '``' : '`';
   return `${fence}${fence.length > 1 ? ' ' : ''}${t}${fence.length > 1 ? ' ' : ''}${fence}`;
+}
+
+/** Text whose `backtick` spans stay inline code and whose rest is escaped. */
+function mdWithCode(text: string): string {
+  return text.split('`').map((part, i) => (i % 2 === 1 ? code(part) : md(part))).join('');
 }
 
 export function mdTable(header: string[], rows: string[][], right: boolean[] = []): string[] {
@@ -44,7 +49,7 @@ export function renderMarkdown(r: StatusReport): string {
   const run = r.lastRun
     ? `Last run ${code(r.lastRun.runId)} at ${r.lastRun.startedAt} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
     : 'No reconcile run yet';
-  out.push(`${run} · estimated end **${r.estimatedEnd ?? 'unknown'}**`);
+  out.push(`${run} · estimated end **${r.estimatedEnd ?? 'unknown'}**${earliestNote(r)}`);
   out.push('');
   const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '—');
   out.push(...mdTable(['Stage', 'Users', 'Share'], [
@@ -61,8 +66,20 @@ export function renderMarkdown(r: StatusReport): string {
   out.push('');
   const rd = r.readiness;
   out.push(`**Readiness**${r.asOf ? ` (observed ${r.asOf})` : ''}: ${READINESS_TITLE.needsDeviceUpdate.toLowerCase()} ${rd.needsDeviceUpdate} · ` +
-    `${READINESS_TITLE.needsPasskey.toLowerCase()} ${rd.needsPasskey} · ${READINESS_TITLE.ready.toLowerCase()} ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}`);
+    `${READINESS_TITLE.needsPasskey.toLowerCase()} ${rd.needsPasskey} · ${READINESS_TITLE.ready.toLowerCase()} ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}` +
+    `${rd.enforced ? ` (not counting ${rd.enforced} already enforced)` : ''}`);
   out.push('');
+
+  if (r.stuck) {
+    out.push(`### Stuck users (${r.stuck.users})`);
+    out.push('');
+    out.push(md(r.stuck.message));
+    out.push('');
+    out.push('What you can do:');
+    out.push('');
+    for (const a of r.stuck.actions) out.push(`- ${mdWithCode(a)}`);
+    out.push('');
+  }
 
   out.push('### Alerts');
   out.push('');
@@ -127,6 +144,7 @@ export function renderMarkdown(r: StatusReport): string {
   out.push('### Outlook');
   out.push('');
   for (const l of r.outlook) out.push(`- ${md(l)}`);
+  out.push(`- ${md(r.estimateAssumptions)}`);
   for (const w of r.warnings) out.push(`- Note: ${md(w)}`);
   out.push('');
   return out.join('\n');

@@ -3,14 +3,14 @@
 import type { Campaign, CampaignStatus } from '../campaign/types';
 import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
-import { estimateEnd, outlook } from '../engine/estimate';
+import { estimateAssumptions, estimateEnd, outlook, stuckActions, stuckMessage, stuckUsers } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
 import { applyEvent, emptyState, inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 
-/** One row of the per-user detail (DESIGN §5's six fields first, then compatible extensions). */
+/** One row of the per-user detail (the six fields of `status --json` users[] first, then compatible extensions). */
 export interface StatusUser {
   userId: string;
   userPrincipalName: string;
@@ -39,6 +39,8 @@ export interface StatusUser {
    * was first delivered. null when no notice was recorded, or no run wrote the delivery snapshot yet.
    */
   delivery: DeliverySummary | null;
+  /** The user's mail address in the last observation (for the contact list); null when unknown. */
+  mail: string | null;
 }
 
 export type AlertCode =
@@ -107,8 +109,11 @@ export interface StatusReport {
   asOf: string | null;
   runs: number;
   lastRun: { runId: string; startedAt: string; finishedAt: string | null; ok: boolean | null } | null;
-  /** The seed's three readiness categories over the targeted users of the last observation. */
-  readiness: { needsDeviceUpdate: number; needsPasskey: number; ready: number; unassessed: number };
+  /**
+   * The seed's three readiness categories over the targeted users of the last observation who are not yet
+   * enforced (`unassessed`: their reads failed); `enforced` counts the rest, already done, in no category.
+   */
+  readiness: { needsDeviceUpdate: number; needsPasskey: number; ready: number; unassessed: number; enforced: number };
   alerts: ReportAlert[];
   lastRunChanges: RunChanges | null;
   /** Stage counts at the end of each UTC day from the first run to the last: the dashboard's stacked chart. */
@@ -120,6 +125,14 @@ export interface StatusReport {
    * (`unknown`: no notice recorded, or no delivery snapshot yet).
    */
   notices: { channel: Campaign['spec']['notifications']['channel']; latest: Record<DeliveryOutcome, number>; unknown: number };
+  /**
+   * Users past a grace period, who make no progress until they act: how many, when the oldest grace period
+   * ended (ISO), one sentence on what that means for the end date, and what the admin can do (one sentence
+   * each). null when nobody is past a grace period. While it is set, estimatedEnd is the earliest end.
+   */
+  stuck: { users: number; oldestSince: string | null; message: string; actions: string[] } | null;
+  /** One sentence stating what the estimated end assumes. */
+  estimateAssumptions: string;
 }
 
 export interface ReportInput {
@@ -316,7 +329,7 @@ export function buildReport(input: ReportInput): StatusReport {
   const counts = countStages(state, observation);
 
   // Readiness as the last run saw it (its own time decides which devices were active).
-  const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0 };
+  const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
   const users: StatusUser[] = [];
   const seen = new Set<string>();
   const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
@@ -331,14 +344,17 @@ export function buildReport(input: ReportInput): StatusReport {
     const inside = inCampaign(u);
     let category: StatusUser['readiness'] = null;
     let devices: string[] = [];
+    // An enforced user is done: counted apart, never as "ready for enforcement".
+    const enforced = inside && u.stage === 'enforced';
+    if (ctx && enforced) readiness.enforced++;
     if (ctx) {
       if (ou.readErrors.length > 0) {
         category = 'unassessed';
-        readiness.unassessed++;
+        if (!enforced) readiness.unassessed++;
       } else {
         const r = assessReadiness(ou, ctx);
         category = r.category;
-        readiness[r.category]++;
+        if (!enforced) readiness[r.category]++;
         devices = r.devicesBelowMinimum.map((d) => describeDevices([d]));
         const decisive = r.devicesBelowMinimum.length + r.unknownVersions.length;
         if (decisive === ou.devices.length) lean.push(ou);
@@ -369,6 +385,7 @@ export function buildReport(input: ReportInput): StatusReport {
       accountEnabled: input.observation ? ou.accountEnabled : null,
       unread: ou.readErrors.length > 0,
       delivery: deliveryOf(ou.userId),
+      mail: input.observation ? ou.mail : null,
     });
   }
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
@@ -378,7 +395,7 @@ export function buildReport(input: ReportInput): StatusReport {
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
-      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false, delivery: deliveryOf(id),
+      readiness: null, devicesBelowMinimum: [], alerts: [...u.alerts], accountEnabled: null, unread: false, delivery: deliveryOf(id), mail: null,
     });
   }
   sortByUpn(users);
@@ -392,6 +409,19 @@ export function buildReport(input: ReportInput): StatusReport {
   }
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
+  // The oldest deadline as the ledger's graceExceeded events recorded it; computed from the state only without one.
+  const stuckNow = stuckUsers(campaign, state);
+  let recorded: string | null = null;
+  for (const u of users) {
+    if (u.stage !== null && u.exceededGrace && u.exceededGraceAt !== null && (recorded === null || u.exceededGraceAt < recorded)) recorded = u.exceededGraceAt;
+  }
+  if (recorded !== null) stuckNow.oldestSince = recorded;
+  const stuck: StatusReport['stuck'] = stuckNow.users === 0 ? null : {
+    users: stuckNow.users,
+    oldestSince: stuckNow.oldestSince,
+    message: stuckMessage(stuckNow, asOf ?? stuckNow.oldestSince ?? new Date(0).toISOString()),
+    actions: stuckActions(campaign),
+  };
   return {
     campaign: name,
     status: campaign.spec.status,
@@ -409,6 +439,8 @@ export function buildReport(input: ReportInput): StatusReport {
     daily,
     warnings,
     notices,
+    stuck,
+    estimateAssumptions: estimateAssumptions(campaign),
   };
 }
 

@@ -34,6 +34,18 @@ function userRow(u: StatusUser): string[] {
   ];
 }
 
+/** The estimated end as a person should read it: the earliest date while users are past a grace period. */
+export function estimatedEndText(r: StatusReport): string {
+  return r.estimatedEnd === null ? 'unknown' : `${r.estimatedEnd}${earliestNote(r)}`;
+}
+
+/** ' at the earliest, if …' after the estimated end while users are past a grace period; '' otherwise. */
+export function earliestNote(r: StatusReport): string {
+  if (r.estimatedEnd === null || !r.stuck) return '';
+  const n = r.stuck.users;
+  return ` at the earliest, if the ${n} user${n === 1 ? '' : 's'} past a grace period act${n === 1 ? 's' : ''} today`;
+}
+
 export function formatStatusText(r: StatusReport): string {
   const c = r.counts;
   const out: string[] = [];
@@ -44,7 +56,7 @@ export function formatStatusText(r: StatusReport): string {
   if (r.description) out.push(r.description);
   out.push('');
   const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '');
-  out.push(...alignTable([
+  const counts = alignTable([
     ['Targeted users', String(c.targeted), ''],
     ['  Device update', String(c.deviceUpdate), pct(c.deviceUpdate)],
     ['  Passkey registration', String(c.passkeyRegistration), pct(c.passkeyRegistration)],
@@ -54,14 +66,23 @@ export function formatStatusText(r: StatusReport): string {
     ['Excluded', String(c.excluded), ''],
     ['Outside FIDO2 policy scope', String(c.blocked), ''],
     ['Not read in the last run', String(c.unread), ''],
-    ['Estimated end', r.estimatedEnd ?? 'unknown', ''],
-  ], [false, true, true]).map((l) => `  ${l}`));
+  ], [false, true, true]);
+  pushLines(out, counts.map((l) => `  ${l}`));
+  // Outside the table: the note after the date would widen the number column.
+  out.push(`  ${'Estimated end'.padEnd('Outside FIDO2 policy scope'.length)}  ${estimatedEndText(r)}`);
   out.push('');
   const rd = r.readiness;
-  out.push(`Readiness${r.asOf ? ` (observed ${r.asOf})` : ''}: needs device update ${rd.needsDeviceUpdate} · needs passkey ${rd.needsPasskey} · ready ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}`);
+  out.push(`Readiness${r.asOf ? ` (observed ${r.asOf})` : ''}: needs device update ${rd.needsDeviceUpdate} · needs passkey ${rd.needsPasskey} · ready ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}${rd.enforced ? ` (not counting ${rd.enforced} already enforced)` : ''}`);
   out.push('');
   out.push('Outlook:');
   for (const l of r.outlook) out.push(`  ${l}`);
+  out.push(`  ${r.estimateAssumptions}`);
+  if (r.stuck) {
+    out.push('');
+    out.push(`Stuck users: ${r.stuck.message}`);
+    out.push('What you can do:');
+    for (const a of r.stuck.actions) out.push(`  - ${a}`);
+  }
   if (r.alerts.length) {
     out.push('');
     out.push('Alerts:');

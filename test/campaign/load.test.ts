@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { loadCampaignFile, namesUniqueAcrossFiles, parseCampaign } from '../../src/campaign/load';
 import { SUPPORTED_ROLES, SUPPORTED_ROLE_TEMPLATE_IDS } from '../../src/campaign/roles';
 import { campaignSchema } from '../../src/campaign/schema';
+import { fixtureCampaign, repoCampaignFiles } from '../helpers/campaigns';
 
 const minimal = (name = 'minimal-campaign', extra = '') => `apiVersion: passkeys/v1
 kind: PasskeyCampaign
@@ -83,16 +84,27 @@ describe('loading a campaign', () => {
     ]);
   });
 
-  it.each(['campaigns/admins-passkeys.yaml', 'campaigns/all-staff-passkeys.yaml'])('accepts the example %s with its schema modeline, warning only about its break-glass UPNs', (file) => {
+  // Whatever a team keeps in campaigns/ (the examples, or their own): every file loads, and a schema modeline
+  // points at the schema file.
+  it.each(repoCampaignFiles())('accepts %s from campaigns/, and its schema modeline names the schema file', (file) => {
     const r = loadCampaignFile(file);
+    expect(r.errors).toEqual([]);
+    const modeline = /^# yaml-language-server: \$schema=(\S+)/.exec(fs.readFileSync(file, 'utf8').split('\n')[0]);
+    if (modeline) expect(fs.existsSync(path.resolve(path.dirname(file), modeline[1]))).toBe(true);
+  });
+
+  it.each(['admins-passkeys', 'all-staff-passkeys'] as const)('accepts the example %s with its schema modeline, warning only about its break-glass UPNs', (name) => {
+    const file = fixtureCampaign(name);
+    const r = loadCampaignFile(path.relative(process.cwd(), file));
     expect(r.errors).toEqual([]);
     // The examples name their placeholder break-glass accounts by UPN so they read well; a real campaign uses object ids.
     expect(r.warnings.map((w) => `${w.path}: ${w.rule}`)).toEqual(['spec.exclusions.breakGlass[0]: rule/breakGlassByObjectId', 'spec.exclusions.breakGlass[1]: rule/breakGlassByObjectId']);
-    expect(fs.readFileSync(file, 'utf8').split('\n')[0]).toBe('# yaml-language-server: $schema=./schema/campaign.schema.json');
+    const schema = /^# yaml-language-server: \$schema=(\S+)$/.exec(fs.readFileSync(file, 'utf8').split('\n')[0])?.[1];
+    expect(schema && path.resolve(path.dirname(file), schema)).toBe(path.resolve('campaigns/schema/campaign.schema.json'));
   });
 
   it('targets all 15 supported admin roles in the default admin example', () => {
-    const r = loadCampaignFile('campaigns/admins-passkeys.yaml');
+    const r = loadCampaignFile('test/fixtures/campaigns/admins-passkeys.yaml');
     expect(new Set(r.campaign?.spec.targets.roles)).toEqual(new Set(SUPPORTED_ROLE_TEMPLATE_IDS));
     expect(SUPPORTED_ROLE_TEMPLATE_IDS).toHaveLength(15);
   });

@@ -6,7 +6,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
 import { captureIo } from '../helpers/io';
 
-const BASE = fs.readFileSync('campaigns/admins-passkeys.yaml', 'utf8');
+const BASE = fs.readFileSync('test/fixtures/campaigns/admins-passkeys.yaml', 'utf8');
 
 let repo: string;
 const git = (...args: string[]) => execFileSync('git', args, { cwd: repo, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });

@@ -2,7 +2,7 @@ import * as fs from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { parseCampaign } from '../../src/campaign/load';
 
-const base = fs.readFileSync('campaigns/all-staff-passkeys.yaml', 'utf8');
+const base = fs.readFileSync('test/fixtures/campaigns/all-staff-passkeys.yaml', 'utf8');
 const withSenders = (list: string) => base.replace('    sender: passkeys@contoso.com\n', `    senders: ${list}\n`);
 
 describe('spec.notifications.senders', () => {

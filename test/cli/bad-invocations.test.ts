@@ -7,6 +7,7 @@ import * as net from 'node:net';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { fixtureCampaign, FIXTURE_CWD } from '../helpers/campaigns';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'campaign');
@@ -20,11 +21,11 @@ let campaignsDir: string;
 beforeAll(() => {
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'bad-invocations-'));
   demoState = path.join(tmp, 'demo');
-  const demo = spawnSync(BIN, ['demo', '--users', '400', '--days', '3', '--seed', '3', '--start', '2026-11-02T06:00:00Z', '--state', demoState], { cwd: tmp, encoding: 'utf8' });
+  const demo = spawnSync(BIN, ['demo', '--campaign', fixtureCampaign('admins-passkeys'), '--users', '400', '--days', '3', '--seed', '3', '--start', '2026-11-02T06:00:00Z', '--state', demoState], { cwd: tmp, encoding: 'utf8' });
   expect(demo.status, demo.stderr).toBe(0);
   campaignsDir = path.join(tmp, 'campaigns');
   fs.mkdirSync(campaignsDir);
-  for (const f of ['admins-passkeys.yaml', 'all-staff-passkeys.yaml']) fs.copyFileSync(path.join(ROOT, 'campaigns', f), path.join(campaignsDir, f));
+  for (const f of ['admins-passkeys.yaml', 'all-staff-passkeys.yaml']) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'campaigns', f), path.join(campaignsDir, f));
   // A "billion laughs" file: each level aliases the one above nine times.
   fs.writeFileSync(path.join(campaignsDir, 'bomb.yaml'), [
     'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
@@ -49,7 +50,8 @@ interface Ran {
 function campaign(args: string[], opts: { env?: Record<string, string>; stdout?: number } = {}): Ran {
   const started = Date.now();
   const r = spawnSync(BIN, args, {
-    cwd: ROOT,
+    // From the fixtures' directory: `--campaign admins-passkeys` is the fixture copy, whatever campaigns/ holds.
+    cwd: FIXTURE_CWD,
     encoding: 'utf8',
     env: { ...process.env, CAMPAIGN_STATE: '', ...opts.env },
     stdio: ['ignore', opts.stdout ?? 'pipe', 'pipe'],
@@ -175,7 +177,7 @@ describe('a closed pipe ends the command quietly', () => {
     { name: 'history | head -c 20: the reader stops after the first chunk', command: 'history', extra: [] as string[], readFirst: true },
     { name: 'status --json | true: the reader is gone before the first write', command: 'status', extra: ['--json'], readFirst: false },
   ])('$name: no message, the exit status of the command', async ({ command, extra, readFirst }) => {
-    const child = spawn(BIN, [command, '--campaign', 'admins-passkeys', '--state', demoState, ...extra], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(BIN, [command, '--campaign', 'admins-passkeys', '--state', demoState, ...extra], { cwd: FIXTURE_CWD, stdio: ['ignore', 'pipe', 'pipe'] });
     let err = '';
     child.stderr.on('data', (d) => (err += String(d)));
     let first = '';

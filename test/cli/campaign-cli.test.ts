@@ -3,6 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FIXTURE_CWD, repoCampaignFiles } from '../helpers/campaigns';
 
 // These run the real executable (built by `npm test`'s pretest step), as users and CI do.
 const ROOT = path.resolve(__dirname, '..', '..');
@@ -13,8 +14,18 @@ const campaign = (args: string[], cwd = ROOT) => {
 };
 
 describe('the campaign executable', () => {
-  it('validates the example campaigns with exit 0', () => {
+  it('validates every campaign in campaigns/ with exit 0, whichever files a team keeps there', () => {
+    const files = repoCampaignFiles();
     const r = campaign(['validate']);
+    expect(r.err).toBe('');
+    expect(r.code).toBe(0);
+    for (const f of files) expect(r.out).toMatch(new RegExp(`^ok ${f.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')} \\(`, 'm'));
+    expect(r.out).toMatch(new RegExp(`^${files.length} campaign files? checked: all valid`, 'm'));
+  });
+
+  it('validates the example campaigns with exit 0, warning about their break-glass UPNs', () => {
+    // The fixtures' directory holds campaigns/ with copies of the examples: the default path finds them.
+    const r = campaign(['validate'], FIXTURE_CWD);
     expect(r.err).toBe('');
     // The examples name their placeholder break-glass accounts by UPN, so each warns once per account.
     const upn = (file: string, at: string, i: number, who: string) =>
@@ -74,7 +85,7 @@ describe('the campaign executable', () => {
   });
 
   it('is also reachable as npm run campaign --', () => {
-    const r = spawnSync('npm', ['run', '--silent', 'campaign', '--', 'validate', '--format', 'json'], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync('npm', ['run', '--silent', 'campaign', '--', 'validate', '--format', 'json', 'test/fixtures/campaigns'], { cwd: ROOT, encoding: 'utf8' });
     expect(r.status).toBe(0);
     expect(JSON.parse(r.stdout).valid).toBe(true);
   });
@@ -89,7 +100,7 @@ describe('the campaign executable', () => {
         const sawValidate = Object.keys(require.cache).some((k) => k.endsWith('validate.js'));
         process.stdout.write(JSON.stringify({ code, heavy, sawValidate }));
       });`;
-    const r = spawnSync(process.execPath, ['-e', probe], { cwd: ROOT, encoding: 'utf8' });
+    const r = spawnSync(process.execPath, ['-e', probe], { cwd: FIXTURE_CWD, encoding: 'utf8' });
     expect(JSON.parse(r.stdout)).toEqual({ code: 0, heavy: [], sawValidate: true });
   });
 });
@@ -99,7 +110,7 @@ describe('ledger problems on the command line', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'held-lock-'));
     try {
       const file = path.join(dir, 'admins-passkeys.yaml');
-      fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
+      fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
       fs.mkdirSync(path.join(dir, 'state', 'admins-passkeys'), { recursive: true });
       // A live process (this one) holds the lock.
       fs.writeFileSync(path.join(dir, 'state', 'admins-passkeys', '.lock'), JSON.stringify({ pid: process.pid, host: os.hostname(), owner: 'reconcile test', startedAt: new Date().toISOString(), token: 'x' }));

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
+import { fixtureCampaign } from '../helpers/campaigns';
 import { captureIo } from '../helpers/io';
 
 describe('campaign demo', () => {
@@ -10,7 +11,7 @@ describe('campaign demo', () => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-cli-'));
     try {
       const io = captureIo(dir);
-      const code = await run(['demo', '--days', '12', '--users', '40', '--seed', '3', '--start', '2026-12-01T06:00:00Z'], io);
+      const code = await run(['demo', '--campaign', fixtureCampaign('admins-passkeys'), '--days', '12', '--users', '40', '--seed', '3', '--start', '2026-12-01T06:00:00Z'], io);
       expect(io.err()).toBe('');
       expect(code).toBe(0);
       const out = io.out();
@@ -30,6 +31,17 @@ describe('campaign demo', () => {
       expect(await run(['demo', '--days', '1', '--users', '20', '--state', 'mine'], io2)).toBe(2);
       expect(io2.err()).toMatch(/already holds files that are not from a demo; refusing to replace them/);
       expect(fs.readFileSync(path.join(foreign, 'keep.txt'), 'utf8')).toBe('x');
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('exits 2 naming a --campaign file that does not exist', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'demo-cli-'));
+    try {
+      const io = captureIo(dir);
+      expect(await run(['demo', '--campaign', 'missing.yaml', '--days', '1', '--users', '20'], io)).toBe(2);
+      expect(io.err()).toBe(`campaign demo: --campaign ${path.join(dir, 'missing.yaml')}: no such file.\n  Pass a campaign file with --campaign FILE.\n`);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

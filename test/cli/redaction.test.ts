@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { redactSecrets } from '../../src/errors';
+import { FIXTURE_CAMPAIGNS, FIXTURE_CWD } from '../helpers/campaigns';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const BIN = path.join(ROOT, 'bin', 'campaign');
@@ -48,7 +49,8 @@ describe('redactSecrets', () => {
 });
 
 function campaign(args: string[], env: Record<string, string> = {}) {
-  const r = spawnSync(BIN, args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CAMPAIGN_STATE: '', ...env } });
+  // From the fixtures' directory: `--campaign admins-passkeys` is the fixture copy, whatever campaigns/ holds.
+  const r = spawnSync(BIN, args, { cwd: FIXTURE_CWD, encoding: 'utf8', env: { ...process.env, CAMPAIGN_STATE: '', ...env } });
   return { code: r.status, out: r.stdout, err: r.stderr };
 }
 
@@ -86,7 +88,7 @@ describe('the CLI never prints a secret', () => {
 
   it('--json output: validate --format json of a file whose unknown field holds a key', () => {
     const file = path.join(tmp, 'admins-passkeys.yaml');
-    fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('spec:\n', 'spec:\n  "AccountKey = SECRET": 1\n'));
+    fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('spec:\n', 'spec:\n  "AccountKey = SECRET": 1\n'));
     const r = campaign(['validate', '--format', 'json', file]);
     expect(r.code).toBe(1);
     expect(r.out + r.err).not.toContain('SECRET');
@@ -109,7 +111,7 @@ describe('the Functions app log never holds a secret', () => {
     const blocker = path.join(tmp, 'sig=SECRET');
     fs.writeFileSync(blocker, '');
     vi.stubEnv('CAMPAIGN_NAMES', 'admins-passkeys');
-    vi.stubEnv('CAMPAIGNS_DIR', 'campaigns');
+    vi.stubEnv('CAMPAIGNS_DIR', path.relative(ROOT, FIXTURE_CAMPAIGNS));
     vi.stubEnv('CAMPAIGN_STATE', path.join(blocker, 'state'));
     vi.stubEnv('CAMPAIGN_GRAPH_URL', 'http://127.0.0.1:59999');
     vi.stubEnv('CAMPAIGN_POSTPONE_KEY', 'k'.repeat(48));

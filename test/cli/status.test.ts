@@ -38,7 +38,11 @@ describe('campaign status', () => {
     expect(lines[0]).toBe('admins-passkeys · inProgress · last run day-030 at 2026-12-30T06:00:00.000Z (ok), 30 runs');
     expect(lines).toContainEqual(expect.stringMatching(/^ {2}Targeted users {2,}14$/));
     expect(lines).toContainEqual(expect.stringMatching(/^ {4}Enforced {2,}11 {2}79%$/));
-    expect(lines).toContainEqual(expect.stringMatching(/^ {2}Estimated end {2,}2027-01-12$/));
+    // Three users are past a grace period: the date is the earliest, and the status says what to do.
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}Estimated end {2,}2027-01-12 at the earliest, if the 3 users past a grace period act today$/));
+    expect(lines).toContainEqual(expect.stringMatching(/^Stuck users: 3 users are past a grace period \(the oldest since \d{4}-\d{2}-\d{2}, \d+ days ago\)/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}- Contact them directly: `campaign status --campaign admins-passkeys --csv stuck-users\.csv --stuck`/));
+    expect(lines).toContainEqual(expect.stringMatching(/^ {2}The estimated end assumes /));
     const header = lines.findIndex((l) => l.startsWith('  USER'));
     expect(header).toBeGreaterThan(0);
     const rows = lines.slice(header + 1).filter((l) => l.trim() !== '');
@@ -92,6 +96,36 @@ describe('campaign status', () => {
     expect(html).toContain('<div class="value" data-count="targeted">14</div>');
   });
 
+  it('writes the contact list as CSV next to the other outputs, every targeted user or only the stuck ones', async () => {
+    const all = path.join(tmp, 'csv', 'all.csv');
+    const stuck = path.join(tmp, 'csv', 'stuck.csv');
+    const md = path.join(tmp, 'csv', 'summary.md');
+    let r = await status(['--csv', all, '--markdown', md]);
+    expect(r).toEqual({ code: 0, err: '', out: `wrote the Markdown summary to ${md}\nwrote the contact list (every targeted user) to ${all}\n` });
+    const json = JSON.parse((await status(['--json'])).out) as StatusReport;
+    const lines = fs.readFileSync(all, 'utf8').split('\r\n');
+    expect(lines[0]).toBe('User principal name,Display name,Mail,Stage,Since,Deadline,Exceeded grace at,Readiness,Devices below minimum OS,Last notice,Delivery,Alerts');
+    expect(lines.at(-1)).toBe('');
+    expect(lines.slice(1, -1).map((l) => l.split(',')[0])).toEqual(json.users.map((u) => u.userPrincipalName));
+    const first = json.users[0];
+    expect(lines[1].split(',').slice(1, 3)).toEqual([first.displayName, first.mail]);
+
+    r = await status(['--csv', stuck, '--stuck', '--json']);
+    expect(r.code).toBe(0);
+    expect(JSON.parse(r.out).stuck.users).toBe(3);
+    expect(r.err).toBe(`wrote the contact list (users past a grace period) to ${stuck}\n`);
+    const rows = fs.readFileSync(stuck, 'utf8').split('\r\n').slice(1, -1);
+    expect(rows.map((l) => l.split(',')[0])).toEqual(json.users.filter((u) => u.exceededGrace).map((u) => u.userPrincipalName));
+    for (const row of rows) expect(row.split(',')[6]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('exits 2 for --stuck without --csv', async () => {
+    const r = await status(['--stuck']);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toMatch(/--stuck filters the contact list: use it with --csv FILE\./);
+  });
+
   it('flags a scheduler that stopped running', async () => {
     const r = await status(['--json', '--now', '2027-01-05T00:00:00Z']);
     expect(JSON.parse(r.out).alerts.map((a: { code: string }) => a.code)).toContain('StaleRun');
@@ -130,6 +164,6 @@ describe('campaign status', () => {
   it('prints its help', async () => {
     const io = captureIo(process.cwd(), {});
     expect(await run(['status', '--help'], io)).toBe(0);
-    expect(io.out()).toMatch(/^Usage: campaign status --campaign NAME\|FILE \[--state DIR\] \[--json\] \[--html FILE\] \[--markdown FILE\]/);
+    expect(io.out()).toMatch(/^Usage: campaign status --campaign NAME\|FILE \[--state DIR\] \[--json\] \[--html FILE\] \[--markdown FILE\] \[--csv FILE \[--stuck\]\]/);
   });
 });

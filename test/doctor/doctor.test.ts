@@ -28,7 +28,7 @@ type Channel = 'teams' | 'email';
 
 /** The admins campaign, started, its break-glass accounts named by object id, on the given channel. */
 function campaignFile(dir: string, opts: { channel?: Channel; policyState?: 'reportOnly' | 'enabled'; breakGlass?: string[]; name?: string; senders?: string[] } = {}): string {
-  let text = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8')
+  let text = fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8')
     .replace('status: notStarted', 'status: inProgress')
     .replace('breakGlass: [bg1@contoso.com, bg2@contoso.com]', `breakGlass: [${(opts.breakGlass ?? [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2]).join(', ')}]`);
   if (opts.channel === 'email') text = text.replace('channel: teams', 'channel: email\n    sender: passkeys@contoso.com');

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 function settings(): SchedulerSettings {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scheduled-doctor-'));
-  fs.writeFileSync(path.join(dir, 'admins-passkeys.yaml'), fs.readFileSync('campaigns/admins-passkeys.yaml', 'utf8').replace('status: notStarted', 'status: inProgress'));
+  fs.writeFileSync(path.join(dir, 'admins-passkeys.yaml'), fs.readFileSync('test/fixtures/campaigns/admins-passkeys.yaml', 'utf8').replace('status: notStarted', 'status: inProgress'));
   return { campaigns: ['admins-passkeys'], campaignsDir: dir, state: path.join(dir, 'state'), graphUrl: h!.emulator.url, postponeKey: 'k'.repeat(40) };
 }
 

@@ -21,7 +21,7 @@ afterEach(async () => {
 });
 
 function admins(mutate?: (c: Campaign) => void): Campaign {
-  const c = loadCampaignFile('campaigns/admins-passkeys.yaml').campaign!;
+  const c = loadCampaignFile('test/fixtures/campaigns/admins-passkeys.yaml').campaign!;
   c.spec.status = 'inProgress';
   mutate?.(c);
   return c;

@@ -48,7 +48,7 @@ async function setup(o: Setup = {}) {
   emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', clock: emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'delivery-cli-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
-  let yaml = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
+  let yaml = fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
   if (o.channel === 'email') yaml = yaml.replace('channel: teams', `channel: email\n    sender: ${SENDER}`);
   fs.writeFileSync(file, yaml);
   const state = path.join(tmp, 'state');

@@ -45,7 +45,7 @@ async function setup(opts: { exemptGroup?: boolean; edit?: (text: string) => str
   emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', faults: { throttle: false }, clock: clocks.emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'exemptions-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
-  const text = fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
+  const text = fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress');
   fs.writeFileSync(file, (opts.edit ?? ((t) => t))(text));
   return { file, state: path.join(tmp, 'state'), admins };
 }

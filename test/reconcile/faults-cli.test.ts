@@ -29,7 +29,7 @@ async function setup(opts: { token?: string; mutate?: (f: ReturnType<typeof gene
   emulator = await startEmulator({ tenant: fixture, port: 0, token: opts.token ?? 'sim-token' });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'faults-cli-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
-  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
+  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
   return { file, state: path.join(tmp, 'state') };
 }
 

@@ -46,7 +46,7 @@ async function programRoles(channel: Channel): Promise<string[]> {
 }
 
 function campaignOf(channel: Channel): Campaign {
-  const c = loadCampaignFile(`campaigns/${CAMPAIGN_FILE[channel]}.yaml`).campaign!;
+  const c = loadCampaignFile(`test/fixtures/campaigns/${CAMPAIGN_FILE[channel]}.yaml`).campaign!;
   c.spec.status = 'inProgress';
   return c;
 }

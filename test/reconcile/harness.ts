@@ -36,7 +36,7 @@ export interface Harness {
 }
 
 export function adminCampaign(): Campaign {
-  const c = loadCampaignFile('campaigns/admins-passkeys.yaml').campaign!;
+  const c = loadCampaignFile('test/fixtures/campaigns/admins-passkeys.yaml').campaign!;
   c.spec.status = 'inProgress';
   return c;
 }

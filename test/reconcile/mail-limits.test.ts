@@ -31,7 +31,7 @@ describe('an all-staff email campaign larger than a day of one sender mailbox', 
   beforeAll(async () => {
     const fixture = generateTenant({ users: 10_400, admins: 10, seed: 3, now: START.toISOString() });
     fixture.users!.push({ id: 'e1000000-0000-4000-8000-000000000001', userPrincipalName: SENDER, displayName: 'Passkey campaigns', accountEnabled: true, mail: SENDER });
-    const campaign: Campaign = loadCampaignFile('campaigns/all-staff-passkeys.yaml').campaign!;
+    const campaign: Campaign = loadCampaignFile('test/fixtures/campaigns/all-staff-passkeys.yaml').campaign!;
     campaign.spec.status = 'inProgress';
     h = await harness({ fixture, campaign });
     day0 = await h.run(0);
@@ -73,7 +73,7 @@ describe('the estimate of an email campaign larger than a day of its senders', (
   it('pushes the later users back by the days their first notices need, and says so in the outlook', async () => {
     const { estimateEnd, outlook } = await import('../../src/engine/estimate');
     const { emptyState } = await import('../../src/engine/state');
-    const campaign: Campaign = loadCampaignFile('campaigns/all-staff-passkeys.yaml').campaign!;
+    const campaign: Campaign = loadCampaignFile('test/fixtures/campaigns/all-staff-passkeys.yaml').campaign!;
     const now = START.toISOString();
     const user = (i: number) => ({ userId: `u${i}`, userPrincipalName: `u${i}@contoso.com`, displayName: `U${i}`, accountEnabled: true, mail: `u${i}@contoso.com`, devices: [], methodsRegistered: [], fido2Methods: null, inFido2PolicyScope: true, inEnforcementGroup: false, readErrors: [] });
     const observation = (n: number) => ({ v: 1, campaign: campaign.metadata.name, at: now, fido2Policy: null, users: Array.from({ length: n }, (_, i) => user(i)), excluded: [], readErrors: [] }) as never;

@@ -38,7 +38,7 @@ async function setup() {
   emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token', clock: emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'notice-integrity-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
-  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
+  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
   const state = path.join(tmp, 'state');
   const cli = async (args: string[]) => {
     const io = captureIo(process.cwd(), process.env, ioClock);

@@ -39,7 +39,7 @@ async function setup() {
   emulator = await startEmulator({ tenant: generateTenant({ users: 60, admins: 20, seed: 5, now: at(0) }), port: 0, token: 'sim-token', clock: clocks.emulatorClock });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'operator-mistakes-'));
   fs.mkdirSync(path.join(tmp, 'campaigns'));
-  for (const name of ['admins-passkeys', 'all-staff-passkeys']) fs.copyFileSync(path.join(ROOT, 'campaigns', `${name}.yaml`), path.join(tmp, 'campaigns', `${name}.yaml`));
+  for (const name of ['admins-passkeys', 'all-staff-passkeys']) fs.copyFileSync(path.join(ROOT, 'test', 'fixtures', 'campaigns', `${name}.yaml`), path.join(tmp, 'campaigns', `${name}.yaml`));
   setStatus('admins-passkeys', 'inProgress');
 }
 

@@ -25,7 +25,7 @@ afterEach(async () => {
 });
 
 const campaign = () => {
-  const c = loadCampaignFile(path.join(ROOT, 'campaigns/admins-passkeys.yaml')).campaign!;
+  const c = loadCampaignFile(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml')).campaign!;
   c.spec.status = 'inProgress';
   return c;
 };
@@ -38,7 +38,7 @@ async function setup(appRoles: readonly string[]) {
   emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token' });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'permissions-'));
   const file = path.join(tmp, 'admins-passkeys.yaml');
-  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
+  fs.writeFileSync(file, fs.readFileSync(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml'), 'utf8').replace('status: notStarted', 'status: inProgress'));
   return { file, state: path.join(tmp, 'state') };
 }
 

@@ -20,7 +20,7 @@ afterEach(async () => {
 
 function settings(extra: Partial<SchedulerSettings> = {}): SchedulerSettings {
   dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scheduled-'));
-  const text = fs.readFileSync('campaigns/admins-passkeys.yaml', 'utf8').replace('status: notStarted', 'status: inProgress');
+  const text = fs.readFileSync('test/fixtures/campaigns/admins-passkeys.yaml', 'utf8').replace('status: notStarted', 'status: inProgress');
   fs.writeFileSync(path.join(dir, 'admins-passkeys.yaml'), text);
   return { campaigns: ['admins-passkeys', 'missing-campaign'], campaignsDir: dir, state: path.join(dir, 'state'), graphUrl: h!.emulator.url, postponeKey: KEY, postponeUrl: 'https://scheduler.example/api/postpone', ...extra };
 }

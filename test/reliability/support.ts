@@ -31,7 +31,7 @@ export type Channel = 'teams' | 'email';
 export const dayIso = (day: number) => new Date(START.getTime() + day * DAY).toISOString();
 
 export function campaignFor(channel: Channel): Campaign {
-  const c = loadCampaignFile(path.join(ROOT, 'campaigns/admins-passkeys.yaml')).campaign!;
+  const c = loadCampaignFile(path.join(ROOT, 'test/fixtures/campaigns/admins-passkeys.yaml')).campaign!;
   c.spec.status = 'inProgress';
   c.spec.notifications.channel = channel;
   return c;
@@ -290,7 +290,7 @@ export function reconcileChild(scenario: Scenario, campaignFile: string, url: st
 /** The campaign file the child reads (the channel differs per scenario). */
 export function writeCampaignFile(channel: Channel, dir: string): string {
   const file = path.join(dir, `${CAMPAIGN}.yaml`);
-  const text = fs.readFileSync(path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace('status: notStarted', 'status: inProgress').replace('channel: teams', `channel: ${channel}`);
+  const text = fs.readFileSync(path.join(ROOT, 'test', 'fixtures', 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace('status: notStarted', 'status: inProgress').replace('channel: teams', `channel: ${channel}`);
   fs.writeFileSync(file, text);
   return file;
 }

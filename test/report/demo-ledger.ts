@@ -41,7 +41,7 @@ export interface DemoLedger {
 }
 
 export function exampleCampaign(): Campaign {
-  const file = path.resolve(__dirname, '..', '..', 'campaigns', 'admins-passkeys.yaml');
+  const file = path.resolve(__dirname, '..', 'fixtures', 'campaigns', 'admins-passkeys.yaml');
   const loaded = loadCampaignFile(path.relative(process.cwd(), file));
   if (!loaded.campaign) throw new Error(`${file} is invalid: ${JSON.stringify(loaded.errors)}`);
   loaded.campaign.spec.status = 'inProgress';
@@ -148,7 +148,7 @@ export async function buildDemoLedger(opts: DemoLedgerOptions): Promise<DemoLedg
 
 /** A checkout-like directory whose campaigns/admins-passkeys.yaml is the example, started: for CLI runs. */
 export function writeStartedCampaign(cwd: string): string {
-  const source = path.resolve(__dirname, '..', '..', 'campaigns', 'admins-passkeys.yaml');
+  const source = path.resolve(__dirname, '..', 'fixtures', 'campaigns', 'admins-passkeys.yaml');
   const text = fs.readFileSync(source, 'utf8').replace(/^  status: notStarted$/m, '  status: inProgress');
   if (!text.includes('status: inProgress')) throw new Error(`${source}: expected "  status: notStarted" to start the campaign`);
   fs.mkdirSync(path.join(cwd, 'campaigns'), { recursive: true });

@@ -2,7 +2,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { estimateEnd, outlook } from '../../src/engine/estimate';
+import { estimateAssumptions, estimateEnd, outlook, stuckActions } from '../../src/engine/estimate';
+import { formatStatusText } from '../../src/report/text';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger, type DeliverySnapshot } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
@@ -61,7 +62,69 @@ describe('buildReport', () => {
     });
     expect(Object.keys(r.users[0]).slice(0, 6)).toEqual(['userId', 'userPrincipalName', 'stage', 'stageSince', 'exceededGrace', 'postponedUntil']);
     expect(r.counts).toMatchObject({ targeted: 3, deviceUpdate: 1, passkeyRegistration: 1, enforcementNotice: 0, enforced: 1, exceededGrace: 1 });
-    expect(r.readiness).toEqual({ needsDeviceUpdate: 1, needsPasskey: 2, ready: 0, unassessed: 0 });
+    // Cy is enforced (and has lost her passkey): counted as enforced, in no readiness category.
+    expect(r.readiness).toEqual({ needsDeviceUpdate: 1, needsPasskey: 1, ready: 0, unassessed: 0, enforced: 1 });
+    expect(r.users.find((u) => u.userId === 'u-cy')?.readiness).toBe('needsPasskey');
+  });
+
+  it('keeps readiness apart from stage: enforced users are never "ready for enforcement"', () => {
+    const o = observation([
+      user({ ...ada, devices: [OLD_IPHONE()] }),
+      ready({ ...bob }),
+      ready({ ...cy, inEnforcementGroup: true }),
+    ], { at: day(3) });
+    const r = buildReport({ campaign: campaign(), events: ledger(), observation: o });
+    expect(r.readiness).toEqual({ needsDeviceUpdate: 1, needsPasskey: 0, ready: 1, unassessed: 0, enforced: 1 });
+    const { enforced, ...categories } = r.readiness;
+    expect(enforced + Object.values(categories).reduce((a, b) => a + b, 0)).toBe(o.users.length);
+    expect(r.outlook[0]).toBe('3 users are targeted: 1 already enforced; of the other 2, 1 needs a device update (50%), 0 need a passkey (0%), 1 is ready for enforcement (50%).');
+    expect(formatStatusText(r)).toContain('needs device update 1 · needs passkey 0 · ready 1 (not counting 1 already enforced)');
+    expect(renderMarkdown(r)).toContain('ready for enforcement 1 (not counting 1 already enforced)');
+  });
+
+  it('names the users past a grace period, since when, and what the admin can do; the estimate says it is the earliest', () => {
+    const r = buildReport({ campaign: campaign(), events: ledger(), observation: obs() });
+    expect(r.stuck).toEqual({
+      users: 1,
+      oldestSince: '2026-12-04T00:00:00.000Z',
+      message: '1 user is past a grace period (the oldest since 2026-12-04, 0 days ago) and gets no more reminders. They make no progress until they act, so the campaign cannot end before they do; the estimated end is reached only if they act today.',
+      actions: stuckActions(campaign()),
+    });
+    expect(r.estimateAssumptions).toBe(estimateAssumptions(campaign()));
+    expect(r.estimatedEnd).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+    const text = formatStatusText(r).split('\n');
+    expect(text).toContain(`  Estimated end               ${r.estimatedEnd} at the earliest, if the 1 user past a grace period acts today`);
+    expect(text).toContain(`Stuck users: ${r.stuck!.message}`);
+    expect(text).toContain('What you can do:');
+    for (const a of r.stuck!.actions) expect(text).toContain(`  - ${a}`);
+    expect(text).toContain(`  ${r.estimateAssumptions}`);
+    const md = renderMarkdown(r);
+    expect(md).toContain(`estimated end **${r.estimatedEnd}** at the earliest, if the 1 user past a grace period acts today`);
+    expect(md).toContain('### Stuck users (1)');
+    expect(md).toContain('- Contact them directly: `campaign status --campaign admins-passkeys --csv stuck-users.csv --stuck` writes');
+    expect(md).toContain('spec.exclusions.users');
+    expect(md).toContain(`- ${r.estimateAssumptions}`);
+    const json = JSON.parse(JSON.stringify(r));
+    expect(json.stuck.users).toBe(1);
+    expect(typeof json.estimateAssumptions).toBe('string');
+  });
+
+  it('has no stuck users and a plain estimated end while nobody is past a grace period', () => {
+    const events = ledger().filter((e) => e.type !== 'graceExceeded');
+    const r = buildReport({ campaign: campaign(), events, observation: obs() });
+    expect(r.stuck).toBeNull();
+    expect(formatStatusText(r)).toMatch(new RegExp(`\n  Estimated end {2,}${r.estimatedEnd}\n`));
+    expect(formatStatusText(r)).not.toContain('Stuck users');
+    expect(renderMarkdown(r)).toContain(`estimated end **${r.estimatedEnd}**\n`);
+    expect(renderMarkdown(r)).not.toContain('### Stuck users');
+  });
+
+  it('carries each user\'s mail from the observation for the contact list', () => {
+    const o = obs();
+    o.users[0].mail = 'ada.lovelace@contoso.com';
+    const r = buildReport({ campaign: campaign(), events: ledger(), observation: o });
+    expect(r.users.find((u) => u.userId === 'u-ada')?.mail).toBe('ada.lovelace@contoso.com');
+    expect(buildReport({ campaign: campaign(), events: ledger(), observation: null }).users.every((u) => u.mail === null)).toBe(true);
   });
 
   it('carries the last counts over days without a run in the daily series', () => {

@@ -1,12 +1,13 @@
 // The Function App waits for the storage and Key Vault role assignments its identity needs at first start: no input of the
 // app references them, so only an explicit dependsOn orders them (under mocks, read from the register request).
 import { beforeAll, describe, expect, it } from 'vitest';
-import { runProgram, type ProgramRun } from './harness';
+import { campaignsCopy, runProgram, type ProgramRun } from './harness';
 
 describe('the Function App at first start', () => {
   let run: ProgramRun;
   beforeAll(async () => {
-    run = await runProgram({});
+    // The fixture campaigns, not campaigns/: what a team keeps there must not change this test.
+    run = await runProgram({ campaignsDir: campaignsCopy() });
   });
 
   it('depends on the host storage, ledger and vault role assignments', () => {

@@ -147,7 +147,7 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
 export function campaignsCopy(edit: (name: string, text: string) => string | null = (_n, t) => t): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'stack-campaigns-'));
   for (const name of ['admins-passkeys', 'all-staff-passkeys']) {
-    const text = edit(name, fs.readFileSync(path.join(__dirname, '..', '..', 'campaigns', `${name}.yaml`), 'utf8'));
+    const text = edit(name, fs.readFileSync(path.join(__dirname, '..', 'fixtures', 'campaigns', `${name}.yaml`), 'utf8'));
     if (text !== null) fs.writeFileSync(path.join(dir, `${name}.yaml`), text);
   }
   return dir;

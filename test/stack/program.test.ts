@@ -15,7 +15,7 @@ const EXCLUDED_GUID = 'c0ffee00-0000-4000-8000-000000000001';
 const EXCLUDED_GROUP = '0b7e9d42-1c3a-4f5e-8d6b-7a2c9e1f4b35';
 // Break-glass accounts as the example files list them, resolved the way the mocked getUser does.
 const breakGlassIds = (name: string) =>
-  loadCampaignFile(path.join(__dirname, '..', '..', 'campaigns', `${name}.yaml`)).campaign!.spec.exclusions.breakGlass.map((u) => fakeId(`user:${u}`));
+  loadCampaignFile(path.join(__dirname, '..', 'fixtures', 'campaigns', `${name}.yaml`)).campaign!.spec.exclusions.breakGlass.map((u) => fakeId(`user:${u}`));
 const dirs: string[] = [];
 afterAll(() => { for (const d of dirs) fs.rmSync(d, { recursive: true, force: true }); });
 
@@ -73,7 +73,7 @@ describe('two in-progress example campaigns', () => {
         users: {
           includedGroups: [group.state.objectId],
           excludedUsers: breakGlassIds('admins-passkeys'),
-          excludedGroups: loadCampaignFile(path.join(__dirname, '..', '..', 'campaigns', 'admins-passkeys.yaml')).campaign!.spec.exclusions.groups,
+          excludedGroups: loadCampaignFile(path.join(__dirname, '..', 'fixtures', 'campaigns', 'admins-passkeys.yaml')).campaign!.spec.exclusions.groups,
         },
       },
       grantControls: { operator: 'AND', authenticationStrengthPolicyId: STRENGTH },

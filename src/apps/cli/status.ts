@@ -3,17 +3,19 @@
 import { promises as fsp } from 'node:fs';
 import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
+import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
 import { buildReport, readReportLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
+import { UsageError } from '../../errors';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
 import { atPath } from './path-errors';
 import { println, type Io } from './io';
 import { checkLedgerFor } from './ledger-checks';
 
-export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--now ISO]
+export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--csv FILE [--stuck]] [--now ISO]
 
 The campaign overview: targeted users, users per stage, exceeded grace periods, readiness, the estimated
 end date and outlook, alerts, and every user's stage. Reads only the ledger and the last run's observation
@@ -25,9 +27,13 @@ snapshot in --state; never calls Microsoft Graph.
   --markdown FILE        write a Markdown summary (counts, changes in the last run, exceeded grace, alerts),
                          e.g. --markdown "$GITHUB_STEP_SUMMARY"
   --html FILE            write the self-contained HTML dashboard
+  --csv FILE             write the contact list: one row per targeted user (UPN, display name, mail, stage,
+                         since, deadline, exceeded grace at, readiness, devices below minimum OS, last notice,
+                         delivery, alerts), for a spreadsheet or a mail merge
+  --stuck                with --csv: only the users past a grace period, who make no progress until they act
   --now ISO              the clock for the "no run for 2 days" alert only (default: now)
 
-With --markdown or --html and without --json, stdout only names the files written.
+With --markdown, --html or --csv and without --json, stdout only names the files written.
 Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (another campaign's ledger, no ledger
 at --state for a started campaign…).`;
 
@@ -35,12 +41,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('status', argv, {
     campaign: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
     html: { type: 'string' }, markdown: { type: 'string' }, now: { type: 'string' },
+    csv: { type: 'string' }, stuck: { type: 'boolean' },
   });
   if (p.values.help) {
     println(io.stdout, HELP);
     return 0;
   }
   const now = nowFlag(p);
+  const csv = stringFlag(p, 'csv');
+  if (p.values.stuck && csv === undefined) throw new UsageError('--stuck filters the contact list: use it with --csv FILE.', 'For example: campaign status --campaign NAME --csv stuck-users.csv --stuck');
   let campaign;
   try {
     campaign = resolveCampaign(requireFlag(p, 'campaign', 'status'), io).campaign;
@@ -65,6 +74,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const file = path.resolve(io.cwd, html);
     await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign), io));
     written.push(`wrote the dashboard to ${file}`);
+  }
+  if (csv !== undefined) {
+    const file = path.resolve(io.cwd, csv);
+    const stuckOnly = p.values.stuck === true;
+    await atPath({ subject: `--csv ${csv}`, path: file, expects: 'a file path (its directory is created if missing)' }, async () => {
+      await fsp.mkdir(path.dirname(file), { recursive: true });
+      await writeAtomic(file, renderCsv(report, { stuckOnly }));
+    });
+    written.push(`wrote the contact list (${stuckOnly ? 'users past a grace period' : 'every targeted user'}) to ${file}`);
   }
   if (p.values.json) {
     println(io.stdout, JSON.stringify(report));
