@@ -1,0 +1,155 @@
+// Per-user detail for the HTML dashboard: each user's timeline from the ledger (stage moves, notices with
+// their delivery, postponements, alerts, grace exceeded, the enforcement group) and, from the last
+// observation, their devices and registered methods. Compact on purpose: the dashboard carries it for every
+// user (100,000 and more), so times are whole minutes from a campaign origin, repeated strings are
+// interned once, and each user keeps only their latest entries with a count of the earlier ones.
+import type { Campaign } from '../campaign/types';
+import type { LedgerEvent } from '../ledger/events';
+import { assessReadiness, isActiveDevice, normalizeOs, parseVersion, readinessContext } from '../engine/readiness';
+import { dayOf } from '../engine/time';
+import { STAGES, type Observation, type Stage } from '../engine/types';
+
+/**
+ * One timeline entry: [minutes from the origin, code, …arguments]. Codes and arguments (s = an index into
+ * `strings`, stage = an index into STAGES, -1 for none):
+ * - 's' stage move: [t, 's', to stage, from stage, reason s]
+ * - 'n' notice: [t, 'n', kind s, sequence, outcome s (-1 when no outcome was recorded), outcome minutes (-1)]
+ * - 'p' postponed: [t, 'p', stage, until minutes, count]
+ * - 'g' grace exceeded: [t, 'g', stage]
+ * - 'a' alert raised / 'c' alert cleared: [t, 'a'|'c', kind s]
+ * - 'e' enforcement group: [t, 'e', 1 when already a member else 0] ; 'x' group add not done: [t, 'x', outcome s]
+ * - 'l' left the campaign: [t, 'l', reason s, from stage]
+ */
+export type TimelineEntry = [number, string, ...number[]];
+
+/** A device as the detail shows it: [name, operating system s, version, state] (see DEVICE_STATE). */
+export type DetailDevice = [string, number, string, number];
+
+/** Device states: meets the minimum, below it, version unreadable, inactive or unsupported (does not count). */
+export const DEVICE_STATE = { ok: 0, below: 1, unknown: 2, inactive: 3 } as const;
+
+export interface UserDetail {
+  /** Latest entries, oldest first. */
+  timeline: TimelineEntry[];
+  /** Entries left out before the first one kept. */
+  earlier: number;
+  /** null when the user is not in the last observation. */
+  devices: DetailDevice[] | null;
+  /** methodsRegistered from the last observation, as indexes into `strings`. */
+  methods: number[] | null;
+}
+
+export interface DashboardDetail {
+  /** Minutes since the epoch of the origin (midnight UTC of the first event's day). */
+  origin: number;
+  strings: string[];
+  users: Map<string, UserDetail>;
+}
+
+export interface DetailOptions {
+  campaign: Campaign;
+  /** The whole ledger, oldest first, notification events included (an overview's events give fewer entries). */
+  events: readonly LedgerEvent[];
+  observation: Observation | null;
+  /** Entries kept per user, the latest; default 40. */
+  cap?: number;
+}
+
+const MINUTE = 60_000;
+
+/** The dashboard's per-user detail from the ledger and the last observation. */
+export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
+  const cap = opts.cap ?? 40;
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const s = (text: string): number => {
+    let i = index.get(text);
+    if (i === undefined) {
+      i = strings.length;
+      strings.push(text);
+      index.set(text, i);
+    }
+    return i;
+  };
+  const stageIdx = (st: Stage | null | undefined): number => (st ? STAGES.indexOf(st) : -1);
+  const first = opts.events.length ? opts.events[0].at : opts.observation?.at ?? null;
+  const origin = first ? dayOf(first) * 1440 : 0;
+  // ISO times repeat (one per run), so each is parsed once.
+  const minutes = new Map<string, number>();
+  const t = (iso: string): number => {
+    let m = minutes.get(iso);
+    if (m === undefined) {
+      const ms = Date.parse(iso);
+      m = Number.isNaN(ms) ? 0 : Math.floor(ms / MINUTE) - origin;
+      minutes.set(iso, m);
+    }
+    return m;
+  };
+
+  const timelines = new Map<string, TimelineEntry[]>();
+  // notification key → its notice entry, so the outcome recorded later lands on it.
+  const notices = new Map<string, TimelineEntry>();
+  const push = (userId: string, entry: TimelineEntry) => {
+    let list = timelines.get(userId);
+    if (!list) timelines.set(userId, (list = []));
+    list.push(entry);
+  };
+  for (const e of opts.events) {
+    switch (e.type) {
+      case 'userEnteredStage': push(e.userId, [t(e.at), 's', stageIdx(e.to), stageIdx(e.from), s(e.reason)]); break;
+      case 'notificationSent': {
+        const entry: TimelineEntry = [t(e.at), 'n', s(e.kind), e.sequence, -1, -1];
+        push(e.userId, entry);
+        notices.set(e.key, entry);
+        break;
+      }
+      case 'notificationOutcome': {
+        const entry = notices.get(e.key);
+        if (entry) {
+          entry[4] = s(e.outcome);
+          entry[5] = t(e.at);
+        }
+        break;
+      }
+      case 'postponed': push(e.userId, [t(e.at), 'p', stageIdx(e.stage), t(e.until), e.count]); break;
+      case 'graceExceeded': push(e.userId, [t(e.at), 'g', stageIdx(e.stage)]); break;
+      case 'alertRaised': push(e.userId, [t(e.at), 'a', s(e.kind)]); break;
+      case 'alertCleared': push(e.userId, [t(e.at), 'c', s(e.kind)]); break;
+      case 'addedToGroup': push(e.userId, [t(e.at), 'e', e.alreadyMember ? 1 : 0]); break;
+      case 'groupAddOutcome': if (e.outcome !== 'added') push(e.userId, [t(e.at), 'x', s(e.outcome)]); break;
+      case 'leftCampaign': push(e.userId, [t(e.at), 'l', s(e.reason), stageIdx(e.from)]); break;
+      case 'campaignReset': timelines.clear(); notices.clear(); break;
+      default: break;
+    }
+  }
+
+  const users = new Map<string, UserDetail>();
+  for (const [id, list] of timelines) {
+    const earlier = Math.max(0, list.length - cap);
+    users.set(id, { timeline: earlier ? list.slice(earlier) : list, earlier, devices: null, methods: null });
+  }
+  const obs = opts.observation;
+  if (obs) {
+    const ctx = readinessContext(opts.campaign, obs.fido2Policy, obs.at);
+    for (const ou of obs.users) {
+      const r = assessReadiness(ou, ctx);
+      const below = new Set<string>();
+      for (const d of r.devicesBelowMinimum) below.add(d.deviceId);
+      const devices: DetailDevice[] = [];
+      for (const d of ou.devices) {
+        const supported = normalizeOs(d.operatingSystem) !== null;
+        const state = !supported || !isActiveDevice(d, ctx) ? DEVICE_STATE.inactive
+          : below.has(d.id) ? DEVICE_STATE.below
+          : parseVersion(d.operatingSystemVersion) === null ? DEVICE_STATE.unknown : DEVICE_STATE.ok;
+        devices.push([d.displayName, s(d.operatingSystem ?? 'unknown'), d.operatingSystemVersion ?? '', state]);
+      }
+      const methods: number[] = [];
+      for (const m of ou.methodsRegistered) methods.push(s(m));
+      let u = users.get(ou.userId);
+      if (!u) users.set(ou.userId, (u = { timeline: [], earlier: 0, devices: null, methods: null }));
+      u.devices = devices;
+      u.methods = methods;
+    }
+  }
+  return { origin, strings, users };
+}
