@@ -548,7 +548,7 @@ const SCRIPT = `(function () {
       if (stage === -3 && r[2] === 3) continue;
       if (rd !== -2 && r[9] !== rd) continue;
       if (st.exceeded && r[5] === '') continue;
-      if (st.alert === 'any' && r[8] === 0) continue;
+      if (st.alert === 'any' && r[8] === 0 && r[5] === '') continue;
       if (mask && !(r[8] & mask)) continue;
       if (q && hay[j].indexOf(q) < 0) continue;
       out.push(j);
@@ -798,7 +798,7 @@ const SCRIPT = `(function () {
 
     body.appendChild(h3('Timeline'));
     var tl = d ? d[0] : [];
-    if (detail.none) body.appendChild(el('p', 'This page was written without the ledger\\'s per-user events.', 'muted'));
+    if (detail.none) body.appendChild(el('p', data.proposal ? 'Nothing has happened yet: this page is a proposal.' : 'This page was written without the ledger\\'s per-user events.', 'muted'));
     else if (!tl.length) body.appendChild(el('p', 'Nothing recorded for this user yet.', 'muted'));
     else {
       if (d[1]) body.appendChild(el('p', d[1] + ' earlier event' + (d[1] === 1 ? '' : 's') + ' not shown: campaign history --user ' + r[0] + ' lists every one.', 'muted'));
@@ -883,7 +883,8 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const duration = start && r.estimatedEnd ? dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(`${start}T00:00:00Z`) : null;
   const left = r.asOf && r.estimatedEnd ? Math.max(0, dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(r.asOf)) : null;
   const errors = r.alerts.filter((a) => a.severity === 'error').length;
-  const alertUsers = r.users.reduce((n, u) => n + (u.alerts.length > 0 || u.unread || u.accountEnabled === false ? 1 : 0), 0);
+  // The users the alerts name: alert kinds, past a grace period, unread, disabled (the table's "with an alert").
+  const alertUsers = r.users.reduce((n, u) => n + (u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
   const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} ${countLink(c[s], { stage: STAGE_KEY[s] }, s, `users in the stage ${STAGE_TITLE[s]}`)}</li>`).join('');
   const lastRun = r.lastRun
@@ -895,7 +896,7 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
   const table = tableData(r, excl) as Record<string, unknown>;
-  Object.assign(table, { campaign: r.campaign, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
+  Object.assign(table, { campaign: r.campaign, proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
 
   return `<!doctype html>
 <html lang="en">

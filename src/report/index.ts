@@ -19,7 +19,7 @@ export { renderDashboard, escapeHtml, jsonForScript, type DashboardOptions } fro
 export { describeEvent, filterEvents, formatHistoryText, historyMarkdown, eventsJsonl, writeHistoryExport, EXPORT_JSONL, EXPORT_MARKDOWN } from './history';
 
 export { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger, type DashboardLedger, type ReportLedger } from './read';
-export { buildDashboardDetail, type DashboardDetail } from './timeline';
+export { buildDashboardDetail, type DashboardDetail, type NoticeEvent } from './timeline';
 
 export interface LoadedLedger {
   events: LedgerEvent[];
@@ -52,10 +52,9 @@ export interface WriteDashboardOptions extends LoadReportOptions {
 
 /** Writes the self-contained HTML dashboard of a campaign and returns its absolute path. */
 export async function writeDashboard(opts: WriteDashboardOptions): Promise<string> {
-  // One full read of the ledger: the report from its overview, the user detail from every event.
-  const { events, notificationsByRun, observation, delivery, warnings, allEvents } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
+  const { events, notificationsByRun, observation, delivery, warnings, timelineEvents, notices } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
   const report = buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
-  const detail = buildDashboardDetail({ campaign: opts.campaign, events: allEvents, observation });
+  const detail = buildDashboardDetail({ campaign: opts.campaign, events: timelineEvents, notices: notices ?? undefined, observation });
   const file = path.resolve(opts.file);
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await writeAtomic(file, renderDashboard(report, opts.campaign, { detail }));

@@ -5,7 +5,7 @@
 // interned once, and each user keeps only their latest entries with a count of the earlier ones.
 import type { Campaign } from '../campaign/types';
 import type { LedgerEvent } from '../ledger/events';
-import { assessReadiness, isActiveDevice, normalizeOs, parseVersion, readinessContext } from '../engine/readiness';
+import { compareVersions, isActiveDevice, normalizeOs, parseVersion, readinessContext } from '../engine/readiness';
 import { dayOf } from '../engine/time';
 import { STAGES, type Observation, type Stage } from '../engine/types';
 
@@ -46,16 +46,28 @@ export interface DashboardDetail {
   users: Map<string, UserDetail>;
 }
 
+/**
+ * What the timelines use of a notice, its outcome and a group add's outcome: the ledger events have these
+ * fields, and a reader may pass just them (src/report/read.ts reads them from the ledger's bytes).
+ */
+export type NoticeEvent =
+  | { type: 'notificationSent'; at: string; userId: string; key: string; kind: string; sequence: number }
+  | { type: 'notificationOutcome'; at: string; key: string; outcome: string }
+  | { type: 'groupAddOutcome'; at: string; userId: string; outcome: string };
+
 export interface DetailOptions {
   campaign: Campaign;
-  /** The whole ledger, oldest first, notification events included (an overview's events give fewer entries). */
+  /** The ledger, oldest first: every event, or the overview's with the notices passed in `notices`. */
   events: readonly LedgerEvent[];
+  /** notificationSent, notificationOutcome and groupAddOutcome events, oldest first, when `events` leaves them out. */
+  notices?: readonly NoticeEvent[];
   observation: Observation | null;
   /** Entries kept per user, the latest; default 40. */
   cap?: number;
 }
 
 const MINUTE = 60_000;
+const RANK: Record<string, number> = { x: 0, e: 1, s: 2, l: 2, n: 3, p: 4, g: 5, a: 6, c: 6 };
 
 /** The dashboard's per-user detail from the ledger and the last observation. */
 export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
@@ -94,9 +106,9 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
     if (!list) timelines.set(userId, (list = []));
     list.push(entry);
   };
-  for (const e of opts.events) {
+  let resetAt = '';
+  const addNotice = (e: NoticeEvent) => {
     switch (e.type) {
-      case 'userEnteredStage': push(e.userId, [t(e.at), 's', stageIdx(e.to), stageIdx(e.from), s(e.reason)]); break;
       case 'notificationSent': {
         const entry: TimelineEntry = [t(e.at), 'n', s(e.kind), e.sequence, -1, -1];
         push(e.userId, entry);
@@ -111,15 +123,38 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
         }
         break;
       }
+      case 'groupAddOutcome': if (e.outcome !== 'added') push(e.userId, [t(e.at), 'x', s(e.outcome)]); break;
+    }
+  };
+  const add = (e: LedgerEvent) => {
+    switch (e.type) {
+      case 'userEnteredStage': push(e.userId, [t(e.at), 's', stageIdx(e.to), stageIdx(e.from), s(e.reason)]); break;
+      case 'notificationSent': case 'notificationOutcome': case 'groupAddOutcome': addNotice(e); break;
       case 'postponed': push(e.userId, [t(e.at), 'p', stageIdx(e.stage), t(e.until), e.count]); break;
       case 'graceExceeded': push(e.userId, [t(e.at), 'g', stageIdx(e.stage)]); break;
       case 'alertRaised': push(e.userId, [t(e.at), 'a', s(e.kind)]); break;
       case 'alertCleared': push(e.userId, [t(e.at), 'c', s(e.kind)]); break;
       case 'addedToGroup': push(e.userId, [t(e.at), 'e', e.alreadyMember ? 1 : 0]); break;
-      case 'groupAddOutcome': if (e.outcome !== 'added') push(e.userId, [t(e.at), 'x', s(e.outcome)]); break;
       case 'leftCampaign': push(e.userId, [t(e.at), 'l', s(e.reason), stageIdx(e.from)]); break;
-      case 'campaignReset': timelines.clear(); notices.clear(); break;
+      // The dashboard shows the campaign since its last reset.
+      case 'campaignReset': timelines.clear(); notices.clear(); resetAt = e.at; break;
       default: break;
+    }
+  };
+  for (const e of opts.events) add(e);
+  if (opts.notices) {
+    const since = resetAt ? t(resetAt) : -Infinity;
+    for (const e of opts.notices) if (t(e.at) >= since) addNotice(e);
+  }
+  // A run stamps all its events with one time: within a minute, entries go in the order a run makes them
+  // (group add, stage move, notice, then grace and alerts), whether the notices were read apart or not.
+  const before = (a: TimelineEntry, b: TimelineEntry) => a[0] - b[0] || RANK[a[1]] - RANK[b[1]];
+  for (const list of timelines.values()) {
+    for (let i = 1; i < list.length; i++) {
+      if (before(list[i - 1], list[i]) > 0) {
+        list.sort(before);
+        break;
+      }
     }
   }
 
@@ -132,15 +167,15 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
   if (obs) {
     const ctx = readinessContext(opts.campaign, obs.fido2Policy, obs.at);
     for (const ou of obs.users) {
-      const r = assessReadiness(ou, ctx);
-      const below = new Set<string>();
-      for (const d of r.devicesBelowMinimum) below.add(d.deviceId);
+      // As assessReadiness judges devices: active, on a supported platform, version below the minimum.
       const devices: DetailDevice[] = [];
       for (const d of ou.devices) {
-        const supported = normalizeOs(d.operatingSystem) !== null;
-        const state = !supported || !isActiveDevice(d, ctx) ? DEVICE_STATE.inactive
-          : below.has(d.id) ? DEVICE_STATE.below
-          : parseVersion(d.operatingSystemVersion) === null ? DEVICE_STATE.unknown : DEVICE_STATE.ok;
+        const platform = normalizeOs(d.operatingSystem);
+        let state: number = DEVICE_STATE.inactive;
+        if (platform !== null && isActiveDevice(d, ctx)) {
+          const parts = parseVersion(d.operatingSystemVersion);
+          state = parts === null ? DEVICE_STATE.unknown : compareVersions(parts, ctx.minimum[platform].parts) < 0 ? DEVICE_STATE.below : DEVICE_STATE.ok;
+        }
         devices.push([d.displayName, s(d.operatingSystem ?? 'unknown'), d.operatingSystemVersion ?? '', state]);
       }
       const methods: number[] = [];

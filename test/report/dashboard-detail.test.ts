@@ -1,10 +1,14 @@
 // The dashboard's per-user detail (src/report/timeline.ts) and the parts of the page that act on counts:
 // each user's timeline from the ledger with notice outcomes, postponements, alerts and the group add; their
 // devices and methods from the last observation; counts as links that set the table's filters.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerEvent } from '../../src/ledger/events';
 import type { Stage } from '../../src/engine/types';
-import { buildDashboardDetail, buildReport, renderDashboard, type StatusReport } from '../../src/report/index';
+import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail, type StatusReport } from '../../src/report/index';
 import { humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
 
@@ -45,24 +49,29 @@ const obs = () => observation([
   user({ ...cy, methodsRegistered: ['passKeyDeviceBoundAuthenticator', 'microsoftAuthenticatorPush'], inEnforcementGroup: true }),
 ], { at: day(3) });
 
+/** A user's timeline entries as text, strings and times decoded. */
+function timelineText(d: DashboardDetail, id: string): string[] {
+  const str = (i: number) => d.strings[i];
+  const at = (m: number) => new Date((d.origin + m) * 60_000).toISOString();
+  return d.users.get(id)!.timeline.map(([t, code, ...a]) => {
+    switch (code) {
+      case 's': return `${at(t)} stage ${a[1]}→${a[0]} ${str(a[2])}`;
+      case 'n': return `${at(t)} notice ${str(a[0])} #${a[1]} ${a[2] >= 0 ? `${str(a[2])} ${at(a[3])}` : 'no outcome'}`;
+      case 'p': return `${at(t)} postponed ${a[0]} until ${at(a[1])} (${a[2]})`;
+      case 'g': return `${at(t)} grace ${a[0]}`;
+      case 'a': case 'c': return `${at(t)} ${code} ${str(a[0])}`;
+      case 'e': return `${at(t)} group ${a[0]}`;
+      case 'x': return `${at(t)} group add ${str(a[0])}`;
+      default: return `${code}?`;
+    }
+  });
+}
+
 describe('buildDashboardDetail', () => {
   it('gives each user a timeline of stage moves, notices with their outcome, postponements, grace, alerts and the group add', () => {
     const d = buildDashboardDetail({ campaign: campaign(), events: ledger(), observation: obs() });
-    const str = (i: number) => d.strings[i];
-    const at = (m: number) => new Date((d.origin + m) * 60_000).toISOString();
-    expect(at(0)).toBe('2026-12-01T00:00:00.000Z');
-    const readable = (id: string) => d.users.get(id)!.timeline.map(([t, code, ...a]) => {
-      switch (code) {
-        case 's': return `${at(t)} stage ${a[1]}→${a[0]} ${str(a[2])}`;
-        case 'n': return `${at(t)} notice ${str(a[0])} #${a[1]} ${a[2] >= 0 ? `${str(a[2])} ${at(a[3])}` : 'no outcome'}`;
-        case 'p': return `${at(t)} postponed ${a[0]} until ${at(a[1])} (${a[2]})`;
-        case 'g': return `${at(t)} grace ${a[0]}`;
-        case 'a': case 'c': return `${at(t)} ${code} ${str(a[0])}`;
-        case 'e': return `${at(t)} group ${a[0]}`;
-        case 'x': return `${at(t)} group add ${str(a[0])}`;
-        default: return `${code}?`;
-      }
-    });
+    expect(new Date(d.origin * 60_000).toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    const readable = (id: string) => timelineText(d, id);
     expect(readable('u-ada')).toEqual([
       `${day(0)} stage -1→0 DeviceBelowMinimumOs`,
       `${day(0)} notice deviceUpdate #1 failed ${day(0)}`,
@@ -72,9 +81,9 @@ describe('buildDashboardDetail', () => {
     expect(readable('u-cy')).toEqual([
       `${day(0)} stage -1→2 ReadyForEnforcement`,
       `${day(0)} notice enforcementNotice #1 delivered ${day(0)}`,
-      `${day(3)} stage 2→3 NoticePeriodElapsed`,
       `${day(3)} group add failed`,
       `${day(3)} group 0`,
+      `${day(3)} stage 2→3 NoticePeriodElapsed`,
       `${day(3)} a EnforcedWithoutPasskey`,
       `${day(3)} c EnforcedWithoutPasskey`,
     ]);
@@ -95,7 +104,7 @@ describe('buildDashboardDetail', () => {
   it('keeps the latest entries per user and counts the earlier ones; a campaign reset starts afresh', () => {
     const events = ledger();
     const capped = buildDashboardDetail({ campaign: campaign(), events, observation: null, cap: 3 });
-    expect(capped.users.get('u-cy')!.timeline.map((e) => e[1])).toEqual(['e', 'a', 'c']);
+    expect(capped.users.get('u-cy')!.timeline.map((e) => e[1])).toEqual(['s', 'a', 'c']);
     expect(capped.users.get('u-cy')!.earlier).toBe(4);
     expect(capped.users.get('u-cy')!.devices).toBeNull();
     const reset = buildDashboardDetail({
@@ -104,6 +113,39 @@ describe('buildDashboardDetail', () => {
     });
     expect([...reset.users.keys()]).toEqual(['u-ada']);
     expect(reset.users.get('u-ada')!.timeline).toHaveLength(1);
+  });
+});
+
+describe('readDashboardLedger', () => {
+  it('reads every event for the timelines; a ledger too large to read whole is scanned for its notices, with the same timelines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-ledger-'));
+    try {
+      const store = new FileStore({ dir });
+      const events = ledger();
+      await store.append('admins-passkeys', events);
+      const whole = await readDashboardLedger(store, 'admins-passkeys');
+      expect([whole.timelineEvents.length, whole.notices]).toEqual([events.length, null]);
+      // The overview (what the report is built from) leaves notification lines out either way.
+      expect(whole.events.some((e) => e.type.startsWith('notification'))).toBe(false);
+
+      const read = await readDashboardLedger(store, 'admins-passkeys', { wholeReadBelowBytes: 0 });
+      expect(read.timelineEvents.some((e) => e.type.startsWith('notification'))).toBe(false);
+      // Only what the timelines use (a notice's outcome is matched by its key).
+      const pick = (e: { type: string }) => JSON.stringify(e, ['type', 'at', 'key', 'kind', 'sequence', 'outcome']);
+      expect(read.notices!.map(pick)).toEqual(events.filter((e) => e.type === 'notificationSent' || e.type === 'notificationOutcome' || e.type === 'groupAddOutcome').map(pick));
+      expect(read.notices!.filter((e) => e.type !== 'notificationOutcome').map((e) => (e as { userId: string }).userId)).toEqual(['u-ada', 'u-cy', 'u-cy']);
+      const split = buildDashboardDetail({ campaign: campaign(), events: read.timelineEvents, notices: read.notices!, observation: obs() });
+      const all = buildDashboardDetail({ campaign: campaign(), events: whole.timelineEvents, observation: obs() });
+      expect(timelineText(split, 'u-ada')).toEqual([
+        `${day(0)} stage -1→0 DeviceBelowMinimumOs`, `${day(0)} notice deviceUpdate #1 failed ${day(0)}`, `${day(0.5)} postponed 0 until ${day(3.5)} (1)`, `${day(3)} grace 0`,
+      ]);
+      for (const id of ['u-ada', 'u-cy']) expect(timelineText(split, id)).toEqual(timelineText(all, id));
+      // A missing ledger: nothing to read, no error.
+      expect((await readDashboardLedger(store, 'other-campaign', { wholeReadBelowBytes: 0 })).timelineEvents).toEqual([]);
+      expect((await readDashboardLedger(store, 'other-campaign')).timelineEvents).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 

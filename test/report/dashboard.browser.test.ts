@@ -62,7 +62,7 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
 
   const pageErrors: string[] = [];
   /** The dashboard in a fresh browser context `width` px wide, offline (only the file itself may load). */
-  async function openAt(width: number): Promise<Page> {
+  async function openAt(width: number, hash = ''): Promise<Page> {
     const context = await browser.newContext({ viewport: { width, height: 900 }, acceptDownloads: true });
     await context.route('**/*', (route) => {
       const url = route.request().url();
@@ -73,7 +73,7 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     const p = await context.newPage();
     p.on('pageerror', (e) => pageErrors.push(e.message));
     p.on('console', (m) => { if (m.type() === 'error') pageErrors.push(m.text()); });
-    await p.goto(pathToFileURL(htmlFile).href);
+    await p.goto(pathToFileURL(htmlFile).href + hash);
     await p.waitForSelector('html[data-ready="true"]');
     expect(pageErrors).toEqual([]);
     return p;
@@ -234,8 +234,21 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
         await p.locator('[data-alert="EnforcedWithoutPasskey"] a.show-users').click();
         await expect.poll(() => p.locator('#table-status').innerText()).toMatch(new RegExp(`^${ewp.length} users? with the alert Enforced without passkey`));
         expect(await p.locator('#user-rows tr td:first-child .upn').allInnerTexts()).toEqual(ewp.map((u) => u.userPrincipalName));
+        // The Alerts figure: every user an alert names (alert kinds, past a grace period, unread, disabled).
+        const alerted = report.users.filter((u) => u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false);
+        await p.locator('a.kpi', { hasText: 'Alerts' }).click();
+        await expect.poll(() => p.locator('#table-status').innerText()).toMatch(new RegExp(`^${alerted.length} users with an alert`));
+        expect(await p.locator('a.kpi', { hasText: 'Alerts' }).innerText()).toContain(`${alerted.length} users concerned`);
         await p.locator('#clear-filters').click();
         await expect.poll(() => p.locator('#table-status').innerText()).toBe(`Showing 1–50 of ${report.counts.targeted} users`);
+      });
+
+      it('opens a linked view: the filters in the address are applied when the page loads', async () => {
+        const linked = await openAt(width, '#users?readiness=ready&stage=enforced');
+        const expected = report.users.filter((u) => u.readiness === 'ready' && u.stage === 'enforced');
+        await expect.poll(() => linked.locator('#table-status').innerText()).toMatch(new RegExp(`^${expected.length} users? ready \\(passkey and compatible devices\\), in the stage Enforced`));
+        expect(await linked.locator('#stage-filter').inputValue()).toBe('enforced');
+        await linked.context().close();
       });
 
       it('by keyboard: Tab to a count and Enter filters the table', async () => {

@@ -65,7 +65,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
-    const detail = buildDashboardDetail({ campaign, events: (ledger as DashboardLedger).allEvents, observation });
+    const { timelineEvents, notices } = ledger as DashboardLedger;
+    const detail = buildDashboardDetail({ campaign, events: timelineEvents, notices: notices ?? undefined, observation });
     await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign, { detail }), io));
     written.push(`wrote the dashboard to ${file}`);
   }
