@@ -456,6 +456,7 @@ input[type=search]{min-width:280px}
 table.data{border-collapse:collapse;width:100%;font-size:14px}
 table.data th,table.data td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 #user-table td:nth-child(n+3):nth-child(-n+6){white-space:nowrap;font-variant-numeric:tabular-nums}
+#user-table{min-width:1180px}#user-table td:first-child{min-width:250px}
 #user-table td:nth-child(7){min-width:220px;font-size:13px}
 #user-table td:nth-child(8),#user-table td:nth-child(9){font-size:13px}
 table.data thead th{background:#f1f5f9;font-weight:600;position:sticky;top:0;vertical-align:bottom}

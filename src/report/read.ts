@@ -151,14 +151,14 @@ async function fileNotices(store: FileStore, campaign: string): Promise<NoticeEv
 export interface DashboardReadOptions {
   /**
    * A file store's ledger up to this size is read whole (the fastest way); a larger one is scanned for its
-   * notices instead, since its text would not fit in one string. Default 256 MB.
+   * notices instead, since its text would not fit in one string (V8's limit is about 512 MiB). Default 448 MiB.
    */
   wholeReadBelowBytes?: number;
 }
 
 /** As readReportLedger, plus each user's notices and their outcomes for the dashboard's user timelines. */
 export async function readDashboardLedger(store: LedgerStore, campaign: string, opts: DashboardReadOptions = {}): Promise<DashboardLedger> {
-  if (store instanceof FileStore && (await ledgerBytes(store, campaign)) >= (opts.wholeReadBelowBytes ?? 256 * 1024 * 1024)) {
+  if (store instanceof FileStore && (await ledgerBytes(store, campaign)) >= (opts.wholeReadBelowBytes ?? 448 * 1024 * 1024)) {
     // One after the other: each holds the ledger's bytes while it scans them.
     const report = await readReportLedger(store, campaign);
     const notices = await fileNotices(store, campaign);

@@ -120,6 +120,8 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
         if (entry) {
           entry[4] = s(e.outcome);
           entry[5] = t(e.at);
+          // Settled: a notice's outcome is recorded once (a later one for the same key is a resend's, kept too).
+          if (e.outcome === 'delivered') notices.delete(e.key);
         }
         break;
       }

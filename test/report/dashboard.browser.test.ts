@@ -308,6 +308,32 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
         await p.locator('#user-search').fill('');
       });
 
+      it('keeps text contrast at 4.5:1 or more against its background, and shows where the keyboard focus is', async () => {
+        // Every element with its own text (not disabled controls, which WCAG exempts), against the first opaque background behind it.
+        const low = await p.evaluate(`(() => {
+          const rgb = (c) => (c.match(/[\\d.]+/g) || []).map(Number);
+          const lum = ([r, g, b]) => [r, g, b].map((v) => { v /= 255; return v <= 0.03928 ? v / 12.92 : ((v + 0.055) / 1.055) ** 2.4; }).reduce((s, v, i) => s + v * [0.2126, 0.7152, 0.0722][i], 0);
+          const bg = (el) => { for (let e = el; e; e = e.parentElement) { const c = rgb(getComputedStyle(e).backgroundColor); if (c.length === 3 || (c.length === 4 && c[3] === 1)) return c.slice(0, 3); } return [255, 255, 255]; };
+          const out = [];
+          let checked = 0;
+          for (const el of document.querySelectorAll('body *')) {
+            if (el.closest('svg, dialog:not([open]), .sr-only, [hidden]') || el.disabled) continue;
+            const own = [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim());
+            if (!own || el.getClientRects().length === 0) continue;
+            checked++;
+            const a = lum(rgb(getComputedStyle(el).color)), b = lum(bg(el));
+            const ratio = (Math.max(a, b) + 0.05) / (Math.min(a, b) + 0.05);
+            if (ratio < 4.5) out.push(el.tagName + '.' + el.className + ' "' + el.textContent.trim().slice(0, 30) + '" ' + ratio.toFixed(2));
+          }
+          return { checked, low: out };
+        })()`) as { checked: number; low: string[] };
+        expect(low.checked).toBeGreaterThan(200);
+        expect(low.low).toEqual([]);
+        await p.locator('a.kpi').last().focus();
+        await p.keyboard.press('Tab');
+        expect(await p.evaluate(`[document.activeElement.getAttribute('data-count'), getComputedStyle(document.activeElement).outlineStyle]`)).toEqual(['needsDeviceUpdate', 'solid']);
+      });
+
       it('draws exceeded grace as a series of the progress chart, and saves a screenshot', async () => {
         expect(await p.locator('.exceeded-series polyline').count()).toBe(2);
         expect(await p.locator('#timeline-desc').textContent()).toContain(`${report.daily[report.daily.length - 1].exceededGrace} on the last day`);
