@@ -567,6 +567,12 @@ const SCRIPT = `(function () {
     tr.appendChild(td);
     return td;
   }
+  /** How far a date is from the day the data was observed: "in 3 days", "5 days ago". */
+  function relDays(value) {
+    var d = Math.round((Date.parse(value + 'T00:00:00Z') - Date.parse(data.asOfDay + 'T00:00:00Z')) / 86400000);
+    if (isNaN(d)) return '';
+    return d === 0 ? 'on the day observed' : d > 0 ? 'in ' + d + ' day' + (d === 1 ? '' : 's') : -d + ' day' + (d === -1 ? '' : 's') + ' ago';
+  }
   function dateCell(tr, value, cls) {
     var td = cell(tr, value && value !== '?' ? '' : (value || '—'), cls);
     if (value && value !== '?') td.appendChild(timeEl(value, false));
@@ -620,7 +626,8 @@ const SCRIPT = `(function () {
       var sc = cell(tr, ''), badge = document.createElement('span');
       badge.className = 'stage st-' + r[2]; badge.textContent = data.stages[r[2]]; sc.appendChild(badge);
       dateCell(tr, r[3]);
-      dateCell(tr, r[4]);
+      var dl = dateCell(tr, r[4]);
+      if (r[4] && data.asOfDay) { var rel = el('span', relDays(r[4]), 'dn'); dl.appendChild(rel); }
       dateCell(tr, r[5], r[5] ? 'exceeded' : '');
       dateCell(tr, r[6]);
       cell(tr, r[7] || '—');
@@ -897,7 +904,7 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
   const table = tableData(r, excl) as Record<string, unknown>;
-  Object.assign(table, { campaign: r.campaign, proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
+  Object.assign(table, { campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
 
   return `<!doctype html>
 <html lang="en">
@@ -973,7 +980,7 @@ ${alertsHtml(r)}
 <div class="scroll">
 <table class="data" id="user-table">
 <caption class="sr-only">Targeted users; select a column heading to sort, a user to open their timeline and devices</caption>
-<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}${th('notice', 'Last notice')}${th('readiness', 'Readiness')}</tr></thead>
+<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline <span class="sr-only">(and how far from the day the data was observed)</span>')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}${th('notice', 'Last notice')}${th('readiness', 'Readiness')}</tr></thead>
 <tbody id="user-rows"></tbody>
 </table>
 </div>

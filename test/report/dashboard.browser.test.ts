@@ -104,6 +104,13 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     expect(await end.innerText()).toMatch(/^\d{1,2} [A-Z][a-z]{2} \d{4}$/);
     expect(await page.locator('#table-status').innerText()).toBe(`Showing 1–50 of ${report.counts.targeted} users`);
     expect(await page.locator('#user-rows tr').count()).toBe(50);
+    // A deadline reads as a date, with how far it is from the day the data was observed.
+    const i = report.users.slice(0, 50).findIndex((u) => u.deadline);
+    const u = report.users[i];
+    const days = Math.round((Date.parse(`${u.deadline}T00:00:00Z`) - Date.parse(`${report.asOf!.slice(0, 10)}T00:00:00Z`)) / 86_400_000);
+    const deadline = page.locator(`#user-rows tr:nth-child(${i + 1}) td:nth-child(4)`);
+    expect(await deadline.locator('time').getAttribute('datetime')).toBe(u.deadline);
+    expect(await deadline.locator('.dn').innerText()).toBe(days === 0 ? 'on the day observed' : days > 0 ? `in ${days} day${days === 1 ? '' : 's'}` : `${-days} day${days === -1 ? '' : 's'} ago`);
     // The demo has users in every kind of trouble the dashboard must surface.
     expect(report.counts.exceededGrace).toBeGreaterThan(0);
     expect(await page.locator('[data-alert="EnforcedWithoutPasskey"]').count()).toBe(1);
