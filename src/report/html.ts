@@ -8,7 +8,8 @@ import type { Campaign } from '../campaign/types';
 import type { AlertKind } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
-import { deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
+import { DELIVERY_OUTCOME_TITLE, deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
+import type { DashboardDetail } from './timeline';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
@@ -48,7 +49,41 @@ function niceMax(max: number): number {
   return 10 * p;
 }
 
-function funnelSvg(r: StatusReport): string {
+const MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+
+/** "29 Nov 2026, 06:00 UTC" for an ISO time, "29 Nov 2026" for a YYYY-MM-DD date; the input when unreadable. */
+export function humanTime(value: string): string {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const ms = Date.parse(dateOnly ? `${value}T00:00:00Z` : value);
+  if (Number.isNaN(ms)) return value;
+  const d = new Date(ms);
+  const date = `${d.getUTCDate()} ${MONTHS[d.getUTCMonth()]} ${d.getUTCFullYear()}`;
+  if (dateOnly) return date;
+  return `${date}, ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+/** A <time> element: readable text, the exact UTC value in datetime and on hover. */
+export function timeHtml(value: string): string {
+  const dateOnly = /^\d{4}-\d{2}-\d{2}$/.test(value);
+  const v = escapeHtml(value);
+  return `<time datetime="${v}" title="${dateOnly ? `${v} (UTC)` : v}">${escapeHtml(humanTime(value))}</time>`;
+}
+
+/** Table filters as the page's address fragment (#users?stage=enforced…): what a count link sets. */
+function usersHref(filter: Record<string, string> = {}): string {
+  const q = Object.entries(filter).map(([k, v]) => `${k}=${encodeURIComponent(v)}`).join('&');
+  return `#users${q ? `?${q}` : ''}`;
+}
+
+/** A count that opens the user table filtered to the users behind it. */
+function countLink(n: number, filter: Record<string, string>, count: string | null, what: string, cls = ''): string {
+  return `<a class="count${cls ? ` ${cls}` : ''}" href="${escapeHtml(usersHref(filter))}"${count ? ` data-count="${count}"` : ''} aria-label="${escapeHtml(`${fmt(n)} ${what}: show them in the user table`)}">${fmt(n)}</a>`;
+}
+
+const STAGE_KEY: Record<Stage, string> = { deviceUpdate: 'deviceUpdate', passkeyRegistration: 'passkeyRegistration', enforcementNotice: 'enforcementNotice', enforced: 'enforced' };
+
+/** The funnel as HTML rows: labels wrap at any width; bars are small SVGs (no inline style under the CSP). */
+function funnelHtml(r: StatusReport): string {
   const c = r.counts;
   const steps: Array<[string, number, string]> = [
     ['Targeted', c.targeted, '#475569'],
@@ -56,29 +91,45 @@ function funnelSvg(r: StatusReport): string {
     ['Passkey registered', c.enforcementNotice + c.enforced, STAGE_COLOR.enforcementNotice],
     ['Enforced', c.enforced, STAGE_COLOR.enforced],
   ];
-  const W = 640, row = 44, labelW = 230, barMax = W - labelW - 110;
   const max = Math.max(1, c.targeted);
-  const parts = steps.map(([label, n, color], i) => {
-    const y = i * row;
-    const w = Math.max(n > 0 ? 2 : 0, Math.round((barMax * n) / max));
-    return `<g><text x="0" y="${y + 25}" class="svg-label">${escapeHtml(label)}</text>` +
-      `<rect x="${labelW}" y="${y + 8}" width="${barMax}" height="26" rx="3" fill="#eef2f7"/>` +
-      `<rect x="${labelW}" y="${y + 8}" width="${w}" height="26" rx="3" fill="${color}"/>` +
-      `<text x="${labelW + barMax + 10}" y="${y + 26}" class="svg-value">${fmt(n)} · ${pct(n, c.targeted)}</text></g>`;
+  const rows = steps.map(([label, n, color]) => {
+    const w = n > 0 ? Math.max(0.5, (100 * n) / max) : 0;
+    return `<li><span class="f-label">${escapeHtml(label)}</span>` +
+      `<svg class="f-bar" viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true" focusable="false"><rect width="100" height="10" fill="#eef2f7"/><rect width="${w.toFixed(2)}" height="10" fill="${color}"/></svg>` +
+      `<span class="f-value">${fmt(n)} · ${pct(n, c.targeted)}</span></li>`;
   });
-  const desc = steps.map(([l, n]) => `${l}: ${n}`).join('; ');
-  return `<svg viewBox="0 0 ${W} ${steps.length * row + 4}" role="img" aria-labelledby="funnel-title funnel-desc" class="chart">` +
-    `<title id="funnel-title">Stage funnel</title><desc id="funnel-desc">${escapeHtml(desc)}</desc>${parts.join('')}</svg>`;
+  return `<ol class="funnel" aria-label="Stage funnel: users who reached each step">${rows.join('')}</ol>`;
 }
 
-function readinessSvg(r: StatusReport): string {
+/**
+ * Whether the report's readiness counts leave enforced users out: a newer model says so with
+ * `readiness.enforced`; otherwise the per-user rows tell which way the counts were taken.
+ */
+function readinessExcludesEnforced(r: StatusReport): boolean {
+  if (typeof (r.readiness as Record<string, unknown>).enforced === 'number') return true;
+  let all = 0, notEnforced = 0;
+  for (const u of r.users) {
+    if (u.readiness !== 'ready') continue;
+    all++;
+    if (u.stage !== 'enforced') notEnforced++;
+  }
+  return all !== notEnforced && r.readiness.ready === notEnforced;
+}
+
+function readinessHtml(r: StatusReport): string {
   const rd = r.readiness;
+  const excl = readinessExcludesEnforced(r);
+  const extra: Record<string, string> = excl ? { stage: 'notEnforced' } : {};
+  const enforcedField = (rd as Record<string, unknown>).enforced;
+  const enforced = typeof enforcedField === 'number' ? enforcedField : r.counts.enforced;
+  const readyEnforced = r.users.reduce((n, u) => n + (u.readiness === 'ready' && u.stage === 'enforced' ? 1 : 0), 0);
   const segs: Array<[string, number, string]> = [
     [READINESS_TITLE.needsDeviceUpdate, rd.needsDeviceUpdate, STAGE_COLOR.deviceUpdate],
     [READINESS_TITLE.needsPasskey, rd.needsPasskey, STAGE_COLOR.passkeyRegistration],
-    [READINESS_TITLE.ready, rd.ready, STAGE_COLOR.enforced],
+    [excl ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', rd.ready, '#0f766e'],
     ['Not assessed', rd.unassessed, '#64748b'],
   ];
+  if (excl) segs.push(['Already enforced', enforced, STAGE_COLOR.enforced]);
   const total = segs.reduce((s, x) => s + x[1], 0);
   const W = 640;
   let x = 0;
@@ -89,10 +140,25 @@ function readinessSvg(r: StatusReport): string {
     return out;
   });
   if (total === 0) rects.push(`<rect x="0" y="0" width="${W}" height="20" fill="#eef2f7"/>`);
-  return `<svg viewBox="0 0 ${W} 20" preserveAspectRatio="none" class="bar-strip" role="img" aria-label="${escapeHtml(segs.map(([l, n]) => `${l}: ${n}`).join('; '))}">${rects.join('')}</svg>`;
+  const strip = `<svg viewBox="0 0 ${W} 20" preserveAspectRatio="none" class="bar-strip" role="img" aria-label="${escapeHtml(segs.map(([l, n]) => `${l}: ${n}`).join('; '))}">${rects.join('')}</svg>`;
+  const scope = excl ? 'Targeted users not yet enforced, as the last observation saw them.' : 'Every targeted user as the last observation saw them, whatever their stage.';
+  const readyNote = excl
+    ? 'compatible devices and a registered passkey; enforcement follows the notice period'
+    : `compatible devices and a registered passkey; ${fmt(readyEnforced)} of them already enforced`;
+  const items = [
+    `<li class="r-0">${countLink(rd.needsDeviceUpdate, { readiness: 'needsDeviceUpdate', ...extra }, 'needsDeviceUpdate', 'users needing a device update', 'n')}<span class="what">${READINESS_TITLE.needsDeviceUpdate}</span><span class="muted">at least one active device below the minimum OS</span></li>`,
+    `<li class="r-1">${countLink(rd.needsPasskey, { readiness: 'needsPasskey', ...extra }, 'needsPasskey', 'users needing a passkey', 'n')}<span class="what">${READINESS_TITLE.needsPasskey}</span><span class="muted">compatible devices, no passkey registered</span></li>`,
+    `<li class="r-2">${countLink(rd.ready, { readiness: 'ready', ...extra }, 'ready', 'ready users', 'n')}<span class="what">${segs[2][0]}</span><span class="muted">${readyNote}</span></li>`,
+  ];
+  if (excl) items.push(`<li class="r-3">${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`);
+  const note = excl ? '' : `<p class="muted">Readiness is about devices and passkeys, not the campaign stage: ${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'inline')} users are already enforced (see the stage funnel).</p>`;
+  return `<p class="muted scope">${scope}</p>${strip}<ul class="readiness">${items.join('')}</ul>${note}` +
+    (rd.unassessed ? `<p class="muted">${countLink(rd.unassessed, { readiness: 'unassessed' }, 'unassessed', 'users not assessed', 'inline')} could not be assessed (Graph reads failed).</p>` : '');
 }
 
-/** Daily stacked bars of stage counts, enforced at the bottom so progress grows upward. */
+const EXCEEDED_COLOR = '#b91c1c';
+
+/** Daily stacked bars of stage counts, enforced at the bottom so progress grows upward; exceeded grace as a line. */
 function timelineSvg(daily: DayCounts[]): string {
   if (daily.length === 0) return '<p class="muted">No reconcile run has been recorded yet.</p>';
   const W = 960, H = 280, L = 52, R = 12, T = 12, B = 44;
@@ -126,10 +192,16 @@ function timelineSvg(daily: DayCounts[]): string {
     }
   });
   out.push(`<line x1="${L}" x2="${W - R}" y1="${T + ph}" y2="${T + ph}" stroke="#94a3b8"/>`);
+  // Users past a grace period, drawn over the bars: a flat bar with a rising line is a campaign that is stuck.
+  const pts = daily.map((d, i) => `${(L + step * i + step / 2).toFixed(1)},${(T + ph - (ph * d.exceededGrace) / max).toFixed(1)}`);
+  if (daily.some((d) => d.exceededGrace > 0)) {
+    out.push(`<g class="exceeded-series"><polyline points="${pts.join(' ')}" fill="none" stroke="#ffffff" stroke-width="5" stroke-linejoin="round"/>` +
+      `<polyline points="${pts.join(' ')}" fill="none" stroke="${EXCEEDED_COLOR}" stroke-width="2.5" stroke-linejoin="round" stroke-dasharray="6 3"/></g>`);
+  }
   const first = daily[0].date, last = daily[daily.length - 1].date;
   return `<svg viewBox="0 0 ${W} ${H}" role="img" aria-labelledby="timeline-title timeline-desc" class="chart">` +
     `<title id="timeline-title">Users per stage at the end of each day</title>` +
-    `<desc id="timeline-desc">Stacked daily counts from ${first} to ${last}; the table below the chart has the same numbers.</desc>${out.join('')}` +
+    `<desc id="timeline-desc">Stacked daily counts per stage from ${first} to ${last}, and a dashed line for users past a grace period (${daily[daily.length - 1].exceededGrace} on the last day); the table below the chart has the same numbers.</desc>${out.join('')}` +
     `<text x="${L}" y="${H - 6}" class="svg-axis">${first.slice(0, 4)}</text></svg>`;
 }
 
@@ -165,38 +237,127 @@ function settingsHtml(c: Campaign): string {
   return `<dl class="settings">${rows.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
 }
 
+/** The user-table filter behind each alert code; none for campaign-level alerts. */
+const ALERT_FILTER: Partial<Record<string, Record<string, string>>> = {
+  EnforcedWithoutPasskey: { alert: 'EnforcedWithoutPasskey' },
+  NotInEnforcementGroup: { alert: 'NotInEnforcementGroup' },
+  Unreachable: { alert: 'Unreachable' },
+  OutsideFido2PolicyScope: { alert: 'OutsideFido2PolicyScope' },
+  GraceExceeded: { exceeded: '1' },
+  UnreadUsers: { alert: 'unread' },
+  DisabledAccounts: { alert: 'disabled' },
+};
+
 function alertsHtml(r: StatusReport): string {
   if (r.alerts.length === 0) return '<p class="ok-note">No alerts.</p>';
   const items = r.alerts.map((a) => {
+    const filter = ALERT_FILTER[a.code];
     const names = a.users.slice(0, 200).map((u) => `<li><code>${escapeHtml(u.userPrincipalName)}</code></li>`).join('');
     const more = a.users.length > 200 ? `<li class="muted">… and ${fmt(a.users.length - 200)} more: filter the user table</li>` : '';
-    const detail = a.users.length ? `<details><summary>${fmt(a.users.length)} user${a.users.length === 1 ? '' : 's'}</summary><ul class="names">${names}${more}</ul></details>` : '';
+    const show = a.users.length && filter
+      ? `<a class="show-users" href="${escapeHtml(usersHref(filter))}" data-alert-count="${a.code}">Show ${a.users.length === 1 ? 'this user' : `these ${fmt(a.users.length)} users`} in the table</a>` : '';
+    const detail = a.users.length ? `<details><summary>List ${a.users.length === 1 ? 'the user' : `the ${fmt(a.users.length)} users`} here</summary><ul class="names">${names}${more}</ul></details>` : '';
     return `<li class="alert ${a.severity}" data-alert="${a.code}"><span class="sev">${a.severity === 'error' ? 'Error' : 'Warning'}</span>` +
-      `<div><p>${escapeHtml(a.message)}</p>${detail}</div></li>`;
+      `<div><p>${escapeHtml(a.message)}</p>${show}${detail}</div></li>`;
   });
   return `<ul class="alerts">${items.join('')}</ul>`;
 }
 
-/** Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline, exceeded, postponed, devices, alerts, readiness, last notice]. */
-function tableData(r: StatusReport): unknown {
+/** Alert bits of a table row: the ledger's alert kinds, then "not read in the last run" and "account disabled". */
+const ALERT_BITS: string[] = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup', 'Unreachable', 'AccountDisabled', 'unread', 'disabled'];
+const READINESS_KEYS = ['needsDeviceUpdate', 'needsPasskey', 'ready', 'unassessed'] as const;
+
+/**
+ * Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline,
+ * exceeded, postponed, devices below minimum, alert bits (ALERT_BITS), readiness index (-1 = not observed), last notice].
+ */
+function tableData(r: StatusReport, excludesEnforced: boolean): unknown {
   const idx = new Map<Stage, number>(STAGES.map((s, i) => [s, i]));
+  const bit = new Map<string, number>(ALERT_BITS.map((k, i) => [k, 1 << i]));
   return {
     stages: [...STAGES.map((s) => STAGE_TITLE[s]), NOT_ENTERED],
-    readiness: { needsDeviceUpdate: 'Needs device update', needsPasskey: 'Needs passkey', ready: 'Ready', unassessed: 'Not assessed' },
-    users: r.users.map((u) => [
-      u.userPrincipalName,
-      u.displayName ?? '',
-      u.stage === null ? 4 : idx.get(u.stage)!,
-      u.stageSince ? u.stageSince.slice(0, 10) : '',
-      u.deadline ?? '',
-      u.exceededGraceAt ? u.exceededGraceAt.slice(0, 10) : u.exceededGrace ? '?' : '',
-      u.postponedUntil ? u.postponedUntil.slice(0, 10) : '',
-      u.devicesBelowMinimum.join('; '),
-      u.alerts.map((a) => ALERT_LABEL[a]).join(', '),
-      u.readiness ?? '',
-      u.delivery ? deliveryText(u.delivery) : '',
-    ]),
+    stageKeys: [...STAGES, 'notEntered'],
+    readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, excludesEnforced ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', 'Not assessed'],
+    readinessKeys: READINESS_KEYS,
+    alertKeys: ALERT_BITS,
+    alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
+    users: r.users.map((u) => {
+      let bits = 0;
+      for (const a of u.alerts) bits |= bit.get(a) ?? 0;
+      if (u.unread) bits |= bit.get('unread')!;
+      if (u.accountEnabled === false) bits |= bit.get('disabled')!;
+      return [
+        u.userPrincipalName,
+        u.displayName ?? '',
+        u.stage === null ? 4 : idx.get(u.stage)!,
+        u.stageSince ? u.stageSince.slice(0, 10) : '',
+        u.deadline ?? '',
+        u.exceededGraceAt ? u.exceededGraceAt.slice(0, 10) : u.exceededGrace ? '?' : '',
+        u.postponedUntil ? u.postponedUntil.slice(0, 10) : '',
+        u.devicesBelowMinimum.join('; '),
+        bits,
+        u.readiness === null ? -1 : READINESS_KEYS.indexOf(u.readiness),
+        u.delivery ? deliveryText(u.delivery) : '',
+      ];
+    }),
   };
+}
+
+const REASON_TEXT: Record<string, string> = {
+  AlreadyInEnforcementGroup: 'already in the enforcement group with a passkey',
+  DeviceBelowMinimumOs: 'an active device is below the minimum OS',
+  NoPasskeyRegistered: 'devices meet the minimum OS, no passkey registered',
+  ReadyForEnforcement: 'devices meet the minimum OS and a passkey is registered',
+  DevicesUpdated: 'all active devices now meet the minimum OS',
+  PasskeyRegistered: 'passkey registered',
+  PasskeyLost: 'no passkey any more',
+  NoticePeriodElapsed: 'enforcement notice period elapsed',
+  Excluded: 'excluded by the campaign',
+  LeftTargetSet: 'no longer targeted',
+};
+const NOTICE_TEXT: Record<string, string> = {
+  deviceUpdate: 'Device update notice', deviceUpdateReminder: 'Device update reminder',
+  passkeyRegistration: 'Passkey registration notice', passkeyRegistrationReminder: 'Passkey registration reminder',
+  enforcementNotice: 'Enforcement notice', enforcementNoticeReminder: 'Enforcement notice reminder', enforced: 'Enforced notice',
+};
+
+/** The user detail, parallel to the table's rows: { o: origin minutes, s: strings, u: [[timeline, earlier, devices, methods] | 0] }. */
+function detailData(r: StatusReport, detail: DashboardDetail | undefined): unknown {
+  if (!detail) return { o: 0, s: [], u: [], none: true };
+  return {
+    o: detail.origin,
+    s: detail.strings,
+    u: r.users.map((u) => {
+      const d = detail.users.get(u.userId);
+      return d ? [d.timeline, d.earlier, d.devices ?? 0, d.methods ?? 0] : 0;
+    }),
+  };
+}
+
+/** H3's summary of users stuck past their grace period, when the report model has one (rendered defensively). */
+function stuckHtml(r: StatusReport): string {
+  const out: string[] = [];
+  const x = r as unknown as Record<string, unknown>;
+  const stuck = x.stuck;
+  if (stuck && typeof stuck === 'object') {
+    const s = stuck as Record<string, unknown>;
+    const count = typeof s.count === 'number' ? s.count : typeof s.users === 'number' ? s.users : Array.isArray(s.users) ? s.users.length : null;
+    const texts = ['message', 'summary', 'text', 'sentence'].map((k) => s[k]).filter((v): v is string => typeof v === 'string');
+    const actions = ['actions', 'options', 'whatToDo'].map((k) => s[k]).find((v) => Array.isArray(v)) as unknown[] | undefined;
+    if (count !== null || texts.length || actions) {
+      out.push('<div class="stuck" role="note"><h3>Users holding the end date</h3>');
+      if (texts.length) out.push(...texts.map((t) => `<p>${escapeHtml(t)}</p>`));
+      if (count !== null && count > 0) out.push(`<p><a class="show-users" href="${escapeHtml(usersHref({ exceeded: '1' }))}">Show the users past their grace period</a></p>`);
+      if (actions?.length) {
+        out.push(`<ul>${actions.map((a) => (typeof a === 'string' ? a : a && typeof a === 'object' ? String((a as Record<string, unknown>).text ?? (a as Record<string, unknown>).message ?? (a as Record<string, unknown>).title ?? '') : '')).filter(Boolean).map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`);
+      }
+      out.push('</div>');
+    }
+  }
+  const assumptions = x.assumptions ?? (x.estimate && typeof x.estimate === 'object' ? (x.estimate as Record<string, unknown>).assumptions : undefined);
+  if (typeof assumptions === 'string' && assumptions) out.push(`<p class="muted">Assumptions: ${escapeHtml(assumptions)}</p>`);
+  else if (Array.isArray(assumptions) && assumptions.length) out.push(`<p class="muted">Assumptions: ${escapeHtml(assumptions.filter((a) => typeof a === 'string').join(' '))}</p>`);
+  return out.join('');
 }
 
 const CSS = `
@@ -218,7 +379,9 @@ section h2{font-size:17px;margin:0 0 12px}
 .grid{display:grid;gap:20px;grid-template-columns:repeat(auto-fit,minmax(340px,1fr));margin-bottom:20px}
 .grid>section{margin:0}
 .kpis{display:grid;gap:16px;grid-template-columns:repeat(auto-fit,minmax(170px,1fr));margin-bottom:20px}
-.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px}
+.kpi{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:14px 16px;display:block;color:inherit;text-decoration:none}
+a.kpi:hover{border-color:var(--accent)}a.kpi:hover .value{text-decoration:underline}
+a.kpi .more{color:var(--accent);font-size:13px}
 .kpi .label{color:var(--muted);font-size:13px}
 .kpi .value{font-size:28px;font-weight:650;line-height:1.2;font-variant-numeric:tabular-nums}
 .kpi .sub{color:var(--muted);font-size:13px}
@@ -234,8 +397,42 @@ section h2{font-size:17px;margin:0 0 12px}
 .sw{width:12px;height:12px;border-radius:3px;display:inline-block}
 .sw-0{background:#b45309}.sw-1{background:#1d4ed8}.sw-2{background:#7c3aed}.sw-3{background:#15803d}.sw-4{background:#64748b}
 .readiness{display:grid;gap:10px;margin:0;padding:0;list-style:none}
-.readiness li{border-left:4px solid var(--line);padding:2px 12px;display:grid;grid-template-columns:90px 1fr;align-items:baseline}
-.readiness .n{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;grid-row:span 2}
+.readiness li{border-left:4px solid var(--line);padding:2px 12px;display:grid;grid-template-columns:minmax(3em,max-content) 1fr;column-gap:16px;align-items:baseline}
+.readiness .n{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;grid-row:span 2;justify-self:start}
+.readiness .r-3{border-color:#15803d}
+.scope{margin:0 0 4px;font-size:13px}
+a.count{color:var(--accent);text-decoration:underline;text-underline-offset:3px}
+a.count.inline{font-weight:600}
+.funnel{list-style:none;margin:0;padding:0;display:grid;gap:10px}
+.funnel li{display:grid;grid-template-columns:minmax(6em,34%) minmax(48px,1fr) auto;gap:12px;align-items:center}
+.f-label{min-width:0;overflow-wrap:anywhere;line-height:1.25}
+.f-bar{display:block;width:100%;height:26px;border-radius:3px}
+.f-value{font-weight:600;font-variant-numeric:tabular-nums;white-space:nowrap}
+.legend a.count{font-weight:600}
+.sw-x{background:#b91c1c}
+.show-users{display:inline-block;margin:4px 16px 0 0}
+.stuck{border:1px solid #fca5a5;background:#fef2f2;border-radius:8px;padding:10px 14px;margin:12px 0}
+.stuck h3{margin:0 0 6px;font-size:15px}.stuck p{margin:4px 0}
+.tools{display:flex;gap:12px;align-items:center;flex-wrap:wrap;margin:0 0 8px}
+.tools button,.dlg-head button{font:inherit;font-size:14px;padding:5px 12px;border:1px solid #94a3b8;border-radius:6px;background:#fff;color:var(--fg);cursor:pointer}
+#table-status{margin:0;flex:1 1 300px}
+#user-rows tr{cursor:pointer}#user-rows tr:hover{background:#f8fafc}
+button.upn{all:unset;cursor:pointer;font-weight:500;color:var(--accent);text-decoration:underline;text-underline-offset:2px;overflow-wrap:anywhere}
+button.upn:focus-visible{outline:3px solid #2563eb;outline-offset:2px;border-radius:2px}
+dialog#user-detail{width:min(880px,calc(100vw - 32px));max-height:calc(100vh - 48px);border:1px solid var(--line);border-radius:10px;padding:0;color:var(--fg)}
+dialog#user-detail::backdrop{background:rgba(15,23,42,.55)}
+.dlg-head{display:flex;gap:12px;align-items:start;justify-content:space-between;padding:16px 20px;border-bottom:1px solid var(--line);position:sticky;top:0;background:#fff}
+.dlg-head h2{margin:0;font-size:18px;overflow-wrap:anywhere}.dlg-head p{margin:2px 0 0;color:var(--muted)}
+#detail-body{padding:12px 20px 20px}
+#detail-body h3{font-size:15px;margin:16px 0 6px}
+.facts{display:grid;grid-template-columns:repeat(auto-fit,minmax(200px,1fr));gap:6px 20px;margin:0}
+.facts dt{color:var(--muted);font-size:13px}.facts dd{margin:0}
+.tl{list-style:none;margin:0;padding:0;border-left:2px solid var(--line)}
+.tl li{padding:4px 0 4px 14px;position:relative}
+.tl li::before{content:"";position:absolute;left:-6px;top:11px;width:10px;height:10px;border-radius:50%;background:#94a3b8}
+.tl li.t-s::before{background:#1d4ed8}.tl li.t-g::before,.tl li.t-a::before,.tl li.t-x::before{background:#b91c1c}.tl li.t-e::before{background:#15803d}
+.tl time{display:inline-block;min-width:12.5em;color:var(--muted);font-size:13px;font-variant-numeric:tabular-nums}
+.bad-text{color:var(--err);font-weight:600}
 .readiness .what{font-weight:600}
 .readiness .r-0{border-color:#b45309}.readiness .r-1{border-color:#1d4ed8}.readiness .r-2{border-color:#15803d}
 .outlook{margin:0;padding-left:20px}.outlook li{margin:2px 0}
@@ -259,6 +456,7 @@ input[type=search]{min-width:280px}
 table.data{border-collapse:collapse;width:100%;font-size:14px}
 table.data th,table.data td{text-align:left;padding:7px 8px;border-bottom:1px solid var(--line);vertical-align:top}
 #user-table td:nth-child(n+3):nth-child(-n+6){white-space:nowrap;font-variant-numeric:tabular-nums}
+#user-table{min-width:1180px}#user-table td:first-child{min-width:250px}
 #user-table td:nth-child(7){min-width:220px;font-size:13px}
 #user-table td:nth-child(8),#user-table td:nth-child(9){font-size:13px}
 table.data thead th{background:#f1f5f9;font-weight:600;position:sticky;top:0;vertical-align:bottom}
@@ -283,34 +481,76 @@ footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
 
 const SCRIPT = `(function () {
   'use strict';
-  var data = JSON.parse(document.getElementById('dashboard-data').textContent);
+  var $ = function (id) { return document.getElementById(id); };
+  var data = JSON.parse($('dashboard-data').textContent);
+  var detail = null;
   var rows = data.users, n = rows.length, i;
   var lowerUpn = new Array(n), hay = new Array(n);
   for (i = 0; i < n; i++) { lowerUpn[i] = rows[i][0].toLowerCase(); hay[i] = lowerUpn[i] + '\\n' + rows[i][1].toLowerCase(); }
-  var COL = { user: 0, stage: 2, since: 3, deadline: 4, exceeded: 5, postponed: 6, devices: 7, alerts: 8, notice: 10 };
-  var st = { q: '', stage: '', exceeded: false, alerts: false, sort: 'user', dir: 1, page: 0, size: 50 };
+  var COL = { user: 0, stage: 2, since: 3, deadline: 4, exceeded: 5, postponed: 6, devices: 7, alerts: 8, readiness: 9, notice: 10 };
+  var st = { q: '', stage: '', readiness: '', alert: '', exceeded: false, sort: 'user', dir: 1, page: 0, size: 50 };
   var view = [];
-  var $ = function (id) { return document.getElementById(id); };
   var tbody = $('user-rows'), status = $('table-status');
+  var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
+  var fmtN = function (x) { return x.toLocaleString('en-US'); };
+  function pad(x) { return x < 10 ? '0' + x : String(x); }
+  function human(ms, withTime) {
+    var d = new Date(ms);
+    var s = d.getUTCDate() + ' ' + MONTHS[d.getUTCMonth()] + ' ' + d.getUTCFullYear();
+    return withTime ? s + ', ' + pad(d.getUTCHours()) + ':' + pad(d.getUTCMinutes()) + ' UTC' : s;
+  }
+  /** A <time> for a YYYY-MM-DD value (or an ISO time when withTime). */
+  function timeEl(value, withTime) {
+    var ms = Date.parse(withTime ? value : value + 'T00:00:00Z');
+    if (isNaN(ms)) return document.createTextNode(value);
+    var t = document.createElement('time');
+    t.setAttribute('datetime', value);
+    t.title = withTime ? value : value + ' (UTC)';
+    t.textContent = human(ms, withTime);
+    return t;
+  }
+  function alertText(bits) {
+    var out = [];
+    for (var b = 0; b < data.alertKeys.length; b++) {
+      if (!(bits & (1 << b))) continue;
+      if (data.alertKeys[b] === 'disabled' && (bits & (1 << data.alertKeys.indexOf('AccountDisabled')))) continue;
+      out.push(data.alertLabels[b]);
+    }
+    return out.join(', ');
+  }
 
   function cmp(a, b) {
     var k = COL[st.sort], x, y;
     if (st.sort === 'user') { x = lowerUpn[a]; y = lowerUpn[b]; }
     else { x = rows[a][k]; y = rows[b][k]; }
     if (x !== y) {
-      if (st.sort !== 'stage' && st.sort !== 'user') { if (x === '') return 1; if (y === '') return -1; }
+      if (st.sort !== 'stage' && st.sort !== 'user') {
+        var ex = x === '' || x === 0 || x === -1, ey = y === '' || y === 0 || y === -1;
+        if (ex) return 1; if (ey) return -1;
+      }
       return (x < y ? -1 : 1) * st.dir;
     }
     return lowerUpn[a] < lowerUpn[b] ? -1 : lowerUpn[a] > lowerUpn[b] ? 1 : 0;
   }
 
+  function stageValue() {
+    if (st.stage === '') return -2;
+    if (st.stage === 'notEnforced') return -3;
+    return data.stageKeys.indexOf(st.stage);
+  }
+
   function refilter() {
-    var q = st.q, stage = st.stage === '' ? -1 : Number(st.stage), out = [];
+    var q = st.q, stage = stageValue(), rd = st.readiness === '' ? -2 : data.readinessKeys.indexOf(st.readiness);
+    var mask = st.alert === '' || st.alert === 'any' ? 0 : (1 << data.alertKeys.indexOf(st.alert));
+    var out = [];
     for (var j = 0; j < n; j++) {
       var r = rows[j];
       if (stage >= 0 && r[2] !== stage) continue;
+      if (stage === -3 && r[2] === 3) continue;
+      if (rd !== -2 && r[9] !== rd) continue;
       if (st.exceeded && r[5] === '') continue;
-      if (st.alerts && r[8] === '') continue;
+      if (st.alert === 'any' && r[8] === 0 && r[5] === '') continue;
+      if (mask && !(r[8] & mask)) continue;
       if (q && hay[j].indexOf(q) < 0) continue;
       out.push(j);
     }
@@ -327,6 +567,48 @@ const SCRIPT = `(function () {
     tr.appendChild(td);
     return td;
   }
+  /** How far a date is from the day the data was observed: "in 3 days", "5 days ago". */
+  function relDays(value) {
+    var d = Math.round((Date.parse(value + 'T00:00:00Z') - Date.parse(data.asOfDay + 'T00:00:00Z')) / 86400000);
+    if (isNaN(d)) return '';
+    return d === 0 ? 'on the day observed' : d > 0 ? 'in ' + d + ' day' + (d === 1 ? '' : 's') : -d + ' day' + (d === -1 ? '' : 's') + ' ago';
+  }
+  function dateCell(tr, value, cls) {
+    var td = cell(tr, value && value !== '?' ? '' : (value || '—'), cls);
+    if (value && value !== '?') td.appendChild(timeEl(value, false));
+    return td;
+  }
+
+  /** "enforcement notice failed 2026-12-03 (…)" with the date as a readable <time>. */
+  function noticeNodes(parent, text) {
+    var m = /^(.*) (\\d{4}-\\d{2}-\\d{2})(.*)$/.exec(text);
+    if (!m) { parent.appendChild(document.createTextNode(text)); return parent; }
+    parent.appendChild(document.createTextNode(m[1] + ' '));
+    parent.appendChild(timeEl(m[2], false));
+    parent.appendChild(document.createTextNode(m[3]));
+    return parent;
+  }
+  function noticeCell(tr, text) {
+    var td = cell(tr, text ? '' : '—');
+    if (text) noticeNodes(td, text);
+    return td;
+  }
+
+  var READINESS_PHRASE = { needsDeviceUpdate: 'needing a device update', needsPasskey: 'needing a passkey', ready: 'ready (passkey and compatible devices)', unassessed: 'not assessed' };
+  function describe() {
+    var parts = [];
+    if (st.readiness !== '') parts.push(READINESS_PHRASE[st.readiness] || st.readiness);
+    if (st.stage === 'notEnforced') parts.push('not yet enforced');
+    else if (st.stage === 'notEntered') parts.push('not entered in the campaign');
+    else if (st.stage !== '') parts.push('in the stage ' + data.stages[stageValue()]);
+    if (st.exceeded) parts.push('past their grace period');
+    if (st.alert === 'any') parts.push('with an alert');
+    else if (st.alert === 'unread') parts.push('not read in the last run');
+    else if (st.alert === 'disabled') parts.push('with a disabled account');
+    else if (st.alert !== '') parts.push('with the alert ' + data.alertLabels[data.alertKeys.indexOf(st.alert)]);
+    if (st.q) parts.push('matching "' + st.q + '"');
+    return parts.join(', ');
+  }
 
   function render() {
     var pages = Math.max(1, Math.ceil(view.length / st.size));
@@ -335,25 +617,32 @@ const SCRIPT = `(function () {
     var frag = document.createDocumentFragment();
     for (var j = from; j < to; j++) {
       var r = rows[view[j]], tr = document.createElement('tr');
+      tr.setAttribute('data-i', String(view[j]));
       var td = cell(tr, '');
-      var upn = document.createElement('span'); upn.className = 'upn'; upn.textContent = r[0]; td.appendChild(upn);
+      var upn = document.createElement('button'); upn.type = 'button'; upn.className = 'upn'; upn.textContent = r[0];
+      upn.setAttribute('aria-haspopup', 'dialog'); upn.title = 'Open the timeline and devices of ' + r[0];
+      td.appendChild(upn);
       if (r[1]) { var dn = document.createElement('span'); dn.className = 'dn'; dn.textContent = r[1]; td.appendChild(dn); }
       var sc = cell(tr, ''), badge = document.createElement('span');
       badge.className = 'stage st-' + r[2]; badge.textContent = data.stages[r[2]]; sc.appendChild(badge);
-      cell(tr, r[3] || '—');
-      cell(tr, r[4] || '—');
-      cell(tr, r[5] || '—', r[5] ? 'exceeded' : '');
-      cell(tr, r[6] || '—');
+      dateCell(tr, r[3]);
+      var dl = dateCell(tr, r[4]);
+      if (r[4] && data.asOfDay) { var rel = el('span', relDays(r[4]), 'dn'); dl.appendChild(rel); }
+      dateCell(tr, r[5], r[5] ? 'exceeded' : '');
+      dateCell(tr, r[6]);
       cell(tr, r[7] || '—');
-      cell(tr, r[8] || '—');
-      cell(tr, r[10] || '—');
+      cell(tr, alertText(r[8]) || '—');
+      noticeCell(tr, r[10]);
+      cell(tr, r[9] >= 0 ? data.readiness[r[9]] : '—');
       frag.appendChild(tr);
     }
     tbody.textContent = '';
     tbody.appendChild(frag);
-    status.textContent = view.length === 0 ? 'No users match.' :
-      'Showing ' + (from + 1).toLocaleString('en-US') + '–' + to.toLocaleString('en-US') + ' of ' + view.length.toLocaleString('en-US') + ' users' +
-      (view.length !== n ? ' (filtered from ' + n.toLocaleString('en-US') + ')' : '');
+    var what = describe();
+    if (view.length === 0) status.textContent = 'No users' + (what ? ' ' + what : '') + '.';
+    else if (!what) status.textContent = 'Showing ' + fmtN(from + 1) + '–' + fmtN(to) + ' of ' + fmtN(view.length) + ' users';
+    else status.textContent = fmtN(view.length) + ' user' + (view.length === 1 ? '' : 's') + ' ' + what + ', showing ' + fmtN(from + 1) + '–' + fmtN(to) +
+      (view.length !== n ? ' (filtered from ' + fmtN(n) + ')' : '');
     $('page-info').textContent = 'Page ' + (st.page + 1) + ' of ' + pages;
     $('first-page').disabled = $('prev-page').disabled = st.page === 0;
     $('next-page').disabled = $('last-page').disabled = st.page >= pages - 1;
@@ -377,22 +666,201 @@ const SCRIPT = `(function () {
       render();
     });
   }
+
+  /** Puts the filter state into the controls. */
+  function syncControls() {
+    $('user-search').value = st.q;
+    $('stage-filter').value = st.stage;
+    $('readiness-filter').value = st.readiness;
+    $('alert-filter').value = st.alert;
+    $('exceeded-filter').checked = st.exceeded;
+  }
+  /** Applies a "#users?stage=enforced&readiness=…" fragment; false when the fragment is not about the table. */
+  function applyHash(hash) {
+    if (hash.indexOf('#users') !== 0) return false;
+    var q = hash.indexOf('?') >= 0 ? hash.slice(hash.indexOf('?') + 1) : '';
+    st.q = ''; st.stage = ''; st.readiness = ''; st.alert = ''; st.exceeded = false;
+    q.split('&').forEach(function (kv) {
+      if (!kv) return;
+      var k = kv.split('=')[0], v = decodeURIComponent(kv.slice(k.length + 1));
+      if (k === 'stage' && (v === 'notEnforced' || data.stageKeys.indexOf(v) >= 0)) st.stage = v;
+      else if (k === 'readiness' && data.readinessKeys.indexOf(v) >= 0) st.readiness = v;
+      else if (k === 'alert' && (v === 'any' || data.alertKeys.indexOf(v) >= 0)) st.alert = v;
+      else if (k === 'exceeded') st.exceeded = v === '1';
+      else if (k === 'q') st.q = v.toLowerCase();
+    });
+    syncControls();
+    refilter();
+    return true;
+  }
+  /** The fragment for the current filters, so the filtered view can be linked to. */
+  function currentHash() {
+    var p = [];
+    if (st.stage) p.push('stage=' + st.stage);
+    if (st.readiness) p.push('readiness=' + st.readiness);
+    if (st.alert) p.push('alert=' + st.alert);
+    if (st.exceeded) p.push('exceeded=1');
+    if (st.q) p.push('q=' + encodeURIComponent(st.q));
+    return '#users' + (p.length ? '?' + p.join('&') : '');
+  }
+  function rememberHash() {
+    try { history.replaceState(null, '', currentHash()); } catch (e) { /* file: pages in some browsers */ }
+  }
+  function showTable() {
+    var heading = $('users-h');
+    heading.scrollIntoView({ block: 'start' });
+    heading.focus({ preventScroll: true });
+  }
+  document.addEventListener('click', function (ev) {
+    var a = ev.target.closest ? ev.target.closest('a[href^="#users"]') : null;
+    if (!a) return;
+    ev.preventDefault();
+    var href = a.getAttribute('href');
+    try { history.pushState(null, '', href); } catch (e) { /* ignore */ }
+    applyHash(href);
+    showTable();
+  });
+  window.addEventListener('hashchange', function () { if (applyHash(location.hash)) showTable(); });
+  window.addEventListener('popstate', function () { applyHash(location.hash || '#users'); });
+
   var timer = null;
   $('user-search').addEventListener('input', function (ev) {
     var v = ev.target.value.trim().toLowerCase();
     clearTimeout(timer);
-    timer = setTimeout(function () { st.q = v; refilter(); }, n > 20000 ? 200 : 60);
+    timer = setTimeout(function () { st.q = v; refilter(); rememberHash(); }, n > 20000 ? 200 : 60);
   });
-  $('stage-filter').addEventListener('change', function (ev) { st.stage = ev.target.value; refilter(); });
-  $('exceeded-filter').addEventListener('change', function (ev) { st.exceeded = ev.target.checked; refilter(); });
-  $('alerts-filter').addEventListener('change', function (ev) { st.alerts = ev.target.checked; refilter(); });
+  $('stage-filter').addEventListener('change', function (ev) { st.stage = ev.target.value; refilter(); rememberHash(); });
+  $('readiness-filter').addEventListener('change', function (ev) { st.readiness = ev.target.value; refilter(); rememberHash(); });
+  $('alert-filter').addEventListener('change', function (ev) { st.alert = ev.target.value; refilter(); rememberHash(); });
+  $('exceeded-filter').addEventListener('change', function (ev) { st.exceeded = ev.target.checked; refilter(); rememberHash(); });
+  $('clear-filters').addEventListener('click', function () { applyHash('#users'); rememberHash(); });
   $('page-size').addEventListener('change', function (ev) { st.size = Number(ev.target.value); st.page = 0; render(); });
   $('first-page').addEventListener('click', function () { st.page = 0; render(); });
   $('prev-page').addEventListener('click', function () { st.page = Math.max(0, st.page - 1); render(); });
   $('next-page').addEventListener('click', function () { st.page++; render(); });
   $('last-page').addEventListener('click', function () { st.page = Math.ceil(view.length / st.size) - 1; render(); });
+
+  // CSV of the users the table shows now (every page), built here: nothing leaves the page.
+  function csvField(v) {
+    var s = String(v);
+    if (/^[=+\\-@\\t\\r]/.test(s)) s = "'" + s; // a spreadsheet must not read a value as a formula
+    return /[",\\n\\r]/.test(s) ? '"' + s.replace(/"/g, '""') + '"' : s;
+  }
+  $('download-csv').addEventListener('click', function () {
+    var lines = [['userPrincipalName', 'displayName', 'stage', 'stageSince', 'deadline', 'exceededGrace', 'postponedUntil', 'devicesBelowMinimum', 'alerts', 'readiness', 'lastNotice'].join(',')];
+    for (var j = 0; j < view.length; j++) {
+      var r = rows[view[j]];
+      lines.push([r[0], r[1], data.stages[r[2]], r[3], r[4], r[5], r[6], r[7], alertText(r[8]), r[9] >= 0 ? data.readinessKeys[r[9]] : '', r[10]].map(csvField).join(','));
+    }
+    var blob = new Blob([lines.join('\\r\\n') + '\\r\\n'], { type: 'text/csv;charset=utf-8' });
+    var a = document.createElement('a');
+    a.href = URL.createObjectURL(blob);
+    a.download = data.campaign + '-users.csv';
+    document.body.appendChild(a);
+    a.click();
+    setTimeout(function () { URL.revokeObjectURL(a.href); a.remove(); }, 1000);
+  });
+
+  // The user detail: a modal dialog (Escape closes it, focus returns to the row's button).
+  var dlg = $('user-detail'), opener = null;
+  function h3(text) { var h = document.createElement('h3'); h.textContent = text; return h; }
+  function el(tag, text, cls) { var e = document.createElement(tag); if (text) e.textContent = text; if (cls) e.className = cls; return e; }
+  function stageName(ix) { return ix >= 0 ? data.stages[ix] : 'not entered'; }
+  function entryText(e, s) {
+    switch (e[1]) {
+      case 's': return (e[3] >= 0 ? stageName(e[3]) + ' → ' + stageName(e[2]) : 'Entered ' + stageName(e[2])) + ': ' + (data.reasons[s[e[4]]] || s[e[4]]);
+      case 'n': {
+        var t = (data.notices[s[e[2]]] || s[e[2]]) + (e[3] > 1 ? ' #' + e[3] : '') + ' sent';
+        return t + (e[4] >= 0 ? ' · ' + (data.outcomes[s[e[4]]] || s[e[4]]) : ' · no delivery outcome recorded');
+      }
+      case 'p': return 'Postponed ' + stageName(e[2]).toLowerCase() + ' until ' + human((detail.o + e[3]) * 60000, false) + (e[4] > 1 ? ' (' + e[4] + ' times)' : '');
+      case 'g': return 'Exceeded the ' + stageName(e[2]).toLowerCase() + ' grace period: no more reminders';
+      case 'a': return 'Alert raised: ' + (data.alertLabels[data.alertKeys.indexOf(s[e[2]])] || s[e[2]]);
+      case 'c': return 'Alert cleared: ' + (data.alertLabels[data.alertKeys.indexOf(s[e[2]])] || s[e[2]]);
+      case 'e': return e[2] ? 'In the enforcement group (already a member)' : 'Added to the enforcement group';
+      case 'x': return 'Adding to the enforcement group: ' + s[e[2]];
+      case 'l': return 'Left the campaign: ' + (data.reasons[s[e[2]]] || s[e[2]]);
+      default: return e.join(' ');
+    }
+  }
+  var DEVICE_STATE = ['Meets the minimum OS', 'Below the minimum OS', 'Version not readable', 'Inactive or unsupported: does not count'];
+  function openDetail(ix, from) {
+    if (detail === null) detail = JSON.parse($('dashboard-detail').textContent);
+    var r = rows[ix], d = detail.u[ix] || 0, s = detail.s;
+    opener = from;
+    $('detail-h').textContent = r[1] || r[0];
+    $('detail-sub').textContent = r[0];
+    var body = $('detail-body');
+    body.textContent = '';
+    var facts = el('dl', '', 'facts');
+    function fact(k, v) { var div = el('div'); div.appendChild(el('dt', k)); var dd = el('dd'); if (typeof v === 'string') dd.textContent = v; else dd.appendChild(v); div.appendChild(dd); facts.appendChild(div); }
+    fact('Stage', data.stages[r[2]]);
+    if (r[3]) fact('Since', timeEl(r[3], false));
+    if (r[4]) fact('Deadline', timeEl(r[4], false));
+    if (r[5]) { var ex = r[5] === '?' ? el('span', 'yes') : timeEl(r[5], false); fact('Exceeded grace period', ex); }
+    if (r[6]) fact('Postponed until', timeEl(r[6], false));
+    fact('Readiness', r[9] >= 0 ? data.readiness[r[9]] : 'not observed');
+    if (r[8]) fact('Alerts', alertText(r[8]));
+    if (r[10]) fact('Last notice', noticeNodes(el('span'), r[10]));
+    body.appendChild(facts);
+
+    body.appendChild(h3('Timeline'));
+    var tl = d ? d[0] : [];
+    if (detail.none) body.appendChild(el('p', data.proposal ? 'Nothing has happened yet: this page is a proposal.' : 'This page was written without the ledger\\'s per-user events.', 'muted'));
+    else if (!tl.length) body.appendChild(el('p', 'Nothing recorded for this user yet.', 'muted'));
+    else {
+      if (d[1]) body.appendChild(el('p', d[1] + ' earlier event' + (d[1] === 1 ? '' : 's') + ' not shown: campaign history --user ' + r[0] + ' lists every one.', 'muted'));
+      var ol = el('ol', '', 'tl');
+      for (var k = 0; k < tl.length; k++) {
+        var li = el('li', '', 't-' + tl[k][1]);
+        var iso = new Date((detail.o + tl[k][0]) * 60000).toISOString();
+        li.appendChild(timeEl(iso, true));
+        li.appendChild(document.createTextNode(' ' + entryText(tl[k], s)));
+        ol.appendChild(li);
+      }
+      body.appendChild(ol);
+    }
+
+    body.appendChild(h3('Devices'));
+    var devs = d ? d[2] : 0;
+    if (!devs) body.appendChild(el('p', detail.none ? 'Not included in this page.' : 'Not in the last observation.', 'muted'));
+    else if (!devs.length) body.appendChild(el('p', 'No devices registered to this user.', 'muted'));
+    else {
+      var table = el('table', '', 'data devices'), thead = el('thead'), hr = el('tr');
+      ['Device', 'Platform', 'OS version', 'Minimum OS'].forEach(function (t) { var th = el('th', t); th.setAttribute('scope', 'col'); hr.appendChild(th); });
+      thead.appendChild(hr); table.appendChild(thead);
+      var tb = el('tbody');
+      devs.forEach(function (dv) {
+        var tr = el('tr');
+        tr.appendChild(el('td', dv[0]));
+        tr.appendChild(el('td', s[dv[1]]));
+        tr.appendChild(el('td', dv[2] || 'unknown'));
+        tr.appendChild(el('td', DEVICE_STATE[dv[3]], dv[3] === 1 ? 'bad-text' : ''));
+        tb.appendChild(tr);
+      });
+      table.appendChild(tb);
+      body.appendChild(table);
+    }
+    body.appendChild(h3('Registered authentication methods'));
+    var methods = d ? d[3] : 0;
+    if (!methods) body.appendChild(el('p', 'Not in the last observation.', 'muted'));
+    else if (!methods.length) body.appendChild(el('p', 'None registered.', 'muted'));
+    else { var ul = el('ul'); methods.forEach(function (m) { ul.appendChild(el('li', s[m])); }); body.appendChild(ul); }
+
+    if (!dlg.open) dlg.showModal();
+    $('detail-close').focus();
+  }
+  dlg.addEventListener('close', function () { if (opener && document.contains(opener)) opener.focus(); opener = null; });
+  $('detail-close').addEventListener('click', function () { dlg.close(); });
+  dlg.addEventListener('click', function (ev) { if (ev.target === dlg) dlg.close(); });
+  tbody.addEventListener('click', function (ev) {
+    var tr = ev.target.closest('tr');
+    if (!tr) return;
+    openDetail(Number(tr.getAttribute('data-i')), tr.querySelector('button.upn'));
+  });
+
   markSort();
-  refilter();
+  if (!(location.hash && applyHash(location.hash))) refilter();
   document.documentElement.setAttribute('data-ready', 'true');
 })();`;
 
@@ -400,8 +868,11 @@ const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8
 // Hashes rather than 'unsafe-inline': only this exact script and stylesheet may run in the page.
 const CSP = `default-src 'none'; script-src 'sha256-${sha256(SCRIPT)}'; style-src 'sha256-${sha256(CSS)}'; img-src data:; base-uri 'none'; form-action 'none'`;
 
-function kpi(label: string, value: string, sub: string, count?: string, bad = false): string {
-  return `<div class="kpi${bad ? ' bad' : ''}"><div class="label">${label}</div><div class="value"${count ? ` data-count="${count}"` : ''}>${value}</div><div class="sub">${sub}</div></div>`;
+/** A KPI card; with a filter it is a link to the users behind the number. */
+function kpi(label: string, value: string, sub: string, count?: string, bad = false, filter?: Record<string, string>): string {
+  const inner = `<div class="label">${label}</div><div class="value"${count ? ` data-count="${count}"` : ''}>${value}</div><div class="sub">${sub}</div>`;
+  if (!filter) return `<div class="kpi${bad ? ' bad' : ''}">${inner}</div>`;
+  return `<a class="kpi${bad ? ' bad' : ''}" href="${escapeHtml(usersHref(filter))}">${inner}<div class="more">Show these users</div></a>`;
 }
 
 export interface DashboardOptions {
@@ -410,6 +881,8 @@ export interface DashboardOptions {
    * deployed or anyone told. The page says so at the top and in its title.
    */
   proposal?: boolean;
+  /** Each user's timeline, devices and methods (timeline.ts) for the user detail; without it the detail says so. */
+  detail?: DashboardDetail;
 }
 
 export function renderDashboard(r: StatusReport, campaign: Campaign, opts: DashboardOptions = {}): string {
@@ -418,13 +891,20 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const duration = start && r.estimatedEnd ? dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(`${start}T00:00:00Z`) : null;
   const left = r.asOf && r.estimatedEnd ? Math.max(0, dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(r.asOf)) : null;
   const errors = r.alerts.filter((a) => a.severity === 'error').length;
+  // The users the alerts name: alert kinds, past a grace period, unread, disabled (the table's "with an alert").
+  const alertUsers = r.users.reduce((n, u) => n + (u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
-  const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} <strong data-count="${s}">${fmt(c[s])}</strong></li>`).join('');
+  const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} ${countLink(c[s], { stage: STAGE_KEY[s] }, s, `users in the stage ${STAGE_TITLE[s]}`)}</li>`).join('');
   const lastRun = r.lastRun
-    ? `Last run <code>${escapeHtml(r.lastRun.runId)}</code> at ${escapeHtml(r.lastRun.startedAt)} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
+    ? `Last run <code>${escapeHtml(r.lastRun.runId)}</code> at ${timeHtml(r.lastRun.startedAt)} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
     : 'No reconcile run yet';
-  const stageOptions = [...STAGES.map((s, i) => `<option value="${i}">${STAGE_TITLE[s]}</option>`), `<option value="4">${NOT_ENTERED}</option>`].join('');
+  const stageOptions = [...STAGES.map((s) => `<option value="${s}">${STAGE_TITLE[s]}</option>`), `<option value="notEntered">${NOT_ENTERED}</option>`, '<option value="notEnforced">Not yet enforced</option>'].join('');
+  const excl = readinessExcludesEnforced(r);
+  const readinessOptions = READINESS_KEYS.map((k, i) => `<option value="${k}">${[READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, excl ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', 'Not assessed'][i]}</option>`).join('');
+  const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
+  const table = tableData(r, excl) as Record<string, unknown>;
+  Object.assign(table, { campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
 
   return `<!doctype html>
 <html lang="en">
@@ -438,7 +918,7 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
 <body>
 <header class="top">
 <h1>${escapeHtml(r.campaign)}<span class="badge status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</span></h1>
-<p>${lastRun}${r.asOf ? ` · data observed ${escapeHtml(r.asOf)}` : ''}</p>
+<p>${lastRun}${r.asOf ? ` · data observed ${timeHtml(r.asOf)}` : ''}</p>
 ${opts.proposal ? '<p class="proposal" role="note"><strong>Proposal</strong>: what the campaign\'s first run would do, computed from the tenant as it is now. Nothing has been deployed and nobody has been told.</p>' : ''}
 </header>
 <main>
@@ -447,39 +927,34 @@ ${opts.proposal ? '<p class="proposal" role="note"><strong>Proposal</strong>: wh
 <p class="goal">${escapeHtml(r.description || 'Passkeys for every targeted user')}: move every targeted user to phishing-resistant passkey sign-in, enforced by a Conditional Access policy (currently ${policy}) for the campaign's enforcement group.</p>
 </section>
 <div class="kpis">
-${kpi('Targeted users', fmt(c.targeted), `${fmt(c.excluded)} excluded`, 'targeted')}
-${kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`)}
-${kpi('Exceeded grace period', fmt(c.exceededGrace), 'no more reminders', 'exceededGrace', c.exceededGrace > 0)}
-${kpi('Estimated end', r.estimatedEnd ?? 'unknown', duration !== null ? `≈ ${duration} days in total${left !== null ? `, ${left} to go` : ''}` : 'needs an observation', 'estimatedEnd')}
-${kpi('Alerts', fmt(r.alerts.length), `${errors} error${errors === 1 ? '' : 's'}`, 'alerts', errors > 0)}
+${kpi('Targeted users', fmt(c.targeted), `${fmt(c.excluded)} excluded`, 'targeted', false, {})}
+${kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`, undefined, false, { stage: 'enforced' })}
+${kpi('Exceeded grace period', fmt(c.exceededGrace), 'no more reminders', 'exceededGrace', c.exceededGrace > 0, { exceeded: '1' })}
+${kpi('Estimated end', r.estimatedEnd ? timeHtml(r.estimatedEnd) : 'unknown', duration !== null ? `≈ ${duration} days in total${left !== null ? `, ${left} to go` : ''}` : 'needs an observation', 'estimatedEnd')}
+${kpi('Alerts', fmt(r.alerts.length), `${errors} error${errors === 1 ? '' : 's'} · ${fmt(alertUsers)} user${alertUsers === 1 ? '' : 's'} concerned`, 'alerts', errors > 0, { alert: 'any' })}
 </div>
 <div class="grid">
 <section aria-labelledby="readiness-h">
 <h2 id="readiness-h">Readiness of targeted users</h2>
-${readinessSvg(r)}
-<ul class="readiness">
-<li class="r-0"><span class="n" data-count="needsDeviceUpdate">${fmt(r.readiness.needsDeviceUpdate)}</span><span class="what">${READINESS_TITLE.needsDeviceUpdate}</span><span class="muted">at least one active device below the minimum OS</span></li>
-<li class="r-1"><span class="n" data-count="needsPasskey">${fmt(r.readiness.needsPasskey)}</span><span class="what">${READINESS_TITLE.needsPasskey}</span><span class="muted">compatible devices, no passkey registered</span></li>
-<li class="r-2"><span class="n" data-count="ready">${fmt(r.readiness.ready)}</span><span class="what">${READINESS_TITLE.ready}</span><span class="muted">compatible devices and a registered passkey</span></li>
-</ul>
-${r.readiness.unassessed ? `<p class="muted">${fmt(r.readiness.unassessed)} could not be assessed (Graph reads failed).</p>` : ''}
+${readinessHtml(r)}
 </section>
 <section aria-labelledby="funnel-h">
 <h2 id="funnel-h">Stage funnel</h2>
-${funnelSvg(r)}
+${funnelHtml(r)}
 <ul class="legend" aria-label="Users per stage">${stageRows}</ul>
 </section>
 </div>
 <section aria-labelledby="timeline-h">
 <h2 id="timeline-h">Progress over the campaign's life</h2>
 ${timelineSvg(r.daily)}
-<ul class="legend" aria-hidden="true">${STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]}</li>`).join('')}</ul>
+<ul class="legend" aria-hidden="true">${STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]}</li>`).join('')}<li><span class="sw sw-x"></span>Exceeded grace period (dashed line)</li></ul>
 ${timelineTable(r.daily)}
 </section>
 <div class="grid">
 <section aria-labelledby="outlook-h">
 <h2 id="outlook-h">Outlook and estimated end</h2>
 <ul class="outlook">${r.outlook.map((l) => `<li>${escapeHtml(l)}</li>`).join('')}</ul>
+${stuckHtml(r)}
 ${r.warnings.map((w) => `<p class="muted">Note: ${escapeHtml(w)}</p>`).join('')}
 </section>
 <section aria-labelledby="alerts-h">
@@ -487,20 +962,25 @@ ${r.warnings.map((w) => `<p class="muted">Note: ${escapeHtml(w)}</p>`).join('')}
 ${alertsHtml(r)}
 </section>
 </div>
-<section aria-labelledby="users-h">
-<h2 id="users-h">Users</h2>
+<section aria-labelledby="users-h" id="users">
+<h2 id="users-h" tabindex="-1">Users</h2>
 <div class="controls" role="search">
 <label for="user-search">Search by UPN or name<input type="search" id="user-search" autocomplete="off" placeholder="e.g. megan or @contoso.com"></label>
 <label for="stage-filter">Stage<select id="stage-filter"><option value="">All stages</option>${stageOptions}</select></label>
+<label for="readiness-filter">Readiness<select id="readiness-filter"><option value="">Any readiness</option>${readinessOptions}</select></label>
+<label for="alert-filter">Alerts<select id="alert-filter"><option value="">With or without alerts</option><option value="any">With any alert</option>${alertOptions}</select></label>
 <label class="check" for="exceeded-filter"><input type="checkbox" id="exceeded-filter"> Exceeded grace period only</label>
-<label class="check" for="alerts-filter"><input type="checkbox" id="alerts-filter"> With alerts only</label>
 <label for="page-size">Rows per page<select id="page-size"><option>25</option><option selected>50</option><option>100</option><option>250</option></select></label>
 </div>
+<div class="tools">
 <p id="table-status" role="status" aria-live="polite" class="muted"></p>
+<button type="button" id="clear-filters">Clear filters</button>
+<button type="button" id="download-csv">Download CSV of these users</button>
+</div>
 <div class="scroll">
 <table class="data" id="user-table">
-<caption class="sr-only">Targeted users; select a column heading to sort</caption>
-<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}${th('notice', 'Last notice')}</tr></thead>
+<caption class="sr-only">Targeted users; select a column heading to sort, a user to open their timeline and devices</caption>
+<thead><tr>${th('user', 'User')}${th('stage', 'Stage')}${th('since', 'Since')}${th('deadline', 'Deadline <span class="sr-only">(and how far from the day the data was observed)</span>')}${th('exceeded', 'Exceeded grace period')}${th('postponed', 'Postponed until')}${th('devices', 'Devices below minimum OS')}${th('alerts', 'Alerts')}${th('notice', 'Last notice')}${th('readiness', 'Readiness')}</tr></thead>
 <tbody id="user-rows"></tbody>
 </table>
 </div>
@@ -516,8 +996,13 @@ ${alertsHtml(r)}
 ${settingsHtml(campaign)}
 </section>
 </main>
-<footer>Generated by <code>campaign status --html</code> from the campaign ledger and the last observation. Self-contained: no network access.</footer>
-<script type="application/json" id="dashboard-data">${jsonForScript(tableData(r))}</script>
+<dialog id="user-detail" aria-labelledby="detail-h">
+<div class="dlg-head"><div><h2 id="detail-h"></h2><p id="detail-sub"></p></div><button type="button" id="detail-close">Close</button></div>
+<div id="detail-body"></div>
+</dialog>
+<footer>Generated by <code>campaign ${opts.proposal ? 'plan' : 'status'} --html</code> from the campaign ledger and the last observation. Self-contained: no network access.</footer>
+<script type="application/json" id="dashboard-data">${jsonForScript(table)}</script>
+<script type="application/json" id="dashboard-detail">${jsonForScript(detailData(r, opts.detail))}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

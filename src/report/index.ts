@@ -9,7 +9,8 @@ import type { LedgerStore } from '../ledger/store';
 import { writeAtomic } from './history';
 import { renderDashboard } from './html';
 import { buildReport, type StatusReport } from './model';
-import { OBSERVATION_SNAPSHOT, readReportLedger } from './read';
+import { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger } from './read';
+import { buildDashboardDetail } from './timeline';
 
 export * from './model';
 export { formatStatusText } from './text';
@@ -17,7 +18,8 @@ export { renderMarkdown } from './markdown';
 export { renderDashboard, escapeHtml, jsonForScript, type DashboardOptions } from './html';
 export { describeEvent, filterEvents, formatHistoryText, historyMarkdown, eventsJsonl, writeHistoryExport, EXPORT_JSONL, EXPORT_MARKDOWN } from './history';
 
-export { OBSERVATION_SNAPSHOT, readReportLedger, type ReportLedger } from './read';
+export { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger, type DashboardLedger, type ReportLedger } from './read';
+export { buildDashboardDetail, type DashboardDetail, type NoticeEvent } from './timeline';
 
 export interface LoadedLedger {
   events: LedgerEvent[];
@@ -50,9 +52,11 @@ export interface WriteDashboardOptions extends LoadReportOptions {
 
 /** Writes the self-contained HTML dashboard of a campaign and returns its absolute path. */
 export async function writeDashboard(opts: WriteDashboardOptions): Promise<string> {
-  const report = await loadReport(opts);
+  const { events, notificationsByRun, observation, delivery, warnings, timelineEvents, notices } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
+  const report = buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
+  const detail = buildDashboardDetail({ campaign: opts.campaign, events: timelineEvents, notices: notices ?? undefined, observation });
   const file = path.resolve(opts.file);
   await fsp.mkdir(path.dirname(file), { recursive: true });
-  await writeAtomic(file, renderDashboard(report, opts.campaign));
+  await writeAtomic(file, renderDashboard(report, opts.campaign, { detail }));
   return file;
 }

@@ -7,7 +7,7 @@ import { formatStatusText } from '../../src/report/text';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger, type DeliverySnapshot } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
-import { buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
+import { buildDashboardDetail, buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
 import { FileStore } from '../../src/ledger/file/store';
 import { campaign, day, device, observation, OLD_IPHONE, ready, user } from '../engine/fixtures';
 
@@ -229,9 +229,13 @@ describe('the dashboard HTML', () => {
     o.users[0].userPrincipalName = `x${hostile}@contoso.com`;
     const c = campaign();
     c.metadata.description = hostile;
-    const html = renderDashboard(buildReport({ campaign: c, events: ledger(), observation: o }), c);
-    expect(html.match(/<script\b/g)).toHaveLength(2);
-    expect(html.match(/<\/script>/g)).toHaveLength(2);
+    o.users[0].devices[0].displayName = hostile;
+    o.users[0].methodsRegistered = [hostile];
+    const detail = buildDashboardDetail({ campaign: c, events: ledger(), observation: o });
+    const html = renderDashboard(buildReport({ campaign: c, events: ledger(), observation: o }), c, { detail });
+    // The table data, the user detail, the script.
+    expect(html.match(/<script\b/g)).toHaveLength(3);
+    expect(html.match(/<\/script>/g)).toHaveLength(3);
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--');
   });

@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
 import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
-import { buildReport, readReportLedger } from '../../report/index';
+import { buildDashboardDetail, buildReport, readDashboardLedger, readReportLedger, type DashboardLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { UsageError } from '../../errors';
@@ -59,7 +59,10 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const store = await openStateStore(p, io);
   // loadReport, with the ledger checked between reading and building.
-  const { events, notificationsByRun, observation, delivery, warnings } = await atPath(await stateUse(p, io), () => readReportLedger(store, campaign.metadata.name));
+  // --html reads every event (the user timelines); text and JSON keep the faster overview read.
+  const html = stringFlag(p, 'html');
+  const ledger = await atPath(await stateUse(p, io), () => (html !== undefined ? readDashboardLedger : readReportLedger)(store, campaign.metadata.name));
+  const { events, notificationsByRun, observation, delivery, warnings } = ledger;
   checkLedgerFor('status', campaign, store, events, io);
   const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, now, ledgerWarnings: warnings });
   const written: string[] = [];
@@ -69,10 +72,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
     await atPath({ subject: `--markdown ${markdown}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderMarkdown(report), io));
     written.push(`wrote the Markdown summary to ${file}`);
   }
-  const html = stringFlag(p, 'html');
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
-    await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign), io));
+    const { timelineEvents, notices } = ledger as DashboardLedger;
+    const detail = buildDashboardDetail({ campaign, events: timelineEvents, notices: notices ?? undefined, observation });
+    await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign, { detail }), io));
     written.push(`wrote the dashboard to ${file}`);
   }
   if (csv !== undefined) {

@@ -1,0 +1,225 @@
+// The dashboard's per-user detail (src/report/timeline.ts) and the parts of the page that act on counts:
+// each user's timeline from the ledger with notice outcomes, postponements, alerts and the group add; their
+// devices and methods from the last observation; counts as links that set the table's filters.
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { FileStore } from '../../src/ledger/file/store';
+import type { LedgerEvent } from '../../src/ledger/events';
+import type { Stage } from '../../src/engine/types';
+import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail, type StatusReport } from '../../src/report/index';
+import { humanTime, timeHtml } from '../../src/report/html';
+import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
+
+const ada = { userId: 'u-ada', userPrincipalName: 'ada@contoso.com' };
+const cy = { userId: 'u-cy', userPrincipalName: 'cy@contoso.com' };
+const run = (d: number, id: string, body: LedgerEvent[]): LedgerEvent[] => [
+  { v: 1, type: 'runStarted', at: day(d), runId: id, campaign: 'admins-passkeys', status: 'inProgress' },
+  ...body,
+  { v: 1, type: 'runFinished', at: day(d), runId: id, ok: true },
+];
+const enter = (d: number, runId: string, who: typeof ada, from: Stage | null, to: Stage, reason: string): LedgerEvent =>
+  ({ v: 1, type: 'userEnteredStage', at: day(d), runId, ...who, from, to, reason, message: reason });
+const sent = (d: number, runId: string, who: typeof ada, stage: Stage, sequence = 1): LedgerEvent =>
+  ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage, stage, sequence });
+const outcome = (d: number, runId: string, who: typeof ada, stage: Stage, result: 'delivered' | 'failed', sequence = 1): LedgerEvent =>
+  ({ v: 1, type: 'notificationOutcome', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, channel: 'teams', outcome: result });
+
+function ledger(): LedgerEvent[] {
+  return [
+    ...run(0, 'r0', [
+      enter(0, 'r0', ada, null, 'deviceUpdate', 'DeviceBelowMinimumOs'), sent(0, 'r0', ada, 'deviceUpdate'), outcome(0, 'r0', ada, 'deviceUpdate', 'failed'),
+      enter(0, 'r0', cy, null, 'enforcementNotice', 'ReadyForEnforcement'), sent(0, 'r0', cy, 'enforcementNotice'), outcome(0, 'r0', cy, 'enforcementNotice', 'delivered'),
+    ]),
+    { v: 1, type: 'postponed', at: day(0.5), ...ada, stage: 'deviceUpdate', until: day(3.5), count: 1, days: 3 },
+    ...run(3, 'r3', [
+      enter(3, 'r3', cy, 'enforcementNotice', 'enforced', 'NoticePeriodElapsed'),
+      { v: 1, type: 'groupAddOutcome', at: day(3), runId: 'r3', ...cy, groupId: 'g', outcome: 'failed', detail: '503' },
+      { v: 1, type: 'addedToGroup', at: day(3), runId: 'r3', ...cy },
+      { v: 1, type: 'graceExceeded', at: day(3), runId: 'r3', ...ada, stage: 'deviceUpdate', deadline: '2026-12-04T00:00:00.000Z' },
+      { v: 1, type: 'alertRaised', at: day(3), runId: 'r3', ...cy, kind: 'EnforcedWithoutPasskey', message: 'no passkey' },
+      { v: 1, type: 'alertCleared', at: day(3), runId: 'r3', ...cy, kind: 'EnforcedWithoutPasskey', message: 'passkey back' },
+    ]),
+  ];
+}
+
+const obs = () => observation([
+  user({ ...ada, devices: [OLD_IPHONE(), device({ id: 'dev-ok' }), device({ id: 'dev-old', displayName: 'OLD-PC', approximateLastSignInDateTime: null })] }),
+  user({ ...cy, methodsRegistered: ['passKeyDeviceBoundAuthenticator', 'microsoftAuthenticatorPush'], inEnforcementGroup: true }),
+], { at: day(3) });
+
+/** A user's timeline entries as text, strings and times decoded. */
+function timelineText(d: DashboardDetail, id: string): string[] {
+  const str = (i: number) => d.strings[i];
+  const at = (m: number) => new Date((d.origin + m) * 60_000).toISOString();
+  return d.users.get(id)!.timeline.map(([t, code, ...a]) => {
+    switch (code) {
+      case 's': return `${at(t)} stage ${a[1]}→${a[0]} ${str(a[2])}`;
+      case 'n': return `${at(t)} notice ${str(a[0])} #${a[1]} ${a[2] >= 0 ? `${str(a[2])} ${at(a[3])}` : 'no outcome'}`;
+      case 'p': return `${at(t)} postponed ${a[0]} until ${at(a[1])} (${a[2]})`;
+      case 'g': return `${at(t)} grace ${a[0]}`;
+      case 'a': case 'c': return `${at(t)} ${code} ${str(a[0])}`;
+      case 'e': return `${at(t)} group ${a[0]}`;
+      case 'x': return `${at(t)} group add ${str(a[0])}`;
+      default: return `${code}?`;
+    }
+  });
+}
+
+describe('buildDashboardDetail', () => {
+  it('gives each user a timeline of stage moves, notices with their outcome, postponements, grace, alerts and the group add', () => {
+    const d = buildDashboardDetail({ campaign: campaign(), events: ledger(), observation: obs() });
+    expect(new Date(d.origin * 60_000).toISOString()).toBe('2026-12-01T00:00:00.000Z');
+    const readable = (id: string) => timelineText(d, id);
+    expect(readable('u-ada')).toEqual([
+      `${day(0)} stage -1→0 DeviceBelowMinimumOs`,
+      `${day(0)} notice deviceUpdate #1 failed ${day(0)}`,
+      `${day(0.5)} postponed 0 until ${day(3.5)} (1)`,
+      `${day(3)} grace 0`,
+    ]);
+    expect(readable('u-cy')).toEqual([
+      `${day(0)} stage -1→2 ReadyForEnforcement`,
+      `${day(0)} notice enforcementNotice #1 delivered ${day(0)}`,
+      `${day(3)} group add failed`,
+      `${day(3)} group 0`,
+      `${day(3)} stage 2→3 NoticePeriodElapsed`,
+      `${day(3)} a EnforcedWithoutPasskey`,
+      `${day(3)} c EnforcedWithoutPasskey`,
+    ]);
+  });
+
+  it('lists devices from the last observation with their standing against the minimum OS, and the registered methods', () => {
+    const d = buildDashboardDetail({ campaign: campaign(), events: ledger(), observation: obs() });
+    const ada = d.users.get('u-ada')!;
+    // [name, platform, version, state]: 1 below the minimum, 0 meets it, 3 inactive (no sign-in: does not count).
+    expect(ada.devices!.map(([n, p, v, s]) => [n, d.strings[p], v, s])).toEqual([
+      ["Ada's iPhone", 'IPhone', '16.5', 1],
+      ['LAPTOP-1', 'Windows', '10.0.22631.4169', 0],
+      ['OLD-PC', 'Windows', '10.0.22631.4169', 3],
+    ]);
+    expect(d.users.get('u-cy')!.methods!.map((i) => d.strings[i])).toEqual(['passKeyDeviceBoundAuthenticator', 'microsoftAuthenticatorPush']);
+  });
+
+  it('keeps the latest entries per user and counts the earlier ones; a campaign reset starts afresh', () => {
+    const events = ledger();
+    const capped = buildDashboardDetail({ campaign: campaign(), events, observation: null, cap: 3 });
+    expect(capped.users.get('u-cy')!.timeline.map((e) => e[1])).toEqual(['s', 'a', 'c']);
+    expect(capped.users.get('u-cy')!.earlier).toBe(4);
+    expect(capped.users.get('u-cy')!.devices).toBeNull();
+    const reset = buildDashboardDetail({
+      campaign: campaign(), observation: null,
+      events: [...events, { v: 1, type: 'campaignReset', at: day(4), generation: 2 }, ...run(5, 'r5', [enter(5, 'r5', ada, null, 'passkeyRegistration', 'NoPasskeyRegistered')])],
+    });
+    expect([...reset.users.keys()]).toEqual(['u-ada']);
+    expect(reset.users.get('u-ada')!.timeline).toHaveLength(1);
+  });
+});
+
+describe('readDashboardLedger', () => {
+  it('reads every event for the timelines; a ledger too large to read whole is scanned for its notices, with the same timelines', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'dash-ledger-'));
+    try {
+      const store = new FileStore({ dir });
+      const events = ledger();
+      await store.append('admins-passkeys', events);
+      const whole = await readDashboardLedger(store, 'admins-passkeys');
+      expect([whole.timelineEvents.length, whole.notices]).toEqual([events.length, null]);
+      // The overview (what the report is built from) leaves notification lines out either way.
+      expect(whole.events.some((e) => e.type.startsWith('notification'))).toBe(false);
+
+      const read = await readDashboardLedger(store, 'admins-passkeys', { wholeReadBelowBytes: 0 });
+      expect(read.timelineEvents.some((e) => e.type.startsWith('notification'))).toBe(false);
+      // Only what the timelines use (a notice's outcome is matched by its key).
+      const pick = (e: { type: string }) => JSON.stringify(e, ['type', 'at', 'key', 'kind', 'sequence', 'outcome']);
+      expect(read.notices!.map(pick)).toEqual(events.filter((e) => e.type === 'notificationSent' || e.type === 'notificationOutcome' || e.type === 'groupAddOutcome').map(pick));
+      expect(read.notices!.filter((e) => e.type !== 'notificationOutcome').map((e) => (e as { userId: string }).userId)).toEqual(['u-ada', 'u-cy', 'u-cy']);
+      const split = buildDashboardDetail({ campaign: campaign(), events: read.timelineEvents, notices: read.notices!, observation: obs() });
+      const all = buildDashboardDetail({ campaign: campaign(), events: whole.timelineEvents, observation: obs() });
+      expect(timelineText(split, 'u-ada')).toEqual([
+        `${day(0)} stage -1→0 DeviceBelowMinimumOs`, `${day(0)} notice deviceUpdate #1 failed ${day(0)}`, `${day(0.5)} postponed 0 until ${day(3.5)} (1)`, `${day(3)} grace 0`,
+      ]);
+      for (const id of ['u-ada', 'u-cy']) expect(timelineText(split, id)).toEqual(timelineText(all, id));
+      // A missing ledger: nothing to read, no error.
+      expect((await readDashboardLedger(store, 'other-campaign', { wholeReadBelowBytes: 0 })).timelineEvents).toEqual([]);
+      expect((await readDashboardLedger(store, 'other-campaign')).timelineEvents).toEqual([]);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+/** The page's data elements, parsed. */
+function pageData(html: string, id: string): Record<string, unknown> {
+  const from = html.indexOf(`id="${id}">`) + `id="${id}">`.length;
+  return JSON.parse(html.slice(from, html.indexOf('</script>', from))) as Record<string, unknown>;
+}
+
+describe('the dashboard acts on its counts', () => {
+  const c = campaign();
+  const report = buildReport({ campaign: c, events: ledger(), observation: obs() });
+  const html = renderDashboard(report, c, { detail: buildDashboardDetail({ campaign: c, events: ledger(), observation: obs() }) });
+
+  it('makes every count a link to the filtered user table', () => {
+    const link = (count: string) => new RegExp(`<a class="count[^"]*" href="([^"]+)" data-count="${count}"`).exec(html)?.[1];
+    expect(link('needsDeviceUpdate')).toBe('#users?readiness=needsDeviceUpdate');
+    expect(link('needsPasskey')).toBe('#users?readiness=needsPasskey');
+    expect(link('ready')).toBe('#users?readiness=ready');
+    expect(link('enforced')).toBe('#users?stage=enforced');
+    expect(link('enforcementNotice')).toBe('#users?stage=enforcementNotice');
+    expect(html).toContain('<a class="kpi" href="#users"><div class="label">Targeted users</div><div class="value" data-count="targeted">2</div>');
+    expect(html).toContain('<a class="kpi bad" href="#users?exceeded=1"><div class="label">Exceeded grace period</div>');
+    expect(html).toContain('<a class="kpi" href="#users?stage=enforced"><div class="label">Enforced</div>');
+    expect(html).toMatch(/<li class="alert warning" data-alert="GraceExceeded"><span class="sev">Warning<\/span><div><p>1 user has exceeded a grace period[^<]*<\/p><a class="show-users" href="#users\?exceeded=1" data-alert-count="GraceExceeded">Show this user in the table<\/a>/);
+    expect(html).toContain('<h2 id="users-h" tabindex="-1">Users</h2>');
+  });
+
+  it('does not call users ready for enforcement while counting enforced ones among them', () => {
+    // Cy is enforced with a passkey: the readiness counts (as this model takes them) include Cy.
+    const u = report.users.find((x) => x.userId === 'u-cy')!;
+    expect([u.stage, u.readiness, report.readiness.ready]).toEqual(['enforced', 'ready', 1]);
+    expect(html).not.toContain('Ready for enforcement');
+    expect(html).toContain('Ready (passkey and compatible devices)');
+    expect(html).toContain('1 of them already enforced');
+    // A model whose readiness leaves enforced users out (and says how many there are) gets the stage's words back.
+    const excl = { ...report, readiness: { ...report.readiness, ready: 0, enforced: 1 } } as unknown as StatusReport;
+    const page = renderDashboard(excl, c);
+    expect(page).toContain('<span class="what">Ready for enforcement</span>');
+    expect(page).toContain('href="#users?readiness=ready&amp;stage=notEnforced" data-count="ready"');
+    expect(page).toContain('<span class="what">Already enforced</span>');
+  });
+
+  it('shows times readably with the exact UTC value in datetime and on hover', () => {
+    expect(humanTime('2027-01-27T06:00:00.000Z')).toBe('27 Jan 2027, 06:00 UTC');
+    expect(humanTime('2026-11-29')).toBe('29 Nov 2026');
+    expect(timeHtml('2027-01-27T06:00:00.000Z')).toBe('<time datetime="2027-01-27T06:00:00.000Z" title="2027-01-27T06:00:00.000Z">27 Jan 2027, 06:00 UTC</time>');
+    expect(html).toContain(`data observed ${timeHtml(day(3))}`);
+    expect(html).not.toMatch(/>\d{4}-\d{2}-\d{2}T[^<]*</);
+  });
+
+  it('draws exceeded grace as its own series and lists it in the chart\'s table', () => {
+    expect(report.daily.map((d) => d.exceededGrace)).toEqual([0, 0, 0, 1]);
+    expect(html).toContain('<g class="exceeded-series">');
+    expect(html).toContain('a dashed line for users past a grace period (1 on the last day)');
+    expect(html).toContain('<th scope="col" class="num">Exceeded grace</th>');
+    expect(html).toContain('<span class="sw sw-x"></span>Exceeded grace period (dashed line)');
+  });
+
+  it('carries the detail parallel to the table rows, compactly', () => {
+    const table = pageData(html, 'dashboard-data') as { users: unknown[][] };
+    const detail = pageData(html, 'dashboard-detail') as { u: unknown[] };
+    expect(table.users.map((u) => u[0])).toEqual(['ada@contoso.com', 'cy@contoso.com']);
+    expect(detail.u).toHaveLength(2);
+    expect((detail.u[1] as unknown[][])[0]).toHaveLength(7);
+    // Without a detail (e.g. a proposal) the page says so rather than showing empty timelines.
+    expect(pageData(renderDashboard(report, c, { proposal: true }), 'dashboard-detail')).toMatchObject({ none: true });
+  });
+
+  it('shows the stuck users and what to do when the report has them', () => {
+    const stuck = { ...report, stuck: { count: 1, message: '1 user is past their grace period and holds the end date.', actions: ['Export the contact list as CSV', 'Postpone them', 'Exclude them with a pull request'] } } as unknown as StatusReport;
+    const page = renderDashboard(stuck, c);
+    expect(page).toContain('<h3>Users holding the end date</h3><p>1 user is past their grace period and holds the end date.</p>');
+    expect(page).toContain('<li>Exclude them with a pull request</li>');
+    expect(renderDashboard(report, c)).not.toContain('Users holding the end date');
+  });
+});
