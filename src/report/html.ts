@@ -101,35 +101,19 @@ function funnelHtml(r: StatusReport): string {
   return `<ol class="funnel" aria-label="Stage funnel: users who reached each step">${rows.join('')}</ol>`;
 }
 
-/**
- * Whether the report's readiness counts leave enforced users out: a newer model says so with
- * `readiness.enforced`; otherwise the per-user rows tell which way the counts were taken.
- */
-function readinessExcludesEnforced(r: StatusReport): boolean {
-  if (typeof (r.readiness as Record<string, unknown>).enforced === 'number') return true;
-  let all = 0, notEnforced = 0;
-  for (const u of r.users) {
-    if (u.readiness !== 'ready') continue;
-    all++;
-    if (u.stage !== 'enforced') notEnforced++;
-  }
-  return all !== notEnforced && r.readiness.ready === notEnforced;
-}
-
 function readinessHtml(r: StatusReport): string {
+  // The readiness counts leave enforced users out (they are counted in `enforced`), so "ready" means ready
+  // for enforcement, and the filter a count links to leaves enforced users out too.
   const rd = r.readiness;
-  const excl = readinessExcludesEnforced(r);
-  const extra: Record<string, string> = excl ? { stage: 'notEnforced' } : {};
-  const enforcedField = (rd as Record<string, unknown>).enforced;
-  const enforced = typeof enforcedField === 'number' ? enforcedField : r.counts.enforced;
-  const readyEnforced = r.users.reduce((n, u) => n + (u.readiness === 'ready' && u.stage === 'enforced' ? 1 : 0), 0);
+  const extra: Record<string, string> = { stage: 'notEnforced' };
+  const enforced = rd.enforced;
   const segs: Array<[string, number, string]> = [
     [READINESS_TITLE.needsDeviceUpdate, rd.needsDeviceUpdate, STAGE_COLOR.deviceUpdate],
     [READINESS_TITLE.needsPasskey, rd.needsPasskey, STAGE_COLOR.passkeyRegistration],
-    [excl ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', rd.ready, '#0f766e'],
+    [READINESS_TITLE.ready, rd.ready, '#0f766e'],
     ['Not assessed', rd.unassessed, '#64748b'],
+    ['Already enforced', enforced, STAGE_COLOR.enforced],
   ];
-  if (excl) segs.push(['Already enforced', enforced, STAGE_COLOR.enforced]);
   const total = segs.reduce((s, x) => s + x[1], 0);
   const W = 640;
   let x = 0;
@@ -141,18 +125,14 @@ function readinessHtml(r: StatusReport): string {
   });
   if (total === 0) rects.push(`<rect x="0" y="0" width="${W}" height="20" fill="#eef2f7"/>`);
   const strip = `<svg viewBox="0 0 ${W} 20" preserveAspectRatio="none" class="bar-strip" role="img" aria-label="${escapeHtml(segs.map(([l, n]) => `${l}: ${n}`).join('; '))}">${rects.join('')}</svg>`;
-  const scope = excl ? 'Targeted users not yet enforced, as the last observation saw them.' : 'Every targeted user as the last observation saw them, whatever their stage.';
-  const readyNote = excl
-    ? 'compatible devices and a registered passkey; enforcement follows the notice period'
-    : `compatible devices and a registered passkey; ${fmt(readyEnforced)} of them already enforced`;
+  const scope = 'Targeted users not yet enforced, as the last observation saw them.';
   const items = [
     `<li class="r-0">${countLink(rd.needsDeviceUpdate, { readiness: 'needsDeviceUpdate', ...extra }, 'needsDeviceUpdate', 'users needing a device update', 'n')}<span class="what">${READINESS_TITLE.needsDeviceUpdate}</span><span class="muted">at least one active device below the minimum OS</span></li>`,
     `<li class="r-1">${countLink(rd.needsPasskey, { readiness: 'needsPasskey', ...extra }, 'needsPasskey', 'users needing a passkey', 'n')}<span class="what">${READINESS_TITLE.needsPasskey}</span><span class="muted">compatible devices, no passkey registered</span></li>`,
-    `<li class="r-2">${countLink(rd.ready, { readiness: 'ready', ...extra }, 'ready', 'ready users', 'n')}<span class="what">${segs[2][0]}</span><span class="muted">${readyNote}</span></li>`,
+    `<li class="r-2">${countLink(rd.ready, { readiness: 'ready', ...extra }, 'ready', 'ready users', 'n')}<span class="what">${READINESS_TITLE.ready}</span><span class="muted">compatible devices and a registered passkey; enforcement follows the notice period</span></li>`,
+    `<li class="r-3">${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`,
   ];
-  if (excl) items.push(`<li class="r-3">${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`);
-  const note = excl ? '' : `<p class="muted">Readiness is about devices and passkeys, not the campaign stage: ${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'inline')} users are already enforced (see the stage funnel).</p>`;
-  return `<p class="muted scope">${scope}</p>${strip}<ul class="readiness">${items.join('')}</ul>${note}` +
+  return `<p class="muted scope">${scope}</p>${strip}<ul class="readiness">${items.join('')}</ul>` +
     (rd.unassessed ? `<p class="muted">${countLink(rd.unassessed, { readiness: 'unassessed' }, 'unassessed', 'users not assessed', 'inline')} could not be assessed (Graph reads failed).</p>` : '');
 }
 
@@ -271,13 +251,13 @@ const READINESS_KEYS = ['needsDeviceUpdate', 'needsPasskey', 'ready', 'unassesse
  * Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline,
  * exceeded, postponed, devices below minimum, alert bits (ALERT_BITS), readiness index (-1 = not observed), last notice].
  */
-function tableData(r: StatusReport, excludesEnforced: boolean): unknown {
+function tableData(r: StatusReport): unknown {
   const idx = new Map<Stage, number>(STAGES.map((s, i) => [s, i]));
   const bit = new Map<string, number>(ALERT_BITS.map((k, i) => [k, 1 << i]));
   return {
     stages: [...STAGES.map((s) => STAGE_TITLE[s]), NOT_ENTERED],
     stageKeys: [...STAGES, 'notEntered'],
-    readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, excludesEnforced ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', 'Not assessed'],
+    readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'],
     readinessKeys: READINESS_KEYS,
     alertKeys: ALERT_BITS,
     alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
@@ -334,29 +314,18 @@ function detailData(r: StatusReport, detail: DashboardDetail | undefined): unkno
   };
 }
 
-/** H3's summary of users stuck past their grace period, when the report model has one (rendered defensively). */
+/** Users past a grace period hold the end date: how many, since when, and what the admin can do; then the estimate's assumptions. */
 function stuckHtml(r: StatusReport): string {
   const out: string[] = [];
-  const x = r as unknown as Record<string, unknown>;
-  const stuck = x.stuck;
-  if (stuck && typeof stuck === 'object') {
-    const s = stuck as Record<string, unknown>;
-    const count = typeof s.count === 'number' ? s.count : typeof s.users === 'number' ? s.users : Array.isArray(s.users) ? s.users.length : null;
-    const texts = ['message', 'summary', 'text', 'sentence'].map((k) => s[k]).filter((v): v is string => typeof v === 'string');
-    const actions = ['actions', 'options', 'whatToDo'].map((k) => s[k]).find((v) => Array.isArray(v)) as unknown[] | undefined;
-    if (count !== null || texts.length || actions) {
-      out.push('<div class="stuck" role="note"><h3>Users holding the end date</h3>');
-      if (texts.length) out.push(...texts.map((t) => `<p>${escapeHtml(t)}</p>`));
-      if (count !== null && count > 0) out.push(`<p><a class="show-users" href="${escapeHtml(usersHref({ exceeded: '1' }))}">Show the users past their grace period</a></p>`);
-      if (actions?.length) {
-        out.push(`<ul>${actions.map((a) => (typeof a === 'string' ? a : a && typeof a === 'object' ? String((a as Record<string, unknown>).text ?? (a as Record<string, unknown>).message ?? (a as Record<string, unknown>).title ?? '') : '')).filter(Boolean).map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`);
-      }
-      out.push('</div>');
-    }
+  const stuck = r.stuck;
+  if (stuck) {
+    out.push('<div class="stuck" role="note"><h3>Users holding the end date</h3>');
+    out.push(`<p>${escapeHtml(stuck.message)}</p>`);
+    if (stuck.users > 0) out.push(`<p><a class="show-users" href="${escapeHtml(usersHref({ exceeded: '1' }))}">${stuck.users === 1 ? 'Show the user' : `Show the ${fmt(stuck.users)} users`} past their grace period</a></p>`);
+    if (stuck.actions.length) out.push(`<ul>${stuck.actions.map((a) => `<li>${escapeHtml(a)}</li>`).join('')}</ul>`);
+    out.push('</div>');
   }
-  const assumptions = x.assumptions ?? (x.estimate && typeof x.estimate === 'object' ? (x.estimate as Record<string, unknown>).assumptions : undefined);
-  if (typeof assumptions === 'string' && assumptions) out.push(`<p class="muted">Assumptions: ${escapeHtml(assumptions)}</p>`);
-  else if (Array.isArray(assumptions) && assumptions.length) out.push(`<p class="muted">Assumptions: ${escapeHtml(assumptions.filter((a) => typeof a === 'string').join(' '))}</p>`);
+  if (r.estimateAssumptions) out.push(`<p class="muted">Assumptions: ${escapeHtml(r.estimateAssumptions)}</p>`);
   return out.join('');
 }
 
@@ -371,7 +340,7 @@ header.top h1{margin:0;font-size:22px;font-weight:650}
 header.top p{margin:4px 0 0;color:#cbd5e1}
 header.top code{background:#1e293b;color:#f8fafc}
 .badge{display:inline-block;font-size:12px;font-weight:600;padding:2px 10px;border-radius:999px;vertical-align:middle;margin-left:10px}
-.proposal{background:#fef3c7;border:1px solid #b45309;color:#451a03;padding:8px 12px;border-radius:6px}
+.top .proposal,.proposal{background:#fef3c7;border:1px solid #b45309;color:#451a03;padding:8px 12px;border-radius:6px}
 .status-inProgress{background:#dbeafe;color:#1e3a8a}.status-paused{background:#fef3c7;color:#78350f}.status-ended,.status-notStarted{background:#e2e8f0;color:#1e293b}
 main{max-width:1440px;margin:0 auto;padding:24px 32px 48px}
 section{background:var(--card);border:1px solid var(--line);border-radius:10px;padding:20px 24px;margin:0 0 20px}
@@ -895,15 +864,18 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const alertUsers = r.users.reduce((n, u) => n + (u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
   const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} ${countLink(c[s], { stage: STAGE_KEY[s] }, s, `users in the stage ${STAGE_TITLE[s]}`)}</li>`).join('');
-  const lastRun = r.lastRun
+  // A proposal's "last run" is the run the plan would make: say so, and count only the runs before it.
+  const which = r.runs <= 1 ? 'first' : 'next';
+  const lastRun = opts.proposal && r.lastRun
+    ? `Proposed ${which} run at ${timeHtml(r.lastRun.startedAt)} (not run: a plan writes nothing) · ${r.runs - 1} run${r.runs - 1 === 1 ? '' : 's'} recorded before it`
+    : r.lastRun
     ? `Last run <code>${escapeHtml(r.lastRun.runId)}</code> at ${timeHtml(r.lastRun.startedAt)} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
     : 'No reconcile run yet';
   const stageOptions = [...STAGES.map((s) => `<option value="${s}">${STAGE_TITLE[s]}</option>`), `<option value="notEntered">${NOT_ENTERED}</option>`, '<option value="notEnforced">Not yet enforced</option>'].join('');
-  const excl = readinessExcludesEnforced(r);
-  const readinessOptions = READINESS_KEYS.map((k, i) => `<option value="${k}">${[READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, excl ? 'Ready for enforcement' : 'Ready (passkey and compatible devices)', 'Not assessed'][i]}</option>`).join('');
+  const readinessOptions = READINESS_KEYS.map((k, i) => `<option value="${k}">${[READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'][i]}</option>`).join('');
   const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
-  const table = tableData(r, excl) as Record<string, unknown>;
+  const table = tableData(r) as Record<string, unknown>;
   Object.assign(table, { campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
 
   return `<!doctype html>
@@ -919,7 +891,7 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
 <header class="top">
 <h1>${escapeHtml(r.campaign)}<span class="badge status-${escapeHtml(r.status)}">${escapeHtml(r.status)}</span></h1>
 <p>${lastRun}${r.asOf ? ` · data observed ${timeHtml(r.asOf)}` : ''}</p>
-${opts.proposal ? '<p class="proposal" role="note"><strong>Proposal</strong>: what the campaign\'s first run would do, computed from the tenant as it is now. Nothing has been deployed and nobody has been told.</p>' : ''}
+${opts.proposal ? `<p class="proposal" role="note"><strong>Proposal</strong>: what the campaign's ${which} run would do, computed from the tenant as it is now. ${which === 'first' ? 'Nothing has been deployed and nobody has been told.' : 'Nothing in it has happened yet.'}</p>` : ''}
 </header>
 <main>
 <section aria-labelledby="goal-h">

@@ -8,8 +8,8 @@ import { describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerEvent } from '../../src/ledger/events';
 import type { Stage } from '../../src/engine/types';
-import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail, type StatusReport } from '../../src/report/index';
-import { humanTime, timeHtml } from '../../src/report/html';
+import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
+import { escapeHtml, humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
 
 const ada = { userId: 'u-ada', userPrincipalName: 'ada@contoso.com' };
@@ -162,9 +162,9 @@ describe('the dashboard acts on its counts', () => {
 
   it('makes every count a link to the filtered user table', () => {
     const link = (count: string) => new RegExp(`<a class="count[^"]*" href="([^"]+)" data-count="${count}"`).exec(html)?.[1];
-    expect(link('needsDeviceUpdate')).toBe('#users?readiness=needsDeviceUpdate');
-    expect(link('needsPasskey')).toBe('#users?readiness=needsPasskey');
-    expect(link('ready')).toBe('#users?readiness=ready');
+    expect(link('needsDeviceUpdate')).toBe('#users?readiness=needsDeviceUpdate&amp;stage=notEnforced');
+    expect(link('needsPasskey')).toBe('#users?readiness=needsPasskey&amp;stage=notEnforced');
+    expect(link('ready')).toBe('#users?readiness=ready&amp;stage=notEnforced');
     expect(link('enforced')).toBe('#users?stage=enforced');
     expect(link('enforcementNotice')).toBe('#users?stage=enforcementNotice');
     expect(html).toContain('<a class="kpi" href="#users"><div class="label">Targeted users</div><div class="value" data-count="targeted">2</div>');
@@ -175,18 +175,12 @@ describe('the dashboard acts on its counts', () => {
   });
 
   it('does not call users ready for enforcement while counting enforced ones among them', () => {
-    // Cy is enforced with a passkey: the readiness counts (as this model takes them) include Cy.
+    // Cy is enforced with a passkey: ready by devices and passkey, but counted as already enforced, not as ready.
     const u = report.users.find((x) => x.userId === 'u-cy')!;
-    expect([u.stage, u.readiness, report.readiness.ready]).toEqual(['enforced', 'ready', 1]);
-    expect(html).not.toContain('Ready for enforcement');
-    expect(html).toContain('Ready (passkey and compatible devices)');
-    expect(html).toContain('1 of them already enforced');
-    // A model whose readiness leaves enforced users out (and says how many there are) gets the stage's words back.
-    const excl = { ...report, readiness: { ...report.readiness, ready: 0, enforced: 1 } } as unknown as StatusReport;
-    const page = renderDashboard(excl, c);
-    expect(page).toContain('<span class="what">Ready for enforcement</span>');
-    expect(page).toContain('href="#users?readiness=ready&amp;stage=notEnforced" data-count="ready"');
-    expect(page).toContain('<span class="what">Already enforced</span>');
+    expect([u.stage, u.readiness, report.readiness.ready, report.readiness.enforced]).toEqual(['enforced', 'ready', 0, 1]);
+    expect(html).toContain('<span class="what">Ready for enforcement</span>');
+    expect(html).toContain('href="#users?readiness=ready&amp;stage=notEnforced" data-count="ready"');
+    expect(html).toMatch(/href="#users\?stage=enforced" data-count="readinessEnforced" aria-label="1 users already enforced: show them in the user table">1<\/a><span class="what">Already enforced<\/span>/);
   });
 
   it('shows times readably with the exact UTC value in datetime and on hover', () => {
@@ -215,11 +209,13 @@ describe('the dashboard acts on its counts', () => {
     expect(pageData(renderDashboard(report, c, { proposal: true }), 'dashboard-detail')).toMatchObject({ none: true });
   });
 
-  it('shows the stuck users and what to do when the report has them', () => {
-    const stuck = { ...report, stuck: { count: 1, message: '1 user is past their grace period and holds the end date.', actions: ['Export the contact list as CSV', 'Postpone them', 'Exclude them with a pull request'] } } as unknown as StatusReport;
-    const page = renderDashboard(stuck, c);
-    expect(page).toContain('<h3>Users holding the end date</h3><p>1 user is past their grace period and holds the end date.</p>');
-    expect(page).toContain('<li>Exclude them with a pull request</li>');
-    expect(renderDashboard(report, c)).not.toContain('Users holding the end date');
+  it('shows the stuck users, what to do and the estimate\'s assumptions', () => {
+    // Ada is past her grace period: the model reports her as stuck.
+    expect(report.stuck?.users).toBe(1);
+    expect(html).toContain(`<h3>Users holding the end date</h3><p>${escapeHtml(report.stuck!.message)}</p>`);
+    for (const a of report.stuck!.actions) expect(html).toContain(`<li>${escapeHtml(a)}</li>`);
+    expect(html).toContain('<a class="show-users" href="#users?exceeded=1">Show the user past their grace period</a>');
+    expect(html).toContain(`Assumptions: ${escapeHtml(report.estimateAssumptions)}`);
+    expect(renderDashboard({ ...report, stuck: null }, c)).not.toContain('Users holding the end date');
   });
 });
