@@ -12,7 +12,7 @@ import { deniedError, routeRow, type RouteRow } from './route-table';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
 import { TenantState, type TenantRemoval } from './tenant-state';
 import { concurrencyRefusal, isOutlookPath, OutlookConcurrency, outlookClaims } from './mail-limits';
-import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, type ThrottleLimits, type WindowLimit } from './throttle';
+import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, resourceUnits, type CostInput, type ThrottleLimits, type WindowLimit } from './throttle';
 
 export interface FaultSettings {
   /** Added (real time) before every Graph response. */
@@ -59,6 +59,12 @@ export interface RequestStats {
   writes: number;
   throttled: number;
   byRoute: Record<string, number>;
+  /**
+   * What the answered requests (not the throttled ones) used of each throttling limit, whether throttling is on or
+   * not: resource units for `identityResourceUnits`, requests for the others (keys of ThrottleLimits). With
+   * GRAPH_LIMITS it gives the least time Graph's limits allow for the same requests (bench/scale.mjs).
+   */
+  used: Record<string, number>;
 }
 
 export interface EmulatorOptions {
@@ -122,7 +128,7 @@ interface InnerRequest {
 class Core implements EmulatorState {
   readonly tenant: TenantState;
   readonly notifications: SimNotification[] = [];
-  private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+  private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {}, used: {} };
   private settings: FaultSettings;
   private throttle: Throttle;
   /** Outlook requests in flight (concepts/throttling-limits.md: 4 per app). */
@@ -190,7 +196,7 @@ class Core implements EmulatorState {
   }
 
   resetCounters(): void {
-    this.stats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+    this.stats = { total: 0, writes: 0, throttled: 0, byRoute: {}, used: {} };
   }
 
   /** Validates and applies a fault update; throws GraphHttpError(400) naming the bad field. */
@@ -297,6 +303,27 @@ class Core implements EmulatorState {
     return 'ok';
   }
 
+  /** Adds an answered request to what it used of each limit (RequestStats.used). */
+  private countUse(c: CostInput): void {
+    const used = this.stats.used;
+    const add = (k: keyof ThrottleLimits, n: number) => void (used[k] = (used[k] ?? 0) + n);
+    switch (c.throttleClass) {
+      case 'identity':
+        add('identityResourceUnits', resourceUnits(c));
+        if (isWrite(c.method)) add('identityWrites', 1);
+        return;
+      case 'reports':
+        return add('reports', 1);
+      case 'conditionalAccess':
+        return add('conditionalAccess', 1);
+      case 'teamsActivity':
+      case 'teamsInstalledApps':
+        return add(c.throttleClass, 1);
+      case 'none':
+        return;
+    }
+  }
+
   countRoute(key: string, method: string, write = isWrite(method)): void {
     this.stats.byRoute[key] = (this.stats.byRoute[key] ?? 0) + 1;
     if (write) this.stats.writes++;
@@ -336,22 +363,24 @@ class Core implements EmulatorState {
       }
       if (req.outlookRefused && isOutlookPath('/' + req.segments.join('/'))) throw concurrencyRefusal();
       const value = (name: string) => [...req.query].find(([k]) => k.toLowerCase() === name)?.[1];
+      const top = value('$top');
+      const cost: CostInput = {
+        throttleClass: row?.throttle ?? route.throttle,
+        method: req.method,
+        baseCost: row?.cost ?? 1,
+        expand: value('$expand') !== undefined,
+        select: value('$select') !== undefined,
+        smallTop: top !== undefined && /^\d+$/.test(top.trim()) && Number(top) < 20,
+      };
       if (s.throttle) {
-        const top = value('$top');
-        const decision = this.throttle.admit({
-          throttleClass: row?.throttle ?? route.throttle,
-          method: req.method,
-          baseCost: row?.cost ?? 1,
-          expand: value('$expand') !== undefined,
-          select: value('$select') !== undefined,
-          smallTop: top !== undefined && /^\d+$/.test(top.trim()) && Number(top) < 20,
-        });
+        const decision = this.throttle.admit(cost);
         if (decision.throttled) {
           this.stats.throttled++;
           const headers: Record<string, string> = decision.retryAfterSeconds === undefined || s.omitRetryAfter ? {} : { 'Retry-After': String(decision.retryAfterSeconds) };
           throw new GraphHttpError(429, 'TooManyRequests', 'Too many requests. Please retry again later.', headers);
         }
       }
+      this.countUse(cost);
       const ctx: RouteContext = {
         method: req.method,
         version: req.version,
