@@ -23,7 +23,7 @@ fixture = undefined;
 const mib = (b) => (b / 1048576).toFixed(0);
 process.stdout.write(`listening on ${emulator.url}\n`);
 const m = process.memoryUsage();
-process.stdout.write(`ready generate=${((generated - t0) / 1000).toFixed(1)}s load=${((performance.now() - generated) / 1000).toFixed(1)}s rss=${mib(m.rss)} heapUsed=${mib(m.heapUsed)}\n`);
+process.stdout.write(`ready pid=${process.pid} generate=${((generated - t0) / 1000).toFixed(1)}s load=${((performance.now() - generated) / 1000).toFixed(1)}s rss=${mib(m.rss)} heapUsed=${mib(m.heapUsed)}\n`);
 const stop = async () => {
   await emulator.close();
   process.exit(0);

@@ -7,6 +7,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { decodeLedger, encodeBatch } from '../codec';
 import { SnapshotCorruptError } from '../errors';
+import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
@@ -257,12 +258,15 @@ export class FileStore implements LedgerStore {
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
     // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
+    // Written in pieces: at 1,000,000 users the text is more than one string can hold.
     const file = this.snapshotFile(campaign, name);
-    const text = JSON.stringify(json);
-    if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
+    if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });
-    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, `${text}\n`);
+    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, (function* () {
+      yield* jsonChunks(json);
+      yield '\n';
+    })());
     await fsyncDir(dir);
   }
 
