@@ -4,6 +4,9 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { encodeBatch, encodeBatchChunks } from '../../src/ledger/codec';
+import { InvalidEventError } from '../../src/ledger/errors';
+import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { jsonChunks } from '../../src/ledger/json-chunks';
 
@@ -59,6 +62,39 @@ describe('FileStore.writeSnapshot', () => {
       expect(fs.readFileSync(store.snapshotFile('chunks-test', 'observation'), 'utf8')).toBe(`${JSON.stringify(value)}\n`);
       expect(await store.readSnapshot('chunks-test', 'observation')).toEqual(JSON.parse(JSON.stringify(value)));
       await expect(store.writeSnapshot('chunks-test', 'observation', undefined)).rejects.toThrow(TypeError);
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('encodeBatchChunks', () => {
+  const events = (n: number): LedgerEvent[] =>
+    Array.from({ length: n }, (_, i): LedgerEvent => ({ v: 1, at: '2026-12-01T06:00:00.000Z', counts: { targeted: i, ['é']: 1 }, type: 'runFinished', runId: `r${i}`, ok: true }));
+
+  it('makes the bytes encodeBatch makes, in buffers of about the size asked', () => {
+    const batch = events(3000);
+    const chunks = encodeBatchChunks(batch, 4096);
+    expect(Buffer.concat(chunks).toString('utf8')).toBe(encodeBatch(batch));
+    expect(chunks.length).toBeGreaterThan(10);
+    for (const c of chunks) expect(c.length).toBeLessThan(4096 + 300);
+    expect(encodeBatchChunks([])).toEqual([]);
+  });
+
+  it('checks every event before handing out anything: a bad last event gives no buffer at all', () => {
+    const batch = [...events(5000), { v: 1, type: 'runFinished' } as unknown as LedgerEvent];
+    expect(() => encodeBatchChunks(batch, 1024)).toThrow(InvalidEventError);
+  });
+
+  it('appends through the file store as before', async () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'json-chunks-'));
+    try {
+      const store = new FileStore({ dir });
+      const batch = events(20_000);
+      await store.append('chunks-test', batch.slice(0, 10));
+      await store.append('chunks-test', batch.slice(10));
+      expect((await store.read('chunks-test')).events).toEqual(batch);
+      expect(fs.readFileSync(store.ledgerFile('chunks-test'), 'utf8')).toBe(encodeBatch(batch));
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -5,7 +5,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeLedger, encodeBatch } from '../codec';
+import { decodeLedger, encodeBatch, encodeBatchChunks } from '../codec';
 import { SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
@@ -108,8 +108,9 @@ export class FileStore implements LedgerStore {
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
     const file = this.ledgerFile(campaign);
-    const data = Buffer.from(encodeBatch(events), 'utf8');
-    if (data.length === 0) return;
+    // Every event is checked and encoded before anything is written; buffers, not one string (a million events).
+    const chunks = encodeBatchChunks(events);
+    if (chunks.length === 0) return;
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const base = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT;
     let created = true;
@@ -123,11 +124,13 @@ export class FileStore implements LedgerStore {
     }
     try {
       if (!created) await this.repairTail(fh, file);
-      // One write of the whole batch: a crash can only leave a partial line at the end, which repairTail handles.
-      let off = 0;
-      while (off < data.length) {
-        const { bytesWritten } = await fh.write(data, off, data.length - off);
-        off += bytesWritten;
+      // The batch written in order: a crash can only leave a partial line at the end, which repairTail handles.
+      for (const data of chunks) {
+        let off = 0;
+        while (off < data.length) {
+          const { bytesWritten } = await fh.write(data, off, data.length - off);
+          off += bytesWritten;
+        }
       }
       await fh.sync();
     } finally {
