@@ -143,6 +143,34 @@ function hasEnvelope(value: unknown): boolean {
   return true;
 }
 
+/**
+ * decodeLedger of the ledger's bytes, line by line: a ledger of a million users is more text than one string can
+ * hold, so the whole file is never one string. Same events, same warnings.
+ */
+export function decodeLedgerBytes(bytes: Buffer, file: string): LedgerReadResult {
+  const events: LedgerEvent[] = [];
+  const warnings: string[] = [];
+  const bodyEnd = bytes.lastIndexOf(0x0a) + 1;
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < bodyEnd) {
+    const nl = bytes.indexOf(0x0a, pos);
+    const line = bytes.toString('utf8', pos, nl);
+    pos = nl + 1;
+    lineNo++;
+    events.push(decodeLine(line, file, lineNo));
+  }
+  if (bodyEnd < bytes.length) warnings.push(partialLineWarning(file, lineNo + 1, Buffer.byteLength(bytes.toString('utf8', bodyEnd))));
+  return { events, warnings };
+}
+
+function partialLineWarning(file: string, lineNo: number, bytes: number): string {
+  return (
+    `${file}:${lineNo}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
+    `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`
+  );
+}
+
 /** Decodes ledger text. A partial last line (an interrupted write) is left out with a warning, never an error. */
 export function decodeLedger(text: string, file: string): LedgerReadResult {
   const events: LedgerEvent[] = [];
@@ -157,12 +185,6 @@ export function decodeLedger(text: string, file: string): LedgerReadResult {
     lineNo++;
     events.push(decodeLine(line, file, lineNo));
   }
-  if (bodyEnd < text.length) {
-    const bytes = Buffer.byteLength(text.slice(bodyEnd));
-    warnings.push(
-      `${file}:${lineNo + 1}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
-        `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`,
-    );
-  }
+  if (bodyEnd < text.length) warnings.push(partialLineWarning(file, lineNo + 1, Buffer.byteLength(text.slice(bodyEnd))));
   return { events, warnings };
 }

@@ -4,7 +4,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { encodeBatch, encodeBatchChunks } from '../../src/ledger/codec';
+import { decodeLedger, decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../../src/ledger/codec';
 import { InvalidEventError } from '../../src/ledger/errors';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
@@ -98,5 +98,27 @@ describe('encodeBatchChunks', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+describe('decodeLedgerBytes', () => {
+  const text = encodeBatch([
+    { v: 1, at: '2026-12-01T06:00:00.000Z', type: 'runFinished', runId: 'r1', ok: true, counts: { 'né': 1 } },
+    { v: 1, at: '2026-12-01T06:00:00.000Z', type: 'runFinished', runId: 'r2', ok: false, error: '🙂 failed' },
+  ] as LedgerEvent[]);
+
+  it('gives what decodeLedger gives for the same bytes, partial last lines included', () => {
+    const bytes = Buffer.from(text, 'utf8');
+    const partial = Buffer.from('{"v":1,"at":"2026-12-01T06:00:00.000Z","type":"runFi🙂', 'utf8');
+    for (const b of [bytes, Buffer.concat([bytes, partial]), Buffer.concat([bytes, partial.subarray(0, partial.length - 2)]), Buffer.alloc(0), partial]) {
+      expect(decodeLedgerBytes(b, 'ledger.jsonl')).toEqual(decodeLedger(b.toString('utf8'), 'ledger.jsonl'));
+    }
+    expect(decodeLedgerBytes(Buffer.concat([bytes, partial]), 'ledger.jsonl').warnings).toHaveLength(1);
+  });
+
+  it('names the line of a corrupt one as decodeLedger does', () => {
+    const bad = Buffer.from(`${text}not json\n`, 'utf8');
+    expect(() => decodeLedgerBytes(bad, 'ledger.jsonl')).toThrow(/ledger\.jsonl:3/);
+    expect(() => decodeLedger(bad.toString('utf8'), 'ledger.jsonl')).toThrow(/ledger\.jsonl:3/);
   });
 });

@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { AppendBlobClient, BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { decodeLedger, encodeBatch } from '../codec';
+import { decodeLedgerBytes, encodeBatch } from '../codec';
 import { InvalidEventError, SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
@@ -151,7 +151,7 @@ export class BlobStore implements LedgerStore {
     const blob = this.ledgerBlob(campaign);
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
-    return decodeLedger(data.toString('utf8'), display(blob));
+    return decodeLedgerBytes(data, display(blob));
   }
 
   /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */

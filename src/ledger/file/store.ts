@@ -5,7 +5,7 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeLedger, encodeBatch, encodeBatchChunks } from '../codec';
+import { decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../codec';
 import { SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
@@ -82,14 +82,15 @@ export class FileStore implements LedgerStore {
 
   async read(campaign: string): Promise<LedgerReadResult> {
     const file = this.ledgerFile(campaign);
-    let text: string;
+    // Bytes, decoded line by line: never the whole ledger as one string.
+    let bytes: Buffer;
     try {
-      text = await fsp.readFile(file, 'utf8');
+      bytes = await fsp.readFile(file);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return { events: [], warnings: [] };
       throw err;
     }
-    return decodeLedger(text, file);
+    return decodeLedgerBytes(bytes, file);
   }
 
   async readOverview(campaign: string): Promise<LedgerOverview> {
@@ -103,7 +104,7 @@ export class FileStore implements LedgerStore {
     }
     // This store wrote these bytes, so it may scan them (overview.ts); anything unusual is decoded as read() does.
     const fast = scanOverview(bytes, file);
-    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedger(bytes.toString('utf8'), file));
+    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedgerBytes(bytes, file));
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
