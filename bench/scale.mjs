@@ -79,7 +79,12 @@ function reconcile(url, campaignFile, stateDir, now, nodeArgs = []) {
   const m = /bench-time (\d+) ([\d.]+) ([\d.]+)/.exec(r.stderr);
   const rssMiB = m ? Number(m[1]) / 1024 : NaN;
   const cpu = m ? Number(m[2]) + Number(m[3]) : NaN;
-  if (r.status !== 0) return { error: r.stderr.replace(/bench-time.*\n?/, '').trim().split('\n').slice(-6).join('\n'), rssMiB, cpu };
+  if (r.status !== 0) {
+    const lines = r.stderr.replace(/bench-time.*\n?/, '').trim().split('\n');
+    // The message, then the innermost frames.
+    const at = lines.findIndex((l) => /^\s+at /.test(l));
+    return { error: (at > 0 ? lines.slice(0, at + 4) : lines.slice(-8)).join('\n'), rssMiB, cpu };
+  }
   return { result: JSON.parse(r.stdout), rssMiB, cpu };
 }
 
@@ -138,7 +143,7 @@ for (const n of sizes) {
     if (error) throw new Error(`reconcile failed: ${error}`);
     const wall = (performance.now() - t0) / 1000;
     const req = await control(emu.url, '/_sim/requests');
-    const { floor, bound } = floorSeconds(req.used);
+    const { floor, bound } = floorSeconds(await control(emu.url, '/_sim/usage'));
     rows.push({ n, label, wall, requests: req.total, throttled: req.throttled, rssMiB, targeted: result.counts.targeted, notifications: result.notifications, floor, bound });
     console.log(`scale ${n} ${label}: ${wall.toFixed(1)} s, ${req.total} requests (${req.throttled} throttled), peak RSS ${rssMiB.toFixed(0)} MiB, ${result.counts.targeted} targeted, ${result.notifications} notifications; Graph floor ${floor.toFixed(0)} s (${bound}), ratio ${floor ? (wall / floor).toFixed(2) : '-'}`);
   }
@@ -284,7 +289,7 @@ if (largeRows.length) writeSection('large', [
   '',
   '| users in tenant | targeted | run | wall time | CPU | Graph requests | peak RSS (reconcile) | state directory after | emulator peak RSS | measured |',
   '|---:|---:|---|---:|---:|---:|---:|---:|---:|---|',
-  ...[...keptLarge.rows, ...largeRows.map((r) => `| ${r.n.toLocaleString('en')} | ${r.targeted?.toLocaleString('en') ?? '–'} | ${r.label}${r.error ? ` (failed: ${r.error.split('\n').pop().slice(0, 120)})` : ''} | ${r.wall.toFixed(1)} s | ${r.cpu.toFixed(1)} s | ${r.requests.toLocaleString('en')} | ${r.rssMiB.toFixed(0)} MiB | ${r.stateMiB.toFixed(0)} MiB | ${r.emulatorMiB?.toFixed(0) ?? '–'} MiB | ${today}, heap limit ${heapMb} MiB |`)]
+  ...[...keptLarge.rows, ...largeRows.map((r) => `| ${r.n.toLocaleString('en')} | ${r.targeted?.toLocaleString('en') ?? '–'} | ${r.label}${r.error ? ` (failed: ${r.error.split('\n').find((l) => /Error/.test(l))?.trim().slice(0, 160) ?? 'see the log'})` : ''} | ${r.wall.toFixed(1)} s | ${r.cpu.toFixed(1)} s | ${r.requests.toLocaleString('en')} | ${r.rssMiB.toFixed(0)} MiB | ${r.stateMiB.toFixed(0)} MiB | ${r.emulatorMiB?.toFixed(0) ?? '–'} MiB | ${today}, heap limit ${heapMb} MiB |`)]
     .sort((x, y) => Number(/^\| ([\d,]+)/.exec(x)[1].replace(/,/g, '')) - Number(/^\| ([\d,]+)/.exec(y)[1].replace(/,/g, ''))),
   '',
   ...[...keptLarge.notes, ...[...new Set(largeRows.map((r) => r.n))].map((n) => `Emulator, ${n.toLocaleString('en')} users: ${emulatorNote(largeRows.find((r) => r.n === n).emulatorReady)}.`)],

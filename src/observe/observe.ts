@@ -69,8 +69,9 @@ class Reads {
 }
 
 // Paged reads are streamed: each item is reduced to the fields the engine reads as its page arrives, and
-// the page is dropped (no page, and no item's unread columns, outlives its turn). Values that repeat across
-// hundreds of thousands of items (an object's @odata.type, a user's list of registered methods) are shared.
+// the page is dropped (no page, and no item's unread columns, outlives its turn). Values that repeat are shared,
+// one copy each: a user's id and UPN (read again in the registration report, as device owner and group member),
+// an object's @odata.type, a device's OS and version, a user's list of registered methods.
 
 /** One shared copy of each distinct small value (see `Interner.methods`). */
 class Interner {
@@ -98,7 +99,7 @@ class Interner {
 /** A directory object with only what the engine reads: its id and, when Graph sent one, its type. */
 function directoryObject(o: SnapshotDirectoryObject, intern: Interner): SnapshotDirectoryObject {
   const type = o['@odata.type'];
-  return type === undefined ? { id: o.id } : { id: o.id, '@odata.type': intern.string(type) };
+  return type === undefined ? { id: intern.string(o.id) } : { id: intern.string(o.id), '@odata.type': intern.string(type) };
 }
 
 /** The `value` of a collection answer inside a $batch response. */
@@ -285,7 +286,7 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   ] = await Promise.all([
     // user-list.md
     collect<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 },
-      (u) => ({ id: u.id, userPrincipalName: u.userPrincipalName, displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail })),
+      (u) => ({ id: intern.string(u.id), userPrincipalName: intern.string(u.userPrincipalName), displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail == null ? u.mail : intern.string(u.mail) })),
     t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
     t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
     // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
@@ -294,7 +295,7 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     // the service's page size; passkey method names need include-unknown-enum-members.
     // Only the id, the UPN and the methods are kept of each row.
     collect<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } },
-      (r) => ({ id: r.id, userPrincipalName: r.userPrincipalName, methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
+      (r) => ({ id: intern.string(r.id), userPrincipalName: r.userPrincipalName == null ? r.userPrincipalName : intern.string(r.userPrincipalName), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
     // fido2authenticationmethodconfiguration-get.md
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md

@@ -59,13 +59,14 @@ export interface RequestStats {
   writes: number;
   throttled: number;
   byRoute: Record<string, number>;
-  /**
-   * What the answered requests (not the throttled ones) used of each throttling limit, whether throttling is on or
-   * not: resource units for `identityResourceUnits`, requests for the others (keys of ThrottleLimits). With
-   * GRAPH_LIMITS it gives the least time Graph's limits allow for the same requests (bench/scale.mjs).
-   */
-  used: Record<string, number>;
 }
+
+/**
+ * What the answered requests (not the throttled ones) used of each throttling limit since the counters were last
+ * reset, whether throttling is on or not: resource units for `identityResourceUnits`, requests for the others
+ * (keys of ThrottleLimits). With GRAPH_LIMITS it gives the least time Graph's limits allow for the same requests.
+ */
+export type LimitUsage = Partial<Record<keyof ThrottleLimits, number>>;
 
 export interface EmulatorOptions {
   /** The tenant: a fixture object or the path of a fixture file. */
@@ -87,6 +88,8 @@ export interface EmulatorState {
   readonly tenant: TenantState;
   readonly notifications: readonly SimNotification[];
   requests(): RequestStats;
+  /** What the answered requests used of each Graph limit since the counters were reset (GET /_sim/usage). */
+  usage(): LimitUsage;
   faults(): FaultSettings;
   setFaults(patch: Record<string, unknown>): FaultSettings;
   resetCounters(): void;
@@ -128,7 +131,8 @@ interface InnerRequest {
 class Core implements EmulatorState {
   readonly tenant: TenantState;
   readonly notifications: SimNotification[] = [];
-  private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {}, used: {} };
+  private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+  private used: LimitUsage = {};
   private settings: FaultSettings;
   private throttle: Throttle;
   /** Outlook requests in flight (concepts/throttling-limits.md: 4 per app). */
@@ -191,12 +195,17 @@ class Core implements EmulatorState {
     return structuredClone(this.stats);
   }
 
+  usage(): LimitUsage {
+    return { ...this.used };
+  }
+
   faults(): FaultSettings {
     return structuredClone(this.settings);
   }
 
   resetCounters(): void {
-    this.stats = { total: 0, writes: 0, throttled: 0, byRoute: {}, used: {} };
+    this.stats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+    this.used = {};
   }
 
   /** Validates and applies a fault update; throws GraphHttpError(400) naming the bad field. */
@@ -305,7 +314,7 @@ class Core implements EmulatorState {
 
   /** Adds an answered request to what it used of each limit (RequestStats.used). */
   private countUse(c: CostInput): void {
-    const used = this.stats.used;
+    const used = this.used;
     const add = (k: keyof ThrottleLimits, n: number) => void (used[k] = (used[k] ?? 0) + n);
     switch (c.throttleClass) {
       case 'identity':
@@ -706,6 +715,8 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(204);
     case 'GET /_sim/requests':
       return json(200, core.requests());
+    case 'GET /_sim/usage':
+      return json(200, core.usage());
     case 'POST /_sim/reset-counters':
       core.resetCounters();
       return json(200, core.requests());
@@ -737,7 +748,7 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(200, core.tenant.applyPatch(result.fixture, removal));
     }
     default:
-      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
+      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, GET /_sim/usage, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
   }
 }
 
