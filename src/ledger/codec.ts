@@ -110,7 +110,7 @@ function encodeLine(event: LedgerEvent, i: number): string {
  * skips them, `history` prints their fields). Refusing such a line would leave an older CLI unable to read the
  * ledger the scheduler writes; dropping it would lose it from `history --export` and from a copy.
  */
-export function decodeLine(line: string, file: string, lineNo: number): LedgerEvent {
+export function decodeLine(line: string, file: string, lineNo: number, shared?: Map<string, string>): LedgerEvent {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -123,7 +123,25 @@ export function decodeLine(line: string, file: string, lineNo: number): LedgerEv
     throw new LedgerVersionError(file, lineNo, v, LEDGER_VERSION);
   }
   if (!hasEnvelope(value)) throw new LedgerCorruptError(file, lineNo, envelopeProblem(value) ?? 'not a valid event');
+  if (shared) share(value as Record<string, unknown>, shared);
   return value as LedgerEvent;
+}
+
+/**
+ * Fields whose values repeat from event to event: a run stamps all its events with one `at` and `runId`, a user's
+ * events name the same id and UPN, and the rest come from small vocabularies. Each value is kept once while a
+ * ledger is decoded (a ledger of a million users holds millions of events, each otherwise with its own copies).
+ */
+const SHARED_FIELDS = ['at', 'type', 'runId', 'userId', 'userPrincipalName', 'from', 'to', 'stage', 'kind', 'channel', 'reason', 'outcome', 'groupId', 'deadline'] as const;
+
+function share(event: Record<string, unknown>, shared: Map<string, string>): void {
+  for (const k of SHARED_FIELDS) {
+    const value = event[k];
+    if (typeof value !== 'string') continue;
+    const known = shared.get(value);
+    if (known === undefined) shared.set(value, value);
+    else event[k] = known;
+  }
 }
 
 /**
@@ -151,6 +169,7 @@ export function decodeLedgerBytes(bytes: Buffer, file: string): LedgerReadResult
   const events: LedgerEvent[] = [];
   const warnings: string[] = [];
   const bodyEnd = bytes.lastIndexOf(0x0a) + 1;
+  const shared = new Map<string, string>();
   let pos = 0;
   let lineNo = 0;
   while (pos < bodyEnd) {
@@ -158,7 +177,7 @@ export function decodeLedgerBytes(bytes: Buffer, file: string): LedgerReadResult
     const line = bytes.toString('utf8', pos, nl);
     pos = nl + 1;
     lineNo++;
-    events.push(decodeLine(line, file, lineNo));
+    events.push(decodeLine(line, file, lineNo, shared));
   }
   if (bodyEnd < bytes.length) warnings.push(partialLineWarning(file, lineNo + 1, Buffer.byteLength(bytes.toString('utf8', bodyEnd))));
   return { events, warnings };
