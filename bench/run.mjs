@@ -44,11 +44,12 @@ for (const n of [2, 200]) {
 console.log(`# passkey-campaigns benchmark (${os.cpus().length} cores, node ${process.version})`);
 for (const s of sections) console.log(s);
 // Each part prints as it goes; the scale run (several minutes) comes last and writes bench/results.md.
-// BENCH_SKIP_SCALE=1 leaves it out.
+// BENCH_SKIP_SCALE=1 leaves it out. Arguments go to the scale run: `npm run bench -- --large` adds the
+// unthrottled 300,000 and 1,000,000-user rows (about half an hour; see bench/scale.mjs).
 const parts = ['decide.mjs', 'graph.mjs', 'report.mjs', ...(process.env.BENCH_SKIP_SCALE ? [] : ['scale.mjs'])];
 for (const extra of parts) {
   const file = path.join(ROOT, 'bench', extra);
   if (!fs.existsSync(file)) continue;
-  const r = spawnSync(process.execPath, ['--expose-gc', file], { cwd: ROOT, stdio: 'inherit' });
+  const r = spawnSync(process.execPath, ['--expose-gc', file, ...(extra === 'scale.mjs' ? process.argv.slice(2) : [])], { cwd: ROOT, stdio: 'inherit' });
   if (r.status !== 0) console.log(`bench/${extra} exited with ${r.status}`);
 }

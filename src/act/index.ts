@@ -132,7 +132,7 @@ export async function act(x: ActInput): Promise<ActResult> {
 
     // Notifications an interrupted run left unsettled.
     const settle = await settleOpenNotifications(x, after);
-    outcomes.push(...settle.outcomes.map((o) => ({ ...o, v, at: nowIso, runId })));
+    for (const o of settle.outcomes) outcomes.push({ ...o, v, at: nowIso, runId });
     await append([...outcomes, ...decisionEvents]);
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.

@@ -312,7 +312,7 @@ async function sendPaced(graph: Graph, pacer: Pacer, requests: readonly BatchReq
       const responses = await graph.batch(part, { retryTransport: false });
       for (const r of part) answers.push({ response: responses.get(r.id) });
     } catch (e) {
-      answers.push(...part.map((): Answer => ({ error: e })));
+      for (let k = 0; k < part.length; k++) answers.push({ error: e });
     }
   }
   return answers;

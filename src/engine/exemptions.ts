@@ -136,8 +136,16 @@ const SAY = {
  */
 export function checkExemptions(campaign: Campaign, s: Pick<TenantSnapshot, 'users' | 'transitiveMembers'>, ledger: ExemptionLedger): ExemptionCheck {
   const ex = campaign.spec.exclusions;
-  const byId = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.id), u]));
-  const byUpn = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.userPrincipalName), u]));
+  // Only the accounts the lists name are indexed, not every user read.
+  const named = new Set(ACCOUNT_LISTS.flatMap((list) => ex[list].map(lower)));
+  const byId = new Map<string, SnapshotUser>();
+  const byUpn = new Map<string, SnapshotUser>();
+  if (named.size) {
+    for (const u of s.users) {
+      if (named.has(lower(u.id))) byId.set(lower(u.id), u);
+      if (named.has(lower(u.userPrincipalName))) byUpn.set(lower(u.userPrincipalName), u);
+    }
+  }
   const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
   const retiredInFile = new Set(ex.retired.map((r) => keyOf(r.from, r.entry)));
   const problems: ExemptionProblem[] = [];

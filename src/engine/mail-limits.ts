@@ -181,7 +181,7 @@ export function applyMailBudget(decisions: readonly Decision[], budget: number):
     }
     left -= need;
     notices += need;
-    kept.push(...g.list);
+    for (const item of g.list) kept.push(item);
   }
   return { kept, deferred, notices };
 }

@@ -145,8 +145,12 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   const ex = campaign.spec.exclusions;
   const warnings = groupWarnings(campaign, s);
 
-  const byId = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.id), u]));
-  const byUpn = new Map<string, SnapshotUser>(s.users.map((u) => [lower(u.userPrincipalName), u]));
+  const byId = new Map<string, SnapshotUser>();
+  for (const u of s.users) byId.set(lower(u.id), u);
+  // Only the UPNs the campaign names are looked up: no second map of every user.
+  const named = new Set([...t.users, ...ex.breakGlass, ...ex.users].map(lower));
+  const byUpn = new Map<string, SnapshotUser>();
+  if (named.size) for (const u of s.users) if (named.has(lower(u.userPrincipalName))) byUpn.set(lower(u.userPrincipalName), u);
   const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
   // null: the group answered 404; absent: not read (a group observe did not need).
   const expanded = new Map(Object.entries(s.transitiveMembers).map(([gid, members]) => [lower(gid), members === null ? null : members.filter(isUser).map((m) => m.id)]));

@@ -51,7 +51,7 @@ export function applyValve(decisions: readonly Decision[], maxNewPerRun: number)
       continue;
     }
     if (wantsAdd) adds++;
-    kept.push(...g.list);
+    for (const item of g.list) kept.push(item);
   }
   return { kept, deferred };
 }

@@ -266,13 +266,18 @@ export interface BatchResponse {
   body: unknown;
 }
 
-export interface ListOptions {
+export interface ListOptions<T = unknown> {
   select?: string[];
   filter?: string;
   expand?: string;
   top?: number;
   headers?: Record<string, string>;
   count?: boolean;
+  /**
+   * Each item as its page arrives, instead of collecting them: a page is dropped once its items are handed
+   * over, so a large collection costs only what `each` keeps. `list` then resolves to an empty array.
+   */
+  each?: (item: T) => void;
 }
 
 /** A $batch request that only reads: GET, no body. */
@@ -293,7 +298,7 @@ export interface GraphReader {
   readonly stats: Readonly<GraphStats>;
   readonly concurrency: number;
   get<T>(path: string, opts?: { headers?: Record<string, string>; version?: string }): Promise<T>;
-  list<T>(path: string, opts?: ListOptions): Promise<T[]>;
+  list<T>(path: string, opts?: ListOptions<T>): Promise<T[]>;
   batch(requests: readonly ReadBatchRequest[]): Promise<Map<string, BatchResponse>>;
 }
 
@@ -367,8 +372,9 @@ export class Graph implements GraphReader {
   }
 
   /** Every item of a collection, following @odata.nextLink. */
-  async list<T>(path: string, opts: ListOptions = {}): Promise<T[]> {
+  async list<T>(path: string, opts: ListOptions<T> = {}): Promise<T[]> {
     const out: T[] = [];
+    const each = opts.each ?? ((item: T) => void out.push(item));
     let req = this.api(path).headers(opts.headers ?? {});
     if (opts.select) req = req.select(opts.select);
     if (opts.filter) req = req.filter(opts.filter);
@@ -377,7 +383,7 @@ export class Graph implements GraphReader {
     if (opts.count) req = req.count(true);
     let page = await this.call('GET', path, () => req.get() as Promise<{ value: T[]; '@odata.nextLink'?: string }>);
     for (let pages = 1; ; pages++) {
-      out.push(...(page.value ?? []));
+      for (const item of page.value ?? []) each(item);
       const next = page['@odata.nextLink'];
       if (!next) return out;
       if (pages > 100_000) throw new GraphRequestError(`${path}: more than 100,000 pages; stopping`, 0, 'TooManyPages', 'GET', path, false);

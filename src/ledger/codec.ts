@@ -52,23 +52,54 @@ export function encodeEvent(event: LedgerEvent): string {
 
 /** Serializes a batch to JSON lines, validating every event first so a bad one writes nothing. */
 export function encodeBatch(events: readonly LedgerEvent[]): string {
-  const lines: string[] = [];
+  return encodeLines(events).map((l) => `${l}\n`).join('');
+}
+
+/**
+ * The same bytes as encodeBatch, as buffers of about `chunkBytes` each (every event validated before the first
+ * buffer is handed out): a batch of a million events is more text than one string can hold, and buffers live
+ * outside the JavaScript heap.
+ */
+export function encodeBatchChunks(events: readonly LedgerEvent[], chunkBytes = 1 << 20): Buffer[] {
+  const chunks: Buffer[] = [];
+  let part: string[] = [];
+  let size = 0;
+  const flush = () => {
+    if (!part.length) return;
+    part.push('');
+    chunks.push(Buffer.from(part.join('\n'), 'utf8'));
+    part = [];
+    size = 0;
+  };
   events.forEach((event, i) => {
-    // Callers in JavaScript (and tests) can pass anything: check the envelope the types promise.
-    const problem = envelopeProblem(event);
-    if (problem) throw new InvalidEventError(i, problem);
-    if (event.v > LEDGER_VERSION) {
-      throw new InvalidEventError(i, `"v" is ${event.v} but this build writes at most version ${LEDGER_VERSION}`);
-    }
-    let line: string;
-    try {
-      line = encodeEvent(event);
-    } catch (err) {
-      throw new InvalidEventError(i, `not serializable as JSON (${(err as Error).message})`);
-    }
-    lines.push(line);
+    const line = encodeLine(event, i);
+    part.push(line);
+    size += line.length + 1;
+    if (size >= chunkBytes) flush();
   });
-  return lines.map((l) => `${l}\n`).join('');
+  flush();
+  return chunks;
+}
+
+function encodeLines(events: readonly LedgerEvent[]): string[] {
+  const lines: string[] = [];
+  events.forEach((event, i) => void lines.push(encodeLine(event, i)));
+  return lines;
+}
+
+/** One event checked and encoded; `i` names it in errors. */
+function encodeLine(event: LedgerEvent, i: number): string {
+  // Callers in JavaScript (and tests) can pass anything: check the envelope the types promise.
+  const problem = envelopeProblem(event);
+  if (problem) throw new InvalidEventError(i, problem);
+  if (event.v > LEDGER_VERSION) {
+    throw new InvalidEventError(i, `"v" is ${event.v} but this build writes at most version ${LEDGER_VERSION}`);
+  }
+  try {
+    return encodeEvent(event);
+  } catch (err) {
+    throw new InvalidEventError(i, `not serializable as JSON (${(err as Error).message})`);
+  }
 }
 
 /**
@@ -79,7 +110,7 @@ export function encodeBatch(events: readonly LedgerEvent[]): string {
  * skips them, `history` prints their fields). Refusing such a line would leave an older CLI unable to read the
  * ledger the scheduler writes; dropping it would lose it from `history --export` and from a copy.
  */
-export function decodeLine(line: string, file: string, lineNo: number): LedgerEvent {
+export function decodeLine(line: string, file: string, lineNo: number, shared?: Map<string, string>): LedgerEvent {
   let value: unknown;
   try {
     value = JSON.parse(line);
@@ -92,7 +123,25 @@ export function decodeLine(line: string, file: string, lineNo: number): LedgerEv
     throw new LedgerVersionError(file, lineNo, v, LEDGER_VERSION);
   }
   if (!hasEnvelope(value)) throw new LedgerCorruptError(file, lineNo, envelopeProblem(value) ?? 'not a valid event');
+  if (shared) share(value as Record<string, unknown>, shared);
   return value as LedgerEvent;
+}
+
+/**
+ * Fields whose values repeat from event to event: a run stamps all its events with one `at` and `runId`, a user's
+ * events name the same id and UPN, and the rest come from small vocabularies. Each value is kept once while a
+ * ledger is decoded (a ledger of a million users holds millions of events, each otherwise with its own copies).
+ */
+const SHARED_FIELDS = ['at', 'type', 'runId', 'userId', 'userPrincipalName', 'from', 'to', 'stage', 'kind', 'channel', 'reason', 'outcome', 'groupId', 'deadline'] as const;
+
+function share(event: Record<string, unknown>, shared: Map<string, string>): void {
+  for (const k of SHARED_FIELDS) {
+    const value = event[k];
+    if (typeof value !== 'string') continue;
+    const known = shared.get(value);
+    if (known === undefined) shared.set(value, value);
+    else event[k] = known;
+  }
 }
 
 /**
@@ -112,6 +161,35 @@ function hasEnvelope(value: unknown): boolean {
   return true;
 }
 
+/**
+ * decodeLedger of the ledger's bytes, line by line: a ledger of a million users is more text than one string can
+ * hold, so the whole file is never one string. Same events, same warnings.
+ */
+export function decodeLedgerBytes(bytes: Buffer, file: string): LedgerReadResult {
+  const events: LedgerEvent[] = [];
+  const warnings: string[] = [];
+  const bodyEnd = bytes.lastIndexOf(0x0a) + 1;
+  const shared = new Map<string, string>();
+  let pos = 0;
+  let lineNo = 0;
+  while (pos < bodyEnd) {
+    const nl = bytes.indexOf(0x0a, pos);
+    const line = bytes.toString('utf8', pos, nl);
+    pos = nl + 1;
+    lineNo++;
+    events.push(decodeLine(line, file, lineNo, shared));
+  }
+  if (bodyEnd < bytes.length) warnings.push(partialLineWarning(file, lineNo + 1, Buffer.byteLength(bytes.toString('utf8', bodyEnd))));
+  return { events, warnings };
+}
+
+function partialLineWarning(file: string, lineNo: number, bytes: number): string {
+  return (
+    `${file}:${lineNo}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
+    `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`
+  );
+}
+
 /** Decodes ledger text. A partial last line (an interrupted write) is left out with a warning, never an error. */
 export function decodeLedger(text: string, file: string): LedgerReadResult {
   const events: LedgerEvent[] = [];
@@ -126,12 +204,6 @@ export function decodeLedger(text: string, file: string): LedgerReadResult {
     lineNo++;
     events.push(decodeLine(line, file, lineNo));
   }
-  if (bodyEnd < text.length) {
-    const bytes = Buffer.byteLength(text.slice(bodyEnd));
-    warnings.push(
-      `${file}:${lineNo + 1}: partial trailing line (${bytes} bytes without a final newline, most likely an interrupted write) was ignored; ` +
-        `the next append moves it to ${path.basename(file)}.corrupt-<timestamp> and continues after the last complete line.`,
-    );
-  }
+  if (bodyEnd < text.length) warnings.push(partialLineWarning(file, lineNo + 1, Buffer.byteLength(text.slice(bodyEnd))));
   return { events, warnings };
 }

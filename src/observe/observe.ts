@@ -22,7 +22,7 @@ import type {
 } from '../engine/snapshot';
 import { fido2MethodReads, groupsToExpand } from '../engine/targets';
 import { RuntimeError } from '../errors';
-import { toTypedError, type GraphReader } from '../graph/client';
+import { toTypedError, type GraphReader, type ListOptions } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
 import { EnforcementGroupAmbiguousError, EnforcementGroupNotFoundError } from './errors';
 
@@ -68,6 +68,40 @@ class Reads {
   }
 }
 
+// Paged reads are streamed: each item is reduced to the fields the engine reads as its page arrives, and
+// the page is dropped (no page, and no item's unread columns, outlives its turn). Values that repeat are shared,
+// one copy each: a user's id and UPN (read again in the registration report, as device owner and group member),
+// an object's @odata.type, a device's OS and version, a user's list of registered methods.
+
+/** One shared copy of each distinct small value (see `Interner.methods`). */
+class Interner {
+  private readonly strings = new Map<string, string>();
+  private readonly lists = new Map<string, string[]>();
+
+  string(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    this.strings.set(s, s);
+    return s;
+  }
+
+  /** A list of short strings, shared by every item with the same list (read-only by convention). */
+  list(xs: readonly string[]): string[] {
+    const key = xs.join('\u0000');
+    const known = this.lists.get(key);
+    if (known) return known;
+    const copy = xs.map((x) => this.string(x));
+    this.lists.set(key, copy);
+    return copy;
+  }
+}
+
+/** A directory object with only what the engine reads: its id and, when Graph sent one, its type. */
+function directoryObject(o: SnapshotDirectoryObject, intern: Interner): SnapshotDirectoryObject {
+  const type = o['@odata.type'];
+  return type === undefined ? { id: intern.string(o.id) } : { id: intern.string(o.id), '@odata.type': intern.string(type) };
+}
+
 /** The `value` of a collection answer inside a $batch response. */
 function valueOf<T>(body: unknown): T[] {
   return (body as { value?: T[] } | null)?.value ?? [];
@@ -78,7 +112,7 @@ function errorOf(body: unknown): { code?: string; message?: string } {
 }
 
 /** Transitive members of each group (ids lower-case, each once), via $batch; a group that answers 404 maps to null. */
-async function expandGroups(graph: GraphReader, ids: string[], reads: Reads): Promise<Record<string, SnapshotDirectoryObject[] | null>> {
+async function expandGroups(graph: GraphReader, ids: string[], reads: Reads, intern: Interner): Promise<Record<string, SnapshotDirectoryObject[] | null>> {
   const out: Record<string, SnapshotDirectoryObject[] | null> = {};
   // group-list-transitivemembers.md
   const responses = await graph.batch(ids.map((id, i) => ({ id: String(i), method: 'GET' as const, url: `/groups/${id}/transitiveMembers?$select=id&$top=999` })));
@@ -96,17 +130,15 @@ async function expandGroups(graph: GraphReader, ids: string[], reads: Reads): Pr
       if (recordable(e)) return reads.record('groupMembers', e);
       throw new RuntimeError(`reading members of group ${gid} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`, r.status === 429 || r.status >= 500);
     }
-    const members = valueOf<SnapshotDirectoryObject>(r.body);
+    const members: SnapshotDirectoryObject[] = [];
+    for (const m of valueOf<SnapshotDirectoryObject>(r.body)) members.push(directoryObject(m, intern));
     out[gid] = members;
     const next = (r.body as { '@odata.nextLink'?: string } | null)?.['@odata.nextLink'];
-    if (next) {
-      followUps.push(
-        reads.attempt('groupMembers', [], () => graph.list<SnapshotDirectoryObject>(next)).then((rest) => {
-          members.push(...rest);
-        }),
-      );
-    }
+    // The rest of the group's pages go straight into `members`, one page at a time (a group of any size).
+    if (next) followUps.push(reads.attempt('groupMembers', undefined, () => graph.list<SnapshotDirectoryObject>(next, { each: (m) => void members.push(directoryObject(m, intern)) }).then(() => undefined)));
   });
+  // The $batch answer (the groups' first pages) is dropped here, before the follow-ups are awaited.
+  responses.clear();
   await Promise.all(followUps);
   return out;
 }
@@ -131,9 +163,10 @@ async function batchedLists<T>(graph: GraphReader, read: SnapshotRead, requests:
     const r = responses.get(String(i));
     if (!r) throw new RuntimeError(`$batch returned no answer for ${q.url}.`, true);
     if (r.status >= 400) return batchFailure(read, q.path, r, reads);
-    out[i]!.push(...valueOf<T>(r.body));
+    const items = out[i]!;
+    for (const item of valueOf<T>(r.body)) items.push(item);
     const next = (r.body as { '@odata.nextLink'?: string } | null)?.['@odata.nextLink'];
-    if (next) followUps.push(reads.attempt(read, [], () => graph.list<T>(next)).then((rest) => void out[i]!.push(...rest)));
+    if (next) followUps.push(reads.attempt(read, undefined, () => graph.list<T>(next, { each: (item) => void items.push(item) }).then(() => undefined)));
   });
   await Promise.all(followUps);
   return out;
@@ -160,11 +193,22 @@ export const EXPAND_LIMIT = 20;
  * (concepts/query-parameters.md), so a device showing 20 has its owners read in full
  * (device-list-registeredowners.md). No `$top` with `$expand`: the default page size, pages followed.
  */
-async function readDevices(graph: GraphReader, reads: Reads): Promise<SnapshotDevice[]> {
-  const devices = await reads.attempt('devices', [], () => graph.list<SnapshotDevice>('/devices', {
+async function readDevices(graph: GraphReader, reads: Reads, intern: Interner): Promise<SnapshotDevice[]> {
+  const devices: SnapshotDevice[] = [];
+  const kept = await reads.attempt('devices', false, () => graph.list<SnapshotDevice>('/devices', {
     select: ['id', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'approximateLastSignInDateTime', 'accountEnabled'],
     expand: 'registeredOwners($select=id)',
-  }));
+    each: (d) => void devices.push({
+      id: d.id,
+      displayName: d.displayName,
+      operatingSystem: d.operatingSystem == null ? d.operatingSystem : intern.string(d.operatingSystem),
+      operatingSystemVersion: d.operatingSystemVersion == null ? d.operatingSystemVersion : intern.string(d.operatingSystemVersion),
+      approximateLastSignInDateTime: d.approximateLastSignInDateTime,
+      accountEnabled: d.accountEnabled,
+      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : d.registeredOwners.map((o) => directoryObject(o, intern)) }),
+    }),
+  }).then(() => true));
+  if (!kept) return [];
   const full = devices.filter((d) => (d.registeredOwners?.length ?? 0) >= EXPAND_LIMIT);
   if (!full.length) return devices;
   const owners = await batchedLists<SnapshotDirectoryObject>(graph, 'devices',
@@ -200,6 +244,7 @@ async function readFido2Methods(graph: GraphReader, userIds: string[], reads: Re
 export async function observe(graph: GraphReader, campaign: Campaign, opts: ObserveOptions = {}): Promise<TenantSnapshot> {
   const t = campaign.spec.targets;
   const reads = new Reads();
+  const intern = new Interner();
   let group: EnforcementGroup | null = null;
   try {
     group = await findEnforcementGroup(graph, campaign.metadata.name);
@@ -224,6 +269,12 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   if (reads.errors.length) return snapshot;
 
   const none = <T>() => Promise.resolve<T[]>([]);
+  /** A paged collection, each item reduced by `keep` as its page arrives; [] with the failure recorded. */
+  const collect = async <T>(read: SnapshotRead, path: string, opts: ListOptions<T>, keep: (item: T) => T): Promise<T[]> => {
+    const out: T[] = [];
+    const ok = await reads.attempt(read, false, () => graph.list<T>(path, { ...opts, each: (item) => void out.push(keep(item)) }).then(() => true));
+    return ok ? out : [];
+  };
   [
     snapshot.users,
     snapshot.roleAssignments,
@@ -234,24 +285,25 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     snapshot.enforcementGroupMembers,
   ] = await Promise.all([
     // user-list.md
-    reads.attempt('users', [], () => graph.list<SnapshotUser>('/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 })),
+    collect<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 },
+      (u) => ({ id: intern.string(u.id), userPrincipalName: intern.string(u.userPrincipalName), displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail == null ? u.mail : intern.string(u.mail) })),
     t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
     t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
     // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
-    readDevices(graph, reads),
+    readDevices(graph, reads, intern),
     // authenticationmethodsroot-list-userregistrationdetails.md: only $filter and $orderBy, so every column and
     // the service's page size; passkey method names need include-unknown-enum-members.
-    reads.attempt('registrationDetails', [], () => graph.list<SnapshotRegistration>('/reports/authenticationMethods/userRegistrationDetails', {
-      headers: { Prefer: 'include-unknown-enum-members' },
-    })),
+    // Only the id, the UPN and the methods are kept of each row.
+    collect<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } },
+      (r) => ({ id: intern.string(r.id), userPrincipalName: r.userPrincipalName == null ? r.userPrincipalName : intern.string(r.userPrincipalName), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
     // fido2authenticationmethodconfiguration-get.md
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md
-    group ? reads.attempt('enforcementGroupMembers', [], () => graph.list<SnapshotDirectoryObject>(`/groups/${group.id}/members`, { select: ['id'], top: 999 })) : none<SnapshotDirectoryObject>(),
+    group ? collect<SnapshotDirectoryObject>('enforcementGroupMembers', `/groups/${group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)) : none<SnapshotDirectoryObject>(),
   ]);
   if (reads.errors.length) return snapshot;
 
-  snapshot.transitiveMembers = await expandGroups(graph, groupsToExpand(campaign, snapshot), reads);
+  snapshot.transitiveMembers = await expandGroups(graph, groupsToExpand(campaign, snapshot), reads, intern);
   if (reads.errors.length) return snapshot;
 
   snapshot.fido2Methods = await readFido2Methods(graph, fido2MethodReads(campaign, snapshot), reads);

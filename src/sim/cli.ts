@@ -76,11 +76,57 @@ export async function runSimServe(options: SimServeOptions, io: SimIo): Promise<
   return 0;
 }
 
+/**
+ * The JSON text of `value` (what JSON.stringify gives, byte for byte) in pieces of at most about `chunk` characters:
+ * the collections of a large tenant, one item after another, never the whole text at once (a JavaScript string
+ * holds at most about 512 MiB; a 1,000,000-user tenant is more than twice that).
+ */
+export function* jsonPieces(value: object, chunk = 1 << 20): Generator<string> {
+  let buf = '';
+  const flush = function* () {
+    if (buf.length >= chunk) {
+      yield buf;
+      buf = '';
+    }
+  };
+  buf += '{';
+  let first = true;
+  for (const [k, v] of Object.entries(value)) {
+    const plain = v !== null && typeof v === 'object' && (Array.isArray(v) || Object.getPrototypeOf(v) === Object.prototype);
+    const whole = plain ? '' : JSON.stringify(v);
+    if (whole === undefined) continue;
+    buf += `${first ? '' : ','}${JSON.stringify(k)}:`;
+    first = false;
+    if (Array.isArray(v)) {
+      buf += '[';
+      for (let i = 0; i < v.length; i++) {
+        buf += `${i ? ',' : ''}${JSON.stringify(v[i]) ?? 'null'}`;
+        yield* flush();
+      }
+      buf += ']';
+    } else if (plain) {
+      buf += '{';
+      let firstEntry = true;
+      for (const [ek, ev] of Object.entries(v as Record<string, unknown>)) {
+        const text = JSON.stringify(ev);
+        if (text === undefined) continue;
+        buf += `${firstEntry ? '' : ','}${JSON.stringify(ek)}:${text}`;
+        firstEntry = false;
+        yield* flush();
+      }
+      buf += '}';
+    } else buf += whole;
+    yield* flush();
+  }
+  buf += '}';
+  yield buf;
+}
+
 /** Prints a generated fixture as JSON; exit code 0, or 2 for an impossible size. */
 export async function runSimGenerate(options: SimGenerateOptions, io: SimIo): Promise<number> {
-  let text: string;
+  let fixture: object;
   try {
-    text = JSON.stringify(generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now, ...(options.prerequisites ? { prerequisites: true } : {}) }));
+    fixture = generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now, ...(options.prerequisites ? { prerequisites: true } : {}) });
   } catch (e) {
     if (e instanceof RangeError) {
       await write(io.stderr, `campaign sim generate: ${e.message}\n`);
@@ -88,6 +134,8 @@ export async function runSimGenerate(options: SimGenerateOptions, io: SimIo): Pr
     }
     throw e;
   }
-  await write(io.stdout, text + '\n');
+  // Streamed: a large tenant's JSON does not fit in one string.
+  for (const piece of jsonPieces(fixture)) await write(io.stdout, piece);
+  await write(io.stdout, '\n');
   return 0;
 }

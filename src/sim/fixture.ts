@@ -435,7 +435,7 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
     }
   }
 
-  if (!options.partial && c.errors.length === 0) warnings.push(...danglingReferences(fixture));
+  if (!options.partial && c.errors.length === 0) for (const w of danglingReferences(fixture)) warnings.push(w);
   return { fixture, errors: c.errors, warnings };
 }
 

@@ -146,7 +146,7 @@ function parseFilter(text: string): Clause[] {
       if (word === 'or') throw unsupportedQuery(`Unsupported Query. The operator 'or' is not supported in '${text}'.`);
       if (word !== 'and') throw syntax();
       p++;
-      out.push(...clause());
+      for (const c of clause()) out.push(c);
     }
     return out;
   };

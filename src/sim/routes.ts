@@ -370,15 +370,21 @@ function countText(ctx: RouteContext, n: number): GraphResponse {
   return { status: 200, text: String(n) };
 }
 
-function membersList(ctx: RouteContext, ids: readonly string[], cast: 'user' | 'group' | undefined): GraphResponse {
+/** The directory objects among `ids` (a device's registered owners), as a page. */
+function objectsList(ctx: RouteContext, ids: readonly string[]): GraphResponse {
   const objects: DirectoryObject[] = [];
   for (const id of ids) {
     const obj = ctx.tenant.directoryObject(id);
-    if (obj && (!cast || obj.type === cast)) objects.push(obj);
+    if (obj) objects.push(obj);
   }
+  return list(ctx, { context: 'directoryObjects', items: objects, resource: 'DirectoryObject', shape: (obj, select) => shapeDirectoryObject(ctx, obj, select) });
+}
+
+/** A group's (transitive) members, as a page; resolved once per tenant change (TenantState.memberObjects). */
+function membersList(ctx: RouteContext, groupId: string, transitive: boolean, cast: 'user' | 'group' | undefined): GraphResponse {
   return list(ctx, {
     context: cast ? `${cast}s` : 'directoryObjects',
-    items: objects,
+    items: ctx.tenant.memberObjects(groupId, transitive, cast),
     resource: 'DirectoryObject',
     shape: (obj, select) => shapeDirectoryObject(ctx, obj, select),
   });
@@ -636,7 +642,7 @@ export const ROUTES: Route[] = [
   route('GET', '/devices/{id}/registeredOwners', 'identity', true, (ctx) => {
     const d = ctx.tenant.devices.get(ctx.params[0]!);
     if (!d) throw notFound(ctx.params[0]!);
-    return membersList(ctx, d.registeredOwners ?? [], undefined);
+    return objectsList(ctx, d.registeredOwners ?? []);
   }),
 
   // role management
@@ -722,14 +728,14 @@ export const ROUTES: Route[] = [
       },
     });
   }),
-  route('GET', '/groups/{id}/members', 'identity', true, (ctx) => membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], undefined)),
+  route('GET', '/groups/{id}/members', 'identity', true, (ctx) => membersList(ctx, requireGroup(ctx, ctx.params[0]!).id, false, undefined)),
   route('GET', '/groups/{id}/members/microsoft.graph.user', 'identity', true, (ctx) =>
-    membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], 'user'),
+    membersList(ctx, requireGroup(ctx, ctx.params[0]!).id, false, 'user'),
   ),
   route('GET', '/groups/{id}/members/microsoft.graph.group', 'identity', true, (ctx) =>
-    membersList(ctx, [...ctx.tenant.memberIds(requireGroup(ctx, ctx.params[0]!).id)], 'group'),
+    membersList(ctx, requireGroup(ctx, ctx.params[0]!).id, false, 'group'),
   ),
-  route('GET', '/groups/{id}/transitiveMembers', 'identity', true, (ctx) => membersList(ctx, ctx.tenant.transitiveMemberIds(requireGroup(ctx, ctx.params[0]!).id), undefined), {
+  route('GET', '/groups/{id}/transitiveMembers', 'identity', true, (ctx) => membersList(ctx, requireGroup(ctx, ctx.params[0]!).id, true, undefined), {
     transitive: true,
   }),
   route(
@@ -737,7 +743,7 @@ export const ROUTES: Route[] = [
     '/groups/{id}/transitiveMembers/microsoft.graph.user',
     'identity',
     true,
-    (ctx) => membersList(ctx, ctx.tenant.transitiveMemberIds(requireGroup(ctx, ctx.params[0]!).id), 'user'),
+    (ctx) => membersList(ctx, requireGroup(ctx, ctx.params[0]!).id, true, 'user'),
     { transitive: true },
   ),
   route('POST', '/groups/{id}/members/$ref', 'identity', false, (ctx) => {

@@ -12,7 +12,7 @@ import { deniedError, routeRow, type RouteRow } from './route-table';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
 import { TenantState, type TenantRemoval } from './tenant-state';
 import { concurrencyRefusal, isOutlookPath, OutlookConcurrency, outlookClaims } from './mail-limits';
-import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, type ThrottleLimits, type WindowLimit } from './throttle';
+import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, resourceUnits, type CostInput, type ThrottleLimits, type WindowLimit } from './throttle';
 
 export interface FaultSettings {
   /** Added (real time) before every Graph response. */
@@ -61,6 +61,13 @@ export interface RequestStats {
   byRoute: Record<string, number>;
 }
 
+/**
+ * What the answered requests (not the throttled ones) used of each throttling limit since the counters were last
+ * reset, whether throttling is on or not: resource units for `identityResourceUnits`, requests for the others
+ * (keys of ThrottleLimits). With GRAPH_LIMITS it gives the least time Graph's limits allow for the same requests.
+ */
+export type LimitUsage = Partial<Record<keyof ThrottleLimits, number>>;
+
 export interface EmulatorOptions {
   /** The tenant: a fixture object or the path of a fixture file. */
   tenant: TenantFixture | string;
@@ -81,6 +88,8 @@ export interface EmulatorState {
   readonly tenant: TenantState;
   readonly notifications: readonly SimNotification[];
   requests(): RequestStats;
+  /** What the answered requests used of each Graph limit since the counters were reset (GET /_sim/usage). */
+  usage(): LimitUsage;
   faults(): FaultSettings;
   setFaults(patch: Record<string, unknown>): FaultSettings;
   resetCounters(): void;
@@ -123,6 +132,7 @@ class Core implements EmulatorState {
   readonly tenant: TenantState;
   readonly notifications: SimNotification[] = [];
   private stats: RequestStats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+  private used: LimitUsage = {};
   private settings: FaultSettings;
   private throttle: Throttle;
   /** Outlook requests in flight (concepts/throttling-limits.md: 4 per app). */
@@ -185,12 +195,17 @@ class Core implements EmulatorState {
     return structuredClone(this.stats);
   }
 
+  usage(): LimitUsage {
+    return { ...this.used };
+  }
+
   faults(): FaultSettings {
     return structuredClone(this.settings);
   }
 
   resetCounters(): void {
     this.stats = { total: 0, writes: 0, throttled: 0, byRoute: {} };
+    this.used = {};
   }
 
   /** Validates and applies a fault update; throws GraphHttpError(400) naming the bad field. */
@@ -297,6 +312,27 @@ class Core implements EmulatorState {
     return 'ok';
   }
 
+  /** Adds an answered request to what it used of each limit (RequestStats.used). */
+  private countUse(c: CostInput): void {
+    const used = this.used;
+    const add = (k: keyof ThrottleLimits, n: number) => void (used[k] = (used[k] ?? 0) + n);
+    switch (c.throttleClass) {
+      case 'identity':
+        add('identityResourceUnits', resourceUnits(c));
+        if (isWrite(c.method)) add('identityWrites', 1);
+        return;
+      case 'reports':
+        return add('reports', 1);
+      case 'conditionalAccess':
+        return add('conditionalAccess', 1);
+      case 'teamsActivity':
+      case 'teamsInstalledApps':
+        return add(c.throttleClass, 1);
+      case 'none':
+        return;
+    }
+  }
+
   countRoute(key: string, method: string, write = isWrite(method)): void {
     this.stats.byRoute[key] = (this.stats.byRoute[key] ?? 0) + 1;
     if (write) this.stats.writes++;
@@ -336,22 +372,24 @@ class Core implements EmulatorState {
       }
       if (req.outlookRefused && isOutlookPath('/' + req.segments.join('/'))) throw concurrencyRefusal();
       const value = (name: string) => [...req.query].find(([k]) => k.toLowerCase() === name)?.[1];
+      const top = value('$top');
+      const cost: CostInput = {
+        throttleClass: row?.throttle ?? route.throttle,
+        method: req.method,
+        baseCost: row?.cost ?? 1,
+        expand: value('$expand') !== undefined,
+        select: value('$select') !== undefined,
+        smallTop: top !== undefined && /^\d+$/.test(top.trim()) && Number(top) < 20,
+      };
       if (s.throttle) {
-        const top = value('$top');
-        const decision = this.throttle.admit({
-          throttleClass: row?.throttle ?? route.throttle,
-          method: req.method,
-          baseCost: row?.cost ?? 1,
-          expand: value('$expand') !== undefined,
-          select: value('$select') !== undefined,
-          smallTop: top !== undefined && /^\d+$/.test(top.trim()) && Number(top) < 20,
-        });
+        const decision = this.throttle.admit(cost);
         if (decision.throttled) {
           this.stats.throttled++;
           const headers: Record<string, string> = decision.retryAfterSeconds === undefined || s.omitRetryAfter ? {} : { 'Retry-After': String(decision.retryAfterSeconds) };
           throw new GraphHttpError(429, 'TooManyRequests', 'Too many requests. Please retry again later.', headers);
         }
       }
+      this.countUse(cost);
       const ctx: RouteContext = {
         method: req.method,
         version: req.version,
@@ -677,6 +715,8 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(204);
     case 'GET /_sim/requests':
       return json(200, core.requests());
+    case 'GET /_sim/usage':
+      return json(200, core.usage());
     case 'POST /_sim/reset-counters':
       core.resetCounters();
       return json(200, core.requests());
@@ -708,7 +748,7 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(200, core.tenant.applyPatch(result.fixture, removal));
     }
     default:
-      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
+      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, GET /_sim/usage, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
   }
 }
 

@@ -22,6 +22,8 @@ import { ID_COLLECTIONS } from './fixture';
 export class Collection<T extends { id: string }> {
   private readonly byId = new Map<string, T>();
   private list: T[] | undefined;
+  /** Bumped on every change, so what is derived from the collection knows when to derive again. */
+  version = 0;
 
   constructor(items: readonly T[] = []) {
     for (const item of items) this.byId.set(item.id, item);
@@ -50,6 +52,7 @@ export class Collection<T extends { id: string }> {
     const item = previous ? ({ ...previous, ...patch } as T) : patch;
     this.byId.set(item.id, item);
     this.list = undefined;
+    this.version++;
     return { item, previous };
   }
 
@@ -58,6 +61,7 @@ export class Collection<T extends { id: string }> {
     if (old) {
       this.byId.delete(id);
       this.list = undefined;
+      this.version++;
     }
     return old;
   }
@@ -149,6 +153,9 @@ export class TenantState {
   application: FixtureApplication | undefined;
   private readonly upnIndex = new Map<string, string>();
   private readonly members = new Map<string, Set<string>>();
+  /** Bumped on every membership change (see memberObjects). */
+  private membersVersion = 0;
+  private readonly resolvedMembers = new Map<string, { stamp: string; objects: DirectoryObject[] }>();
   private readonly fido2 = new Map<string, FixtureFido2Method[]>();
   /** Sent Items per sender user id, oldest first (sendMail with saveToSentItems). */
   private readonly sent = new Map<string, SentMessage[]>();
@@ -183,6 +190,7 @@ export class TenantState {
     const { members, ...rest } = g;
     this.groups.upsert(rest);
     if (members !== undefined || !this.members.has(g.id)) this.members.set(g.id, new Set(members ?? []));
+    this.membersVersion++;
   }
 
   /** A user by object id or UPN (case-insensitive), as /users/{id|upn} resolves it. */
@@ -228,6 +236,27 @@ export class TenantState {
     return out;
   }
 
+  /**
+   * The directory objects among a group's members (`transitive`: its nested groups' too), only users or groups
+   * with `cast`. Kept until the tenant changes, so paging through a group of a million members resolves its
+   * ids once, not once per page.
+   */
+  memberObjects(groupId: string, transitive: boolean, cast: 'user' | 'group' | undefined): readonly DirectoryObject[] {
+    const stamp = `${this.membersVersion}.${this.users.version}.${this.groups.version}.${this.devices.version}`;
+    const key = `${groupId} ${transitive} ${cast ?? ''}`;
+    const known = this.resolvedMembers.get(key);
+    if (known && known.stamp === stamp) return known.objects;
+    const objects: DirectoryObject[] = [];
+    for (const id of transitive ? this.transitiveMemberIds(groupId) : this.memberIds(groupId)) {
+      const obj = this.directoryObject(id);
+      if (obj && (!cast || obj.type === cast)) objects.push(obj);
+    }
+    // A handful of groups are paged at a time; older answers go rather than pile up.
+    if (this.resolvedMembers.size >= 8) this.resolvedMembers.clear();
+    this.resolvedMembers.set(key, { stamp, objects });
+    return objects;
+  }
+
   isMember(groupId: string, objectId: string): boolean {
     return this.members.get(groupId)?.has(objectId) ?? false;
   }
@@ -236,9 +265,11 @@ export class TenantState {
     let set = this.members.get(groupId);
     if (!set) this.members.set(groupId, (set = new Set()));
     set.add(objectId);
+    this.membersVersion++;
   }
 
   removeMember(groupId: string, objectId: string): boolean {
+    this.membersVersion++;
     return this.members.get(groupId)?.delete(objectId) ?? false;
   }
 
@@ -407,7 +438,10 @@ export class TenantState {
         if (!old) continue;
         count(removed, name);
         if (name === 'users') this.upnIndex.delete((old as FixtureUser).userPrincipalName.toLowerCase());
-        if (name === 'groups') this.members.delete(id);
+        if (name === 'groups') {
+          this.members.delete(id);
+          this.membersVersion++;
+        }
       }
     }
     for (const [userId, methodIds] of Object.entries(removal.fido2Methods ?? {})) {

@@ -28,12 +28,15 @@ describe('GET /_sim/requests', () => {
         'GET /beta/users': 1,
       },
     });
+    // What they used of Graph's limits (throttling off or on): /users costs 2 resource units, fido2Methods 1, a write 1 and one write.
+    expect((await h.sim('GET', '/_sim/usage')).body).toEqual({ identityResourceUnits: 7, identityWrites: 1 });
   });
 
   it('starts again from zero after POST /_sim/reset-counters', async () => {
     await h.client.api('/users').get();
     const reset = await h.sim('POST', '/_sim/reset-counters');
     expect(reset.body).toEqual({ total: 0, writes: 0, throttled: 0, byRoute: {} });
+    expect((await h.sim('GET', '/_sim/usage')).body).toEqual({});
     expect((await h.sim('GET', '/_sim/requests')).body.total).toBe(0);
   });
 });

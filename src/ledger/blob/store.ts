@@ -6,8 +6,9 @@
 import { randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { AppendBlobClient, BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { decodeLedger, encodeBatch } from '../codec';
+import { decodeLedgerBytes, encodeBatch } from '../codec';
 import { InvalidEventError, SnapshotCorruptError } from '../errors';
+import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
 import { LEDGER_FILE } from '../file/store';
@@ -150,7 +151,7 @@ export class BlobStore implements LedgerStore {
     const blob = this.ledgerBlob(campaign);
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
-    return decodeLedger(data.toString('utf8'), display(blob));
+    return decodeLedgerBytes(data, display(blob));
   }
 
   /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */
@@ -380,13 +381,17 @@ export class BlobStore implements LedgerStore {
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
     const blob = this.snapshotBlob(campaign, name);
-    const text = JSON.stringify(json);
-    if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
+    if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
+    // Built from pieces: at 1,000,000 users the text is more than one string can hold.
+    const pieces: Buffer[] = [];
+    for (const piece of jsonChunks(json)) pieces.push(Buffer.from(piece, 'utf8'));
+    pieces.push(Buffer.from('\n'));
+    const body = Buffer.concat(pieces);
+    pieces.length = 0;
     this.assertLockNotLost(campaign);
-    const body = `${text}\n`;
     // One Put Blob: readers see the old or the new value, never a mix.
     await this.call('write the snapshot', blob, () =>
-      blob.upload(body, Buffer.byteLength(body), { blobHTTPHeaders: { blobContentType: 'application/json' } }),
+      blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/json' } }),
     );
   }
 

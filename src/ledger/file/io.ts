@@ -23,11 +23,12 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes `text` to `tmp` (created, never reused), syncs it and renames it over `file`: readers see old or new. */
-export async function replaceFile(tmp: string, file: string, text: string): Promise<void> {
+export async function replaceFile(tmp: string, file: string, text: string | Iterable<string>): Promise<void> {
   try {
     const fh = await fsp.open(tmp, 'wx', 0o644);
     try {
-      await fh.writeFile(text);
+      if (typeof text === 'string') await fh.writeFile(text);
+      else for (const piece of text) await fh.write(piece);
       await fh.sync();
     } finally {
       await fh.close();

@@ -5,8 +5,9 @@ import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeLedger, encodeBatch } from '../codec';
+import { decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../codec';
 import { SnapshotCorruptError } from '../errors';
+import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
@@ -81,14 +82,15 @@ export class FileStore implements LedgerStore {
 
   async read(campaign: string): Promise<LedgerReadResult> {
     const file = this.ledgerFile(campaign);
-    let text: string;
+    // Bytes, decoded line by line: never the whole ledger as one string.
+    let bytes: Buffer;
     try {
-      text = await fsp.readFile(file, 'utf8');
+      bytes = await fsp.readFile(file);
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return { events: [], warnings: [] };
       throw err;
     }
-    return decodeLedger(text, file);
+    return decodeLedgerBytes(bytes, file);
   }
 
   async readOverview(campaign: string): Promise<LedgerOverview> {
@@ -102,13 +104,14 @@ export class FileStore implements LedgerStore {
     }
     // This store wrote these bytes, so it may scan them (overview.ts); anything unusual is decoded as read() does.
     const fast = scanOverview(bytes, file);
-    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedger(bytes.toString('utf8'), file));
+    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedgerBytes(bytes, file));
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
     const file = this.ledgerFile(campaign);
-    const data = Buffer.from(encodeBatch(events), 'utf8');
-    if (data.length === 0) return;
+    // Every event is checked and encoded before anything is written; buffers, not one string (a million events).
+    const chunks = encodeBatchChunks(events);
+    if (chunks.length === 0) return;
     await fsp.mkdir(path.dirname(file), { recursive: true });
     const base = fsConstants.O_RDWR | fsConstants.O_APPEND | fsConstants.O_CREAT;
     let created = true;
@@ -122,11 +125,13 @@ export class FileStore implements LedgerStore {
     }
     try {
       if (!created) await this.repairTail(fh, file);
-      // One write of the whole batch: a crash can only leave a partial line at the end, which repairTail handles.
-      let off = 0;
-      while (off < data.length) {
-        const { bytesWritten } = await fh.write(data, off, data.length - off);
-        off += bytesWritten;
+      // The batch written in order: a crash can only leave a partial line at the end, which repairTail handles.
+      for (const data of chunks) {
+        let off = 0;
+        while (off < data.length) {
+          const { bytesWritten } = await fh.write(data, off, data.length - off);
+          off += bytesWritten;
+        }
       }
       await fh.sync();
     } finally {
@@ -257,12 +262,15 @@ export class FileStore implements LedgerStore {
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
     // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
+    // Written in pieces: at 1,000,000 users the text is more than one string can hold.
     const file = this.snapshotFile(campaign, name);
-    const text = JSON.stringify(json);
-    if (text === undefined) throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
+    if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });
-    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, `${text}\n`);
+    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, (function* () {
+      yield* jsonChunks(json);
+      yield '\n';
+    })());
     await fsyncDir(dir);
   }
 

@@ -1,0 +1,65 @@
+// JSON text in pieces: what JSON.stringify gives, byte for byte, without ever holding the whole text. A snapshot
+// of 1,000,000 users is more text than one JavaScript string can hold (about 512 MiB), so snapshots are written
+// piece by piece; the format on disk does not change.
+
+const isPlainObject = (v: object) => {
+  const proto = Object.getPrototypeOf(v);
+  return proto === Object.prototype || proto === null;
+};
+
+/**
+ * The JSON text of `value` as JSON.stringify(value) would give it, in pieces of about `chunk` characters (a piece
+ * ends after the array item or object member that reached the size). Arrays and plain objects are walked down to
+ * `depth` levels; anything deeper is one JSON.stringify. Nothing at all for a value JSON.stringify gives undefined for.
+ */
+export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generator<string> {
+  let buf = '';
+  function* emit(text: string): Generator<string> {
+    buf += text;
+    if (buf.length >= chunk) {
+      yield buf;
+      buf = '';
+    }
+  }
+  /** Writes `v` (already through toJSON) and says whether it wrote anything. */
+  function* walk(v: unknown, level: number): Generator<string, boolean> {
+    if (v === null || typeof v !== 'object' || level >= depth || !(Array.isArray(v) || isPlainObject(v))) {
+      const text = JSON.stringify(v);
+      if (text === undefined) return false;
+      yield* emit(text);
+      return true;
+    }
+    if (Array.isArray(v)) {
+      yield* emit('[');
+      for (let i = 0; i < v.length; i++) {
+        if (i) yield* emit(',');
+        if (!(yield* walk(toJson(v[i], String(i)), level + 1))) yield* emit('null');
+      }
+      yield* emit(']');
+      return true;
+    }
+    yield* emit('{');
+    let first = true;
+    for (const k of Object.keys(v)) {
+      const item = toJson((v as Record<string, unknown>)[k], k);
+      if (!writable(item)) continue;
+      yield* emit(`${first ? '' : ','}${JSON.stringify(k)}:`);
+      first = false;
+      yield* walk(item, level + 1);
+    }
+    yield* emit('}');
+    return true;
+  }
+  yield* walk(toJson(value, ''), 0);
+  if (buf) yield buf;
+}
+
+function toJson(v: unknown, key: string): unknown {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return (v as { toJSON(k: string): unknown }).toJSON(key);
+  return v;
+}
+
+/** Whether JSON.stringify writes a member with this value (undefined, functions and symbols are left out). */
+function writable(v: unknown): boolean {
+  return v !== undefined && typeof v !== 'function' && typeof v !== 'symbol';
+}
