@@ -10,6 +10,7 @@ import { validateSchema } from './schema';
 import { CampaignSource, formatPath } from './source';
 import { closest, listOf } from './suggest';
 import type { Campaign, Diagnostic } from './types';
+import { appendAll } from '../contracts/arrays';
 
 export interface LoadResult {
   file: string;
@@ -75,7 +76,7 @@ export function parseCampaign(text: string, file: string, opts: LoadOptions = {}
   const raw = toData(doc, source, found);
   if (raw === ALIAS_FAILED) return split(file, source, found);
   const data = structuredClone(raw) as unknown;
-  found.push(...validateSchema(data, source));
+  appendAll(found, validateSchema(data, source));
   if (found.some((d) => d.severity === 'error')) return split(file, source, found);
 
   const ctx: RuleContext = { source, raw };
@@ -83,7 +84,7 @@ export function parseCampaign(text: string, file: string, opts: LoadOptions = {}
   if (!found.some((d) => d.severity === 'error')) {
     for (const rule of CAMPAIGN_RULES) {
       if (opts.skipFileNameRule && rule.name === 'fileNameMatchesName') continue;
-      found.push(...rule(campaign, ctx));
+      appendAll(found, rule(campaign, ctx));
     }
   }
   const result = split(file, source, found);

@@ -7,6 +7,7 @@ import type { RuleContext } from './rules';
 import { finding } from './rules';
 import { isGuid } from './roles';
 import { EXCLUSION_LISTS, type Campaign, type CampaignStatus, type Diagnostic, type ExclusionList, type RetiredExclusion } from './types';
+import { appendAll } from '../contracts/arrays';
 
 /** Which status may follow which, in one reviewed change. */
 export const STATUS_MOVES: Record<CampaignStatus, readonly CampaignStatus[]> = {
@@ -58,7 +59,7 @@ export function checkLock(base: Campaign | null, head: Campaign, ctx: RuleContex
     const [top, section, list] = p;
     if (top === 'spec' && (section === 'status' || section === 'enforcement')) continue;
     if (top === 'spec' && section === 'exclusions' && list === 'retired') {
-      out.push(...retiredKept(base, head, ctx, rev, p));
+      appendAll(out, retiredKept(base, head, ctx, rev, p));
       continue;
     }
     if (top === 'spec' && section === 'exclusions' && isExclusionList(list)) {

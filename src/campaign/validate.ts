@@ -7,6 +7,7 @@ import { listAtBase, readAtBase, repoPath, resolveBase, type GitBase } from './g
 import { listCampaignFiles, loadCampaignFile, namesUniqueAcrossFiles, parseCampaign, type LoadResult } from './load';
 import { checkLock } from './lock';
 import type { Campaign, Diagnostic } from './types';
+import { appendAll } from '../contracts/arrays';
 
 /** One line per diagnostic (file:line:col: …), as the CLI prints it and the Pulumi program fails with it. */
 export function formatDiagnostic(d: Diagnostic): string {
@@ -46,7 +47,7 @@ export function expandPaths(paths: string[]): { files: string[]; dirs: string[] 
       const inDir = listCampaignFiles(p);
       if (inDir.length === 0) throw new UsageError(`${p}: no campaign files (*.yaml, *.yml) in this directory.`, 'Add a campaign, for example a copy of campaigns/admins-passkeys.yaml.');
       dirs.push(p);
-      files.push(...inDir);
+      appendAll(files, inDir);
     } else {
       files.push(p);
     }
@@ -123,7 +124,7 @@ export function validatePaths(paths: string[], opts: { base?: string } = {}): Va
       warnings: warnings.sort(byPos),
     };
   });
-  reports.push(...removed);
+  appendAll(reports, removed);
   const errors = reports.reduce((n, r) => n + r.errors.length, 0);
   const warnings = reports.reduce((n, r) => n + r.warnings.length, 0);
   const invalid = reports.filter((r) => !r.valid).length;

@@ -10,6 +10,7 @@ import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
 import { DELIVERY_OUTCOME_TITLE, deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
 import type { DashboardDetail } from './timeline';
+import { maxOf } from '../contracts/arrays';
 
 export function escapeHtml(text: string): string {
   return text.replace(/[&<>"']/g, (c) => (c === '&' ? '&amp;' : c === '<' ? '&lt;' : c === '>' ? '&gt;' : c === '"' ? '&quot;' : '&#39;'));
@@ -145,7 +146,7 @@ function timelineSvg(daily: DayCounts[]): string {
   const pw = W - L - R, ph = H - T - B;
   const order: Stage[] = ['enforced', 'enforcementNotice', 'passkeyRegistration', 'deviceUpdate'];
   const totals = daily.map((d) => order.reduce((s, k) => s + d[k], 0));
-  const max = niceMax(Math.max(...totals));
+  const max = niceMax(maxOf(totals));
   const step = pw / daily.length;
   const bw = Math.max(1, Math.min(28, step * 0.78));
   const out: string[] = [];

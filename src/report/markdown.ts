@@ -3,6 +3,7 @@
 // GitHub's 65,536-character comment limit.
 import { DELIVERY_OUTCOME_TITLE, deliveryText, STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
 import { earliestNote, stageText } from './text';
+import { appendAll } from '../contracts/arrays';
 
 export const MAX_ROWS = 50;
 const MAX_NAMES = 10;
@@ -52,7 +53,7 @@ export function renderMarkdown(r: StatusReport): string {
   out.push(`${run} · estimated end **${r.estimatedEnd ?? 'unknown'}**${earliestNote(r)}`);
   out.push('');
   const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '—');
-  out.push(...mdTable(['Stage', 'Users', 'Share'], [
+  appendAll(out, mdTable(['Stage', 'Users', 'Share'], [
     ['Targeted', String(c.targeted), c.targeted > 0 ? '100%' : '—'],
     [STAGE_TITLE.deviceUpdate, String(c.deviceUpdate), pct(c.deviceUpdate)],
     [STAGE_TITLE.passkeyRegistration, String(c.passkeyRegistration), pct(c.passkeyRegistration)],
@@ -109,8 +110,8 @@ export function renderMarkdown(r: StatusReport): string {
     if (ch.transitions.length) {
       out.push('');
       const rows = ch.transitions.slice(0, MAX_ROWS).map((t) => [code(t.userPrincipalName), t.from ? stageText(t.from) : 'entered', t.to ? stageText(t.to) : 'left the campaign', md(t.reason)]);
-      out.push(...mdTable(['User', 'From', 'To', 'Reason'], rows));
-      out.push(...more(ch.transitions.length, MAX_ROWS, 'stage changes'));
+      appendAll(out, mdTable(['User', 'From', 'To', 'Reason'], rows));
+      appendAll(out, more(ch.transitions.length, MAX_ROWS, 'stage changes'));
     }
     const flagged = [
       ...ch.graceExceeded.map((g) => [code(g.userPrincipalName), `exceeded the ${stageText(g.stage).toLowerCase()} grace period`]),
@@ -120,8 +121,8 @@ export function renderMarkdown(r: StatusReport): string {
     ];
     if (flagged.length) {
       out.push('');
-      out.push(...mdTable(['User', 'Event'], flagged.slice(0, MAX_ROWS)));
-      out.push(...more(flagged.length, MAX_ROWS, 'events'));
+      appendAll(out, mdTable(['User', 'Event'], flagged.slice(0, MAX_ROWS)));
+      appendAll(out, more(flagged.length, MAX_ROWS, 'events'));
     }
   }
   out.push('');
@@ -133,12 +134,12 @@ export function renderMarkdown(r: StatusReport): string {
     out.push('None.');
   } else {
     const rows = exceeded.slice(0, MAX_ROWS).map((u) => [code(u.userPrincipalName), stageText(u.stage), day(u.stageSince), day(u.exceededGraceAt), u.devicesBelowMinimum.length ? md(u.devicesBelowMinimum.join('; ')) : '—']);
-    out.push(...mdTable(['User', 'Stage', 'Since', 'Exceeded grace period', 'Devices below minimum OS'], rows));
-    out.push(...more(exceeded.length, MAX_ROWS, 'users'));
+    appendAll(out, mdTable(['User', 'Stage', 'Since', 'Exceeded grace period', 'Devices below minimum OS'], rows));
+    appendAll(out, more(exceeded.length, MAX_ROWS, 'users'));
   }
   out.push('');
 
-  out.push(...noticesSection(r));
+  appendAll(out, noticesSection(r));
   out.push('');
 
   out.push('### Outlook');
@@ -165,8 +166,8 @@ function noticesSection(r: StatusReport): string[] {
   if (untold.length) {
     out.push('');
     const rows = untold.slice(0, MAX_ROWS).map((u) => [code(u.userPrincipalName), stageText(u.stage), u.delivery ? md(deliveryText(u.delivery)) : 'no notice recorded', u.alerts.includes('Unreachable') ? 'Unreachable' : '—']);
-    out.push(...mdTable(['User', 'Stage', 'Latest notice', 'Alert'], rows));
-    out.push(...more(untold.length, MAX_ROWS, 'users'));
+    appendAll(out, mdTable(['User', 'Stage', 'Latest notice', 'Alert'], rows));
+    appendAll(out, more(untold.length, MAX_ROWS, 'users'));
   }
   return out;
 }

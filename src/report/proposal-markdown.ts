@@ -5,6 +5,7 @@ import { code, md, mdTable } from './markdown';
 import { READINESS_TITLE, STAGE_TITLE } from './model';
 import type { PlanOverview } from './overview';
 import { STAGES } from '../engine/types';
+import { appendAll } from '../contracts/arrays';
 
 const MAX_ROWS = 50;
 
@@ -30,7 +31,7 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
 
   out.push(`### Targeted users: ${o.targeted}`);
   out.push('');
-  out.push(...mdTable(['Who', 'Users'], [
+  appendAll(out, mdTable(['Who', 'Users'], [
     ['Targeted', String(o.targeted)],
     ['Excluded (break-glass accounts and exclusions)', String(o.excluded)],
     ['Outside the FIDO2 (passkey) policy scope: cannot register a passkey', String(o.outOfFido2Scope)],
@@ -41,7 +42,7 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
   out.push('### Readiness');
   out.push('');
   const r = o.readiness;
-  out.push(...mdTable(['Readiness', 'Users', 'Share of targeted'], [
+  appendAll(out, mdTable(['Readiness', 'Users', 'Share of targeted'], [
     [READINESS_TITLE.needsDeviceUpdate, String(r.needsDeviceUpdate), pct(r.needsDeviceUpdate)],
     [READINESS_TITLE.needsPasskey, String(r.needsPasskey), pct(r.needsPasskey)],
     [READINESS_TITLE.ready, String(r.ready), pct(r.ready)],
@@ -62,14 +63,14 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
     out.push(`Active devices by platform: ${platforms.map((p) => `${p} ${o.devicesBelowMinimum[p]}`).join(' · ')}. Their users update them before anything else.`);
     out.push('');
     const rows = o.devicesBelowMinimumByVersion.slice(0, MAX_ROWS).map((g) => [`${g.platform} ${g.version}`, String(g.devices), String(g.users), g.minimum]);
-    out.push(...mdTable(['OS version', 'Devices', 'Users', 'Minimum'], rows, [false, true, true, false]));
+    appendAll(out, mdTable(['OS version', 'Devices', 'Users', 'Minimum'], rows, [false, true, true, false]));
     if (o.devicesBelowMinimumByVersion.length > MAX_ROWS) out.push('', `… and ${o.devicesBelowMinimumByVersion.length - MAX_ROWS} more versions (see \`campaign plan --json\`).`);
   }
   out.push('');
 
   out.push(first ? '### Stages the campaign starts with' : '### Stages after the next run');
   out.push('');
-  out.push(...mdTable(['Stage', 'Users', 'Share of targeted'], STAGES.map((s) => [STAGE_TITLE[s], String(o.stages[s]), pct(o.stages[s])]), [false, true, true]));
+  appendAll(out, mdTable(['Stage', 'Users', 'Share of targeted'], STAGES.map((s) => [STAGE_TITLE[s], String(o.stages[s]), pct(o.stages[s])]), [false, true, true]));
   const moves = new Map<string, number>();
   for (const t of result.transitions) {
     const k = `${t.from ? STAGE_TITLE[t.from] : 'Enters the campaign'} → ${t.to ? STAGE_TITLE[t.to] : 'Leaves the campaign'}`;

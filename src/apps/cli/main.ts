@@ -6,6 +6,7 @@ import { RuntimeError, UsageError, describeSystemError, isSystemError } from '..
 import { StateError } from '../../ledger/errors';
 import { guardOutput, println, processIo, type Io } from './io';
 import { pathError } from './path-errors';
+import { maxOf } from '../../contracts/arrays';
 
 type Command = { summary: string; load: () => Promise<{ run(argv: string[], io: Io): Promise<number> }> };
 
@@ -23,7 +24,7 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function usage(): string {
-  const width = Math.max(...Object.keys(COMMANDS).map((c) => c.length));
+  const width = maxOf(Object.keys(COMMANDS).map((c) => c.length));
   const lines = Object.entries(COMMANDS).map(([name, c]) => `  ${name.padEnd(width)}  ${c.summary}`);
   return `Usage: campaign <command> [options]
 

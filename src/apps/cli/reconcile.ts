@@ -13,6 +13,7 @@ import { CampaignInvalid, COMMON_GRAPH_FLAGS, graphUrl, resolveCampaign, openSta
 import { writeOutputFlag } from './output-file';
 import { atPath } from './path-errors';
 import { graphClock, println, type Io } from './io';
+import { maxOf } from '../../contracts/arrays';
 
 const usage = (cmd: string, what: string, opts: { synopsis?: string; json?: string; extra?: string; after?: string; exit?: string } = {}) => `Usage: campaign ${cmd} --campaign NAME|FILE [--graph-url URL] [--state DIR] [--now ISO] [--json]${opts.synopsis ?? ''}
 
@@ -69,7 +70,7 @@ export function formatRun(r: RunResult, overview?: PlanOverview): string {
   }
   if (r.transitions.length) {
     lines.push(`  ${r.transitions.length} transition${r.transitions.length === 1 ? '' : 's'}:`);
-    const width = Math.min(48, Math.max(...r.transitions.map((t) => t.userPrincipalName.length)));
+    const width = Math.min(48, maxOf(r.transitions.map((t) => t.userPrincipalName.length)));
     for (const t of r.transitions.slice(0, 200)) lines.push(`    ${t.userPrincipalName.padEnd(width)}  ${t.from ?? '(new)'} → ${t.to ?? '(left)'}  ${t.reason}`);
     if (r.transitions.length > 200) lines.push(`    … and ${r.transitions.length - 200} more (use --json for all)`);
   }
