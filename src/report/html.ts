@@ -3,12 +3,13 @@
 // browser refuse any. The per-user data rides along as JSON in a non-executed script element, paged in the
 // browser, so 100,000 users stay usable.
 import { createHash } from 'node:crypto';
+import { gzipSync } from 'node:zlib';
 import { ROLE_DISPLAY_NAMES, roleName, type SupportedRoleName } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
 import type { AlertKind } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
-import { DELIVERY_OUTCOME_TITLE, deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport } from './model';
+import { DELIVERY_OUTCOME_TITLE, deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport, type StatusUser } from './model';
 import type { DashboardDetail } from './timeline';
 import { maxOf } from '../contracts/arrays';
 
@@ -248,41 +249,85 @@ function alertsHtml(r: StatusReport): string {
 const ALERT_BITS: string[] = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup', 'Unreachable', 'AccountDisabled', 'unread', 'disabled'];
 const READINESS_KEYS = ['needsDeviceUpdate', 'needsPasskey', 'ready', 'unassessed'] as const;
 
+/** Users per page with a timeline, devices and methods in the user detail; the others get a note on how to see theirs. */
+export const DETAIL_LIMIT = 50_000;
+
+/** Strings kept once, referred to by index. */
+class Interner {
+  readonly list: string[] = [];
+  private readonly index = new Map<string, number>();
+  of(text: string): number {
+    let i = this.index.get(text);
+    if (i === undefined) {
+      i = this.list.length;
+      this.list.push(text);
+      this.index.set(text, i);
+    }
+    return i;
+  }
+}
+
+/** gzip, then base64: what the page's script decompresses with DecompressionStream (no network, allowed by the CSP). */
+function packed(value: unknown): string {
+  return gzipSync(Buffer.from(JSON.stringify(value), 'utf8'), { level: 6 }).toString('base64');
+}
+
+/** A UTC day number, or -1 for none. */
+function dayNumber(iso: string | null): number {
+  return iso ? dayOf(iso.length === 10 ? `${iso}T00:00:00Z` : iso) : -1;
+}
+
 /**
- * Per-user rows as compact arrays: [upn, displayName, stage index (4 = not entered), since, deadline,
- * exceeded, postponed, devices below minimum, alert bits (ALERT_BITS), readiness index (-1 = not observed), last notice].
+ * The user table as columns, one array per column, parallel to the report's rows: the UPN's local part and
+ * an interned domain, display name (empty when none), stage index (4 = not entered), since / deadline /
+ * postponed as UTC day numbers (-1 = none), exceeded grace as a day number (-1 = no, -2 = yes on an unknown
+ * day), devices below the minimum and the last notice as indexes into `strings` (-1 = none), alert bits
+ * (ALERT_BITS), readiness index (-1 = not observed). `order` lists the rows by UPN when the report's are not.
  */
-function tableData(r: StatusReport): unknown {
+function tableColumns(r: StatusReport): unknown {
   const idx = new Map<Stage, number>(STAGES.map((s, i) => [s, i]));
   const bit = new Map<string, number>(ALERT_BITS.map((k, i) => [k, 1 << i]));
-  return {
-    stages: [...STAGES.map((s) => STAGE_TITLE[s]), NOT_ENTERED],
-    stageKeys: [...STAGES, 'notEntered'],
-    readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'],
-    readinessKeys: READINESS_KEYS,
-    alertKeys: ALERT_BITS,
-    alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
-    users: r.users.map((u) => {
-      let bits = 0;
-      for (const a of u.alerts) bits |= bit.get(a) ?? 0;
-      if (u.unread) bits |= bit.get('unread')!;
-      if (u.accountEnabled === false) bits |= bit.get('disabled')!;
-      return [
-        u.userPrincipalName,
-        u.displayName ?? '',
-        u.stage === null ? 4 : idx.get(u.stage)!,
-        u.stageSince ? u.stageSince.slice(0, 10) : '',
-        u.deadline ?? '',
-        u.exceededGraceAt ? u.exceededGraceAt.slice(0, 10) : u.exceededGrace ? '?' : '',
-        u.postponedUntil ? u.postponedUntil.slice(0, 10) : '',
-        u.devicesBelowMinimum.join('; '),
-        bits,
-        u.readiness === null ? -1 : READINESS_KEYS.indexOf(u.readiness),
-        u.delivery ? deliveryText(u.delivery) : '',
-      ];
-    }),
-  };
+  const domains = new Interner(), strings = new Interner();
+  const n = r.users.length;
+  const upn: string[] = new Array<string>(n), dom = new Array<number>(n), dn: string[] = new Array<string>(n);
+  const stage = new Array<number>(n), since = new Array<number>(n), deadline = new Array<number>(n), exceeded = new Array<number>(n);
+  const postponed = new Array<number>(n), devices = new Array<number>(n), alerts = new Array<number>(n), readiness = new Array<number>(n), notice = new Array<number>(n);
+  let sorted = true, prev = '';
+  for (let i = 0; i < n; i++) {
+    const u = r.users[i];
+    const at = u.userPrincipalName.lastIndexOf('@');
+    upn[i] = at < 0 ? u.userPrincipalName : u.userPrincipalName.slice(0, at);
+    dom[i] = at < 0 ? -1 : domains.of(u.userPrincipalName.slice(at + 1));
+    dn[i] = u.displayName ?? '';
+    stage[i] = u.stage === null ? 4 : idx.get(u.stage)!;
+    since[i] = dayNumber(u.stageSince);
+    deadline[i] = dayNumber(u.deadline);
+    exceeded[i] = u.exceededGraceAt ? dayNumber(u.exceededGraceAt) : u.exceededGrace ? -2 : -1;
+    postponed[i] = dayNumber(u.postponedUntil);
+    devices[i] = u.devicesBelowMinimum.length ? strings.of(u.devicesBelowMinimum.join('; ')) : -1;
+    let bits = 0;
+    for (const a of u.alerts) bits |= bit.get(a) ?? 0;
+    if (u.unread) bits |= bit.get('unread')!;
+    if (u.accountEnabled === false) bits |= bit.get('disabled')!;
+    alerts[i] = bits;
+    readiness[i] = u.readiness === null ? -1 : READINESS_KEYS.indexOf(u.readiness);
+    notice[i] = u.delivery ? strings.of(deliveryText(u.delivery)) : -1;
+    const key = u.userPrincipalName.toLowerCase();
+    if (key < prev) sorted = false;
+    prev = key;
+  }
+  const out: Record<string, unknown> = { upn, dom, domains: domains.list, dn, stage, since, deadline, exceeded, postponed, devices, alerts, readiness, notice, strings: strings.list };
+  if (!sorted) {
+    const keys = r.users.map((u) => u.userPrincipalName.toLowerCase());
+    const order = Array.from({ length: n }, (_, i) => i);
+    order.sort((a, b) => (keys[a] < keys[b] ? -1 : keys[a] > keys[b] ? 1 : a - b));
+    out.order = order;
+  }
+  return out;
 }
+
+/** Needs an admin's eye first: an alert, past a grace period, not read in the last run, or a disabled account. */
+const needsAttention = (u: StatusUser): boolean => u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false;
 
 const REASON_TEXT: Record<string, string> = {
   AlreadyInEnforcementGroup: 'already in the enforcement group with a passkey',
@@ -302,17 +347,29 @@ const NOTICE_TEXT: Record<string, string> = {
   enforcementNotice: 'Enforcement notice', enforcementNoticeReminder: 'Enforcement notice reminder', enforced: 'Enforced notice',
 };
 
-/** The user detail, parallel to the table's rows: { o: origin minutes, s: strings, u: [[timeline, earlier, devices, methods] | 0] }. */
-function detailData(r: StatusReport, detail: DashboardDetail | undefined): unknown {
-  if (!detail) return { o: 0, s: [], u: [], none: true };
-  return {
-    o: detail.origin,
-    s: detail.strings,
-    u: r.users.map((u) => {
-      const d = detail.users.get(u.userId);
-      return d ? [d.timeline, d.earlier, d.devices ?? 0, d.methods ?? 0] : 0;
-    }),
-  };
+/**
+ * The user detail: { o: origin minutes, s: strings, ix: table rows that carry a detail (ascending),
+ * u: [[timeline, earlier, devices, methods] | 0] parallel to ix, left: rows left out }. At most `limit` rows
+ * carry one: those that need attention first, then the others in table order.
+ */
+function detailData(r: StatusReport, detail: DashboardDetail | undefined, limit: number): unknown {
+  if (!detail) return { o: 0, s: [], ix: [], u: [], left: 0, none: true };
+  const n = r.users.length;
+  let ix: number[];
+  if (n <= limit) ix = Array.from({ length: n }, (_, i) => i);
+  else {
+    const pick = new Uint8Array(n);
+    let taken = 0;
+    for (let i = 0; i < n && taken < limit; i++) if (needsAttention(r.users[i])) { pick[i] = 1; taken++; }
+    for (let i = 0; i < n && taken < limit; i++) if (!pick[i]) { pick[i] = 1; taken++; }
+    ix = [];
+    for (let i = 0; i < n; i++) if (pick[i]) ix.push(i);
+  }
+  const u = ix.map((i) => {
+    const d = detail.users.get(r.users[i].userId);
+    return d ? [d.timeline, d.earlier, d.devices ?? 0, d.methods ?? 0] : 0;
+  });
+  return { o: detail.origin, s: detail.strings, ix, u, left: n - ix.length };
 }
 
 /** Users past a grace period hold the end date: how many, since when, and what the admin can do; then the estimate's assumptions. */
@@ -453,13 +510,55 @@ const SCRIPT = `(function () {
   'use strict';
   var $ = function (id) { return document.getElementById(id); };
   var data = JSON.parse($('dashboard-data').textContent);
-  var detail = null;
-  var rows = data.users, n = rows.length, i;
-  var lowerUpn = new Array(n), hay = new Array(n);
-  for (i = 0; i < n; i++) { lowerUpn[i] = rows[i][0].toLowerCase(); hay[i] = lowerUpn[i] + '\\n' + rows[i][1].toLowerCase(); }
-  var COL = { user: 0, stage: 2, since: 3, deadline: 4, exceeded: 5, postponed: 6, devices: 7, alerts: 8, readiness: 9, notice: 10 };
+  var detailMeta = JSON.parse($('dashboard-detail').textContent);
+  var detail = null, detailLoad = null;
+  var n = data.n, T = null, S, SI, DL, X, P, D, A, R, NT, rank = null, order = null, strRank = null, hay = null;
   var st = { q: '', stage: '', readiness: '', alert: '', exceeded: false, sort: 'user', dir: 1, page: 0, size: 50 };
-  var view = [];
+  var view = new Int32Array(0);
+
+  /** base64 of gzip → the JSON it holds, decompressed by the browser (DecompressionStream: no network). */
+  function unpack(b64) {
+    var bytes;
+    if (typeof Uint8Array.fromBase64 === 'function') bytes = Uint8Array.fromBase64(b64);
+    else {
+      var bin = atob(b64), len = bin.length;
+      bytes = new Uint8Array(len);
+      for (var k = 0; k < len; k++) bytes[k] = bin.charCodeAt(k);
+    }
+    var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
+    return new Response(stream).text().then(JSON.parse);
+  }
+  /** The table's columns as typed arrays: filters and sorts run over them, rows are built only when shown. */
+  function columns(t) {
+    T = t;
+    S = Int8Array.from(t.stage); SI = Int32Array.from(t.since); DL = Int32Array.from(t.deadline); X = Int32Array.from(t.exceeded);
+    P = Int32Array.from(t.postponed); D = Int32Array.from(t.devices); A = Int32Array.from(t.alerts); R = Int8Array.from(t.readiness); NT = Int32Array.from(t.notice);
+    if (t.order) {
+      order = Int32Array.from(t.order);
+      rank = new Int32Array(n);
+      for (var k = 0; k < n; k++) rank[order[k]] = k;
+    }
+    var ix = t.strings.map(function (_, k) { return k; });
+    ix.sort(function (a, b) { return t.strings[a] < t.strings[b] ? -1 : t.strings[a] > t.strings[b] ? 1 : 0; });
+    strRank = new Int32Array(ix.length);
+    for (var k2 = 0; k2 < ix.length; k2++) strRank[ix[k2]] = k2;
+  }
+  function dateOf(day) { return new Date(day * 86400000).toISOString().slice(0, 10); }
+  function upnOf(i) { return T.dom[i] < 0 ? T.upn[i] : T.upn[i] + '@' + T.domains[T.dom[i]]; }
+  /** Row i as the table shows it: [upn, display name, stage, since, deadline, exceeded, postponed, devices, alert bits, readiness, last notice]. */
+  function row(i) {
+    return [upnOf(i), T.dn[i], S[i], SI[i] < 0 ? '' : dateOf(SI[i]), DL[i] < 0 ? '' : dateOf(DL[i]), X[i] === -1 ? '' : X[i] === -2 ? '?' : dateOf(X[i]),
+      P[i] < 0 ? '' : dateOf(P[i]), D[i] < 0 ? '' : T.strings[D[i]], A[i], R[i], NT[i] < 0 ? '' : T.strings[NT[i]]];
+  }
+  /** Lower-case "upn\\ndisplay name" per row, built on the first search. */
+  function haystack() {
+    if (hay === null) {
+      hay = new Array(n);
+      var doms = T.domains.map(function (d) { return '@' + d.toLowerCase(); });
+      for (var k = 0; k < n; k++) hay[k] = (T.upn[k] + (T.dom[k] < 0 ? '' : doms[T.dom[k]])).toLowerCase() + '\\n' + T.dn[k].toLowerCase();
+    }
+    return hay;
+  }
   var tbody = $('user-rows'), status = $('table-status');
   var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
   var fmtN = function (x) { return x.toLocaleString('en-US'); };
@@ -489,18 +588,37 @@ const SCRIPT = `(function () {
     return out.join(', ');
   }
 
-  function cmp(a, b) {
-    var k = COL[st.sort], x, y;
-    if (st.sort === 'user') { x = lowerUpn[a]; y = lowerUpn[b]; }
-    else { x = rows[a][k]; y = rows[b][k]; }
-    if (x !== y) {
-      if (st.sort !== 'stage' && st.sort !== 'user') {
-        var ex = x === '' || x === 0 || x === -1, ey = y === '' || y === 0 || y === -1;
-        if (ex) return 1; if (ey) return -1;
-      }
-      return (x < y ? -1 : 1) * st.dir;
+  /** A row's sort key in a column, -1 when empty (empty cells go last either way). */
+  function key(col, i) {
+    switch (col) {
+      case 'stage': return S[i];
+      case 'since': return SI[i];
+      case 'deadline': return DL[i];
+      case 'exceeded': return X[i] === -2 ? 5000000 : X[i];
+      case 'postponed': return P[i];
+      case 'devices': return D[i] < 0 ? -1 : strRank[D[i]];
+      case 'alerts': return A[i] === 0 ? -1 : A[i];
+      case 'readiness': return R[i];
+      case 'notice': return NT[i] < 0 ? -1 : strRank[NT[i]];
     }
-    return lowerUpn[a] < lowerUpn[b] ? -1 : lowerUpn[a] > lowerUpn[b] ? 1 : 0;
+    return 0;
+  }
+  /**
+   * Sorts the view by the column, then by UPN: each row becomes one number (key × n + UPN rank) and a
+   * Float64Array sorts natively, so a million rows take a fraction of a second.
+   */
+  function sortView() {
+    var m = view.length, f = new Float64Array(m), j, i, r, k, user = st.sort === 'user';
+    for (j = 0; j < m; j++) {
+      i = view[j]; r = rank ? rank[i] : i;
+      if (user) f[j] = st.dir > 0 ? r : n - 1 - r;
+      else { k = key(st.sort, i); f[j] = (k < 0 ? 20000000 : st.dir > 0 ? k : 10000000 - k) * n + r; }
+    }
+    f.sort();
+    for (j = 0; j < m; j++) {
+      r = user ? (st.dir > 0 ? f[j] : n - 1 - f[j]) : f[j] % n;
+      view[j] = order ? order[r] : r;
+    }
   }
 
   function stageValue() {
@@ -510,22 +628,22 @@ const SCRIPT = `(function () {
   }
 
   function refilter() {
+    if (T === null) return;
     var q = st.q, stage = stageValue(), rd = st.readiness === '' ? -2 : data.readinessKeys.indexOf(st.readiness);
     var mask = st.alert === '' || st.alert === 'any' ? 0 : (1 << data.alertKeys.indexOf(st.alert));
-    var out = [];
+    var out = new Int32Array(n), m = 0, any = st.alert === 'any', ex = st.exceeded, h = q ? haystack() : null;
     for (var j = 0; j < n; j++) {
-      var r = rows[j];
-      if (stage >= 0 && r[2] !== stage) continue;
-      if (stage === -3 && r[2] === 3) continue;
-      if (rd !== -2 && r[9] !== rd) continue;
-      if (st.exceeded && r[5] === '') continue;
-      if (st.alert === 'any' && r[8] === 0 && r[5] === '') continue;
-      if (mask && !(r[8] & mask)) continue;
-      if (q && hay[j].indexOf(q) < 0) continue;
-      out.push(j);
+      if (stage >= 0 && S[j] !== stage) continue;
+      if (stage === -3 && S[j] === 3) continue;
+      if (rd !== -2 && R[j] !== rd) continue;
+      if (ex && X[j] === -1) continue;
+      if (any && A[j] === 0 && X[j] === -1) continue;
+      if (mask && !(A[j] & mask)) continue;
+      if (h && h[j].indexOf(q) < 0) continue;
+      out[m++] = j;
     }
-    out.sort(cmp);
-    view = out;
+    view = out.subarray(0, m);
+    sortView();
     st.page = 0;
     render();
   }
@@ -581,12 +699,13 @@ const SCRIPT = `(function () {
   }
 
   function render() {
+    if (T === null) return;
     var pages = Math.max(1, Math.ceil(view.length / st.size));
     if (st.page >= pages) st.page = pages - 1;
     var from = st.page * st.size, to = Math.min(view.length, from + st.size);
     var frag = document.createDocumentFragment();
     for (var j = from; j < to; j++) {
-      var r = rows[view[j]], tr = document.createElement('tr');
+      var r = row(view[j]), tr = document.createElement('tr');
       tr.setAttribute('data-i', String(view[j]));
       var td = cell(tr, '');
       var upn = document.createElement('button'); upn.type = 'button'; upn.className = 'upn'; upn.textContent = r[0];
@@ -631,7 +750,7 @@ const SCRIPT = `(function () {
       var col = ev.currentTarget.parentNode.getAttribute('data-col');
       if (st.sort === col) st.dir = -st.dir; else { st.sort = col; st.dir = 1; }
       markSort();
-      view.sort(cmp);
+      sortView();
       st.page = 0;
       render();
     });
@@ -719,7 +838,7 @@ const SCRIPT = `(function () {
   $('download-csv').addEventListener('click', function () {
     var lines = [['userPrincipalName', 'displayName', 'stage', 'stageSince', 'deadline', 'exceededGrace', 'postponedUntil', 'devicesBelowMinimum', 'alerts', 'readiness', 'lastNotice'].join(',')];
     for (var j = 0; j < view.length; j++) {
-      var r = rows[view[j]];
+      var r = row(view[j]);
       lines.push([r[0], r[1], data.stages[r[2]], r[3], r[4], r[5], r[6], r[7], alertText(r[8]), r[9] >= 0 ? data.readinessKeys[r[9]] : '', r[10]].map(csvField).join(','));
     }
     var blob = new Blob([lines.join('\\r\\n') + '\\r\\n'], { type: 'text/csv;charset=utf-8' });
@@ -754,10 +873,24 @@ const SCRIPT = `(function () {
     }
   }
   var DEVICE_STATE = ['Meets the minimum OS', 'Below the minimum OS', 'Version not readable', 'Inactive or unsupported: does not count'];
+  /** The detail entry of row ix (binary search over the rows that carry one), 0 when it has none. */
+  function detailOf(ix) {
+    var lo = 0, hi = detail.ix.length - 1;
+    while (lo <= hi) {
+      var mid = (lo + hi) >> 1, v = detail.ix[mid];
+      if (v === ix) return detail.u[mid] || 0;
+      if (v < ix) lo = mid + 1; else hi = mid - 1;
+    }
+    return null;
+  }
   function openDetail(ix, from) {
-    if (detail === null) detail = JSON.parse($('dashboard-detail').textContent);
-    var r = rows[ix], d = detail.u[ix] || 0, s = detail.s;
     opener = from;
+    if (detail !== null) return showDetail(ix);
+    if (detailLoad === null) detailLoad = unpack(detailMeta.z).then(function (d) { detail = d; detail.none = detailMeta.none; });
+    detailLoad.then(function () { if (opener === from) showDetail(ix); });
+  }
+  function showDetail(ix) {
+    var r = row(ix), found = detailOf(ix), d = found || 0, s = detail.s, absent = found === null && !detail.none;
     $('detail-h').textContent = r[1] || r[0];
     $('detail-sub').textContent = r[0];
     var body = $('detail-body');
@@ -777,9 +910,17 @@ const SCRIPT = `(function () {
     body.appendChild(h3('Timeline'));
     var tl = d ? d[0] : [];
     if (detail.none) body.appendChild(el('p', data.proposal ? 'Nothing has happened yet: this page is a proposal.' : 'This page was written without the ledger\\'s per-user events.', 'muted'));
+    else if (absent) {
+      var note = el('p', '', 'muted absent');
+      note.appendChild(document.createTextNode('With ' + fmtN(n) + ' users, this page carries the timeline, devices and methods of ' + fmtN(detail.ix.length) +
+        ' of them: first those with an alert, past a grace period, not read in the last run or with a disabled account. For this user\\'s timeline, run '));
+      note.appendChild(el('code', 'campaign history --campaign ' + data.campaign + ' --user ' + r[0]));
+      note.appendChild(document.createTextNode(': it lists every event the ledger holds for them.'));
+      body.appendChild(note);
+    }
     else if (!tl.length) body.appendChild(el('p', 'Nothing recorded for this user yet.', 'muted'));
     else {
-      if (d[1]) body.appendChild(el('p', d[1] + ' earlier event' + (d[1] === 1 ? '' : 's') + ' not shown: campaign history --user ' + r[0] + ' lists every one.', 'muted'));
+      if (d[1]) body.appendChild(el('p', d[1] + ' earlier event' + (d[1] === 1 ? '' : 's') + ' not shown: campaign history --campaign ' + data.campaign + ' --user ' + r[0] + ' lists every one.', 'muted'));
       var ol = el('ol', '', 'tl');
       for (var k = 0; k < tl.length; k++) {
         var li = el('li', '', 't-' + tl[k][1]);
@@ -793,7 +934,7 @@ const SCRIPT = `(function () {
 
     body.appendChild(h3('Devices'));
     var devs = d ? d[2] : 0;
-    if (!devs) body.appendChild(el('p', detail.none ? 'Not included in this page.' : 'Not in the last observation.', 'muted'));
+    if (!devs) body.appendChild(el('p', detail.none || absent ? 'Not included in this page.' : 'Not in the last observation.', 'muted'));
     else if (!devs.length) body.appendChild(el('p', 'No devices registered to this user.', 'muted'));
     else {
       var table = el('table', '', 'data devices'), thead = el('thead'), hr = el('tr');
@@ -813,7 +954,7 @@ const SCRIPT = `(function () {
     }
     body.appendChild(h3('Registered authentication methods'));
     var methods = d ? d[3] : 0;
-    if (!methods) body.appendChild(el('p', 'Not in the last observation.', 'muted'));
+    if (!methods) body.appendChild(el('p', absent ? 'Not included in this page.' : 'Not in the last observation.', 'muted'));
     else if (!methods.length) body.appendChild(el('p', 'None registered.', 'muted'));
     else { var ul = el('ul'); methods.forEach(function (m) { ul.appendChild(el('li', s[m])); }); body.appendChild(ul); }
 
@@ -830,8 +971,14 @@ const SCRIPT = `(function () {
   });
 
   markSort();
-  if (!(location.hash && applyHash(location.hash))) refilter();
-  document.documentElement.setAttribute('data-ready', 'true');
+  status.textContent = 'Loading ' + fmtN(n) + ' users…';
+  unpack(data.z).then(function (t) {
+    columns(t);
+    if (!(location.hash && applyHash(location.hash))) refilter();
+    document.documentElement.setAttribute('data-ready', 'true');
+  }, function (e) {
+    status.textContent = 'This browser could not open the user table (' + e + '): campaign status --json has the same data.';
+  });
 })();`;
 
 const sha256 = (text: string): string => createHash('sha256').update(text, 'utf8').digest('base64');
@@ -853,6 +1000,11 @@ export interface DashboardOptions {
   proposal?: boolean;
   /** Each user's timeline, devices and methods (timeline.ts) for the user detail; without it the detail says so. */
   detail?: DashboardDetail;
+  /**
+   * Users who carry their timeline, devices and methods in the page (default DETAIL_LIMIT): beyond it, users
+   * who need attention come first, and the detail of the others says how to list their history.
+   */
+  detailLimit?: number;
 }
 
 export function renderDashboard(r: StatusReport, campaign: Campaign, opts: DashboardOptions = {}): string {
@@ -862,7 +1014,7 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const left = r.asOf && r.estimatedEnd ? Math.max(0, dayOf(`${r.estimatedEnd}T00:00:00Z`) - dayOf(r.asOf)) : null;
   const errors = r.alerts.filter((a) => a.severity === 'error').length;
   // The users the alerts name: alert kinds, past a grace period, unread, disabled (the table's "with an alert").
-  const alertUsers = r.users.reduce((n, u) => n + (u.alerts.length > 0 || u.exceededGrace || u.unread || u.accountEnabled === false ? 1 : 0), 0);
+  const alertUsers = r.users.reduce((n, u) => n + (needsAttention(u) ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
   const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} ${countLink(c[s], { stage: STAGE_KEY[s] }, s, `users in the stage ${STAGE_TITLE[s]}`)}</li>`).join('');
   // A proposal's "last run" is the run the plan would make: say so, and count only the runs before it.
@@ -876,8 +1028,20 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   const readinessOptions = READINESS_KEYS.map((k, i) => `<option value="${k}">${[READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'][i]}</option>`).join('');
   const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
-  const table = tableData(r) as Record<string, unknown>;
-  Object.assign(table, { campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE });
+  const limit = opts.detailLimit ?? DETAIL_LIMIT;
+  const table = {
+    campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE,
+    stages: [...STAGES.map((s) => STAGE_TITLE[s]), NOT_ENTERED],
+    stageKeys: [...STAGES, 'notEntered'],
+    readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'],
+    readinessKeys: READINESS_KEYS,
+    alertKeys: ALERT_BITS,
+    alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
+    n: r.users.length,
+    // The columns, gzip-compressed (tableColumns); the page's script decompresses them.
+    z: packed(tableColumns(r)),
+  };
+  const detailPayload = { none: !opts.detail, limit, z: packed(detailData(r, opts.detail, limit)) };
 
   return `<!doctype html>
 <html lang="en">
@@ -975,7 +1139,7 @@ ${settingsHtml(campaign)}
 </dialog>
 <footer>Generated by <code>campaign ${opts.proposal ? 'plan' : 'status'} --html</code> from the campaign ledger and the last observation. Self-contained: no network access.</footer>
 <script type="application/json" id="dashboard-data">${jsonForScript(table)}</script>
-<script type="application/json" id="dashboard-detail">${jsonForScript(detailData(r, opts.detail))}</script>
+<script type="application/json" id="dashboard-detail">${jsonForScript(detailPayload)}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -11,6 +11,7 @@ import type { Stage } from '../../src/engine/types';
 import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
 import { escapeHtml, humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
+import { detailData, pageData, tableRows } from './dashboard-page';
 
 const ada = { userId: 'u-ada', userPrincipalName: 'ada@contoso.com' };
 const cy = { userId: 'u-cy', userPrincipalName: 'cy@contoso.com' };
@@ -149,12 +150,6 @@ describe('readDashboardLedger', () => {
   });
 });
 
-/** The page's data elements, parsed. */
-function pageData(html: string, id: string): Record<string, unknown> {
-  const from = html.indexOf(`id="${id}">`) + `id="${id}">`.length;
-  return JSON.parse(html.slice(from, html.indexOf('</script>', from))) as Record<string, unknown>;
-}
-
 describe('the dashboard acts on its counts', () => {
   const c = campaign();
   const report = buildReport({ campaign: c, events: ledger(), observation: obs() });
@@ -200,13 +195,27 @@ describe('the dashboard acts on its counts', () => {
   });
 
   it('carries the detail parallel to the table rows, compactly', () => {
-    const table = pageData(html, 'dashboard-data') as { users: unknown[][] };
-    const detail = pageData(html, 'dashboard-detail') as { u: unknown[] };
-    expect(table.users.map((u) => u[0])).toEqual(['ada@contoso.com', 'cy@contoso.com']);
+    expect(tableRows(html).map((u) => u[0])).toEqual(['ada@contoso.com', 'cy@contoso.com']);
+    const detail = detailData(html) as { ix: number[]; u: unknown[]; left: number };
+    expect(detail.ix).toEqual([0, 1]);
     expect(detail.u).toHaveLength(2);
+    expect(detail.left).toBe(0);
     expect((detail.u[1] as unknown[][])[0]).toHaveLength(7);
+    // The payload is compressed: no UPN in clear in the page's data.
+    expect(pageData(html, 'dashboard-data')).not.toHaveProperty('users');
     // Without a detail (e.g. a proposal) the page says so rather than showing empty timelines.
-    expect(pageData(renderDashboard(report, c, { proposal: true }), 'dashboard-detail')).toMatchObject({ none: true });
+    expect(detailData(renderDashboard(report, c, { proposal: true }))).toMatchObject({ none: true });
+  });
+
+  it('beyond the detail limit, carries the detail of the users who need attention first', () => {
+    // Ada is past her grace period (needs attention), Cy is not: with room for one, Ada's is the one kept.
+    const one = detailData(renderDashboard(report, c, { detail: buildDashboardDetail({ campaign: c, events: ledger(), observation: obs() }), detailLimit: 1 })) as { ix: number[]; u: unknown[]; left: number };
+    expect(report.users.map((u) => [u.userPrincipalName, u.exceededGrace])).toEqual([['ada@contoso.com', true], ['cy@contoso.com', false]]);
+    expect(one.ix).toEqual([0]);
+    expect(one.u).toHaveLength(1);
+    expect(one.left).toBe(1);
+    const none = detailData(renderDashboard(report, c, { detail: buildDashboardDetail({ campaign: c, events: ledger(), observation: obs() }), detailLimit: 0 })) as { ix: number[]; left: number };
+    expect([none.ix, none.left]).toEqual([[], 2]);
   });
 
   it('shows the stuck users, what to do and the estimate\'s assumptions', () => {

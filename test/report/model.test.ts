@@ -7,6 +7,7 @@ import { formatStatusText } from '../../src/report/text';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger, type DeliverySnapshot } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
+import { tableRows } from './dashboard-page';
 import { buildDashboardDetail, buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
 import { FileStore } from '../../src/ledger/file/store';
 import { campaign, day, device, observation, OLD_IPHONE, ready, user } from '../engine/fixtures';
@@ -310,8 +311,7 @@ describe('notice delivery in the reports', () => {
 
   it('shows the latest notice in the dashboard\'s user table data', () => {
     const html = renderDashboard(buildReport({ campaign: campaign(), events: events(), observation: obs(), delivery }), campaign());
-    const data = JSON.parse(html.slice(html.indexOf('id="dashboard-data">') + 'id="dashboard-data">'.length, html.indexOf('</script>', html.indexOf('id="dashboard-data">')))) as { users: unknown[][] };
-    expect(data.users.map((u) => u[10])).toEqual(['', 'passkey registration notice failed 2026-12-04 (3 undelivered in a row)', 'enforced notice delivered 2026-12-04']);
+    expect(tableRows(html).map((u) => u[10])).toEqual(['', 'passkey registration notice failed 2026-12-04 (3 undelivered in a row)', 'enforced notice delivered 2026-12-04']);
     expect(html).toContain('<th scope="col" data-col="notice"><button type="button">Last notice');
   });
 });
