@@ -279,7 +279,7 @@ function dayNumber(iso: string | null): number {
 
 /**
  * The user table as columns, one array per column, parallel to the report's rows: the UPN's local part and
- * an interned domain, display name (empty when none), stage index (4 = not entered), since / deadline /
+ * an interned domain, display name (empty when none, 1 when it is the one the UPN suggests), stage index (4 = not entered), since / deadline /
  * postponed as UTC day numbers (-1 = none), exceeded grace as a day number (-1 = no, -2 = yes on an unknown
  * day), devices below the minimum and the last notice as indexes into `strings` (-1 = none), alert bits
  * (ALERT_BITS), readiness index (-1 = not observed). `order` lists the rows by UPN when the report's are not.
@@ -289,7 +289,7 @@ function tableColumns(r: StatusReport): unknown {
   const bit = new Map<string, number>(ALERT_BITS.map((k, i) => [k, 1 << i]));
   const domains = new Interner(), strings = new Interner();
   const n = r.users.length;
-  const upn: string[] = new Array<string>(n), dom = new Array<number>(n), dn: string[] = new Array<string>(n);
+  const upn: string[] = new Array<string>(n), dom = new Array<number>(n), dn: Array<string | 1> = new Array<string | 1>(n);
   const stage = new Array<number>(n), since = new Array<number>(n), deadline = new Array<number>(n), exceeded = new Array<number>(n);
   const postponed = new Array<number>(n), devices = new Array<number>(n), alerts = new Array<number>(n), readiness = new Array<number>(n), notice = new Array<number>(n);
   let sorted = true, prev = '';
@@ -298,7 +298,7 @@ function tableColumns(r: StatusReport): unknown {
     const at = u.userPrincipalName.lastIndexOf('@');
     upn[i] = at < 0 ? u.userPrincipalName : u.userPrincipalName.slice(0, at);
     dom[i] = at < 0 ? -1 : domains.of(u.userPrincipalName.slice(at + 1));
-    dn[i] = u.displayName ?? '';
+    dn[i] = u.displayName && u.displayName === nameFromUpn(upn[i]) ? 1 : u.displayName ?? '';
     stage[i] = u.stage === null ? 4 : idx.get(u.stage)!;
     since[i] = dayNumber(u.stageSince);
     deadline[i] = dayNumber(u.deadline);
@@ -324,6 +324,14 @@ function tableColumns(r: StatusReport): unknown {
     out.order = order;
   }
   return out;
+}
+
+/**
+ * The display name a UPN's local part suggests ("megan.bowen" → "Megan Bowen"); the page's script derives it
+ * the same way, so the table carries 1 instead of a display name that is just this.
+ */
+function nameFromUpn(local: string): string {
+  return local.split(/[._-]/).filter((w) => w.length > 0).map((w) => w[0].toUpperCase() + w.slice(1)).join(' ');
 }
 
 /** Needs an admin's eye first: an alert, past a grace period, not read in the last run, or a disabled account. */
@@ -545,9 +553,15 @@ const SCRIPT = `(function () {
   }
   function dateOf(day) { return new Date(day * 86400000).toISOString().slice(0, 10); }
   function upnOf(i) { return T.dom[i] < 0 ? T.upn[i] : T.upn[i] + '@' + T.domains[T.dom[i]]; }
+  /** The display name; 1 in the data stands for the one the UPN suggests ("megan.bowen" → "Megan Bowen"). */
+  function dnOf(i) {
+    var d = T.dn[i];
+    if (d !== 1) return d;
+    return T.upn[i].split(/[._-]/).filter(function (w) { return w.length > 0; }).map(function (w) { return w[0].toUpperCase() + w.slice(1); }).join(' ');
+  }
   /** Row i as the table shows it: [upn, display name, stage, since, deadline, exceeded, postponed, devices, alert bits, readiness, last notice]. */
   function row(i) {
-    return [upnOf(i), T.dn[i], S[i], SI[i] < 0 ? '' : dateOf(SI[i]), DL[i] < 0 ? '' : dateOf(DL[i]), X[i] === -1 ? '' : X[i] === -2 ? '?' : dateOf(X[i]),
+    return [upnOf(i), dnOf(i), S[i], SI[i] < 0 ? '' : dateOf(SI[i]), DL[i] < 0 ? '' : dateOf(DL[i]), X[i] === -1 ? '' : X[i] === -2 ? '?' : dateOf(X[i]),
       P[i] < 0 ? '' : dateOf(P[i]), D[i] < 0 ? '' : T.strings[D[i]], A[i], R[i], NT[i] < 0 ? '' : T.strings[NT[i]]];
   }
   /** Lower-case "upn\\ndisplay name" per row, built on the first search. */
@@ -555,7 +569,7 @@ const SCRIPT = `(function () {
     if (hay === null) {
       hay = new Array(n);
       var doms = T.domains.map(function (d) { return '@' + d.toLowerCase(); });
-      for (var k = 0; k < n; k++) hay[k] = (T.upn[k] + (T.dom[k] < 0 ? '' : doms[T.dom[k]])).toLowerCase() + '\\n' + T.dn[k].toLowerCase();
+      for (var k = 0; k < n; k++) hay[k] = (T.upn[k] + (T.dom[k] < 0 ? '' : doms[T.dom[k]])).toLowerCase() + '\\n' + (T.dn[k] === 1 ? T.upn[k].replace(/[._-]+/g, ' ').trim() : T.dn[k]).toLowerCase();
     }
     return hay;
   }
@@ -732,7 +746,7 @@ const SCRIPT = `(function () {
     else if (!what) status.textContent = 'Showing ' + fmtN(from + 1) + '–' + fmtN(to) + ' of ' + fmtN(view.length) + ' users';
     else status.textContent = fmtN(view.length) + ' user' + (view.length === 1 ? '' : 's') + ' ' + what + ', showing ' + fmtN(from + 1) + '–' + fmtN(to) +
       (view.length !== n ? ' (filtered from ' + fmtN(n) + ')' : '');
-    $('page-info').textContent = 'Page ' + (st.page + 1) + ' of ' + pages;
+    $('page-info').textContent = 'Page ' + fmtN(st.page + 1) + ' of ' + fmtN(pages);
     $('first-page').disabled = $('prev-page').disabled = st.page === 0;
     $('next-page').disabled = $('last-page').disabled = st.page >= pages - 1;
   }
