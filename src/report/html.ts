@@ -267,9 +267,49 @@ class Interner {
   }
 }
 
-/** gzip, then base64: what the page's script decompresses with DecompressionStream (no network, allowed by the CSP). */
-function packed(value: unknown): string {
-  return gzipSync(Buffer.from(JSON.stringify(value), 'utf8'), { level: 6 }).toString('base64');
+/**
+ * Values that cannot stand for themselves in a script element's text: NUL (read as U+FFFD), CR (read as LF)
+ * and `<` (could start `</script` or `<!--`).
+ */
+const UNSAFE_7 = [0, 13, 60];
+
+/**
+ * Bytes as text that a script element carries unchanged, 7 bits per character (base64 carries 6): each
+ * 7-bit group is the ASCII character of that code, except the three UNSAFE_7 codes, which take the next
+ * group with them into one character from U+00C0 (two bytes of UTF-8 for 14 bits). The last group is padded
+ * with zero bits; the reader stops after `length` bytes.
+ */
+export function encode7(bytes: Uint8Array): Buffer {
+  const groups = Math.ceil((bytes.length * 8) / 7);
+  const out = Buffer.alloc(groups * 2);
+  let o = 0, acc = 0, bits = 0, i = 0, g = 0;
+  const next = (): number => {
+    if (bits < 7) {
+      acc = ((acc << 8) | (i < bytes.length ? bytes[i] : 0)) & 0x7fff;
+      i++;
+      bits += 8;
+    }
+    bits -= 7;
+    g++;
+    return (acc >> bits) & 0x7f;
+  };
+  while (g < groups) {
+    const v = next();
+    const unsafe = UNSAFE_7.indexOf(v);
+    if (unsafe < 0) out[o++] = v;
+    else {
+      const code = 0xc0 + ((unsafe << 7) | (g < groups ? next() : 0));
+      out[o++] = 0xc0 | (code >> 6);
+      out[o++] = 0x80 | (code & 0x3f);
+    }
+  }
+  return out.subarray(0, o);
+}
+
+/** gzip, then encode7: what the page's script decodes and decompresses with DecompressionStream (no network, allowed by the CSP). */
+function packed(value: unknown): { length: number; text: string } {
+  const gz = gzipSync(Buffer.from(JSON.stringify(value), 'utf8'), { level: 6 });
+  return { length: gz.length, text: encode7(gz).toString('utf8') };
 }
 
 /** A UTC day number, or -1 for none. */
@@ -524,14 +564,19 @@ const SCRIPT = `(function () {
   var st = { q: '', stage: '', readiness: '', alert: '', exceeded: false, sort: 'user', dir: 1, page: 0, size: 50 };
   var view = new Int32Array(0);
 
-  /** base64 of gzip → the JSON it holds, decompressed by the browser (DecompressionStream: no network). */
-  function unpack(b64) {
-    var bytes;
-    if (typeof Uint8Array.fromBase64 === 'function') bytes = Uint8Array.fromBase64(b64);
-    else {
-      var bin = atob(b64), len = bin.length;
-      bytes = new Uint8Array(len);
-      for (var k = 0; k < len; k++) bytes[k] = bin.charCodeAt(k);
+  /** gzip bytes, 7 bits per character (encode7 in the generator) → the JSON they hold, decompressed by the browser (DecompressionStream: no network). */
+  var UNSAFE_7 = [0, 13, 60];
+  function unpack(id, length) {
+    var text = $(id).textContent, bytes = new Uint8Array(length), o = 0, acc = 0, bits = 0;
+    function put(v) {
+      acc = ((acc << 7) | v) & 0x7fff;
+      bits += 7;
+      if (bits >= 8) { bits -= 8; if (o < length) bytes[o++] = (acc >> bits) & 0xff; }
+    }
+    for (var k = 0; k < text.length; k++) {
+      var c = text.charCodeAt(k);
+      if (c < 128) put(c);
+      else { c -= 0xc0; put(UNSAFE_7[c >> 7]); put(c & 0x7f); }
     }
     var stream = new Blob([bytes]).stream().pipeThrough(new DecompressionStream('gzip'));
     return new Response(stream).text().then(JSON.parse);
@@ -900,7 +945,7 @@ const SCRIPT = `(function () {
   function openDetail(ix, from) {
     opener = from;
     if (detail !== null) return showDetail(ix);
-    if (detailLoad === null) detailLoad = unpack(detailMeta.z).then(function (d) { detail = d; detail.none = detailMeta.none; });
+    if (detailLoad === null) detailLoad = unpack('dashboard-timelines', detailMeta.length).then(function (d) { detail = d; detail.none = detailMeta.none; });
     detailLoad.then(function () { if (opener === from) showDetail(ix); });
   }
   function showDetail(ix) {
@@ -986,7 +1031,7 @@ const SCRIPT = `(function () {
 
   markSort();
   status.textContent = 'Loading ' + fmtN(n) + ' users…';
-  unpack(data.z).then(function (t) {
+  unpack('dashboard-rows', data.length).then(function (t) {
     columns(t);
     if (!(location.hash && applyHash(location.hash))) refilter();
     document.documentElement.setAttribute('data-ready', 'true');
@@ -1052,10 +1097,13 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
     alertKeys: ALERT_BITS,
     alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
     n: r.users.length,
-    // The columns, gzip-compressed (tableColumns); the page's script decompresses them.
-    z: packed(tableColumns(r)),
+    // The columns (tableColumns) compressed in the element dashboard-rows: their length in bytes.
+    length: 0,
   };
-  const detailPayload = { none: !opts.detail, limit, z: packed(detailData(r, opts.detail, limit)) };
+  const rows = packed(tableColumns(r));
+  table.length = rows.length;
+  const timelines = packed(detailData(r, opts.detail, limit));
+  const detailPayload = { none: !opts.detail, limit, length: timelines.length };
 
   return `<!doctype html>
 <html lang="en">
@@ -1154,6 +1202,8 @@ ${settingsHtml(campaign)}
 <footer>Generated by <code>campaign ${opts.proposal ? 'plan' : 'status'} --html</code> from the campaign ledger and the last observation. Self-contained: no network access.</footer>
 <script type="application/json" id="dashboard-data">${jsonForScript(table)}</script>
 <script type="application/json" id="dashboard-detail">${jsonForScript(detailPayload)}</script>
+<script type="application/octet-stream" id="dashboard-rows">${rows.text}</script>
+<script type="application/octet-stream" id="dashboard-timelines">${timelines.text}</script>
 <script>${SCRIPT}</script>
 </body>
 </html>

@@ -9,9 +9,9 @@ import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerEvent } from '../../src/ledger/events';
 import type { Stage } from '../../src/engine/types';
 import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
-import { escapeHtml, humanTime, timeHtml } from '../../src/report/html';
+import { encode7, escapeHtml, humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
-import { detailData, pageData, tableRows } from './dashboard-page';
+import { decode7, detailData, pageData, tableRows } from './dashboard-page';
 
 const ada = { userId: 'u-ada', userPrincipalName: 'ada@contoso.com' };
 const cy = { userId: 'u-cy', userPrincipalName: 'cy@contoso.com' };
@@ -226,5 +226,21 @@ describe('the dashboard acts on its counts', () => {
     expect(html).toContain('<a class="show-users" href="#users?exceeded=1">Show the user past their grace period</a>');
     expect(html).toContain(`Assumptions: ${escapeHtml(report.estimateAssumptions)}`);
     expect(renderDashboard({ ...report, stuck: null }, c)).not.toContain('Users holding the end date');
+  });
+});
+
+describe('the compressed payload', () => {
+  it('carries any bytes through a script element: no NUL, CR or "<" in the text, and decodes to the same bytes', () => {
+    // Every byte value, runs that make each unsafe 7-bit group, and lengths that end mid-group.
+    const inputs = [Buffer.alloc(0), Buffer.from([0]), Buffer.from([13 << 1]), Buffer.from([60 << 1, 0xff]), Buffer.from(Array.from({ length: 256 }, (_, i) => i)), Buffer.alloc(999, 0), Buffer.alloc(77, 0xff)];
+    let seed = 3;
+    inputs.push(Buffer.from(Array.from({ length: 5003 }, () => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) >>> 24))));
+    for (const bytes of inputs) {
+      const text = encode7(bytes).toString('utf8');
+      expect(text).not.toMatch(/[\u0000\r<]/);
+      expect(decode7(text, bytes.length).equals(bytes)).toBe(true);
+      // 8 bits of input take at most 8/7 bytes of page (base64 takes 8/6).
+      expect(Buffer.byteLength(text)).toBeLessThanOrEqual(Math.ceil((bytes.length * 8) / 7) + 1);
+    }
   });
 });

@@ -234,9 +234,9 @@ describe('the dashboard HTML', () => {
     o.users[0].methodsRegistered = [hostile];
     const detail = buildDashboardDetail({ campaign: c, events: ledger(), observation: o });
     const html = renderDashboard(buildReport({ campaign: c, events: ledger(), observation: o }), c, { detail });
-    // The table data, the user detail, the script.
-    expect(html.match(/<script\b/g)).toHaveLength(3);
-    expect(html.match(/<\/script>/g)).toHaveLength(3);
+    // The table data, the user detail, their compressed payloads, the script.
+    expect(html.match(/<script\b/g)).toHaveLength(5);
+    expect(html.match(/<\/script>/g)).toHaveLength(5);
     expect(html).not.toContain('<script>alert');
     expect(html).toContain('&lt;/script&gt;&lt;script&gt;alert(1)&lt;/script&gt;&lt;!--');
   });
