@@ -67,7 +67,7 @@ async function main() {
       const from = html.indexOf(`id="${id}">`);
       return html.indexOf('</script>', from) - from;
     };
-    console.log(`  render in Node: ${tRender.toFixed(0)} ms; file ${mb(Buffer.byteLength(html))} (table data ${mb(part('dashboard-data'))}, user detail ${mb(part('dashboard-detail'))}); peak RSS so far ${mb(process.resourceUsage().maxRSS * 1024)}`);
+    console.log(`  render in Node: ${tRender.toFixed(0)} ms; file ${mb(Buffer.byteLength(html))} (table data ${mb(part('dashboard-rows'))}, user detail ${mb(part('dashboard-timelines'))}); peak RSS so far ${mb(process.resourceUsage().maxRSS * 1024)}`);
 
     const CHROMIUM = '/usr/bin/chromium';
     if (!fs.existsSync(CHROMIUM)) {
