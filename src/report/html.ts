@@ -395,6 +395,28 @@ const NOTICE_TEXT: Record<string, string> = {
   enforcementNotice: 'Enforcement notice', enforcementNoticeReminder: 'Enforcement notice reminder', enforced: 'Enforced notice',
 };
 
+/** The table rows that carry a detail, ascending: every row up to `limit`, beyond it those that need attention first. */
+function detailRows(r: StatusReport, limit: number): number[] {
+  const n = r.users.length;
+  if (n <= limit) return Array.from({ length: n }, (_, i) => i);
+  const pick = new Uint8Array(n);
+  let taken = 0;
+  for (let i = 0; i < n && taken < limit; i++) if (needsAttention(r.users[i])) { pick[i] = 1; taken++; }
+  for (let i = 0; i < n && taken < limit; i++) if (!pick[i]) { pick[i] = 1; taken++; }
+  const ix: number[] = [];
+  for (let i = 0; i < n; i++) if (pick[i]) ix.push(i);
+  return ix;
+}
+
+/**
+ * The users whose detail the dashboard will carry, for buildDashboardDetail's `only` (so a large campaign's
+ * timelines are built for them alone); null when every user's is carried.
+ */
+export function detailUsers(r: StatusReport, limit = DETAIL_LIMIT): Set<string> | null {
+  if (r.users.length <= limit) return null;
+  return new Set(detailRows(r, limit).map((i) => r.users[i].userId));
+}
+
 /**
  * The user detail: { o: origin minutes, s: strings, ix: table rows that carry a detail (ascending),
  * u: [[timeline, earlier, devices, methods] | 0] parallel to ix, left: rows left out }. At most `limit` rows
@@ -403,16 +425,7 @@ const NOTICE_TEXT: Record<string, string> = {
 function detailData(r: StatusReport, detail: DashboardDetail | undefined, limit: number): unknown {
   if (!detail) return { o: 0, s: [], ix: [], u: [], left: 0, none: true };
   const n = r.users.length;
-  let ix: number[];
-  if (n <= limit) ix = Array.from({ length: n }, (_, i) => i);
-  else {
-    const pick = new Uint8Array(n);
-    let taken = 0;
-    for (let i = 0; i < n && taken < limit; i++) if (needsAttention(r.users[i])) { pick[i] = 1; taken++; }
-    for (let i = 0; i < n && taken < limit; i++) if (!pick[i]) { pick[i] = 1; taken++; }
-    ix = [];
-    for (let i = 0; i < n; i++) if (pick[i]) ix.push(i);
-  }
+  const ix = detailRows(r, limit);
   const u = ix.map((i) => {
     const d = detail.users.get(r.users[i].userId);
     return d ? [d.timeline, d.earlier, d.devices ?? 0, d.methods ?? 0] : 0;

@@ -7,7 +7,7 @@ import type { LedgerEvent } from '../ledger/events';
 import type { Observation } from '../engine/types';
 import type { LedgerStore } from '../ledger/store';
 import { writeAtomic } from './history';
-import { renderDashboard } from './html';
+import { detailUsers, renderDashboard } from './html';
 import { buildReport, type StatusReport } from './model';
 import { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger } from './read';
 import { buildDashboardDetail } from './timeline';
@@ -15,7 +15,7 @@ import { buildDashboardDetail } from './timeline';
 export * from './model';
 export { formatStatusText } from './text';
 export { renderMarkdown } from './markdown';
-export { renderDashboard, escapeHtml, jsonForScript, type DashboardOptions } from './html';
+export { renderDashboard, detailUsers, escapeHtml, jsonForScript, type DashboardOptions } from './html';
 export { describeEvent, filterEvents, formatHistoryText, historyMarkdown, eventsJsonl, writeHistoryExport, EXPORT_JSONL, EXPORT_MARKDOWN } from './history';
 
 export { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger, type DashboardLedger, type ReportLedger } from './read';
@@ -54,7 +54,7 @@ export interface WriteDashboardOptions extends LoadReportOptions {
 export async function writeDashboard(opts: WriteDashboardOptions): Promise<string> {
   const { events, notificationsByRun, observation, delivery, warnings, timelineEvents, notices } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
   const report = buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
-  const detail = buildDashboardDetail({ campaign: opts.campaign, events: timelineEvents, notices: notices ?? undefined, observation });
+  const detail = buildDashboardDetail({ campaign: opts.campaign, events: timelineEvents, notices: notices ?? undefined, observation, only: detailUsers(report) });
   const file = path.resolve(opts.file);
   await fsp.mkdir(path.dirname(file), { recursive: true });
   await writeAtomic(file, renderDashboard(report, opts.campaign, { detail }));

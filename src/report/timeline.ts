@@ -64,6 +64,8 @@ export interface DetailOptions {
   observation: Observation | null;
   /** Entries kept per user, the latest; default 40. */
   cap?: number;
+  /** Only these users' detail (the ones a large dashboard carries: detailUsers in html.ts); every user's when absent or null. */
+  only?: ReadonlySet<string> | null;
 }
 
 const MINUTE = 60_000;
@@ -101,7 +103,9 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
   const timelines = new Map<string, TimelineEntry[]>();
   // notification key → its notice entry, so the outcome recorded later lands on it.
   const notices = new Map<string, TimelineEntry>();
+  const only = opts.only ?? null;
   const push = (userId: string, entry: TimelineEntry) => {
+    if (only !== null && !only.has(userId)) return;
     let list = timelines.get(userId);
     if (!list) timelines.set(userId, (list = []));
     list.push(entry);
@@ -110,6 +114,7 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
   const addNotice = (e: NoticeEvent) => {
     switch (e.type) {
       case 'notificationSent': {
+        if (only !== null && !only.has(e.userId)) break;
         const entry: TimelineEntry = [t(e.at), 'n', s(e.kind), e.sequence, -1, -1];
         push(e.userId, entry);
         notices.set(e.key, entry);
@@ -169,6 +174,7 @@ export function buildDashboardDetail(opts: DetailOptions): DashboardDetail {
   if (obs) {
     const ctx = readinessContext(opts.campaign, obs.fido2Policy, obs.at);
     for (const ou of obs.users) {
+      if (only !== null && !only.has(ou.userId)) continue;
       // As assessReadiness judges devices: active, on a supported platform, version below the minimum.
       const devices: DetailDevice[] = [];
       for (const d of ou.devices) {

@@ -8,7 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerEvent } from '../../src/ledger/events';
 import type { Stage } from '../../src/engine/types';
-import { buildDashboardDetail, buildReport, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
+import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
 import { encode7, escapeHtml, humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
 import { decode7, detailData, pageData, tableRows } from './dashboard-page';
@@ -216,6 +216,31 @@ describe('the dashboard acts on its counts', () => {
     expect(one.left).toBe(1);
     const none = detailData(renderDashboard(report, c, { detail: buildDashboardDetail({ campaign: c, events: ledger(), observation: obs() }), detailLimit: 0 })) as { ix: number[]; left: number };
     expect([none.ix, none.left]).toEqual([[], 2]);
+  });
+
+  it('builds timelines only for the users the page will carry, and the page carries the same detail', () => {
+    expect(detailUsers(report)).toBeNull();
+    const only = detailUsers(report, 1)!;
+    expect([...only]).toEqual(['u-ada']);
+    const lean = buildDashboardDetail({ campaign: c, events: ledger(), observation: obs(), only });
+    expect([...lean.users.keys()]).toEqual(['u-ada']);
+    const full = buildDashboardDetail({ campaign: c, events: ledger(), observation: obs() });
+    // The same entries, devices and methods, with the strings they name (their indexes differ: fewer are interned).
+    const STRING_ARGS: Record<string, number[]> = { s: [4], n: [2, 4], a: [2], c: [2], x: [2], l: [2] };
+    const resolved = (d: DashboardDetail, id: string) => {
+      const u = d.users.get(id)!;
+      const str = (i: number) => (i < 0 ? null : d.strings[i]);
+      return {
+        timeline: u.timeline.map((e) => e.map((v, k) => ((STRING_ARGS[e[1]] ?? []).includes(k) ? str(v as number) : v))),
+        earlier: u.earlier,
+        devices: u.devices?.map((dv) => [dv[0], str(dv[1]), dv[2], dv[3]]),
+        methods: u.methods?.map(str),
+      };
+    };
+    expect(resolved(lean, 'u-ada')).toEqual(resolved(full, 'u-ada'));
+    expect(resolved(lean, 'u-ada').timeline.length).toBeGreaterThan(3);
+    const page = (detail: DashboardDetail) => detailData(renderDashboard(report, c, { detail, detailLimit: 1 })) as { ix: number[]; left: number };
+    expect([page(lean).ix, page(lean).left]).toEqual([[0], 1]);
   });
 
   it('shows the stuck users, what to do and the estimate\'s assumptions', () => {
