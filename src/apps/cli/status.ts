@@ -5,7 +5,7 @@ import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
 import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
-import { buildDashboardDetail, buildReport, readDashboardLedger, readReportLedger, type DashboardLedger } from '../../report/index';
+import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, readReportLedger, type DashboardLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
 import { formatStatusText } from '../../report/text';
 import { UsageError } from '../../errors';
@@ -75,7 +75,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
     const { timelineEvents, notices } = ledger as DashboardLedger;
-    const detail = buildDashboardDetail({ campaign, events: timelineEvents, notices: notices ?? undefined, observation });
+    const detail = buildDashboardDetail({ campaign, events: timelineEvents, notices: notices ?? undefined, observation, only: detailUsers(report) });
     await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign, { detail }), io));
     written.push(`wrote the dashboard to ${file}`);
   }
