@@ -312,9 +312,16 @@ function packed(value: unknown): { length: number; text: string } {
   return { length: gz.length, text: encode7(gz).toString('utf8') };
 }
 
-/** A UTC day number, or -1 for none. */
+/** A UTC day number, or -1 for none. The same times recur (one per run, a few dozen deadlines): each is parsed once. */
+const dayNumbers = new Map<string, number>();
 function dayNumber(iso: string | null): number {
-  return iso ? dayOf(iso.length === 10 ? `${iso}T00:00:00Z` : iso) : -1;
+  if (!iso) return -1;
+  let d = dayNumbers.get(iso);
+  if (d === undefined) {
+    if (dayNumbers.size > 100_000) dayNumbers.clear();
+    dayNumbers.set(iso, (d = dayOf(iso.length === 10 ? `${iso}T00:00:00Z` : iso)));
+  }
+  return d;
 }
 
 /**
