@@ -1,7 +1,9 @@
 // The HTML dashboard: one self-contained file (inline CSS, inline SVG charts drawn here, a small inline
 // script for the user table). No network fetch: a Content-Security-Policy with default-src 'none' makes the
-// browser refuse any. The per-user data rides along as JSON in a non-executed script element, paged in the
-// browser, so 100,000 users stay usable.
+// browser refuse any. The per-user data rides along in non-executed script elements: the table as
+// gzip-compressed columns, the user detail (at most DETAIL_LIMIT users) likewise, both decompressed by the
+// browser (DecompressionStream) and filtered, sorted and paged over typed arrays, so 1,000,000 users stay
+// usable in a file of a few megabytes.
 import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ROLE_DISPLAY_NAMES, roleName, type SupportedRoleName } from '../campaign/roles';
@@ -630,13 +632,18 @@ const SCRIPT = `(function () {
       P[i] < 0 ? '' : dateOf(P[i]), D[i] < 0 ? '' : T.strings[D[i]], A[i], R[i], NT[i] < 0 ? '' : T.strings[NT[i]]];
   }
   /** Lower-case "upn\\ndisplay name" per row, built on the first search. */
-  function haystack() {
-    if (hay === null) {
-      hay = new Array(n);
-      var doms = T.domains.map(function (d) { return '@' + d.toLowerCase(); });
-      for (var k = 0; k < n; k++) hay[k] = (T.upn[k] + (T.dom[k] < 0 ? '' : doms[T.dom[k]])).toLowerCase() + '\\n' + (T.dn[k] === 1 ? T.upn[k].replace(/[._-]+/g, ' ').trim() : T.dn[k]).toLowerCase();
-    }
-    return hay;
+  var hayBuilt = 0, doms = null;
+  function buildHay(upto) {
+    if (hay === null) { hay = new Array(n); doms = T.domains.map(function (d) { return '@' + d.toLowerCase(); }); }
+    for (var k = hayBuilt; k < upto; k++) hay[k] = (T.upn[k] + (T.dom[k] < 0 ? '' : doms[T.dom[k]])).toLowerCase() + '\\n' + (T.dn[k] === 1 ? T.upn[k].replace(/[._-]+/g, ' ').trim() : T.dn[k]).toLowerCase();
+    if (upto > hayBuilt) hayBuilt = upto;
+  }
+  function haystack() { buildHay(n); return hay; }
+  /** Builds the search's names in slices while the page is idle, so the first search need not. */
+  function prepareSearch() {
+    if (hayBuilt >= n) return;
+    buildHay(Math.min(n, hayBuilt + 20000));
+    setTimeout(prepareSearch, 0);
   }
   var tbody = $('user-rows'), status = $('table-status');
   var MONTHS = ['Jan', 'Feb', 'Mar', 'Apr', 'May', 'Jun', 'Jul', 'Aug', 'Sep', 'Oct', 'Nov', 'Dec'];
@@ -1055,6 +1062,7 @@ const SCRIPT = `(function () {
     columns(t);
     if (!(location.hash && applyHash(location.hash))) refilter();
     document.documentElement.setAttribute('data-ready', 'true');
+    if (n > 20000) setTimeout(prepareSearch, 250);
   }, function (e) {
     status.textContent = 'This browser could not open the user table (' + e + '): campaign status --json has the same data.';
   });

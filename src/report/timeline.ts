@@ -1,8 +1,9 @@
 // Per-user detail for the HTML dashboard: each user's timeline from the ledger (stage moves, notices with
 // their delivery, postponements, alerts, grace exceeded, the enforcement group) and, from the last
-// observation, their devices and registered methods. Compact on purpose: the dashboard carries it for every
-// user (100,000 and more), so times are whole minutes from a campaign origin, repeated strings are
-// interned once, and each user keeps only their latest entries with a count of the earlier ones.
+// observation, their devices and registered methods. Compact on purpose: the dashboard carries it for up to
+// 50,000 users (all of them in smaller campaigns; `only` limits the work to those), so times are whole
+// minutes from a campaign origin, repeated strings are interned once, and each user keeps only their latest
+// entries with a count of the earlier ones.
 import type { Campaign } from '../campaign/types';
 import type { LedgerEvent } from '../ledger/events';
 import { compareVersions, isActiveDevice, normalizeOs, parseVersion, readinessContext } from '../engine/readiness';
