@@ -4,7 +4,7 @@
 //
 // Throttled (default): tenants of 1,000 / 10,000 targeted admins in the emulator, run as a separate process
 // with 50 ms injected latency and Graph's throttling limits on (real clock): wall time, Graph requests,
-// throttled responses, peak RSS, and the floor Graph's documented limits allow for the same requests (from
+// throttled responses, peak RSS, and the floor Graph's documented limits allow for the same requests (from GET /_sim/usage:
 // what the emulator counted of each limit: resource units per 10 s, reports per 10 s, ...; the route table
 // src/sim/route-table.ts gives each request's cost, class and page size) with the ratio wall time / floor.
 // For 1,000 and 10,000 also a per-user baseline: what an admin's script does (per user: the user, its
@@ -18,7 +18,7 @@
 //   npm run bench -- --large            300,000 and 1,000,000 (about half an hour on 2 cores)
 //   BENCH_LARGE_SIZES=300000 npm run bench -- --large
 //   BENCH_SKIP_THROTTLED=1              only the large rows
-//   BENCH_RECONCILE_HEAP_MB=8192        the reconcile's V8 heap limit (Node's default is below what 1,000,000 users need today)
+//   BENCH_RECONCILE_HEAP_MB=12288       the reconcile's V8 heap limit (default; Node's own is below what 1,000,000 users need today)
 //
 // Writes its tables into bench/results.md, replacing only the section(s) it measured.
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,7 +37,7 @@ const BIN = path.join(ROOT, 'bin', 'campaign');
 const sizes = process.env.BENCH_SKIP_THROTTLED ? [] : (process.env.BENCH_SCALE_SIZES ?? '1000,10000').split(',').map(Number);
 const large = process.argv.includes('--large') || process.env.BENCH_LARGE === '1';
 const largeSizes = large ? (process.env.BENCH_LARGE_SIZES ?? '300000,1000000').split(',').map(Number) : [];
-const heapMb = Number(process.env.BENCH_RECONCILE_HEAP_MB ?? 8192);
+const heapMb = Number(process.env.BENCH_RECONCILE_HEAP_MB ?? 12288);
 const { GRAPH_LIMITS } = require(path.join(ROOT, 'dist/sim/throttle.js'));
 const baselineMax = Number(process.env.BENCH_BASELINE_MAX ?? 10000);
 const LATENCY = 50;
@@ -292,6 +292,7 @@ if (largeRows.length) writeSection('large', [
   ...[...keptLarge.rows, ...largeRows.map((r) => `| ${r.n.toLocaleString('en')} | ${r.targeted?.toLocaleString('en') ?? '–'} | ${r.label}${r.error ? ` (failed: ${r.error.split('\n').find((l) => /Error/.test(l))?.trim().slice(0, 160) ?? 'see the log'})` : ''} | ${r.wall.toFixed(1)} s | ${r.cpu.toFixed(1)} s | ${r.requests.toLocaleString('en')} | ${r.rssMiB.toFixed(0)} MiB | ${r.stateMiB.toFixed(0)} MiB | ${r.emulatorMiB?.toFixed(0) ?? '–'} MiB | ${today}, heap limit ${heapMb} MiB |`)]
     .sort((x, y) => Number(/^\| ([\d,]+)/.exec(x)[1].replace(/,/g, '')) - Number(/^\| ([\d,]+)/.exec(y)[1].replace(/,/g, ''))),
   '',
-  ...[...keptLarge.notes, ...[...new Set(largeRows.map((r) => r.n))].map((n) => `Emulator, ${n.toLocaleString('en')} users: ${emulatorNote(largeRows.find((r) => r.n === n).emulatorReady)}.`)],
+  ...[...keptLarge.notes, ...[...new Set(largeRows.map((r) => r.n))].map((n) => `Emulator, ${n.toLocaleString('en')} users: ${emulatorNote(largeRows.find((r) => r.n === n).emulatorReady)}.`)]
+    .sort((x, y) => Number(/^Emulator, ([\d,]+)/.exec(x)[1].replace(/,/g, '')) - Number(/^Emulator, ([\d,]+)/.exec(y)[1].replace(/,/g, ''))),
 ]);
 if (rows.length || largeRows.length) console.log('wrote bench/results.md');
