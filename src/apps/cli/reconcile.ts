@@ -3,7 +3,7 @@ import type { Campaign } from '../../campaign/types';
 import { Graph } from '../../graph/client';
 import type { PlanDetail, RunResult } from '../../reconcile/result';
 import { runCampaign } from '../../reconcile/run';
-import { renderDashboard } from '../../report/html';
+import { detailUsers, renderDashboard } from '../../report/html';
 import { buildReport } from '../../report/model';
 import { buildDashboardDetail } from '../../report/timeline';
 import { planOverview, type PlanOverview } from '../../report/overview';
@@ -141,7 +141,7 @@ async function printPlan(json: boolean, files: { markdown?: string; html?: strin
     const events = plan.ledger.slice();
     for (const e of plan.events) events.push(e);
     const report = buildReport({ campaign, events, observation: plan.observation, now: new Date(result.now) });
-    const file = await writeOutputFlag('html', files.html, renderDashboard(report, campaign, { proposal: true, detail: buildDashboardDetail({ campaign, events, observation: plan.observation }) }), io);
+    const file = await writeOutputFlag('html', files.html, renderDashboard(report, campaign, { proposal: true, detail: buildDashboardDetail({ campaign, events, observation: plan.observation, only: detailUsers(report) }) }), io);
     written.push(`wrote the proposal dashboard to ${file}`);
   }
   if (json) {
