@@ -13,11 +13,14 @@ import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
+import { tailOfBytes } from '../tail';
 import {
   assertCampaignName,
   assertSnapshotName,
   fileStamp,
+  type LedgerMark,
   type LedgerReadResult,
+  type LedgerTail,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -91,6 +94,18 @@ export class FileStore implements LedgerStore {
       throw err;
     }
     return decodeLedgerBytes(bytes, file);
+  }
+
+  async readAfter(campaign: string, mark: LedgerMark | null): Promise<LedgerTail | null> {
+    const file = this.ledgerFile(campaign);
+    let bytes: Buffer;
+    try {
+      bytes = await fsp.readFile(file);
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      bytes = Buffer.alloc(0);
+    }
+    return tailOfBytes(bytes, mark, file);
   }
 
   async readOverview(campaign: string): Promise<LedgerOverview> {
