@@ -2,7 +2,10 @@
 // run that resumes from a checkpoint decodes only what was written since. Hashing runs at about 1 GB/s; decoding
 // JSON lines is tens of times slower.
 import { createHash } from 'node:crypto';
+import type { FileHandle } from 'node:fs/promises';
+import { appendAll } from '../contracts/arrays';
 import { decodeLedgerBytes } from './codec';
+import type { LedgerEvent } from './events';
 import type { LedgerMark, LedgerTail } from './store';
 
 /** The tail of `bytes` after `mark`, or null when the first mark.bytes bytes are not the ones it hashes. */
@@ -20,4 +23,49 @@ export function tailOfBytes(bytes: Buffer, mark: LedgerMark | null, file: string
   const complete = rest.lastIndexOf(0x0a) + 1;
   hash.update(rest.subarray(0, complete));
   return { ...read, end: { events: (mark?.events ?? 0) + read.events.length, bytes: from + complete, sha256: hash.digest('hex') } };
+}
+
+/** Bytes read at a time by readTail: a piece of the ledger is decoded while the next is not yet read. */
+export const TAIL_PIECE_BYTES = 64 * 1024 * 1024;
+
+/** tailOfBytes on an open file, read in pieces of `piece` bytes: the prefix hashed, the rest decoded line by line. */
+export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: string, piece = TAIL_PIECE_BYTES): Promise<LedgerTail | null> {
+  const { size } = await fh.stat();
+  const from = mark?.bytes ?? 0;
+  if (from > size) return null;
+  const hash = createHash('sha256');
+  const buf = Buffer.allocUnsafe(piece);
+  let pos = 0;
+  let last = 0x0a;
+  while (pos < from) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(piece, from - pos), pos);
+    if (bytesRead === 0) return null;
+    hash.update(buf.subarray(0, bytesRead));
+    last = buf[bytesRead - 1];
+    pos += bytesRead;
+  }
+  if (last !== 0x0a || (mark && hash.copy().digest('hex') !== mark.sha256)) return null;
+  const events: LedgerEvent[] = [];
+  const warnings: string[] = [];
+  let lines = mark?.events ?? 0;
+  let end = from;
+  // A piece ends at its last newline; the partial line left over starts the next piece.
+  let carry = Buffer.alloc(0);
+  while (pos < size) {
+    const { bytesRead } = await fh.read(buf, 0, Math.min(piece, size - pos), pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    const complete = chunk.lastIndexOf(0x0a) + 1;
+    const body = chunk.subarray(0, complete);
+    const read = decodeLedgerBytes(body, file, lines);
+    appendAll(events, read.events);
+    lines += read.events.length;
+    hash.update(body);
+    end += complete;
+    carry = Buffer.from(chunk.subarray(complete));
+  }
+  // What is left is a partial last line: decoded alone it gives read()'s warning.
+  if (carry.length) appendAll(warnings, decodeLedgerBytes(carry, file, lines).warnings);
+  return { events, warnings, end: { events: lines, bytes: end, sha256: hash.digest('hex') } };
 }

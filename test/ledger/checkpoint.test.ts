@@ -16,6 +16,7 @@ import { encodeBatch } from '../../src/ledger/codec';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerMark } from '../../src/ledger/store';
+import { readTail, tailOfBytes } from '../../src/ledger/tail';
 import { CHECKPOINT_SNAPSHOT, MAIL_HISTORY_MS, pieceName, readRunLedger, USERS_PER_PIECE, writeCheckpoint, type CheckpointHeader } from '../../src/reconcile/checkpoint';
 import { buildDemoLedger, type DemoLedger } from '../report/demo-ledger';
 
@@ -200,5 +201,33 @@ describe('a checkpoint that does not match is left aside', () => {
     const read = await readRunLedger(store, name);
     expect([read.fromCheckpoint, read.warnings]).toEqual([false, []]);
     expect(read.state).toEqual(foldLedger((await store.read(name)).events));
+  });
+});
+
+describe('the file store reads after a mark in pieces', () => {
+  it('gives what one read of the whole file gives, whatever the piece size, partial last line included', async () => {
+    const file = demo.store.ledgerFile(name);
+    const bytes = Buffer.concat([fs.readFileSync(file), Buffer.from('{"v":1,"type":"notificationSe')]);
+    const copy = path.join(tmp, 'pieces.jsonl');
+    fs.writeFileSync(copy, bytes);
+    const lines = linesOf(file);
+    for (const mark of [null, markOf(lines, 0), markOf(lines, 7), markOf(lines, lines.length)]) {
+      const expected = tailOfBytes(bytes, mark, copy);
+      expect(expected).not.toBeNull();
+      for (const piece of [1, 7, 4096, 1 << 20]) {
+        const fh = await fs.promises.open(copy, 'r');
+        try {
+          expect(await readTail(fh, mark, copy, piece), `piece ${piece}`).toEqual(expected);
+        } finally {
+          await fh.close();
+        }
+      }
+    }
+    const fh = await fs.promises.open(copy, 'r');
+    try {
+      expect(await readTail(fh, { ...markOf(lines, 7), sha256: 'f'.repeat(64) }, copy, 4096)).toBeNull();
+    } finally {
+      await fh.close();
+    }
   });
 });

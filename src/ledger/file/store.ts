@@ -13,7 +13,7 @@ import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
-import { tailOfBytes } from '../tail';
+import { readTail, tailOfBytes } from '../tail';
 import {
   assertCampaignName,
   assertSnapshotName,
@@ -96,16 +96,24 @@ export class FileStore implements LedgerStore {
     return decodeLedgerBytes(bytes, file);
   }
 
+  /**
+   * In pieces, never the whole file at once: the bytes up to the mark are only hashed, the rest is decoded a piece
+   * at a time, so a ledger larger than one Buffer can hold (2 GiB for readFile) is read too.
+   */
   async readAfter(campaign: string, mark: LedgerMark | null): Promise<LedgerTail | null> {
     const file = this.ledgerFile(campaign);
-    let bytes: Buffer;
+    let fh: FileHandle;
     try {
-      bytes = await fsp.readFile(file);
+      fh = await fsp.open(file, 'r');
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      bytes = Buffer.alloc(0);
+      return tailOfBytes(Buffer.alloc(0), mark, file);
     }
-    return tailOfBytes(bytes, mark, file);
+    try {
+      return await readTail(fh, mark, file);
+    } finally {
+      await fh.close();
+    }
   }
 
   async readOverview(campaign: string): Promise<LedgerOverview> {
