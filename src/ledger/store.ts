@@ -42,6 +42,11 @@ export interface LedgerTail extends LedgerReadResult {
   end: LedgerMark;
 }
 
+export interface ReadAfterOptions {
+  /** Count the lines after the mark without decoding them (events is then empty): where the ledger ends, cheaply. */
+  linesOnly?: boolean;
+}
+
 export interface LockOptions {
   /** Who takes the lock, for the message another run sees (e.g. "reconcile", "postpone"). */
   owner: string;
@@ -80,7 +85,7 @@ export interface LedgerStore {
    * same SHA-256); null when it does not (an edited, truncated or replaced ledger). Without a mark: every event.
    * Optional: a store without it is read whole and gets no checkpoint.
    */
-  readAfter?(campaign: string, mark: LedgerMark | null): Promise<LedgerTail | null>;
+  readAfter?(campaign: string, mark: LedgerMark | null, opts?: ReadAfterOptions): Promise<LedgerTail | null>;
   /** Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. */
   append(campaign: string, events: readonly LedgerEvent[]): Promise<void>;
   /** Takes the per-campaign lock so two runs cannot interleave. */

@@ -6,10 +6,24 @@ import type { FileHandle } from 'node:fs/promises';
 import { appendAll } from '../contracts/arrays';
 import { decodeLedgerBytes } from './codec';
 import type { LedgerEvent } from './events';
-import type { LedgerMark, LedgerTail } from './store';
+import type { LedgerMark, LedgerReadResult, LedgerTail, ReadAfterOptions } from './store';
+
+/** The complete lines of `body` decoded, or only counted (ReadAfterOptions.linesOnly). */
+function decodeOrCount(body: Buffer, file: string, linesBefore: number, opts: ReadAfterOptions): LedgerReadResult & { lines: number } {
+  if (!opts.linesOnly) {
+    const read = decodeLedgerBytes(body, file, linesBefore);
+    return { ...read, lines: read.events.length };
+  }
+  let lines = 0;
+  for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) lines++;
+  const partial = body.length - (body.lastIndexOf(0x0a) + 1);
+  // The partial last line's warning, as a decode gives it.
+  const warnings = partial ? decodeLedgerBytes(body.subarray(body.length - partial), file, linesBefore + lines).warnings : [];
+  return { events: [], warnings, lines };
+}
 
 /** The tail of `bytes` after `mark`, or null when the first mark.bytes bytes are not the ones it hashes. */
-export function tailOfBytes(bytes: Buffer, mark: LedgerMark | null, file: string): LedgerTail | null {
+export function tailOfBytes(bytes: Buffer, mark: LedgerMark | null, file: string, opts: ReadAfterOptions = {}): LedgerTail | null {
   const from = mark?.bytes ?? 0;
   if (from > bytes.length) return null;
   if (from > 0 && bytes[from - 1] !== 0x0a) return null;
@@ -19,17 +33,17 @@ export function tailOfBytes(bytes: Buffer, mark: LedgerMark | null, file: string
     if (hash.copy().digest('hex') !== mark.sha256) return null;
   }
   const rest = bytes.subarray(from);
-  const read = decodeLedgerBytes(rest, file, mark?.events ?? 0);
+  const { lines, ...read } = decodeOrCount(rest, file, mark?.events ?? 0, opts);
   const complete = rest.lastIndexOf(0x0a) + 1;
   hash.update(rest.subarray(0, complete));
-  return { ...read, end: { events: (mark?.events ?? 0) + read.events.length, bytes: from + complete, sha256: hash.digest('hex') } };
+  return { ...read, end: { events: (mark?.events ?? 0) + lines, bytes: from + complete, sha256: hash.digest('hex') } };
 }
 
 /** Bytes read at a time by readTail: a piece of the ledger is decoded while the next is not yet read. */
 export const TAIL_PIECE_BYTES = 64 * 1024 * 1024;
 
 /** tailOfBytes on an open file, read in pieces of `piece` bytes: the prefix hashed, the rest decoded line by line. */
-export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: string, piece = TAIL_PIECE_BYTES): Promise<LedgerTail | null> {
+export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: string, opts: ReadAfterOptions = {}, piece = TAIL_PIECE_BYTES): Promise<LedgerTail | null> {
   const { size } = await fh.stat();
   const from = mark?.bytes ?? 0;
   if (from > size) return null;
@@ -58,9 +72,9 @@ export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: st
     const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
     const complete = chunk.lastIndexOf(0x0a) + 1;
     const body = chunk.subarray(0, complete);
-    const read = decodeLedgerBytes(body, file, lines);
+    const read = decodeOrCount(body, file, lines, opts);
     appendAll(events, read.events);
-    lines += read.events.length;
+    lines += read.lines;
     hash.update(body);
     end += complete;
     carry = Buffer.from(chunk.subarray(complete));

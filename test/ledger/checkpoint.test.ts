@@ -217,7 +217,8 @@ describe('the file store reads after a mark in pieces', () => {
       for (const piece of [1, 7, 4096, 1 << 20]) {
         const fh = await fs.promises.open(copy, 'r');
         try {
-          expect(await readTail(fh, mark, copy, piece), `piece ${piece}`).toEqual(expected);
+          expect(await readTail(fh, mark, copy, {}, piece), `piece ${piece}`).toEqual(expected);
+          expect(await readTail(fh, mark, copy, { linesOnly: true }, piece), `piece ${piece}, lines only`).toEqual({ ...expected, events: [] });
         } finally {
           await fh.close();
         }
@@ -225,7 +226,7 @@ describe('the file store reads after a mark in pieces', () => {
     }
     const fh = await fs.promises.open(copy, 'r');
     try {
-      expect(await readTail(fh, { ...markOf(lines, 7), sha256: 'f'.repeat(64) }, copy, 4096)).toBeNull();
+      expect(await readTail(fh, { ...markOf(lines, 7), sha256: 'f'.repeat(64) }, copy, {}, 4096)).toBeNull();
     } finally {
       await fh.close();
     }

@@ -310,8 +310,9 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(tail?.events.map((e) => field(e, 'runId'))).toEqual(['r9', 'r9']);
         expect(tail?.end.events).toBe(first.length + 2);
         expect(tail?.end.bytes).toBeGreaterThan(all!.end.bytes);
-        // The same mark from a full read.
+        // The same mark from a full read, and from counting the lines instead of decoding them.
         expect((await store.readAfter('admins-passkeys', null))?.end).toEqual(tail?.end);
+        expect(await store.readAfter('admins-passkeys', all!.end, { linesOnly: true })).toEqual({ ...tail, events: [] });
       });
 
       it('returns null when the ledger does not start with the bytes the mark hashes', async () => {

@@ -20,6 +20,7 @@ import {
   type LedgerMark,
   type LedgerReadResult,
   type LedgerTail,
+  type ReadAfterOptions,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -157,10 +158,10 @@ export class BlobStore implements LedgerStore {
     return decodeLedgerBytes(data, display(blob));
   }
 
-  async readAfter(campaign: string, mark: LedgerMark | null): Promise<LedgerTail | null> {
+  async readAfter(campaign: string, mark: LedgerMark | null, opts: ReadAfterOptions = {}): Promise<LedgerTail | null> {
     const blob = this.ledgerBlob(campaign);
     const data = await this.download(blob, 'read the ledger');
-    return tailOfBytes(data ?? Buffer.alloc(0), mark, display(blob));
+    return tailOfBytes(data ?? Buffer.alloc(0), mark, display(blob), opts);
   }
 
   /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */

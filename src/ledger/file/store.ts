@@ -22,6 +22,7 @@ import {
   type LedgerMark,
   type LedgerReadResult,
   type LedgerTail,
+  type ReadAfterOptions,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -101,17 +102,17 @@ export class FileStore implements LedgerStore {
    * In pieces, never the whole file at once: the bytes up to the mark are only hashed, the rest is decoded a piece
    * at a time, so a ledger larger than one Buffer can hold (2 GiB for readFile) is read too.
    */
-  async readAfter(campaign: string, mark: LedgerMark | null): Promise<LedgerTail | null> {
+  async readAfter(campaign: string, mark: LedgerMark | null, opts: ReadAfterOptions = {}): Promise<LedgerTail | null> {
     const file = this.ledgerFile(campaign);
     let fh: FileHandle;
     try {
       fh = await fsp.open(file, 'r');
     } catch (err) {
       if (!isErrno(err, 'ENOENT')) throw err;
-      return tailOfBytes(Buffer.alloc(0), mark, file);
+      return tailOfBytes(Buffer.alloc(0), mark, file, opts);
     }
     try {
-      return await readTail(fh, mark, file);
+      return await readTail(fh, mark, file, opts);
     } finally {
       await fh.close();
     }
