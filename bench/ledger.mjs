@@ -181,45 +181,47 @@ async function main() {
     const bytes = fs.statSync(file).size;
     console.log(`  built: ${events.toLocaleString('en-US')} events, ${gb(bytes)} in ${sec(ms(t0))}; ${(bytes / users / days).toFixed(0)} bytes of ledger per user per campaign day (${(bytes / events).toFixed(0)} bytes per event)`);
     await store.writeSnapshot(CAMPAIGN, 'observation', observationOf(ps, days - 1));
+    console.log(`  observation snapshot: ${gb(fs.statSync(store.snapshotFile(CAMPAIGN, 'observation')).size)}`);
 
-    // The full fold, as a run without a checkpoint does it, in 64 MiB pieces (all events at once would not fit).
-    t0 = process.hrtime.bigint();
-    const state = foldLedger([]);
-    const carry = [];
-    const fh = await fs.promises.open(file, 'r');
-    let mark;
-    try {
-      const { readTail } = dist('ledger/tail.js');
-      // readTail keeps every event; fold piece by piece here instead: same decoder, same fold.
-      const piece = Buffer.allocUnsafe(64 * 1024 * 1024);
-      let pos = 0, rest = Buffer.alloc(0), n = 0;
-      const hash = (await import('node:crypto')).createHash('sha256');
-      for (;;) {
-        const { bytesRead } = await fh.read(piece, 0, piece.length, pos);
-        if (bytesRead === 0) break;
-        pos += bytesRead;
-        const chunk = rest.length ? Buffer.concat([rest, piece.subarray(0, bytesRead)]) : piece.subarray(0, bytesRead);
-        const complete = chunk.lastIndexOf(0x0a) + 1;
-        const read = decodeLedgerBytes(chunk.subarray(0, complete), file, n);
-        applyEvents(state, read.events);
-        for (const e of read.events) if (e.type === 'runStarted' || e.type === 'runFinished') carry.push(e);
-        n += read.events.length;
-        hash.update(chunk.subarray(0, complete));
-        rest = Buffer.from(chunk.subarray(complete));
+    // In a function, so the folded state is garbage before the checkpoint is read back.
+    await (async () => {
+      // The full fold, as a run without a checkpoint does it, in 64 MiB pieces (all events at once would not fit).
+      t0 = process.hrtime.bigint();
+      const state = foldLedger([]);
+      const carry = [];
+      const fh = await fs.promises.open(file, 'r');
+      let mark;
+      try {
+        // As readTail (src/ledger/tail.ts) reads, but each piece folded and dropped: same decoder, same fold.
+        const piece = Buffer.allocUnsafe(64 * 1024 * 1024);
+        let pos = 0, rest = Buffer.alloc(0), n = 0;
+        const hash = (await import('node:crypto')).createHash('sha256');
+        for (;;) {
+          const { bytesRead } = await fh.read(piece, 0, piece.length, pos);
+          if (bytesRead === 0) break;
+          pos += bytesRead;
+          const chunk = rest.length ? Buffer.concat([rest, piece.subarray(0, bytesRead)]) : piece.subarray(0, bytesRead);
+          const complete = chunk.lastIndexOf(0x0a) + 1;
+          const read = decodeLedgerBytes(chunk.subarray(0, complete), file, n);
+          applyEvents(state, read.events);
+          for (const e of read.events) if (e.type === 'runStarted' || e.type === 'runFinished') carry.push(e);
+          n += read.events.length;
+          hash.update(chunk.subarray(0, complete));
+          rest = Buffer.from(chunk.subarray(complete));
+        }
+        mark = { events: n, bytes: pos - rest.length, sha256: hash.digest('hex') };
+      } finally {
+        await fh.close();
       }
-      mark = { events: n, bytes: pos - rest.length, sha256: hash.digest('hex') };
-      void readTail;
-    } finally {
-      await fh.close();
-    }
-    const tFold = ms(t0);
-    console.log(`  full fold: ${mark.events.toLocaleString('en-US')} events decoded and folded in ${sec(tFold)} (${Object.keys(state.users).length.toLocaleString('en-US')} users in the state; RSS ${rssMiB()})`);
+      const tFold = ms(t0);
+      console.log(`  full fold: ${mark.events.toLocaleString('en-US')} events decoded and folded in ${sec(tFold)} (${Object.keys(state.users).length.toLocaleString('en-US')} users in the state; RSS ${rssMiB()})`);
 
-    t0 = process.hrtime.bigint();
-    await writeCheckpoint(store, CAMPAIGN, mark, state, carry);
-    const cpDir = path.join(tmp, 'state', CAMPAIGN, 'snapshots');
-    const cpBytes = fs.readdirSync(cpDir).filter((f) => f.startsWith('checkpoint')).reduce((s, f) => s + fs.statSync(path.join(cpDir, f)).size, 0);
-    console.log(`  checkpoint written in ${sec(ms(t0))}: ${gb(cpBytes)} (${(cpBytes / users).toFixed(0)} bytes per user)`);
+      t0 = process.hrtime.bigint();
+      await writeCheckpoint(store, CAMPAIGN, mark, state, carry);
+      const cpDir = path.join(tmp, 'state', CAMPAIGN, 'snapshots');
+      const cpBytes = fs.readdirSync(cpDir).filter((f) => f.startsWith('checkpoint')).reduce((s, f) => s + fs.statSync(path.join(cpDir, f)).size, 0);
+      console.log(`  checkpoint written in ${sec(ms(t0))}: ${gb(cpBytes)} (${(cpBytes / users).toFixed(0)} bytes per user)`);
+    })();
 
     // A steady-state run's read: one more day appended after the checkpoint.
     const more = writeDays(file, ps, days, days + 1, encodeBatch);
