@@ -45,6 +45,11 @@ export interface LedgerTail extends LedgerReadResult {
 export interface ReadAfterOptions {
   /** Count the lines after the mark without decoding them (events is then empty): where the ledger ends, cheaply. */
   linesOnly?: boolean;
+  /**
+   * Receives the decoded events a piece at a time, oldest first, instead of their being kept in `events` (which is
+   * then empty): a large ledger is folded without holding every event at once.
+   */
+  onEvents?: (events: LedgerEvent[]) => void;
 }
 
 export interface LockOptions {

@@ -12,7 +12,12 @@ import type { LedgerMark, LedgerReadResult, LedgerTail, ReadAfterOptions } from 
 function decodeOrCount(body: Buffer, file: string, linesBefore: number, opts: ReadAfterOptions): LedgerReadResult & { lines: number } {
   if (!opts.linesOnly) {
     const read = decodeLedgerBytes(body, file, linesBefore);
-    return { ...read, lines: read.events.length };
+    const lines = read.events.length;
+    if (opts.onEvents) {
+      opts.onEvents(read.events);
+      return { events: [], warnings: read.warnings, lines };
+    }
+    return { ...read, lines };
   }
   let lines = 0;
   for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) lines++;

@@ -53,7 +53,10 @@ export const pieceName = (n: number) => `${CHECKPOINT_SNAPSHOT}-users-${n}`;
 
 /** The ledger as a run reads it. */
 export interface RunLedger {
-  /** The carried events and then every event after the checkpoint; every event without one. */
+  /**
+   * The events the folds other than foldLedger need (carriedEvents): those folds over them give what they give over
+   * the whole ledger. Every event from a store without readAfter.
+   */
   events: LedgerEvent[];
   /** The whole ledger folded (foldLedger). */
   state: CampaignState;
@@ -78,27 +81,43 @@ export async function readRunLedger(store: LedgerStore, campaign: string): Promi
   const warnings: string[] = [];
   const header = await readHeader(store, campaign, warnings);
   if (header) {
-    const tail = await store.readAfter(campaign, header.ledger);
-    if (!tail) {
+    const users = await readUsers(store, campaign, header);
+    if (users) {
+      const state: CampaignState = { ...header.state, users };
+      const read = await foldAfter(store, campaign, header.ledger, state, header.carry);
+      if (read) {
+        appendAll(warnings, read.warnings);
+        return { ...read, warnings, fromCheckpoint: true };
+      }
       warnings.push(`the ledger at ${store.location(campaign)} no longer starts with the ${header.ledger.events} events its checkpoint summarises (edited, truncated or replaced): it was read whole, and the next run writes a new checkpoint.`);
     } else {
-      const users = await readUsers(store, campaign, header);
-      if (users) {
-        const state: CampaignState = { ...header.state, users };
-        applyEvents(state, tail.events);
-        const events: LedgerEvent[] = [];
-        appendAll(events, header.carry);
-        appendAll(events, tail.events);
-        appendAll(warnings, tail.warnings);
-        return { events, state, total: tail.end.events, end: tail.end, fromCheckpoint: true, warnings };
-      }
       warnings.push(`the checkpoint of ${campaign} is incomplete (a piece is missing or from another write): the ledger was read whole, and the next run writes a new checkpoint.`);
     }
   }
-  const all = await store.readAfter(campaign, null);
+  const all = await foldAfter(store, campaign, null, foldLedger([]), []);
   if (!all) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
   appendAll(warnings, all.warnings);
-  return { events: all.events, state: foldLedger(all.events), total: all.end.events, end: all.end, fromCheckpoint: false, warnings };
+  return { ...all, warnings, fromCheckpoint: false };
+}
+
+/**
+ * The events after `mark` folded onto `state` a piece at a time, the carried events kept up to date as they go
+ * (carriedEvents of the carried events and a piece is the carried events of everything so far): a run never holds
+ * every event of a long campaign at once. null when the ledger does not start with what the mark hashes.
+ */
+async function foldAfter(store: LedgerStore, campaign: string, mark: LedgerMark | null, state: CampaignState, carry: LedgerEvent[]) {
+  let carried = carry;
+  const tail = await store.readAfter!(campaign, mark, {
+    onEvents: (events) => {
+      applyEvents(state, events);
+      const both: LedgerEvent[] = [];
+      appendAll(both, carried);
+      appendAll(both, events);
+      carried = carriedEvents(both);
+    },
+  });
+  if (!tail) return null;
+  return { events: carried, state, total: tail.end.events, end: tail.end, warnings: tail.warnings };
 }
 
 async function readHeader(store: LedgerStore, campaign: string, warnings: string[]): Promise<CheckpointHeader | null> {

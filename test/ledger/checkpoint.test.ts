@@ -83,7 +83,7 @@ describe('checkpoints written by real runs', () => {
     expect(read.warnings).toEqual([]);
     expect(read.total).toBe(all.length);
     expect(read.state).toEqual(foldLedger(all));
-    expect(folds(read.events, lastAtOf(read.events))).toEqual(folds(all, lastAtOf(all)));
+    expect(folds(read.events, lastAtOf(all))).toEqual(folds(all, lastAtOf(all)));
     // The carried events are a small part of the ledger.
     expect(header!.carry.length).toBeLessThan(all.length / 10);
   });
@@ -123,7 +123,7 @@ describe('a checkpoint at any point of a ledger', () => {
       const read = await readRunLedger(store, name);
       expect(read.fromCheckpoint, `cut at ${cut}`).toBe(true);
       expect(read.total).toBe(all.length);
-      expect({ state: read.state, ...folds(read.events, lastAtOf(read.events)) }, `cut at ${cut}`).toEqual(whole);
+      expect({ state: read.state, ...folds(read.events, lastAtOf(all)) }, `cut at ${cut}`).toEqual(whole);
     }
   });
 
@@ -207,14 +207,14 @@ describe('a checkpoint that does not match is left aside', () => {
 describe('the file store reads after a mark in pieces', () => {
   it('gives what one read of the whole file gives, whatever the piece size, partial last line included', async () => {
     const file = demo.store.ledgerFile(name);
-    const bytes = Buffer.concat([fs.readFileSync(file), Buffer.from('{"v":1,"type":"notificationSe')]);
+    const lines = linesOf(file).slice(0, 300);
+    const bytes = Buffer.concat([...lines, Buffer.from('{"v":1,"type":"notificationSe')]);
     const copy = path.join(tmp, 'pieces.jsonl');
     fs.writeFileSync(copy, bytes);
-    const lines = linesOf(file);
     for (const mark of [null, markOf(lines, 0), markOf(lines, 7), markOf(lines, lines.length)]) {
       const expected = tailOfBytes(bytes, mark, copy);
       expect(expected).not.toBeNull();
-      for (const piece of [1, 7, 4096, 1 << 20]) {
+      for (const piece of [1, 97, 4096, 1 << 20]) {
         const fh = await fs.promises.open(copy, 'r');
         try {
           expect(await readTail(fh, mark, copy, {}, piece), `piece ${piece}`).toEqual(expected);

@@ -313,6 +313,11 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         // The same mark from a full read, and from counting the lines instead of decoding them.
         expect((await store.readAfter('admins-passkeys', null))?.end).toEqual(tail?.end);
         expect(await store.readAfter('admins-passkeys', all!.end, { linesOnly: true })).toEqual({ ...tail, events: [] });
+        // Handed over a piece at a time instead of kept.
+        const pieces: LedgerEvent[] = [];
+        const streamed = await store.readAfter('admins-passkeys', null, { onEvents: (es) => { for (const e of es) pieces.push(e); } });
+        expect(streamed).toEqual({ events: [], warnings: [], end: tail?.end });
+        expect(pieces).toEqual((await store.read('admins-passkeys')).events);
       });
 
       it('returns null when the ledger does not start with the bytes the mark hashes', async () => {
