@@ -44,6 +44,14 @@ export function tailOfBytes(bytes: Buffer, mark: LedgerMark | null, file: string
   return { ...read, end: { events: (mark?.events ?? 0) + lines, bytes: from + complete, sha256: hash.digest('hex') } };
 }
 
+/** `head` then `tail` in a new Buffer: the partial line left over from one piece joined to the next piece. */
+export function joined(head: Buffer, tail: Buffer): Buffer {
+  const out = Buffer.allocUnsafe(head.length + tail.length);
+  head.copy(out, 0);
+  tail.copy(out, head.length);
+  return out;
+}
+
 /** Bytes read at a time by readTail: a piece of the ledger is decoded while the next is not yet read. */
 export const TAIL_PIECE_BYTES = 64 * 1024 * 1024;
 
@@ -74,7 +82,7 @@ export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: st
     const { bytesRead } = await fh.read(buf, 0, Math.min(piece, size - pos), pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
-    const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    const chunk = carry.length ? joined(carry, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
     const complete = chunk.lastIndexOf(0x0a) + 1;
     const body = chunk.subarray(0, complete);
     const read = decodeOrCount(body, file, lines, opts);

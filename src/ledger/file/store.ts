@@ -14,7 +14,7 @@ import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
-import { readTail, tailOfBytes } from '../tail';
+import { joined, readTail, tailOfBytes } from '../tail';
 import {
   assertCampaignName,
   assertSnapshotName,
@@ -336,7 +336,7 @@ export async function overviewInPieces(fh: FileHandle, file: string, piece = OVE
     const { bytesRead } = await fh.read(buf, 0, piece, pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
-    const chunk = rest.length ? Buffer.concat([rest, buf.subarray(0, bytesRead)]) : buf.subarray(0, bytesRead);
+    const chunk = rest.length ? joined(rest, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
     const complete = chunk.lastIndexOf(0x0a) + 1;
     const body = chunk.subarray(0, complete);
     const fast = scanOverview(body, file);
