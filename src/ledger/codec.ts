@@ -165,13 +165,13 @@ function hasEnvelope(value: unknown): boolean {
  * decodeLedger of the ledger's bytes, line by line: a ledger of a million users is more text than one string can
  * hold, so the whole file is never one string. Same events, same warnings.
  */
-export function decodeLedgerBytes(bytes: Buffer, file: string): LedgerReadResult {
+export function decodeLedgerBytes(bytes: Buffer, file: string, linesBefore = 0): LedgerReadResult {
   const events: LedgerEvent[] = [];
   const warnings: string[] = [];
   const bodyEnd = bytes.lastIndexOf(0x0a) + 1;
   const shared = new Map<string, string>();
   let pos = 0;
-  let lineNo = 0;
+  let lineNo = linesBefore;
   while (pos < bodyEnd) {
     const nl = bytes.indexOf(0x0a, pos);
     const line = bytes.toString('utf8', pos, nl);

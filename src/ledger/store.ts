@@ -27,6 +27,31 @@ export interface LedgerOverview {
   warnings: string[];
 }
 
+/** Where a ledger ends: its complete lines, their bytes and the SHA-256 of those bytes (checkpoint.ts). */
+export interface LedgerMark {
+  events: number;
+  bytes: number;
+  /** Hex SHA-256 of the ledger's first `bytes` bytes. */
+  sha256: string;
+}
+
+export interface LedgerTail extends LedgerReadResult {
+  /** The events after the mark (all of them when read without one), oldest first. */
+  events: LedgerEvent[];
+  /** Where the ledger's complete lines end now. */
+  end: LedgerMark;
+}
+
+export interface ReadAfterOptions {
+  /** Count the lines after the mark without decoding them (events is then empty): where the ledger ends, cheaply. */
+  linesOnly?: boolean;
+  /**
+   * Receives the decoded events a piece at a time, oldest first, instead of their being kept in `events` (which is
+   * then empty): a large ledger is folded without holding every event at once.
+   */
+  onEvents?: (events: LedgerEvent[]) => void;
+}
+
 export interface LockOptions {
   /** Who takes the lock, for the message another run sees (e.g. "reconcile", "postpone"). */
   owner: string;
@@ -60,6 +85,12 @@ export interface LedgerStore {
    * Same events and warnings as overviewOf(await read()); a store may compute it faster from its own bytes.
    */
   readOverview(campaign: string): Promise<LedgerOverview>;
+  /**
+   * The events after `mark`, when the ledger still starts with the bytes the mark hashes (same length at least,
+   * same SHA-256); null when it does not (an edited, truncated or replaced ledger). Without a mark: every event.
+   * Optional: a store without it is read whole and gets no checkpoint.
+   */
+  readAfter?(campaign: string, mark: LedgerMark | null, opts?: ReadAfterOptions): Promise<LedgerTail | null>;
   /** Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. */
   append(campaign: string, events: readonly LedgerEvent[]): Promise<void>;
   /** Takes the per-campaign lock so two runs cannot interleave. */

@@ -16,7 +16,9 @@ import {
   clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
   type LedgerPosition, type StatusVerdict,
 } from '../engine/lifecycle';
-import { applyEvents, deliverySnapshot, foldLedger, type DeliverySnapshot } from '../engine/state';
+import { applyEvents, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
+import { appendAll } from '../contracts/arrays';
+import { readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyValve, previousTargeted, targetDrop } from '../engine/valve';
@@ -74,6 +76,8 @@ interface Run {
   append: (events: LedgerEvent[]) => Promise<void>;
   /** What this run appended, in order: folded onto the ledger's state for the delivery snapshot. */
   written: LedgerEvent[];
+  /** The ledger as read (reconcile only): for the checkpoint finish() writes. */
+  ledger?: { read: RunLedger; state: CampaignState; folded: number };
 }
 
 export async function runCampaign(opts: RunOptions): Promise<RunResult> {
@@ -97,7 +101,8 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
   try {
     for (const w of lock?.warnings ?? []) run.warnings.push(warning('LockTakenOver', w));
-    const ledger = await store.read(name);
+    // reconcile: the checkpoint and what followed it when they match (checkpoint.ts); plan reads every event.
+    const ledger = opts.apply ? await readRunLedger(store, name) : await wholeLedger(store, name);
     for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
     const events = ledger.events;
     const position = ledgerPosition(events);
@@ -105,7 +110,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (lifecycle.kind === 'reset' && opts.apply) return await resetRun(run, position);
     // A plan of a pending reset shows the campaign as the reset leaves it: no users, the next generation.
     const current = lifecycle.kind === 'reset' ? resetEvents(position, { now: run.nowIso, archive: '' }) : events;
-    const state = foldLedger(current);
+    const state = lifecycle.kind === 'reset' ? foldLedger(current) : ledger.state;
     const open = openIntents(current);
     const exempt = foldExemptions(current);
 
@@ -125,7 +130,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
     if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
     for (const w of observed.warnings) run.warnings.push(w);
-    guardEmptyLedger(run, position, observed, events.length === 0);
+    guardEmptyLedger(run, position, observed, ledger.total === 0);
     // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
     if (observed.exemptions.problems.length) {
       if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
@@ -183,7 +188,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       sendUntil: opts.sendUntil,
     });
     // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
+    const folded = run.written.length;
     const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
+    run.ledger = { read: ledger, state, folded };
     return await finish(run, observed, delivery, {
       applied: true,
       counts: countStages(done.after, observed.observation),
@@ -314,7 +321,38 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error }]).catch(() => undefined);
     throw e;
   }
+  // Derived data like the snapshots, but after the run is recorded as finished: without it the next run reads more.
+  await checkpoint(run).catch((e: unknown) => {
+    run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
+  });
   return result(run, r);
+}
+
+/** plan: every event, as before checkpoints. */
+async function wholeLedger(store: LedgerStore, name: string): Promise<RunLedger> {
+  const read = await store.read(name);
+  return { events: read.events, state: foldLedger(read.events), total: read.events.length, end: null, fromCheckpoint: false, warnings: read.warnings };
+}
+
+/**
+ * The checkpoint of the ledger as this run leaves it: the events this run wrote, folded onto the state it read.
+ * The ledger after the point this run read it to is hashed and its lines counted, not decoded (a first run at a
+ * large tenant writes millions of lines); skipped when they are not as many as this run wrote.
+ */
+async function checkpoint(run: Run): Promise<void> {
+  const { store } = run.opts;
+  const l = run.ledger;
+  if (!l?.read.end || !store.readAfter) return;
+  const since = await store.readAfter(run.name, l.read.end, { linesOnly: true });
+  if (!since || since.end.events - l.read.end.events !== run.written.length) {
+    run.warnings.push(warning('LedgerRecovered', `the ledger at ${store.location(run.name)} changed during the run in a way this run did not write: no checkpoint was written, the next run reads the ledger whole.`));
+    return;
+  }
+  applyEvents(l.state, run.written.slice(l.folded));
+  const events: LedgerEvent[] = [];
+  appendAll(events, l.read.events);
+  appendAll(events, run.written);
+  await writeCheckpoint(store, run.name, since.end, l.state, events);
 }
 
 /** observe (Graph reads) → resolveTargets (pure), with the ledger's exemption records. */

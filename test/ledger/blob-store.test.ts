@@ -6,6 +6,8 @@ import { BlobAccessDeniedError, BlobContainerNotFoundError, BlobCredentialError,
 import { BlobLock, type Timers } from '../../src/ledger/blob/lease';
 import { BlobStore, MAX_APPEND_BLOCK_BYTES, type BlobStoreOptions } from '../../src/ledger/blob/store';
 import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { foldLedger } from '../../src/engine/state';
+import { readRunLedger, writeCheckpoint } from '../../src/reconcile/checkpoint';
 import { startAzurite, type Azurite } from './azurite';
 import { describeLedgerStore, ev, field } from './ledger-store-suite';
 
@@ -418,5 +420,33 @@ describe('BlobStore on Azurite', () => {
     const { events } = await store.read(CAMPAIGN);
     expect(events).toHaveLength(total);
     for (let i = 0; i < total; i++) if (field(events[i], 'seq') !== i) expect(field(events[i], 'seq')).toBe(i);
+  });
+});
+
+describe('checkpoints on the blob store', () => {
+  it('a run resumes from a checkpoint in blob snapshots; a ledger replaced underneath is read whole', async () => {
+    const container = await newContainer();
+    const store = new BlobStore({ container, pollMs: 20 });
+    const run = (n: number, at: string): LedgerEvent[] => [
+      { v: 1, at, type: 'runStarted', runId: `r${n}`, campaign: CAMPAIGN, status: 'inProgress' },
+      { v: 1, type: 'userEnteredStage', at, runId: `r${n}`, userId: `u${n}`, userPrincipalName: `u${n}@contoso.com`, from: null, to: 'passkeyRegistration', reason: 'NoPasskeyRegistered', message: 'no passkey' },
+      { v: 1, at, type: 'runFinished', runId: `r${n}`, ok: true, counts: { targeted: n } },
+    ];
+    await store.append(CAMPAIGN, run(1, NOW));
+    const first = (await store.readAfter(CAMPAIGN, null))!;
+    await writeCheckpoint(store, CAMPAIGN, first.end, foldLedger((await store.read(CAMPAIGN)).events), (await store.read(CAMPAIGN)).events);
+    await store.append(CAMPAIGN, run(2, '2026-12-02T06:00:00.000Z'));
+    const read = await readRunLedger(store, CAMPAIGN);
+    expect([read.fromCheckpoint, read.warnings, read.total]).toEqual([true, [], 6]);
+    expect(read.state).toEqual(foldLedger((await store.read(CAMPAIGN)).events));
+
+    // Another ledger of the same length in the same place: the hash tells them apart.
+    await container.getBlobClient(`${CAMPAIGN}/ledger.jsonl`).delete();
+    await store.append(CAMPAIGN, run(3, NOW));
+    await store.append(CAMPAIGN, run(4, '2026-12-02T06:00:00.000Z'));
+    const again = await readRunLedger(store, CAMPAIGN);
+    expect(again.fromCheckpoint).toBe(false);
+    expect(again.warnings.join(' ')).toMatch(/no longer starts with/);
+    expect(again.state).toEqual(foldLedger((await store.read(CAMPAIGN)).events));
   });
 });

@@ -296,6 +296,51 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
       });
     });
 
+    describe('readAfter (what a run reads after a checkpoint)', () => {
+      it('returns only the events after a mark, and where the ledger ends', async () => {
+        if (!store.readAfter) return;
+        expect(await store.readAfter('never-written', null)).toEqual({ events: [], warnings: [], end: { events: 0, bytes: 0, sha256: expect.any(String) } });
+        const first = variedLedger();
+        await store.append('admins-passkeys', first);
+        const all = await store.readAfter('admins-passkeys', null);
+        expect(all?.events).toEqual((await store.read('admins-passkeys')).events);
+        expect(all?.end.events).toBe(first.length);
+        await store.append('admins-passkeys', [ev('runStarted', { runId: 'r9', campaign: 'admins-passkeys', status: 'inProgress' }), ev('runFinished', { runId: 'r9', ok: true })]);
+        const tail = await store.readAfter('admins-passkeys', all!.end);
+        expect(tail?.events.map((e) => field(e, 'runId'))).toEqual(['r9', 'r9']);
+        expect(tail?.end.events).toBe(first.length + 2);
+        expect(tail?.end.bytes).toBeGreaterThan(all!.end.bytes);
+        // The same mark from a full read, and from counting the lines instead of decoding them.
+        expect((await store.readAfter('admins-passkeys', null))?.end).toEqual(tail?.end);
+        expect(await store.readAfter('admins-passkeys', all!.end, { linesOnly: true })).toEqual({ ...tail, events: [] });
+        // Handed over a piece at a time instead of kept.
+        const pieces: LedgerEvent[] = [];
+        const streamed = await store.readAfter('admins-passkeys', null, { onEvents: (es) => { for (const e of es) pieces.push(e); } });
+        expect(streamed).toEqual({ events: [], warnings: [], end: tail?.end });
+        expect(pieces).toEqual((await store.read('admins-passkeys')).events);
+      });
+
+      it('returns null when the ledger does not start with the bytes the mark hashes', async () => {
+        if (!store.readAfter) return;
+        await store.append('admins-passkeys', variedLedger());
+        const { end } = (await store.readAfter('admins-passkeys', null))!;
+        expect(await store.readAfter('admins-passkeys', { ...end, sha256: '0'.repeat(64) })).toBeNull();
+        expect(await store.readAfter('admins-passkeys', { ...end, bytes: end.bytes + 1 })).toBeNull();
+        expect(await store.readAfter('admins-passkeys', { ...end, bytes: end.bytes - 1 })).toBeNull();
+        expect(await store.readAfter('admins-passkeys', end)).toEqual({ events: [], warnings: [], end });
+      });
+
+      it('leaves a partial trailing line out of the mark, with the warning read() gives', async () => {
+        if (!store.readAfter || !h.appendRaw) return;
+        await store.append('admins-passkeys', variedLedger());
+        const { end } = (await store.readAfter('admins-passkeys', null))!;
+        await h.appendRaw('admins-passkeys', '{"v":1,"type":"notificationSe');
+        const tail = await store.readAfter('admins-passkeys', end);
+        expect(tail?.end).toEqual(end);
+        expect(tail?.warnings).toEqual([expect.stringMatching(/:13: partial trailing line/)]);
+      });
+    });
+
     describe('overview (what the reports read)', () => {
       it('equals the overview of read(): notices counted per run, delivery records left out, other events kept', async () => {
         await store.append('admins-passkeys', variedLedger());

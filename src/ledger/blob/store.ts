@@ -11,12 +11,16 @@ import { InvalidEventError, SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
+import { tailOfBytes } from '../tail';
 import { LEDGER_FILE } from '../file/store';
 import {
   assertCampaignName,
   assertSnapshotName,
   fileStamp,
+  type LedgerMark,
   type LedgerReadResult,
+  type LedgerTail,
+  type ReadAfterOptions,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -152,6 +156,12 @@ export class BlobStore implements LedgerStore {
     const data = await this.download(blob, 'read the ledger');
     if (data === null) return { events: [], warnings: [] };
     return decodeLedgerBytes(data, display(blob));
+  }
+
+  async readAfter(campaign: string, mark: LedgerMark | null, opts: ReadAfterOptions = {}): Promise<LedgerTail | null> {
+    const blob = this.ledgerBlob(campaign);
+    const data = await this.download(blob, 'read the ledger');
+    return tailOfBytes(data ?? Buffer.alloc(0), mark, display(blob), opts);
   }
 
   /** The plain overview: the whole ledger is downloaded anyway, and its decode dominates. */

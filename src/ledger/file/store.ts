@@ -8,16 +8,21 @@ import * as path from 'node:path';
 import { decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../codec';
 import { SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
+import { appendAll } from '../../contracts/arrays';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
 import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
+import { joined, readTail, tailOfBytes } from '../tail';
 import {
   assertCampaignName,
   assertSnapshotName,
   fileStamp,
+  type LedgerMark,
   type LedgerReadResult,
+  type LedgerTail,
+  type ReadAfterOptions,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -93,18 +98,40 @@ export class FileStore implements LedgerStore {
     return decodeLedgerBytes(bytes, file);
   }
 
+  /**
+   * In pieces, never the whole file at once: the bytes up to the mark are only hashed, the rest is decoded a piece
+   * at a time, so a ledger larger than one Buffer can hold (2 GiB for readFile) is read too.
+   */
+  async readAfter(campaign: string, mark: LedgerMark | null, opts: ReadAfterOptions = {}): Promise<LedgerTail | null> {
+    const file = this.ledgerFile(campaign);
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      if (!isErrno(err, 'ENOENT')) throw err;
+      return tailOfBytes(Buffer.alloc(0), mark, file, opts);
+    }
+    try {
+      return await readTail(fh, mark, file, opts);
+    } finally {
+      await fh.close();
+    }
+  }
+
   async readOverview(campaign: string): Promise<LedgerOverview> {
     const file = this.ledgerFile(campaign);
-    let bytes: Buffer;
+    let fh: FileHandle;
     try {
-      bytes = await fsp.readFile(file);
+      fh = await fsp.open(file, 'r');
     } catch (err) {
       if (isErrno(err, 'ENOENT')) return { events: [], notificationsByRun: new Map(), warnings: [] };
       throw err;
     }
-    // This store wrote these bytes, so it may scan them (overview.ts); anything unusual is decoded as read() does.
-    const fast = scanOverview(bytes, file);
-    return fast ? { ...fast, warnings: [] } : overviewOf(decodeLedgerBytes(bytes, file));
+    try {
+      return await overviewInPieces(fh, file);
+    } finally {
+      await fh.close();
+    }
   }
 
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
@@ -289,6 +316,38 @@ export class FileStore implements LedgerStore {
       throw new SnapshotCorruptError(file, (err as Error).message);
     }
   }
+}
+
+/** Bytes of the ledger scanned at a time by readOverview. */
+export const OVERVIEW_PIECE_BYTES = 64 * 1024 * 1024;
+
+/**
+ * The overview of a file store ledger, a piece of whole lines at a time (a large campaign's ledger is more than one
+ * Buffer holds). This store wrote these bytes, so it may scan them (overview.ts); a piece with anything unusual is
+ * decoded as read() decodes it, with the same line numbers, errors and warnings.
+ */
+export async function overviewInPieces(fh: FileHandle, file: string, piece = OVERVIEW_PIECE_BYTES): Promise<LedgerOverview> {
+  const overview: LedgerOverview = { events: [], notificationsByRun: new Map(), warnings: [] };
+  const buf = Buffer.allocUnsafe(piece);
+  let pos = 0;
+  let lines = 0;
+  let rest = Buffer.alloc(0);
+  for (;;) {
+    const { bytesRead } = await fh.read(buf, 0, piece, pos);
+    if (bytesRead === 0) break;
+    pos += bytesRead;
+    const chunk = rest.length ? joined(rest, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
+    const complete = chunk.lastIndexOf(0x0a) + 1;
+    const body = chunk.subarray(0, complete);
+    const fast = scanOverview(body, file);
+    const part = fast ?? overviewOf(decodeLedgerBytes(body, file, lines));
+    appendAll(overview.events, part.events);
+    for (const [run, n] of part.notificationsByRun) overview.notificationsByRun.set(run, (overview.notificationsByRun.get(run) ?? 0) + n);
+    for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) lines++;
+    rest = Buffer.from(chunk.subarray(complete));
+  }
+  if (rest.length) appendAll(overview.warnings, decodeLedgerBytes(rest, file, lines).warnings);
+  return overview;
 }
 
 /** The store for `--state DIR`. */
