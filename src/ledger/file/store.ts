@@ -86,16 +86,10 @@ export class FileStore implements LedgerStore {
   }
 
   async read(campaign: string): Promise<LedgerReadResult> {
-    const file = this.ledgerFile(campaign);
-    // Bytes, decoded line by line: never the whole ledger as one string.
-    let bytes: Buffer;
-    try {
-      bytes = await fsp.readFile(file);
-    } catch (err) {
-      if (isErrno(err, 'ENOENT')) return { events: [], warnings: [] };
-      throw err;
-    }
-    return decodeLedgerBytes(bytes, file);
+    // In pieces, decoded line by line: never the whole ledger as one string or one Buffer (readFile stops at 2 GiB).
+    const tail = await this.readAfter(campaign, null);
+    if (tail === null) throw new Error(`${this.ledgerFile(campaign)}: the ledger could not be read from its start`);
+    return { events: tail.events, warnings: tail.warnings };
   }
 
   /**
