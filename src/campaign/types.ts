@@ -9,6 +9,7 @@ export type OsPlatform = (typeof OS_PLATFORMS)[number];
 
 export type NotificationChannel = 'teams' | 'email' | 'none';
 export type PolicyState = 'reportOnly' | 'enabled';
+export type EnforcementMode = 'reportOnly' | 'graduated';
 
 export interface GraceStage {
   /** Days a user has to complete the stage's action before being flagged exceededGrace. */
@@ -83,6 +84,12 @@ export interface Campaign {
     enforcement: {
       policyState: PolicyState;
       maxNewPerRun: number;
+      /** reportOnly: the report-only policy covers every enforced user; graduated: users move one by one to an enabled policy. */
+      mode: EnforcementMode;
+      /** The evidence required before enforcing (campaign impact's gate; per user in graduated mode). */
+      enableWhen: { observedDays: number; maxWouldBlockUsersPercent: number };
+      /** graduated mode: at most this many users move to the enabled policy's group per run. */
+      maxGraduationsPerRun: number;
     };
   };
 }

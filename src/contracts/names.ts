@@ -11,6 +11,16 @@ export function caPolicyName(campaign: string): string {
   return `passkey-campaign-${campaign}-policy`;
 }
 
+/** Display name of a graduated campaign's second group: users whose own sign-ins qualified them for enforcement. */
+export function graduatedGroupName(campaign: string): string {
+  return `passkey-campaign-${campaign}-graduated`;
+}
+
+/** Display name of a graduated campaign's second Conditional Access policy (enabled, for the graduated group only). */
+export function graduatedCaPolicyName(campaign: string): string {
+  return `passkey-campaign-${campaign}-graduated-policy`;
+}
+
 /** The campaign a CA policy display name belongs to, or null for a policy this stack did not name. */
 export function campaignOfCaPolicy(displayName: string): string | null {
   return /^passkey-campaign-([a-z0-9-]{3,40})-policy$/.exec(displayName)?.[1] ?? null;

@@ -55,7 +55,7 @@ export function campaign(o: CampaignOverrides = {}): Campaign {
       },
       postponement: { enabled: true, days: 3, maxTimes: 2, ...o.postponement },
       notifications: { channel: o.channel ?? 'teams', registrationUrl: 'https://aka.ms/mysecurityinfo' },
-      enforcement: { policyState: 'reportOnly', maxNewPerRun: 50 },
+      enforcement: { policyState: 'reportOnly', maxNewPerRun: 50, mode: 'reportOnly', enableWhen: { observedDays: 14, maxWouldBlockUsersPercent: 1 }, maxGraduationsPerRun: 50 },
     },
   };
 }
