@@ -131,6 +131,13 @@ describe('POST /_sim/sign-ins: Conditional Access evaluated as Entra records it'
     expect(resultOf(diego!, 'nested')).toBe('reportOnlyFailure');
   });
 
+  it('answers only how many with Prefer: return=minimal', async () => {
+    await start(campaignTenant());
+    const res = await fetch(`${hh().emu.url}/_sim/sign-ins`, { method: 'POST', headers: { 'Content-Type': 'application/json', Prefer: 'return=minimal' }, body: JSON.stringify({ signIns: [signIn(U.adele, 'passkey')] }) });
+    expect(await res.json()).toEqual({ recorded: 1 });
+    expect((await hh().client.api('/auditLogs/signIns').get()).value).toHaveLength(1);
+  });
+
   it('names the authentication steps after the method (beta authenticationDetail)', async () => {
     await start(campaignTenant());
     const [passkey, mfa, key] = await record([signIn(U.adele, 'passkey'), signIn(U.alex, 'passwordAndMfa'), signIn(U.emily, 'passkey')]);
