@@ -261,6 +261,12 @@ describe('GET /auditLogs/signIns', () => {
       expect(err.code).toBe(code);
     });
 
+    it('says which operators createdDateTime takes (eq, le, ge: not lt)', async () => {
+      await three();
+      const err = await graphError(hh().client.api('/auditLogs/signIns').filter('createdDateTime lt 2026-11-29T00:00:00Z').middlewareOptions(noRetry()).get());
+      expect(err.message).toBe("Unsupported or invalid query filter clause specified for property 'createdDateTime' of resource 'signIn'. It supports eq, le, ge.");
+    });
+
     it.each([['$select=id'], ['$orderby=createdDateTime'], ['$count=true'], ['$skip=1'], ['$top=1001'], ['$top=0']])('rejects %s with 400', async (q) => {
       await three();
       const err = await graphError(hh().client.api(`/auditLogs/signIns?${q}`).middlewareOptions(noRetry()).get());
