@@ -105,6 +105,12 @@ describe('campaign impact', () => {
     expect(JSON.parse(d.out)).toMatchObject({ days: 10, window: { from: '2026-11-21T06:00:00.000Z', to: NOW } });
   });
 
+  it('leaves out a sign-in at exactly the end of the window (--now)', async () => {
+    const atNow = { ...knownSignIns()[0]!, id: '51000099-0000-4000-8000-000000000000', createdDateTime: NOW, userId: M.fay, userPrincipalName: upn(M.fay) };
+    const r = await impact(tenant({ signIns: [atNow, ...knownSignIns()] }), ['--campaign', campaignFile(1), '--json']);
+    expect(JSON.parse(r.out).users).toEqual(EXPECTED_USERS);
+  });
+
   it('exits 2 when the sign-ins come without Conditional Access data', async () => {
     const bare = knownSignIns().map(({ appliedConditionalAccessPolicies: _omitted, ...s }) => s);
     const r = await impact(tenant({ signIns: bare }), ['--campaign', campaignFile(100), '--json']);
