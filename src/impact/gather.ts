@@ -13,11 +13,11 @@ import { readSignIns } from './signins';
 /** What impact read and from where: each read names the permissions Microsoft documents for it. */
 export const IMPACT_READS = {
   // signin-list.md: both permissions (a documented known issue: AuditLog.Read.All alone is refused).
-  signIns: { what: 'the sign-in logs (GET /auditLogs/signIns)', permissions: 'AuditLog.Read.All and Directory.Read.All (both)' },
+  signIns: { what: 'the sign-in logs (GET /auditLogs/signIns)', permissions: 'the permissions AuditLog.Read.All and Directory.Read.All (both)', grant: 'AuditLog.Read.All and Directory.Read.All' },
   // conditionalaccessroot-list-policies.md
-  policies: { what: 'the Conditional Access policies (GET /identity/conditionalAccess/policies)', permissions: 'Policy.Read.All' },
+  policies: { what: 'the Conditional Access policies (GET /identity/conditionalAccess/policies)', permissions: 'the permission Policy.Read.All', grant: 'Policy.Read.All' },
   // includes/signins-roles-for-ca-data.md: appliedConditionalAccessPolicies needs one of these beside the sign-in permissions.
-  caData: { what: 'the Conditional Access data of sign-ins', permissions: 'Policy.Read.All (or Policy.Read.ConditionalAccess)' },
+  caData: { what: 'the Conditional Access data of sign-ins', permissions: 'the permission Policy.Read.All (or Policy.Read.ConditionalAccess)', grant: 'Policy.Read.All (or Policy.Read.ConditionalAccess)' },
 } as const;
 
 export type ImpactRead = keyof typeof IMPACT_READS;
@@ -28,10 +28,10 @@ export class ImpactReadError extends RuntimeError {
   constructor(readonly read: ImpactRead, readonly status: number, readonly code: string, detail: string) {
     const r = IMPACT_READS[read];
     super(status === 403
-      ? `reading ${r.what} was refused (403 ${code}): the identity needs the Microsoft Graph permission ${r.permissions}. No impact is reported.`
+      ? `reading ${r.what} was refused (403 ${code}): the identity needs ${r.permissions} of Microsoft Graph. No impact is reported.`
       : `reading ${r.what} failed: ${detail} No impact is reported.`,
     false,
-    status === 403 ? `Grant ${r.permissions} (application permission, admin consent) to the identity, then run again.` : 'Check the Graph URL and the tenant, then run again.');
+    status === 403 ? `Grant ${r.grant} to the identity (application permission, admin consent), then run again.` : 'Check the Graph URL and the tenant, then run again.');
   }
 }
 
@@ -44,7 +44,7 @@ export class ConditionalAccessDataMissingError extends RuntimeError {
       : `${signIns} sign-ins show the policy's result as unknownFutureValue: Graph did not return the report-only results, so what the policy would have done is unknown. No impact is reported.`,
     false,
     kind === 'omitted'
-      ? `Grant ${IMPACT_READS.caData.permissions} to the identity beside ${IMPACT_READS.signIns.permissions}, then run again.`
+      ? `Grant ${IMPACT_READS.caData.grant} to the identity beside ${IMPACT_READS.signIns.grant}, then run again.`
       : 'The request asks for them with the header "Prefer: include-unknown-enum-members"; check that a proxy between here and Graph keeps it.');
   }
 }

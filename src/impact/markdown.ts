@@ -12,7 +12,8 @@ const plural = (n: number, one: string, many = `${one}s`) => `${n} ${n === 1 ? o
 const when = (iso: string) => `${iso.slice(0, 16).replace('T', ' ')} UTC`;
 const share = (n: number, of: number) => (of > 0 ? `${Math.round((1000 * n) / of) / 10} %` : '—');
 
-function stateText(state: string): string {
+/** A Conditional Access policy state in words. */
+export function stateText(state: string): string {
   if (state === CA_STATE_REPORT_ONLY) return 'report-only';
   if (state === CA_STATE_ENABLED) return 'enabled';
   return state;

@@ -47,11 +47,11 @@ function tenant(o: TenantOptions = {}): TenantFixture {
 }
 
 /** A copy of the admins campaign with its gate set. */
-function campaignFile(maxWouldBlockUsersPercent: number, observedDays = 14): string {
+function campaignFile(maxWouldBlockUsersPercent: number, observedDays = 14, mode: 'reportOnly' | 'graduated' = 'reportOnly'): string {
   const text = fixtureCampaignText('admins-passkeys').replace(/^(\s+)maxNewPerRun: (\d+)$/m,
-    (_, indent: string, n: string) => `${indent}maxNewPerRun: ${n}\n${indent}enableWhen: { observedDays: ${observedDays}, maxWouldBlockUsersPercent: ${maxWouldBlockUsersPercent} }`);
+    (_, indent: string, n: string) => `${indent}maxNewPerRun: ${n}\n${indent}mode: ${mode}\n${indent}enableWhen: { observedDays: ${observedDays}, maxWouldBlockUsersPercent: ${maxWouldBlockUsersPercent} }`);
   // The file name must be the campaign's name: one directory per gate.
-  const dir = path.join(tmp, `gate-${maxWouldBlockUsersPercent}-${observedDays}`);
+  const dir = path.join(tmp, `gate-${maxWouldBlockUsersPercent}-${observedDays}-${mode}`);
   fs.mkdirSync(dir, { recursive: true });
   const file = path.join(dir, 'admins-passkeys.yaml');
   fs.writeFileSync(file, text);
@@ -121,15 +121,15 @@ describe('campaign impact', () => {
   });
 
   it.each([
-    { name: 'AuditLog.Read.All', drop: 'AuditLog.Read.All', names: 'AuditLog.Read.All and Directory.Read.All' },
-    { name: 'Directory.Read.All', drop: 'Directory.Read.All', names: 'AuditLog.Read.All and Directory.Read.All' },
-    { name: 'Policy.Read.All', drop: 'Policy.Read.All', names: 'Policy.Read.All' },
+    { name: 'AuditLog.Read.All', drop: 'AuditLog.Read.All', names: 'the permissions AuditLog.Read.All and Directory.Read.All (both)' },
+    { name: 'Directory.Read.All', drop: 'Directory.Read.All', names: 'the permissions AuditLog.Read.All and Directory.Read.All (both)' },
+    { name: 'Policy.Read.All', drop: 'Policy.Read.All', names: 'the permission Policy.Read.All' },
   ])('exits 2 naming the permission when the identity lacks $name', async ({ drop, names }) => {
     const r = await impact(tenant({ appRoles: ALL_ROLES.filter((p) => p !== drop), signIns: drop === 'Policy.Read.All' ? null : undefined }), ['--campaign', campaignFile(100)]);
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toMatch(/refused \(403 /);
-    expect(r.err).toContain(`needs the Microsoft Graph permission ${names}`);
+    expect(r.err).toContain(`the identity needs ${names} of Microsoft Graph. No impact is reported.`);
     expect(r.err).not.toMatch(/gate met|internal error/);
   });
 
@@ -166,6 +166,21 @@ describe('campaign impact', () => {
     expect(r.err).toContain('recorded the impact report for admins-passkeys');
     const store = await openStore(state, { cwd: tmp });
     expect(await store.readSnapshot('admins-passkeys', 'impact')).toEqual(JSON.parse(r.out));
+  });
+
+  it('counts the graduated group\'s members for a graduated campaign, and reports null otherwise', async () => {
+    const t = tenant();
+    t.groups!.push({ id: '00000000-0000-4000-8000-00000000e0c2', displayName: 'passkey-campaign-admins-passkeys-graduated', members: [M.amy, M.cid] });
+    const graduated = await impact(t, ['--campaign', campaignFile(50, 14, 'graduated'), '--json']);
+    expect(graduated.err).toBe('');
+    expect(JSON.parse(graduated.out)).toMatchObject({ graduated: 2, users: EXPECTED_USERS });
+    expect(JSON.parse((await impact(t, ['--campaign', campaignFile(50), '--json'])).out).graduated).toBeNull();
+  });
+
+  it('prints its usage with --help', async () => {
+    const r = await impact(tenant({ signIns: null }), ['--help']);
+    expect(r.code).toBe(0);
+    expect(r.out.startsWith('Usage: campaign impact --campaign NAME|FILE [--graph-url URL] [--days N] [--json] [--markdown FILE]')).toBe(true);
   });
 
   it('refuses --days outside 1 to 30 and --state without --record', async () => {

@@ -5,7 +5,7 @@ import type { Campaign } from '../../campaign/types';
 import { UsageError } from '../../errors';
 import { Graph } from '../../graph/client';
 import { gatherImpact } from '../../impact/gather';
-import { renderImpactMarkdown } from '../../impact/markdown';
+import { renderImpactMarkdown, stateText } from '../../impact/markdown';
 import { buildImpactReport, IMPACT_SNAPSHOT, type ImpactReport } from '../../impact/report';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, graphUrl, openStateStore, resolveCampaign, stateUse } from './common';
@@ -49,7 +49,7 @@ export function formatImpact(r: ImpactReport): string {
   const s = r.signIns;
   const lines = [
     `impact ${r.campaign}: gate ${r.gate.met ? 'met' : 'NOT met'}: ${r.gate.message}`,
-    `  policy ${r.policyName} (${r.policyState}) · sign-ins ${r.window.from} → ${r.window.to} (${r.days} day${r.days === 1 ? '' : 's'})`,
+    `  policy ${r.policyName} (${stateText(r.policyState)}) · sign-ins ${r.window.from} → ${r.window.to} (${r.days} day${r.days === 1 ? '' : 's'})`,
     `  members ${r.members} · observed ${u.observed} · satisfied ${u.satisfied} · interrupted ${u.interrupted} · would block ${u.wouldBlock} · no passkey sign-in ${u.noPasskeySignIn} · not observed ${r.unobserved}`,
     `  member sign-ins ${s.total}, evaluated ${s.evaluated}: success ${s.reportOnlySuccess + s.success} · interrupted ${s.reportOnlyInterrupted} · would block ${s.reportOnlyFailure}`,
   ];
