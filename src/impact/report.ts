@@ -4,7 +4,7 @@
 //
 //   members ──┬── observed (the policy evaluated ≥ 1 sign-in) ──┬── satisfied    (reportOnlySuccess, no would-block)
 //             │                                                ├── interrupted  (reportOnlyInterrupted)
-//             │                                                └── wouldBlock   (reportOnlyFailure)
+//             │                                                └── wouldBlock   (reportOnlyFailure; failure once enabled)
 //             └── unobserved (no evaluated sign-in in the window)
 //   noPasskeySignIn: members without a sign-in that satisfied the policy (the unobserved included)
 import type { Campaign } from '../campaign/types';
@@ -19,7 +19,7 @@ export interface ImpactMember {
   userPrincipalName: string;
 }
 
-/** A user the report-only policy would have blocked at least once. */
+/** A user the report-only policy would have blocked at least once (or, once enabled, blocked). */
 export interface WouldBlockUser {
   userId: string;
   userPrincipalName: string;
@@ -112,7 +112,8 @@ export class ImpactTally {
       this.signIns.evaluated++;
       this.signIns[r]++;
     }
-    if (r === 'reportOnlyFailure') {
+    // An enabled policy's `failure` is the block a report-only one forecasts: it counts the same, never as fine.
+    if (r === 'reportOnlyFailure' || r === 'failure') {
       const last = this.lastBlocked.get(f.userId);
       if (last === undefined || f.at > last) this.lastBlocked.set(f.userId, f.at);
       if (f.legacyClient) {
@@ -165,9 +166,9 @@ export function buildImpactReport(input: ImpactInput): ImpactReport {
     const evaluated = r.reportOnlySuccess + r.reportOnlyFailure + r.reportOnlyInterrupted + r.success + r.failure;
     if (evaluated > 0) observed++;
     if (u.passkeySignIn) passkey++;
-    if (u.passkeySignIn && !u.wouldBlock) satisfied++;
+    if (u.passkeySignIn && r.reportOnlyFailure + r.failure === 0) satisfied++;
     if (r.reportOnlyInterrupted > 0) interrupted++;
-    if (u.wouldBlock) {
+    if (r.reportOnlyFailure + r.failure > 0) {
       const legacyClientApps = tally.legacyClients(u.userId);
       wouldBlock.push({
         userId: u.userId,
@@ -176,7 +177,7 @@ export function buildImpactReport(input: ImpactInput): ImpactReport {
         clientApps: u.clientApps.slice(),
         legacyClientApps,
         legacy: legacyClientApps.length > 0,
-        signIns: r.reportOnlyFailure,
+        signIns: r.reportOnlyFailure + r.failure,
         lastAt: tally.lastWouldBlock(u.userId),
       });
     }

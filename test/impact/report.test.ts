@@ -43,6 +43,20 @@ describe('the impact report', () => {
     expect(report().legacyClientUsers).toBe(1);
   });
 
+  it('counts a block by the enabled policy as would-block, never as satisfied', () => {
+    const members = [{ id: M.amy, userPrincipalName: 'amy@contoso.com' }, { id: M.ben, userPrincipalName: 'ben@contoso.com' }];
+    const tally = new ImpactTally(POLICY_ID, members);
+    const enabled = (userId: string, result: string, clientAppUsed = 'Browser') => toFact({ ...knownSignIns()[0]!, userId, clientAppUsed, appliedConditionalAccessPolicies: [{ id: POLICY_ID, result }] })!;
+    tally.add(enabled(M.amy, 'success'));
+    tally.add(enabled(M.ben, 'success'));
+    tally.add(enabled(M.ben, 'failure', 'IMAP4'));
+    const r = buildImpactReport({ campaign: campaign({ maxWouldBlockUsersPercent: 10 }), policy: { ...POLICY, state: 'enabled' }, members, tally, now: new Date(NOW), days: 14 });
+    expect(r.users).toEqual({ observed: 2, satisfied: 1, interrupted: 0, wouldBlock: 1, noPasskeySignIn: 0 });
+    expect(r.wouldBlock).toMatchObject([{ userId: M.ben, clientApps: ['IMAP4'], legacy: true, signIns: 1 }]);
+    expect(r.gate).toMatchObject({ met: false, reason: 'TooManyWouldBlock' });
+    expect(renderImpactMarkdown(r)).toContain('- The policy is already enabled: these results are what it enforced, not a forecast.');
+  });
+
   it('keeps the documented fields and the window it read', () => {
     const r = report(campaign(), { days: 14 });
     expect(r).toMatchObject({ campaign: 'admins-passkeys', policyId: POLICY_ID, days: 14, at: NOW, window: { from: '2026-11-17T06:00:00.000Z', to: NOW }, policyState: 'enabledForReportingButNotEnforced' });
