@@ -120,6 +120,14 @@ describe('campaign impact', () => {
     expect(r.err).toContain('Policy.Read.All');
   });
 
+  it('exits 2 when the policy\'s results come back as unknownFutureValue (report-only results withheld)', async () => {
+    const hidden = knownSignIns().map((s) => ({ ...s, appliedConditionalAccessPolicies: s.appliedConditionalAccessPolicies!.map((p) => (p.id === POLICY_ID ? { ...p, result: 'unknownFutureValue' } : p)) }));
+    const r = await impact(tenant({ signIns: hidden }), ['--campaign', campaignFile(100)]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toContain("show the policy's result as unknownFutureValue");
+  });
+
   it.each([
     { name: 'AuditLog.Read.All', drop: 'AuditLog.Read.All', names: 'the permissions AuditLog.Read.All and Directory.Read.All (both)' },
     { name: 'Directory.Read.All', drop: 'Directory.Read.All', names: 'the permissions AuditLog.Read.All and Directory.Read.All (both)' },
