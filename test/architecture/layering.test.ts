@@ -25,9 +25,11 @@ const ALLOWED: AllowedTable = {
   report: ['ledger', 'engine', 'campaign', 'contracts', 'errors', 'reconcile/result'],
   // Read-only: Graph through GraphReader and observe, the ledger for its identity and lock probe; never act or the stack.
   doctor: ['observe', 'engine', 'graph', 'ledger', 'campaign', 'contracts', 'errors'],
+  // Read-only like doctor: sign-in logs, the campaign's policy and group members through GraphReader.
+  impact: ['graph', 'observe', 'campaign', 'contracts', 'errors', 'report/markdown'],
   sim: ['contracts', 'errors'],
   stack: ['contracts', 'campaign', 'errors'],
-  'apps/cli': [...LIBRARIES, 'sim', 'apps/demo', 'apps/functions'],
+  'apps/cli': [...LIBRARIES, 'impact', 'sim', 'apps/demo', 'apps/functions'],
   'apps/functions': [...LIBRARIES],
   'apps/demo': [...LIBRARIES, 'sim', 'apps/cli'],
   policies: ['contracts', 'campaign', 'stack/graph-roles'],

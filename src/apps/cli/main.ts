@@ -18,6 +18,7 @@ const COMMANDS: Record<string, Command> = {
   history: { summary: 'every ledger event, oldest first; --user, --since, --export DIR for the audit export', load: () => import('./history.js') },
   postpone: { summary: "record a user's postponement of their current stage", load: () => import('./postpone.js') },
   doctor: { summary: 'check, read-only, that the tenant and the ledger are ready for a campaign; says what to fix', load: () => import('./doctor.js') },
+  impact: { summary: "what the report-only policy would block, from sign-in logs, and whether the campaign's gate is met", load: () => import('./impact.js') },
   demo: { summary: 'run a whole campaign against a simulated tenant (no Azure account needed)', load: () => import('./demo.js') },
   'teams-app': { summary: "build the campaign's Teams app package (zip) for the org catalog: teams-app --client-id ID", load: () => import('./teams-app.js') },
   sim: { summary: 'the Microsoft Graph emulator: sim serve --tenant FILE, sim generate --users N', load: () => import('./sim.js') },
