@@ -2,7 +2,7 @@
 // Admins over the 15 supported roles (active and PIM-eligible), a role-assignable group, two break-glass
 // Global Administrators, devices of every platform with some below the passkey minimums, stale and disabled
 // devices, disabled accounts, users with and without passkeys, the FIDO2 policy and the enforcement groups.
-import { CA_STATE_REPORT_ONLY, caPolicyName } from '../contracts/names';
+import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, caPolicyName, graduatedCaPolicyName, graduatedGroupName } from '../contracts/names';
 import { ROLE_DISPLAY_NAMES, SUPPORTED_ROLES, SUPPORTED_ROLE_NAMES, type SupportedRoleName } from '../contracts/roles';
 import type {
   FixtureApplication,
@@ -22,7 +22,7 @@ import type {
 import { Prng } from './prng';
 import { servicePrincipalIdOf } from './service-principals';
 import { passkeyMethodsFor } from './tenant-state';
-import { appIdOf, buildSignIn, evaluateSignIn, isModernClient, type ClientAppUsed, type SignInMethod, type SignInSubject } from './sign-ins';
+import { appIdOf, buildSignIn, stableGuid, evaluateSignIn, isModernClient, type ClientAppUsed, type SignInMethod, type SignInSubject } from './sign-ins';
 import type { FixtureSignIn } from './fixture';
 
 export interface GenerateOptions {
@@ -703,6 +703,36 @@ function campaignPolicies(created: string): FixtureConditionalAccessPolicy[] {
     policy(SIM_IDS.caAdminsCampaign, 'admins-passkeys', SIM_IDS.adminsEnforcedGroup),
     policy(SIM_IDS.caAllStaffCampaign, 'all-staff-passkeys', SIM_IDS.allStaffEnforcedGroup),
   ];
+}
+
+/**
+ * What the stack adds to a tenant for a graduated campaign: the graduated group (empty) and an enabled policy for it
+ * only, with the exclusions and grant of the campaign's report-only policy. null when the tenant has no policy of
+ * that campaign (the generated tenant has those of the two example campaigns).
+ */
+export function graduatedResources(fixture: TenantFixture, campaign: string): { group: FixtureGroup; policy: FixtureConditionalAccessPolicy } | null {
+  const base = (fixture.conditionalAccessPolicies ?? []).find((p) => p.displayName === caPolicyName(campaign));
+  if (!base) return null;
+  const group: FixtureGroup = {
+    id: stableGuid(`graduated-group:${campaign}`),
+    displayName: graduatedGroupName(campaign),
+    description: `Graduated users of the ${campaign} campaign: their own sign-ins qualified them for the enabled policy (managed by Pulumi).`,
+    mailNickname: graduatedGroupName(campaign),
+    mailEnabled: false,
+    securityEnabled: true,
+    groupTypes: [],
+    isAssignableToRole: false,
+    members: [],
+  };
+  const users = base.conditions?.users;
+  const policy = {
+    ...structuredClone(base),
+    id: stableGuid(`graduated-policy:${campaign}`),
+    displayName: graduatedCaPolicyName(campaign),
+    state: CA_STATE_ENABLED,
+    conditions: { ...structuredClone(base.conditions), users: { ...structuredClone(users), includeUsers: [], includeGroups: [group.id], includeRoles: [] } },
+  } as FixtureConditionalAccessPolicy;
+  return { group, policy };
 }
 
 function caPolicies(created: string, modified: string): FixtureConditionalAccessPolicy[] {

@@ -213,8 +213,11 @@ export function compileFilter(
   }
   const tests = clauses.map((c) => {
     const allowed = Object.entries(spec).find(([prop]) => prop.toLowerCase() === c.prop.toLowerCase());
-    if (!allowed || !allowed[1].includes(c.kind))
-      throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${c.prop}' of resource '${resource}'.`);
+    if (!allowed || !allowed[1].includes(c.kind)) {
+      // Graph's message; the emulator adds what the property does take, so a caller can fix the query.
+      const takes = allowed ? ` It supports ${allowed[1].join(', ')}.` : '';
+      throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${c.prop}' of resource '${resource}'.${takes}`);
+    }
     const prop = allowed[0];
     const isDate = dateTimes.includes(prop);
     if (c.kind === 'eq' || c.kind === 'ge' || c.kind === 'le' || c.kind === 'gt' || c.kind === 'lt') {

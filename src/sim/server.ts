@@ -739,13 +739,16 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
     case 'GET /_sim/tenant':
       return json(200, core.tenant.toFixture());
     case 'POST /_sim/sign-ins': {
-      // { "signIns": [ { "userId", "at", "app", "appId", "clientApp", "method" } ] } → the recorded signIn objects.
+      // { "signIns": [ { "userId", "at", "app", "appId", "clientApp", "method" } ] } → the recorded signIn objects
+      // (only how many with the request header Prefer: return=minimal, RFC 7240).
       const body = await readJson();
       if (!body) return;
       const batch = parseSignInBatch(body, new Date(core.clock.now()).toISOString());
       if (!batch.ok) return error(400, 'InvalidSignIns', `The sign-ins have ${batch.errors.length} problem(s): ${batch.errors[0]}`, batch.errors);
       try {
-        return json(200, { recorded: batch.requests.length, value: recordSignIns(core.tenant, batch.requests) });
+        const recorded = recordSignIns(core.tenant, batch.requests);
+        const minimal = String(req.headers.prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'return=minimal');
+        return json(200, minimal ? { recorded: recorded.length } : { recorded: recorded.length, value: recorded });
       } catch (e) {
         if (!(e instanceof SignInRejected)) throw e;
         return error(400, 'InvalidSignIns', `The sign-ins have ${e.problems.length} problem(s): ${e.problems[0]}`, e.problems);

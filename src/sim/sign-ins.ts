@@ -80,6 +80,8 @@ export const KNOWN_APPS: Record<string, KnownApp> = {
   'Graph Explorer': { appId: 'de8bc8b5-d9f9-48b1-a8ad-b748da725064', office365: false },
 };
 
+const OFFICE365_APP_IDS: ReadonlySet<string> = new Set(Object.values(KNOWN_APPS).flatMap((k) => (k.office365 ? [k.appId] : [])));
+
 /** The built-in authentication strengths (resources/authenticationstrengthpolicy.md), by object id. */
 const STRENGTH = {
   mfa: '00000000-0000-0000-0000-000000000002',
@@ -135,7 +137,7 @@ function inUserScope(p: FixtureConditionalAccessPolicy, s: SignInSubject): boole
 function inAppScope(p: FixtureConditionalAccessPolicy, s: SignInSubject): boolean {
   const a = p.conditions?.applications;
   if (!a) return false;
-  const office365 = Object.values(KNOWN_APPS).some((k) => k.office365 && k.appId === s.appId.toLowerCase());
+  const office365 = OFFICE365_APP_IDS.has(s.appId.toLowerCase());
   const matches = (list: readonly string[] | null | undefined) => has(list, 'All') || has(list, s.appId) || (office365 && has(list, 'Office365'));
   return matches(a.includeApplications) && !matches(a.excludeApplications);
 }

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { SUPPORTED_ROLES } from '../../src/campaign/roles';
 import { validateFixture, type TenantFixture } from '../../src/sim/fixture';
-import { GENERATOR_NOW, SIM_GROUP_NAMES, SIM_IDS, adminCount, generateTenant } from '../../src/sim/generate';
+import { GENERATOR_NOW, SIM_GROUP_NAMES, SIM_IDS, adminCount, generateTenant, graduatedResources } from '../../src/sim/generate';
 import { startEmulator } from '../../src/sim/server';
 import { PASSKEY_METHODS } from '../../src/sim/tenant-state';
 import { makeClient } from './harness';
@@ -167,6 +167,15 @@ describe('generateTenant', () => {
       expect(adminMfa).toContain('notApplied');
       // The enforcement groups are empty in a generated tenant: the campaigns' report-only policies apply to nobody yet.
       expect(new Set(t.signIns.map((s) => s.appliedConditionalAccessPolicies!.find((p) => p.id === SIM_IDS.caAdminsCampaign)?.result))).toEqual(new Set(['reportOnlyNotApplied']));
+    });
+
+    it('gives a graduated campaign the stack\'s second group and an enabled policy for it only, with the same exclusions and grant', () => {
+      const g = graduatedResources(t, 'admins-passkeys')!;
+      const base = t.conditionalAccessPolicies.find((p) => p.id === SIM_IDS.caAdminsCampaign)!;
+      expect(g.group).toMatchObject({ displayName: 'passkey-campaign-admins-passkeys-graduated', members: [] });
+      expect(g.policy).toMatchObject({ displayName: 'passkey-campaign-admins-passkeys-graduated-policy', state: 'enabled', grantControls: base.grantControls });
+      expect(g.policy.conditions!.users).toMatchObject({ includeGroups: [g.group.id], includeUsers: [], excludeUsers: base.conditions!.users!.excludeUsers });
+      expect(graduatedResources(t, 'no-such-campaign')).toBeNull();
     });
 
     it('refuses more sign-ins than it holds, naming the knob', () => {

@@ -2,7 +2,7 @@
 // document are 400s, missing application permissions 403s, and resource units as concepts/throttling-limits.md says.
 import { afterEach, describe, expect, it } from 'vitest';
 import { validateFixture, type TenantFixture } from '../../src/sim/fixture';
-import { KNOWN_APP_ROLES, ROUTE_TABLE, routeRow } from '../../src/sim/route-table';
+import { KNOWN_APP_ROLES, ROUTE_TABLE, permitted, routeRow } from '../../src/sim/route-table';
 import { ROUTES } from '../../src/sim/routes';
 import { graphError, noRetry, startHarness, type Harness, type HarnessOptions } from './harness';
 import { D, G, U, tinyTenant } from './tiny-tenant';
@@ -36,6 +36,15 @@ describe('the route table', () => {
     }
     expect(routeRow('GET', '/groups/{id}/transitiveMembers')?.permissions[0]).toBe('GroupMember.Read.All');
     expect(routeRow('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}')?.permissions[0]).toBe('Policy.Read.AuthenticationMethod');
+  });
+
+  it('knows pages that ask for several permissions together', () => {
+    const row = routeRow('GET', '/auditLogs/signIns')!;
+    expect(row).toMatchObject({ permissions: ['AuditLog.Read.All', 'Directory.Read.All'], requires: 'all', throttle: 'reports', pageSize: { default: 1000, max: 1000 } });
+    expect(permitted(row, ['AuditLog.Read.All'])).toBe(false);
+    expect(permitted(row, ['Directory.Read.All', 'AuditLog.Read.All'])).toBe(true);
+    expect(permitted(routeRow('GET', '/users')!, ['Directory.Read.All'])).toBe(true);
+    expect(KNOWN_APP_ROLES.has('Policy.Read.ConditionalAccess')).toBe(true);
   });
 
   it('takes the costs from concepts/throttling-limits.md', () => {

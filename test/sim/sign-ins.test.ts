@@ -131,6 +131,13 @@ describe('POST /_sim/sign-ins: Conditional Access evaluated as Entra records it'
     expect(resultOf(diego!, 'nested')).toBe('reportOnlyFailure');
   });
 
+  it('answers only how many with Prefer: return=minimal', async () => {
+    await start(campaignTenant());
+    const res = await fetch(`${hh().emu.url}/_sim/sign-ins`, { method: 'POST', headers: { 'Content-Type': 'application/json', Prefer: 'return=minimal' }, body: JSON.stringify({ signIns: [signIn(U.adele, 'passkey')] }) });
+    expect(await res.json()).toEqual({ recorded: 1 });
+    expect((await hh().client.api('/auditLogs/signIns').get()).value).toHaveLength(1);
+  });
+
   it('names the authentication steps after the method (beta authenticationDetail)', async () => {
     await start(campaignTenant());
     const [passkey, mfa, key] = await record([signIn(U.adele, 'passkey'), signIn(U.alex, 'passwordAndMfa'), signIn(U.emily, 'passkey')]);
@@ -252,6 +259,12 @@ describe('GET /auditLogs/signIns', () => {
       const err = await graphError(hh().client.api('/auditLogs/signIns').filter(filter).middlewareOptions(noRetry()).get());
       expect(err.statusCode).toBe(400);
       expect(err.code).toBe(code);
+    });
+
+    it('says which operators createdDateTime takes (eq, le, ge: not lt)', async () => {
+      await three();
+      const err = await graphError(hh().client.api('/auditLogs/signIns').filter('createdDateTime lt 2026-11-29T00:00:00Z').middlewareOptions(noRetry()).get());
+      expect(err.message).toBe("Unsupported or invalid query filter clause specified for property 'createdDateTime' of resource 'signIn'. It supports eq, le, ge.");
     });
 
     it.each([['$select=id'], ['$orderby=createdDateTime'], ['$count=true'], ['$skip=1'], ['$top=1001'], ['$top=0']])('rejects %s with 400', async (q) => {

@@ -10,7 +10,8 @@ import { runCampaign } from '../../reconcile/run';
 import type { LedgerStore } from '../../ledger/store';
 import { FakeClock } from '../../sim/clock';
 import type { TenantFixture } from '../../sim/fixture';
-import { generateTenant, SIM_APP } from '../../sim/generate';
+import { generateTenant, graduatedResources, SIM_APP, SIM_IDS } from '../../sim/generate';
+import type { ClientAppUsed, SignInMethod } from '../../sim/sign-ins';
 import { requiredGraphRoles } from '../../campaign/graph-roles';
 import { Prng } from '../../sim/prng';
 import { startEmulator } from '../../sim/server';
@@ -41,6 +42,8 @@ export interface DemoResult {
   behaviours: Record<Behaviour, number>;
   graphRequests: number;
   throttled: number;
+  /** Sign-ins the simulated users made (POST /_sim/sign-ins), all days together. */
+  signIns: number;
   /** The emulator's tenant, as the last run saw it. */
   fixture: TenantFixture;
 }
@@ -64,6 +67,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   // catalog's app, which the job installs for each recipient before notifying them.
   const fixture = generateTenant({ users: opts.users + Math.max(50, Math.ceil(opts.users / 2)) + 2, admins: opts.users, seed: opts.seed, now: opts.start.toISOString(), prerequisites: true });
   fixture.application = { appId: SIM_APP.clientId, appRoles: requiredGraphRoles([campaign], { groupMemberWrite: true }) };
+  // A graduated campaign's stack also creates the graduated group and its enabled policy.
+  const graduated = campaign.spec.enforcement.mode === 'graduated' ? graduatedResources(fixture, campaign.metadata.name) : null;
+  if (graduated) {
+    fixture.groups = [...(fixture.groups ?? []), graduated.group];
+    fixture.conditionalAccessPolicies = [...(fixture.conditionalAccessPolicies ?? []), graduated.policy];
+  }
   const clock = new FakeClock(opts.start);
   const emulator = await startEmulator({ tenant: fixture, port: 0, host: '127.0.0.1', token: SIM_TOKEN, clock });
   // The client waits on the simulated clock too, so Retry-After costs no real time.
@@ -88,6 +97,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     }
     return b;
   };
+
+  const signIns = new SignInHabits(opts.seed, fixture);
+  let signedIn = 0;
 
   const patch = async (body: unknown) => {
     const res = await fetch(`${emulator.url}/_sim/tenant`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
@@ -119,6 +131,10 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
       if (devicePatch.length || Object.keys(fido2Patch).length) await patch({ devices: devicePatch, fido2Methods: fido2Patch });
 
+      // The day's sign-ins, before the run: Conditional Access evaluates them as the tenant stands (report-only
+      // results for the enforced, enforced results for the graduated), so the run can read them from the logs.
+      signedIn += await signIns.day(emulator.url, at, (userId) => emulator.state.tenant.fido2Methods(userId).length > 0);
+
       const run = await runCampaign({ campaign, graph, store, now: at, apply: true, teamsAppId: SIM_APP.teamsAppId, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
       runs.push(run);
 
@@ -149,8 +165,69 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       opts.onDay?.(day, at, run, acted);
     }
     const requests = emulator.state.requests();
-    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, fixture };
+    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, signIns: signedIn, fixture };
   } finally {
     await emulator.close();
+  }
+}
+
+// Applications people open in a day, by weight; a legacy client always reaches Exchange Online.
+const DAY_APPS: Array<[string, number]> = [
+  ['Microsoft Office', 30],
+  ['Microsoft Teams', 35],
+  ['Office 365 Exchange Online', 20],
+  ['Office 365 SharePoint Online', 15],
+];
+const LEGACY: Array<[ClientAppUsed, number]> = [
+  ['IMAP4', 40],
+  ['Exchange ActiveSync', 35],
+  ['Authenticated SMTP', 25],
+];
+
+/**
+ * How the simulated users sign in, seeded apart from the rest of the demo (so adding sign-ins changes no other
+ * outcome): each enabled user signs in on about two days in three, sometime in the 20 hours before the day's run;
+ * a user with a passkey mostly uses it, the others password and MFA or a password; one in twenty-five also has an
+ * old mail client or device on a legacy protocol, which signs in with a password and would be blocked. The
+ * break-glass accounts sign in about once a week, with their security keys.
+ */
+export class SignInHabits {
+  private readonly rng: Prng;
+  private readonly users: Array<{ id: string; legacy: boolean; breakGlass: boolean; mfa: boolean }> = [];
+
+  constructor(seed: number, fixture: TenantFixture) {
+    this.rng = new Prng(`${seed}:sign-ins`);
+    const mfa = new Set((fixture.userRegistrationDetails ?? []).filter((d) => d.isMfaRegistered).map((d) => d.id));
+    for (const u of fixture.users ?? []) {
+      if (u.accountEnabled === false) continue;
+      const breakGlass = u.id === SIM_IDS.breakGlass1 || u.id === SIM_IDS.breakGlass2;
+      this.users.push({ id: u.id, legacy: !breakGlass && this.rng.chance(0.04), breakGlass, mfa: mfa.has(u.id) });
+    }
+  }
+
+  /** Records the sign-ins of the day that ends at `at`; returns how many. */
+  async day(url: string, at: Date, hasPasskey: (userId: string) => boolean): Promise<number> {
+    const rng = this.rng;
+    const batch: Array<{ userId: string; at: string; app: string; clientApp: ClientAppUsed; method: SignInMethod }> = [];
+    for (const u of this.users) {
+      if (!rng.chance(u.breakGlass ? 1 / 7 : 2 / 3)) continue;
+      const when = new Date(at.getTime() - rng.int(60, 20 * 60) * 60_000).toISOString();
+      const passkey = hasPasskey(u.id);
+      if (u.legacy && rng.chance(0.5)) {
+        batch.push({ userId: u.id, at: when, app: 'Office 365 Exchange Online', clientApp: rng.weighted(LEGACY), method: 'password' });
+        continue;
+      }
+      const method: SignInMethod = passkey && rng.chance(0.85) ? 'passkey' : u.mfa && rng.chance(0.75) ? 'passwordAndMfa' : 'password';
+      batch.push({ userId: u.id, at: when, app: rng.weighted(DAY_APPS), clientApp: rng.chance(0.5) ? 'Browser' : 'Mobile Apps and Desktop clients', method });
+    }
+    for (let i = 0; i < batch.length; i += 5000) {
+      const res = await fetch(`${url}/_sim/sign-ins`, {
+        method: 'POST',
+        headers: { 'Content-Type': 'application/json', Prefer: 'return=minimal' },
+        body: JSON.stringify({ signIns: batch.slice(i, i + 5000) }),
+      });
+      if (!res.ok) throw new Error(`POST /_sim/sign-ins failed: ${res.status} ${await res.text()}`);
+    }
+    return batch.length;
   }
 }
