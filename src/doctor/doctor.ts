@@ -13,7 +13,6 @@ import type { SnapshotFido2Configuration, TenantSnapshot } from '../engine/snaps
 import { resolveTargets } from '../engine/targets';
 import type { GraphReader } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
-import type { GraphSignIn } from '../impact/signins';
 import { BlobAccessDeniedError } from '../ledger/blob/errors';
 import { LockHeldError, StateError } from '../ledger/errors';
 import type { LedgerStore } from '../ledger/store';
@@ -450,7 +449,7 @@ async function signInCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
   const since = new Date(Math.floor(opts.now.getTime() / 1000) * 1000 - days * 86_400_000).toISOString().replace('.000Z', 'Z');
   const filter = `createdDateTime ge ${since}`;
   const perms = SIGN_IN_LOG_ROLES.join(', ');
-  const r = await read(() => opts.graph.get<{ value?: GraphSignIn[] }>(`/auditLogs/signIns?$top=1&$filter=${encodeURIComponent(filter)}`, { headers: { Prefer: 'include-unknown-enum-members' } }));
+  const r = await read(() => opts.graph.get<{ value?: Array<{ appliedConditionalAccessPolicies?: unknown[] }> }>(`/auditLogs/signIns?$top=1&$filter=${encodeURIComponent(filter)}`, { headers: { Prefer: 'include-unknown-enum-members' } }));
   if (!r.ok) {
     const f = r.error.status === 403
       ? { message: `reading sign-in logs was refused (403 ${r.error.code}); campaign impact cannot check the enableWhen gate and nobody graduates.`, fix: `Grant the identity AuditLog.Read.All and Directory.Read.All (both: the sign-in API requires them together), and Policy.Read.All for the Conditional Access results.` }
