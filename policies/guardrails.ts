@@ -89,6 +89,8 @@ export function campaignFileLookup(root: string): CampaignLookup {
 const campaignsDirOf = (args: ResourceValidationArgs) => args.getConfig<{ campaignsDir?: string }>().campaignsDir ?? 'campaigns';
 const CAMPAIGNS_DIR_SCHEMA = { properties: { campaignsDir: { type: 'string' as const, default: 'campaigns' } } };
 
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
 /** Why an enabled graduated policy does not have the shape its campaign allows (none when it does). */
 function graduatedShapeProblems(props: Props, facts: CampaignFacts): string[] {
   const users = props.conditions?.users ?? {};
@@ -104,7 +106,7 @@ function graduatedShapeProblems(props: Props, facts: CampaignFacts): string[] {
   // Object ids are compared; a UPN is resolved by the program, so only the count can be checked here.
   const missing = facts.breakGlass.filter((u) => isGuid(u) && !excluded.has(u.toLowerCase()));
   if (missing.length > 0) problems.push(`it does not exclude the break-glass account${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
-  else if (excluded.size < facts.breakGlass.length) problems.push(`it excludes ${excluded.size} users but the campaign lists ${facts.breakGlass.length} break-glass accounts`);
+  else if (excluded.size < facts.breakGlass.length) problems.push(`it excludes ${count(excluded.size, 'user')} but the campaign lists ${count(facts.breakGlass.length, 'break-glass account')}`);
   if (facts.breakGlass.length === 0) problems.push('the campaign lists no break-glass account');
   return problems;
 }

@@ -218,7 +218,7 @@ describe('the policy pack on a graduated campaign', () => {
     const withUser = { ...policy, inputs: { ...policy.inputs, conditions: { ...policy.inputs.conditions, users: { ...users, includedUsers: ['someone'] } } } };
     expect(summary(await analyze(withUser))).toEqual([{ policy: 'ca-policy-enabled-only-when-campaign-says-so', message: expect.stringContaining('but it also includes includedUsers someone.') as unknown as string }]);
     const noBreakGlass = { ...policy, inputs: { ...policy.inputs, conditions: { ...policy.inputs.conditions, users: { ...users, excludedUsers: users.excludedUsers.slice(1) } } } };
-    expect(summary(await analyze(noBreakGlass))).toEqual([{ policy: 'ca-policy-enabled-only-when-campaign-says-so', message: expect.stringContaining('but it excludes 1 users but the campaign lists 2 break-glass accounts.') as unknown as string }]);
+    expect(summary(await analyze(noBreakGlass))).toEqual([{ policy: 'ca-policy-enabled-only-when-campaign-says-so', message: expect.stringContaining('but it excludes 1 user but the campaign lists 2 break-glass accounts.') as unknown as string }]);
   });
 
   it('rejects, as a stack, the enabled graduated policy pointed at the enforcement group', async () => {
