@@ -138,7 +138,7 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   // --- graduated enforcement: the second group and its enabled policy -------------------------------------
   if (isGraduated(campaign)) await graduatedChecks(graph, name, policies, breakGlass, notStarted, checks);
 
-  // --- sign-in logs: what campaign impact and graduation read (per user, so not before a scheduled run) -----
+  // --- sign-in logs: what campaign impact and graduation read (advisory: a scheduled run checks only blocking) -
   if (!opts.blockingOnly && (isGraduated(campaign) || campaign.spec.enforcement.policyState === 'enabled')) await signInCheck(opts, checks);
 
   // --- notifications ----------------------------------------------------------------------------------------
