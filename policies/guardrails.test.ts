@@ -1,10 +1,11 @@
 // Each guardrail gets the happy-path args the stack builds, then one broken field per case, and the
 // exact violation message. validateResource is called directly; the pack entry is never imported.
-import type { ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import type { PolicyResource, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import { describe, expect, it } from 'vitest';
 import {
   caPolicyDoesNotTargetAllUsers, caPolicyEnabledOnlyWhenCampaignSaysSo, caPolicyExcludesBreakGlass, caPolicyRequiresPhishingResistantStrength,
-  campaignFileLookup, functionAppSecretsFromKeyVault, guardrailPolicies, schedulerAzureRolesAllowed, schedulerGraphRolesAllowed, storageAccountPrivateTls12,
+  campaignFileLookup, functionAppSecretsFromKeyVault, graduatedPolicyIncludesOnlyItsGroup, guardrailPolicies, schedulerAzureRolesAllowed, schedulerGraphRolesAllowed, storageAccountPrivateTls12,
+  type CampaignFacts, type CampaignLookup,
 } from './guardrails';
 import * as fs from 'node:fs';
 import * as os from 'node:os';
@@ -53,8 +54,25 @@ const settingsProps = (over: Props = {}): Props => ({ name: 'passkeys-prod-sched
 } });
 const MUST = 'A secret setting must be a Key Vault reference, @Microsoft.KeyVault(SecretUri=https://<vault>.vault.azure.net/secrets/<name>/<version>), so the key stays in the vault and only the app\'s identity reads it.';
 
-const lookup = (_dir: string, campaign: string) => (campaign === 'enforced-campaign' ? 'enabled' as const : 'reportOnly' as const);
+const BG1 = 'b9000000-0000-4000-8000-000000000001';
+const BG2 = 'b9000000-0000-4000-8000-000000000002';
+const facts = (policyState: 'reportOnly' | 'enabled', mode: 'reportOnly' | 'graduated', breakGlass: string[] = [BG1, BG2]): CampaignFacts => ({ policyState, mode, breakGlass });
+const FILES = new Map<string, CampaignFacts>([
+  ['enforced-campaign', facts('enabled', 'reportOnly')],
+  ['admins-passkeys', facts('reportOnly', 'reportOnly')],
+  ['pilot', facts('reportOnly', 'graduated')],
+  // Break-glass by UPN: the program resolves it, the pack can only count.
+  ['upn-pilot', facts('reportOnly', 'graduated', ['bg1@contoso.com'])],
+]);
+const lookup: CampaignLookup = () => FILES;
+const noGraduated: CampaignLookup = () => new Map([...FILES].filter(([, f]) => f.mode !== 'graduated'));
 const CA_NAME = 'Conditional Access policy "passkey-campaign-admins-passkeys-policy" (admins-passkeys-policy)';
+const graduatedProps = (over: Props = {}): Props => ({
+  ...caProps(), displayName: 'passkey-campaign-pilot-graduated-policy', state: 'enabled',
+  conditions: { ...caProps().conditions, users: { includedGroups: ['graduated-group-id'], excludedUsers: [BG1, BG2], excludedGroups: [], ...over } },
+});
+const GRAD_NAME = 'Conditional Access policy "passkey-campaign-pilot-graduated-policy" (pilot-graduated-policy)';
+const MUST_GRADUATED = 'It must include only the group passkey-campaign-pilot-graduated and exclude every break-glass account.';
 
 interface Case {
   name: string;
@@ -87,6 +105,33 @@ const cases: Case[] = [
   { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled policy no campaign owns', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'rogue',
     props: { ...caProps(), displayName: 'Require MFA', state: 'enabled' },
     messages: ['Conditional Access policy "Require MFA" (rogue) has state "enabled" but no campaign file owns it. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.'] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so passes an enabled graduated policy of a graduated campaign that includes one group and excludes the break-glass accounts', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'pilot-graduated-policy',
+    props: graduatedProps(), messages: [] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so passes a graduated policy whose break-glass UPN the program resolved (one excluded user per account)', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'upn-pilot-graduated-policy',
+    props: { ...graduatedProps({ excludedUsers: ['resolved-bg1-id'] }), displayName: 'passkey-campaign-upn-pilot-graduated-policy' }, messages: [] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy whose campaign file is in reportOnly mode (not read as campaign "admins-passkeys-graduated")', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'admins-passkeys-graduated-policy',
+    props: { ...graduatedProps(), displayName: 'passkey-campaign-admins-passkeys-graduated-policy' },
+    messages: ['Conditional Access policy "passkey-campaign-admins-passkeys-graduated-policy" (admins-passkeys-graduated-policy) has state "enabled" but campaign "admins-passkeys" (campaigns/admins-passkeys.yaml) has mode reportOnly. A graduated policy exists only for a campaign with spec.enforcement.mode: graduated.'] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy whose campaign has no file', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'gone-graduated-policy',
+    props: { ...graduatedProps(), displayName: 'passkey-campaign-gone-graduated-policy' },
+    messages: ['Conditional Access policy "passkey-campaign-gone-graduated-policy" (gone-graduated-policy) has state "enabled" but campaign "gone" (campaigns/gone.yaml) has mode missing. A graduated policy exists only for a campaign with spec.enforcement.mode: graduated.'] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy that also includes the enforcement group', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'pilot-graduated-policy',
+    props: graduatedProps({ includedGroups: ['graduated-group-id', 'enforcement-group-id'] }),
+    messages: [`${GRAD_NAME} is the enabled graduated policy of campaign "pilot" (campaigns/pilot.yaml), but it includes 2 groups instead of exactly the campaign's graduated group. ${MUST_GRADUATED}`] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy that also includes users', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'pilot-graduated-policy',
+    props: graduatedProps({ includedUsers: ['someone-id'] }),
+    messages: [`${GRAD_NAME} is the enabled graduated policy of campaign "pilot" (campaigns/pilot.yaml), but it also includes includedUsers someone-id. ${MUST_GRADUATED}`] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy that leaves out a break-glass account', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'pilot-graduated-policy',
+    props: graduatedProps({ excludedUsers: [BG1, 'other-id'] }),
+    messages: [`${GRAD_NAME} is the enabled graduated policy of campaign "pilot" (campaigns/pilot.yaml), but it does not exclude the break-glass account ${BG2}. ${MUST_GRADUATED}`] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects an enabled graduated policy excluding fewer users than the campaign has break-glass accounts by UPN', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'upn-pilot-graduated-policy',
+    props: { ...graduatedProps({ excludedUsers: [] }), displayName: 'passkey-campaign-upn-pilot-graduated-policy' },
+    messages: ['Conditional Access policy "passkey-campaign-upn-pilot-graduated-policy" (upn-pilot-graduated-policy) is the enabled graduated policy of campaign "upn-pilot" (campaigns/upn-pilot.yaml), but it excludes 0 users but the campaign lists 1 break-glass account. It must include only the group passkey-campaign-upn-pilot-graduated and exclude every break-glass account.'] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so rejects the first policy of a graduated campaign enabled while its file says reportOnly', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(lookup), type: CA, resource: 'pilot-policy',
+    props: { ...caProps(), displayName: 'passkey-campaign-pilot-policy', state: 'enabled' },
+    messages: ['Conditional Access policy "passkey-campaign-pilot-policy" (pilot-policy) has state "enabled" but campaign "pilot" (campaigns/pilot.yaml) has policyState reportOnly. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.'] },
+  { name: 'ca-policy-enabled-only-when-campaign-says-so passes a report-only graduated-named policy (only enabled ones are judged)', policy: caPolicyEnabledOnlyWhenCampaignSaysSo(noGraduated), type: CA, resource: 'pilot-graduated-policy',
+    props: { ...graduatedProps(), state: 'enabledForReportingButNotEnforced' }, messages: [] },
   { name: 'ca-policy-does-not-target-all-users passes a policy that includes only the enforcement group', policy: caPolicyDoesNotTargetAllUsers(), type: CA, resource: 'admins-passkeys-policy', props: caProps(), messages: [] },
   { name: 'ca-policy-does-not-target-all-users rejects a policy that includes All users', policy: caPolicyDoesNotTargetAllUsers(), type: CA, resource: 'admins-passkeys-policy',
     props: { ...caProps(), conditions: { ...caProps().conditions, users: { ...caProps().conditions.users, includedUsers: ['All'] } } },
@@ -107,12 +152,22 @@ const cases: Case[] = [
   { name: 'storage-account-private-tls12 rejects plain HTTP', policy: storageAccountPrivateTls12(), type: 'azure-native:storage:StorageAccount', resource: 'scheduler-ledger',
     props: { ...storageProps(), enableHttpsTrafficOnly: false },
     messages: ['Storage account "passkeysled2ce5e2" (scheduler-ledger) accepts plain HTTP. Set enableHttpsTrafficOnly: true.'] },
-  { name: 'scheduler-graph-roles-allowed passes User.Read.All', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-User.Read.All',
+  { name: 'scheduler-graph-roles-allowed passes Directory.Read.All while a campaign is in graduated mode', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-Directory.Read.All',
+    props: { appRoleId: '7ab1d382-f21e-4acd-a863-ba3e13f7da61', principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
+  { name: 'scheduler-graph-roles-allowed rejects Directory.Read.All when no campaign is in graduated mode', policy: schedulerGraphRolesAllowed(noGraduated), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-Directory.Read.All',
+    props: { appRoleId: '7ab1d382-f21e-4acd-a863-ba3e13f7da61', principalObjectId: 'p', resourceObjectId: 'graph' }, config: { campaignsDir: 'campaigns' },
+    messages: ['App role assignment "scheduler-graph-Directory.Read.All" grants Directory.Read.All (7ab1d382-f21e-4acd-a863-ba3e13f7da61), but no campaign in campaigns/ has spec.enforcement.mode: graduated. It is granted only to read sign-in logs for graduated campaigns; remove it.'] },
+  { name: 'scheduler-graph-roles-allowed rejects Policy.Read.All when no campaign is in graduated mode', policy: schedulerGraphRolesAllowed(noGraduated), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-Policy.Read.All',
+    props: { appRoleId: '246dd0d5-5bd0-4def-940b-0421030a5b68', principalObjectId: 'p', resourceObjectId: 'graph' },
+    messages: ['App role assignment "scheduler-graph-Policy.Read.All" grants Policy.Read.All (246dd0d5-5bd0-4def-940b-0421030a5b68), but no campaign in campaigns/ has spec.enforcement.mode: graduated. It is granted only to read sign-in logs for graduated campaigns; remove it.'] },
+  { name: 'scheduler-graph-roles-allowed passes AuditLog.Read.All without a graduated campaign (registration details)', policy: schedulerGraphRolesAllowed(noGraduated), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-AuditLog.Read.All',
+    props: { appRoleId: 'b0afded3-3588-46d8-8b3d-9842eff778da', principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
+  { name: 'scheduler-graph-roles-allowed passes User.Read.All', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-User.Read.All',
     props: { appRoleId: 'df021288-bdef-4463-88db-98f22de89214', principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
-  { name: 'scheduler-graph-roles-allowed rejects Directory.ReadWrite.All', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-extra',
+  { name: 'scheduler-graph-roles-allowed rejects Directory.ReadWrite.All', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-extra',
     props: { appRoleId: '19dbc75e-c2e2-444c-a770-ec69d8559fc7', principalObjectId: 'p', resourceObjectId: 'graph' },
-    messages: ['App role assignment "scheduler-graph-extra" grants Directory.ReadWrite.All (19dbc75e-c2e2-444c-a770-ec69d8559fc7), which is not on the allowed list (User.Read.All, GroupMember.Read.All, AuditLog.Read.All, UserAuthenticationMethod.Read.All, Device.Read.All, RoleManagement.Read.Directory, RoleEligibilitySchedule.Read.Directory, Policy.Read.AuthenticationMethod, GroupMember.ReadWrite.All, Mail.Send, Mail.Read, TeamsActivity.Send, TeamsAppInstallation.ReadWriteSelfForUser.All). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.'] },
-  { name: 'scheduler-graph-roles-allowed rejects an unknown role id', policy: schedulerGraphRolesAllowed(), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-x',
+    messages: ['App role assignment "scheduler-graph-extra" grants Directory.ReadWrite.All (19dbc75e-c2e2-444c-a770-ec69d8559fc7), which is not on the allowed list (User.Read.All, GroupMember.Read.All, AuditLog.Read.All, UserAuthenticationMethod.Read.All, Device.Read.All, RoleManagement.Read.Directory, RoleEligibilitySchedule.Read.Directory, Policy.Read.AuthenticationMethod, GroupMember.ReadWrite.All, Mail.Send, Mail.Read, TeamsActivity.Send, TeamsAppInstallation.ReadWriteSelfForUser.All, Directory.Read.All, Policy.Read.All). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.'] },
+  { name: 'scheduler-graph-roles-allowed rejects an unknown role id', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-x',
     props: { appRoleId: '01234567-89ab-4cde-8f01-23456789abcd' },
     messages: [expect.stringMatching(/^App role assignment "scheduler-graph-x" grants app role 01234567-89ab-4cde-8f01-23456789abcd, which is not on the allowed list/) as unknown as string] },
   { name: 'scheduler-azure-roles-allowed passes Blob Data Contributor on the ledger container', policy: schedulerAzureRolesAllowed(), type: 'azure-native:authorization:RoleAssignment', resource: 'scheduler-ledger-role', props: roleProps(), messages: [] },
@@ -147,6 +202,46 @@ const cases: Case[] = [
     messages: [`App setting campaign_postpone_key of "scheduler-app" holds a plain value. ${MUST}`] },
 ];
 
+// Stack policy: resources as validateStack sees them, with the CA policy's `conditions` depending on its group.
+function resource(type: string, name: string, props: Props, conditionsOn: PolicyResource[] = []): PolicyResource {
+  return { type, name, props, urn: `urn:pulumi:prod::passkey-campaigns::${type}::${name}`, opts: {} as never, dependencies: conditionsOn,
+    propertyDependencies: { conditions: conditionsOn }, isType: () => false, asType: () => undefined } as unknown as PolicyResource;
+}
+
+function stackViolations(policy: StackValidationPolicy, resources: PolicyResource[]): string[] {
+  const found: string[] = [];
+  void policy.validateStack({ resources, getConfig: () => ({}), stackTags: new Map(), notApplicable: () => { throw new Error('notApplicable'); } } as never, (m) => found.push(m));
+  return found;
+}
+
+const GROUP = 'azuread:index/group:Group';
+const pilotStack = (over: { graduated?: Props; groupName?: string; extraGroup?: boolean } = {}): PolicyResource[] => {
+  const enforcement = resource(GROUP, 'pilot-group', { displayName: 'passkey-campaign-pilot-enforced' });
+  const graduated = resource(GROUP, 'pilot-graduated-group', { displayName: over.groupName ?? 'passkey-campaign-pilot-graduated' });
+  const first = resource(CA, 'pilot-policy', { ...caProps(), displayName: 'passkey-campaign-pilot-policy', conditions: { users: { includedGroups: ['enf-id'], excludedUsers: [BG1, BG2] } } }, [enforcement]);
+  const second = resource(CA, 'pilot-graduated-policy', { ...graduatedProps(), ...over.graduated }, over.extraGroup ? [graduated, enforcement] : [graduated]);
+  return [enforcement, graduated, first, second];
+};
+
+interface StackCase { name: string; resources: PolicyResource[]; messages: string[] }
+const GRAD_WHO = 'Conditional Access policy "passkey-campaign-pilot-graduated-policy" (pilot-graduated-policy)';
+const stackCases: StackCase[] = [
+  { name: 'passes an enabled graduated policy that includes its campaign\'s graduated group and excludes what the first policy excludes', resources: pilotStack(), messages: [] },
+  { name: 'rejects an enabled graduated policy that includes another group', resources: pilotStack({ groupName: 'All staff' }),
+    messages: [`${GRAD_WHO} includes "All staff". An enabled graduated policy must include only its campaign's graduated group "passkey-campaign-pilot-graduated".`] },
+  { name: 'rejects an enabled graduated policy that also includes the enforcement group', resources: pilotStack({ extraGroup: true }),
+    messages: [`${GRAD_WHO} includes "passkey-campaign-pilot-graduated", "passkey-campaign-pilot-enforced". An enabled graduated policy must include only its campaign's graduated group "passkey-campaign-pilot-graduated".`] },
+  { name: 'rejects an enabled graduated policy that leaves out a user the first policy excludes', resources: pilotStack({ graduated: { conditions: { users: { includedGroups: ['g'], excludedUsers: [BG1] } } } }),
+    messages: [`${GRAD_WHO} does not exclude ${BG2}, which "passkey-campaign-pilot-policy" excludes. Both policies of a campaign exclude the same break-glass and excluded users.`] },
+  { name: 'ignores a report-only graduated-named policy', resources: pilotStack({ groupName: 'All staff', graduated: { state: 'enabledForReportingButNotEnforced' } }), messages: [] },
+];
+
+describe('graduated-policy-includes-only-its-group (stack policy)', () => {
+  it.each(stackCases)('$name', ({ resources, messages }) => {
+    expect(stackViolations(graduatedPolicyIncludesOnlyItsGroup(), resources)).toEqual(messages);
+  });
+});
+
 describe('guardrail policies', () => {
   it.each(cases)('$name', ({ policy, type, resource, props, config, messages }) => {
     expect(violations(policy, args(type, resource, props, config))).toEqual(messages);
@@ -154,6 +249,10 @@ describe('guardrail policies', () => {
 
   it('gives every policy a passing and a failing case', () => {
     for (const p of guardrailPolicies(lookup)) {
+      if (p.name === graduatedPolicyIncludesOnlyItsGroup().name) {
+        expect(stackCases.some((c) => c.messages.length === 0) && stackCases.some((c) => c.messages.length > 0)).toBe(true);
+        continue;
+      }
       const mine = cases.filter((c) => c.policy.name === p.name);
       expect(mine.some((c) => c.messages.length === 0), `${p.name} has a passing case`).toBe(true);
       expect(mine.some((c) => c.messages.length > 0), `${p.name} has a failing case`).toBe(true);
@@ -183,16 +282,16 @@ describe('guardrail policies', () => {
 });
 
 describe('campaignFileLookup', () => {
-  it('reads each campaign\'s policyState from the campaign files', () => {
+  it('reads each campaign\'s policyState, mode and break-glass accounts from the campaign files', () => {
     const root = fs.mkdtempSync(path.join(os.tmpdir(), 'policy-lookup-'));
     try {
       fs.mkdirSync(path.join(root, 'campaigns'));
       const src = fs.readFileSync(path.join(__dirname, '..', 'campaigns', 'admins-passkeys.yaml'), 'utf8');
-      fs.writeFileSync(path.join(root, 'campaigns', 'admins-passkeys.yaml'), src.replace('policyState: reportOnly', 'policyState: enabled'));
+      fs.writeFileSync(path.join(root, 'campaigns', 'admins-passkeys.yaml'), src.replace('policyState: reportOnly', 'policyState: enabled\n    mode: graduated'));
       const look = campaignFileLookup(root);
-      expect(look('campaigns', 'admins-passkeys')).toBe('enabled');
-      expect(look('campaigns', 'all-staff-passkeys')).toBeUndefined();
-      expect(look('missing', 'admins-passkeys')).toBeUndefined();
+      expect(look('campaigns').get('admins-passkeys')).toEqual({ policyState: 'enabled', mode: 'graduated', breakGlass: ['bg1@contoso.com', 'bg2@contoso.com'] });
+      expect(look('campaigns').get('all-staff-passkeys')).toBeUndefined();
+      expect(look('missing').get('admins-passkeys')).toBeUndefined();
     } finally {
       fs.rmSync(root, { recursive: true, force: true });
     }

@@ -1,12 +1,13 @@
 // The guardrail policies, one factory per rule (after AWSGuard). Kept apart from the pack entry
 // (index.ts): constructing a PolicyPack starts a gRPC server, so tests import only this module.
-import type { ReportViolation, ResourceValidationArgs, ResourceValidationPolicy } from '@pulumi/policy';
+import type { PolicyResource, ReportViolation, ResourceValidationArgs, ResourceValidationPolicy, StackValidationPolicy } from '@pulumi/policy';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listCampaignFiles, loadCampaignFile } from '../src/campaign/load';
-import type { PolicyState } from '../src/campaign/types';
-import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, graphRoleName } from '../src/stack/graph-roles';
-import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, campaignOfCaPolicy } from '../src/contracts/names';
+import { isGuid } from '../src/campaign/roles';
+import type { EnforcementMode, PolicyState } from '../src/campaign/types';
+import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, SIGN_IN_LOG_ROLES, graphRoleName, type GraphRole } from '../src/stack/graph-roles';
+import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, caPolicyName, caPolicyOwner, graduatedGroupName } from '../src/contracts/names';
 import { KEY_VAULT_REFERENCE_PREFIX, SECRET_APP_SETTINGS, isKeyVaultReference } from '../src/contracts/scheduler';
 
 type Props = Record<string, any>;
@@ -56,43 +57,124 @@ export function caPolicyRequiresPhishingResistantStrength(): ResourceValidationP
   };
 }
 
-/** The policyState each campaign file asks for, by campaign name. */
-export type PolicyStateLookup = (campaignsDir: string, campaign: string) => PolicyState | undefined;
+/** What the pack needs from a campaign file. */
+export interface CampaignFacts {
+  policyState: PolicyState;
+  mode: EnforcementMode;
+  /** spec.exclusions.breakGlass as written (object ids or UPNs). */
+  breakGlass: readonly string[];
+}
+
+/** The campaign files of a directory (relative to the project root), by campaign name. */
+export type CampaignLookup = (campaignsDir: string) => ReadonlyMap<string, CampaignFacts>;
 
 /** Reads the campaign files once per directory; files that do not load are ignored (validate reports them). */
-export function campaignFileLookup(root: string): PolicyStateLookup {
-  const cache = new Map<string, Map<string, PolicyState>>();
-  return (campaignsDir, campaign) => {
+export function campaignFileLookup(root: string): CampaignLookup {
+  const cache = new Map<string, Map<string, CampaignFacts>>();
+  return (campaignsDir) => {
     const dir = path.resolve(root, campaignsDir);
-    let states = cache.get(dir);
-    if (!states) {
-      states = new Map();
+    let facts = cache.get(dir);
+    if (!facts) {
+      facts = new Map();
       for (const file of fs.existsSync(dir) ? listCampaignFiles(dir) : []) {
         const c = loadCampaignFile(file).campaign;
-        if (c) states.set(c.metadata.name, c.spec.enforcement.policyState);
+        if (c) facts.set(c.metadata.name, { policyState: c.spec.enforcement.policyState, mode: c.spec.enforcement.mode, breakGlass: c.spec.exclusions.breakGlass });
       }
-      cache.set(dir, states);
+      cache.set(dir, facts);
     }
-    return states.get(campaign);
+    return facts;
   };
 }
 
-export function caPolicyEnabledOnlyWhenCampaignSaysSo(lookup: PolicyStateLookup): ResourceValidationPolicy {
+const campaignsDirOf = (args: ResourceValidationArgs) => args.getConfig<{ campaignsDir?: string }>().campaignsDir ?? 'campaigns';
+const CAMPAIGNS_DIR_SCHEMA = { properties: { campaignsDir: { type: 'string' as const, default: 'campaigns' } } };
+
+const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
+
+/** Why an enabled graduated policy does not have the shape its campaign allows (none when it does). */
+function graduatedShapeProblems(props: Props, facts: CampaignFacts): string[] {
+  const users = props.conditions?.users ?? {};
+  const problems: string[] = [];
+  const groups: unknown[] = users.includedGroups ?? [];
+  if (groups.length !== 1) problems.push(`it includes ${groups.length} groups instead of exactly the campaign's graduated group`);
+  for (const key of ['includedUsers', 'includedRoles']) {
+    const extra: unknown[] = users[key] ?? [];
+    if (extra.length > 0) problems.push(`it also includes ${key} ${extra.map(String).join(', ')}`);
+  }
+  if (users.includedGuestsOrExternalUsers) problems.push('it also includes guests or external users');
+  const excluded = new Set((users.excludedUsers ?? []).map((u: unknown) => String(u).toLowerCase()));
+  // Object ids are compared; a UPN is resolved by the program, so only the count can be checked here.
+  const missing = facts.breakGlass.filter((u) => isGuid(u) && !excluded.has(u.toLowerCase()));
+  if (missing.length > 0) problems.push(`it does not exclude the break-glass account${missing.length > 1 ? 's' : ''} ${missing.join(', ')}`);
+  else if (excluded.size < facts.breakGlass.length) problems.push(`it excludes ${count(excluded.size, 'user')} but the campaign lists ${count(facts.breakGlass.length, 'break-glass account')}`);
+  if (facts.breakGlass.length === 0) problems.push('the campaign lists no break-glass account');
+  return problems;
+}
+
+export function caPolicyEnabledOnlyWhenCampaignSaysSo(lookup: CampaignLookup): ResourceValidationPolicy {
   return {
     name: 'ca-policy-enabled-only-when-campaign-says-so',
-    description: "Checks whether a Conditional Access policy is enforced (state enabled) only when its campaign file sets spec.enforcement.policyState: enabled.",
+    description: "Checks whether a Conditional Access policy is enforced (state enabled) only when its campaign file sets spec.enforcement.policyState: enabled, or, for a campaign's graduated policy, spec.enforcement.mode: graduated with only the graduated group included and the break-glass accounts excluded.",
     enforcementLevel: 'mandatory',
-    configSchema: { properties: { campaignsDir: { type: 'string', default: 'campaigns' } } },
+    configSchema: CAMPAIGNS_DIR_SCHEMA,
     validateResource: onType(TYPES.caPolicy, (props, args, report) => {
       if (props.state !== CA_STATE_ENABLED) return;
-      const { campaignsDir = 'campaigns' } = args.getConfig<{ campaignsDir?: string }>();
-      const campaign = campaignOfCaPolicy(String(props.displayName ?? ''));
-      const wanted = campaign ? lookup(campaignsDir, campaign) : undefined;
-      if (wanted !== 'enabled') {
-        const source = campaign ? `campaign "${campaign}" (${campaignsDir}/${campaign}.yaml) has policyState ${wanted ?? 'missing'}` : 'no campaign file owns it';
-        report(`${caPolicy(args, props)} has state "enabled" but ${source}. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.`);
+      const campaignsDir = campaignsDirOf(args);
+      const owner = caPolicyOwner(String(props.displayName ?? ''));
+      if (!owner) {
+        report(`${caPolicy(args, props)} has state "enabled" but no campaign file owns it. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.`);
+        return;
+      }
+      const facts = lookup(campaignsDir).get(owner.campaign);
+      const file = `campaign "${owner.campaign}" (${campaignsDir}/${owner.campaign}.yaml)`;
+      if (owner.kind === 'enforcement') {
+        if (facts?.policyState !== 'enabled') {
+          report(`${caPolicy(args, props)} has state "enabled" but ${file} has policyState ${facts?.policyState ?? 'missing'}. Enforcement needs a reviewed change setting spec.enforcement.policyState: enabled; otherwise use enabledForReportingButNotEnforced.`);
+        }
+        return;
+      }
+      if (facts?.mode !== 'graduated') {
+        report(`${caPolicy(args, props)} has state "enabled" but ${file} has mode ${facts?.mode ?? 'missing'}. A graduated policy exists only for a campaign with spec.enforcement.mode: graduated.`);
+        return;
+      }
+      const problems = graduatedShapeProblems(props, facts);
+      if (problems.length > 0) {
+        report(`${caPolicy(args, props)} is the enabled graduated policy of ${file}, but ${problems.join('; ')}. It must include only the group ${graduatedGroupName(owner.campaign)} and exclude every break-glass account.`);
       }
     }),
+  };
+}
+
+/** The groups a CA policy's conditions reference: the resources its `conditions` input depends on, else all its dependencies. */
+function conditionGroups(r: PolicyResource): PolicyResource[] {
+  return (r.propertyDependencies.conditions ?? r.dependencies).filter((d) => d.type === TYPES.group);
+}
+
+export function graduatedPolicyIncludesOnlyItsGroup(): StackValidationPolicy {
+  return {
+    name: 'graduated-policy-includes-only-its-group',
+    description: "Checks whether every enabled graduated Conditional Access policy includes its own campaign's graduated group, no other group, and excludes at least the users the campaign's first policy excludes.",
+    enforcementLevel: 'mandatory',
+    validateStack: (args, report) => {
+      const policies = args.resources.filter((r) => r.type === TYPES.caPolicy);
+      for (const r of policies) {
+        const displayName = String(r.props.displayName ?? '');
+        const owner = caPolicyOwner(displayName);
+        if (owner?.kind !== 'graduated' || r.props.state !== CA_STATE_ENABLED) continue;
+        const who = `Conditional Access policy "${displayName}" (${r.name})`;
+        const want = graduatedGroupName(owner.campaign);
+        const groups = conditionGroups(r).map((g) => String(g.props.displayName ?? g.name));
+        if (groups.length !== 1 || groups[0] !== want) {
+          report(`${who} includes ${groups.length ? groups.map((g) => `"${g}"`).join(', ') : 'no group this stack creates'}. An enabled graduated policy must include only its campaign's graduated group "${want}".`);
+        }
+        const first = policies.find((p) => p.props.displayName === caPolicyName(owner.campaign));
+        const firstExcluded: unknown[] = first?.props.conditions?.users?.excludedUsers ?? [];
+        const excluded = new Set((r.props.conditions?.users?.excludedUsers ?? []).map(String));
+        const missing = firstExcluded.map(String).filter((u) => !excluded.has(u));
+        if (!first) report(`${who} has no first policy "${caPolicyName(owner.campaign)}" in this stack to take its exclusions from. Deploy the campaign's policies together.`);
+        else if (missing.length > 0) report(`${who} does not exclude ${missing.join(', ')}, which "${caPolicyName(owner.campaign)}" excludes. Both policies of a campaign exclude the same break-glass and excluded users.`);
+      }
+    },
   };
 }
 
@@ -130,17 +212,27 @@ export function storageAccountPrivateTls12(): ResourceValidationPolicy {
 }
 
 const ALLOWED_GRAPH_IDS = new Set<string>(ALLOWED_GRAPH_ROLES.map((r) => GRAPH_APP_ROLE_IDS[r]));
+// AuditLog.Read.All also reads registration details, which every campaign needs; the other two only read sign-ins.
+const GRADUATED_ONLY = new Map<string, GraphRole>(SIGN_IN_LOG_ROLES.filter((r) => r !== 'AuditLog.Read.All').map((r) => [GRAPH_APP_ROLE_IDS[r], r]));
 
-export function schedulerGraphRolesAllowed(): ResourceValidationPolicy {
+export function schedulerGraphRolesAllowed(lookup: CampaignLookup): ResourceValidationPolicy {
   return {
     name: 'scheduler-graph-roles-allowed',
-    description: 'Checks whether every Microsoft Graph app role assigned by this stack is on the allowed least-privilege list.',
+    description: 'Checks whether every Microsoft Graph app role assigned by this stack is on the allowed least-privilege list, the sign-in log roles only while a campaign is in graduated mode.',
     enforcementLevel: 'mandatory',
+    configSchema: CAMPAIGNS_DIR_SCHEMA,
     validateResource: onType(TYPES.appRoleAssignment, (props, args, report) => {
       const id = String(props.appRoleId ?? '').toLowerCase();
       if (!ALLOWED_GRAPH_IDS.has(id)) {
         const known = graphRoleName(id);
         report(`App role assignment "${args.name}" grants ${known ? `${known} (${id})` : `app role ${id}`}, which is not on the allowed list (${ALLOWED_GRAPH_ROLES.join(', ')}). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.`);
+        return;
+      }
+      const role = GRADUATED_ONLY.get(id);
+      if (!role) return;
+      const campaignsDir = campaignsDirOf(args);
+      if (![...lookup(campaignsDir).values()].some((c) => c.mode === 'graduated')) {
+        report(`App role assignment "${args.name}" grants ${role} (${id}), but no campaign in ${campaignsDir}/ has spec.enforcement.mode: graduated. It is granted only to read sign-in logs for graduated campaigns; remove it.`);
       }
     }),
   };
@@ -203,14 +295,15 @@ export function functionAppSecretsFromKeyVault(): ResourceValidationPolicy {
 }
 
 /** Every mandatory guardrail, in the order the pack lists them. */
-export function guardrailPolicies(lookup: PolicyStateLookup): ResourceValidationPolicy[] {
+export function guardrailPolicies(lookup: CampaignLookup): (ResourceValidationPolicy | StackValidationPolicy)[] {
   return [
     caPolicyExcludesBreakGlass(),
     caPolicyRequiresPhishingResistantStrength(),
     caPolicyEnabledOnlyWhenCampaignSaysSo(lookup),
+    graduatedPolicyIncludesOnlyItsGroup(),
     caPolicyDoesNotTargetAllUsers(),
     storageAccountPrivateTls12(),
-    schedulerGraphRolesAllowed(),
+    schedulerGraphRolesAllowed(lookup),
     schedulerAzureRolesAllowed(),
     functionAppSecretsFromKeyVault(),
   ];

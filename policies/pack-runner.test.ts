@@ -3,13 +3,17 @@
 // the resources the program produces under mocks (and broken copies of them).
 import * as grpc from '@grpc/grpc-js';
 import { AnalyzerClient } from '@pulumi/pulumi/proto/analyzer_grpc_pb';
-import { AnalyzeDiagnostic, AnalyzeRequest, AnalyzerInfo, AnalyzerResourceOptions } from '@pulumi/pulumi/proto/analyzer_pb';
+import {
+  AnalyzeDiagnostic, AnalyzeRequest, AnalyzeStackRequest, AnalyzerInfo, AnalyzerPropertyDependencies, AnalyzerResource, AnalyzerResourceOptions,
+  ConfigureAnalyzerRequest, EnforcementLevel, PolicyConfig,
+} from '@pulumi/pulumi/proto/analyzer_pb';
 import { Empty } from 'google-protobuf/google/protobuf/empty_pb';
 import { Struct } from 'google-protobuf/google/protobuf/struct_pb';
 import { spawn, type ChildProcess } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parseDocument } from 'yaml';
 import { campaignsCopy, inProgress, runProgram, type ProgramRun, type Recorded } from '../test/stack/harness';
 import { guardrailPolicies } from './guardrails';
 
@@ -61,6 +65,32 @@ function analyze(r: Pick<Recorded, 'type' | 'name' | 'inputs'>): Promise<Analyze
   return new Promise((resolve, reject) => client!.analyze(req, new grpc.Metadata(), deadline(), (e, res) => (e ? reject(e) : resolve(res!.getDiagnosticsList()))));
 }
 
+const urnOf = (r: Pick<Recorded, 'type' | 'name'>) => `urn:pulumi:test::passkey-campaigns::${r.type}::${r.name}`;
+
+/** AnalyzeStack as the engine calls it: every resource with its inputs, dependencies and per-property dependencies. */
+function analyzeStack(resources: Recorded[]): Promise<AnalyzeDiagnostic[]> {
+  const byName = new Map(resources.map((r) => [r.name, r]));
+  const urns = (names: string[]) => names.filter((n) => byName.has(n)).map((n) => urnOf(byName.get(n)!));
+  const req = new AnalyzeStackRequest().setResourcesList(resources.map((r) => {
+    const res = new AnalyzerResource().setType(r.type).setName(r.name).setUrn(urnOf(r))
+      .setProperties(Struct.fromJavaScript(JSON.parse(JSON.stringify(r.inputs))))
+      .setOptions(new AnalyzerResourceOptions().setProtect(false))
+      .setDependenciesList(urns(r.dependsOn));
+    for (const [prop, names] of Object.entries(r.propertyDependsOn)) res.getPropertydependenciesMap().set(prop, new AnalyzerPropertyDependencies().setUrnsList(urns(names)));
+    return res;
+  }));
+  return new Promise((resolve, reject) => client!.analyzeStack(req, new grpc.Metadata(), deadline(), (e, res) => (e ? reject(e) : resolve(res!.getDiagnosticsList()))));
+}
+
+/** Sets the policy config as `pulumi` does from --policy-pack-config; `{}` returns every policy to its defaults. */
+function configure(config: Record<string, Record<string, unknown>>): Promise<void> {
+  const req = new ConfigureAnalyzerRequest();
+  for (const [policy, props] of Object.entries(config)) {
+    req.getPolicyconfigMap().set(policy, new PolicyConfig().setEnforcementlevel(EnforcementLevel.MANDATORY).setProperties(Struct.fromJavaScript(props as never)));
+  }
+  return new Promise((resolve, reject) => client!.configure(req, new grpc.Metadata(), deadline(), (e) => (e ? reject(e) : resolve())));
+}
+
 const summary = (ds: AnalyzeDiagnostic[]) => ds.map((d) => ({ policy: d.getPolicyname(), message: d.getMessage() }));
 
 beforeAll(async () => {
@@ -91,7 +121,7 @@ describe('the policy pack under @pulumi/pulumi\'s run-policy-pack runner', () =>
   it('lists every guardrail policy, mandatory', async () => {
     const info = await analyzerInfo();
     expect(info.getName()).toBe('passkey-campaigns-guardrails');
-    const expected = guardrailPolicies(() => undefined).map((p) => p.name).sort();
+    const expected = guardrailPolicies(() => new Map()).map((p) => p.name).sort();
     expect(info.getPoliciesList().map((p) => p.getName()).sort()).toEqual(expected);
   });
 
@@ -136,6 +166,68 @@ describe('the policy pack under @pulumi/pulumi\'s run-policy-pack runner', () =>
     expect(summary(await analyze({ ...role, inputs: { ...role.inputs, scope } }))).toEqual([{
       policy: 'scheduler-azure-roles-allowed',
       message: expect.stringContaining(`Role assignment "scheduler-vault-role" grants Key Vault Secrets User on ${scope}. It must be scoped to the scheduler's vault (…/providers/Microsoft.KeyVault/vaults/<name>).`) as unknown as string,
+    }]);
+  });
+});
+
+describe('the policy pack on a graduated campaign', () => {
+  let graduated: ProgramRun;
+  let dir: string;
+  beforeAll(async () => {
+    dir = campaignsCopy((name, text) => {
+      const t = inProgress(text);
+      if (name !== 'admins-passkeys') return t;
+      const doc = parseDocument(t);
+      doc.setIn(['spec', 'enforcement', 'mode'], 'graduated');
+      return doc.toString();
+    });
+    graduated = await runProgram({ campaignsDir: dir });
+    // The campaign files the pack reads: the temporary copy (an absolute campaignsDir stays as it is).
+    await configure({ 'ca-policy-enabled-only-when-campaign-says-so': { campaignsDir: dir }, 'scheduler-graph-roles-allowed': { campaignsDir: dir } });
+  }, 60_000);
+  afterAll(async () => {
+    await configure({});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts every resource the program produces, the enabled graduated policy and the sign-in roles included, and the stack as a whole', async () => {
+    const policy = graduated.one(CA, 'admins-passkeys-graduated-policy');
+    expect(policy.inputs.state).toBe('enabled');
+    expect(policy.propertyDependsOn.conditions).toEqual(['admins-passkeys-graduated-group']);
+    for (const r of graduated.resources) {
+      expect({ resource: `${r.type}::${r.name}`, violations: summary(await analyze(r)) }).toEqual({ resource: `${r.type}::${r.name}`, violations: [] });
+    }
+    expect(summary(await analyzeStack(graduated.resources))).toEqual([]);
+  });
+
+  it('rejects the enabled graduated policy once the campaign file is no longer in graduated mode', async () => {
+    await configure({});
+    try {
+      expect(summary(await analyze(graduated.one(CA, 'admins-passkeys-graduated-policy')))).toEqual([{
+        policy: 'ca-policy-enabled-only-when-campaign-says-so',
+        message: expect.stringContaining('has state "enabled" but campaign "admins-passkeys" (campaigns/admins-passkeys.yaml) has mode reportOnly.') as unknown as string,
+      }]);
+    } finally {
+      await configure({ 'ca-policy-enabled-only-when-campaign-says-so': { campaignsDir: dir }, 'scheduler-graph-roles-allowed': { campaignsDir: dir } });
+    }
+  });
+
+  it('rejects a graduated policy that also includes a user, and one that leaves out a break-glass account', async () => {
+    const policy = graduated.one(CA, 'admins-passkeys-graduated-policy');
+    const users = policy.inputs.conditions.users;
+    const withUser = { ...policy, inputs: { ...policy.inputs, conditions: { ...policy.inputs.conditions, users: { ...users, includedUsers: ['someone'] } } } };
+    expect(summary(await analyze(withUser))).toEqual([{ policy: 'ca-policy-enabled-only-when-campaign-says-so', message: expect.stringContaining('but it also includes includedUsers someone.') as unknown as string }]);
+    const noBreakGlass = { ...policy, inputs: { ...policy.inputs, conditions: { ...policy.inputs.conditions, users: { ...users, excludedUsers: users.excludedUsers.slice(1) } } } };
+    expect(summary(await analyze(noBreakGlass))).toEqual([{ policy: 'ca-policy-enabled-only-when-campaign-says-so', message: expect.stringContaining('but it excludes 1 user but the campaign lists 2 break-glass accounts.') as unknown as string }]);
+  });
+
+  it('rejects, as a stack, the enabled graduated policy pointed at the enforcement group', async () => {
+    const resources = graduated.resources.map((r) => (r.name === 'admins-passkeys-graduated-policy'
+      ? { ...r, dependsOn: ['admins-passkeys-group'], propertyDependsOn: { ...r.propertyDependsOn, conditions: ['admins-passkeys-group'] } }
+      : r));
+    expect(summary(await analyzeStack(resources))).toEqual([{
+      policy: 'graduated-policy-includes-only-its-group',
+      message: expect.stringContaining('Conditional Access policy "passkey-campaign-admins-passkeys-graduated-policy" (admins-passkeys-graduated-policy) includes "passkey-campaign-admins-passkeys-enforced". An enabled graduated policy must include only its campaign\'s graduated group "passkey-campaign-admins-passkeys-graduated".') as unknown as string,
     }]);
   });
 });

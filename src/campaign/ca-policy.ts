@@ -1,6 +1,6 @@
 // The Conditional Access policy a campaign declares, in one place: the Pulumi program creates it from this and
 // `campaign doctor` compares the tenant's live policy with it, field by field. Pure, no Pulumi.
-import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, PHISHING_RESISTANT_STRENGTH_ID, caPolicyName } from '../contracts/names';
+import { CA_STATE_ENABLED, CA_STATE_REPORT_ONLY, PHISHING_RESISTANT_STRENGTH_ID, caPolicyName, graduatedCaPolicyName } from '../contracts/names';
 import type { Campaign } from './types';
 
 export interface DeclaredCaPolicy {
@@ -24,10 +24,27 @@ export function caPolicyState(campaign: Campaign): string {
 
 /** What the program declares for the campaign; the only include target is the enforcement group (added by the caller, its id is known only once created). */
 export function declaredCaPolicy(campaign: Campaign): DeclaredCaPolicy {
+  return declare(campaign, caPolicyName(campaign.metadata.name), caPolicyState(campaign));
+}
+
+/** Whether the campaign graduates users one by one into a second group covered by an enabled policy. */
+export function isGraduated(campaign: Campaign): boolean {
+  return campaign.spec.enforcement.mode === 'graduated';
+}
+
+/**
+ * The second policy of a graduated campaign, or null for any other campaign: always enabled, and the same
+ * exclusions, applications and grant as the first; the only include target is the graduated group.
+ */
+export function declaredGraduatedCaPolicy(campaign: Campaign): DeclaredCaPolicy | null {
+  return isGraduated(campaign) ? declare(campaign, graduatedCaPolicyName(campaign.metadata.name), CA_STATE_ENABLED) : null;
+}
+
+function declare(campaign: Campaign, displayName: string, state: string): DeclaredCaPolicy {
   const x = campaign.spec.exclusions;
   return {
-    displayName: caPolicyName(campaign.metadata.name),
-    state: caPolicyState(campaign),
+    displayName,
+    state,
     clientAppTypes: ['all'],
     includeApplications: ['All'],
     // Break-glass first: they must be excluded even if a user exclusion fails to resolve.

@@ -1,6 +1,7 @@
 // Microsoft Graph application permissions of the scheduler identity: the allowed list, why each is
 // needed, and which ones the deployed campaigns actually require. Pure: the stack, the policy pack and
 // `campaign doctor` share it (the stack declares the grants, doctor reads what the tenant holds).
+import { isGraduated } from './ca-policy';
 import type { Campaign } from './types';
 
 /** Graph app role ids (the "Application" permission ids, identical in every tenant). */
@@ -20,6 +21,9 @@ export const GRAPH_APP_ROLE_IDS = {
   'Mail.Read': '810c84a8-4a9e-49e6-bf7d-12d183f40d01',
   'TeamsActivity.Send': 'a267235f-af13-44dc-8385-c1dc93023186',
   'TeamsAppInstallation.ReadWriteSelfForUser.All': '908de74d-f8b2-4d6b-a9ed-2a17b3b78179',
+  // concepts/includes/permissions-ids.md (Application rows), the same ids in public grant scripts; graduated campaigns only.
+  'Directory.Read.All': '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
+  'Policy.Read.All': '246dd0d5-5bd0-4def-940b-0421030a5b68',
 } as const;
 
 export type GraphRole = keyof typeof GRAPH_APP_ROLE_IDS;
@@ -57,6 +61,12 @@ export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
   // userteamwork-post-installedapps.md: least-privileged application permission; "Self" = only the Teams app whose
   // manifest names this identity in webApplicationInfo, installed for a recipient before the first notice.
   'TeamsAppInstallation.ReadWriteSelfForUser.All': "install the campaign's Teams app for each recipient (the app names this identity in webApplicationInfo)",
+  // signin-list.md: application permissions "AuditLog.Read.All and Directory.Read.All", both (a documented known issue).
+  // Broad (every directory object), so only a graduated campaign, whose job reads sign-ins, gets it.
+  'Directory.Read.All': 'read sign-in logs (graduated campaigns): the sign-in API requires it together with AuditLog.Read.All',
+  // appliedConditionalAccessPolicy.md: sign-ins carry Conditional Access results only for callers that may read CA
+  // data; conditionalaccesspolicy-get.md lists Policy.Read.All as the least-privileged application permission.
+  'Policy.Read.All': "read the Conditional Access results in sign-ins and the campaign's policies (graduated campaigns)",
 };
 
 /** Every Graph role the scheduler identity may ever hold; the policy pack rejects anything else. */
@@ -68,8 +78,10 @@ export const FORBIDDEN_GRAPH_ROLES: Readonly<Record<string, string>> = {
   '9e3f62cf-ca93-4989-b6ce-bf83c28f9fe8': 'RoleManagement.ReadWrite.Directory',
   '01c0a623-fc9b-48e9-b794-0756f8e8f067': 'Policy.ReadWrite.ConditionalAccess',
   '62a82d76-70ea-41e2-9197-370581804d09': 'Group.ReadWrite.All',
-  '7ab1d382-f21e-4acd-a863-ba3e13f7da61': 'Directory.Read.All',
 };
+
+/** What a graduated campaign's job needs to read sign-in logs with their Conditional Access results. */
+export const SIGN_IN_LOG_ROLES: readonly GraphRole[] = ['AuditLog.Read.All', 'Directory.Read.All', 'Policy.Read.All'];
 
 /** The role name for a Graph app role id, when known. */
 export function graphRoleName(id: string): string | undefined {
@@ -98,5 +110,7 @@ export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRo
     need.add('TeamsActivity.Send');
     need.add('TeamsAppInstallation.ReadWriteSelfForUser.All');
   }
+  // Graduation reads each user's sign-ins (signin-list.md); no other campaign needs the broad Directory.Read.All.
+  if (campaigns.some(isGraduated)) for (const r of SIGN_IN_LOG_ROLES) need.add(r);
   return ALLOWED_GRAPH_ROLES.filter((r) => need.has(r));
 }

@@ -53,6 +53,7 @@ export function checkLock(base: Campaign | null, head: Campaign, ctx: RuleContex
       `a new campaign cannot start as ${head.spec.status}. Use notStarted to review it first, or inProgress to deploy it.`)];
   }
   const out = statusMove(base.spec.status, head.spec.status, ctx, rev);
+  appendAll(out, leavingGraduated(base, head, ctx, rev));
   if (!LOCKED_STATUSES.includes(base.spec.status)) return out;
 
   for (const p of changedPaths(base, head)) {
@@ -76,6 +77,16 @@ export function checkLock(base: Campaign | null, head: Campaign, ctx: RuleContex
       `cannot change while the campaign is ${base.spec.status} on ${rev}: only spec.status, spec.enforcement.* and added exclusions may change. Revert ${formatPath(p)}, or end the campaign and start a new one.`));
   }
   return out;
+}
+
+/** Leaving graduated mode is allowed, but `pulumi up` then deletes the graduated group and its enabled policy: say what that does. */
+function leavingGraduated(base: Campaign, head: Campaign, ctx: RuleContext, rev: string): Diagnostic[] {
+  if (base.spec.enforcement.mode !== 'graduated' || head.spec.enforcement.mode === 'graduated' || base.spec.status === 'notStarted') return [];
+  const after = head.spec.enforcement.policyState === 'enabled'
+    ? 'they stay enforced by the first policy, which this change enables'
+    : 'they are then only under the report-only policy: nobody is enforced any more';
+  return [finding(ctx, 'warning', 'leavingGraduated', ['spec', 'enforcement', 'mode'],
+    `leaves graduated mode (graduated on ${rev}): pulumi up deletes the group passkey-campaign-${head.metadata.name}-graduated and its enabled policy, so its users lose that policy; ${after}. Check the preview before merging.`)];
 }
 
 /**

@@ -114,9 +114,44 @@ export const reminderShorterThanGrace: Rule = (c, ctx) => {
 };
 
 export const enabledPolicyNeedsBreakGlass: Rule = (c, ctx) => {
-  if (c.spec.enforcement.policyState !== 'enabled' || c.spec.exclusions.breakGlass.length > 0) return [];
-  return [finding(ctx, 'error', 'enabledPolicyNeedsBreakGlass', ['spec', 'enforcement', 'policyState'],
-    'enabled requires at least one break-glass account in spec.exclusions.breakGlass; an enforced policy without one can lock every admin out. Add the account or keep reportOnly.')];
+  if (c.spec.exclusions.breakGlass.length > 0) return [];
+  if (c.spec.enforcement.policyState === 'enabled') {
+    return [finding(ctx, 'error', 'enabledPolicyNeedsBreakGlass', ['spec', 'enforcement', 'policyState'],
+      'enabled requires at least one break-glass account in spec.exclusions.breakGlass; an enforced policy without one can lock every admin out. Add the account or keep reportOnly.')];
+  }
+  if (c.spec.enforcement.mode === 'graduated') {
+    return [finding(ctx, 'error', 'enabledPolicyNeedsBreakGlass', ['spec', 'enforcement', 'mode'],
+      'graduated puts graduated users under an enabled policy, which requires at least one break-glass account in spec.exclusions.breakGlass; without one it can lock every admin out. Add the account or use mode: reportOnly.')];
+  }
+  return [];
+};
+
+/** caPolicyName("x-graduated") is graduatedCaPolicyName("x"): such a name would make two campaigns claim one policy. */
+export const nameDoesNotEndInGraduated: Rule = (c, ctx) => {
+  const m = /^(.+)-graduated$/.exec(c.metadata.name);
+  if (!m) return [];
+  return [finding(ctx, 'error', 'nameDoesNotEndInGraduated', ['metadata', 'name'],
+    `must not end in "-graduated": its Conditional Access policy would be named like the graduated policy of a campaign "${m[1]}" (passkey-campaign-${m[1]}-graduated-policy). Choose another name.`)];
+};
+
+/** Enforcement waits for evidence: say which gate the pull request (or each graduation) will be held to. */
+export const enableWhenGateReminder: Rule = (c, ctx) => {
+  const e = c.spec.enforcement;
+  // Without a break-glass account enabledPolicyNeedsBreakGlass already refuses the file; that comes first.
+  if (c.spec.exclusions.breakGlass.length === 0) return [];
+  const { observedDays: days, maxWouldBlockUsersPercent: pct } = e.enableWhen;
+  const gate = `at most ${pct}% of the enforcement group's users with a sign-in the report-only policy would have blocked in the last ${days} days (spec.enforcement.enableWhen)`;
+  const out: Diagnostic[] = [];
+  if (e.policyState === 'enabled') {
+    out.push(finding(ctx, 'warning', 'enableWhenGateReminder', ['spec', 'enforcement', 'policyState'],
+      `enabled: the pull request runs \`campaign impact\` for this campaign and fails unless the sign-ins show ${gate}. Run \`campaign impact --campaign ${c.metadata.name}\` first to see who would be blocked.`));
+  }
+  if (e.mode === 'graduated') {
+    out.push(finding(ctx, 'warning', 'enableWhenGateReminder', ['spec', 'enforcement', 'mode'],
+      `graduated: a user moves to the enabled policy only when their own sign-ins in the last ${days} days show no would-block result and at least one phishing-resistant sign-in, at most ${e.maxGraduationsPerRun} users a run; ` +
+        `enabling the whole policy later is checked by \`campaign impact\` in the pull request (${gate}).`));
+  }
+  return out;
 };
 
 export const excludedUsersNotAlsoTargeted: Rule = (c, ctx) => {
@@ -168,6 +203,8 @@ export const CAMPAIGN_RULES: readonly Rule[] = [
   gracePeriodAtLeastOneDay,
   reminderShorterThanGrace,
   enabledPolicyNeedsBreakGlass,
+  nameDoesNotEndInGraduated,
+  enableWhenGateReminder,
   excludedUsersNotAlsoTargeted,
   noDuplicateEntries,
   postponementAllowsAtLeastOnce,

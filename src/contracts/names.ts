@@ -21,9 +21,24 @@ export function graduatedCaPolicyName(campaign: string): string {
   return `passkey-campaign-${campaign}-graduated-policy`;
 }
 
-/** The campaign a CA policy display name belongs to, or null for a policy this stack did not name. */
+/** Which of a campaign's two policies a display name is. */
+export type CaPolicyKind = 'enforcement' | 'graduated';
+
+/**
+ * The campaign and kind a CA policy display name belongs to, or null for a policy this stack did not name.
+ * "-graduated-policy" is read as the graduated policy: `campaign validate` refuses campaign names ending in
+ * "-graduated", whose first policy would carry the same name.
+ */
+export function caPolicyOwner(displayName: string): { campaign: string; kind: CaPolicyKind } | null {
+  const graduated = /^passkey-campaign-([a-z0-9-]{3,40})-graduated-policy$/.exec(displayName);
+  if (graduated) return { campaign: graduated[1]!, kind: 'graduated' };
+  const first = /^passkey-campaign-([a-z0-9-]{3,40})-policy$/.exec(displayName);
+  return first ? { campaign: first[1]!, kind: 'enforcement' } : null;
+}
+
+/** The campaign a CA policy display name belongs to (either of its policies), or null for a policy this stack did not name. */
 export function campaignOfCaPolicy(displayName: string): string | null {
-  return /^passkey-campaign-([a-z0-9-]{3,40})-policy$/.exec(displayName)?.[1] ?? null;
+  return caPolicyOwner(displayName)?.campaign ?? null;
 }
 
 /** Built-in authentication strength "Phishing-resistant MFA", in the form azuread's CA policy expects. */

@@ -3,11 +3,11 @@
 // released (the store's own writability probe; nothing is appended).
 // Graph reference: microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/<page>.md.
 import type * as MG from '@microsoft/microsoft-graph-types';
-import { declaredCaPolicy, strengthId, type DeclaredCaPolicy } from '../campaign/ca-policy';
-import { FORBIDDEN_GRAPH_ROLES, requiredGraphRoles } from '../campaign/graph-roles';
+import { declaredCaPolicy, isGraduated, strengthId, type DeclaredCaPolicy } from '../campaign/ca-policy';
+import { FORBIDDEN_GRAPH_ROLES, SIGN_IN_LOG_ROLES, requiredGraphRoles } from '../campaign/graph-roles';
 import { isGuid } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
-import { CA_STATE_ENABLED, MICROSOFT_GRAPH_APP_ID, caPolicyName, enforcementGroupName } from '../contracts/names';
+import { CA_STATE_ENABLED, MICROSOFT_GRAPH_APP_ID, caPolicyName, enforcementGroupName, graduatedCaPolicyName, graduatedGroupName } from '../contracts/names';
 import { identityRefusal, ledgerPosition } from '../engine/lifecycle';
 import type { SnapshotFido2Configuration, TenantSnapshot } from '../engine/snapshot';
 import { resolveTargets } from '../engine/targets';
@@ -134,6 +134,12 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
 
   // --- break-glass ------------------------------------------------------------------------------------------
   await breakGlassCheck(graph, breakGlass, group, policy, checks);
+
+  // --- graduated enforcement: the second group and its enabled policy -------------------------------------
+  if (isGraduated(campaign)) await graduatedChecks(graph, name, policies, breakGlass, notStarted, checks);
+
+  // --- sign-in logs: what campaign impact and graduation read (advisory: a scheduled run checks only blocking) -
+  if (!opts.blockingOnly && (isGraduated(campaign) || campaign.spec.enforcement.policyState === 'enabled')) await signInCheck(opts, checks);
 
   // --- notifications ----------------------------------------------------------------------------------------
   const channel = campaign.spec.notifications.channel;
@@ -373,6 +379,95 @@ function caChecks(
   if (drift.length) checks.add('ca.drift', titles['ca.drift'], false, 'fail', `the live policy differs from the declaration: ${drift.join('; ')}.`, 'Run pulumi up to restore the declared policy (pulumi preview shows the same differences).');
   else checks.add('ca.drift', titles['ca.drift'], false, 'pass', 'every declared field matches the live policy.');
   return p;
+}
+
+/** The graduated group exists once as a security group, and its policy is enabled for it alone, phishing-resistant, break-glass excluded. */
+async function graduatedChecks(graph: GraphReader, campaign: string, policies: Read<MG.ConditionalAccessPolicy[]>, breakGlass: ResolvedAccount[], notStarted: boolean, checks: Checks): Promise<void> {
+  const GROUP = 'graduated.group';
+  const GROUP_TITLE = 'The graduated group exists once and is a security group';
+  const POLICY = 'graduated.policy';
+  const POLICY_TITLE = 'The graduated policy is enabled, for the graduated group only, and excludes every break-glass account';
+  const groupName = graduatedGroupName(campaign);
+  const policyName = graduatedCaPolicyName(campaign);
+  const deploy = 'Deploy the campaign (pulumi up); the stack creates it for a campaign in graduated mode.';
+  // group-list.md: $filter on displayName (eq), $select.
+  const groups = await read(() => graph.list<Group>('/groups', { filter: `displayName eq '${quote(groupName)}'`, select: ['id', 'displayName', 'securityEnabled', 'mailEnabled', 'groupTypes'] }));
+  let group: Group | null = null;
+  if (!groups.ok) {
+    const f = readFailure('groups', groups.error, 'GroupMember.Read.All');
+    checks.add(GROUP, GROUP_TITLE, true, 'fail', f.message, f.fix);
+  } else if (groups.value.length === 0) {
+    if (notStarted) checks.add(GROUP, GROUP_TITLE, true, 'skip', `no group "${groupName}" yet; the campaign is notStarted and the stack creates the group when spec.status becomes inProgress.`);
+    else checks.add(GROUP, GROUP_TITLE, true, 'fail', `no group named "${groupName}".`, deploy);
+  } else if (groups.value.length > 1) {
+    checks.add(GROUP, GROUP_TITLE, true, 'fail', `${groups.value.length} groups are named "${groupName}" (${groups.value.map((g) => g.id).join(', ')}); the job cannot tell which one graduates users.`, 'Delete or rename every group of that name the stack did not create.');
+  } else {
+    group = groups.value[0]!;
+    const problems = [group.securityEnabled ? null : 'not security-enabled', group.mailEnabled ? 'mail-enabled' : null, (group.groupTypes ?? []).includes('DynamicMembership') ? 'dynamic membership' : null].filter((x): x is string => x !== null);
+    if (problems.length) checks.add(GROUP, GROUP_TITLE, true, 'fail', `group "${groupName}" (${group.id}): ${problems.join(', ')}.`, 'Let the stack recreate the group (securityEnabled, not mail-enabled, assigned membership).');
+    else checks.add(GROUP, GROUP_TITLE, true, 'pass', `group "${groupName}" (${group.id}) is a security group, not mail-enabled.`);
+  }
+
+  if (!policies.ok) {
+    checks.add(POLICY, POLICY_TITLE, true, 'skip', 'the Conditional Access policies could not be read (see ca.exists).');
+    return;
+  }
+  const found = policies.value.filter((p) => p.displayName === policyName);
+  if (found.length !== 1) {
+    if (found.length === 0 && notStarted) checks.add(POLICY, POLICY_TITLE, true, 'skip', `no policy "${policyName}" yet; the campaign is notStarted.`);
+    else if (found.length === 0) checks.add(POLICY, POLICY_TITLE, true, 'fail', `no Conditional Access policy named "${policyName}".`, deploy);
+    else checks.add(POLICY, POLICY_TITLE, true, 'fail', `${found.length} policies are named "${policyName}" (${found.map((p) => p.id).join(', ')}).`, 'Delete every policy of that name the stack did not create.');
+    return;
+  }
+  const p = found[0]!;
+  const users = p.conditions?.users ?? {};
+  const problems: string[] = [];
+  if (p.state !== CA_STATE_ENABLED) problems.push(`its state is ${p.state}, not enabled, so graduated users are not enforced`);
+  const includes = [...(users.includeGroups ?? []).map((g) => `group ${g}`), ...(users.includeUsers ?? []).map((u) => `user ${u}`), ...(users.includeRoles ?? []).map((r) => `role ${r}`), ...(users.includeGuestsOrExternalUsers ? ['guests or external users'] : [])];
+  if (group && !(includes.length === 1 && lower(users.includeGroups?.[0] ?? '') === lower(group.id))) problems.push(`it includes ${includes.join(', ') || 'nobody'}, not only the graduated group ${group.id}`);
+  const strength = p.grantControls?.authenticationStrength?.id ?? null;
+  if (strength === null || lower(strength) !== PHISHING_RESISTANT) problems.push(`its grant is ${strength ? `authentication strength ${strength}` : 'not an authentication strength'}, not Phishing-resistant MFA (${PHISHING_RESISTANT})`);
+  const excluded = new Set((users.excludeUsers ?? []).map(lower));
+  const missing = breakGlass.filter((b) => !b.user || !excluded.has(lower(b.user.id))).map((b) => (b.user ? `${b.entry} (${b.user.id})` : `${b.entry} (does not resolve)`));
+  if (breakGlass.length === 0) problems.push('the campaign names no break-glass account');
+  else if (missing.length) problems.push(`it does not exclude the break-glass account${missing.length === 1 ? '' : 's'} ${missing.join(', ')}`);
+  if (problems.length) checks.add(POLICY, POLICY_TITLE, true, 'fail', `policy "${policyName}" (${p.id}): ${problems.join('; ')}.`, 'Run pulumi up to restore the graduated policy, and stop editing it in the portal.');
+  else checks.add(POLICY, POLICY_TITLE, true, 'pass', `policy "${policyName}" (${p.id}) is enabled for group ${group?.id ?? '(unknown)'} only, requires Phishing-resistant MFA and excludes ${plural(breakGlass.length, 'break-glass account')}.`);
+}
+
+/**
+ * One sign-in of the campaign's window, read as campaign impact and graduation read them (signin-list.md: the documented
+ * $filter on createdDateTime, $top; reportOnly results with the Prefer header), to learn whether this identity may read
+ * sign-ins at all and whether they carry Conditional Access results (appliedconditionalaccesspolicy.md).
+ */
+async function signInCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
+  const ID = 'signIns.read';
+  const TITLE = 'Sign-in logs can be read, with their Conditional Access results';
+  const days = opts.campaign.spec.enforcement.enableWhen.observedDays;
+  // resources/signin.md: createdDateTime supports eq, le and ge; whole seconds, as the docs' examples write the literal.
+  // The newest sign-in since the window opened is enough ($top=1, newest first).
+  const since = new Date(Math.floor(opts.now.getTime() / 1000) * 1000 - days * 86_400_000).toISOString().replace('.000Z', 'Z');
+  const filter = `createdDateTime ge ${since}`;
+  const perms = SIGN_IN_LOG_ROLES.join(', ');
+  const r = await read(() => opts.graph.get<{ value?: Array<{ appliedConditionalAccessPolicies?: unknown[] }> }>(`/auditLogs/signIns?$top=1&$filter=${encodeURIComponent(filter)}`, { headers: { Prefer: 'include-unknown-enum-members' } }));
+  if (!r.ok) {
+    const f = r.error.status === 403
+      ? { message: `reading sign-in logs was refused (403 ${r.error.code}); campaign impact cannot check the enableWhen gate and nobody graduates.`, fix: `Grant the identity AuditLog.Read.All and Directory.Read.All (both: the sign-in API requires them together), and Policy.Read.All for the Conditional Access results.` }
+      : readFailure('sign-in logs', r.error, perms);
+    checks.add(ID, TITLE, false, 'fail', f.message, f.fix);
+    return;
+  }
+  const first = r.value.value?.[0];
+  if (!first) {
+    checks.add(ID, TITLE, false, 'warn', `sign-in logs can be read, but there is no sign-in in the last ${days} days, so whether they carry Conditional Access results cannot be told.`, 'Run doctor again once users have signed in.');
+    return;
+  }
+  if (!Array.isArray(first.appliedConditionalAccessPolicies)) {
+    checks.add(ID, TITLE, false, 'fail', `sign-in logs can be read, but without their Conditional Access results (appliedConditionalAccessPolicies is omitted); campaign impact cannot tell who would be blocked and nobody graduates.`,
+      'Grant the identity Policy.Read.All (Microsoft Graph, application) with admin consent.');
+    return;
+  }
+  checks.add(ID, TITLE, false, 'pass', `sign-in logs of the last ${days} days can be read, with their Conditional Access results.`);
 }
 
 /** One line per field where the live policy differs from the declaration: `field: live …, declared …`. */

@@ -68,6 +68,11 @@ export const deployedCampaigns = campaigns.map((c) => ({ name: c.metadata.name, 
 export const skippedCampaigns = skipped.map((s) => s.campaign.metadata.name);
 export const enforcementGroups = Object.fromEntries(components.map((c, i) => [campaigns[i].metadata.name, c.groupObjectId]));
 export const conditionalAccessPolicies = Object.fromEntries(components.map((c, i) => [campaigns[i].metadata.name, { id: c.policyId, state: c.policyState }]));
+// Graduated campaigns only: the second group and its enabled policy, keyed like the two above.
+const graduated = components.flatMap((c, i) => (c.graduatedGroupObjectId && c.graduatedPolicyId && c.graduatedPolicyState
+  ? [{ campaign: campaigns[i].metadata.name, group: c.graduatedGroupObjectId, policy: { id: c.graduatedPolicyId, state: c.graduatedPolicyState } }] : []));
+export const graduatedGroups = Object.fromEntries(graduated.map((g) => [g.campaign, g.group]));
+export const graduatedConditionalAccessPolicies = Object.fromEntries(graduated.map((g) => [g.campaign, g.policy]));
 export const resourceGroupName = scheduler.resourceGroupName;
 export const functionAppName = scheduler.functionAppName;
 export const functionAppHostName = scheduler.functionAppHostName;

@@ -71,7 +71,8 @@ describe('the lock rule against a base revision', () => {
       base: withStatus('inProgress'),
       head: withStatus('inProgress').replace('policyState: reportOnly', 'policyState: enabled').replace('maxNewPerRun: 50', 'maxNewPerRun: 10'),
       code: 0,
-      lines: [],
+      // Allowed; only the reminder of the gate the pull request will check.
+      lines: [expect.stringMatching(/^campaigns\/admins-passkeys\.yaml:\d+:\d+: warning: spec\.enforcement\.policyState: enabled: the pull request runs `campaign impact`/) as unknown as string],
     },
     {
       name: 'allows adding an exclusion while running',
@@ -214,6 +215,20 @@ describe('the lock rule against a base revision', () => {
       lines: [],
     },
     {
+      name: 'allows leaving graduated mode while running, warning that the graduated group and its enabled policy go',
+      base: withStatus('inProgress').replace('maxNewPerRun: 50', 'maxNewPerRun: 50\n    mode: graduated'),
+      head: withStatus('inProgress'),
+      code: 0,
+      lines: [expect.stringMatching(/^campaigns\/admins-passkeys\.yaml:\d+:\d+: warning: spec\.enforcement\.mode: leaves graduated mode \(graduated on main\): pulumi up deletes the group passkey-campaign-admins-passkeys-graduated and its enabled policy, so its users lose that policy; they are then only under the report-only policy: nobody is enforced any more\. Check the preview before merging\.$/) as unknown as string],
+    },
+    {
+      name: 'allows entering graduated mode while running, with only the gate reminder',
+      base: withStatus('inProgress'),
+      head: withStatus('inProgress').replace('maxNewPerRun: 50', 'maxNewPerRun: 50\n    mode: graduated'),
+      code: 0,
+      lines: [expect.stringMatching(/: warning: spec\.enforcement\.mode: graduated: a user moves to the enabled policy only when/) as unknown as string],
+    },
+    {
       name: 'rejects resetting a running campaign without ending it',
       base: withStatus('inProgress'),
       head: BASE,
@@ -229,7 +244,7 @@ describe('the lock rule against a base revision', () => {
     const r = await validate('--base', 'main');
     expect(r.err).toBe('');
     // The example names its break-glass accounts by UPN: its breakGlassByObjectId warnings are not the lock rule's.
-    expect(r.out.trim().split('\n').filter((l) => !l.startsWith('ok ') && !/checked/.test(l) && !/: warning: spec\.exclusions\.breakGlass\[\d\]: .* is a UPN/.test(l))).toEqual(lines);
+    expect(r.out.trim().split('\n').filter((l) => !l.startsWith('ok ') && !/^\d+ campaign files? checked/.test(l) && !/: warning: spec\.exclusions\.breakGlass\[\d\]: .* is a UPN/.test(l))).toEqual(lines);
     expect(r.code).toBe(code);
   });
 

@@ -30,6 +30,8 @@ export interface Recorded {
   id: string;
   /** Names of the resources it depends on directly: its dependsOn plus those its inputs reference. */
   dependsOn: string[];
+  /** Per input property, the names of the resources it references (what the engine sends a policy pack as propertyDependencies). */
+  propertyDependsOn: Record<string, string[]>;
 }
 
 export interface ProgramRun {
@@ -116,7 +118,8 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
   pulumi.runtime.setMocks({
     newResource: (args) => {
       const { id, state } = stateFor(args.type, args.name, args.inputs);
-      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, id, dependsOn: dependencies.get(`${args.type}::${args.name}`) ?? [] });
+      const key = `${args.type}::${args.name}`;
+      run.resources.push({ type: args.type, name: args.name, inputs: args.inputs, state, id, dependsOn: dependencies.get(key) ?? [], propertyDependsOn: propertyDependencies.get(key) ?? {} });
       return { id, state };
     },
     call: (args) => {
@@ -126,12 +129,19 @@ export async function runProgram(config: Record<string, string>, { subscriptionI
   }, PROJECT, STACK, false);
   // The mocks' newResource does not see the request's dependencies: read them from the request on its way in.
   const dependencies = new Map<string, string[]>();
+  const propertyDependencies = new Map<string, Record<string, string[]>>();
   const monitor = pulumi.runtime.getMonitor();
   if (!monitor) throw new Error('setMocks installed no monitor');
   const register = monitor.registerResource.bind(monitor);
-  monitor.registerResource = ((req: { getType(): string; getName(): string; getDependenciesList(): string[] }, ...rest: unknown[]) => {
+  type PropertyDeps = { getUrnsList(): string[] };
+  monitor.registerResource = ((req: { getType(): string; getName(): string; getDependenciesList(): string[]; getPropertydependenciesMap(): { entries(): { next(): { done?: boolean; value?: [string, PropertyDeps] } } } }, ...rest: unknown[]) => {
     // A URN ends in …::<type>::<name>; the name is what tests look resources up by.
-    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map((urn) => urn.split('::').pop()!));
+    const nameOf = (urn: string) => urn.split('::').pop()!;
+    dependencies.set(`${req.getType()}::${req.getName()}`, req.getDependenciesList().map(nameOf));
+    const props: Record<string, string[]> = {};
+    // jspb.Map's entries() is its own iterator type, not an ES iterable under every target: step it by hand.
+    for (let it = req.getPropertydependenciesMap().entries(), e = it.next(); !e.done; e = it.next()) props[e.value![0]] = e.value![1].getUrnsList().map(nameOf);
+    propertyDependencies.set(`${req.getType()}::${req.getName()}`, props);
     return (register as (...a: unknown[]) => unknown)(req, ...rest);
   }) as typeof monitor.registerResource;
   const full: Record<string, string> = { postponeKey: POSTPONE_KEY, previouslyStarted: '[]', notificationSender: 'passkeys@contoso.com', teamsAppId: 'teams-app', ...config };
