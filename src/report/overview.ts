@@ -110,7 +110,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
   const devicesBelowMinimum = {} as Record<OsPlatform, number>;
   for (const p of Object.keys(campaign.spec.devices.minimumOs) as OsPlatform[]) devicesBelowMinimum[p] = 0;
   const groups = new Map<string, DeviceVersionGroup & { owners: Set<string> }>();
-  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
   let outOfFido2Scope = 0;
   let disabled = 0;
   const below = (userId: string, d: DeviceBelowMinimum) => {
