@@ -29,6 +29,8 @@ export interface SimGenerateOptions {
   now?: string;
   /** Also the identity, the Teams app and the sender mailbox `campaign doctor` checks (generate.ts). */
   prerequisites?: boolean;
+  /** Days of sign-in logs before `now` (generate.ts; default none). */
+  signInDays?: number;
 }
 
 const write = (stream: NodeJS.WritableStream, text: string) =>
@@ -126,7 +128,7 @@ export function* jsonPieces(value: object, chunk = 1 << 20): Generator<string> {
 export async function runSimGenerate(options: SimGenerateOptions, io: SimIo): Promise<number> {
   let fixture: object;
   try {
-    fixture = generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now, ...(options.prerequisites ? { prerequisites: true } : {}) });
+    fixture = generateTenant({ users: options.users, seed: options.seed ?? DEFAULT_SEED, now: options.now, ...(options.prerequisites ? { prerequisites: true } : {}), ...(options.signInDays ? { signInDays: options.signInDays } : {}) });
   } catch (e) {
     if (e instanceof RangeError) {
       await write(io.stderr, `campaign sim generate: ${e.message}\n`);

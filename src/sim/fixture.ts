@@ -45,6 +45,20 @@ export type FixtureAuthenticationMethodsPolicy = Omit<MG.AuthenticationMethodsPo
   authenticationMethodConfigurations?: FixtureMethodConfiguration[];
 };
 export type FixtureConditionalAccessPolicy = MG.ConditionalAccessPolicy & { id: string };
+/**
+ * One step of a sign-in's authentication (beta resources/authenticationdetail.md; v1.0 has no authenticationDetail,
+ * so the emulator serves it on /beta only).
+ */
+export interface FixtureAuthenticationDetail {
+  authenticationMethod?: string | null;
+  authenticationMethodDetail?: string | null;
+  authenticationStepDateTime?: string | null;
+  authenticationStepRequirement?: string | null;
+  authenticationStepResultDetail?: string | null;
+  succeeded?: boolean | null;
+}
+/** DESIGN §10 `signIns`: Graph signIn objects (resources/signin.md), plus beta's authenticationDetails. */
+export type FixtureSignIn = MG.SignIn & { id: string; createdDateTime: string; userId: string; authenticationDetails?: FixtureAuthenticationDetail[] | null };
 /** An app of the org's Teams app catalog (DESIGN §10): who may send which activity types. */
 export interface FixtureTeamsApp {
   id: string;
@@ -69,6 +83,8 @@ export interface TenantFixture {
   authenticationMethodsPolicy?: FixtureAuthenticationMethodsPolicy;
   /** Served at /identity/conditionalAccess/policies (an extension of the §6 shape). */
   conditionalAccessPolicies?: FixtureConditionalAccessPolicy[];
+  /** Served at /auditLogs/signIns, newest first (DESIGN §10); POST /_sim/sign-ins adds to them. */
+  signIns?: FixtureSignIn[];
   /** The org's Teams app catalog (DESIGN §10). */
   teamsApps?: FixtureTeamsApp[];
   /** Teams apps installed per user id (DESIGN §10); present → a notification needs the sending app installed. */
@@ -96,6 +112,7 @@ export const ID_COLLECTIONS = [
   'groups',
   'conditionalAccessPolicies',
   'teamsApps',
+  'signIns',
 ] as const;
 export type IdCollection = (typeof ID_COLLECTIONS)[number];
 
@@ -252,12 +269,77 @@ function itemRules(c: Checker, collection: IdCollection, item: Rec, path: string
       c.optional(item, 'displayName', path, 'string');
       c.optional(item, 'state', path, 'string');
       break;
+    case 'signIns':
+      signInRules(c, item, path, isNew);
+      break;
     case 'teamsApps':
       c.optional(item, 'externalId', path, 'string');
       c.optional(item, 'displayName', path, 'string');
       c.optional(item, 'webApplicationInfoId', path, 'string');
       c.optional(item, 'activityTypes', path, 'string[]', false);
       break;
+  }
+}
+
+/** appliedConditionalAccessPolicy.result (resources/appliedconditionalaccesspolicy.md). */
+export const CA_RESULTS = [
+  'success',
+  'failure',
+  'notApplied',
+  'notEnabled',
+  'unknown',
+  'unknownFutureValue',
+  'reportOnlySuccess',
+  'reportOnlyFailure',
+  'reportOnlyNotApplied',
+  'reportOnlyInterrupted',
+] as const;
+/** signIn.conditionalAccessStatus (resources/signin.md). */
+const CA_STATUSES = ['success', 'failure', 'notApplied', 'unknownFutureValue'];
+
+function signInRules(c: Checker, item: Rec, path: string, isNew: boolean): void {
+  if (isNew && item.createdDateTime === undefined) c.fail(key(path, 'createdDateTime'), 'is required (when the sign-in happened, such as "2026-12-01T08:00:00Z").');
+  c.optional(item, 'createdDateTime', path, 'date', false);
+  if (isNew && item.userId === undefined) c.fail(key(path, 'userId'), 'is required (the object id of the user who signed in).');
+  c.optional(item, 'userId', path, 'string', false);
+  for (const f of ['userPrincipalName', 'userDisplayName', 'appDisplayName', 'appId', 'clientAppUsed', 'correlationId', 'ipAddress', 'resourceDisplayName', 'resourceId'])
+    c.optional(item, f, path, 'string');
+  c.optional(item, 'isInteractive', path, 'boolean');
+  const status = item.conditionalAccessStatus;
+  if (status !== undefined && status !== null && !CA_STATUSES.includes(status as string))
+    c.fail(key(path, 'conditionalAccessStatus'), `must be one of ${CA_STATUSES.join(', ')} (got ${show(status)}).`);
+  const applied = item.appliedConditionalAccessPolicies;
+  if (applied !== undefined && applied !== null) {
+    const at = key(path, 'appliedConditionalAccessPolicies');
+    if (!Array.isArray(applied)) c.fail(at, `must be an array of appliedConditionalAccessPolicy objects such as { "id", "displayName", "result" } (got ${show(applied)}).`);
+    else
+      applied.forEach((p, i) => {
+        const pat = `${at}[${i}]`;
+        if (!isRecord(p)) return c.fail(pat, `must be an object such as { "id", "displayName", "result" } (got ${show(p)}).`);
+        if (typeof p.id !== 'string' || p.id === '') c.fail(key(pat, 'id'), `must be the Conditional Access policy's id, a non-empty string (got ${show(p.id)}).`);
+        c.optional(p, 'displayName', pat, 'string');
+        c.optional(p, 'enforcedGrantControls', pat, 'string[]');
+        c.optional(p, 'enforcedSessionControls', pat, 'string[]');
+        if (!(CA_RESULTS as readonly unknown[]).includes(p.result)) c.fail(key(pat, 'result'), `must be one of ${CA_RESULTS.join(', ')} (got ${show(p.result)}).`);
+      });
+  }
+  const details = item.authenticationDetails;
+  if (details !== undefined && details !== null) {
+    const at = key(path, 'authenticationDetails');
+    if (!Array.isArray(details)) c.fail(at, `must be an array of authenticationDetail objects such as { "authenticationMethod": "Password", "succeeded": true } (got ${show(details)}).`);
+    else
+      details.forEach((d, i) => {
+        const dat = `${at}[${i}]`;
+        if (!isRecord(d)) return c.fail(dat, `must be an object such as { "authenticationMethod": "Password", "succeeded": true } (got ${show(d)}).`);
+        for (const f of ['authenticationMethod', 'authenticationMethodDetail', 'authenticationStepRequirement', 'authenticationStepResultDetail']) c.optional(d, f, dat, 'string');
+        c.optional(d, 'authenticationStepDateTime', dat, 'date');
+        c.optional(d, 'succeeded', dat, 'boolean');
+      });
+  }
+  const st = item.status;
+  if (st !== undefined && st !== null) {
+    if (!isRecord(st)) c.fail(key(path, 'status'), `must be a signInStatus object such as { "errorCode": 0 } (got ${show(st)}).`);
+    else if (st.errorCode !== undefined && st.errorCode !== null && !Number.isInteger(st.errorCode)) c.fail(key(key(path, 'status'), 'errorCode'), `must be a whole number (got ${show(st.errorCode)}).`);
   }
 }
 

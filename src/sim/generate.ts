@@ -22,6 +22,8 @@ import type {
 import { Prng } from './prng';
 import { servicePrincipalIdOf } from './service-principals';
 import { passkeyMethodsFor } from './tenant-state';
+import { appIdOf, buildSignIn, evaluateSignIn, isModernClient, type ClientAppUsed, type SignInMethod, type SignInSubject } from './sign-ins';
+import type { FixtureSignIn } from './fixture';
 
 export interface GenerateOptions {
   /** Users in total, break-glass accounts and admins included (≥ 2). */
@@ -39,7 +41,15 @@ export interface GenerateOptions {
    * enforced, the catalog's rules for Teams notifications) or what it holds.
    */
   prerequisites?: boolean;
+  /**
+   * Days of sign-in logs before `now` (default 0: none). Each enabled user signs in on most days, evaluated against
+   * the generated Conditional Access policies (sign-ins.ts). At most MAX_GENERATED_SIGN_INS in all.
+   */
+  signInDays?: number;
 }
+
+/** Sign-ins `signInDays` may produce at most (users × days): each is a Graph object of about 2 KB in memory. */
+export const MAX_GENERATED_SIGN_INS = 250_000;
 
 /** The calling identity and Teams app of `prerequisites` (fixed so tests and docs can name them). */
 export const SIM_APP = {
@@ -245,6 +255,14 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
   const n = options.users;
   if (!Number.isInteger(n) || n < 2 || n > MAX_GENERATED_USERS)
     throw new RangeError(`users must be a whole number from 2 to ${MAX_GENERATED_USERS} (got ${n}); two of them are the break-glass accounts.`);
+  const signInDays = options.signInDays ?? 0;
+  if (!Number.isInteger(signInDays) || signInDays < 0 || signInDays > 90)
+    throw new RangeError(`sign-in days (--sign-in-days) must be a whole number from 0 to 90 (got ${signInDays}).`);
+  if (signInDays > 0 && n * signInDays > MAX_GENERATED_SIGN_INS) {
+    const most = Math.floor(MAX_GENERATED_SIGN_INS / n);
+    const fix = most > 0 ? `ask for fewer days with --sign-in-days (at most ${most} for ${n} users)` : 'generate without --sign-in-days';
+    throw new RangeError(`${n} users over ${signInDays} days of sign-ins is more than the ${MAX_GENERATED_SIGN_INS} sign-ins a generated tenant holds; ${fix}, or record sign-ins later with POST /_sim/sign-ins.`);
+  }
   const rng = new Prng(options.seed ?? DEFAULT_SEED);
   const domain = options.domain ?? 'contoso.com';
   const nowMs = new Date(options.now ?? GENERATOR_NOW).getTime();
@@ -473,6 +491,9 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
     authenticationMethodsPolicy: methodsPolicy(daysAgo(40)),
     conditionalAccessPolicies: [...caPolicies(daysAgo(400), daysAgo(60)), ...campaignPolicies(daysAgo(30))],
   };
+  if (signInDays > 0) {
+    fixture.signIns = generateSignIns(fixture, { seed: options.seed ?? DEFAULT_SEED, nowMs, days: signInDays, breakGlass: [SIM_IDS.breakGlass1, SIM_IDS.breakGlass2] });
+  }
   if (options.prerequisites) {
     addUser(SIM_APP_SENDER_ID, `${SIM_APP.sender}@${domain}`, 'Passkey Campaign', { accountEnabled: false, jobTitle: 'Shared mailbox of the passkey campaign' });
     const application: FixtureApplication = { appId: SIM_APP.clientId, appRoles: [...SIM_APP_ROLES] };
@@ -487,6 +508,83 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
 
 /** The shared sender mailbox's object id (`prerequisites`). */
 export const SIM_APP_SENDER_ID = '5e000000-0000-4000-8000-000000000001';
+
+// [application display name, weight]: what a user's day of work signs in to.
+const SIGN_IN_APPS: Array<[string, number]> = [
+  ['Microsoft Office', 30],
+  ['Microsoft Teams', 30],
+  ['Office 365 Exchange Online', 20],
+  ['Outlook Mobile', 10],
+  ['Office 365 SharePoint Online', 10],
+];
+// The legacy protocols a few users still have configured somewhere (an old mail client, a scanner, a phone).
+const LEGACY_CLIENTS: Array<[ClientAppUsed, number]> = [
+  ['IMAP4', 35],
+  ['Exchange ActiveSync', 30],
+  ['Authenticated SMTP', 20],
+  ['POP3', 10],
+  ['MAPI Over HTTP', 5],
+];
+
+/**
+ * Plausible sign-in logs for the last `days` days: each enabled user (break-glass accounts aside) signs in on about
+ * four days in five during working hours; users with a passkey mostly use it, the others password and MFA or a
+ * password alone; one user in thirty also has a legacy client that signs in with a password. Seeded on its own, so
+ * the rest of the tenant is the same with or without sign-ins.
+ */
+function generateSignIns(fixture: TenantFixture, o: { seed: number | string; nowMs: number; days: number; breakGlass: string[] }): FixtureSignIn[] {
+  const rng = new Prng(`${o.seed}:sign-ins`);
+  const policies = fixture.conditionalAccessPolicies ?? [];
+  const members = new Map((fixture.groups ?? []).map((g) => [g.id, new Set(g.members ?? [])]));
+  // Active role holders (directly or through a role-assignable group), by role template id.
+  const roles = new Map<string, Set<string>>();
+  for (const a of fixture.roleAssignments ?? []) {
+    let set = roles.get(a.roleDefinitionId.toLowerCase());
+    if (!set) roles.set(a.roleDefinitionId.toLowerCase(), (set = new Set()));
+    const group = members.get(a.principalId);
+    if (group) for (const m of group) set.add(m);
+    else set.add(a.principalId);
+  }
+  const mfa = new Set((fixture.userRegistrationDetails ?? []).filter((d) => d.isMfaRegistered).map((d) => d.id));
+  const skip = new Set(o.breakGlass);
+  const out: FixtureSignIn[] = [];
+  const startDay = Math.floor(o.nowMs / 86_400_000) - o.days;
+  for (const user of fixture.users ?? []) {
+    if (user.accountEnabled === false || skip.has(user.id)) continue;
+    const passkeys = fixture.fido2Methods?.[user.id] ?? [];
+    const legacy = rng.chance(1 / 30);
+    for (let d = 0; d < o.days; d++) {
+      if (!rng.chance(0.8)) continue;
+      const atMs = (startDay + d) * 86_400_000 + rng.int(7 * 3600, 18 * 3600) * 1000;
+      if (atMs >= o.nowMs) continue;
+      const useLegacy = legacy && rng.chance(0.5);
+      const clientApp: ClientAppUsed = useLegacy ? rng.weighted(LEGACY_CLIENTS) : rng.chance(0.45) ? 'Browser' : 'Mobile Apps and Desktop clients';
+      const method: SignInMethod = !isModernClient(clientApp)
+        ? 'password'
+        : passkeys.length > 0 && rng.chance(0.75)
+          ? 'passkey'
+          : mfa.has(user.id) && rng.chance(0.8)
+            ? 'passwordAndMfa'
+            : 'password';
+      const app = useLegacy ? 'Office 365 Exchange Online' : rng.weighted(SIGN_IN_APPS);
+      const appId = appIdOf(app);
+      const subject: SignInSubject = {
+        userId: user.id,
+        userType: user.userType,
+        inGroup: (g) => members.get(g)?.has(user.id) ?? false,
+        hasRole: (t) => roles.get(t.toLowerCase())?.has(user.id) ?? false,
+        appId,
+        clientApp,
+        method,
+        passkeyRegistered: passkeys.length > 0,
+      };
+      const at = new Date(atMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+      const passkey = method === 'passkey' ? passkeys[rng.int(0, passkeys.length - 1)] : undefined;
+      out.push(buildSignIn({ user, at, app, appId, clientApp, method, passkey, id: rng.guid() }, evaluateSignIn(policies, subject)));
+    }
+  }
+  return out;
+}
 
 function pickPasskey(rng: Prng, families: Os[]): PasskeyKind {
   // Authenticator passkeys follow the phones people have; Windows Hello follows Windows PCs.

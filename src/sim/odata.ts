@@ -18,21 +18,36 @@ export const unsupportedQuery = (message: string) => new GraphHttpError(400, 'Re
 export const notFound = (id: string) =>
   new GraphHttpError(404, 'Request_ResourceNotFound', `Resource '${id}' does not exist or one of its queried reference-property objects are not present.`);
 
-type Literal = string | number | boolean | null;
+/** An OData DateTimeOffset literal (unquoted, such as 2026-12-01T00:00:00Z). */
+class DateTimeOffset {
+  constructor(
+    readonly text: string,
+    readonly ms: number,
+  ) {}
+}
+type Literal = string | number | boolean | null | DateTimeOffset;
+type Comparison = 'ge' | 'le' | 'gt' | 'lt';
 type Clause =
   | { kind: 'eq'; prop: string; value: Literal }
+  | { kind: Comparison; prop: string; value: Literal }
   | { kind: 'in'; prop: string; values: Literal[] }
   | { kind: 'startswith'; prop: string; value: string };
-export type FilterOp = 'eq' | 'in' | 'startswith';
-/** Which filter operators each property supports, per resource. */
+export type FilterOp = 'eq' | 'in' | 'startswith' | Comparison;
+/**
+ * Which filter operators each property supports, per resource. A property of a complex type is named by its
+ * path (`status/errorCode`); `dateTimes` lists the DateTimeOffset properties, compared as instants.
+ */
 export type FilterSpec = Record<string, readonly FilterOp[]>;
 
 interface Token {
-  type: 'ident' | 'string' | 'number' | 'punct';
+  type: 'ident' | 'string' | 'number' | 'punct' | 'datetime';
   text: string;
   value?: Literal;
   pos: number;
 }
+
+// ISO 8601 with a time and an offset, as OData writes DateTimeOffset literals.
+const DATETIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(:\d{2}(\.\d{1,7})?)?(Z|[+-]\d{2}:\d{2})/;
 
 function tokenize(text: string): Token[] {
   const tokens: Token[] = [];
@@ -61,6 +76,12 @@ function tokenize(text: string): Token[] {
       }
       tokens.push({ type: 'string', text: text.slice(i, j + 1), value, pos: i });
       i = j + 1;
+    } else if (/\d/.test(ch) && DATETIME.test(text.slice(i))) {
+      const m = DATETIME.exec(text.slice(i))!;
+      const ms = Date.parse(m[0]);
+      if (Number.isNaN(ms)) throw syntax(i);
+      tokens.push({ type: 'datetime', text: m[0], value: new DateTimeOffset(m[0], ms), pos: i });
+      i += m[0].length;
     } else if (/[-\d]/.test(ch)) {
       const m = /^-?\d+(\.\d+)?/.exec(text.slice(i));
       if (!m) throw syntax(i);
@@ -90,7 +111,7 @@ function parseFilter(text: string): Clause[] {
     const t = peek();
     if (!t) throw syntax();
     p++;
-    if (t.type === 'string' || t.type === 'number') return t.value!;
+    if (t.type === 'string' || t.type === 'number' || t.type === 'datetime') return t.value!;
     if (t.type === 'ident' && /^(true|false|null)$/i.test(t.text)) return t.text.toLowerCase() === 'null' ? null : t.text.toLowerCase() === 'true';
     p--;
     throw syntax();
@@ -135,7 +156,8 @@ function parseFilter(text: string): Clause[] {
       expectPunct(')');
       return [{ kind: 'in', prop: t.text, values }];
     }
-    if (/^(ne|gt|ge|lt|le|has|any|all)$/.test(op))
+    if (op === 'ge' || op === 'le' || op === 'gt' || op === 'lt') return [{ kind: op, prop: t.text, value: literal() }];
+    if (/^(ne|has|any|all)$/.test(op))
       throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${t.text}': operator '${next.text}' is not supported.`);
     throw syntax();
   };
@@ -157,15 +179,32 @@ function parseFilter(text: string): Clause[] {
 
 const norm = (v: unknown): unknown => (typeof v === 'string' ? v.toLowerCase() : v);
 
-/** Compiles a $filter against what a resource supports; unsupported forms throw Graph's 400. */
+/** A property by its OData path (`status/errorCode`), null when absent. */
+function valueAt(item: Record<string, unknown>, path: string): unknown {
+  let v: unknown = item;
+  for (const part of path.split('/')) {
+    if (typeof v !== 'object' || v === null) return null;
+    v = (v as Record<string, unknown>)[part];
+  }
+  return v ?? null;
+}
+
+const OPERATOR_KIND: Record<Comparison | 'eq', string> = { eq: 'Equal', ge: 'GreaterThanOrEqual', le: 'LessThanOrEqual', gt: 'GreaterThan', lt: 'LessThan' };
+
+/**
+ * Compiles a $filter against what a resource supports; unsupported forms throw Graph's 400. `dateTimes` names the
+ * DateTimeOffset properties: they take only DateTimeOffset literals, as Graph's parser requires.
+ */
 export function compileFilter(
   text: string | null,
   spec: FilterSpec,
   resource: string,
   maxInValues = Infinity,
+  dateTimes: readonly string[] = [],
 ): ((item: Record<string, unknown>) => boolean) | undefined {
   if (text === null) return undefined;
   if (text.trim() === '') throw badRequest(`Invalid filter clause: The $filter is empty.`);
+  if (/\/(any|all)\s*\(/i.test(text)) throw unsupportedQuery(`Unsupported Query. Lambda operators (any, all) are not supported by this emulator in '${text}'.`);
   const clauses = parseFilter(text);
   for (const c of clauses) {
     // Directory objects cap `in` (an OR underneath) at 15 values; callers must chunk their id lists.
@@ -177,19 +216,55 @@ export function compileFilter(
     if (!allowed || !allowed[1].includes(c.kind))
       throw unsupportedQuery(`Unsupported or invalid query filter clause specified for property '${c.prop}' of resource '${resource}'.`);
     const prop = allowed[0];
+    const isDate = dateTimes.includes(prop);
+    if (c.kind === 'eq' || c.kind === 'ge' || c.kind === 'le' || c.kind === 'gt' || c.kind === 'lt') {
+      const literalIsDate = c.value instanceof DateTimeOffset;
+      if (isDate !== literalIsDate) {
+        const found = (v: Literal) => (v instanceof DateTimeOffset ? 'Edm.DateTimeOffset' : typeof v === 'string' ? 'Edm.String' : typeof v === 'number' ? 'Edm.Int32' : typeof v === 'boolean' ? 'Edm.Boolean' : 'null');
+        throw badRequest(
+          `Invalid filter clause: A binary operator with incompatible types was detected. Found operand types '${isDate ? 'Edm.DateTimeOffset' : 'Edm.String'}' and '${found(c.value)}' for operator kind '${OPERATOR_KIND[c.kind]}'.`,
+        );
+      }
+    }
+    const instant = (item: Record<string, unknown>): number => {
+      const v = valueAt(item, prop);
+      return typeof v === 'string' ? Date.parse(v) : NaN;
+    };
     // Directory string comparisons are case-insensitive in Graph.
     switch (c.kind) {
       case 'eq': {
+        if (c.value instanceof DateTimeOffset) {
+          const want = c.value.ms;
+          return (item: Record<string, unknown>) => instant(item) === want;
+        }
         const want = norm(c.value);
-        return (item: Record<string, unknown>) => norm(item[prop] ?? null) === want;
+        return (item: Record<string, unknown>) => norm(valueAt(item, prop)) === want;
+      }
+      case 'ge':
+      case 'le':
+      case 'gt':
+      case 'lt': {
+        const kind = c.kind;
+        const want = c.value instanceof DateTimeOffset ? c.value.ms : c.value;
+        const holds = (a: number | string, b: number | string) => (kind === 'ge' ? a >= b : kind === 'le' ? a <= b : kind === 'gt' ? a > b : a < b);
+        return (item: Record<string, unknown>) => {
+          const v = c.value instanceof DateTimeOffset ? instant(item) : valueAt(item, prop);
+          if (typeof v === 'number' && Number.isNaN(v)) return false;
+          if (typeof v === 'number' && typeof want === 'number') return holds(v, want);
+          if (typeof v === 'string' && typeof want === 'string') return holds(v.toLowerCase(), want.toLowerCase());
+          return false;
+        };
       }
       case 'in': {
         const want = new Set(c.values.map(norm));
-        return (item: Record<string, unknown>) => want.has(norm(item[prop] ?? null));
+        return (item: Record<string, unknown>) => want.has(norm(valueAt(item, prop)));
       }
       case 'startswith': {
         const want = c.value.toLowerCase();
-        return (item: Record<string, unknown>) => typeof item[prop] === 'string' && (item[prop] as string).toLowerCase().startsWith(want);
+        return (item: Record<string, unknown>) => {
+          const v = valueAt(item, prop);
+          return typeof v === 'string' && v.toLowerCase().startsWith(want);
+        };
       }
     }
   });

@@ -4,7 +4,8 @@
 //
 // Sources (repository microsoftgraph/microsoft-graph-docs-contrib):
 // - permissions and query options: each row's `docs` page, sections "Permissions" and "Optional query parameters";
-//   `permissions` lists the Application permissions of that table, least privileged first, any one of them suffices.
+//   `permissions` lists the Application permissions of that table, least privileged first, any one of them suffices,
+//   unless `requires: 'all'` (a page that asks for "X and Y", such as signin-list.md).
 // - costs: concepts/throttling-limits.md, "Identity and access service limits": GET `users` 2, GET
 //   `groups/{id}/members` 3, GET `groups/{id}/transitiveMembers` 5, any other identity path 1 (writes: 1 and
 //   1 write); `$select` −1, `$expand` +1, `$top` below 20 −1, never below 1.
@@ -27,8 +28,10 @@ export interface RouteRow {
   method: 'GET' | 'POST' | 'PATCH' | 'DELETE';
   /** As in routes.ts ROUTES, `{id}` for each capture. */
   template: string;
-  /** Application permissions by Graph name, least privileged first; any one suffices. Empty: none needed. */
+  /** Application permissions by Graph name, least privileged first; any one suffices (see `requires`). Empty: none needed. */
   permissions: readonly string[];
+  /** 'all': the page asks for every one of `permissions` together (signin-list.md: "AuditLog.Read.All and Directory.Read.All"). */
+  requires?: 'any' | 'all';
   /** The OData system query options the page documents, lower-case with `$`. */
   query: readonly string[];
   /** Page size of a collection: `default` without `$top`, `$top` up to `max` (when `$top` is documented). */
@@ -61,6 +64,11 @@ const ELIGIBILITY_READ = [
 ] as const;
 const AUTH_METHODS_READ = ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'] as const;
 const METHODS_POLICY_READ = ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'] as const;
+/**
+ * What lets an app see appliedConditionalAccessPolicies in sign-in logs (api-reference/includes/signins-roles-for-ca-data.md:
+ * "at least one of"); without one the property is omitted from the response.
+ */
+export const CA_DATA_PERMISSIONS = ['Policy.Read.All', 'Policy.ReadWrite.ConditionalAccess', 'Policy.Read.ConditionalAccess'] as const;
 const DIRECTORY_LIST = ['$count', '$expand', '$filter', '$orderby', '$search', '$select', '$top'] as const;
 const DIRECTORY_PAGE = { default: 100, max: 999 } as const;
 const api = (page: string) => `api-reference/v1.0/api/${page}.md`;
@@ -101,6 +109,14 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   {
     method: 'GET', template: '/reports/authenticationMethods/userRegistrationDetails', permissions: ['AuditLog.Read.All'], query: ['$filter', '$orderby'], pageSize: { default: 100 },
     cost: 1, throttle: 'reports', denied: 'directory', docs: api('authenticationmethodsroot-list-userregistrationdetails'),
+  },
+  // Sign-in logs (signin-list.md): "AuditLog.Read.All and Directory.Read.All" (a documented known issue: both are
+  // required); "supports the `$top`, `$skiptoken`, and `$filter` OData query parameters"; "The maximum and default page
+  // size is 1,000 objects"; identity and access reports throttling (signIn is in that list). beta adds
+  // authenticationDetails (beta resources/authenticationdetail.md; v1.0 has no authenticationDetail).
+  {
+    method: 'GET', template: '/auditLogs/signIns', permissions: ['AuditLog.Read.All', 'Directory.Read.All'], requires: 'all', query: ['$filter', '$skiptoken', '$top'],
+    pageSize: { default: 1000, max: 1000 }, cost: 1, throttle: 'reports', denied: 'directory', docs: api('signin-list'), betaDocs: 'api-reference/beta/api/signin-list.md',
   },
   { method: 'GET', template: '/reports/authenticationMethods/userRegistrationDetails/{id}', permissions: ['AuditLog.Read.All'], query: [], cost: 1, throttle: 'reports', denied: 'directory', docs: api('userregistrationdetails-get') },
 
@@ -175,9 +191,15 @@ export function routeRow(method: string, template: string): RouteRow | undefined
 }
 
 /** Every application permission some route accepts: the names the fixture's `application.appRoles` may use. */
-export const KNOWN_APP_ROLES: ReadonlySet<string> = new Set(ROUTE_TABLE.flatMap((r) => r.permissions));
+export const KNOWN_APP_ROLES: ReadonlySet<string> = new Set([...ROUTE_TABLE.flatMap((r) => r.permissions), ...CA_DATA_PERMISSIONS]);
 
-/** Graph's refusal of a request whose token lacks every permission of the row. */
+/** Whether the held permissions satisfy the row: any one of them, or every one with `requires: 'all'`. */
+export function permitted(row: RouteRow, held: readonly string[]): boolean {
+  if (row.permissions.length === 0) return true;
+  return row.requires === 'all' ? row.permissions.every((p) => held.includes(p)) : row.permissions.some((p) => held.includes(p));
+}
+
+/** Graph's refusal of a request whose token lacks the row's permission (or one of them, with `requires: 'all'`). */
 export function deniedError(row: RouteRow): { status: 403; code: string; message: string } {
   switch (row.denied) {
     case 'mail':

@@ -1,5 +1,5 @@
 // The Graph paths the product calls, answered from the TenantState with Graph's JSON shapes.
-import type { FixtureDevice, FixtureMethodConfiguration, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureTeamsApp, FixtureUser } from './fixture';
+import type { FixtureDevice, FixtureMethodConfiguration, FixtureSignIn, FixtureRegistrationDetails, FixtureRoleAssignment, FixtureTeamsApp, FixtureUser } from './fixture';
 import { servicePrincipals } from './service-principals';
 import {
   GraphHttpError,
@@ -18,6 +18,7 @@ import {
   type FilterSpec,
 } from './odata';
 import { sendingLimitsOf } from './mail-limits';
+import { CA_DATA_PERMISSIONS } from './route-table';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
 import type { ThrottleClass } from './throttle';
@@ -113,6 +114,70 @@ const REGISTRATION_FILTER: FilterSpec = {
   isAdmin: ['eq'],
 };
 
+// resources/signin.md, "Supports $filter" per property (v1.0; beta documents the same operators). createdDateTime:
+// eq, le and ge only (not lt or gt). Lambda filters on collections (appliedConditionalAccessPolicies/any(…)) are not
+// emulated and answer 400.
+const SIGN_IN_FILTER: FilterSpec = {
+  id: ['eq'],
+  createdDateTime: ['eq', 'le', 'ge'],
+  userId: ['eq'],
+  userPrincipalName: ['eq', 'startswith'],
+  userDisplayName: ['eq', 'startswith'],
+  appId: ['eq'],
+  appDisplayName: ['eq', 'startswith'],
+  clientAppUsed: ['eq'],
+  conditionalAccessStatus: ['eq'],
+  correlationId: ['eq'],
+  ipAddress: ['eq', 'startswith'],
+  resourceDisplayName: ['eq'],
+  resourceId: ['eq'],
+  riskDetail: ['eq'],
+  riskLevelAggregated: ['eq'],
+  riskLevelDuringSignIn: ['eq'],
+  riskState: ['eq'],
+  'status/errorCode': ['eq'],
+  'deviceDetail/browser': ['eq', 'startswith'],
+  'deviceDetail/operatingSystem': ['eq', 'startswith'],
+  'location/city': ['eq', 'startswith'],
+  'location/state': ['eq', 'startswith'],
+  'location/countryOrRegion': ['eq', 'startswith'],
+};
+// The signIn properties of v1.0 (resources/signin.md); the rest of what the emulator records is beta's.
+const SIGN_IN_V1_PROPERTIES = new Set([
+  'id', 'createdDateTime', 'appDisplayName', 'appId', 'appliedConditionalAccessPolicies', 'clientAppUsed', 'conditionalAccessStatus', 'correlationId',
+  'deviceDetail', 'ipAddress', 'isInteractive', 'location', 'resourceDisplayName', 'resourceId', 'riskDetail', 'riskEventTypes', 'riskEventTypes_v2',
+  'riskLevelAggregated', 'riskLevelDuringSignIn', 'riskState', 'status', 'userDisplayName', 'userId', 'userPrincipalName',
+]);
+// appliedConditionalAccessPolicy.result members Graph hides (as unknownFutureValue) without Prefer: include-unknown-enum-members.
+const EVOLVABLE_CA_RESULTS = new Set(['reportOnlySuccess', 'reportOnlyFailure', 'reportOnlyNotApplied', 'reportOnlyInterrupted']);
+
+/**
+ * A sign-in as the caller may see it: beta-only properties on /beta only, appliedConditionalAccessPolicies omitted
+ * without a Conditional Access permission (includes/signins-roles-for-ca-data.md), evolvable results hidden
+ * without the Prefer header (resources/appliedconditionalaccesspolicy.md).
+ */
+function shapeSignIn(s: FixtureSignIn, opts: { beta: boolean; caData: boolean; unknownEnums: boolean }): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(s)) if (opts.beta || SIGN_IN_V1_PROPERTIES.has(k)) out[k] = v;
+  if (!opts.caData) delete out.appliedConditionalAccessPolicies;
+  else if (Array.isArray(s.appliedConditionalAccessPolicies)) {
+    out.appliedConditionalAccessPolicies = s.appliedConditionalAccessPolicies.map((p) => ({
+      id: p.id,
+      displayName: p.displayName ?? null,
+      enforcedGrantControls: p.enforcedGrantControls ?? [],
+      enforcedSessionControls: p.enforcedSessionControls ?? [],
+      ...(opts.beta ? p : {}),
+      result: !opts.unknownEnums && EVOLVABLE_CA_RESULTS.has(p.result ?? '') ? 'unknownFutureValue' : p.result,
+    }));
+  }
+  return out;
+}
+
+/** Whether a Prefer header asks for evolvable enum members (it may carry several comma-separated preferences). */
+function prefersUnknownEnums(prefer: string | undefined): boolean {
+  return (prefer ?? '').split(',').some((p) => p.trim().toLowerCase() === 'include-unknown-enum-members');
+}
+
 const COLLECTION_OPTIONS = new Set(['$filter', '$select', '$top', '$skiptoken', '$count', '$expand', '$orderby', '$search', '$skip', '$format']);
 
 function checkQueryOptions(ctx: RouteContext, collection: boolean): void {
@@ -144,6 +209,8 @@ interface ListOptions<T> {
   resource: string;
   /** Directory objects (users, devices, groups) allow at most 15 values in an `in` clause. */
   maxInValues?: number;
+  /** DateTimeOffset properties of `filter`. */
+  dateTimes?: readonly string[];
   expand?: readonly string[];
   typeName?: string;
   shape(item: T, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown>;
@@ -156,7 +223,7 @@ function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
   const top = parseTop(q(ctx, '$top'), ctx.pageSize?.max ?? 999);
   const filterText = q(ctx, '$filter');
   if (filterText !== null && !o.filter) throw unsupportedQuery(`Filtering is not supported on '${o.context}'.`);
-  const filter = o.filter ? compileFilter(filterText, o.filter, o.resource, o.maxInValues) : undefined;
+  const filter = o.filter ? compileFilter(filterText, o.filter, o.resource, o.maxInValues, o.dateTimes) : undefined;
   const countText = q(ctx, '$count');
   let count = false;
   if (countText !== null) {
@@ -810,6 +877,24 @@ export const ROUTES: Route[] = [
     const p = ctx.tenant.conditionalAccessPolicies.get(ctx.params[0]!);
     if (!p) throw notFound(ctx.params[0]!);
     return entity(ctx, 'identity/conditionalAccess/policies', (select) => project(p, select));
+  }),
+
+  // Sign-in logs (signin-list.md): newest first, $filter as resources/signin.md documents it, pages of up to 1,000.
+  route('GET', '/auditLogs/signIns', 'reports', true, (ctx) => {
+    const held = ctx.tenant.application?.appRoles;
+    const opts = {
+      beta: ctx.version === 'beta',
+      caData: held === undefined || CA_DATA_PERMISSIONS.some((p) => held.includes(p)),
+      unknownEnums: prefersUnknownEnums(ctx.header('prefer')),
+    };
+    return list(ctx, {
+      context: 'auditLogs/signIns',
+      items: ctx.tenant.signInsNewestFirst(),
+      filter: SIGN_IN_FILTER,
+      dateTimes: ['createdDateTime'],
+      resource: 'signIn',
+      shape: (s) => shapeSignIn(s, opts),
+    });
   }),
 
   // service principals (read by `campaign doctor`), derived from the fixture's `application` (service-principals.ts).

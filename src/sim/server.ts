@@ -1,6 +1,7 @@
 // The Graph emulator: a node:http server on 127.0.0.1 answering the Graph v1.0 and /beta paths the product
 // uses (routes.ts), JSON batching, bearer auth, Graph's throttling (throttle.ts) and switchable faults,
-// plus the /_sim control endpoints of DESIGN §6.
+// plus the /_sim control endpoints of DESIGN §6 and POST /_sim/sign-ins (users sign in; the emulator evaluates
+// its Conditional Access policies and records the sign-ins as Entra would, see sign-ins.ts).
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
@@ -8,9 +9,10 @@ import { systemClock, type Clock } from './clock';
 import { FixtureError, ID_COLLECTIONS, loadFixtureFile, validateFixture, type IdCollection, type TenantFixture } from './fixture';
 import { GraphHttpError, badRequest } from './odata';
 import { Prng } from './prng';
-import { deniedError, routeRow, type RouteRow } from './route-table';
+import { deniedError, permitted, routeRow, type RouteRow } from './route-table';
 import { matchRoute, type GraphResponse, type RouteContext, type SimNotification } from './routes';
 import { TenantState, type TenantRemoval } from './tenant-state';
+import { SignInRejected, parseSignInBatch, recordSignIns } from './sign-ins';
 import { concurrencyRefusal, isOutlookPath, OutlookConcurrency, outlookClaims } from './mail-limits';
 import { GRAPH_LIMITS, Throttle, isWrite, mergeLimits, resourceUnits, type CostInput, type ThrottleLimits, type WindowLimit } from './throttle';
 
@@ -412,11 +414,10 @@ class Core implements EmulatorState {
     }
   }
 
-  /** DESIGN §10: with the fixture's `application`, a request needs one of the row's permissions (403 otherwise). */
+  /** DESIGN §10: with the fixture's `application`, a request needs one of the row's permissions (all with `requires: 'all'`; 403 otherwise). */
   private checkPermission(row: RouteRow): void {
     const held = this.tenant.application?.appRoles;
-    if (held === undefined || row.permissions.length === 0) return;
-    if (row.permissions.some((p) => held.includes(p))) return;
+    if (held === undefined || permitted(row, held)) return;
     const denied = deniedError(row);
     throw new GraphHttpError(denied.status, denied.code, denied.message);
   }
@@ -737,6 +738,19 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
     }
     case 'GET /_sim/tenant':
       return json(200, core.tenant.toFixture());
+    case 'POST /_sim/sign-ins': {
+      // { "signIns": [ { "userId", "at", "app", "appId", "clientApp", "method" } ] } → the recorded signIn objects.
+      const body = await readJson();
+      if (!body) return;
+      const batch = parseSignInBatch(body, new Date(core.clock.now()).toISOString());
+      if (!batch.ok) return error(400, 'InvalidSignIns', `The sign-ins have ${batch.errors.length} problem(s): ${batch.errors[0]}`, batch.errors);
+      try {
+        return json(200, { recorded: batch.requests.length, value: recordSignIns(core.tenant, batch.requests) });
+      } catch (e) {
+        if (!(e instanceof SignInRejected)) throw e;
+        return error(400, 'InvalidSignIns', `The sign-ins have ${e.problems.length} problem(s): ${e.problems[0]}`, e.problems);
+      }
+    }
     case 'PATCH /_sim/tenant': {
       const body = await readJson();
       if (!body) return;
@@ -748,7 +762,7 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
       return json(200, core.tenant.applyPatch(result.fixture, removal));
     }
     default:
-      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, GET /_sim/usage, PATCH /_sim/tenant, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
+      return error(404, 'NotFound', `No emulator control endpoint ${key}. Try GET /_sim/notifications, GET /_sim/requests, GET /_sim/usage, PATCH /_sim/tenant, POST /_sim/sign-ins, POST /_sim/faults, POST /_sim/token or POST /_sim/reset-counters.`);
   }
 }
 

@@ -11,6 +11,7 @@ import type {
   FixtureRoleAssignment,
   FixtureRoleDefinition,
   FixtureRoleEligibility,
+  FixtureSignIn,
   FixtureTeamsApp,
   FixtureUser,
   IdCollection,
@@ -115,6 +116,7 @@ export interface TenantRemoval {
   groups?: string[];
   conditionalAccessPolicies?: string[];
   teamsApps?: string[];
+  signIns?: string[];
   fido2Methods?: Record<string, string[]>;
   /** User id → Teams app ids to uninstall. */
   teamsAppInstallations?: Record<string, string[]>;
@@ -144,6 +146,9 @@ export class TenantState {
   readonly groups: Collection<GroupRecord>;
   readonly conditionalAccessPolicies: Collection<FixtureConditionalAccessPolicy>;
   readonly teamsApps: Collection<FixtureTeamsApp>;
+  /** The sign-in logs (/auditLogs/signIns); see signInsNewestFirst for the order Graph lists them in. */
+  readonly signIns: Collection<FixtureSignIn>;
+  private signInOrder: { version: number; list: readonly FixtureSignIn[] } | undefined;
   /** undefined: the fixture has no `teamsAppInstallations` key, so every user counts as having every app. */
   private installations: Map<string, Set<string>> | undefined;
   /** undefined: the fixture has no `mailboxes` key, so every user has a mailbox. Lower-case UPNs and ids. */
@@ -172,6 +177,7 @@ export class TenantState {
     for (const g of fixture.groups ?? []) this.putGroup(g);
     this.conditionalAccessPolicies = new Collection(fixture.conditionalAccessPolicies ?? []);
     this.teamsApps = new Collection(fixture.teamsApps ?? []);
+    this.signIns = new Collection(fixture.signIns ?? []);
     if (fixture.teamsAppInstallations) this.installations = new Map(Object.entries(fixture.teamsAppInstallations).map(([u, ids]) => [u, new Set(ids)]));
     if (fixture.mailboxes) this.mailboxSet = new Set(fixture.mailboxes.map((m) => m.toLowerCase()));
     if (fixture.application) this.application = structuredClone(fixture.application);
@@ -351,7 +357,22 @@ export class TenantState {
         return this.conditionalAccessPolicies;
       case 'teamsApps':
         return this.teamsApps;
+      case 'signIns':
+        return this.signIns;
     }
+  }
+
+  /**
+   * The sign-ins as signin-list.md lists them: "in descending order based on createdDateTime" (ties: id descending,
+   * so paging is stable). Sorted once per change of the logs, not once per page.
+   */
+  signInsNewestFirst(): readonly FixtureSignIn[] {
+    if (this.signInOrder?.version === this.signIns.version) return this.signInOrder.list;
+    const keyed = this.signIns.all().map((s) => ({ s, t: Date.parse(s.createdDateTime) }));
+    keyed.sort((a, b) => b.t - a.t || (a.s.id < b.s.id ? 1 : a.s.id > b.s.id ? -1 : 0));
+    const list = keyed.map((k) => k.s);
+    this.signInOrder = { version: this.signIns.version, list };
+    return list;
   }
 
   /**
@@ -381,6 +402,7 @@ export class TenantState {
       ['roleEligibilityScheduleInstances', patch.roleEligibilityScheduleInstances],
       ['conditionalAccessPolicies', patch.conditionalAccessPolicies],
       ['teamsApps', patch.teamsApps],
+      ['signIns', patch.signIns],
     ];
     for (const [name, items] of simple) {
       for (const item of items ?? []) {
@@ -497,6 +519,7 @@ export class TenantState {
       authenticationMethodsPolicy: structuredClone(this.authenticationMethodsPolicy),
       conditionalAccessPolicies: [...this.conditionalAccessPolicies.all()],
       teamsApps: [...this.teamsApps.all()],
+      signIns: [...this.signInsNewestFirst()],
       ...(this.installations ? { teamsAppInstallations: Object.fromEntries([...this.installations].map(([u, ids]) => [u, [...ids]])) } : {}),
       ...(this.mailboxSet ? { mailboxes: [...this.mailboxSet] } : {}),
       ...(this.application ? { application: structuredClone(this.application) } : {}),

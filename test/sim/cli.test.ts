@@ -24,6 +24,15 @@ describe('runSimGenerate', () => {
     expect(err.text()).toBe('');
   });
 
+  it('adds sign-in logs with signInDays, and exits 2 naming --sign-in-days when they would be too many', async () => {
+    const out = capture();
+    expect(await runSimGenerate({ users: 20, seed: '5', signInDays: 2 }, { stdout: out.stream, stderr: capture().stream })).toBe(0);
+    expect(JSON.parse(out.text()).signIns.length).toBeGreaterThan(0);
+    const err = capture();
+    expect(await runSimGenerate({ users: 200_000, signInDays: 2 }, { stdout: capture().stream, stderr: err.stream })).toBe(2);
+    expect(err.text()).toMatch(/^campaign sim generate: 200000 users over 2 days of sign-ins is more than the 250000 sign-ins .*--sign-in-days \(at most 1 for 200000 users\)/);
+  });
+
   it('exits 2 with one clear line for an impossible size', async () => {
     const out = capture();
     const err = capture();

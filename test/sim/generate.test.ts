@@ -128,6 +128,53 @@ describe('generateTenant', () => {
     });
   });
 
+  describe('sign-in logs (signInDays)', () => {
+    const t = generateTenant({ users: 400, seed: 3, signInDays: 7 }) as Required<TenantFixture>;
+    const now = new Date(GENERATOR_NOW).getTime();
+
+    it('adds none unless asked, and the rest of the tenant is the same either way', () => {
+      const plain = generateTenant({ users: 400, seed: 3 });
+      expect(plain).not.toHaveProperty('signIns');
+      const { signIns: _s, ...rest } = t;
+      expect(JSON.stringify(rest)).toBe(JSON.stringify(plain));
+    });
+
+    it('gives enabled users sign-ins within the last days, break-glass accounts none, and passes the validator', () => {
+      expect(validateFixture(t).errors).toEqual([]);
+      expect(t.signIns.length).toBeGreaterThan(400 * 7 * 0.6);
+      const enabled = new Set(t.users.filter((u) => u.accountEnabled !== false).map((u) => u.id));
+      for (const s of t.signIns) {
+        expect(enabled.has(s.userId)).toBe(true);
+        const at = Date.parse(s.createdDateTime);
+        expect(at).toBeLessThan(now);
+        expect(at).toBeGreaterThanOrEqual(now - 8 * 86_400_000);
+      }
+      expect(t.signIns.some((s) => s.userId === SIM_IDS.breakGlass1 || s.userId === SIM_IDS.breakGlass2)).toBe(false);
+    });
+
+    it('evaluates the generated policies: legacy clients are blocked, passkeys used by users who have them, admins asked for MFA', () => {
+      const legacy = t.signIns.filter((s) => !['Browser', 'Mobile Apps and Desktop clients'].includes(s.clientAppUsed!));
+      expect(legacy.length).toBeGreaterThan(0);
+      for (const s of legacy) {
+        expect(s.appliedConditionalAccessPolicies!.find((p) => p.id === SIM_IDS.caBlockLegacyAuth)?.result).toBe('failure');
+        expect(s.status?.errorCode).toBe(53003);
+      }
+      const passkey = t.signIns.filter((s) => s.authenticationDetails?.some((d) => d.authenticationMethod !== 'Password' && d.authenticationMethod !== 'Authenticator App'));
+      expect(passkey.length).toBeGreaterThan(0);
+      for (const s of passkey) expect(t.fido2Methods[s.userId]?.length ?? 0).toBeGreaterThan(0);
+      const adminMfa = t.signIns.map((s) => s.appliedConditionalAccessPolicies!.find((p) => p.id === SIM_IDS.caRequireMfaForAdmins)?.result);
+      expect(adminMfa).toContain('success');
+      expect(adminMfa).toContain('notApplied');
+      // The enforcement groups are empty in a generated tenant: the campaigns' report-only policies apply to nobody yet.
+      expect(new Set(t.signIns.map((s) => s.appliedConditionalAccessPolicies!.find((p) => p.id === SIM_IDS.caAdminsCampaign)?.result))).toEqual(new Set(['reportOnlyNotApplied']));
+    });
+
+    it('refuses more sign-ins than it holds, naming the knob', () => {
+      expect(() => generateTenant({ users: 100_000, seed: 1, signInDays: 3 })).toThrow(/ask for fewer days with --sign-in-days \(at most 2 for 100000 users\)/);
+      expect(() => generateTenant({ users: 10, seed: 1, signInDays: 91 })).toThrow(RangeError);
+    });
+  });
+
   it('generates and serves 100,000 users and their devices quickly', async () => {
     let t0 = performance.now();
     const fixture = generateTenant({ users: 100_000, seed: 1 });
