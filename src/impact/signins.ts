@@ -97,9 +97,13 @@ export interface SignInWindow {
   until: string;
 }
 
-/** The documented $filter on createdDateTime for a window (Graph's DateTimeOffset literals are unquoted). */
+/**
+ * The documented $filter on createdDateTime for a window (Graph's DateTimeOffset literals are unquoted). signin.md
+ * lists eq, le and ge for createdDateTime (no lt), so the end is asked for inclusively and readSignIns drops a
+ * sign-in at exactly `until`.
+ */
 export function windowFilter(w: SignInWindow): string {
-  return `createdDateTime ge ${w.since} and createdDateTime lt ${w.until}`;
+  return `createdDateTime ge ${w.since} and createdDateTime le ${w.until}`;
 }
 
 /**
@@ -110,13 +114,14 @@ export function windowFilter(w: SignInWindow): string {
 export async function readSignIns(graph: GraphReader, w: SignInWindow, each: (f: SignInFact) => void): Promise<{ read: number; withoutCaData: number }> {
   let read = 0;
   let withoutCaData = 0;
+  const until = Date.parse(w.until);
   await graph.list<GraphSignIn>('/auditLogs/signIns', {
     filter: windowFilter(w),
     top: 1000,
     headers: { Prefer: 'include-unknown-enum-members' },
     each: (s) => {
       const f = toFact(s);
-      if (!f) return;
+      if (!f || Date.parse(f.at) >= until) return;
       read++;
       if (!f.caDataPresent) withoutCaData++;
       each(f);

@@ -32,7 +32,7 @@ describe('sign-in facts', () => {
   });
 
   it('filters the window on createdDateTime only', () => {
-    expect(windowFilter({ since: '2026-11-17T06:00:00.000Z', until: '2026-12-01T06:00:00.000Z' })).toBe('createdDateTime ge 2026-11-17T06:00:00.000Z and createdDateTime lt 2026-12-01T06:00:00.000Z');
+    expect(windowFilter({ since: '2026-11-17T06:00:00.000Z', until: '2026-12-01T06:00:00.000Z' })).toBe('createdDateTime ge 2026-11-17T06:00:00.000Z and createdDateTime le 2026-12-01T06:00:00.000Z');
   });
 });
 
