@@ -87,7 +87,7 @@ describe('decide: who graduates', () => {
   ];
   it.each(cases)('$name', ({ enforcedDaysAgo, u, s, want }) => {
     const state = foldLedger(enforcedEvents('u-ada', enforcedDaysAgo));
-    const users = s === null ? {} : { 'u-ada': s ?? signIns() };
+    const users: Record<string, ObservedSignIns> = s === null ? {} : { 'u-ada': s ?? signIns() };
     const ds = decide(graduatedCampaign(), observation([enforcedUser('u-ada', u)], { graduation: evidence(users) }), state, NOW);
     expect(brief(userDecisions(ds))).toEqual(want);
   });
