@@ -109,10 +109,13 @@ async function readGraduationSignIns(graph: GraphReader, g: GraduationSnapshot, 
   const ro = new SignInSummaries([g.reportOnlyPolicy.id], members);
   const en = new SignInSummaries([g.enabledPolicy.id], members);
   let r: { read: number; withoutCaData: number };
+  const roId = g.reportOnlyPolicy.id.toLowerCase();
+  let hidden = 0;
   try {
     r = await readSignIns(graph, { since: g.from, until: g.to }, (f) => {
       ro.add(f);
       en.add(f);
+      if (members.has(f.userId) && f.policies[roId] === 'unknownFutureValue') hidden++;
     });
   } catch (e) {
     if (!(e instanceof GraphError)) throw e;
@@ -121,6 +124,11 @@ async function readGraduationSignIns(graph: GraphReader, g: GraduationSnapshot, 
   }
   if (r.withoutCaData > 0) {
     g.unavailable = `${r.withoutCaData} of ${r.read} sign-ins came without their Conditional Access results, so whether the policy would have blocked them is unknown: grant the identity the Microsoft Graph application permission ${CA_PERMISSION}.`;
+    return;
+  }
+  // Without the Prefer header's effect, report-only results read `unknownFutureValue`: a would-block is then invisible.
+  if (hidden > 0) {
+    g.unavailable = `${hidden} sign-in${hidden === 1 ? '' : 's'} of the campaign's users came with the report-only result hidden (unknownFutureValue): Graph did not honour the request header Prefer: include-unknown-enum-members, so whether the policy would have blocked them is unknown.`;
     return;
   }
   const signIns: Record<string, ObservedSignIns> = {};

@@ -18,13 +18,16 @@ const ALLOWED: AllowedTable = {
   ledger: ['contracts', 'errors'],
   engine: ['contracts', 'campaign/types', 'ledger/events', 'errors'],
   graph: ['errors'],
-  observe: ['graph', 'engine', 'campaign', 'contracts', 'errors'],
+  // impact/signins: graduated campaigns read the sign-in logs the way `campaign impact` does.
+  observe: ['graph', 'engine', 'campaign', 'contracts', 'errors', 'impact/signins'],
   notify: ['campaign', 'graph', 'contracts', 'errors'],
   act: ['graph', 'notify', 'ledger', 'engine', 'campaign', 'contracts', 'errors'],
   reconcile: ['observe', 'act', 'engine', 'ledger', 'graph', 'notify', 'campaign', 'contracts', 'errors'],
   report: ['ledger', 'engine', 'campaign', 'contracts', 'errors', 'reconcile/result'],
   // Read-only: Graph through GraphReader and observe, the ledger for its identity and lock probe; never act or the stack.
   doctor: ['observe', 'engine', 'graph', 'ledger', 'campaign', 'contracts', 'errors'],
+  // Read-only like doctor: sign-in logs, the campaign's policy and group members through GraphReader.
+  impact: ['graph', 'observe', 'campaign', 'contracts', 'errors', 'report/markdown'],
   sim: ['contracts', 'errors'],
   stack: ['contracts', 'campaign', 'errors'],
   'apps/cli': [...LIBRARIES, 'sim', 'apps/demo', 'apps/functions'],
