@@ -113,7 +113,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   const byPlatform = new Map<OsPlatform, number>();
   for (const ou of users) {
     const u = state.users[ou.userId];
-    const isEnforced = inCampaign(u) && u.stage === 'enforced';
+    const isEnforced = inCampaign(u) && (u.stage === 'enforced' || u.stage === 'graduated');
     if (isEnforced) enforced++;
     if (ou.inFido2PolicyScope === false) blocked++;
     if (ou.readErrors.length > 0) { failed++; if (!isEnforced) failedOpen++; continue; }

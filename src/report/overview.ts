@@ -128,7 +128,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
     const u = after.users[ou.userId];
     const inside = inCampaign(u);
     if (inside) stages[u.stage]++;
-    const enforced = inside && u.stage === 'enforced';
+    const enforced = inside && (u.stage === 'enforced' || u.stage === 'graduated');
     if (enforced) readiness.alreadyEnforced++;
     if (ou.readErrors.length > 0) {
       if (!enforced) readiness.unassessed++;

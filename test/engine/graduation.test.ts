@@ -272,3 +272,19 @@ describe('recovery of an interrupted graduation', () => {
     expect([plan.redrive, plan.rollBack, plan.supersede]).toEqual([[], [], []]);
   });
 });
+
+describe('the graduated stage elsewhere in the engine', () => {
+  it('cannot be postponed: the user is already enforced', async () => {
+    const { requestPostponement } = await import('../../src/engine/postpone');
+    const r = requestPostponement(graduatedCampaign(), foldLedger(graduatedEvents('u-ada', 3)), 'u-ada', NOW);
+    expect(r).toMatchObject({ ok: false, reason: 'Enforced' });
+  });
+
+  it('counts graduated users as enforced in the outlook and says how many graduated', async () => {
+    const { outlook } = await import('../../src/engine/estimate');
+    const state = foldLedger([...graduatedEvents('u-ada', 3), ...enforcedEvents('u-bob', 3)]);
+    const lines = outlook(graduatedCampaign(), observation([enforcedUser('u-ada', { inGraduatedGroup: true }), enforcedUser('u-bob')]), state, NOW);
+    expect(lines).toContain('In the campaign: 0 in device update, 0 in passkey registration, 0 in enforcement notice, 2 enforced (1 graduated to the enabled policy).');
+    expect(lines.some((l) => /ready for enforcement|needs? a passkey/.test(l) && /\b[1-9]/.test(l))).toBe(false);
+  });
+});

@@ -5,6 +5,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Campaign } from '../../src/campaign/types';
 import { CA_STATE_ENABLED, graduatedCaPolicyName, graduatedGroupName } from '../../src/contracts/names';
+import { formatRun } from '../../src/apps/cli/reconcile';
 import type { RunResult } from '../../src/reconcile/result';
 import { generateTenant, SIM_APP_ROLES, SIM_IDS } from '../../src/sim/generate';
 import type { TenantFixture } from '../../src/sim/fixture';
@@ -120,6 +121,10 @@ describe('reconcile of a graduated campaign', () => {
     const r = await h.run(11);
     expect(r.graduation?.signInFailures).toEqual([{ userId: ada, userPrincipalName: expect.any(String), failures: 1, apps: ['Office 365 Exchange Online'], clientApps: ['IMAP4'] }]);
     expect(r.warnings.some((w) => w.includes('graduated, and the enabled policy blocked 1 sign-in in the last 3 days (Office 365 Exchange Online); not removed from any group'))).toBe(true);
+    const upn = h.fixture.users!.find((u) => u.id === ada)!.userPrincipalName;
+    expect(formatRun(r)).toContain(`\n    ${upn}: graduated, 1 sign-in blocked by the enabled policy (Office 365 Exchange Online; IMAP4)`);
+    expect(formatRun(r)).toContain(' · enforced ');
+    expect(formatRun(r)).toMatch(/ · graduated 1\n/);
     const alerts = (await h.events()).filter((e) => e.type === 'alertRaised' && e.kind === 'GraduatedSignInFailures');
     expect(alerts.map((e) => 'userId' in e && e.userId)).toEqual([ada]);
     expect(await members(GRAD_GROUP)).toEqual([ada]);
