@@ -169,7 +169,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
         // A loop, not a spread: one event per user at a large tenant.
         const events: LedgerEvent[] = [{ v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: name, status: effective.spec.status }];
         for (const e of wouldWrite) events.push(e);
-        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...counts, notifications, groupAdds, deferred } });
+        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(effective, counts), notifications, groupAdds, deferred } });
         opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
       }
       return result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: withGraduated(graduation, kept) });
@@ -326,7 +326,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 /** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
 async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
-    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
+    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
   } catch (e) {
@@ -339,6 +339,13 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
   return result(run, r);
+}
+
+/** A run's counts as runFinished records them: a campaign that does not graduate records no `graduated` count (its ledger stays as it was). */
+function ledgerCounts(campaign: Campaign, counts: RunResult['counts']): Record<string, number> {
+  if (campaign.spec.enforcement.mode === 'graduated' || counts.graduated > 0) return { ...counts };
+  const { graduated: _none, ...rest } = counts;
+  return rest;
 }
 
 /** plan: every event, as before checkpoints. */
