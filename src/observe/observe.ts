@@ -367,7 +367,7 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     try {
       graduation.group = await findGraduatedGroup(graph, campaign.metadata.name);
     } catch (e) {
-      if (e instanceof GraduatedGroupNotFoundError && opts.allowMissingGroup) graduation.unavailable = e.message;
+      if (e instanceof GraduatedGroupNotFoundError && opts.allowMissingGroup) graduation.unavailable = `${e.message} ${e.hint ?? ''}`.trim();
       else if (e instanceof EnforcementGroupLookupError) reads.errors.push({ read: 'graduatedGroup', status: e.matches.length ? 409 : 404, code: e.name, message: e.message, hint: e.hint });
       else if (recordable(e)) reads.record('graduatedGroup', e);
       else throw e;
