@@ -36,6 +36,8 @@ export interface ActInput {
   /** The group-add part of the recovery plan (planGroupRecovery). */
   groups: GroupRecoveryPlan;
   group: { id: string; displayName: string };
+  /** A graduated campaign's second group (graduations are added to it); absent otherwise. */
+  graduatedGroup?: { id: string; displayName: string } | null;
   channel: ChannelConfig;
   /** Who was observed this run: display name for the greeting, mailbox address for email. */
   recipients: ReadonlyMap<string, RecipientInfo>;
@@ -61,21 +63,28 @@ export async function act(x: ActInput): Promise<ActResult> {
   const nowIso = x.now.toISOString();
   const v = LEDGER_VERSION;
   const userEvent = (userId: string, userPrincipalName: string) => ({ v, at: nowIso, runId, userId, userPrincipalName });
+  const graduated = x.graduatedGroup ?? null;
+  const toEnforce = groups.toAdd.filter((d) => d.group !== 'graduated');
+  const toGraduate = groups.toAdd.filter((d) => d.group === 'graduated');
+  // A graduation without its group cannot be written: decide only graduates when observe found it, so this is a caller bug.
+  if (toGraduate.length && !graduated) throw new RangeError('graduations to apply but no graduated group');
+  const groupOf = (d: { group?: 'graduated' }) => (d.group === 'graduated' ? graduated! : group);
+  const nameOf = (groupId: string) => (graduated && groupId === graduated.id ? graduated.displayName : groupId === group.id ? group.displayName : `group ${groupId}`);
 
   // 1. Intents: this run exists and is about to add these users.
   await append([
     ...closeInterruptedRuns(open, runId, nowIso),
     { v, at: nowIso, type: 'runStarted', runId, campaign: campaign.metadata.name, status: campaign.spec.status, intents: 1 },
-    ...groups.toAdd.map((d) => ({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddIntent' as const, groupId: group.id })),
+    ...groups.toAdd.map((d) => ({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddIntent' as const, groupId: groupOf(d).id })),
   ]);
   try {
     // 2. Group adds first: a user whose add failed makes no other move this run.
     const outcomes: LedgerEvent[] = [];
     const failed = new Set<string>();
     let groupAdds = 0;
-    if (groups.toAdd.length) {
-      const res = await addMembers(graph, group.id, groups.toAdd.map((d) => d.userId));
-      for (const d of groups.toAdd) {
+    if (toEnforce.length) {
+      const res = await addMembers(graph, group.id, toEnforce.map((d) => d.userId));
+      for (const d of toEnforce) {
         const err = res.get(d.userId) ?? null;
         if (err === null) groupAdds++;
         else {
@@ -94,21 +103,39 @@ export async function act(x: ActInput): Promise<ActResult> {
         throw new GroupWriteForbiddenError(group, refused[0]!.code, refused.length, requestPermissions('POST', `/groups/${group.id}/members/$ref`)?.permissions ?? []);
       }
     }
+    // Graduations: a failed add leaves the user enforced (still under the report-only policy), retried next run.
+    if (toGraduate.length) {
+      const res = await addMembers(graph, graduated!.id, toGraduate.map((d) => d.userId));
+      for (const d of toGraduate) {
+        const err = res.get(d.userId) ?? null;
+        if (err === null) groupAdds++;
+        else {
+          failed.add(d.userId);
+          const grant = err.status === 403 ? missingPermissionHint('POST', `/groups/${graduated!.id}/members/$ref`) : undefined;
+          warnings.push(warning('GroupAddFailed', `adding ${d.userPrincipalName} to ${graduated!.displayName} failed (${err.text}); the user stays enforced under the report-only policy and is retried next run.${grant ? ` If the identity may not write the group, ${grant}` : ''}`, d.userPrincipalName));
+        }
+        outcomes.push({ ...userEvent(d.userId, d.userPrincipalName), type: 'groupAddOutcome', groupId: graduated!.id, outcome: err === null ? 'added' : 'failed', ...(err === null ? {} : { detail: err.text }) });
+      }
+    }
     for (const g of groups.redrive) {
       if (failed.has(g.userId)) continue;
-      if (groups.toAdd.some((d) => d.userId === g.userId)) continue; // its new intent's outcome above settles it too
+      if (groups.toAdd.some((d) => d.userId === g.userId && groupOf(d).id === g.groupId)) continue; // its new intent's outcome above settles it too
       outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'added', detail: `the interrupted run ${g.runId ?? '?'} had added the user; this run confirmed the membership` });
     }
-    if (groups.rollBack.length) {
-      const res = await removeMembers(graph, group.id, groups.rollBack.map((g) => g.userId));
-      for (const g of groups.rollBack) {
+    // Roll-backs per group (the enforcement group, or a graduated campaign's second group).
+    for (const groupId of [...new Set(groups.rollBack.map((g) => g.groupId))]) {
+      const list = groups.rollBack.filter((g) => g.groupId === groupId);
+      const name = nameOf(groupId);
+      const due = graduated && groupId === graduated.id ? 'graduation' : 'enforcement';
+      const res = await removeMembers(graph, groupId, list.map((g) => g.userId));
+      for (const g of list) {
         const err = res.get(g.userId) ?? null;
         if (err !== null) {
-          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${group.displayName} from an interrupted run although no longer due for enforcement; removing the user failed (${err.text}) and is tried again next run.${err.status === 403 ? ` To remove the user, ${missingPermissionHint('DELETE', `/groups/${group.id}/members/${g.userId}/$ref`) ?? ''}` : ''}`, g.userPrincipalName));
+          warnings.push(warning('RollBackFailed', `${g.userPrincipalName} is in ${name} from an interrupted run although no longer due for ${due}; removing the user failed (${err.text}) and is tried again next run.${err.status === 403 ? ` To remove the user, ${missingPermissionHint('DELETE', `/groups/${groupId}/members/${g.userId}/$ref`) ?? ''}` : ''}`, g.userPrincipalName));
           continue;
         }
-        warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${group.displayName} by an interrupted run but is no longer due for enforcement; the add was undone.`, g.userPrincipalName));
-        outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'rolledBack', detail: 'the run that added the user was interrupted before recording the enforcement, and this run does not enforce the user' });
+        warnings.push(warning('RolledBack', `${g.userPrincipalName} was added to ${name} by an interrupted run but is no longer due for ${due}; the add was undone.`, g.userPrincipalName));
+        outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'rolledBack', detail: `the run that added the user was interrupted before recording the ${due}, and this run does not ${due === 'enforcement' ? 'enforce' : 'graduate'} the user` });
       }
     }
     for (const g of groups.supersede) {

@@ -17,6 +17,13 @@
 //   passkeys unverifiable against AAGUID restrictions, users outside the FIDO2 policy scope (alert),
 //   everyone while that policy is disabled. Deadlines count whole UTC days.
 //
+//   Graduated enforcement (spec.enforcement.mode graduated):
+//     enforced --Graduated--> graduated   (addToGroup graduated group; stays in the enforcement group)
+//   once enforced at least enableWhen.observedDays ago, in the enforcement group with a passkey, and the user's own
+//   sign-ins of the last observedDays show no reportOnlyFailure and at least one reportOnlySuccess of the campaign's
+//   report-only policy. Never back out of graduated: sign-ins the enabled policy blocked raise GraduatedSignInFailures.
+//   Evidence not established this run (sign-ins unreadable, CA data omitted): nobody graduates, no alert changes.
+//
 //   Notice integrity (channel teams or email): enforced only noticeDays (+ postponements) after an
 //   enforcement notice was DELIVERED (a notificationOutcome `delivered`), never counted from entering the
 //   stage. A notice that was not delivered is sent again on a later day as a new notice (next sequence);
@@ -75,7 +82,9 @@ export interface FlagGraceExceededDecision extends UserDecisionBase {
 export interface AddToGroupDecision extends UserDecisionBase {
   type: 'addToGroup';
   reason: StageReason;
-  stage: 'enforced';
+  stage: 'enforced' | 'graduated';
+  /** Which group: absent for the enforcement group, 'graduated' for a graduated campaign's second group. */
+  group?: 'graduated';
 }
 
 export interface LeaveDecision extends UserDecisionBase {
@@ -131,7 +140,13 @@ export { STAGE_LABEL } from './reasons';
 export const UNREACHABLE_AFTER = 3;
 
 // Ordering: campaign warnings, then by stage in campaign order, then users out of the campaign.
-const STAGE_RANK: Record<Stage, number> = { deviceUpdate: 1, passkeyRegistration: 2, enforcementNotice: 3, enforced: 4 };
+const STAGE_RANK: Record<Stage, number> = { deviceUpdate: 1, passkeyRegistration: 2, enforcementNotice: 3, enforced: 4, graduated: 5 };
+const LEFT_RANK = 6;
+
+/** Stages in which the user is in the enforcement group for good (graduated users stay in it too). */
+export function isEnforcedStage(stage: Stage | null | undefined): boolean {
+  return stage === 'enforced' || stage === 'graduated';
+}
 
 interface Run {
   campaign: Campaign;
@@ -142,6 +157,10 @@ interface Run {
   blockedByPolicy: boolean;
   /** YYYY-MM-DD per day number, computed once per run. */
   dates: Map<number, string>;
+  /** Graduated campaigns with the evidence established this run; else null (nobody graduates). */
+  graduation: Extract<NonNullable<Observation['graduation']>, { available: true }> | null;
+  /** Lower-case ids and UPNs that must never graduate: excluded users and break-glass entries. */
+  neverGraduate: Set<string>;
 }
 
 /** Decisions for one run, ordered by stage then userPrincipalName so a valve can take the first N. */
@@ -163,7 +182,15 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
     observedAtMs: toMs(observation.at),
     blockedByPolicy: observation.fido2Policy?.state === 'disabled',
     dates: new Map(),
+    graduation: null,
+    neverGraduate: new Set(),
   };
+  if (campaign.spec.enforcement.mode === 'graduated') {
+    const g = observation.graduation;
+    if (g?.available) run.graduation = g;
+    for (const x of observation.excluded) run.neverGraduate.add(x.userId.toLowerCase());
+    for (const ref of campaign.spec.exclusions.breakGlass) run.neverGraduate.add(ref.toLowerCase());
+  }
   const ctx = readinessContext(campaign, observation.fido2Policy, now);
   const head: Decision[] = [];
   if (run.blockedByPolicy) {
@@ -171,6 +198,10 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   }
   // Once per run: nothing else tells an operator that no notice leaves this tool.
   if (campaign.spec.notifications.channel === 'none') head.push(campaignWarn('NotificationsOff', explain('NotificationsOff')));
+  if (campaign.spec.enforcement.mode === 'graduated' && run.graduation === null) {
+    const g = observation.graduation;
+    head.push(campaignWarn('GraduationUnavailable', explain('GraduationUnavailable', { cause: g && !g.available ? g.cause : 'the sign-in evidence was not read in this run.' })));
+  }
 
   // Decisions go into one flat array; per user we keep where its run starts and its sort key.
   const flat: Decision[] = [];
@@ -181,7 +212,7 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   const add = (list: Decision[], userId: string, upn: string): void => {
     const last = list[list.length - 1].stage;
     starts.push(flat.length);
-    ranks.push(last === null ? 5 : STAGE_RANK[last]);
+    ranks.push(last === null ? LEFT_RANK : STAGE_RANK[last]);
     upns.push(upn.toLowerCase());
     ids.push(userId);
     for (const d of list) flat.push(d);
@@ -202,7 +233,7 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
     const u = state.users[id];
     if (seen.has(id) || (u.left !== null && u.alerts.length === 0) || (u.stage === null && u.alerts.length === 0)) continue;
     const x = excluded.get(id);
-    const wasEnforced = u.stage === 'enforced';
+    const wasEnforced = isEnforcedStage(u.stage);
     const leave: LeaveDecision = x
       ? { type: 'leave', userId: id, userPrincipalName: u.userPrincipalName, stage: null, from: u.stage, reason: 'Excluded',
           message: explain('Excluded', { exclusion: x.exclusion, wasEnforced }) }
@@ -286,14 +317,18 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
 
   // Alerts: raised once when the condition starts, cleared when it ends.
   const outOfScope = ou.inFido2PolicyScope === false;
-  const withoutPasskey = current === 'enforced' && !hasPasskey;
+  const enforced = isEnforcedStage(current);
+  const withoutPasskey = enforced && !hasPasskey;
   // An observation taken when or before we added the user cannot show the membership yet.
-  const notInGroup = current === 'enforced' && !ou.inEnforcementGroup && u!.enforcedAt !== null && toMs(u!.enforcedAt) < run.observedAtMs;
+  const notInGroup = enforced && !ou.inEnforcementGroup && u!.enforcedAt !== null && toMs(u!.enforcedAt) < run.observedAtMs;
+  // Graduated users the enabled policy blocked in the window; null: the evidence is unknown this run (kept as it is).
+  const signIns = run.graduation ? run.graduation.users[ou.userId] : undefined;
+  const graduatedFailures = current !== 'graduated' ? false : run.graduation === null ? null : (signIns?.failure ?? 0) > 0;
   const attempts = u?.delivery.attempts ?? 0;
   const unreachable = channel !== 'none' && (noMailbox || attempts >= UNREACHABLE_AFTER);
   if (u && u.alerts.length > 0) {
     for (const k of u.alerts) {
-      if (!alertHolds(k, { outOfScope, withoutPasskey, notInGroup, unreachable })) {
+      if (!alertHolds(k, { outOfScope, withoutPasskey, notInGroup, unreachable, graduatedFailures })) {
         out.push({ type: 'clearAlert', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: current, kind: k, reason: 'AlertCleared', message: explain('AlertCleared', { kind: k }) });
       }
     }
@@ -301,10 +336,13 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   if (outOfScope) raise(x, 'OutsideFido2PolicyScope', explain('OutsideFido2PolicyScope'));
   if (withoutPasskey) raise(x, 'EnforcedWithoutPasskey', explain('EnforcedWithoutPasskey'));
   if (notInGroup) raise(x, 'NotInEnforcementGroup', explain('NotInEnforcementGroup'));
-  if (unreachable) raise(x, 'Unreachable', explain('Unreachable', noMailbox ? { why: 'noMailbox' } : { why: 'undelivered', attempts, enforced: current === 'enforced' }));
+  if (unreachable) raise(x, 'Unreachable', explain('Unreachable', noMailbox ? { why: 'noMailbox' } : { why: 'undelivered', attempts, enforced }));
+  if (graduatedFailures === true && signIns) {
+    raise(x, 'GraduatedSignInFailures', explain('GraduatedSignInFailures', { failures: signIns.failure, days: run.graduation!.observedDays, apps: signIns.failureApps, clientApps: signIns.failureClientApps }));
+  }
 
   // Blocked users cannot register or use a passkey: hold them where they are, contact nobody.
-  if ((run.blockedByPolicy || outOfScope) && current !== 'enforced') return out;
+  if ((run.blockedByPolicy || outOfScope) && !enforced) return out;
 
   const noticeDays = run.campaign.spec.stages.enforcement.noticeDays;
   if (!active) {
@@ -363,22 +401,55 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
       }
       return out;
     }
-    case 'enforced':
+    case 'enforced': {
+      const before = out.length;
       if (!u.stageNotified) notify(x, 'enforced', 'enforced', 'StageEntered', explain('StageEntered', { stage: 'enforced', devices: null, date: '' }), null);
       // Enforcement is done; its notice is retried a few times, not for ever.
       else if (u.delivery.attempts < UNREACHABLE_AFTER) resendUndelivered(x, u, 'enforced', false, null);
+      // A notice due this run goes first; graduation waits for the next run rather than hold the notice behind the valve.
+      if (!out.slice(before).some((d) => d.type === 'notify') && !run.blockedByPolicy && !outOfScope && hasPasskey) graduate(x, u);
+      return out;
+    }
+    case 'graduated':
+      // Never moved back: blocked sign-ins are the GraduatedSignInFailures alert above. No notice of its own.
       return out;
   }
 }
 
+/**
+ * enforced → graduated, when the evidence of this run qualifies the user (see the diagram at the top). The group add
+ * (unless already a member) goes first, like enforcement's.
+ */
+function graduate(x: Cursor, u: UserState): void {
+  const { run, ou } = x;
+  const g = run.graduation;
+  if (g === null || !ou.inEnforcementGroup || u.enforcedAt === null) return;
+  // Excluded and break-glass accounts are never targeted, so never here; checked again because this is where it matters.
+  if (run.neverGraduate.has(ou.userId.toLowerCase()) || run.neverGraduate.has(ou.userPrincipalName.toLowerCase())) return;
+  const enforcedDays = run.nowDay - dayOf(u.enforcedAt);
+  if (enforcedDays < g.observedDays) return;
+  const s = g.users[ou.userId];
+  if (!s || s.reportOnlyFailure > 0 || s.reportOnlySuccess < 1) return;
+  const alreadyMember = ou.inGraduatedGroup === true;
+  if (!alreadyMember) {
+    x.out.push({ type: 'addToGroup', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: 'graduated', group: 'graduated', reason: 'Graduated', message: 'add to the graduated group' });
+  }
+  x.out.push({
+    type: 'enterStage', userId: ou.userId, userPrincipalName: ou.userPrincipalName, stage: 'graduated', from: 'enforced', to: 'graduated', reason: 'Graduated',
+    message: explain('Graduated', { enforcedDays, observedDays: g.observedDays, satisfied: s.reportOnlySuccess, alreadyMember }),
+  });
+}
+
 /** Whether a raised alert's condition still holds for an enabled, readable user (AccountDisabled: no, or decide would not be here). */
-function alertHolds(kind: AlertKind, c: { outOfScope: boolean; withoutPasskey: boolean; notInGroup: boolean; unreachable: boolean }): boolean {
+function alertHolds(kind: AlertKind, c: { outOfScope: boolean; withoutPasskey: boolean; notInGroup: boolean; unreachable: boolean; graduatedFailures: boolean | null }): boolean {
   switch (kind) {
     case 'OutsideFido2PolicyScope': return c.outOfScope;
     case 'EnforcedWithoutPasskey': return c.withoutPasskey;
     case 'NotInEnforcementGroup': return c.notInGroup;
     case 'Unreachable': return c.unreachable;
     case 'AccountDisabled': return false;
+    // Unknown this run (evidence not read): kept, never cleared on missing data.
+    case 'GraduatedSignInFailures': return c.graduatedFailures !== false;
   }
 }
 
@@ -425,7 +496,7 @@ function notify(x: Cursor, stage: Stage, kind: NotificationKind, reason: NotifyR
 }
 
 // Entering a stage today: the group add first when enforcing, the move, then the stage's entry notice.
-function enterAndNotify(x: Cursor, to: Stage, reason: StageReason, message: string): void {
+function enterAndNotify(x: Cursor, to: Exclude<Stage, 'graduated'>, reason: StageReason, message: string): void {
   const { run, ou } = x;
   const c = run.campaign;
   if (to === 'enforced' && !ou.inEnforcementGroup) {
@@ -481,7 +552,8 @@ export function decisionsToEvents(decisions: readonly Decision[], opts: { runId:
         out.push({ v, type: 'graceExceeded', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, stage: d.stage, deadline: d.deadline });
         break;
       case 'addToGroup':
-        out.push({ v, type: 'addedToGroup', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName });
+        if (d.group === 'graduated') out.push({ v, type: 'addedToGroup', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, group: 'graduated' });
+        else out.push({ v, type: 'addedToGroup', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName });
         break;
       case 'leave':
         out.push({ v, type: 'leftCampaign', at, runId, userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, reason: d.reason, message: d.message });

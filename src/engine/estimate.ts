@@ -72,6 +72,7 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
           day = Math.max(nowDay, since + s.enforcement.noticeDays + u.extensionDays + spare('enforcementNotice'));
           break;
         case 'enforced':
+        case 'graduated':
           day = dayOf(u.enforcedAt ?? u.stageSince);
           break;
       }
@@ -112,7 +113,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   const byPlatform = new Map<OsPlatform, number>();
   for (const ou of users) {
     const u = state.users[ou.userId];
-    const isEnforced = inCampaign(u) && u.stage === 'enforced';
+    const isEnforced = inCampaign(u) && (u.stage === 'enforced' || u.stage === 'graduated');
     if (isEnforced) enforced++;
     if (ou.inFido2PolicyScope === false) blocked++;
     if (ou.readErrors.length > 0) { failed++; if (!isEnforced) failedOpen++; continue; }
@@ -169,7 +170,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
     lines.push(`Email reaches at most ${perDay.toLocaleString('en-US')} users a day from ${count(Math.max(1, campaign.spec.notifications.senders?.length ?? 1), 'sender mailbox', 'sender mailboxes')} (Exchange Online: 10,000 recipients a day each): the first notices of ${newcomers.toLocaleString('en-US')} users take ${Math.ceil(newcomers / perDay)} days, and each user's clock starts when their notice goes out.`);
   }
 
-  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
   let exceeded = 0, withoutPasskey = 0, inside = 0;
   for (const id in state.users) {
     const u: UserState = state.users[id];
@@ -181,7 +182,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   }
   if (inside > 0) {
     lines.push(`In the campaign: ${stages.deviceUpdate} in device update, ${stages.passkeyRegistration} in passkey registration, ` +
-      `${stages.enforcementNotice} in enforcement notice, ${stages.enforced} enforced.`);
+      `${stages.enforcementNotice} in enforcement notice, ${stages.enforced + stages.graduated} enforced${stages.graduated ? ` (${stages.graduated} graduated to the enabled policy)` : ''}.`);
   }
   if (exceeded > 0) lines.push(`${count(exceeded, 'user has', 'users have')} exceeded a grace period.`);
   if (withoutPasskey > 0) lines.push(`${count(withoutPasskey, 'enforced user has', 'enforced users have')} no passkey any more.`);

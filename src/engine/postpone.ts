@@ -36,7 +36,7 @@ export function requestPostponement(campaign: Campaign, state: CampaignState, us
   const u = state.users[userId];
   if (!inCampaign(u)) return refuse('NotInCampaign', `user ${u?.userPrincipalName ?? userId} is not in campaign ${campaign.metadata.name}`);
   const stage = u.stage;
-  if (stage === 'enforced') return refuse('Enforced', `${u.userPrincipalName} is already enforced; there is nothing left to postpone`);
+  if (stage === 'enforced' || stage === 'graduated') return refuse('Enforced', `${u.userPrincipalName} is already enforced; there is nothing left to postpone`);
   if (!POSTPONABLE_STAGES.includes(stage)) return refuse('NotPostponable', `${u.userPrincipalName} is in ${stage}, which cannot be postponed`);
   // Postponement buys time before a deadline; once the grace period is over there is none to move.
   if (u.exceededGrace) return refuse('GraceExceeded', `${u.userPrincipalName} has exceeded the ${STAGE_LABEL[stage]} grace period; postponement is no longer possible`);

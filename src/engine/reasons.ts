@@ -13,6 +13,7 @@ export const STAGE_LABEL: Record<Stage, string> = {
   passkeyRegistration: 'passkey registration',
   enforcementNotice: 'enforcement notice',
   enforced: 'enforcement',
+  graduated: 'graduated enforcement',
 };
 
 const EXCLUSION_FIELD = { breakGlass: 'spec.exclusions.breakGlass', user: 'spec.exclusions.users', group: 'spec.exclusions.groups' } as const;
@@ -34,7 +35,19 @@ const STAGE_REASONS = {
   PasskeyLost: () => 'no passkey registered any more; back to passkey registration',
   NoticePeriodElapsed: (p: { days: number; alreadyMember: boolean }) =>
     `enforcement notice of ${plural(p.days, 'day')} elapsed; ${p.alreadyMember ? 'already a member of' : 'added to'} the enforcement group`,
+  Graduated: (p: GraduationEvidence) =>
+    `enforced ${plural(p.enforcedDays, 'day')} ago; in the last ${plural(p.observedDays, 'day')} ${plural(p.satisfied, 'sign-in')} satisfied the report-only policy and none would have been blocked; ` +
+    `${p.alreadyMember ? 'already a member of' : 'added to'} the graduated group (enabled policy), and stays in the enforcement group`,
 };
+
+/** What a graduation rests on: the user's own sign-ins under the report-only policy. */
+export interface GraduationEvidence {
+  enforcedDays: number;
+  observedDays: number;
+  /** Sign-ins with reportOnlySuccess for the campaign's report-only policy. */
+  satisfied: number;
+  alreadyMember: boolean;
+}
 
 /** Why a user leaves the campaign. */
 const LEAVE_REASONS = {
@@ -55,6 +68,8 @@ function stageNotice(stage: Stage, devices: DeviceBelowMinimum[] | null, date: s
       return `phishing-resistant sign-in will be required from ${date}`;
     case 'enforced':
       return 'phishing-resistant sign-in is now required';
+    case 'graduated':
+      return 'phishing-resistant sign-in is now enforced by the enabled policy';
   }
 }
 
@@ -96,6 +111,10 @@ const ALERT_REASONS = {
     : `unreachable: the last ${plural(p.attempts, 'notice')} in a row ${p.attempts === 1 ? 'was' : 'were'} not delivered; ` +
       (p.enforced ? 'the user is already enforced, so no further notice is sent' : 'the user is held, never enforced without a delivered enforcement notice, and due notices keep being sent each day'),
   AccountDisabled: () => 'account is disabled: held in its stage with its deadline and postponements, contacted by nobody, until it is enabled again',
+  GraduatedSignInFailures: (p: { failures: number; days: number; apps: readonly string[]; clientApps: readonly string[] }) =>
+    `graduated, and the enabled policy blocked ${plural(p.failures, 'sign-in')} in the last ${plural(p.days, 'day')}` +
+    `${p.apps.length ? ` (${p.apps.join(', ')}${p.clientApps.length ? `; ${p.clientApps.join(', ')}` : ''})` : ''}: ` +
+    'the user may be locked out of those applications; not removed from any group automatically',
   AlertCleared: (p: { kind: AlertKind }) => ALERT_CLEARED[p.kind],
 } satisfies Record<AlertKind | 'AlertCleared', unknown>;
 
@@ -105,6 +124,7 @@ const ALERT_CLEARED: Record<AlertKind, string> = {
   NotInEnforcementGroup: 'a member of the enforcement group again',
   Unreachable: 'reachable again: a notice was delivered, or the account has a mailbox again',
   AccountDisabled: 'the account is enabled again; the user continues from the stage it was held in',
+  GraduatedSignInFailures: 'no sign-in blocked by the enabled policy in the observation window any more',
 };
 
 /** Holds: the observation says nothing may move (for one user, or for the whole campaign). */
@@ -117,6 +137,8 @@ const WARN_REASONS = {
     `no move this run: ${plural(p.errors.length, 'Graph read')} failed for this user (${p.errors[0]})`,
   NotificationsOff: () =>
     'spec.notifications.channel is none: this tool notifies nobody, so tell users another way; enforcement follows noticeDays after a user enters the enforcement notice stage',
+  GraduationUnavailable: (p: { cause: string }) =>
+    `nobody graduates this run: ${p.cause}`,
   PasskeyUnverifiable: () =>
     'no move this run: the FIDO2 policy restricts AAGUIDs but the user\'s fido2Methods were not read, so the passkey cannot be checked',
 };

@@ -5,6 +5,8 @@
 //   group add      groupAddIntent ──► POST members/$ref ──► groupAddOutcome (added | failed)
 //                  open at the next run: re-driven if this run's decisions still want the add (already a
 //                  member = success), rolled back if they no longer do and the user is in the group.
+//                  The same for a graduated campaign's second group: an intent names its group, and what "still
+//                  wanted" means follows it (enforced or graduated for the enforcement group, graduated for the other).
 //   notification   notificationSent (the decision; at most once) ──► notificationDispatch (a group of keys,
 //                  just before Graph sees them) ──► POST ──► notificationOutcome
 //                  open and never dispatched: certainly not sent → sent now (if the user is still in that stage).
@@ -19,7 +21,7 @@
 import type { NotificationKind } from '../contracts/vocabulary';
 import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from '../ledger/events';
 import { LEDGER_VERSION } from '../ledger/events';
-import type { AddToGroupDecision, Decision } from './decide';
+import { isEnforcedStage, type AddToGroupDecision, type Decision } from './decide';
 import { inCampaign, type CampaignState } from './state';
 
 export interface OpenNotification {
@@ -33,7 +35,7 @@ export interface OpenIntents {
   interruptedRuns: string[];
   /** Recorded notifications whose delivery is not settled, in ledger order. */
   notifications: OpenNotification[];
-  /** Group adds that were intended and never got an outcome, by user. */
+  /** Group adds that were intended and never got an outcome, by group and user. */
   groupAdds: GroupAddIntentEvent[];
 }
 
@@ -76,11 +78,12 @@ export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
         else notifications.delete(e.key);
         break;
       }
+      // Keyed by group and user: a graduated campaign's user may have an add open for each of its two groups.
       case 'groupAddIntent':
-        groupAdds.set(e.userId, e);
+        groupAdds.set(`${e.groupId}\u0000${e.userId}`, e);
         break;
       case 'groupAddOutcome':
-        groupAdds.delete(e.userId);
+        groupAdds.delete(`${e.groupId}\u0000${e.userId}`);
         break;
       default:
         break;
@@ -154,6 +157,8 @@ export interface GroupRecoveryInput {
   /** The enforcement group this run writes to, and its members as observed (lower-case ids). */
   groupId: string;
   groupMembers: ReadonlySet<string>;
+  /** A graduated campaign's second group and its members as observed (lower-case ids). */
+  graduated?: { groupId: string; members: ReadonlySet<string> };
 }
 
 /**
@@ -161,17 +166,28 @@ export interface GroupRecoveryInput {
  * them, undone if the user is in the group without being due, else closed with nothing to undo.
  */
 export function planGroupRecovery(x: GroupRecoveryInput): GroupRecoveryPlan {
-  const entersEnforced = (list: readonly Decision[]) => new Set(list.flatMap((d) => (d.type === 'enterStage' && d.to === 'enforced' ? [d.userId] : [])));
-  const enforcedNow = entersEnforced(x.kept);
-  const enforcedLater = entersEnforced(x.decisions);
-  const isEnforced = (id: string) => {
-    const u = x.state.users[id];
-    return enforcedNow.has(id) || (inCampaign(u) && u.stage === 'enforced');
+  const enters = (list: readonly Decision[], to: 'enforced' | 'graduated') => new Set(list.flatMap((d) => (d.type === 'enterStage' && d.to === to ? [d.userId] : [])));
+  const enforcedNow = enters(x.kept, 'enforced');
+  const enforcedLater = enters(x.decisions, 'enforced');
+  const graduatedNow = enters(x.kept, 'graduated');
+  const graduatedLater = enters(x.decisions, 'graduated');
+  const grad = x.graduated;
+  const isGraduatedGroup = (g: GroupAddIntentEvent) => grad !== undefined && g.groupId === grad.groupId;
+  // Still wanted: in (or entering) a stage that belongs in the intent's group. Graduated users stay in the enforcement group.
+  const holds = (g: GroupAddIntentEvent) => {
+    const u = x.state.users[g.userId];
+    const stage = inCampaign(u) ? u.stage : null;
+    if (isGraduatedGroup(g)) return graduatedNow.has(g.userId) || stage === 'graduated';
+    return enforcedNow.has(g.userId) || graduatedNow.has(g.userId) || isEnforcedStage(stage);
   };
-  const toAdd = x.kept.filter((d): d is AddToGroupDecision => d.type === 'addToGroup' && !x.groupMembers.has(d.userId.toLowerCase()));
-  const redrive = x.open.filter((g) => isEnforced(g.userId));
-  const undecided = x.open.filter((g) => !isEnforced(g.userId) && !enforcedLater.has(g.userId));
-  const rollBack = undecided.filter((g) => g.groupId === x.groupId && x.groupMembers.has(g.userId.toLowerCase()));
+  const wantedLater = (g: GroupAddIntentEvent) => (isGraduatedGroup(g) ? graduatedLater : enforcedLater).has(g.userId);
+  const membersOf = (g: GroupAddIntentEvent): ReadonlySet<string> | null =>
+    (isGraduatedGroup(g) ? grad!.members : g.groupId === x.groupId ? x.groupMembers : null);
+  const toAdd = x.kept.filter((d): d is AddToGroupDecision =>
+    d.type === 'addToGroup' && !(d.group === 'graduated' ? grad?.members ?? new Set<string>() : x.groupMembers).has(d.userId.toLowerCase()));
+  const redrive = x.open.filter((g) => holds(g));
+  const undecided = x.open.filter((g) => !holds(g) && !wantedLater(g));
+  const rollBack = undecided.filter((g) => membersOf(g)?.has(g.userId.toLowerCase()) === true);
   const supersede = undecided.filter((g) => !rollBack.includes(g));
   return { toAdd, redrive, rollBack, supersede };
 }

@@ -2,6 +2,7 @@
 // fields we $select), before any targeting rule is applied. resolveTargets (targets.ts) turns it
 // into the Observation. Types only: the engine never reads Graph itself.
 import type * as MG from '@microsoft/microsoft-graph-types';
+import type { ObservedSignIns } from './types';
 
 /** A directory object as `$select=id` returns it; `@odata.type` tells users from groups and devices. */
 export interface SnapshotDirectoryObject {
@@ -55,7 +56,9 @@ export type SnapshotRead =
   | 'registrationDetails'
   | 'fido2Policy'
   | 'groupMembers'
-  | 'fido2Methods';
+  | 'fido2Methods'
+  | 'graduatedGroup'
+  | 'graduatedGroupMembers';
 
 /** A campaign-level read that Graph answered with an HTTP error status (not a transport failure, 401 or throttling). */
 export interface SnapshotReadError {
@@ -68,6 +71,33 @@ export interface SnapshotReadError {
   message: string;
   /** What to do about it, when known (e.g. a missing permission). */
   hint?: string;
+}
+
+/** A Conditional Access policy as listed (`$select=id,displayName,state`). */
+export interface SnapshotCaPolicy {
+  id: string;
+  displayName: string;
+  state?: string | null;
+}
+
+/**
+ * Graduated campaigns only: the graduated group and its members, the campaign's two CA policies, and the window's
+ * sign-ins summarised per member of the enforcement or graduated group. `unavailable` says why the sign-in evidence
+ * could not be established this run (nobody graduates then); the group reads are ordinary campaign-level reads.
+ */
+export interface GraduationSnapshot {
+  /** null when it does not exist (a read error, or a warning in plan) or its lookup failed. */
+  group: EnforcementGroup | null;
+  members: SnapshotDirectoryObject[];
+  observedDays: number;
+  from: string;
+  to: string;
+  reportOnlyPolicy: SnapshotCaPolicy | null;
+  enabledPolicy: SnapshotCaPolicy | null;
+  /** Per lower-case user id. */
+  signIns: Record<string, ObservedSignIns>;
+  /** null when the evidence was read; else why not (permission, route, deployment). */
+  unavailable: string | null;
 }
 
 export interface TenantSnapshot {
@@ -90,4 +120,6 @@ export interface TenantSnapshot {
   fido2Methods: Record<string, Fido2MethodsRead>;
   /** Campaign-level reads that failed with an HTTP error status; non-empty means no user moves. */
   readErrors: SnapshotReadError[];
+  /** Campaigns with spec.enforcement.mode graduated only. */
+  graduation?: GraduationSnapshot;
 }

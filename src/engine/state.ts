@@ -229,7 +229,8 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       if (e.stage === u.stage) u.exceededGrace = true;
       break;
     case 'addedToGroup':
-      u.addedToGroupAt = e.at;
+      // addedToGroupAt is the enforcement group's; the graduated group's add is told by the stage (stageSince).
+      if (e.group !== 'graduated') u.addedToGroupAt = e.at;
       break;
     case 'leftCampaign':
       u.left = { at: e.at, reason: e.reason };

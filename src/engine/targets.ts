@@ -17,7 +17,7 @@ import { enforcementGroupName } from '../contracts/names';
 import { PASSKEY_METHODS } from './readiness';
 import type { EnforcementGroup, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
 import { checkExemptions, emptyExemptionCheck, emptyExemptionLedger, type ExemptionCheck, type ExemptionLedger } from './exemptions';
-import type { ExclusionKind, Fido2Policy, Observation, ObservedDevice, ObservedExclusion, ObservedUser } from './types';
+import type { ExclusionKind, Fido2Policy, GraduationObservation, Observation, ObservedDevice, ObservedExclusion, ObservedSignIns, ObservedUser } from './types';
 import { warning, type RunWarning, type WarningCode } from './warnings';
 
 export interface Prerequisites {
@@ -41,6 +41,8 @@ export interface ResolvedTargets {
   prerequisites: Prerequisites | null;
   /** The exemption check: problems stop the run; records go to the ledger. Empty when campaign-level reads failed. */
   exemptions: ExemptionCheck;
+  /** Graduated campaigns: the graduated group (null when missing or not read) and its members (lower-case ids). */
+  graduated?: { group: EnforcementGroup | null; members: Set<string> };
 }
 
 /** The sentence of each warning target resolution raises (byte-identical to the run output before codes). */
@@ -296,6 +298,7 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
   }
   const check = checkExemptions(campaign, s, exemptions);
   const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions);
+  const graduation = graduationOf(campaign, s, users);
 
   if (fido2?.keyRestrictions.isEnforced) {
     for (const u of users.filter(holdsPasskey)) {
@@ -329,11 +332,37 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
   if (outOfScope) warnings.push(warning('UsersOutsideFido2Scope', SAY.UsersOutsideFido2Scope(outOfScope)));
 
   return {
-    observation: { v: 1, campaign: name, at: now, fido2Policy: fido2, users, excluded, readErrors: [] },
+    observation: { v: 1, campaign: name, at: now, fido2Policy: fido2, users, excluded, readErrors: [], ...(graduation ? { graduation: graduation.observation } : {}) },
     group,
     groupMembers,
     warnings,
     prerequisites,
     exemptions: check,
+    ...(graduation ? { graduated: graduation.resolved } : {}),
+  };
+}
+
+/**
+ * A graduated campaign's evidence for the targeted users: their graduated-group membership and their sign-ins.
+ * Not observed at all (a paused campaign's counts, doctor) or not established: not available, with the cause.
+ */
+function graduationOf(campaign: Campaign, s: TenantSnapshot, users: ObservedUser[]): { observation: GraduationObservation; resolved: NonNullable<ResolvedTargets['graduated']> } | null {
+  if (campaign.spec.enforcement.mode !== 'graduated') return null;
+  const g = s.graduation;
+  const members = new Set((g?.members ?? []).map((m) => lower(m.id)));
+  for (const u of users) u.inGraduatedGroup = members.has(lower(u.userId));
+  const resolved = { group: g?.group ?? null, members };
+  if (!g) return { observation: { available: false, cause: 'the sign-in evidence was not read in this run.' }, resolved };
+  if (g.unavailable !== null || !g.reportOnlyPolicy || !g.enabledPolicy) {
+    return { observation: { available: false, cause: g.unavailable ?? 'the campaign\'s Conditional Access policies were not found.' }, resolved };
+  }
+  const byUser: Record<string, ObservedSignIns> = {};
+  for (const u of users) {
+    const x = g.signIns[lower(u.userId)];
+    if (x) byUser[u.userId] = x;
+  }
+  return {
+    observation: { available: true, observedDays: g.observedDays, from: g.from, to: g.to, reportOnlyPolicyId: g.reportOnlyPolicy.id, enabledPolicyId: g.enabledPolicy.id, users: byUser },
+    resolved,
   };
 }

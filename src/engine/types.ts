@@ -47,6 +47,8 @@ export interface ObservedUser {
   inFido2PolicyScope: boolean | null;
   /** Member of the campaign's enforcement group right now. */
   inEnforcementGroup: boolean;
+  /** Member of the graduated group right now; present only for campaigns with spec.enforcement.mode graduated. */
+  inGraduatedGroup?: boolean;
   /** Non-empty when any Graph read for this user failed: the user makes no move this run. */
   readErrors: string[];
 }
@@ -71,6 +73,41 @@ export interface Fido2Policy {
   };
 }
 
+/**
+ * One user's sign-ins in the graduation window, as far as the campaign's two Conditional Access policies are
+ * concerned: the report-only policy (campaign's policy) and the enabled policy of the graduated group.
+ */
+export interface ObservedSignIns {
+  signIns: number;
+  /** Results for the report-only policy: satisfied (phishing-resistant) and would have blocked. */
+  reportOnlySuccess: number;
+  reportOnlyFailure: number;
+  /** Sign-ins the enabled (graduated) policy blocked. */
+  failure: number;
+  /** Applications and client types of the sign-ins the enabled policy blocked, sorted. */
+  failureApps: string[];
+  failureClientApps: string[];
+}
+
+/**
+ * What graduated enforcement observed (campaigns with spec.enforcement.mode graduated only). Not available when a
+ * fact could not be established (sign-ins unreadable, Conditional Access data omitted, a policy missing): nobody
+ * graduates, nothing is cleared, and `cause` says why and what to grant or deploy.
+ */
+export type GraduationObservation =
+  | {
+      available: true;
+      observedDays: number;
+      /** The sign-in window read: [from, to). */
+      from: string;
+      to: string;
+      reportOnlyPolicyId: string;
+      enabledPolicyId: string;
+      /** By user id (as observed), only targeted users with at least one sign-in in the window. */
+      users: Record<string, ObservedSignIns>;
+    }
+  | { available: false; cause: string };
+
 export interface Observation {
   /** Schema version of this shape. */
   v: 1;
@@ -85,4 +122,6 @@ export interface Observation {
   excluded: ObservedExclusion[];
   /** Campaign-level read failures (target set, policy, group): non-empty means no user moves this run. */
   readErrors: string[];
+  /** Graduated campaigns only: the sign-in evidence per user, or why there is none this run. */
+  graduation?: GraduationObservation;
 }

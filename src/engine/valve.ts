@@ -45,12 +45,33 @@ export function applyValve(decisions: readonly Decision[], maxNewPerRun: number)
   let deferred = 0;
   const kept: Decision[] = [];
   for (const g of byUser(decisions)) {
-    const wantsAdd = g.list.some((d) => d.type === 'addToGroup');
+    // Graduations have their own valve (applyGraduationValve): only adds to the enforcement group count here.
+    const wantsAdd = g.list.some((d) => d.type === 'addToGroup' && d.group !== 'graduated');
     if (wantsAdd && adds >= maxNewPerRun) {
       deferred++;
       continue;
     }
     if (wantsAdd) adds++;
+    for (const item of g.list) kept.push(item);
+  }
+  return { kept, deferred };
+}
+
+/**
+ * The graduation valve: at most maxGraduationsPerRun users move from enforced to graduated per run (with or without
+ * a write: an existing member of the graduated group counts too). A user over the limit makes no move this run.
+ */
+export function applyGraduationValve(decisions: readonly Decision[], maxGraduationsPerRun: number): { kept: Decision[]; deferred: number } {
+  let moves = 0;
+  let deferred = 0;
+  const kept: Decision[] = [];
+  for (const g of byUser(decisions)) {
+    const graduates = g.list.some((d) => d.type === 'enterStage' && d.to === 'graduated');
+    if (graduates && moves >= maxGraduationsPerRun) {
+      deferred++;
+      continue;
+    }
+    if (graduates) moves++;
     for (const item of g.list) kept.push(item);
   }
   return { kept, deferred };

@@ -27,6 +27,9 @@ export const WARNING_CODES = [
   'CountsUnavailable',
   'TargetSetShrank',
   'EnforcementDeferred',
+  // graduated enforcement (reconcile/run.ts): the graduation valve, and graduated users the enabled policy blocked
+  'GraduationDeferred',
+  'GraduatedSignInFailures',
   'NotificationsDeferred',
   'ResetPending',
   'LedgerArchived',

@@ -147,6 +147,8 @@ export type AddedToGroupEvent = UserBase & {
   type: 'addedToGroup';
   /** true when observe already saw the user in the group and no write was needed. */
   alreadyMember?: boolean;
+  /** The graduated group of a graduated campaign; absent: the enforcement group. */
+  group?: 'graduated';
 };
 
 export type LeftCampaignEvent = UserBase & {

@@ -34,6 +34,15 @@ export class EnforcementGroupAmbiguousError extends EnforcementGroupLookupError 
   }
 }
 
+/** A graduated campaign's second group is missing: graduation cannot write anywhere (a campaign-level read error). */
+export class GraduatedGroupNotFoundError extends EnforcementGroupLookupError {
+  override readonly name: string = 'GraduatedGroupNotFoundError';
+  constructor(groupName: string) {
+    super(`graduated group "${groupName}" does not exist in the tenant, and the campaign's spec.enforcement.mode is graduated.`, groupName, [],
+      'Run pulumi up: it creates the graduated group and its enabled policy for a graduated campaign (or set spec.enforcement.mode back to reportOnly).');
+  }
+}
+
 /** Campaign-level reads answered with an HTTP error status: a reconcile stops before writing anything. */
 export class TenantReadError extends RuntimeError {
   override readonly name: string = 'TenantReadError';

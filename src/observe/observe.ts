@@ -6,10 +6,12 @@
 // Graph reference: microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/<page>.md.
 import type * as MG from '@microsoft/microsoft-graph-types';
 import type { Campaign } from '../campaign/types';
-import { enforcementGroupName } from '../contracts/names';
+import { caPolicyName, enforcementGroupName, graduatedCaPolicyName, graduatedGroupName } from '../contracts/names';
 import type {
   EnforcementGroup,
   Fido2MethodsRead,
+  GraduationSnapshot,
+  SnapshotCaPolicy,
   SnapshotDevice,
   SnapshotDirectoryObject,
   SnapshotFido2Configuration,
@@ -24,11 +26,19 @@ import { fido2MethodReads, groupsToExpand } from '../engine/targets';
 import { RuntimeError } from '../errors';
 import { toTypedError, type GraphReader, type ListOptions } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
-import { EnforcementGroupAmbiguousError, EnforcementGroupNotFoundError } from './errors';
+import { SignInSummaries, readSignIns } from '../impact/signins';
+import { DAY_MS } from '../engine/time';
+import type { ObservedSignIns } from '../engine/types';
+import { EnforcementGroupAmbiguousError, EnforcementGroupLookupError, EnforcementGroupNotFoundError, GraduatedGroupNotFoundError } from './errors';
 
 export interface ObserveOptions {
   /** plan: a campaign not deployed yet has no group; observe everything else and say so. */
   allowMissingGroup?: boolean;
+  /**
+   * Read the graduation evidence of a campaign with spec.enforcement.mode graduated (its group, policies and the sign-ins
+   * of the last enableWhen.observedDays before `now`). Omitted: none of it is read (doctor, a paused campaign's counts).
+   */
+  graduation?: { now: string };
 }
 
 /** Finds the campaign's enforcement group by display name; none or several stop the run. */
@@ -39,6 +49,101 @@ export async function findEnforcementGroup(graph: GraphReader, campaign: string)
   if (found.length === 0) throw new EnforcementGroupNotFoundError(name);
   if (found.length > 1) throw new EnforcementGroupAmbiguousError(name, found.map((g) => g.id));
   return found[0];
+}
+
+/** Finds a graduated campaign's second group by display name; none or several are campaign-level read errors. */
+export async function findGraduatedGroup(graph: GraphReader, campaign: string): Promise<EnforcementGroup> {
+  const name = graduatedGroupName(campaign);
+  const found = await graph.list<EnforcementGroup>('/groups', { filter: `displayName eq '${name.replace(/'/g, "''")}'`, select: ['id', 'displayName'] });
+  if (found.length === 0) throw new GraduatedGroupNotFoundError(name);
+  if (found.length > 1) throw new EnforcementGroupAmbiguousError(name, found.map((g) => g.id));
+  return found[0];
+}
+
+/** The sign-ins permissions (signin-list.md: both, a documented known issue) and the CA data's (includes/signins-roles-for-ca-data.md). */
+const SIGN_IN_PERMISSIONS = 'AuditLog.Read.All and Directory.Read.All';
+const CA_PERMISSION = 'Policy.Read.All';
+
+/** Why a graduation read failed, naming what to grant or deploy. */
+function graduationCause(what: string, e: GraphError, permission: string): string {
+  const status = e.status === 0 ? 'no answer' : `${e.status} ${e.code}`;
+  if (e.status === 403) return `${what} could not be read (${status}): grant the identity the Microsoft Graph application permission ${permission}.`;
+  if (e.status === 404 || e.status === 400) return `${what} could not be read (${status}): this Graph endpoint does not serve the request (${e.method} ${e.url.split('?')[0]}); it needs ${permission}.`;
+  return `${what} could not be read (${status}); the next run tries again.`;
+}
+
+/**
+ * The campaign's two Conditional Access policies by display name (conditionalaccessroot-list-policies.md; a tenant
+ * holds at most a few hundred, so all are listed with `$select` and matched here). A failure says why in `unavailable`.
+ */
+async function readCaPolicies(graph: GraphReader, campaign: string, g: GraduationSnapshot): Promise<void> {
+  let all: SnapshotCaPolicy[];
+  try {
+    all = await graph.list<SnapshotCaPolicy>('/identity/conditionalAccess/policies', { select: ['id', 'displayName', 'state'] });
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    g.unavailable = graduationCause('the Conditional Access policies', e, CA_PERMISSION);
+    return;
+  }
+  const pick = (name: string): SnapshotCaPolicy | string => {
+    const found = all.filter((p) => p.displayName === name);
+    if (found.length === 1) return found[0]!;
+    return found.length === 0
+      ? `the Conditional Access policy "${name}" does not exist in the tenant: run pulumi up to deploy the graduated campaign's policies.`
+      : `${found.length} Conditional Access policies are named "${name}": rename or delete the extra ones so the run can tell which one applies.`;
+  };
+  const ro = pick(caPolicyName(campaign));
+  const en = pick(graduatedCaPolicyName(campaign));
+  if (typeof ro === 'string') g.unavailable = ro;
+  else g.reportOnlyPolicy = ro;
+  if (typeof en === 'string') g.unavailable ??= en;
+  else g.enabledPolicy = en;
+}
+
+/**
+ * The window's sign-ins (signin-list.md), summarised per member of the enforcement or graduated group: the report-only
+ * policy's results and the enabled policy's failures. Unreadable, or Conditional Access data omitted: `unavailable`.
+ */
+async function readGraduationSignIns(graph: GraphReader, g: GraduationSnapshot, members: ReadonlySet<string>): Promise<void> {
+  if (g.unavailable !== null || !g.reportOnlyPolicy || !g.enabledPolicy) return;
+  const ro = new SignInSummaries([g.reportOnlyPolicy.id], members);
+  const en = new SignInSummaries([g.enabledPolicy.id], members);
+  let r: { read: number; withoutCaData: number };
+  const roId = g.reportOnlyPolicy.id.toLowerCase();
+  let hidden = 0;
+  try {
+    r = await readSignIns(graph, { since: g.from, until: g.to }, (f) => {
+      ro.add(f);
+      en.add(f);
+      if (members.has(f.userId) && f.policies[roId] === 'unknownFutureValue') hidden++;
+    });
+  } catch (e) {
+    if (!(e instanceof GraphError)) throw e;
+    g.unavailable = graduationCause('the sign-in logs', e, SIGN_IN_PERMISSIONS);
+    return;
+  }
+  if (r.withoutCaData > 0) {
+    g.unavailable = `${r.withoutCaData} of ${r.read} sign-ins came without their Conditional Access results, so whether the policy would have blocked them is unknown: grant the identity the Microsoft Graph application permission ${CA_PERMISSION}.`;
+    return;
+  }
+  // Without the Prefer header's effect, report-only results read `unknownFutureValue`: a would-block is then invisible.
+  if (hidden > 0) {
+    g.unavailable = `${hidden} sign-in${hidden === 1 ? '' : 's'} of the campaign's users came with the report-only result hidden (unknownFutureValue): Graph did not honour the request header Prefer: include-unknown-enum-members, so whether the policy would have blocked them is unknown.`;
+    return;
+  }
+  const signIns: Record<string, ObservedSignIns> = {};
+  for (const [id, s] of ro.users) {
+    const e = en.users.get(id);
+    signIns[id] = {
+      signIns: s.signIns,
+      reportOnlySuccess: s.results.reportOnlySuccess,
+      reportOnlyFailure: s.results.reportOnlyFailure,
+      failure: e?.results.failure ?? 0,
+      failureApps: e && e.results.failure > 0 ? e.apps : [],
+      failureClientApps: e && e.results.failure > 0 ? e.clientApps : [],
+    };
+  }
+  g.signIns = signIns;
 }
 
 /**
@@ -253,6 +358,21 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     else if (recordable(e)) reads.record('enforcementGroup', e);
     else throw e;
   }
+  // Graduated campaigns only (reportOnly ones send no request more): the second group, then the policies and sign-ins.
+  let graduation: GraduationSnapshot | undefined;
+  if (campaign.spec.enforcement.mode === 'graduated' && opts.graduation && !reads.errors.length) {
+    const to = opts.graduation.now;
+    const observedDays = campaign.spec.enforcement.enableWhen.observedDays;
+    graduation = { group: null, members: [], observedDays, from: new Date(Date.parse(to) - observedDays * DAY_MS).toISOString(), to, reportOnlyPolicy: null, enabledPolicy: null, signIns: {}, unavailable: null };
+    try {
+      graduation.group = await findGraduatedGroup(graph, campaign.metadata.name);
+    } catch (e) {
+      if (e instanceof GraduatedGroupNotFoundError && opts.allowMissingGroup) graduation.unavailable = `${e.message} ${e.hint ?? ''}`.trim();
+      else if (e instanceof EnforcementGroupLookupError) reads.errors.push({ read: 'graduatedGroup', status: e.matches.length ? 409 : 404, code: e.name, message: e.message, hint: e.hint });
+      else if (recordable(e)) reads.record('graduatedGroup', e);
+      else throw e;
+    }
+  }
   const snapshot: TenantSnapshot = {
     enforcementGroup: group,
     enforcementGroupMembers: [],
@@ -265,8 +385,10 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     transitiveMembers: {},
     fido2Methods: {},
     readErrors: reads.errors,
+    ...(graduation ? { graduation } : {}),
   };
   if (reads.errors.length) return snapshot;
+  const g = graduation;
 
   const none = <T>() => Promise.resolve<T[]>([]);
   /** A paged collection, each item reduced by `keep` as its page arrives; [] with the failure recorded. */
@@ -300,10 +422,17 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md
     group ? collect<SnapshotDirectoryObject>('enforcementGroupMembers', `/groups/${group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)) : none<SnapshotDirectoryObject>(),
+    g?.group ? collect<SnapshotDirectoryObject>('graduatedGroupMembers', `/groups/${g.group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)).then((m) => void (g.members = m)) : undefined,
+    g && g.unavailable === null ? readCaPolicies(graph, campaign.metadata.name, g) : undefined,
   ]);
   if (reads.errors.length) return snapshot;
 
-  snapshot.transitiveMembers = await expandGroups(graph, groupsToExpand(campaign, snapshot), reads, intern);
+  const members = new Set<string>();
+  if (g) for (const m of [snapshot.enforcementGroupMembers, g.members]) for (const x of m) members.add(x.id.toLowerCase());
+  [snapshot.transitiveMembers] = await Promise.all([
+    expandGroups(graph, groupsToExpand(campaign, snapshot), reads, intern),
+    g ? readGraduationSignIns(graph, g, members) : undefined,
+  ]);
   if (reads.errors.length) return snapshot;
 
   snapshot.fido2Methods = await readFido2Methods(graph, fido2MethodReads(campaign, snapshot), reads);

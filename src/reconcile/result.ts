@@ -20,6 +20,8 @@ export interface RunCounts {
   passkeyRegistration: number;
   enforcementNotice: number;
   enforced: number;
+  /** Graduated campaigns: users moved on to the enabled policy's group (not counted in enforced). */
+  graduated: number;
   exceededGrace: number;
   excluded: number;
   /** Targeted users who could not be read this run (they made no move). */
@@ -47,6 +49,24 @@ export interface RunResult {
   /** Email: users due a notice that the sender mailboxes' daily limit had no room for; they wait for the next run. Absent when none. */
   notificationsDeferred?: { users: number; reason: string };
   prerequisites: Prerequisites | null;
+  /** Campaigns with spec.enforcement.mode graduated only. */
+  graduation?: GraduationResult;
+}
+
+/** A graduated campaign's run: the evidence, who graduated, who waits, and whose sign-ins the enabled policy blocked. */
+export interface GraduationResult {
+  /** false: the evidence could not be established this run, so nobody graduated (`cause` says why and what to do). */
+  available: boolean;
+  cause?: string;
+  observedDays: number;
+  /** The sign-in window read: [from, to). */
+  window?: { from: string; to: string };
+  /** Users who moved to the graduated group this run. */
+  graduated: number;
+  /** Users ready to graduate who wait for the next run (spec.enforcement.maxGraduationsPerRun). */
+  deferred: number;
+  /** Graduated users with sign-ins the enabled policy blocked in the window: reported, never removed. */
+  signInFailures: Array<{ userId: string; userPrincipalName: string; failures: number; apps: string[]; clientApps: string[] }>;
 }
 
 /**
@@ -67,7 +87,7 @@ export interface PlanDetail {
 }
 
 export function countStages(state: CampaignState, observation: Observation): RunCounts {
-  const counts: RunCounts = { targeted: observation.users.length, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, exceededGrace: 0, excluded: observation.excluded.length, unread: 0, blocked: 0 };
+  const counts: RunCounts = { targeted: observation.users.length, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0, exceededGrace: 0, excluded: observation.excluded.length, unread: 0, blocked: 0 };
   for (const u of observation.users) {
     const s = state.users[u.userId];
     if (u.readErrors.length) counts.unread++;

@@ -21,7 +21,7 @@ import { appendAll } from '../contracts/arrays';
 import { readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
-import { applyValve, previousTargeted, targetDrop } from '../engine/valve';
+import { applyGraduationValve, applyValve, previousTargeted, targetDrop } from '../engine/valve';
 import { applyMailBudget, mailCapacity, mailSends, type MailSend } from '../engine/mail-limits';
 import { warning, type RunWarning } from '../engine/warnings';
 import { RuntimeError } from '../errors';
@@ -32,7 +32,7 @@ import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { ExemptionCheckError } from './errors';
-import { countStages, type PlanDetail, type RunResult, type Transition } from './result';
+import { countStages, type GraduationResult, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
 
 export interface RunOptions {
@@ -126,7 +126,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
     }
 
-    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply });
+    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
     // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
     if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
     for (const w of observed.warnings) run.warnings.push(w);
@@ -147,8 +147,15 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     const valve = applyValve(decisions, max);
     const { deferred } = valve;
     if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
+    const maxGrad = campaign.spec.enforcement.maxGraduationsPerRun;
+    const gradValve = applyGraduationValve(valve.kept, maxGrad);
+    if (gradValve.deferred) run.warnings.push(warning('GraduationDeferred', `${gradValve.deferred} user${gradValve.deferred === 1 ? '' : 's'} ready to graduate to the enabled policy wait for the next run: spec.enforcement.maxGraduationsPerRun is ${maxGrad}.`));
+    const graduation = graduationResult(effective, observed.observation, gradValve.deferred);
+    for (const f of graduation?.signInFailures ?? []) {
+      run.warnings.push(warning('GraduatedSignInFailures', `${f.userPrincipalName}: graduated, and the enabled policy blocked ${f.failures} sign-in${f.failures === 1 ? '' : 's'} in the last ${graduation!.observedDays} days${f.apps.length ? ` (${f.apps.join(', ')})` : ''}; not removed from any group: check the applications and the user's passkey.`, f.userPrincipalName));
+    }
     const mailHistory = mailSends(current);
-    const mail = mailValve(run, channelConfig(opts), valve.kept, open, mailHistory);
+    const mail = mailValve(run, channelConfig(opts), gradValve.kept, open, mailHistory);
     const kept = mail.kept;
 
     if (!opts.apply) {
@@ -156,19 +163,23 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
       const after = applyEvents(structuredClone(state), wouldWrite);
       const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
-      const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !observed.groupMembers.has(d.userId.toLowerCase())).length;
+      const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !(d.group === 'graduated' ? observed.graduated?.members ?? new Set<string>() : observed.groupMembers).has(d.userId.toLowerCase())).length;
       const counts = countStages(after, observed.observation);
       if (opts.onPlan) {
         // A loop, not a spread: one event per user at a large tenant.
         const events: LedgerEvent[] = [{ v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: name, status: effective.spec.status }];
         for (const e of wouldWrite) events.push(e);
-        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...counts, notifications, groupAdds, deferred } });
+        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(effective, counts), notifications, groupAdds, deferred } });
         opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
       }
-      return result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites });
+      return result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: withGraduated(graduation, kept) });
     }
 
-    const groups = planGroupRecovery({ open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers });
+    const gradGroup = observed.graduated?.group ?? null;
+    const groups = planGroupRecovery({
+      open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
+      ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
+    });
     const done = await act({
       graph: opts.graph,
       campaign,
@@ -180,6 +191,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       kept,
       groups,
       group: observed.group,
+      graduatedGroup: gradGroup,
       channel: channelConfig(opts),
       recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
       postpone: opts.postpone,
@@ -200,6 +212,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       deferred,
       notificationsDeferred: mail.deferred,
       prerequisites: observed.prerequisites,
+      graduation: withGraduated(graduation, done.applied),
     });
   } finally {
     await lock?.release();
@@ -313,7 +326,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 /** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
 async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
-    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...r.counts, notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
+    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
   } catch (e) {
@@ -326,6 +339,13 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
   return result(run, r);
+}
+
+/** A run's counts as runFinished records them: a campaign that does not graduate records no `graduated` count (its ledger stays as it was). */
+function ledgerCounts(campaign: Campaign, counts: RunResult['counts']): Record<string, number> {
+  if (campaign.spec.enforcement.mode === 'graduated' || counts.graduated > 0) return { ...counts };
+  const { graduated: _none, ...rest } = counts;
+  return rest;
 }
 
 /** plan: every event, as before checkpoints. */
@@ -399,6 +419,30 @@ function mailValve(run: Run, cfg: ChannelConfig, kept: Decision[], open: OpenInt
   return { kept: r.kept, deferred: { users: r.deferred, reason } };
 }
 
+/**
+ * A graduated campaign's part of the run output: whether the evidence was established, and the graduated users whose
+ * sign-ins the enabled policy blocked (reported every run while it holds; they are never removed). null otherwise.
+ */
+function graduationResult(campaign: Campaign, o: Observation, deferred: number): GraduationResult | null {
+  if (campaign.spec.enforcement.mode !== 'graduated') return null;
+  const g = o.graduation;
+  if (!g || !g.available) return { available: false, cause: g && !g.available ? g.cause : 'the sign-in evidence was not read in this run.', observedDays: campaign.spec.enforcement.enableWhen.observedDays, graduated: 0, deferred, signInFailures: [] };
+  const signInFailures: GraduationResult['signInFailures'] = [];
+  for (const u of o.users) {
+    const s = g.users[u.userId];
+    if (u.inGraduatedGroup && s && s.failure > 0) signInFailures.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, failures: s.failure, apps: s.failureApps, clientApps: s.failureClientApps });
+  }
+  return { available: true, observedDays: g.observedDays, window: { from: g.from, to: g.to }, graduated: 0, deferred, signInFailures };
+}
+
+function withGraduated(g: GraduationResult | null, applied: readonly Decision[]): GraduationResult | null {
+  if (!g) return null;
+  let n = 0;
+  for (const d of applied) if (d.type === 'enterStage' && d.to === 'graduated') n++;
+  g.graduated = n;
+  return g;
+}
+
 function transitions(decisions: readonly Decision[]): Transition[] {
   const out: Transition[] = [];
   for (const d of decisions) {
@@ -408,7 +452,7 @@ function transitions(decisions: readonly Decision[]): Transition[] {
   return out;
 }
 
-type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred'>>;
+type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred'>> & { graduation?: GraduationResult | null };
 
 function result(run: Run, r: ResultFields): RunResult {
   const { campaign, graph } = run.opts;
@@ -427,5 +471,6 @@ function result(run: Run, r: ResultFields): RunResult {
     deferred: r.deferred,
     ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred } : {}),
     prerequisites: r.prerequisites,
+    ...(r.graduation ? { graduation: r.graduation } : {}),
   };
 }

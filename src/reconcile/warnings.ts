@@ -18,6 +18,7 @@ const SUMMARY: Partial<Record<WarningCode, (n: number) => string>> = {
   GroupAddFailed: (n) => `${n} users could not be added to the enforcement group; they stay in the enforcement notice and are retried next run`,
   RolledBack: (n) => `${n} users added to the enforcement group by an interrupted run were no longer due for enforcement; the adds were undone`,
   RollBackFailed: (n) => `${n} users left in the enforcement group by an interrupted run could not be removed; tried again next run`,
+  GraduatedSignInFailures: (n) => `${n} graduated users had sign-ins blocked by the enabled policy; none was removed from any group (the run output's graduation.signInFailures lists each)`,
   TargetUserMissing: (n) => `${n} target users do not exist in the tenant`,
   TargetGroupMissing: (n) => `${n} target groups do not exist; nobody is targeted through them`,
   ReadErrors: (n) => `${n} users made no move this run because a Graph read failed for them (campaign status lists them as unread)`,

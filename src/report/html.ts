@@ -32,6 +32,7 @@ const STAGE_COLOR: Record<Stage, string> = {
   passkeyRegistration: '#1d4ed8',
   enforcementNotice: '#7c3aed',
   enforced: '#15803d',
+  graduated: '#065f46',
 };
 const NOT_ENTERED = 'Not entered';
 const ALERT_LABEL: Record<AlertKind, string> = {
@@ -40,6 +41,7 @@ const ALERT_LABEL: Record<AlertKind, string> = {
   NotInEnforcementGroup: 'Not in enforcement group',
   Unreachable: 'Unreachable',
   AccountDisabled: 'Account disabled',
+  GraduatedSignInFailures: 'Graduated, sign-ins failing',
 };
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
@@ -84,7 +86,7 @@ function countLink(n: number, filter: Record<string, string>, count: string | nu
   return `<a class="count${cls ? ` ${cls}` : ''}" href="${escapeHtml(usersHref(filter))}"${count ? ` data-count="${count}"` : ''} aria-label="${escapeHtml(`${fmt(n)} ${what}: show them in the user table`)}">${fmt(n)}</a>`;
 }
 
-const STAGE_KEY: Record<Stage, string> = { deviceUpdate: 'deviceUpdate', passkeyRegistration: 'passkeyRegistration', enforcementNotice: 'enforcementNotice', enforced: 'enforced' };
+const STAGE_KEY: Record<Stage, string> = { deviceUpdate: 'deviceUpdate', passkeyRegistration: 'passkeyRegistration', enforcementNotice: 'enforcementNotice', enforced: 'enforced', graduated: 'graduated' };
 
 /** The funnel as HTML rows: labels wrap at any width; bars are small SVGs (no inline style under the CSP). */
 function funnelHtml(r: StatusReport): string {
@@ -147,7 +149,7 @@ function timelineSvg(daily: DayCounts[]): string {
   if (daily.length === 0) return '<p class="muted">No reconcile run has been recorded yet.</p>';
   const W = 960, H = 280, L = 52, R = 12, T = 12, B = 44;
   const pw = W - L - R, ph = H - T - B;
-  const order: Stage[] = ['enforced', 'enforcementNotice', 'passkeyRegistration', 'deviceUpdate'];
+  const order: Stage[] = ['graduated', 'enforced', 'enforcementNotice', 'passkeyRegistration', 'deviceUpdate'];
   const totals = daily.map((d) => order.reduce((s, k) => s + d[k], 0));
   const max = niceMax(maxOf(totals));
   const step = pw / daily.length;

@@ -72,6 +72,7 @@ export interface DayCounts {
   passkeyRegistration: number;
   enforcementNotice: number;
   enforced: number;
+  graduated: number;
   exceededGrace: number;
   /** Reconcile runs that finished that day (0: the counts carry over from the day before). */
   runs: number;
@@ -184,7 +185,7 @@ function leanUser(ou: ObservedUser, devices: ObservedUser['devices']): ObservedU
 }
 
 function deadlineOf(campaign: Campaign, u: UserState): string | null {
-  if (!inCampaign(u) || u.stage === 'enforced') return null;
+  if (!inCampaign(u) || u.stage === 'enforced' || u.stage === 'graduated') return null;
   const s = campaign.spec.stages;
   const days = u.stage === 'enforcementNotice' ? s.enforcement.noticeDays : s[u.stage].gracePeriodDays;
   return dayDate(dayOf(u.stageSince) + days + u.extensionDays);
@@ -213,7 +214,7 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   const state = emptyState();
   const stageOf = new Map<string, Stage>();
   const exceeded = new Map<string, string>();
-  const totals: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  const totals: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
   const days = new Map<number, DayCounts>();
   const snapshot = (day: number, finished: boolean) => {
     const prev = days.get(day);
@@ -313,6 +314,7 @@ const ALERT_TEXT: Record<Exclude<AlertKind, 'AccountDisabled'>, { severity: Repo
   EnforcedWithoutPasskey: { severity: 'error', one: 'enforced user has no passkey any more and cannot satisfy the phishing-resistant policy', many: 'enforced users have no passkey any more and cannot satisfy the phishing-resistant policy' },
   NotInEnforcementGroup: { severity: 'error', one: 'enforced user is no longer in the enforcement group', many: 'enforced users are no longer in the enforcement group' },
   Unreachable: { severity: 'error', one: 'user is unreachable (no mailbox, or notices not delivered) and is held: never enforced without a delivered enforcement notice', many: 'users are unreachable (no mailbox, or notices not delivered) and are held: never enforced without a delivered enforcement notice' },
+  GraduatedSignInFailures: { severity: 'error', one: 'graduated user has sign-ins blocked by the enabled policy', many: 'graduated users have sign-ins blocked by the enabled policy' },
   OutsideFido2PolicyScope: { severity: 'warning', one: 'targeted user is outside the FIDO2 (passkey) policy scope and cannot register a passkey', many: 'targeted users are outside the FIDO2 (passkey) policy scope and cannot register a passkey' },
 };
 
@@ -479,6 +481,7 @@ export const STAGE_TITLE: Record<Stage, string> = {
   passkeyRegistration: 'Passkey registration',
   enforcementNotice: 'Enforcement notice',
   enforced: 'Enforced',
+  graduated: 'Graduated',
 };
 
 export const READINESS_TITLE: Record<ReadinessCategory, string> = {

@@ -110,7 +110,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
   const devicesBelowMinimum = {} as Record<OsPlatform, number>;
   for (const p of Object.keys(campaign.spec.devices.minimumOs) as OsPlatform[]) devicesBelowMinimum[p] = 0;
   const groups = new Map<string, DeviceVersionGroup & { owners: Set<string> }>();
-  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0 };
+  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
   let outOfFido2Scope = 0;
   let disabled = 0;
   const below = (userId: string, d: DeviceBelowMinimum) => {
@@ -128,7 +128,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
     const u = after.users[ou.userId];
     const inside = inCampaign(u);
     if (inside) stages[u.stage]++;
-    const enforced = inside && u.stage === 'enforced';
+    const enforced = inside && (u.stage === 'enforced' || u.stage === 'graduated');
     if (enforced) readiness.alreadyEnforced++;
     if (ou.readErrors.length > 0) {
       if (!enforced) readiness.unassessed++;

@@ -18,7 +18,8 @@ const ALLOWED: AllowedTable = {
   ledger: ['contracts', 'errors'],
   engine: ['contracts', 'campaign/types', 'ledger/events', 'errors'],
   graph: ['errors'],
-  observe: ['graph', 'engine', 'campaign', 'contracts', 'errors'],
+  // impact/signins: graduated campaigns read the sign-in logs the way `campaign impact` does.
+  observe: ['graph', 'engine', 'campaign', 'contracts', 'errors', 'impact/signins'],
   notify: ['campaign', 'graph', 'contracts', 'errors'],
   act: ['graph', 'notify', 'ledger', 'engine', 'campaign', 'contracts', 'errors'],
   reconcile: ['observe', 'act', 'engine', 'ledger', 'graph', 'notify', 'campaign', 'contracts', 'errors'],

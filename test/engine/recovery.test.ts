@@ -16,7 +16,7 @@ function entered(id: string, to: Stage, runId = 'r0'): LedgerEvent {
 function intent(id: string, groupId = GROUP): GroupAddIntentEvent {
   return { v: 1, type: 'groupAddIntent', at: AT, runId: 'r1', userId: id, userPrincipalName: upn(id), groupId };
 }
-function sent(id: string, stage: Stage, channel: 'teams' | 'email' | 'none' | undefined = 'teams'): NotificationSentEvent {
+function sent(id: string, stage: Exclude<Stage, 'graduated'>, channel: 'teams' | 'email' | 'none' | undefined = 'teams'): NotificationSentEvent {
   return { v: 1, type: 'notificationSent', at: AT, runId: 'r1', userId: id, userPrincipalName: upn(id), key: `c:${id}:${stage}:1`, kind: stage, stage, sequence: 1, ...(channel ? { channel } : {}) };
 }
 function enforce(id: string): Decision[] {

@@ -22,7 +22,7 @@ const run = (d: number, id: string, body: LedgerEvent[]): LedgerEvent[] => [
 ];
 const enter = (d: number, runId: string, who: typeof ada, from: Stage | null, to: Stage, reason: string): LedgerEvent =>
   ({ v: 1, type: 'userEnteredStage', at: day(d), runId, ...who, from, to, reason, message: reason });
-const sent = (d: number, runId: string, who: typeof ada, stage: Stage, sequence = 1): LedgerEvent =>
+const sent = (d: number, runId: string, who: typeof ada, stage: Exclude<Stage, 'graduated'>, sequence = 1): LedgerEvent =>
   ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage, stage, sequence });
 const outcome = (d: number, runId: string, who: typeof ada, stage: Stage, result: 'delivered' | 'failed', sequence = 1): LedgerEvent =>
   ({ v: 1, type: 'notificationOutcome', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, channel: 'teams', outcome: result });

@@ -42,7 +42,7 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
   const per = Math.ceil(users / (FIRST.length * LAST.length));
   const width = String(per - 1).length;
   const list: StatusUser[] = new Array<StatusUser>(users);
-  const counts = { targeted: users, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, exceededGrace: 0, excluded: 0, unread: 0, blocked: 0 };
+  const counts = { targeted: users, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0, exceededGrace: 0, excluded: 0, unread: 0, blocked: 0 };
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
   const kinds: Array<'deviceUpdate' | 'passkeyRegistration' | 'enforcementNotice' | 'enforced'> = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced'];
   for (let i = 0; i < users; i++) {
@@ -88,7 +88,7 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
   }
   const daily = Array.from({ length: days }, (_, d) => {
     const f = (d + 1) / days;
-    return { date: date(d), deviceUpdate: Math.round(counts.deviceUpdate * f), passkeyRegistration: Math.round(counts.passkeyRegistration * f), enforcementNotice: Math.round(counts.enforcementNotice * f), enforced: Math.round(counts.enforced * f), exceededGrace: Math.round(counts.exceededGrace * f), runs: 1 };
+    return { date: date(d), deviceUpdate: Math.round(counts.deviceUpdate * f), passkeyRegistration: Math.round(counts.passkeyRegistration * f), enforcementNotice: Math.round(counts.enforcementNotice * f), enforced: Math.round(counts.enforced * f), graduated: 0, exceededGrace: Math.round(counts.exceededGrace * f), runs: 1 };
   });
   const report: StatusReport = {
     campaign: 'admins-passkeys', status: 'inProgress', counts, users: list, estimatedEnd: date(days + 40),

@@ -23,7 +23,7 @@ const run = (d: number, id: string, body: LedgerEvent[], ok: boolean | null = tr
 ];
 const enter = (d: number, runId: string, who: typeof ada, from: Stage | null, to: Stage, reason = 'R'): LedgerEvent =>
   ({ v: 1, type: 'userEnteredStage', at: day(d), runId, ...who, from, to, reason, message: reason });
-const notified = (d: number, runId: string, who: typeof ada, stage: Stage, sequence = 1): LedgerEvent =>
+const notified = (d: number, runId: string, who: typeof ada, stage: Exclude<Stage, 'graduated'>, sequence = 1): LedgerEvent =>
   ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage, stage, sequence });
 
 function ledger(): LedgerEvent[] {

@@ -57,10 +57,15 @@ export function formatRun(r: RunResult, overview?: PlanOverview): string {
   const c = r.counts;
   const lines = [
     `${r.applied ? 'reconcile' : 'plan'} ${r.campaign} at ${r.now} (${r.status}${r.applied ? '' : ', nothing written'})`,
-    `  targeted ${c.targeted} · device update ${c.deviceUpdate} · passkey registration ${c.passkeyRegistration} · enforcement notice ${c.enforcementNotice} · enforced ${c.enforced}`,
+    `  targeted ${c.targeted} · device update ${c.deviceUpdate} · passkey registration ${c.passkeyRegistration} · enforcement notice ${c.enforcementNotice} · enforced ${c.enforced}${r.graduation ? ` · graduated ${c.graduated}` : ''}`,
     `  exceeded grace ${c.exceededGrace} · excluded ${c.excluded} · blocked by FIDO2 policy ${c.blocked} · unread ${c.unread}`,
     `  ${r.notifications} notification${r.notifications === 1 ? '' : 's'}${r.applied ? ' sent' : ' to send'}, ${r.groupAdds} ${r.applied ? 'added to' : 'to add to'} the enforcement group, ${r.graphRequests} Graph requests`,
   ];
+  const g = r.graduation;
+  if (g?.available) {
+    lines.push(`  graduation: ${g.graduated} ${r.applied ? 'moved' : 'to move'} to the graduated group (enabled policy)${g.deferred ? `, ${g.deferred} waiting for the next run` : ''}; sign-ins read ${g.window!.from} to ${g.window!.to}`);
+    for (const f of g.signInFailures) lines.push(`    ${f.userPrincipalName}: graduated, ${f.failures} sign-in${f.failures === 1 ? '' : 's'} blocked by the enabled policy${f.apps.length ? ` (${f.apps.join(', ')}; ${f.clientApps.join(', ')})` : ''}`);
+  }
   if (overview) {
     const o = overview;
     const below = Object.entries(o.devicesBelowMinimum).filter(([, n]) => n > 0).map(([p, n]) => `${p} ${n}`).join(', ');
