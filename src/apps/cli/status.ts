@@ -62,9 +62,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // --html reads every event (the user timelines); text and JSON keep the faster overview read.
   const html = stringFlag(p, 'html');
   const ledger = await atPath(await stateUse(p, io), () => (html !== undefined ? readDashboardLedger : readReportLedger)(store, campaign.metadata.name));
-  const { events, notificationsByRun, observation, delivery, warnings } = ledger;
+  const { events, notificationsByRun, observation, delivery, impact, warnings } = ledger;
   checkLedgerFor('status', campaign, store, events, io);
-  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, now, ledgerWarnings: warnings });
+  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
