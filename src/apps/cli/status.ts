@@ -18,12 +18,14 @@ import { checkLedgerFor } from './ledger-checks';
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--csv FILE [--stuck]] [--now ISO]
 
 The campaign overview: targeted users, users per stage, exceeded grace periods, readiness, the estimated
-end date and outlook, alerts, and every user's stage. Reads only the ledger and the last run's observation
-snapshot in --state; never calls Microsoft Graph.
+end date and outlook, the sign-in impact of the policy, alerts, and every user's stage. Reads only the ledger,
+the last run's observation snapshot and the last impact report (campaign impact --record) in --state; never
+calls Microsoft Graph.
 
   --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
   --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
-  --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, … }
+  --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, …,
+                         impact } (impact: the recorded report with ageDays and stale, or null)
   --markdown FILE        write a Markdown summary (counts, changes in the last run, exceeded grace, alerts),
                          e.g. --markdown "$GITHUB_STEP_SUMMARY"
   --html FILE            write the self-contained HTML dashboard
