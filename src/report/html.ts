@@ -11,7 +11,7 @@ import type { Campaign } from '../campaign/types';
 import { ALERT_KINDS } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
-import { isLegacyClientApp, measuredAt, percentOf, tally } from './impact';
+import { gateText, isLegacyClientApp, measuredAt, percentOf, policyStateText, tally } from './impact';
 import { DELIVERY_OUTCOME_TITLE, deliveryText, graduatedCount, READINESS_TITLE, shownStages, stageCount, type DayCounts, type StatusReport, type StatusUser } from './model';
 import { alertLabel, GRADUATED, hasStage, stageIndex, stageTitle } from './stages';
 import type { DashboardDetail } from './timeline';
@@ -485,10 +485,10 @@ function impactHtml(r: StatusReport): string {
   const u = im.users;
   const at = measuredAt(im);
   const out: string[] = [];
-  out.push(`<p class="verdict ${im.gate.met ? 'met' : 'not-met'}" data-impact="gate"><strong>Gate ${im.gate.met ? 'met' : 'not met'}</strong>: ${escapeHtml(im.gate.reason)}</p>`);
+  out.push(`<p class="verdict ${im.gate.met ? 'met' : 'not-met'}" data-impact="gate"><strong>Gate ${im.gate.met ? 'met' : 'not met'}</strong>: ${escapeHtml(gateText(im))}</p>`);
   const age = im.ageDays === null ? '' : im.ageDays === 0 ? ' (today)' : ` (${im.ageDays} day${im.ageDays === 1 ? '' : 's'} ago)`;
   out.push(`<p class="muted">The campaign file asks for ${gate} (<code>spec.enforcement.enableWhen</code>). ` +
-    `Measured ${at ? timeHtml(at) : 'at an unknown time'}${age} over ${im.days} days, while the policy was ${im.policyState === 'enabled' ? 'enabled' : 'report-only'}.` +
+    `Measured ${at ? timeHtml(at) : 'at an unknown time'}${age} over ${im.days} days, while the policy was ${escapeHtml(policyStateText(im, r.enforcement.policyState))}.` +
     `${im.stale ? `<span class="tag" data-impact="stale">Stale</span> Run ${howTo} again before relying on it.` : ''}</p>`);
   const share = percentOf(u.wouldBlock, u.observed);
   const figures = [

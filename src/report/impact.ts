@@ -1,7 +1,6 @@
 // The impact report as the status reports read it: the snapshot `campaign impact --record` (and a graduated
 // campaign's reconcile) saves in the state as `impact`. Its shape is the `campaign impact --json` object plus
 // a few optional extras; the report layer reads it from the store and never runs the measurement itself.
-import type { PolicyState } from '../campaign/types';
 import { DAY_MS } from '../engine/time';
 
 /** The state snapshot's name. */
@@ -11,8 +10,14 @@ export const IMPACT_SNAPSHOT = 'impact';
 export interface ImpactWouldBlockUser {
   userId: string;
   userPrincipalName: string;
+  /** Applications and client types (Graph clientAppUsed) of the sign-ins it would block. */
   apps: string[];
   clientApps: string[];
+  /** The legacy clients among clientApps (they cannot use a passkey). */
+  legacyClientApps?: string[];
+  /** How many of the user's sign-ins it would block, and the newest one. */
+  signIns?: number;
+  lastAt?: string;
 }
 
 /** `campaign impact --json` (users counted per result of the campaign's policy), as saved in the state. */
@@ -34,7 +39,8 @@ export interface ImpactSnapshot {
     noPasskeySignIn: number;
   };
   wouldBlock: ImpactWouldBlockUser[];
-  gate: { met: boolean; reason: string };
+  /** The verdict against spec.enforcement.enableWhen: `reason` a constant (or a sentence), `message` the sentence. */
+  gate: { met: boolean; reason: string; message?: string; observedDays?: number; maxWouldBlockUsersPercent?: number; wouldBlockPercent?: number | null; coveredDays?: number };
   /** When it was measured (ISO). */
   at?: string;
   window?: { from: string; to: string };
@@ -42,8 +48,11 @@ export interface ImpactSnapshot {
   members?: number;
   /** Members without any sign-in in the window. */
   unobserved?: number;
-  /** The policy's state when measured. */
-  policyState?: PolicyState;
+  /** The policy's state when measured, as Graph names it (enabledForReportingButNotEnforced, enabled). */
+  policyState?: string;
+  policyName?: string;
+  /** Members of the graduated group when measured (graduated mode); null when unknown. */
+  graduated?: number | null;
 }
 
 /** The impact snapshot in `status --json`: the snapshot as saved, plus how old it is. */
@@ -92,7 +101,9 @@ export function parseImpactSnapshot(raw: unknown): ParsedImpact {
   if (win !== undefined && !(isObject(win) && typeof win.from === 'string' && typeof win.to === 'string')) delete impact.window;
   if (raw.members !== undefined && !isCount(raw.members)) delete impact.members;
   if (raw.unobserved !== undefined && !isCount(raw.unobserved)) delete impact.unobserved;
-  if (raw.policyState !== undefined && raw.policyState !== 'reportOnly' && raw.policyState !== 'enabled') delete impact.policyState;
+  if (raw.policyState !== undefined && typeof raw.policyState !== 'string') delete impact.policyState;
+  if (raw.graduated !== undefined && raw.graduated !== null && !isCount(raw.graduated)) delete impact.graduated;
+  if (typeof g.message !== 'string') delete (impact.gate as { message?: unknown }).message;
   return { ok: true, impact };
 }
 
@@ -133,11 +144,20 @@ export function tally(list: readonly ImpactWouldBlockUser[], key: 'apps' | 'clie
   return [...n].map(([name, users]) => ({ name, users })).sort((a, b) => b.users - a.users || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
 }
 
-/** "3.2 %" of `of`; '' when `of` is 0. */
+/** "7.5 %" of `of` (one decimal at most, as `campaign impact` prints it); '' when `of` is 0. */
 export function percentOf(n: number, of: number): string {
-  if (of <= 0) return '';
-  const p = (100 * n) / of;
-  return `${p === 0 || p >= 10 ? Math.round(p) : p.toFixed(1)} %`;
+  return of > 0 ? `${Math.round((1000 * n) / of) / 10} %` : '';
+}
+
+/** The gate's verdict as a sentence: its message, else its reason. */
+export function gateText(impact: ImpactSnapshot): string {
+  return impact.gate.message ?? impact.gate.reason;
+}
+
+/** The policy's state when measured, as people say it; `fallback` (the campaign file's) when the report does not say. */
+export function policyStateText(impact: ImpactSnapshot, fallback: string): string {
+  const s = impact.policyState ?? fallback;
+  return s === 'enabledForReportingButNotEnforced' || s === 'reportOnly' ? 'report-only' : s;
 }
 
 /** How to get a report: one sentence with the command. */

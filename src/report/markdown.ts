@@ -2,7 +2,7 @@
 // ledger, the observation and an explicit `now` go in) and bounded: tables stop at MAX_ROWS, far under
 // GitHub's 65,536-character comment limit.
 import { DELIVERY_OUTCOME_TITLE, deliveryText, graduatedCount, READINESS_TITLE, shownStages, stageCount, type StatusReport } from './model';
-import { impactHowTo, isLegacyClientApp, percentOf, tally } from './impact';
+import { gateText, impactHowTo, isLegacyClientApp, percentOf, policyStateText, tally } from './impact';
 import { stageTitle } from './stages';
 import { ageText, earliestNote, gateNeeds, stageText } from './text';
 import { appendAll } from '../contracts/arrays';
@@ -183,10 +183,10 @@ function impactSection(r: StatusReport): string[] {
     return out;
   }
   const when = im.at ?? im.window?.to ?? null;
-  out.push(`**Gate ${im.gate.met ? 'met' : 'not met'}**: ${md(im.gate.reason)}`);
+  out.push(`**Gate ${im.gate.met ? 'met' : 'not met'}**: ${md(gateText(im))}`);
   out.push('');
   out.push(`Needs ${md(gateNeeds(r))} (${code('spec.enforcement.enableWhen')}). Measured ${when ?? 'at an unknown time'}${im.ageDays !== null ? ` (${ageText(im.ageDays)})` : ''} over ${im.days} days, ` +
-    `policy ${im.policyState === 'enabled' ? 'enabled' : 'report-only'}${im.stale ? `. **Stale**: run ${code(`campaign impact --campaign ${r.campaign} --record`)} again before relying on it` : ''}.`);
+    `policy ${md(policyStateText(im, r.enforcement.policyState))}${im.stale ? `. **Stale**: run ${code(`campaign impact --campaign ${r.campaign} --record`)} again before relying on it` : ''}.`);
   out.push('');
   const u = im.users;
   const rows: string[][] = [

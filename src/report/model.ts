@@ -568,7 +568,7 @@ export function shownStages(r: StatusReport): Stage[] {
   return STAGES.filter((s) => (s as string) !== GRADUATED || r.enforcement.mode === 'graduated' || stageCount(r, s) > 0);
 }
 
-/** Users in the graduated stage (0 while the vocabulary has no such stage). */
+/** Users in the graduated stage; while the vocabulary has no such stage, the graduated group's members the impact report counted. */
 export function graduatedCount(r: StatusReport): number {
-  return hasStage(GRADUATED) ? stageCount(r, GRADUATED as Stage) : 0;
+  return hasStage(GRADUATED) ? stageCount(r, GRADUATED as Stage) : (r.impact?.graduated ?? 0);
 }

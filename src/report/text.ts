@@ -1,6 +1,6 @@
 // `campaign status` for a terminal: aligned tables a person reads top to bottom.
 import type { Stage } from '../engine/types';
-import { impactHowTo, isLegacyClientApp, percentOf, tally, type ImpactStatus } from './impact';
+import { gateText, impactHowTo, isLegacyClientApp, percentOf, policyStateText, tally, type ImpactStatus } from './impact';
 import { deliveryText, graduatedCount, shownStages, stageCount, type StatusReport, type StatusUser } from './model';
 import { stageTitle } from './stages';
 
@@ -128,8 +128,8 @@ export function impactText(r: StatusReport): string[] {
   const u = im.users;
   const out: string[] = [];
   const when = im.at ?? im.window?.to ?? null;
-  out.push(`Sign-in impact of the ${im.policyState === 'enabled' ? 'enabled' : 'report-only'} policy over ${im.days} days, measured ${when ?? 'at an unknown time'}${im.ageDays !== null ? ` (${ageText(im.ageDays)})` : ''}:`);
-  out.push(`  Gate ${im.gate.met ? 'met' : 'not met'}: ${im.gate.reason}`);
+  out.push(`Sign-in impact of the ${policyStateText(im, r.enforcement.policyState)} policy over ${im.days} days, measured ${when ?? 'at an unknown time'}${im.ageDays !== null ? ` (${ageText(im.ageDays)})` : ''}:`);
+  out.push(`  Gate ${im.gate.met ? 'met' : 'not met'}: ${gateText(im)}`);
   out.push(`  Needs ${gateNeeds(r)} (spec.enforcement.enableWhen).`);
   const members = im.members !== undefined ? ` of ${im.members} in the enforcement group` : '';
   const share = percentOf(u.wouldBlock, u.observed);

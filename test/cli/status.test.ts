@@ -128,8 +128,8 @@ describe('campaign status', () => {
       campaign: 'admins-passkeys', policyId: 'p-1', days: 14,
       users: { observed: 11, satisfied: 10, interrupted: 0, wouldBlock: 1, noPasskeySignIn: 1 },
       wouldBlock: [{ userId: 'u-x', userPrincipalName: 'pat@contoso.com', apps: ['Office 365 Exchange Online'], clientApps: ['Exchange ActiveSync'] }],
-      gate: { met: false, reason: '1 of 11 observed users (9.1 %) would be blocked; at most 1 % may be.' },
-      at: '2026-12-27T07:00:00.000Z', policyState: 'reportOnly',
+      gate: { met: false, reason: 'TooManyWouldBlock', message: '1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).' },
+      at: '2026-12-27T07:00:00.000Z', policyState: 'enabledForReportingButNotEnforced',
     };
     await new FileStore({ dir: copy }).writeSnapshot('admins-passkeys', IMPACT_SNAPSHOT, impact);
     const at = async (args: string[]) => {
@@ -144,13 +144,13 @@ describe('campaign status', () => {
     const text = (await at([])).out.split('\n');
     const from = text.indexOf('Sign-in impact of the report-only policy over 14 days, measured 2026-12-27T07:00:00.000Z (3 days ago):');
     expect(from).toBeGreaterThan(0);
-    expect(text.slice(from + 1, from + 3)).toEqual(['  Gate not met: 1 of 11 observed users (9.1 %) would be blocked; at most 1 % may be.', '  Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (spec.enforcement.enableWhen).']);
+    expect(text.slice(from + 1, from + 3)).toEqual(['  Gate not met: 1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).', '  Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (spec.enforcement.enableWhen).']);
     expect(text).toContain('  Would be blocked: pat@contoso.com');
     expect(text).toContain('  Client types: Exchange ActiveSync (legacy, 1 user)');
     expect(text).toContain('  Stale: measured 3 days ago; run `campaign impact --campaign admins-passkeys --record` again before relying on it.');
     const md = path.join(tmp, 'impact-summary.md');
     expect((await at(['--markdown', md])).code).toBe(0);
-    expect(fs.readFileSync(md, 'utf8')).toContain('### Sign-in impact\n\n**Gate not met**: 1 of 11 observed users (9.1 %) would be blocked; at most 1 % may be.');
+    expect(fs.readFileSync(md, 'utf8')).toContain('### Sign-in impact\n\n**Gate not met**: 1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).');
     // Without one, the text says how to get it.
     expect((await status([])).out).toContain('\nSign-in impact: no impact report yet; run `campaign impact --campaign admins-passkeys --record` to measure');
     expect(JSON.parse((await status(['--json'])).out).impact).toBeNull();

@@ -54,8 +54,8 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     impact = {
       campaign: demo.campaign.metadata.name, policyId: '6f1c9c55-2c59-4b8e-9b1e-0c3e6d0b1a01', days: 14,
       users: { observed: 301, satisfied: 287, interrupted: 9, wouldBlock: blocked.length, noPasskeySignIn: 23 },
-      wouldBlock: blocked, gate: { met: false, reason: `${blocked.length} of 301 observed users would be blocked (more than 1 %).` },
-      at: '2027-01-05T06:30:00.000Z', window: { from: '2026-12-22T06:30:00.000Z', to: '2027-01-05T06:30:00.000Z' }, members: 312, unobserved: 11, policyState: 'reportOnly',
+      wouldBlock: blocked, gate: { met: false, reason: 'TooManyWouldBlock', message: `${blocked.length} observed users of 301 had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).` },
+      at: '2027-01-05T06:30:00.000Z', window: { from: '2026-12-22T06:30:00.000Z', to: '2027-01-05T06:30:00.000Z' }, members: 312, unobserved: 11, policyState: 'enabledForReportingButNotEnforced',
     };
     await demo.store.writeSnapshot(demo.campaign.metadata.name, IMPACT_SNAPSHOT, impact);
 
@@ -140,7 +140,7 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     for (const [key, n] of Object.entries(shown)) expect({ key, shown: await countShown(key) }).toEqual({ key, shown: n });
     const panel = page.locator('section#impact');
     expect(await panel.locator('h2').innerText()).toBe('Sign-in impact of the Conditional Access policy');
-    expect(await panel.locator('[data-impact="gate"]').innerText()).toBe(`Gate not met: ${impact.gate.reason}`);
+    expect(await panel.locator('[data-impact="gate"]').innerText()).toBe(`Gate not met: ${impact.gate.message}`);
     expect(await panel.locator('[data-impact="stale"]').count()).toBe(0);
     expect(await panel.locator('time').first().getAttribute('datetime')).toBe(impact.at);
     // Client types: the legacy ones marked, each with its number of would-block users.

@@ -33,16 +33,17 @@ function impact(): Record<string, unknown> {
     days: 14,
     users: { observed: 40, satisfied: 35, interrupted: 2, wouldBlock: 3, noPasskeySignIn: 5 },
     wouldBlock: [
-      { userId: 'u-cy', userPrincipalName: 'Cy@contoso.com', apps: ['Office 365 Exchange Online'], clientApps: ['Exchange ActiveSync'] },
+      { userId: 'u-cy', userPrincipalName: 'Cy@contoso.com', apps: ['Office 365 Exchange Online'], clientApps: ['Exchange ActiveSync'], legacyClientApps: ['Exchange ActiveSync'], legacy: true, signIns: 6, lastAt: day(2.9) },
       { userId: 'u-x', userPrincipalName: 'xavier@contoso.com', apps: ['Office 365 Exchange Online', 'Azure Portal'], clientApps: ['IMAP4', 'Browser'] },
       { userId: 'u-y', userPrincipalName: 'yara@contoso.com', apps: ['Azure Portal'], clientApps: ['Browser'] },
     ],
-    gate: { met: false, reason: '3 of 40 observed users (7.5 %) would be blocked; at most 1 % may be.' },
+    gate: { met: false, reason: 'TooManyWouldBlock', message: '3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).', observedDays: 14, maxWouldBlockUsersPercent: 1, wouldBlockPercent: 7.5, coveredDays: 14 },
     at: day(3),
     window: { from: day(-11), to: day(3) },
     members: 42,
     unobserved: 2,
-    policyState: 'reportOnly',
+    policyState: 'enabledForReportingButNotEnforced',
+    graduated: null,
     somethingNewer: { kept: true },
   };
 }
@@ -96,7 +97,7 @@ describe('the impact report in the status model', () => {
     const r = report({ impact: other, now: day(4) });
     expect(r.impact).toBeNull();
     expect(r.warnings).toEqual(['The recorded impact report is of the campaign helpdesk-passkeys, not admins-passkeys: run campaign impact --campaign admins-passkeys --record.']);
-    const odd = report({ impact: { ...impact(), members: 'many', policyState: 'on' }, now: day(4) }).impact!;
+    const odd = report({ impact: { ...impact(), members: 'many', policyState: 7 }, now: day(4) }).impact!;
     expect(odd).not.toHaveProperty('members');
     expect(odd).not.toHaveProperty('policyState');
     expect(odd.users.wouldBlock).toBe(3);
@@ -106,7 +107,7 @@ describe('the impact report in the status model', () => {
     const r = report({ impact: impact(), now: day(4.5) });
     expect(impactText(r)).toEqual([
       'Sign-in impact of the report-only policy over 14 days, measured 2026-12-04T06:00:00.000Z (1 day ago):',
-      '  Gate not met: 3 of 40 observed users (7.5 %) would be blocked; at most 1 % may be.',
+      '  Gate not met: 3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).',
       '  Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (spec.enforcement.enableWhen).',
       '  Observed users 40 of 42 in the enforcement group · satisfied 35 · interrupted 2 · would block 3 (7.5 %) · no passkey sign-in 5 · no sign-in 2',
       '  Would be blocked: Cy@contoso.com, xavier@contoso.com, yara@contoso.com',
@@ -139,7 +140,7 @@ describe('the impact report in the status model', () => {
 
   it('renders the Markdown section: verdict, the gate, counts, the would-block users with legacy clients marked', () => {
     const md = renderMarkdown(report({ impact: impact(), now: day(10) }));
-    expect(md).toContain('### Sign-in impact\n\n**Gate not met**: 3 of 40 observed users (7.5 %) would be blocked; at most 1 % may be.\n');
+    expect(md).toContain('### Sign-in impact\n\n**Gate not met**: 3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).\n');
     expect(md).toContain('Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (`spec.enforcement.enableWhen`). Measured 2026-12-04T06:00:00.000Z (7 days ago) over 14 days, policy report-only. **Stale**: run `campaign impact --campaign admins-passkeys --record` again before relying on it.');
     expect(md).toContain('| Enforcement group members | 42 |\n| Observed users (signed in during the window) | 40 |\n| Satisfied the policy | 35 |\n| Interrupted (asked for more) | 2 |\n| Would be blocked (7.5 % of observed) | 3 |\n| No passkey sign-in in the window | 5 |\n| Members without any sign-in | 2 |');
     expect(md).toContain('| `xavier@contoso.com` | Office 365 Exchange Online, Azure Portal | IMAP4 (legacy), Browser |');
@@ -153,7 +154,7 @@ describe('the impact report in the status model', () => {
     const shown = (key: string) => new RegExp(`data-count="${key}"[^>]*>([\\d,]+)<`).exec(panel)?.[1];
     expect([shown('impactObserved'), shown('impactSatisfied'), shown('impactInterrupted'), shown('impactWouldBlock'), shown('impactNoPasskey'), shown('impactUnobserved')]).toEqual(['40', '35', '2', '3', '5', '2']);
     expect(panel).toContain('href="#users?impact=wouldBlock"');
-    expect(panel).toContain('<strong>Gate not met</strong>: 3 of 40 observed users (7.5 %) would be blocked; at most 1 % may be.');
+    expect(panel).toContain('<strong>Gate not met</strong>: 3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).');
     expect(panel).toContain('<tr data-client="Exchange ActiveSync" data-legacy="true">');
     expect(panel).toContain('<tr data-client="Browser"><td>Browser</td>');
     expect(panel).toContain('2 of the users it would block are not in the user table');
