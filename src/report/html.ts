@@ -147,7 +147,7 @@ function readinessHtml(r: StatusReport): string {
     `<li class="r-0">${countLink(rd.needsDeviceUpdate, { readiness: 'needsDeviceUpdate', ...extra }, 'needsDeviceUpdate', 'users needing a device update', 'n')}<span class="what">${READINESS_TITLE.needsDeviceUpdate}</span><span class="muted">at least one active device below the minimum OS</span></li>`,
     `<li class="r-1">${countLink(rd.needsPasskey, { readiness: 'needsPasskey', ...extra }, 'needsPasskey', 'users needing a passkey', 'n')}<span class="what">${READINESS_TITLE.needsPasskey}</span><span class="muted">compatible devices, no passkey registered</span></li>`,
     `<li class="r-2">${countLink(rd.ready, { readiness: 'ready', ...extra }, 'ready', 'ready users', 'n')}<span class="what">${READINESS_TITLE.ready}</span><span class="muted">compatible devices and a registered passkey; enforcement follows the notice period</span></li>`,
-    `<li class="r-3">${countLink(enforced, { stage: hasStage(GRADUATED) ? 'enforcedOrLater' : 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`,
+    `<li class="r-3">${countLink(enforced, { stage: shownStages(r).some((s) => s === GRADUATED) ? 'enforcedOrLater' : 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`,
   ];
   return `<p class="muted scope">${scope}</p>${strip}<ul class="readiness">${items.join('')}</ul>` +
     (rd.unassessed ? `<p class="muted">${countLink(rd.unassessed, { readiness: 'unassessed' }, 'unassessed', 'users not assessed', 'inline')} could not be assessed (Graph reads failed).</p>` : '');

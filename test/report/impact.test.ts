@@ -5,9 +5,12 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { Campaign } from '../../src/campaign/types';
+import type { AlertKind } from '../../src/contracts/vocabulary';
+import { STAGES, type Stage } from '../../src/engine/types';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { buildReport, IMPACT_SNAPSHOT, readDashboardLedger, readReportLedger, renderDashboard, renderMarkdown, type StatusReport } from '../../src/report/index';
+import { hasStage } from '../../src/report/stages';
 import { formatStatusText, impactText } from '../../src/report/text';
 import { campaign, day, observation, ready, user } from '../engine/fixtures';
 import { pageData, unpack } from './dashboard-page';
@@ -182,5 +185,47 @@ describe('reading the impact snapshot', () => {
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// The stage after `enforced` comes with graduated enforcement's stage machine: these run once the vocabulary has it.
+describe.skipIf(!hasStage('graduated'))('a graduated campaign in the reports', () => {
+  const GRADUATED = 'graduated' as Stage;
+  const graduatedLedger = (): LedgerEvent[] => [
+    ...ledger().slice(0, -1),
+    { v: 1, type: 'userEnteredStage', at: day(3), runId: 'r3', ...cy, from: 'enforced', to: GRADUATED, reason: 'Graduated', message: 'm' },
+    { v: 1, type: 'alertRaised', at: day(3), runId: 'r3', ...cy, kind: 'GraduatedSignInFailures' as AlertKind, message: 'blocked' },
+    { v: 1, type: 'runFinished', at: day(3), runId: 'r3', ok: true },
+  ];
+  const graduatedCampaign = () => {
+    const c = campaign();
+    c.spec.enforcement.mode = 'graduated';
+    return c;
+  };
+  const r = () => buildReport({ campaign: graduatedCampaign(), events: graduatedLedger(), observation: obs(), impact: impact(), now: new Date(day(4)) });
+
+  it('counts the graduated stage, reaches enforcement with it, and reports its alert', () => {
+    const rep = r();
+    const cyRow = rep.users.find((u) => u.userId === 'u-cy')!;
+    expect([cyRow.stage, cyRow.deadline]).toEqual([GRADUATED, null]);
+    expect(rep.readiness.enforced).toBe(1);
+    expect(rep.daily.at(-1)).toMatchObject({ enforced: 0, [GRADUATED]: 1 });
+    expect(rep.alerts).toContainEqual({ code: 'GraduatedSignInFailures', severity: 'error', message: '1 graduated user has sign-ins failing under the enabled policy; they stay in the graduated group until someone acts.', users: [{ userId: 'u-cy', userPrincipalName: 'Cy@contoso.com' }] });
+    const text = formatStatusText(rep).split('\n');
+    expect(text).toContainEqual(expect.stringMatching(/^ {4}Graduated {2,}1 {2}50%$/));
+    expect(impactText(rep)).toContain('  Graduated users (under the enabled policy): 1');
+    expect(renderMarkdown(rep)).toContain('| Graduated | 1 | 50% |');
+  });
+
+  it('shows graduated in the funnel, the legend, the impact panel and the table', () => {
+    const html = renderDashboard(r(), graduatedCampaign());
+    expect(html).toContain('<span class="f-label">Graduated to the enabled policy</span>');
+    expect(html).toMatch(/<a class="count n" href="#users\?stage=graduated" data-count="impactGraduated"[^>]*>1<\/a><span class="what">graduated to the enabled policy<\/span>/);
+    expect(html).toContain('href="#users?stage=enforcedOrLater" data-count="readinessEnforced"');
+    expect(html).toContain(`.st-${STAGES.indexOf(GRADUATED)}{background:#cffafe;color:#164e63}`);
+    const t = unpack(html, 'dashboard-rows', pageData(html, 'dashboard-data').length) as { upn: string[]; stage: number[] };
+    expect(t.stage[t.upn.indexOf('Cy')]).toBe(STAGES.indexOf(GRADUATED));
+    expect(t.stage[t.upn.indexOf('ada')]).toBe(STAGES.indexOf('deviceUpdate'));
+    expect(pageData(html, 'dashboard-data').stageKeys).toEqual([...STAGES, 'notEntered']);
   });
 });
