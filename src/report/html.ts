@@ -492,13 +492,13 @@ function impactHtml(r: StatusReport): string {
     `${im.stale ? `<span class="tag" data-impact="stale">Stale</span> Run ${howTo} again before relying on it.` : ''}</p>`);
   const share = percentOf(u.wouldBlock, u.observed);
   const figures = [
-    impactFigure(u.observed, 'impactObserved', `observed users${im.members !== undefined ? ` of ${fmt(im.members)} in the enforcement group` : ''}: signed in during the window`),
+    impactFigure(u.observed, 'impactObserved', `observed users${im.members !== undefined ? ` of ${fmt(im.members)} in the enforcement group` : ''}: the policy evaluated a sign-in of theirs`),
     impactFigure(u.satisfied, 'impactSatisfied', 'satisfied the policy'),
     impactFigure(u.interrupted, 'impactInterrupted', 'interrupted: asked for more during a sign-in'),
     impactFigure(u.wouldBlock, 'impactWouldBlock', `would be blocked${share ? ` (${share} of observed)` : ''}`, { filter: { impact: 'wouldBlock' }, what: 'users the policy would block' }, u.wouldBlock > 0),
     impactFigure(u.noPasskeySignIn, 'impactNoPasskey', 'no passkey sign-in in the window'),
   ];
-  if (im.unobserved !== undefined) figures.push(impactFigure(im.unobserved, 'impactUnobserved', 'members without any sign-in'));
+  if (im.unobserved !== undefined) figures.push(impactFigure(im.unobserved, 'impactUnobserved', 'members not observed: no sign-in the policy evaluated'));
   if (r.enforcement.mode === 'graduated') {
     const link = hasStage(GRADUATED) ? { filter: { stage: GRADUATED }, what: 'graduated users' } : undefined;
     figures.push(impactFigure(graduatedCount(r), 'impactGraduated', 'graduated to the enabled policy', link));

@@ -46,7 +46,7 @@ export interface ImpactSnapshot {
   window?: { from: string; to: string };
   /** Members of the enforcement group when measured. */
   members?: number;
-  /** Members without any sign-in in the window. */
+  /** Members without a sign-in the policy evaluated in the window (no sign-in, or only where it does not apply). */
   unobserved?: number;
   /** The policy's state when measured, as Graph names it (enabledForReportingButNotEnforced, enabled). */
   policyState?: string;

@@ -190,14 +190,14 @@ function impactSection(r: StatusReport): string[] {
   out.push('');
   const u = im.users;
   const rows: string[][] = [
-    ['Observed users (signed in during the window)', String(u.observed)],
+    ['Observed (the policy evaluated at least one sign-in)', String(u.observed)],
     ['Satisfied the policy', String(u.satisfied)],
     ['Interrupted (asked for more)', String(u.interrupted)],
     [`Would be blocked${u.observed > 0 ? ` (${percentOf(u.wouldBlock, u.observed)} of observed)` : ''}`, String(u.wouldBlock)],
     ['No passkey sign-in in the window', String(u.noPasskeySignIn)],
   ];
   if (im.members !== undefined) rows.unshift(['Enforcement group members', String(im.members)]);
-  if (im.unobserved !== undefined) rows.push(['Members without any sign-in', String(im.unobserved)]);
+  if (im.unobserved !== undefined) rows.push(['Not observed (no sign-in the policy evaluated)', String(im.unobserved)]);
   if (r.enforcement.mode === 'graduated') rows.push(['Graduated users (enabled policy)', String(graduatedCount(r))]);
   appendAll(out, mdTable(['Users', 'Count'], rows, [false, true]));
   if (im.wouldBlock.length) {

@@ -133,7 +133,7 @@ export function impactText(r: StatusReport): string[] {
   out.push(`  Needs ${gateNeeds(r)} (spec.enforcement.enableWhen).`);
   const members = im.members !== undefined ? ` of ${im.members} in the enforcement group` : '';
   const share = percentOf(u.wouldBlock, u.observed);
-  out.push(`  Observed users ${u.observed}${members} · satisfied ${u.satisfied} · interrupted ${u.interrupted} · would block ${u.wouldBlock}${share ? ` (${share})` : ''} · no passkey sign-in ${u.noPasskeySignIn}${im.unobserved !== undefined ? ` · no sign-in ${im.unobserved}` : ''}`);
+  out.push(`  Observed users ${u.observed}${members} · satisfied ${u.satisfied} · interrupted ${u.interrupted} · would block ${u.wouldBlock}${share ? ` (${share})` : ''} · no passkey sign-in ${u.noPasskeySignIn}${im.unobserved !== undefined ? ` · not observed ${im.unobserved}` : ''}`);
   if (im.wouldBlock.length) {
     const names = im.wouldBlock.slice(0, 5).map((w) => w.userPrincipalName);
     const more = im.wouldBlock.length > 5 ? ` and ${im.wouldBlock.length - 5} more` : '';

@@ -112,7 +112,7 @@ describe('the impact report in the status model', () => {
       'Sign-in impact of the report-only policy over 14 days, measured 2026-12-04T06:00:00.000Z (1 day ago):',
       '  Gate not met: 3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).',
       '  Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (spec.enforcement.enableWhen).',
-      '  Observed users 40 of 42 in the enforcement group · satisfied 35 · interrupted 2 · would block 3 (7.5 %) · no passkey sign-in 5 · no sign-in 2',
+      '  Observed users 40 of 42 in the enforcement group · satisfied 35 · interrupted 2 · would block 3 (7.5 %) · no passkey sign-in 5 · not observed 2',
       '  Would be blocked: Cy@contoso.com, xavier@contoso.com, yara@contoso.com',
       '  Top would-block apps: Azure Portal (2), Office 365 Exchange Online (2)',
       '  Client types: Browser (2 users), Exchange ActiveSync (legacy, 1 user), IMAP4 (legacy, 1 user)',
@@ -145,7 +145,7 @@ describe('the impact report in the status model', () => {
     const md = renderMarkdown(report({ impact: impact(), now: day(10) }));
     expect(md).toContain('### Sign-in impact\n\n**Gate not met**: 3 observed users of 40 (7.5 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).\n');
     expect(md).toContain('Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (`spec.enforcement.enableWhen`). Measured 2026-12-04T06:00:00.000Z (7 days ago) over 14 days, policy report-only. **Stale**: run `campaign impact --campaign admins-passkeys --record` again before relying on it.');
-    expect(md).toContain('| Enforcement group members | 42 |\n| Observed users (signed in during the window) | 40 |\n| Satisfied the policy | 35 |\n| Interrupted (asked for more) | 2 |\n| Would be blocked (7.5 % of observed) | 3 |\n| No passkey sign-in in the window | 5 |\n| Members without any sign-in | 2 |');
+    expect(md).toContain('| Enforcement group members | 42 |\n| Observed (the policy evaluated at least one sign-in) | 40 |\n| Satisfied the policy | 35 |\n| Interrupted (asked for more) | 2 |\n| Would be blocked (7.5 % of observed) | 3 |\n| No passkey sign-in in the window | 5 |\n| Not observed (no sign-in the policy evaluated) | 2 |');
     expect(md).toContain('| `xavier@contoso.com` | Office 365 Exchange Online, Azure Portal | IMAP4 (legacy), Browser |');
     expect(md).toContain('Legacy clients (Exchange ActiveSync: 1, IMAP4: 1) cannot use a passkey');
   });
