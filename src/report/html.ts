@@ -1211,6 +1211,8 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   // The users the alerts name: alert kinds, past a grace period, unread, disabled (the table's "with an alert").
   const alertUsers = r.users.reduce((n, u) => n + (needsAttention(u) ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
+  // Graduated mode: graduated users are enforced too (by the enabled policy), so the Enforced figure counts them.
+  const graduatedShown = shownStages(r).some((s) => s === GRADUATED);
   const stageRows = shownStages(r).map((s) => `<li><span class="sw sw-${stageIndex(s)}"></span>${stageTitle(s)} ${countLink(stageCount(r, s), { stage: s }, s, `users in the stage ${stageTitle(s)}`)}</li>`).join('');
   // A proposal's "last run" is the run the plan would make: say so, and count only the runs before it.
   const which = r.runs <= 1 ? 'first' : 'next';
@@ -1265,7 +1267,9 @@ ${opts.proposal ? `<p class="proposal" role="note"><strong>Proposal</strong>: wh
 </section>
 <div class="kpis">
 ${kpi('Targeted users', fmt(c.targeted), `${fmt(c.excluded)} excluded`, 'targeted', false, {})}
-${kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`, undefined, false, { stage: 'enforced' })}
+${graduatedShown
+  ? kpi('Enforced', fmt(fromStage(r, 'enforced')), `${pct(fromStage(r, 'enforced'), c.targeted)} of targeted · ${fmt(graduatedCount(r))} graduated`, undefined, false, { stage: 'enforcedOrLater' })
+  : kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`, undefined, false, { stage: 'enforced' })}
 ${kpi('Exceeded grace period', fmt(c.exceededGrace), 'no more reminders', 'exceededGrace', c.exceededGrace > 0, { exceeded: '1' })}
 ${kpi('Estimated end', r.estimatedEnd ? timeHtml(r.estimatedEnd) : 'unknown', duration !== null ? `≈ ${duration} days in total${left !== null ? `, ${left} to go` : ''}` : 'needs an observation', 'estimatedEnd')}
 ${kpi('Alerts', fmt(r.alerts.length), `${errors} error${errors === 1 ? '' : 's'} · ${fmt(alertUsers)} user${alertUsers === 1 ? '' : 's'} concerned`, 'alerts', errors > 0, { alert: 'any' })}

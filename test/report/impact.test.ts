@@ -222,6 +222,8 @@ describe.skipIf(!hasStage('graduated'))('a graduated campaign in the reports', (
     expect(html).toContain('<span class="f-label">Graduated to the enabled policy</span>');
     expect(html).toMatch(/<a class="count n" href="#users\?stage=graduated" data-count="impactGraduated"[^>]*>1<\/a><span class="what">graduated to the enabled policy<\/span>/);
     expect(html).toContain('href="#users?stage=enforcedOrLater" data-count="readinessEnforced"');
+    // The Enforced figure counts graduated users too, and links to both stages.
+    expect(html).toMatch(/<a class="kpi" href="#users\?stage=enforcedOrLater"><div class="label">Enforced<\/div><div class="value">1<\/div><div class="sub">50% of targeted · 1 graduated<\/div>/);
     expect(html).toContain(`.st-${STAGES.indexOf(GRADUATED)}{background:#cffafe;color:#164e63}`);
     const t = unpack(html, 'dashboard-rows', pageData(html, 'dashboard-data').length) as { upn: string[]; stage: number[] };
     expect(t.stage[t.upn.indexOf('Cy')]).toBe(STAGES.indexOf(GRADUATED));
