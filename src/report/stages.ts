@@ -1,7 +1,6 @@
 // Stage and alert names as the reports show them. The vocabularies grow (graduated enforcement adds a stage after
 // `enforced` and an alert): everything here iterates STAGES and ALERT_KINDS and looks labels up by name with a
 // fallback, so a new entry shows up with its own label, or its key, instead of breaking the reports.
-import { ALERT_KINDS, type AlertKind } from '../contracts/vocabulary';
 import { STAGES, type Stage } from '../engine/types';
 
 /** The stage after `enforced` in graduated mode: users whose own sign-ins qualified them for the enabled policy. */
@@ -33,9 +32,6 @@ export const ALERT_LABEL: Readonly<Record<string, string>> = {
 export function alertLabel(kind: string): string {
   return ALERT_LABEL[kind] ?? kind;
 }
-
-/** Every alert kind of the vocabulary, in its order. */
-export const ALERT_KIND_LIST: readonly AlertKind[] = ALERT_KINDS;
 
 /** Position of a stage in campaign order; -1 for one the vocabulary does not have. */
 export function stageIndex(stage: string): number {
