@@ -8,10 +8,12 @@ import { createHash } from 'node:crypto';
 import { gzipSync } from 'node:zlib';
 import { ROLE_DISPLAY_NAMES, roleName, type SupportedRoleName } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
-import type { AlertKind } from '../contracts/vocabulary';
+import { ALERT_KINDS } from '../contracts/vocabulary';
 import { dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
-import { DELIVERY_OUTCOME_TITLE, deliveryText, READINESS_TITLE, STAGE_TITLE, type DayCounts, type StatusReport, type StatusUser } from './model';
+import { gateText, isLegacyClientApp, measuredAt, percentOf, policyStateText, tally } from './impact';
+import { DELIVERY_OUTCOME_TITLE, deliveryText, graduatedCount, READINESS_TITLE, shownStages, stageCount, type DayCounts, type StatusReport, type StatusUser } from './model';
+import { alertLabel, GRADUATED, hasStage, stageIndex, stageTitle } from './stages';
 import type { DashboardDetail } from './timeline';
 import { maxOf } from '../contracts/arrays';
 
@@ -27,22 +29,24 @@ export function jsonForScript(value: unknown): string {
   return JSON.stringify(value).replace(/</g, '\\u003c').replace(/\u2028/g, '\\u2028').replace(/\u2029/g, '\\u2029');
 }
 
-const STAGE_COLOR: Record<Stage, string> = {
-  deviceUpdate: '#b45309',
-  passkeyRegistration: '#1d4ed8',
-  enforcementNotice: '#7c3aed',
-  enforced: '#15803d',
-  graduated: '#065f46',
+/** Per stage: the chart colour, and the table badge's background and text (contrast ≥ 4.5:1). A newer stage without an entry is grey. */
+const STAGE_COLOR: Readonly<Record<string, { chart: string; bg: string; fg: string }>> = {
+  deviceUpdate: { chart: '#b45309', bg: '#fef3c7', fg: '#78350f' },
+  passkeyRegistration: { chart: '#1d4ed8', bg: '#dbeafe', fg: '#1e3a8a' },
+  enforcementNotice: { chart: '#7c3aed', bg: '#ede9fe', fg: '#4c1d95' },
+  enforced: { chart: '#15803d', bg: '#dcfce7', fg: '#14532d' },
+  graduated: { chart: '#0e7490', bg: '#cffafe', fg: '#164e63' },
 };
+const OTHER_COLOR = { chart: '#64748b', bg: '#e2e8f0', fg: '#1e293b' };
+const stageColor = (s: string) => STAGE_COLOR[s] ?? OTHER_COLOR;
+/** The table's stage index of a user who has not entered the campaign (after every stage). */
+const NOT_ENTERED_INDEX = STAGES.length;
 const NOT_ENTERED = 'Not entered';
-const ALERT_LABEL: Record<AlertKind, string> = {
-  EnforcedWithoutPasskey: 'Enforced without passkey',
-  OutsideFido2PolicyScope: 'Outside FIDO2 policy scope',
-  NotInEnforcementGroup: 'Not in enforcement group',
-  Unreachable: 'Unreachable',
-  AccountDisabled: 'Account disabled',
-  GraduatedSignInFailures: 'Graduated, sign-ins failing',
-};
+/** Swatches (sw-i) and table badges (st-i) per stage index, "not entered" last: generated so a new stage gets its own. */
+const STAGE_CSS = [
+  ...STAGES.map((s, i) => `.sw-${i}{background:${stageColor(s).chart}}.st-${i}{background:${stageColor(s).bg};color:${stageColor(s).fg}}`),
+  `.sw-${NOT_ENTERED_INDEX}{background:${OTHER_COLOR.chart}}.st-${NOT_ENTERED_INDEX}{background:${OTHER_COLOR.bg};color:${OTHER_COLOR.fg}}`,
+].join('');
 
 const fmt = (n: number): string => n.toLocaleString('en-US');
 const pct = (n: number, of: number): string => (of > 0 ? `${Math.round((100 * n) / of)}%` : '–');
@@ -86,17 +90,24 @@ function countLink(n: number, filter: Record<string, string>, count: string | nu
   return `<a class="count${cls ? ` ${cls}` : ''}" href="${escapeHtml(usersHref(filter))}"${count ? ` data-count="${count}"` : ''} aria-label="${escapeHtml(`${fmt(n)} ${what}: show them in the user table`)}">${fmt(n)}</a>`;
 }
 
-const STAGE_KEY: Record<Stage, string> = { deviceUpdate: 'deviceUpdate', passkeyRegistration: 'passkeyRegistration', enforcementNotice: 'enforcementNotice', enforced: 'enforced', graduated: 'graduated' };
+/** Users in `stage` or a later one. */
+function fromStage(r: StatusReport, stage: string): number {
+  let n = 0;
+  for (const s of STAGES) if (stageIndex(s) >= stageIndex(stage)) n += stageCount(r, s);
+  return n;
+}
 
 /** The funnel as HTML rows: labels wrap at any width; bars are small SVGs (no inline style under the CSP). */
 function funnelHtml(r: StatusReport): string {
   const c = r.counts;
   const steps: Array<[string, number, string]> = [
     ['Targeted', c.targeted, '#475569'],
-    ['Devices meet the minimum OS', c.passkeyRegistration + c.enforcementNotice + c.enforced, STAGE_COLOR.passkeyRegistration],
-    ['Passkey registered', c.enforcementNotice + c.enforced, STAGE_COLOR.enforcementNotice],
-    ['Enforced', c.enforced, STAGE_COLOR.enforced],
+    ['Devices meet the minimum OS', fromStage(r, 'passkeyRegistration'), stageColor('passkeyRegistration').chart],
+    ['Passkey registered', fromStage(r, 'enforcementNotice'), stageColor('enforcementNotice').chart],
+    ['Enforced', fromStage(r, 'enforced'), stageColor('enforced').chart],
   ];
+  // Graduated enforcement: the users whose own sign-ins moved them to the enabled policy.
+  if (shownStages(r).some((s) => s === GRADUATED)) steps.push(['Graduated to the enabled policy', graduatedCount(r), stageColor(GRADUATED).chart]);
   const max = Math.max(1, c.targeted);
   const rows = steps.map(([label, n, color]) => {
     const w = n > 0 ? Math.max(0.5, (100 * n) / max) : 0;
@@ -114,11 +125,11 @@ function readinessHtml(r: StatusReport): string {
   const extra: Record<string, string> = { stage: 'notEnforced' };
   const enforced = rd.enforced;
   const segs: Array<[string, number, string]> = [
-    [READINESS_TITLE.needsDeviceUpdate, rd.needsDeviceUpdate, STAGE_COLOR.deviceUpdate],
-    [READINESS_TITLE.needsPasskey, rd.needsPasskey, STAGE_COLOR.passkeyRegistration],
+    [READINESS_TITLE.needsDeviceUpdate, rd.needsDeviceUpdate, stageColor('deviceUpdate').chart],
+    [READINESS_TITLE.needsPasskey, rd.needsPasskey, stageColor('passkeyRegistration').chart],
     [READINESS_TITLE.ready, rd.ready, '#0f766e'],
     ['Not assessed', rd.unassessed, '#64748b'],
-    ['Already enforced', enforced, STAGE_COLOR.enforced],
+    ['Already enforced', enforced, stageColor('enforced').chart],
   ];
   const total = segs.reduce((s, x) => s + x[1], 0);
   const W = 640;
@@ -136,7 +147,7 @@ function readinessHtml(r: StatusReport): string {
     `<li class="r-0">${countLink(rd.needsDeviceUpdate, { readiness: 'needsDeviceUpdate', ...extra }, 'needsDeviceUpdate', 'users needing a device update', 'n')}<span class="what">${READINESS_TITLE.needsDeviceUpdate}</span><span class="muted">at least one active device below the minimum OS</span></li>`,
     `<li class="r-1">${countLink(rd.needsPasskey, { readiness: 'needsPasskey', ...extra }, 'needsPasskey', 'users needing a passkey', 'n')}<span class="what">${READINESS_TITLE.needsPasskey}</span><span class="muted">compatible devices, no passkey registered</span></li>`,
     `<li class="r-2">${countLink(rd.ready, { readiness: 'ready', ...extra }, 'ready', 'ready users', 'n')}<span class="what">${READINESS_TITLE.ready}</span><span class="muted">compatible devices and a registered passkey; enforcement follows the notice period</span></li>`,
-    `<li class="r-3">${countLink(enforced, { stage: 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`,
+    `<li class="r-3">${countLink(enforced, { stage: shownStages(r).some((s) => s === GRADUATED) ? 'enforcedOrLater' : 'enforced' }, 'readinessEnforced', 'users already enforced', 'n')}<span class="what">Already enforced</span><span class="muted">counted under stages, not readiness</span></li>`,
   ];
   return `<p class="muted scope">${scope}</p>${strip}<ul class="readiness">${items.join('')}</ul>` +
     (rd.unassessed ? `<p class="muted">${countLink(rd.unassessed, { readiness: 'unassessed' }, 'unassessed', 'users not assessed', 'inline')} could not be assessed (Graph reads failed).</p>` : '');
@@ -149,7 +160,7 @@ function timelineSvg(daily: DayCounts[]): string {
   if (daily.length === 0) return '<p class="muted">No reconcile run has been recorded yet.</p>';
   const W = 960, H = 280, L = 52, R = 12, T = 12, B = 44;
   const pw = W - L - R, ph = H - T - B;
-  const order: Stage[] = ['graduated', 'enforced', 'enforcementNotice', 'passkeyRegistration', 'deviceUpdate'];
+  const order: Stage[] = [...STAGES].reverse();
   const totals = daily.map((d) => order.reduce((s, k) => s + d[k], 0));
   const max = niceMax(maxOf(totals));
   const step = pw / daily.length;
@@ -168,9 +179,9 @@ function timelineSvg(daily: DayCounts[]): string {
     const rects = order.map((k) => {
       const h = (ph * d[k]) / max;
       y -= h;
-      return h > 0 ? `<rect x="${(cx - bw / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="${STAGE_COLOR[k]}"/>` : '';
+      return h > 0 ? `<rect x="${(cx - bw / 2).toFixed(1)}" y="${y.toFixed(1)}" width="${bw.toFixed(1)}" height="${h.toFixed(1)}" fill="${stageColor(k).chart}"/>` : '';
     }).join('');
-    const tip = `${d.date}: ${order.map((k) => `${STAGE_TITLE[k].toLowerCase()} ${d[k]}`).join(', ')}; exceeded grace ${d.exceededGrace}${d.runs === 0 ? ' (no run that day)' : ''}`;
+    const tip = `${d.date}: ${order.map((k) => `${stageTitle(k).toLowerCase()} ${d[k]}`).join(', ')}; exceeded grace ${d.exceededGrace}${d.runs === 0 ? ' (no run that day)' : ''}`;
     out.push(`<g class="day"><title>${escapeHtml(tip)}</title>${rects}</g>`);
     if (i % every === 0 || i === daily.length - 1) {
       if (i === daily.length - 1 && i % every !== 0 && i % every < every / 2) return; // avoid overlapping the previous label
@@ -195,7 +206,7 @@ function timelineTable(daily: DayCounts[]): string {
   if (daily.length === 0) return '';
   const rows = daily.map((d) => `<tr><td>${d.date}</td>${STAGES.map((k) => `<td class="num">${fmt(d[k])}</td>`).join('')}<td class="num">${fmt(d.exceededGrace)}</td><td class="num">${d.runs}</td></tr>`).join('');
   return `<details><summary>Daily numbers as a table</summary><div class="scroll"><table class="data"><caption class="sr-only">Users per stage at the end of each day</caption>` +
-    `<thead><tr><th scope="col">Date</th>${STAGES.map((k) => `<th scope="col" class="num">${STAGE_TITLE[k]}</th>`).join('')}<th scope="col" class="num">Exceeded grace</th><th scope="col" class="num">Runs</th></tr></thead>` +
+    `<thead><tr><th scope="col">Date</th>${STAGES.map((k) => `<th scope="col" class="num">${stageTitle(k)}</th>`).join('')}<th scope="col" class="num">Exceeded grace</th><th scope="col" class="num">Runs</th></tr></thead>` +
     `<tbody>${rows}</tbody></table></div></details>`;
 }
 
@@ -219,16 +230,15 @@ function settingsHtml(c: Campaign): string {
     ['Notifications', `${escapeHtml(s.notifications.channel)} · registration link <code>${escapeHtml(s.notifications.registrationUrl)}</code>`],
     ['Conditional Access policy', s.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enabled (enforcing)'],
     ['New enforcements per run', `at most ${s.enforcement.maxNewPerRun}`],
+    ['Enforcement mode', s.enforcement.mode === 'graduated' ? `graduated: users whose own sign-ins qualify move to the enabled policy, at most ${s.enforcement.maxGraduationsPerRun} per run` : 'report-only until the policy is enabled by a reviewed change'],
+    ['Gate before enabling', `${s.enforcement.enableWhen.observedDays} days of sign-ins observed, at most ${s.enforcement.enableWhen.maxWouldBlockUsersPercent} % of observed users would be blocked`],
   ];
   return `<dl class="settings">${rows.map(([k, v]) => `<div><dt>${k}</dt><dd>${v}</dd></div>`).join('')}</dl>`;
 }
 
 /** The user-table filter behind each alert code; none for campaign-level alerts. */
 const ALERT_FILTER: Partial<Record<string, Record<string, string>>> = {
-  EnforcedWithoutPasskey: { alert: 'EnforcedWithoutPasskey' },
-  NotInEnforcementGroup: { alert: 'NotInEnforcementGroup' },
-  Unreachable: { alert: 'Unreachable' },
-  OutsideFido2PolicyScope: { alert: 'OutsideFido2PolicyScope' },
+  ...Object.fromEntries(ALERT_KINDS.filter((k) => k !== 'AccountDisabled').map((k) => [k, { alert: k }])),
   GraceExceeded: { exceeded: '1' },
   UnreadUsers: { alert: 'unread' },
   DisabledAccounts: { alert: 'disabled' },
@@ -250,7 +260,8 @@ function alertsHtml(r: StatusReport): string {
 }
 
 /** Alert bits of a table row: the ledger's alert kinds, then "not read in the last run" and "account disabled". */
-const ALERT_BITS: string[] = ['EnforcedWithoutPasskey', 'OutsideFido2PolicyScope', 'NotInEnforcementGroup', 'Unreachable', 'AccountDisabled', 'unread', 'disabled'];
+const ALERT_BITS: string[] = [...ALERT_KINDS, 'unread', 'disabled'];
+const ALERT_BIT_LABELS: string[] = [...ALERT_KINDS.map(alertLabel), 'Not read in the last run', 'Account disabled'];
 const READINESS_KEYS = ['needsDeviceUpdate', 'needsPasskey', 'ready', 'unassessed'] as const;
 
 /** Users per page with a timeline, devices and methods in the user detail; the others get a note on how to see theirs. */
@@ -350,7 +361,7 @@ function tableColumns(r: StatusReport): unknown {
     upn[i] = at < 0 ? u.userPrincipalName : u.userPrincipalName.slice(0, at);
     dom[i] = at < 0 ? -1 : domains.of(u.userPrincipalName.slice(at + 1));
     dn[i] = u.displayName && u.displayName === nameFromUpn(upn[i]) ? 1 : u.displayName ?? '';
-    stage[i] = u.stage === null ? 4 : idx.get(u.stage)!;
+    stage[i] = u.stage === null ? NOT_ENTERED_INDEX : idx.get(u.stage)!;
     since[i] = dayNumber(u.stageSince);
     deadline[i] = dayNumber(u.deadline);
     exceeded[i] = u.exceededGraceAt ? dayNumber(u.exceededGraceAt) : u.exceededGrace ? -2 : -1;
@@ -367,7 +378,13 @@ function tableColumns(r: StatusReport): unknown {
     if (key < prev) sorted = false;
     prev = key;
   }
-  const out: Record<string, unknown> = { upn, dom, domains: domains.list, dn, stage, since, deadline, exceeded, postponed, devices, alerts, readiness, notice, strings: strings.list };
+  // The rows of the users the recorded impact report says the policy would block (ascending).
+  const wb: number[] = [];
+  if (r.impact && r.impact.wouldBlock.length) {
+    const blocked = new Set(r.impact.wouldBlock.map((w) => w.userId));
+    for (let i = 0; i < n; i++) if (blocked.has(r.users[i].userId)) wb.push(i);
+  }
+  const out: Record<string, unknown> = { upn, dom, domains: domains.list, dn, stage, since, deadline, exceeded, postponed, devices, alerts, readiness, notice, strings: strings.list, wb };
   if (!sorted) {
     const keys = r.users.map((u) => u.userPrincipalName.toLowerCase());
     const order = Array.from({ length: n }, (_, i) => i);
@@ -399,6 +416,7 @@ const REASON_TEXT: Record<string, string> = {
   NoticePeriodElapsed: 'enforcement notice period elapsed',
   Excluded: 'excluded by the campaign',
   LeftTargetSet: 'no longer targeted',
+  Graduated: 'own sign-ins qualified: moved to the enabled policy',
 };
 const NOTICE_TEXT: Record<string, string> = {
   deviceUpdate: 'Device update notice', deviceUpdateReminder: 'Device update reminder',
@@ -442,6 +460,74 @@ function detailData(r: StatusReport, detail: DashboardDetail | undefined, limit:
     return d ? [d.timeline, d.earlier, d.devices ?? 0, d.methods ?? 0] : 0;
   });
   return { o: detail.origin, s: detail.strings, ix, u, left: n - ix.length };
+}
+
+/** One figure of the impact panel: the number (a link to the users behind it when they are known) and what it counts. */
+function impactFigure(n: number, key: string, label: string, link?: { filter: Record<string, string>; what: string }, bad = false): string {
+  const value = link ? countLink(n, link.filter, key, link.what, 'n') : `<span class="n" data-count="${key}">${fmt(n)}</span>`;
+  return `<li${bad ? ' class="bad"' : ''}>${value}<span class="what">${label}</span></li>`;
+}
+
+/**
+ * The recorded sign-in impact of the campaign's policy (`campaign impact --record`): the gate's verdict against
+ * spec.enforcement.enableWhen, the users per result (would-block ones link to the table), the applications and
+ * client types behind the would-block sign-ins (legacy ones marked), when it was measured; or how to get one.
+ */
+function impactHtml(r: StatusReport): string {
+  const im = r.impact;
+  const g = r.enforcement.enableWhen;
+  const gate = `at least ${g.observedDays} days of sign-ins observed and at most ${g.maxWouldBlockUsersPercent} % of observed users would be blocked`;
+  const howTo = `<code>campaign impact --campaign ${escapeHtml(r.campaign)} --record</code>`;
+  if (!im) {
+    return `<p>No impact report yet. Run ${howTo} to read the sign-in logs of the enforcement group's members and record what the report-only policy would have blocked; this page shows the last one.</p>` +
+      `<p class="muted">Before the policy is enabled the campaign file asks for ${gate} (<code>spec.enforcement.enableWhen</code>).</p>`;
+  }
+  const u = im.users;
+  const at = measuredAt(im);
+  const out: string[] = [];
+  out.push(`<p class="verdict ${im.gate.met ? 'met' : 'not-met'}" data-impact="gate"><strong>Gate ${im.gate.met ? 'met' : 'not met'}</strong>: ${escapeHtml(gateText(im))}</p>`);
+  const age = im.ageDays === null ? '' : im.ageDays === 0 ? ' (today)' : ` (${im.ageDays} day${im.ageDays === 1 ? '' : 's'} ago)`;
+  out.push(`<p class="muted">The campaign file asks for ${gate} (<code>spec.enforcement.enableWhen</code>). ` +
+    `Measured ${at ? timeHtml(at) : 'at an unknown time'}${age} over ${im.days} days, while the policy was ${escapeHtml(policyStateText(im, r.enforcement.policyState))}.` +
+    `${im.stale ? `<span class="tag" data-impact="stale">Stale</span> Run ${howTo} again before relying on it.` : ''}</p>`);
+  const share = percentOf(u.wouldBlock, u.observed);
+  const figures = [
+    impactFigure(u.observed, 'impactObserved', `observed users${im.members !== undefined ? ` of ${fmt(im.members)} in the enforcement group` : ''}: the policy evaluated a sign-in of theirs`),
+    impactFigure(u.satisfied, 'impactSatisfied', 'satisfied the policy'),
+    impactFigure(u.interrupted, 'impactInterrupted', 'interrupted: asked for more during a sign-in'),
+    impactFigure(u.wouldBlock, 'impactWouldBlock', `would be blocked${share ? ` (${share} of observed)` : ''}`, { filter: { impact: 'wouldBlock' }, what: 'users the policy would block' }, u.wouldBlock > 0),
+    impactFigure(u.noPasskeySignIn, 'impactNoPasskey', 'no passkey sign-in in the window'),
+  ];
+  if (im.unobserved !== undefined) figures.push(impactFigure(im.unobserved, 'impactUnobserved', 'members not observed: no sign-in the policy evaluated'));
+  if (r.enforcement.mode === 'graduated') {
+    const link = hasStage(GRADUATED) ? { filter: { stage: GRADUATED }, what: 'graduated users' } : undefined;
+    figures.push(impactFigure(graduatedCount(r), 'impactGraduated', 'graduated to the enabled policy', link));
+  }
+  out.push(`<ul class="impact-counts" aria-label="Users per result of the policy">${figures.join('')}</ul>`);
+  const known = new Set(r.users.map((x) => x.userId));
+  const outside = im.wouldBlock.filter((w) => !known.has(w.userId)).length;
+  if (outside > 0) out.push(`<p class="muted">${fmt(outside)} of the users it would block ${outside === 1 ? 'is' : 'are'} not in the user table (no longer targeted).</p>`);
+  if (im.wouldBlock.length) {
+    const apps = tally(im.wouldBlock, 'apps');
+    const clients = tally(im.wouldBlock, 'clientApps');
+    const legacy = '<span class="tag">legacy: cannot use a passkey</span>';
+    const table = (caption: string, head: string, rows: string[]) => `<div class="scroll"><table class="data"><caption>${caption}</caption>` +
+      `<thead><tr><th scope="col">${head}</th><th scope="col" class="num">Users</th></tr></thead><tbody>${rows.join('')}</tbody></table></div>`;
+    out.push('<div class="impact-tables">');
+    out.push(table('Applications of the sign-ins it would block', 'Application', apps.map((a) => `<tr><td>${escapeHtml(a.name)}</td><td class="num">${fmt(a.users)}</td></tr>`)));
+    out.push(table('Client types of the sign-ins it would block', 'Client type', clients.map((c) => `<tr data-client="${escapeHtml(c.name)}"${isLegacyClientApp(c.name) ? ' data-legacy="true"' : ''}><td>${escapeHtml(c.name)}${isLegacyClientApp(c.name) ? legacy : ''}</td><td class="num">${fmt(c.users)}</td></tr>`)));
+    out.push('</div>');
+    if (clients.some((c) => isLegacyClientApp(c.name))) {
+      out.push('<p>Legacy clients (Exchange ActiveSync, IMAP, POP, SMTP and other clients without modern authentication) sign in with a password and can never use a passkey: move those users to a modern mail app or the browser before the policy is enabled.</p>');
+    }
+    const rows = im.wouldBlock.slice(0, 200).map((w) => `<tr><td><code>${escapeHtml(w.userPrincipalName)}</code></td><td>${escapeHtml(w.apps.join(', ')) || '—'}</td>` +
+      `<td>${w.clientApps.map((c) => `${escapeHtml(c)}${isLegacyClientApp(c) ? ' (legacy)' : ''}`).join(', ') || '—'}</td></tr>`).join('');
+    const more = im.wouldBlock.length > 200 ? `<p class="muted">… and ${fmt(im.wouldBlock.length - 200)} more: <code>campaign status --json</code> lists every one.</p>` : '';
+    out.push(`<details><summary>List ${im.wouldBlock.length === 1 ? 'the user' : `the ${fmt(im.wouldBlock.length)} users`} it would block here</summary><div class="scroll"><table class="data" id="impact-users">` +
+      `<caption class="sr-only">Users the policy would block, with the applications and client types of those sign-ins</caption>` +
+      `<thead><tr><th scope="col">User</th><th scope="col">Applications</th><th scope="col">Client types</th></tr></thead><tbody>${rows}</tbody></table></div>${more}</details>`);
+  }
+  return out.join('');
 }
 
 /** Users past a grace period hold the end date: how many, since when, and what the admin can do; then the estimate's assumptions. */
@@ -494,7 +580,7 @@ a.kpi .more{color:var(--accent);font-size:13px}
 .legend{display:flex;flex-wrap:wrap;gap:6px 18px;margin:8px 0 0;padding:0;list-style:none;font-size:13px}
 .legend li{display:flex;align-items:center;gap:6px}
 .sw{width:12px;height:12px;border-radius:3px;display:inline-block}
-.sw-0{background:#b45309}.sw-1{background:#1d4ed8}.sw-2{background:#7c3aed}.sw-3{background:#15803d}.sw-4{background:#64748b}
+${STAGE_CSS}
 .readiness{display:grid;gap:10px;margin:0;padding:0;list-style:none}
 .readiness li{border-left:4px solid var(--line);padding:2px 12px;display:grid;grid-template-columns:minmax(3em,max-content) 1fr;column-gap:16px;align-items:baseline}
 .readiness .n{font-size:22px;font-weight:650;font-variant-numeric:tabular-nums;grid-row:span 2;justify-self:start}
@@ -567,7 +653,6 @@ th[aria-sort=ascending] .arrow::after{content:"▲";color:var(--fg)}
 th[aria-sort=descending] .arrow::after{content:"▼";color:var(--fg)}
 td .upn{font-weight:500}td .dn{display:block;color:var(--muted);font-size:13px}
 .stage{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:999px;white-space:nowrap}
-.st-0{background:#fef3c7;color:#78350f}.st-1{background:#dbeafe;color:#1e3a8a}.st-2{background:#ede9fe;color:#4c1d95}.st-3{background:#dcfce7;color:#14532d}.st-4{background:#e2e8f0;color:#1e293b}
 .exceeded{color:var(--err);font-weight:600}
 .pager{display:flex;gap:8px;align-items:center;margin-top:12px;flex-wrap:wrap}
 .pager button{font:inherit;font-size:14px;padding:5px 12px;border:1px solid #94a3b8;border-radius:6px;background:#fff;color:var(--fg);cursor:pointer}
@@ -575,6 +660,15 @@ td .upn{font-weight:500}td .dn{display:block;color:var(--muted);font-size:13px}
 .pager .info{margin-left:auto;color:var(--muted);font-size:14px}
 .sr-only{position:absolute;width:1px;height:1px;padding:0;margin:-1px;overflow:hidden;clip:rect(0,0,0,0);white-space:nowrap;border:0}
 footer{color:var(--muted);font-size:13px;text-align:center;padding:0 0 32px}
+.verdict{margin:0 0 8px;padding:8px 12px;border-radius:6px;border:1px solid}
+.verdict.met{background:#f0fdf4;border-color:#86efac;color:#14532d}.verdict.not-met{background:#fef2f2;border-color:#fca5a5;color:#7f1d1d}
+.impact-counts{display:grid;gap:10px 20px;grid-template-columns:repeat(auto-fit,minmax(150px,1fr));margin:12px 0;padding:0;list-style:none}
+.impact-counts li{border-left:4px solid var(--line);padding:2px 12px}
+.impact-counts .n{display:block;font-size:22px;font-weight:650;font-variant-numeric:tabular-nums}
+.impact-counts .bad{border-color:#b91c1c}
+.impact-tables{display:grid;gap:16px 24px;grid-template-columns:repeat(auto-fit,minmax(300px,1fr));margin:8px 0}
+.impact-tables h3,.impact h3{font-size:15px;margin:8px 0 4px}
+.tag{display:inline-block;font-size:12px;font-weight:600;padding:1px 8px;border-radius:999px;background:#fef3c7;color:#78350f;margin-left:6px}
 @media print{.controls,.pager{display:none}}
 `;
 
@@ -584,8 +678,9 @@ const SCRIPT = `(function () {
   var data = JSON.parse($('dashboard-data').textContent);
   var detailMeta = JSON.parse($('dashboard-detail').textContent);
   var detail = null, detailLoad = null;
-  var n = data.n, T = null, S, SI, DL, X, P, D, A, R, NT, rank = null, order = null, strRank = null, hay = null;
-  var st = { q: '', stage: '', readiness: '', alert: '', exceeded: false, sort: 'user', dir: 1, page: 0, size: 50 };
+  var n = data.n, T = null, S, SI, DL, X, P, D, A, R, NT, WB, rank = null, order = null, strRank = null, hay = null;
+  var st = { q: '', stage: '', readiness: '', alert: '', exceeded: false, impact: '', sort: 'user', dir: 1, page: 0, size: 50 };
+  var notEntered = data.stageKeys.length - 1;
   var view = new Int32Array(0);
 
   /** gzip bytes, 7 bits per character (encode7 in the generator) → the JSON they hold, decompressed by the browser (DecompressionStream: no network). */
@@ -610,6 +705,8 @@ const SCRIPT = `(function () {
     T = t;
     S = Int8Array.from(t.stage); SI = Int32Array.from(t.since); DL = Int32Array.from(t.deadline); X = Int32Array.from(t.exceeded);
     P = Int32Array.from(t.postponed); D = Int32Array.from(t.devices); A = Int32Array.from(t.alerts); R = Int8Array.from(t.readiness); NT = Int32Array.from(t.notice);
+    WB = new Uint8Array(n);
+    for (var w = 0; w < t.wb.length; w++) WB[t.wb[w]] = 1;
     if (t.order) {
       order = Int32Array.from(t.order);
       rank = new Int32Array(n);
@@ -712,6 +809,7 @@ const SCRIPT = `(function () {
   function stageValue() {
     if (st.stage === '') return -2;
     if (st.stage === 'notEnforced') return -3;
+    if (st.stage === 'enforcedOrLater') return -4;
     return data.stageKeys.indexOf(st.stage);
   }
 
@@ -722,7 +820,9 @@ const SCRIPT = `(function () {
     var out = new Int32Array(n), m = 0, any = st.alert === 'any', ex = st.exceeded, h = q ? haystack() : null;
     for (var j = 0; j < n; j++) {
       if (stage >= 0 && S[j] !== stage) continue;
-      if (stage === -3 && S[j] === 3) continue;
+      if (stage === -3 && S[j] >= data.enforcedIndex && S[j] !== notEntered) continue;
+      if (stage === -4 && (S[j] < data.enforcedIndex || S[j] === notEntered)) continue;
+      if (st.impact === 'wouldBlock' && !WB[j]) continue;
       if (rd !== -2 && R[j] !== rd) continue;
       if (ex && X[j] === -1) continue;
       if (any && A[j] === 0 && X[j] === -1) continue;
@@ -775,6 +875,7 @@ const SCRIPT = `(function () {
     var parts = [];
     if (st.readiness !== '') parts.push(READINESS_PHRASE[st.readiness] || st.readiness);
     if (st.stage === 'notEnforced') parts.push('not yet enforced');
+    else if (st.stage === 'enforcedOrLater') parts.push('enforced or graduated');
     else if (st.stage === 'notEntered') parts.push('not entered in the campaign');
     else if (st.stage !== '') parts.push('in the stage ' + data.stages[stageValue()]);
     if (st.exceeded) parts.push('past their grace period');
@@ -782,6 +883,7 @@ const SCRIPT = `(function () {
     else if (st.alert === 'unread') parts.push('not read in the last run');
     else if (st.alert === 'disabled') parts.push('with a disabled account');
     else if (st.alert !== '') parts.push('with the alert ' + data.alertLabels[data.alertKeys.indexOf(st.alert)]);
+    if (st.impact === 'wouldBlock') parts.push('whose sign-ins the policy would block');
     if (st.q) parts.push('matching "' + st.q + '"');
     return parts.join(', ');
   }
@@ -851,16 +953,18 @@ const SCRIPT = `(function () {
     $('readiness-filter').value = st.readiness;
     $('alert-filter').value = st.alert;
     $('exceeded-filter').checked = st.exceeded;
+    if ($('impact-filter')) $('impact-filter').value = st.impact;
   }
   /** Applies a "#users?stage=enforced&readiness=…" fragment; false when the fragment is not about the table. */
   function applyHash(hash) {
     if (hash.indexOf('#users') !== 0) return false;
     var q = hash.indexOf('?') >= 0 ? hash.slice(hash.indexOf('?') + 1) : '';
-    st.q = ''; st.stage = ''; st.readiness = ''; st.alert = ''; st.exceeded = false;
+    st.q = ''; st.stage = ''; st.readiness = ''; st.alert = ''; st.exceeded = false; st.impact = '';
     q.split('&').forEach(function (kv) {
       if (!kv) return;
       var k = kv.split('=')[0], v = decodeURIComponent(kv.slice(k.length + 1));
-      if (k === 'stage' && (v === 'notEnforced' || data.stageKeys.indexOf(v) >= 0)) st.stage = v;
+      if (k === 'stage' && (v === 'notEnforced' || v === 'enforcedOrLater' || data.stageKeys.indexOf(v) >= 0)) st.stage = v;
+      else if (k === 'impact' && v === 'wouldBlock') st.impact = v;
       else if (k === 'readiness' && data.readinessKeys.indexOf(v) >= 0) st.readiness = v;
       else if (k === 'alert' && (v === 'any' || data.alertKeys.indexOf(v) >= 0)) st.alert = v;
       else if (k === 'exceeded') st.exceeded = v === '1';
@@ -877,6 +981,7 @@ const SCRIPT = `(function () {
     if (st.readiness) p.push('readiness=' + st.readiness);
     if (st.alert) p.push('alert=' + st.alert);
     if (st.exceeded) p.push('exceeded=1');
+    if (st.impact) p.push('impact=' + st.impact);
     if (st.q) p.push('q=' + encodeURIComponent(st.q));
     return '#users' + (p.length ? '?' + p.join('&') : '');
   }
@@ -910,6 +1015,7 @@ const SCRIPT = `(function () {
   $('readiness-filter').addEventListener('change', function (ev) { st.readiness = ev.target.value; refilter(); rememberHash(); });
   $('alert-filter').addEventListener('change', function (ev) { st.alert = ev.target.value; refilter(); rememberHash(); });
   $('exceeded-filter').addEventListener('change', function (ev) { st.exceeded = ev.target.checked; refilter(); rememberHash(); });
+  if ($('impact-filter')) $('impact-filter').addEventListener('change', function (ev) { st.impact = ev.target.value; refilter(); rememberHash(); });
   $('clear-filters').addEventListener('click', function () { applyHash('#users'); rememberHash(); });
   $('page-size').addEventListener('change', function (ev) { st.size = Number(ev.target.value); st.page = 0; render(); });
   $('first-page').addEventListener('click', function () { st.page = 0; render(); });
@@ -1105,7 +1211,9 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
   // The users the alerts name: alert kinds, past a grace period, unread, disabled (the table's "with an alert").
   const alertUsers = r.users.reduce((n, u) => n + (needsAttention(u) ? 1 : 0), 0);
   const policy = campaign.spec.enforcement.policyState === 'reportOnly' ? 'report-only' : 'enforcing';
-  const stageRows = STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]} ${countLink(c[s], { stage: STAGE_KEY[s] }, s, `users in the stage ${STAGE_TITLE[s]}`)}</li>`).join('');
+  // Graduated mode: graduated users are enforced too (by the enabled policy), so the Enforced figure counts them.
+  const graduatedShown = shownStages(r).some((s) => s === GRADUATED);
+  const stageRows = shownStages(r).map((s) => `<li><span class="sw sw-${stageIndex(s)}"></span>${stageTitle(s)} ${countLink(stageCount(r, s), { stage: s }, s, `users in the stage ${stageTitle(s)}`)}</li>`).join('');
   // A proposal's "last run" is the run the plan would make: say so, and count only the runs before it.
   const which = r.runs <= 1 ? 'first' : 'next';
   const lastRun = opts.proposal && r.lastRun
@@ -1113,19 +1221,21 @@ export function renderDashboard(r: StatusReport, campaign: Campaign, opts: Dashb
     : r.lastRun
     ? `Last run <code>${escapeHtml(r.lastRun.runId)}</code> at ${timeHtml(r.lastRun.startedAt)} (${r.lastRun.ok === true ? 'ok' : r.lastRun.ok === false ? 'failed' : 'unfinished'}) · ${r.runs} run${r.runs === 1 ? '' : 's'}`
     : 'No reconcile run yet';
-  const stageOptions = [...STAGES.map((s) => `<option value="${s}">${STAGE_TITLE[s]}</option>`), `<option value="notEntered">${NOT_ENTERED}</option>`, '<option value="notEnforced">Not yet enforced</option>'].join('');
+  const stageOptions = [...STAGES.map((s) => `<option value="${s}">${stageTitle(s)}</option>`), `<option value="notEntered">${NOT_ENTERED}</option>`, '<option value="notEnforced">Not yet enforced</option>'].join('');
   const readinessOptions = READINESS_KEYS.map((k, i) => `<option value="${k}">${[READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'][i]}</option>`).join('');
-  const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${i < 5 ? ALERT_LABEL[k as AlertKind] : k === 'unread' ? 'Not read in the last run' : 'Account disabled (any)'}</option>`).join('');
+  const alertOptions = ALERT_BITS.map((k, i) => `<option value="${k}">${k === 'disabled' ? 'Account disabled (any)' : ALERT_BIT_LABELS[i]}</option>`).join('');
   const th = (col: string, label: string) => `<th scope="col" data-col="${col}"><button type="button">${label}<span class="arrow" aria-hidden="true"></span></button></th>`;
   const limit = opts.detailLimit ?? DETAIL_LIMIT;
   const table = {
     campaign: r.campaign, asOfDay: r.asOf ? r.asOf.slice(0, 10) : '', proposal: opts.proposal === true, reasons: REASON_TEXT, notices: NOTICE_TEXT, outcomes: DELIVERY_OUTCOME_TITLE,
-    stages: [...STAGES.map((s) => STAGE_TITLE[s]), NOT_ENTERED],
+    stages: [...STAGES.map((s) => stageTitle(s)), NOT_ENTERED],
     stageKeys: [...STAGES, 'notEntered'],
+    // Stage indexes from this one up to "not entered" (excluded) have reached enforcement.
+    enforcedIndex: stageIndex('enforced'),
     readiness: [READINESS_TITLE.needsDeviceUpdate, READINESS_TITLE.needsPasskey, READINESS_TITLE.ready, 'Not assessed'],
     readinessKeys: READINESS_KEYS,
     alertKeys: ALERT_BITS,
-    alertLabels: [...ALERT_BITS.slice(0, 5).map((k) => ALERT_LABEL[k as AlertKind]), 'Not read in the last run', 'Account disabled'],
+    alertLabels: ALERT_BIT_LABELS,
     n: r.users.length,
     // The columns (tableColumns) compressed in the element dashboard-rows: their length in bytes.
     length: 0,
@@ -1157,7 +1267,9 @@ ${opts.proposal ? `<p class="proposal" role="note"><strong>Proposal</strong>: wh
 </section>
 <div class="kpis">
 ${kpi('Targeted users', fmt(c.targeted), `${fmt(c.excluded)} excluded`, 'targeted', false, {})}
-${kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`, undefined, false, { stage: 'enforced' })}
+${graduatedShown
+  ? kpi('Enforced', fmt(fromStage(r, 'enforced')), `${pct(fromStage(r, 'enforced'), c.targeted)} of targeted · ${fmt(graduatedCount(r))} graduated`, undefined, false, { stage: 'enforcedOrLater' })
+  : kpi('Enforced', fmt(c.enforced), `${pct(c.enforced, c.targeted)} of targeted`, undefined, false, { stage: 'enforced' })}
 ${kpi('Exceeded grace period', fmt(c.exceededGrace), 'no more reminders', 'exceededGrace', c.exceededGrace > 0, { exceeded: '1' })}
 ${kpi('Estimated end', r.estimatedEnd ? timeHtml(r.estimatedEnd) : 'unknown', duration !== null ? `≈ ${duration} days in total${left !== null ? `, ${left} to go` : ''}` : 'needs an observation', 'estimatedEnd')}
 ${kpi('Alerts', fmt(r.alerts.length), `${errors} error${errors === 1 ? '' : 's'} · ${fmt(alertUsers)} user${alertUsers === 1 ? '' : 's'} concerned`, 'alerts', errors > 0, { alert: 'any' })}
@@ -1173,10 +1285,14 @@ ${funnelHtml(r)}
 <ul class="legend" aria-label="Users per stage">${stageRows}</ul>
 </section>
 </div>
+${opts.proposal ? '' : `<section aria-labelledby="impact-h" id="impact" class="impact">
+<h2 id="impact-h">Sign-in impact of the Conditional Access policy</h2>
+${impactHtml(r)}
+</section>`}
 <section aria-labelledby="timeline-h">
 <h2 id="timeline-h">Progress over the campaign's life</h2>
 ${timelineSvg(r.daily)}
-<ul class="legend" aria-hidden="true">${STAGES.map((s, i) => `<li><span class="sw sw-${i}"></span>${STAGE_TITLE[s]}</li>`).join('')}<li><span class="sw sw-x"></span>Exceeded grace period (dashed line)</li></ul>
+<ul class="legend" aria-hidden="true">${shownStages(r).map((s) => `<li><span class="sw sw-${stageIndex(s)}"></span>${stageTitle(s)}</li>`).join('')}<li><span class="sw sw-x"></span>Exceeded grace period (dashed line)</li></ul>
 ${timelineTable(r.daily)}
 </section>
 <div class="grid">
@@ -1198,6 +1314,7 @@ ${alertsHtml(r)}
 <label for="stage-filter">Stage<select id="stage-filter"><option value="">All stages</option>${stageOptions}</select></label>
 <label for="readiness-filter">Readiness<select id="readiness-filter"><option value="">Any readiness</option>${readinessOptions}</select></label>
 <label for="alert-filter">Alerts<select id="alert-filter"><option value="">With or without alerts</option><option value="any">With any alert</option>${alertOptions}</select></label>
+${r.impact ? '<label for="impact-filter">Sign-in impact<select id="impact-filter"><option value="">Any</option><option value="wouldBlock">Would be blocked by the policy</option></select></label>' : ''}
 <label class="check" for="exceeded-filter"><input type="checkbox" id="exceeded-filter"> Exceeded grace period only</label>
 <label for="page-size">Rows per page<select id="page-size"><option>25</option><option selected>50</option><option>100</option><option>250</option></select></label>
 </div>

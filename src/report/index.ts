@@ -13,6 +13,7 @@ import { OBSERVATION_SNAPSHOT, readDashboardLedger, readReportLedger } from './r
 import { buildDashboardDetail } from './timeline';
 
 export * from './model';
+export { IMPACT_SNAPSHOT, IMPACT_STALE_AFTER_DAYS, parseImpactSnapshot, type ImpactSnapshot, type ImpactStatus, type ImpactWouldBlockUser } from './impact';
 export { formatStatusText } from './text';
 export { renderMarkdown } from './markdown';
 export { renderDashboard, detailUsers, escapeHtml, jsonForScript, type DashboardOptions } from './html';
@@ -41,8 +42,8 @@ export interface LoadReportOptions {
 }
 
 export async function loadReport(opts: LoadReportOptions): Promise<StatusReport> {
-  const { events, notificationsByRun, observation, delivery, warnings } = await readReportLedger(opts.store, opts.campaign.metadata.name);
-  return buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
+  const { events, notificationsByRun, observation, delivery, impact, warnings } = await readReportLedger(opts.store, opts.campaign.metadata.name);
+  return buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, impact, now: opts.now, ledgerWarnings: warnings });
 }
 
 export interface WriteDashboardOptions extends LoadReportOptions {
@@ -52,8 +53,8 @@ export interface WriteDashboardOptions extends LoadReportOptions {
 
 /** Writes the self-contained HTML dashboard of a campaign and returns its absolute path. */
 export async function writeDashboard(opts: WriteDashboardOptions): Promise<string> {
-  const { events, notificationsByRun, observation, delivery, warnings, timelineEvents, notices } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
-  const report = buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, now: opts.now, ledgerWarnings: warnings });
+  const { events, notificationsByRun, observation, delivery, impact, warnings, timelineEvents, notices } = await readDashboardLedger(opts.store, opts.campaign.metadata.name);
+  const report = buildReport({ campaign: opts.campaign, events, notificationsByRun, observation, delivery, impact, now: opts.now, ledgerWarnings: warnings });
   const detail = buildDashboardDetail({ campaign: opts.campaign, events: timelineEvents, notices: notices ?? undefined, observation, only: detailUsers(report) });
   const file = path.resolve(opts.file);
   await fsp.mkdir(path.dirname(file), { recursive: true });

@@ -1,8 +1,10 @@
 // `campaign status --markdown FILE`: a GitHub job summary or pull-request comment. Deterministic (only the
 // ledger, the observation and an explicit `now` go in) and bounded: tables stop at MAX_ROWS, far under
 // GitHub's 65,536-character comment limit.
-import { DELIVERY_OUTCOME_TITLE, deliveryText, STAGE_TITLE, READINESS_TITLE, type StatusReport } from './model';
-import { earliestNote, stageText } from './text';
+import { DELIVERY_OUTCOME_TITLE, deliveryText, graduatedCount, READINESS_TITLE, shownStages, stageCount, type StatusReport } from './model';
+import { gateText, impactHowTo, isLegacyClientApp, percentOf, policyStateText, tally } from './impact';
+import { stageTitle } from './stages';
+import { ageText, earliestNote, gateNeeds, stageText } from './text';
 import { appendAll } from '../contracts/arrays';
 
 export const MAX_ROWS = 50;
@@ -55,10 +57,7 @@ export function renderMarkdown(r: StatusReport): string {
   const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '—');
   appendAll(out, mdTable(['Stage', 'Users', 'Share'], [
     ['Targeted', String(c.targeted), c.targeted > 0 ? '100%' : '—'],
-    [STAGE_TITLE.deviceUpdate, String(c.deviceUpdate), pct(c.deviceUpdate)],
-    [STAGE_TITLE.passkeyRegistration, String(c.passkeyRegistration), pct(c.passkeyRegistration)],
-    [STAGE_TITLE.enforcementNotice, String(c.enforcementNotice), pct(c.enforcementNotice)],
-    [STAGE_TITLE.enforced, String(c.enforced), pct(c.enforced)],
+    ...shownStages(r).map((s) => [stageTitle(s), String(stageCount(r, s)), pct(stageCount(r, s))]),
     ['Exceeded grace period', String(c.exceededGrace), pct(c.exceededGrace)],
     ['Excluded', String(c.excluded), '—'],
     ['Outside FIDO2 policy scope', String(c.blocked), pct(c.blocked)],
@@ -81,6 +80,9 @@ export function renderMarkdown(r: StatusReport): string {
     for (const a of r.stuck.actions) out.push(`- ${mdWithCode(a)}`);
     out.push('');
   }
+
+  appendAll(out, impactSection(r));
+  out.push('');
 
   out.push('### Alerts');
   out.push('');
@@ -168,6 +170,47 @@ function noticesSection(r: StatusReport): string[] {
     const rows = untold.slice(0, MAX_ROWS).map((u) => [code(u.userPrincipalName), stageText(u.stage), u.delivery ? md(deliveryText(u.delivery)) : 'no notice recorded', u.alerts.includes('Unreachable') ? 'Unreachable' : '—']);
     appendAll(out, mdTable(['User', 'Stage', 'Latest notice', 'Alert'], rows));
     appendAll(out, more(untold.length, MAX_ROWS, 'users'));
+  }
+  return out;
+}
+
+/** The recorded sign-in impact of the campaign's policy: verdict, counts, the would-block users; or how to get it. */
+function impactSection(r: StatusReport): string[] {
+  const out = ['### Sign-in impact', ''];
+  const im = r.impact;
+  if (!im) {
+    out.push(`No impact report yet: ${mdWithCode(impactHowTo(r.campaign))}.`);
+    return out;
+  }
+  const when = im.at ?? im.window?.to ?? null;
+  out.push(`**Gate ${im.gate.met ? 'met' : 'not met'}**: ${md(gateText(im))}`);
+  out.push('');
+  out.push(`Needs ${md(gateNeeds(r))} (${code('spec.enforcement.enableWhen')}). Measured ${when ?? 'at an unknown time'}${im.ageDays !== null ? ` (${ageText(im.ageDays)})` : ''} over ${im.days} days, ` +
+    `policy ${md(policyStateText(im, r.enforcement.policyState))}${im.stale ? `. **Stale**: run ${code(`campaign impact --campaign ${r.campaign} --record`)} again before relying on it` : ''}.`);
+  out.push('');
+  const u = im.users;
+  const rows: string[][] = [
+    ['Observed (the policy evaluated at least one sign-in)', String(u.observed)],
+    ['Satisfied the policy', String(u.satisfied)],
+    ['Interrupted (asked for more)', String(u.interrupted)],
+    [`Would be blocked${u.observed > 0 ? ` (${percentOf(u.wouldBlock, u.observed)} of observed)` : ''}`, String(u.wouldBlock)],
+    ['No passkey sign-in in the window', String(u.noPasskeySignIn)],
+  ];
+  if (im.members !== undefined) rows.unshift(['Enforcement group members', String(im.members)]);
+  if (im.unobserved !== undefined) rows.push(['Not observed (no sign-in the policy evaluated)', String(im.unobserved)]);
+  if (r.enforcement.mode === 'graduated') rows.push(['Graduated users (enabled policy)', String(graduatedCount(r))]);
+  appendAll(out, mdTable(['Users', 'Count'], rows, [false, true]));
+  if (im.wouldBlock.length) {
+    out.push('');
+    const client = (c: string) => (isLegacyClientApp(c) ? `${md(c)} (legacy)` : md(c));
+    const list = im.wouldBlock.slice(0, MAX_ROWS).map((w) => [code(w.userPrincipalName), w.apps.map(md).join(', ') || '—', w.clientApps.map(client).join(', ') || '—']);
+    appendAll(out, mdTable(['Would be blocked', 'Applications', 'Client types'], list));
+    appendAll(out, more(im.wouldBlock.length, MAX_ROWS, 'users'));
+    const legacy = tally(im.wouldBlock, 'clientApps').filter((t) => isLegacyClientApp(t.name));
+    if (legacy.length) {
+      out.push('');
+      out.push(`Legacy clients (${legacy.map((t) => `${md(t.name)}: ${t.users}`).join(', ')}) cannot use a passkey: move those users to a modern client before enabling the policy.`);
+    }
   }
   return out;
 }

@@ -1,7 +1,7 @@
 // The campaign overview as one plain model: the ledger folded, the last observation assessed, the
 // projections. Status text, JSON, Markdown and the HTML dashboard all render this, so they cannot disagree.
 import type { Campaign, CampaignStatus } from '../campaign/types';
-import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
+import { ALERT_KINDS, type AlertKind } from '../contracts/vocabulary';
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { estimateAssumptions, estimateEnd, outlook, stuckActions, stuckMessage, stuckUsers } from '../engine/estimate';
 import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
@@ -9,6 +9,10 @@ import { applyEvent, emptyState, inCampaign, type CampaignState, type DeliveryOu
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
+import { parseImpactSnapshot, withAge, type ImpactStatus } from './impact';
+import { enforcedOrLater, GRADUATED, hasStage, zeroStages } from './stages';
+
+export { STAGE_TITLE, stageTitle } from './stages';
 
 /** One row of the per-user detail (the six fields of `status --json` users[] first, then compatible extensions). */
 export interface StatusUser {
@@ -65,18 +69,14 @@ export interface ReportAlert {
   users: Array<{ userId: string; userPrincipalName: string }>;
 }
 
-export interface DayCounts {
+/** Users per stage at the end of a day: one number per stage of the vocabulary (graduated too, once it has it). */
+export type DayCounts = {
   /** YYYY-MM-DD (UTC). */
   date: string;
-  deviceUpdate: number;
-  passkeyRegistration: number;
-  enforcementNotice: number;
-  enforced: number;
-  graduated: number;
   exceededGrace: number;
   /** Reconcile runs that finished that day (0: the counts carry over from the day before). */
   runs: number;
-}
+} & Record<Stage, number>;
 
 export interface ChangedUser {
   userId: string;
@@ -134,6 +134,13 @@ export interface StatusReport {
   stuck: { users: number; oldestSince: string | null; message: string; actions: string[] } | null;
   /** One sentence stating what the estimated end assumes. */
   estimateAssumptions: string;
+  /** How the campaign enforces (spec.enforcement): report-only or graduated, the policy's state and the gate. */
+  enforcement: { mode: Campaign['spec']['enforcement']['mode']; policyState: Campaign['spec']['enforcement']['policyState']; enableWhen: Campaign['spec']['enforcement']['enableWhen'] };
+  /**
+   * The last `campaign impact --record` (or a graduated campaign's reconcile) saved in the state: the
+   * `campaign impact --json` object, its age in days and whether it is stale. null when none was recorded.
+   */
+  impact: ImpactStatus | null;
 }
 
 export interface ReportInput {
@@ -147,6 +154,8 @@ export interface ReportInput {
   /** Wall clock, only to flag a scheduler that stopped running; omit for output that depends on the ledger alone. */
   now?: Date;
   ledgerWarnings?: string[];
+  /** The `impact` snapshot as read from the state (checked here); null or absent when none was recorded. */
+  impact?: unknown;
   /**
    * notificationSent events the reader counted instead of passing in `events`, per runId. The overview
    * needs only these counts, and leaving them out halves the work on a large ledger.
@@ -184,11 +193,21 @@ function leanUser(ou: ObservedUser, devices: ObservedUser['devices']): ObservedU
   };
 }
 
-function deadlineOf(campaign: Campaign, u: UserState): string | null {
-  if (!inCampaign(u) || u.stage === 'enforced' || u.stage === 'graduated') return null;
+/** Days a stage lasts before its deadline; null for a stage without one (enforced and later). */
+function stageDays(campaign: Campaign, stage: string): number | null {
   const s = campaign.spec.stages;
-  const days = u.stage === 'enforcementNotice' ? s.enforcement.noticeDays : s[u.stage].gracePeriodDays;
-  return dayDate(dayOf(u.stageSince) + days + u.extensionDays);
+  switch (stage) {
+    case 'deviceUpdate': return s.deviceUpdate.gracePeriodDays;
+    case 'passkeyRegistration': return s.passkeyRegistration.gracePeriodDays;
+    case 'enforcementNotice': return s.enforcement.noticeDays;
+    default: return null;
+  }
+}
+
+function deadlineOf(campaign: Campaign, u: UserState): string | null {
+  if (!inCampaign(u)) return null;
+  const days = stageDays(campaign, u.stage);
+  return days === null ? null : dayDate(dayOf(u.stageSince) + days + u.extensionDays);
 }
 
 // Deadlines fall on a few dozen distinct days; formatting each once matters at 100k users.
@@ -214,11 +233,11 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   const state = emptyState();
   const stageOf = new Map<string, Stage>();
   const exceeded = new Map<string, string>();
-  const totals: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
+  const totals = zeroStages();
   const days = new Map<number, DayCounts>();
   const snapshot = (day: number, finished: boolean) => {
     const prev = days.get(day);
-    days.set(day, { date: dateOfDay(day), ...totals, exceededGrace: exceeded.size, runs: (prev?.runs ?? 0) + (finished ? 1 : 0) });
+    days.set(day, { date: dateOfDay(day), ...totals, exceededGrace: exceeded.size, runs: (prev?.runs ?? 0) + (finished ? 1 : 0) } as DayCounts);
   };
   const starts: Array<{ runId: string; index: number }> = [];
   for (let i = 0; i < events.length; i++) {
@@ -309,14 +328,21 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
   return { state, daily, exceededAt: exceeded, lastRunChanges, unresolved };
 }
 
-// AccountDisabled is reported by DisabledAccounts (every disabled targeted account, entered or not).
-const ALERT_TEXT: Record<Exclude<AlertKind, 'AccountDisabled'>, { severity: ReportAlert['severity']; one: string; many: string }> = {
+// AccountDisabled is reported by DisabledAccounts (every disabled targeted account, entered or not). A kind
+// missing here (a newer vocabulary) is still reported, as an error under its own name.
+const ALERT_TEXT: Readonly<Record<string, { severity: ReportAlert['severity']; one: string; many: string }>> = {
   EnforcedWithoutPasskey: { severity: 'error', one: 'enforced user has no passkey any more and cannot satisfy the phishing-resistant policy', many: 'enforced users have no passkey any more and cannot satisfy the phishing-resistant policy' },
   NotInEnforcementGroup: { severity: 'error', one: 'enforced user is no longer in the enforcement group', many: 'enforced users are no longer in the enforcement group' },
   Unreachable: { severity: 'error', one: 'user is unreachable (no mailbox, or notices not delivered) and is held: never enforced without a delivered enforcement notice', many: 'users are unreachable (no mailbox, or notices not delivered) and are held: never enforced without a delivered enforcement notice' },
-  GraduatedSignInFailures: { severity: 'error', one: 'graduated user has sign-ins blocked by the enabled policy', many: 'graduated users have sign-ins blocked by the enabled policy' },
   OutsideFido2PolicyScope: { severity: 'warning', one: 'targeted user is outside the FIDO2 (passkey) policy scope and cannot register a passkey', many: 'targeted users are outside the FIDO2 (passkey) policy scope and cannot register a passkey' },
+  GraduatedSignInFailures: { severity: 'error', one: 'graduated user has sign-ins failing under the enabled policy; they stay in the graduated group until someone acts', many: 'graduated users have sign-ins failing under the enabled policy; they stay in the graduated group until someone acts' },
 };
+/** The order the per-user alerts are listed in: the established four first, then any other kind of the vocabulary. */
+const USER_ALERTS: readonly AlertKind[] = (() => {
+  const first = ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'Unreachable', 'OutsideFido2PolicyScope'];
+  const rest = ALERT_KINDS.filter((k) => k !== 'AccountDisabled' && !first.includes(k));
+  return [...ALERT_KINDS.filter((k) => first.includes(k)).sort((a, b) => first.indexOf(a) - first.indexOf(b)), ...rest];
+})();
 
 /** Builds the overview. Pure: same ledger, observation and `now` → same report. */
 export function buildReport(input: ReportInput): StatusReport {
@@ -347,7 +373,7 @@ export function buildReport(input: ReportInput): StatusReport {
     let category: StatusUser['readiness'] = null;
     let devices: string[] = [];
     // An enforced user is done: counted apart, never as "ready for enforcement".
-    const enforced = inside && u.stage === 'enforced';
+    const enforced = inside && enforcedOrLater(u.stage);
     if (ctx && enforced) readiness.enforced++;
     if (ctx) {
       if (ou.readErrors.length > 0) {
@@ -443,7 +469,24 @@ export function buildReport(input: ReportInput): StatusReport {
     notices,
     stuck,
     estimateAssumptions: estimateAssumptions(campaign),
+    enforcement: { mode: campaign.spec.enforcement.mode, policyState: campaign.spec.enforcement.policyState, enableWhen: { ...campaign.spec.enforcement.enableWhen } },
+    impact: impactOf(input, name, asOf, warnings),
   };
+}
+
+/** The recorded impact report with its age (against the clock, else the data's time); null, with a warning, when it cannot be used. */
+function impactOf(input: ReportInput, name: string, asOf: string | null, warnings: string[]): ImpactStatus | null {
+  if (input.impact === undefined || input.impact === null) return null;
+  const parsed = parseImpactSnapshot(input.impact);
+  if (!parsed.ok) {
+    warnings.push(`The recorded impact report cannot be read (${parsed.problem}): run campaign impact --campaign ${name} --record again.`);
+    return null;
+  }
+  if (parsed.impact.campaign !== name) {
+    warnings.push(`The recorded impact report is of the campaign ${parsed.impact.campaign}, not ${name}: run campaign impact --campaign ${name} --record.`);
+    return null;
+  }
+  return withAge(parsed.impact, input.now ? input.now.toISOString() : asOf);
 }
 
 function collectAlerts(input: ReportInput, users: StatusUser[], observation: Observation, lastRun: StatusReport['lastRun'], unresolved: readonly ExemptionUnresolvedEvent[]): ReportAlert[] {
@@ -462,9 +505,10 @@ function collectAlerts(input: ReportInput, users: StatusUser[], observation: Obs
   if (lastRun && !input.observation) out.push({ code: 'NoObservation', severity: 'warning', message: 'No observation snapshot was found: readiness and device details are missing until the next run.', users: [] });
   if (observation.readErrors.length > 0) out.push({ code: 'ObservationFailed', severity: 'error', message: `The last observation had campaign-level read errors, so no user moved: ${observation.readErrors[0]}`, users: [] });
   if (observation.fido2Policy?.state === 'disabled') out.push({ code: 'Fido2PolicyDisabled', severity: 'error', message: 'The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.', users: [] });
-  for (const kind of ['EnforcedWithoutPasskey', 'NotInEnforcementGroup', 'Unreachable', 'OutsideFido2PolicyScope'] as const) {
+  for (const kind of USER_ALERTS) {
     const list = users.filter((u) => u.alerts.includes(kind));
-    if (list.length) out.push({ code: kind, severity: ALERT_TEXT[kind].severity, message: `${list.length} ${list.length === 1 ? ALERT_TEXT[kind].one : ALERT_TEXT[kind].many}.`, users: who(list) });
+    const text = ALERT_TEXT[kind] ?? { severity: 'error', one: `user has the alert ${kind}`, many: `users have the alert ${kind}` };
+    if (list.length) out.push({ code: kind, severity: text.severity, message: `${list.length} ${list.length === 1 ? text.one : text.many}.`, users: who(list) });
   }
   const exceeded = users.filter((u) => u.exceededGrace);
   if (exceeded.length) out.push({ code: 'GraceExceeded', severity: 'warning', message: `${n(exceeded.length, 'user has', 'users have')} exceeded a grace period and get no more reminders.`, users: who(exceeded) });
@@ -475,22 +519,14 @@ function collectAlerts(input: ReportInput, users: StatusUser[], observation: Obs
   return out;
 }
 
-/** Stage names as people read them. */
-export const STAGE_TITLE: Record<Stage, string> = {
-  deviceUpdate: 'Device update',
-  passkeyRegistration: 'Passkey registration',
-  enforcementNotice: 'Enforcement notice',
-  enforced: 'Enforced',
-  graduated: 'Graduated',
-};
-
 export const READINESS_TITLE: Record<ReadinessCategory, string> = {
   needsDeviceUpdate: 'Needs a device update',
   needsPasskey: 'Needs to register a passkey',
   ready: 'Ready for enforcement',
 };
 
-const KIND_TITLE: Record<NotificationKind, string> = {
+/** Notice kinds as people read them (a kind missing here reads as its key). */
+const KIND_TITLE: Readonly<Record<string, string>> = {
   deviceUpdate: 'device update notice',
   deviceUpdateReminder: 'device update reminder',
   passkeyRegistration: 'passkey registration notice',
@@ -512,5 +548,27 @@ export const DELIVERY_OUTCOME_TITLE: Record<DeliveryOutcome, string> = {
 /** One line on a user's latest notice, e.g. "enforcement notice failed 2026-12-03 (3 undelivered in a row)". */
 export function deliveryText(d: DeliverySummary): string {
   const row = d.attempts > 0 ? ` (${d.attempts} undelivered in a row)` : '';
-  return `${KIND_TITLE[d.kind]} ${DELIVERY_OUTCOME_TITLE[d.outcome]} ${d.at.slice(0, 10)}${row}`;
+  return `${KIND_TITLE[d.kind] ?? d.kind} ${DELIVERY_OUTCOME_TITLE[d.outcome]} ${d.at.slice(0, 10)}${row}`;
+}
+
+/**
+ * Users in a stage: the run's count, or for a stage the counts do not carry (a newer vocabulary) the users
+ * of the report in it.
+ */
+export function stageCount(r: StatusReport, stage: Stage): number {
+  const n = (r.counts as unknown as Record<string, unknown>)[stage];
+  if (typeof n === 'number') return n;
+  let k = 0;
+  for (const u of r.users) if (u.stage === stage) k++;
+  return k;
+}
+
+/** The stages a report lists: every stage, except graduated for a campaign that does not graduate and has nobody there. */
+export function shownStages(r: StatusReport): Stage[] {
+  return STAGES.filter((s) => (s as string) !== GRADUATED || r.enforcement.mode === 'graduated' || stageCount(r, s) > 0);
+}
+
+/** Users in the graduated stage; while the vocabulary has no such stage, the graduated group's members the impact report counted. */
+export function graduatedCount(r: StatusReport): number {
+  return hasStage(GRADUATED) ? stageCount(r, GRADUATED as Stage) : (r.impact?.graduated ?? 0);
 }

@@ -8,6 +8,7 @@ import { assessReadiness, readinessContext, type DeviceBelowMinimum } from '../e
 import { inCampaign, type CampaignState } from '../engine/state';
 import { dayOf } from '../engine/time';
 import type { Observation, Stage } from '../engine/types';
+import { enforcedOrLater, zeroStages } from './stages';
 
 export interface OverviewInput {
   /** The campaign as the run decides it (a notStarted campaign is planned as its first run). */
@@ -110,7 +111,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
   const devicesBelowMinimum = {} as Record<OsPlatform, number>;
   for (const p of Object.keys(campaign.spec.devices.minimumOs) as OsPlatform[]) devicesBelowMinimum[p] = 0;
   const groups = new Map<string, DeviceVersionGroup & { owners: Set<string> }>();
-  const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
+  const stages: Record<Stage, number> = zeroStages();
   let outOfFido2Scope = 0;
   let disabled = 0;
   const below = (userId: string, d: DeviceBelowMinimum) => {
@@ -128,7 +129,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
     const u = after.users[ou.userId];
     const inside = inCampaign(u);
     if (inside) stages[u.stage]++;
-    const enforced = inside && (u.stage === 'enforced' || u.stage === 'graduated');
+    const enforced = inside && enforcedOrLater(u.stage);
     if (enforced) readiness.alreadyEnforced++;
     if (ou.readErrors.length > 0) {
       if (!enforced) readiness.unassessed++;

@@ -10,6 +10,7 @@ import type { LedgerEvent } from '../ledger/events';
 import { FileStore } from '../ledger/file/store';
 import { overviewOf } from '../ledger/overview';
 import { SNAPSHOTS, type LedgerOverview, type LedgerStore } from '../ledger/store';
+import { IMPACT_SNAPSHOT } from './impact';
 import type { NoticeEvent } from './timeline';
 
 export const OBSERVATION_SNAPSHOT = SNAPSHOTS.observation;
@@ -18,16 +19,19 @@ export interface ReportLedger extends LedgerOverview {
   observation: Observation | null;
   /** Per-user notice outcomes as of the last run (the overview leaves notification lines out). */
   delivery: DeliverySnapshot | null;
+  /** The last recorded impact report (`campaign impact --record`), unchecked: buildReport checks it. null when none. */
+  impact: unknown;
 }
 
-/** The ledger (without notification bodies), the last run's observation and delivery. Reads nothing else: no Graph. */
+/** The ledger (without notification bodies), the last run's observation and delivery, the recorded impact report. Reads nothing else: no Graph. */
 export async function readReportLedger(store: LedgerStore, campaign: string): Promise<ReportLedger> {
-  const [ledger, observation, delivery] = await Promise.all([
+  const [ledger, observation, delivery, impact] = await Promise.all([
     store.readOverview(campaign),
     store.readSnapshot<Observation>(campaign, OBSERVATION_SNAPSHOT),
     store.readSnapshot<DeliverySnapshot>(campaign, SNAPSHOTS.delivery),
+    store.readSnapshot<unknown>(campaign, IMPACT_SNAPSHOT),
   ]);
-  return { ...ledger, observation, delivery };
+  return { ...ledger, observation, delivery, impact };
 }
 
 export interface DashboardLedger extends ReportLedger {
@@ -164,12 +168,13 @@ export async function readDashboardLedger(store: LedgerStore, campaign: string, 
     const notices = await fileNotices(store, campaign);
     return { ...report, timelineEvents: report.events, notices };
   }
-  const [read, observation, delivery] = await Promise.all([
+  const [read, observation, delivery, impact] = await Promise.all([
     store.read(campaign),
     store.readSnapshot<Observation>(campaign, OBSERVATION_SNAPSHOT),
     store.readSnapshot<DeliverySnapshot>(campaign, SNAPSHOTS.delivery),
+    store.readSnapshot<unknown>(campaign, IMPACT_SNAPSHOT),
   ]);
-  return { ...overviewOf(read), observation, delivery, timelineEvents: read.events, notices: null };
+  return { ...overviewOf(read), observation, delivery, impact, timelineEvents: read.events, notices: null };
 }
 
 async function ledgerBytes(store: FileStore, campaign: string): Promise<number> {

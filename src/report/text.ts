@@ -1,6 +1,8 @@
 // `campaign status` for a terminal: aligned tables a person reads top to bottom.
 import type { Stage } from '../engine/types';
-import { deliveryText, STAGE_TITLE, type StatusReport, type StatusUser } from './model';
+import { gateText, impactHowTo, isLegacyClientApp, percentOf, policyStateText, tally, type ImpactStatus } from './impact';
+import { deliveryText, graduatedCount, shownStages, stageCount, type StatusReport, type StatusUser } from './model';
+import { stageTitle } from './stages';
 
 /** Left-aligned columns (right-aligned where `right[i]`), two spaces apart, no trailing blanks. */
 export function alignTable(rows: string[][], right: boolean[] = []): string[] {
@@ -15,7 +17,7 @@ export function pushLines(out: string[], lines: readonly string[]): void {
 }
 
 export function stageText(stage: Stage | null): string {
-  return stage === null ? 'not entered' : STAGE_TITLE[stage];
+  return stage === null ? 'not entered' : stageTitle(stage);
 }
 
 const day = (iso: string | null): string => (iso ? iso.slice(0, 10) : '-');
@@ -58,10 +60,7 @@ export function formatStatusText(r: StatusReport): string {
   const pct = (n: number) => (c.targeted > 0 ? `${Math.round((100 * n) / c.targeted)}%` : '');
   const counts = alignTable([
     ['Targeted users', String(c.targeted), ''],
-    ['  Device update', String(c.deviceUpdate), pct(c.deviceUpdate)],
-    ['  Passkey registration', String(c.passkeyRegistration), pct(c.passkeyRegistration)],
-    ['  Enforcement notice', String(c.enforcementNotice), pct(c.enforcementNotice)],
-    ['  Enforced', String(c.enforced), pct(c.enforced)],
+    ...shownStages(r).map((s) => [`  ${stageTitle(s)}`, String(stageCount(r, s)), pct(stageCount(r, s))]),
     ['Exceeded grace period', String(c.exceededGrace), ''],
     ['Excluded', String(c.excluded), ''],
     ['Outside FIDO2 policy scope', String(c.blocked), ''],
@@ -77,6 +76,8 @@ export function formatStatusText(r: StatusReport): string {
   out.push('Outlook:');
   for (const l of r.outlook) out.push(`  ${l}`);
   out.push(`  ${r.estimateAssumptions}`);
+  out.push('');
+  pushLines(out, impactText(r));
   if (r.stuck) {
     out.push('');
     out.push(`Stuck users: ${r.stuck.message}`);
@@ -102,4 +103,50 @@ export function formatStatusText(r: StatusReport): string {
     pushLines(out, alignTable([header, ...r.users.map(userRow)]).map((l) => `  ${l}`));
   }
   return out.join('\n');
+}
+
+/** "today", "1 day ago", "5 days ago"; "at an unknown time" when the age is unknown. */
+export function ageText(days: number | null): string {
+  return days === null ? 'at an unknown time' : days === 0 ? 'today' : `${days} day${days === 1 ? '' : 's'} ago`;
+}
+
+/** The gate the campaign file sets, as one phrase. */
+export function gateNeeds(r: StatusReport): string {
+  const g = r.enforcement.enableWhen;
+  return `${g.observedDays} days of sign-ins observed and at most ${g.maxWouldBlockUsersPercent} % of observed users would be blocked`;
+}
+
+/** Client types, legacy ones marked: "Exchange ActiveSync (legacy, 2 users), Browser (1 user)". */
+export function clientTypesText(im: ImpactStatus): string {
+  return tally(im.wouldBlock, 'clientApps').map((t) => `${t.name} (${isLegacyClientApp(t.name) ? 'legacy, ' : ''}${t.users} user${t.users === 1 ? '' : 's'})`).join(', ');
+}
+
+/** The sign-in impact block: the recorded `campaign impact` report in a few lines, or how to get one. */
+export function impactText(r: StatusReport): string[] {
+  const im = r.impact;
+  if (!im) return [`Sign-in impact: no impact report yet; ${impactHowTo(r.campaign)}.`];
+  const u = im.users;
+  const out: string[] = [];
+  const when = im.at ?? im.window?.to ?? null;
+  out.push(`Sign-in impact of the ${policyStateText(im, r.enforcement.policyState)} policy over ${im.days} days, measured ${when ?? 'at an unknown time'}${im.ageDays !== null ? ` (${ageText(im.ageDays)})` : ''}:`);
+  out.push(`  Gate ${im.gate.met ? 'met' : 'not met'}: ${gateText(im)}`);
+  out.push(`  Needs ${gateNeeds(r)} (spec.enforcement.enableWhen).`);
+  const members = im.members !== undefined ? ` of ${im.members} in the enforcement group` : '';
+  const share = percentOf(u.wouldBlock, u.observed);
+  out.push(`  Observed users ${u.observed}${members} · satisfied ${u.satisfied} · interrupted ${u.interrupted} · would block ${u.wouldBlock}${share ? ` (${share})` : ''} · no passkey sign-in ${u.noPasskeySignIn}${im.unobserved !== undefined ? ` · not observed ${im.unobserved}` : ''}`);
+  if (im.wouldBlock.length) {
+    const names = im.wouldBlock.slice(0, 5).map((w) => w.userPrincipalName);
+    const more = im.wouldBlock.length > 5 ? ` and ${im.wouldBlock.length - 5} more` : '';
+    out.push(`  Would be blocked: ${names.join(', ')}${more}`);
+    const apps = tally(im.wouldBlock, 'apps').slice(0, 5).map((t) => `${t.name} (${t.users})`);
+    if (apps.length) out.push(`  Top would-block apps: ${apps.join(', ')}`);
+    out.push(`  Client types: ${clientTypesText(im)}`);
+    const legacy = tally(im.wouldBlock, 'clientApps').filter((t) => isLegacyClientApp(t.name));
+    if (legacy.length) out.push(`  Legacy clients (${legacy.map((t) => t.name).join(', ')}) cannot use a passkey: move those users to a modern client or app before enabling the policy.`);
+  }
+  if (r.enforcement.mode === 'graduated') {
+    out.push(`  Graduated users (under the enabled policy): ${graduatedCount(r)}`);
+  }
+  if (im.stale) out.push(`  Stale: measured ${ageText(im.ageDays)}; run \`campaign impact --campaign ${r.campaign} --record\` again before relying on it.`);
+  return out;
 }

@@ -3,7 +3,8 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
-import { loadReport, renderMarkdown } from '../../src/report/index';
+import { FileStore } from '../../src/ledger/file/store';
+import { IMPACT_SNAPSHOT, loadReport, renderMarkdown } from '../../src/report/index';
 import type { StatusReport } from '../../src/report/model';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from '../report/demo-ledger';
@@ -117,6 +118,42 @@ describe('campaign status', () => {
     const rows = fs.readFileSync(stuck, 'utf8').split('\r\n').slice(1, -1);
     expect(rows.map((l) => l.split(',')[0])).toEqual(json.users.filter((u) => u.exceededGrace).map((u) => u.userPrincipalName));
     for (const row of rows) expect(row.split(',')[6]).toMatch(/^\d{4}-\d{2}-\d{2}$/);
+  });
+
+  it('shows the recorded impact report: in --json with its age, as a block in the text and a section in the Markdown', async () => {
+    // A copy of the state, so the other tests see no impact report.
+    const copy = path.join(tmp, 'state-impact');
+    fs.cpSync(state, copy, { recursive: true });
+    const impact = {
+      campaign: 'admins-passkeys', policyId: 'p-1', days: 14,
+      users: { observed: 11, satisfied: 10, interrupted: 0, wouldBlock: 1, noPasskeySignIn: 1 },
+      wouldBlock: [{ userId: 'u-x', userPrincipalName: 'pat@contoso.com', apps: ['Office 365 Exchange Online'], clientApps: ['Exchange ActiveSync'] }],
+      gate: { met: false, reason: 'TooManyWouldBlock', message: '1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).' },
+      at: '2026-12-27T07:00:00.000Z', policyState: 'enabledForReportingButNotEnforced',
+    };
+    await new FileStore({ dir: copy }).writeSnapshot('admins-passkeys', IMPACT_SNAPSHOT, impact);
+    const at = async (args: string[]) => {
+      const io = captureIo(process.cwd(), {});
+      const code = await run(['status', '--campaign', campaignFile, '--state', copy, '--now', NOW, ...args], io);
+      return { code, out: io.out(), err: io.err() };
+    };
+    const json = await at(['--json']);
+    expect(json.code).toBe(0);
+    // Measured three days before --now: stale.
+    expect(JSON.parse(json.out).impact).toEqual({ ...impact, ageDays: 3, stale: true });
+    const text = (await at([])).out.split('\n');
+    const from = text.indexOf('Sign-in impact of the report-only policy over 14 days, measured 2026-12-27T07:00:00.000Z (3 days ago):');
+    expect(from).toBeGreaterThan(0);
+    expect(text.slice(from + 1, from + 3)).toEqual(['  Gate not met: 1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).', '  Needs 14 days of sign-ins observed and at most 1 % of observed users would be blocked (spec.enforcement.enableWhen).']);
+    expect(text).toContain('  Would be blocked: pat@contoso.com');
+    expect(text).toContain('  Client types: Exchange ActiveSync (legacy, 1 user)');
+    expect(text).toContain('  Stale: measured 3 days ago; run `campaign impact --campaign admins-passkeys --record` again before relying on it.');
+    const md = path.join(tmp, 'impact-summary.md');
+    expect((await at(['--markdown', md])).code).toBe(0);
+    expect(fs.readFileSync(md, 'utf8')).toContain('### Sign-in impact\n\n**Gate not met**: 1 observed user of 11 (9.1 %) had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).');
+    // Without one, the text says how to get it.
+    expect((await status([])).out).toContain('\nSign-in impact: no impact report yet; run `campaign impact --campaign admins-passkeys --record` to measure');
+    expect(JSON.parse((await status(['--json'])).out).impact).toBeNull();
   });
 
   it('exits 2 for --stuck without --csv', async () => {

@@ -8,6 +8,7 @@ import { describe, expect, it } from 'vitest';
 import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerEvent } from '../../src/ledger/events';
 import type { Stage } from '../../src/engine/types';
+import type { NotificationKind } from '../../src/contracts/vocabulary';
 import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, renderDashboard, type DashboardDetail } from '../../src/report/index';
 import { encode7, escapeHtml, humanTime, timeHtml } from '../../src/report/html';
 import { campaign, day, device, observation, OLD_IPHONE, user } from '../engine/fixtures';
@@ -22,8 +23,8 @@ const run = (d: number, id: string, body: LedgerEvent[]): LedgerEvent[] => [
 ];
 const enter = (d: number, runId: string, who: typeof ada, from: Stage | null, to: Stage, reason: string): LedgerEvent =>
   ({ v: 1, type: 'userEnteredStage', at: day(d), runId, ...who, from, to, reason, message: reason });
-const sent = (d: number, runId: string, who: typeof ada, stage: Exclude<Stage, 'graduated'>, sequence = 1): LedgerEvent =>
-  ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage, stage, sequence });
+const sent = (d: number, runId: string, who: typeof ada, stage: Stage, sequence = 1): LedgerEvent =>
+  ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage as NotificationKind, stage, sequence });
 const outcome = (d: number, runId: string, who: typeof ada, stage: Stage, result: 'delivered' | 'failed', sequence = 1): LedgerEvent =>
   ({ v: 1, type: 'notificationOutcome', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, channel: 'teams', outcome: result });
 

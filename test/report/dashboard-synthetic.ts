@@ -7,6 +7,7 @@
 import type { Stage } from '../../src/engine/types';
 import type { StatusReport, StatusUser } from '../../src/report/model';
 import type { DashboardDetail, TimelineEntry, UserDetail } from '../../src/report/timeline';
+import { zeroStages } from '../../src/report/stages';
 
 const FIRST = ['aaron', 'abigail', 'adam', 'adrian', 'aisha', 'alex', 'amelia', 'ana', 'andrea', 'anna', 'arjun', 'ben', 'carla', 'carlos', 'chen', 'chloe', 'daniel', 'david', 'elena', 'emma', 'fatima', 'felix', 'grace', 'hana', 'hugo', 'ines', 'isaac', 'ivan', 'jack', 'james', 'jia', 'julia', 'kai', 'karim', 'laura', 'leo', 'lucas', 'maria', 'mateo', 'mei', 'mia', 'noah', 'nora', 'olga', 'omar', 'oscar', 'paula', 'priya', 'rafael', 'rosa', 'sam', 'sara', 'sofia', 'tom', 'uma', 'victor', 'wei', 'yusuf', 'zara', 'zoe'];
 const LAST = ['adams', 'ali', 'baker', 'becker', 'brown', 'chen', 'clark', 'costa', 'dubois', 'evans', 'fischer', 'garcia', 'gomez', 'green', 'hall', 'hansen', 'ito', 'jensen', 'johnson', 'kim', 'king', 'kowalski', 'lee', 'lopez', 'martin', 'meyer', 'miller', 'moreau', 'mueller', 'nguyen', 'novak', 'olsen', 'park', 'patel', 'perez', 'rossi', 'sato', 'schmidt', 'silva', 'singh', 'smith', 'suzuki', 'taylor', 'tanaka', 'walker', 'wang', 'weber', 'white', 'wilson', 'wright', 'yamamoto', 'young', 'zhang', 'ziegler'].sort();
@@ -42,7 +43,8 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
   const per = Math.ceil(users / (FIRST.length * LAST.length));
   const width = String(per - 1).length;
   const list: StatusUser[] = new Array<StatusUser>(users);
-  const counts = { targeted: users, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0, exceededGrace: 0, excluded: 0, unread: 0, blocked: 0 };
+  // Every stage of the vocabulary (graduated too, once it has it), then the established counts.
+  const counts = { ...zeroStages(), targeted: users, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, exceededGrace: 0, excluded: 0, unread: 0, blocked: 0 };
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
   const kinds: Array<'deviceUpdate' | 'passkeyRegistration' | 'enforcementNotice' | 'enforced'> = ['deviceUpdate', 'passkeyRegistration', 'enforcementNotice', 'enforced'];
   for (let i = 0; i < users; i++) {
@@ -88,7 +90,7 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
   }
   const daily = Array.from({ length: days }, (_, d) => {
     const f = (d + 1) / days;
-    return { date: date(d), deviceUpdate: Math.round(counts.deviceUpdate * f), passkeyRegistration: Math.round(counts.passkeyRegistration * f), enforcementNotice: Math.round(counts.enforcementNotice * f), enforced: Math.round(counts.enforced * f), graduated: 0, exceededGrace: Math.round(counts.exceededGrace * f), runs: 1 };
+    return { ...zeroStages(), date: date(d), deviceUpdate: Math.round(counts.deviceUpdate * f), passkeyRegistration: Math.round(counts.passkeyRegistration * f), enforcementNotice: Math.round(counts.enforcementNotice * f), enforced: Math.round(counts.enforced * f), exceededGrace: Math.round(counts.exceededGrace * f), runs: 1 };
   });
   const report: StatusReport = {
     campaign: 'admins-passkeys', status: 'inProgress', counts, users: list, estimatedEnd: date(days + 40),
@@ -98,6 +100,7 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
     lastRunChanges: null, daily, warnings: [],
     notices: { channel: 'teams', latest: { delivered: 0, failed: 0, inDoubt: 0, pending: 0, cancelled: 0, notSent: 0 } as unknown as StatusReport['notices']['latest'], unknown: 0 },
     stuck: null, estimateAssumptions: 'Synthetic.',
+    enforcement: { mode: 'reportOnly', policyState: 'reportOnly', enableWhen: { observedDays: 14, maxWouldBlockUsersPercent: 1 } }, impact: null,
   };
   return { report, detail: lazyDetail(list, start, days) };
 }

@@ -2,7 +2,8 @@
 // rendered by `campaign status --html`, must show the same counts as `status --json`, sort and search its
 // user table, and never touch the network. At 800 and 1600 px: a count opens exactly the users behind it
 // (mouse and keyboard), a user's row opens their timeline and devices, the CSV holds the filtered users,
-// and the funnel's labels are not clipped.
+// and the funnel's labels are not clipped. With a recorded impact report in the state, the impact panel shows
+// its exact counts and its would-block count opens exactly the would-block users.
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
@@ -12,6 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
 import type { Observation } from '../../src/engine/types';
 import type { LedgerEvent } from '../../src/ledger/events';
+import { IMPACT_SNAPSHOT, type ImpactSnapshot } from '../../src/report/impact';
 import type { StatusReport, StatusUser } from '../../src/report/model';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign } from './demo-ledger';
@@ -32,6 +34,7 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
   let page: Page;
   let events: LedgerEvent[];
   let observation: Observation;
+  let impact: ImpactSnapshot;
   const offline: string[] = [];
 
   beforeAll(async () => {
@@ -41,6 +44,20 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     events = (await demo.store.read(demo.campaign.metadata.name)).events;
     observation = (await demo.store.readSnapshot<Observation>(demo.campaign.metadata.name, 'observation'))!;
     const campaignFile = writeStartedCampaign(tmp);
+    // A recorded `campaign impact` report: every 70th targeted user would be blocked, and one user no longer targeted.
+    const blocked = observation.users.filter((_, i) => i % 70 === 5).map((u, i) => ({
+      userId: u.userId, userPrincipalName: u.userPrincipalName,
+      apps: i % 2 ? ['Office 365 Exchange Online'] : ['Office 365 Exchange Online', 'Azure Portal'],
+      clientApps: i % 3 === 0 ? ['Exchange ActiveSync'] : i % 3 === 1 ? ['IMAP4', 'Browser'] : ['Browser'],
+    }));
+    blocked.push({ userId: 'u-no-longer-targeted', userPrincipalName: 'gone@contoso.com', apps: ['Azure Portal'], clientApps: ['Browser'] });
+    impact = {
+      campaign: demo.campaign.metadata.name, policyId: '6f1c9c55-2c59-4b8e-9b1e-0c3e6d0b1a01', days: 14,
+      users: { observed: 301, satisfied: 287, interrupted: 9, wouldBlock: blocked.length, noPasskeySignIn: 23 },
+      wouldBlock: blocked, gate: { met: false, reason: 'TooManyWouldBlock', message: `${blocked.length} observed users of 301 had a sign-in the policy would have blocked; the gate allows at most 1 % (enableWhen.maxWouldBlockUsersPercent).` },
+      at: '2027-01-05T06:30:00.000Z', window: { from: '2026-12-22T06:30:00.000Z', to: '2027-01-05T06:30:00.000Z' }, members: 312, unobserved: 11, policyState: 'enabledForReportingButNotEnforced',
+    };
+    await demo.store.writeSnapshot(demo.campaign.metadata.name, IMPACT_SNAPSHOT, impact);
 
     // The CLI as a user runs it, on a started copy of the example campaign (the checkout's copy is notStarted).
     const json = captureIo(process.cwd(), {});
@@ -115,6 +132,26 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
     expect(report.counts.exceededGrace).toBeGreaterThan(0);
     expect(await page.locator('[data-alert="EnforcedWithoutPasskey"]').count()).toBe(1);
     expect(await page.locator('[data-alert="GraceExceeded"]').innerText()).toContain(`${report.counts.exceededGrace} users have exceeded a grace period`);
+  });
+
+  it('shows the recorded impact report in its panel with the exact counts, the gate and the legacy clients marked', async () => {
+    expect(report.impact).toMatchObject({ ...impact, ageDays: 0, stale: false });
+    const shown = { impactObserved: 301, impactSatisfied: 287, impactInterrupted: 9, impactWouldBlock: impact.wouldBlock.length, impactNoPasskey: 23, impactUnobserved: 11 };
+    for (const [key, n] of Object.entries(shown)) expect({ key, shown: await countShown(key) }).toEqual({ key, shown: n });
+    const panel = page.locator('section#impact');
+    expect(await panel.locator('h2').innerText()).toBe('Sign-in impact of the Conditional Access policy');
+    expect(await panel.locator('[data-impact="gate"]').innerText()).toBe(`Gate not met: ${impact.gate.message}`);
+    expect(await panel.locator('[data-impact="stale"]').count()).toBe(0);
+    expect(await panel.locator('time').first().getAttribute('datetime')).toBe(impact.at);
+    // Client types: the legacy ones marked, each with its number of would-block users.
+    const rows = await panel.locator('tr[data-client]').evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-client'), tr.getAttribute('data-legacy'), tr.querySelector('td.num')!.textContent]));
+    const users = (c: string) => String(impact.wouldBlock.filter((w) => w.clientApps.includes(c)).length);
+    expect(rows).toEqual([
+      ['Browser', null, users('Browser')],
+      ['Exchange ActiveSync', 'true', users('Exchange ActiveSync')],
+      ['IMAP4', 'true', users('IMAP4')],
+    ].sort((a, b) => Number(b[2]) - Number(a[2]) || (a[0]! < b[0]! ? -1 : 1)));
+    expect(await panel.innerText()).toContain('1 of the users it would block is not in the user table');
   });
 
   it('sorts by a column from its header button, by mouse and by keyboard, and says so with aria-sort', async () => {
@@ -248,6 +285,30 @@ describe.skipIf(!haveChromium)('the HTML dashboard of a 500-admin demo campaign 
         expect(await p.locator('a.kpi', { hasText: 'Alerts' }).innerText()).toContain(`${alerted.length} users concerned`);
         await p.locator('#clear-filters').click();
         await expect.poll(() => p.locator('#table-status').innerText()).toBe(`Showing 1–50 of ${report.counts.targeted} users`);
+      });
+
+      it('the would-block count opens exactly the users the policy would block, with the filter shown in its control', async () => {
+        const expected = impact.wouldBlock.map((w) => w.userPrincipalName).filter((upn) => upn !== 'gone@contoso.com').sort();
+        expect(expected.length).toBeGreaterThan(3);
+        await p.locator('a[data-count="impactWouldBlock"]').click();
+        await expect.poll(() => p.locator('#table-status').innerText()).toMatch(new RegExp(`^${expected.length} users whose sign-ins the policy would block, showing 1–${expected.length} \\(filtered from ${report.counts.targeted}\\)$`));
+        expect(await p.evaluate('document.activeElement && document.activeElement.id')).toBe('users-h');
+        expect(await p.evaluate('location.hash')).toBe('#users?impact=wouldBlock');
+        expect(await p.locator('#impact-filter').inputValue()).toBe('wouldBlock');
+        expect((await allTableUpns(p)).sort()).toEqual(expected);
+        await p.locator('#page-size').selectOption('50');
+        // Combined with a stage filter, and cleared with the others.
+        const enforced = report.users.filter((u) => u.stage === 'enforced' && expected.includes(u.userPrincipalName));
+        await p.locator('#stage-filter').selectOption('enforced');
+        await expect.poll(() => p.locator('#table-status').innerText()).toMatch(enforced.length ? new RegExp(`^${enforced.length} users? in the stage Enforced, whose sign-ins the policy would block`) : /^No users in the stage Enforced, whose sign-ins the policy would block\.$/);
+        await p.locator('#clear-filters').click();
+        await expect.poll(() => p.locator('#table-status').innerText()).toBe(`Showing 1–50 of ${report.counts.targeted} users`);
+        expect(await p.locator('#impact-filter').inputValue()).toBe('');
+        // The panel fits the width: nothing in it overflows its section.
+        const overflow = await p.evaluate(`(() => { const s = document.getElementById('impact'); const r = s.getBoundingClientRect(); return [...s.querySelectorAll('*')].filter((e) => e.getBoundingClientRect().right > r.right + 0.5 && !e.closest('details:not([open])')).map((e) => e.tagName + '.' + e.className); })()`);
+        expect(overflow).toEqual([]);
+        fs.mkdirSync(ARTIFACTS, { recursive: true });
+        await p.locator('section#impact').screenshot({ path: path.join(ARTIFACTS, `dashboard-impact-${width}.png`) });
       });
 
       it('opens a linked view: the filters in the address are applied when the page loads', async () => {

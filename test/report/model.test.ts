@@ -7,6 +7,7 @@ import { formatStatusText } from '../../src/report/text';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { foldLedger, type DeliverySnapshot } from '../../src/engine/state';
 import type { Stage } from '../../src/engine/types';
+import type { NotificationKind } from '../../src/contracts/vocabulary';
 import { tableRows } from './dashboard-page';
 import { buildDashboardDetail, buildReport, jsonForScript, readReportLedger, renderDashboard, renderMarkdown } from '../../src/report/index';
 import { FileStore } from '../../src/ledger/file/store';
@@ -23,8 +24,8 @@ const run = (d: number, id: string, body: LedgerEvent[], ok: boolean | null = tr
 ];
 const enter = (d: number, runId: string, who: typeof ada, from: Stage | null, to: Stage, reason = 'R'): LedgerEvent =>
   ({ v: 1, type: 'userEnteredStage', at: day(d), runId, ...who, from, to, reason, message: reason });
-const notified = (d: number, runId: string, who: typeof ada, stage: Exclude<Stage, 'graduated'>, sequence = 1): LedgerEvent =>
-  ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage, stage, sequence });
+const notified = (d: number, runId: string, who: typeof ada, stage: Stage, sequence = 1): LedgerEvent =>
+  ({ v: 1, type: 'notificationSent', at: day(d), runId, ...who, key: `k:${who.userId}:${stage}:${sequence}`, kind: stage as NotificationKind, stage, sequence });
 
 function ledger(): LedgerEvent[] {
   return [
@@ -341,7 +342,7 @@ describe('readReportLedger', () => {
       expect(partial.events).toEqual(r.events);
       expect(partial.warnings).toEqual([expect.stringContaining('partial trailing line')]);
 
-      expect(await readReportLedger(store, 'other-campaign')).toEqual({ events: [], notificationsByRun: new Map(), observation: null, delivery: null, warnings: [] });
+      expect(await readReportLedger(store, 'other-campaign')).toEqual({ events: [], notificationsByRun: new Map(), observation: null, delivery: null, impact: null, warnings: [] });
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -18,12 +18,14 @@ import { checkLedgerFor } from './ledger-checks';
 export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--csv FILE [--stuck]] [--now ISO]
 
 The campaign overview: targeted users, users per stage, exceeded grace periods, readiness, the estimated
-end date and outlook, alerts, and every user's stage. Reads only the ledger and the last run's observation
-snapshot in --state; never calls Microsoft Graph.
+end date and outlook, the sign-in impact of the policy, alerts, and every user's stage. Reads only the ledger,
+the last run's observation snapshot and the last impact report (campaign impact --record) in --state; never
+calls Microsoft Graph.
 
   --campaign NAME|FILE   a campaign name (looked up in campaigns/) or a campaign file
   --state DIR|URL       ledger: a directory (default .campaign-state/), azblob://ACCOUNT/CONTAINER or a connection string
-  --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, … }
+  --json                 print one JSON object: { campaign, status, counts, users, estimatedEnd, outlook, …,
+                         impact } (impact: the recorded report with ageDays and stale, or null)
   --markdown FILE        write a Markdown summary (counts, changes in the last run, exceeded grace, alerts),
                          e.g. --markdown "$GITHUB_STEP_SUMMARY"
   --html FILE            write the self-contained HTML dashboard
@@ -62,9 +64,9 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // --html reads every event (the user timelines); text and JSON keep the faster overview read.
   const html = stringFlag(p, 'html');
   const ledger = await atPath(await stateUse(p, io), () => (html !== undefined ? readDashboardLedger : readReportLedger)(store, campaign.metadata.name));
-  const { events, notificationsByRun, observation, delivery, warnings } = ledger;
+  const { events, notificationsByRun, observation, delivery, impact, warnings } = ledger;
   checkLedgerFor('status', campaign, store, events, io);
-  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, now, ledgerWarnings: warnings });
+  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
