@@ -321,9 +321,10 @@ function decideUser(run: Run, ou: ObservedUser, u: UserState | undefined, ctx: R
   const withoutPasskey = enforced && !hasPasskey;
   // An observation taken when or before we added the user cannot show the membership yet.
   const notInGroup = enforced && !ou.inEnforcementGroup && u!.enforcedAt !== null && toMs(u!.enforcedAt) < run.observedAtMs;
-  // Graduated users the enabled policy blocked in the window; null: the evidence is unknown this run (kept as it is).
+  // Graduated users the enabled policy still blocks (their newest sign-in, or a legacy client); null: the evidence is
+  // unknown this run (kept as it is).
   const signIns = run.graduation ? run.graduation.users[ou.userId] : undefined;
-  const graduatedFailures = current !== 'graduated' ? false : run.graduation === null ? null : (signIns?.failure ?? 0) > 0;
+  const graduatedFailures = current !== 'graduated' ? false : run.graduation === null ? null : signIns?.blocked === true;
   const attempts = u?.delivery.attempts ?? 0;
   const unreachable = channel !== 'none' && (noMailbox || attempts >= UNREACHABLE_AFTER);
   if (u && u.alerts.length > 0) {

@@ -124,7 +124,7 @@ const ALERT_CLEARED: Record<AlertKind, string> = {
   NotInEnforcementGroup: 'a member of the enforcement group again',
   Unreachable: 'reachable again: a notice was delivered, or the account has a mailbox again',
   AccountDisabled: 'the account is enabled again; the user continues from the stage it was held in',
-  GraduatedSignInFailures: 'no sign-in blocked by the enabled policy in the observation window any more',
+  GraduatedSignInFailures: 'the newest sign-in under the enabled policy succeeded, and no legacy client is blocked in the observation window any more',
 };
 
 /** Holds: the observation says nothing may move (for one user, or for the whole campaign). */

@@ -87,6 +87,11 @@ export interface ObservedSignIns {
   /** Applications and client types of the sign-ins the enabled policy blocked, sorted. */
   failureApps: string[];
   failureClientApps: string[];
+  /**
+   * Still blocked: the newest sign-in the enabled policy evaluated was blocked, or a legacy client (which can never
+   * satisfy it) was. A block followed by a successful sign-in is an interruption the user got past, not a lockout.
+   */
+  blocked: boolean;
 }
 
 /**

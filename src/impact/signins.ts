@@ -146,6 +146,11 @@ export interface UserSignInSummary {
   passkeySignIn: boolean;
   /** Newest sign-in seen. */
   lastAt: string | null;
+  /** The policy's result for the newest sign-in it evaluated (success, failure or a report-only result), and when. */
+  lastResult: PolicyResult | null;
+  lastResultAt: string | null;
+  /** Sign-ins the policy blocked (or would have) from a legacy client, which can never satisfy it. */
+  legacyBlocked: number;
 }
 
 /** Folds sign-in facts into per-user summaries for one policy (its id, any case). Only users in `members` when given. */
@@ -161,7 +166,7 @@ export class SignInSummaries {
     if (this.members && !this.members.has(f.userId)) return;
     let u = this.users.get(f.userId);
     if (!u) {
-      u = { userId: f.userId, userPrincipalName: f.userPrincipalName, signIns: 0, results: { reportOnlySuccess: 0, reportOnlyFailure: 0, reportOnlyInterrupted: 0, success: 0, failure: 0 }, wouldBlock: false, apps: [], clientApps: [], passkeySignIn: false, lastAt: null };
+      u = { userId: f.userId, userPrincipalName: f.userPrincipalName, signIns: 0, results: { reportOnlySuccess: 0, reportOnlyFailure: 0, reportOnlyInterrupted: 0, success: 0, failure: 0 }, wouldBlock: false, apps: [], clientApps: [], passkeySignIn: false, lastAt: null, lastResult: null, lastResultAt: null, legacyBlocked: 0 };
       this.users.set(f.userId, u);
     }
     u.signIns++;
@@ -171,8 +176,16 @@ export class SignInSummaries {
       const r = f.policies[id];
       if (r === undefined) continue;
       if (r === 'reportOnlySuccess' || r === 'success') u.passkeySignIn = true;
-      if (r === 'reportOnlySuccess' || r === 'reportOnlyFailure' || r === 'reportOnlyInterrupted' || r === 'success' || r === 'failure') u.results[r]++;
+      if (r === 'reportOnlySuccess' || r === 'reportOnlyFailure' || r === 'reportOnlyInterrupted' || r === 'success' || r === 'failure') {
+        u.results[r]++;
+        // Graph pages newest first, but a fixture or another reader may not: keep the newest by time.
+        if (u.lastResultAt === null || Date.parse(f.at) >= Date.parse(u.lastResultAt)) {
+          u.lastResult = r;
+          u.lastResultAt = f.at;
+        }
+      }
       if (r === 'reportOnlyFailure' || r === 'failure') {
+        if (f.legacyClient) u.legacyBlocked++;
         if (r === 'reportOnlyFailure') u.wouldBlock = true;
         insertSorted(u.apps, f.app);
         insertSorted(u.clientApps, f.clientApp);

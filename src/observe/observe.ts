@@ -141,6 +141,7 @@ async function readGraduationSignIns(graph: GraphReader, g: GraduationSnapshot, 
       failure: e?.results.failure ?? 0,
       failureApps: e && e.results.failure > 0 ? e.apps : [],
       failureClientApps: e && e.results.failure > 0 ? e.clientApps : [],
+      blocked: !!e && e.results.failure > 0 && (e.lastResult === 'failure' || e.legacyBlocked > 0),
     };
   }
   g.signIns = signIns;

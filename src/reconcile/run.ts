@@ -430,7 +430,7 @@ function graduationResult(campaign: Campaign, o: Observation, deferred: number):
   const signInFailures: GraduationResult['signInFailures'] = [];
   for (const u of o.users) {
     const s = g.users[u.userId];
-    if (u.inGraduatedGroup && s && s.failure > 0) signInFailures.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, failures: s.failure, apps: s.failureApps, clientApps: s.failureClientApps });
+    if (u.inGraduatedGroup && s && s.blocked) signInFailures.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, failures: s.failure, apps: s.failureApps, clientApps: s.failureClientApps });
   }
   return { available: true, observedDays: g.observedDays, window: { from: g.from, to: g.to }, graduated: 0, deferred, signInFailures };
 }

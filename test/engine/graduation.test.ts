@@ -48,7 +48,7 @@ function graduatedEvents(id: string, daysAgo: number): LedgerEvent[] {
 }
 
 function signIns(o: Partial<ObservedSignIns> = {}): ObservedSignIns {
-  return { signIns: 3, reportOnlySuccess: 3, reportOnlyFailure: 0, failure: 0, failureApps: [], failureClientApps: [], ...o };
+  return { signIns: 3, reportOnlySuccess: 3, reportOnlyFailure: 0, failure: 0, failureApps: [], failureClientApps: [], blocked: false, ...o };
 }
 
 /** An enforced user as observed: passkey, in the enforcement group, not (yet) in the graduated group. */
@@ -175,7 +175,7 @@ describe('decide: who graduates', () => {
 describe('decide: graduated users whose sign-ins fail under the enabled policy', () => {
   const c = graduatedCampaign();
   const grad = (o: Partial<ObservedUser> = {}) => enforcedUser('u-ada', { inGraduatedGroup: true, ...o });
-  const failing = signIns({ failure: 2, failureApps: ['Office 365 Exchange Online'], failureClientApps: ['Exchange ActiveSync'] });
+  const failing = signIns({ failure: 2, failureApps: ['Office 365 Exchange Online'], failureClientApps: ['Exchange ActiveSync'], blocked: true });
 
   it('raises GraduatedSignInFailures once, naming the applications, and never moves or removes the user', () => {
     const state = foldLedger(graduatedEvents('u-ada', 3));
@@ -195,7 +195,13 @@ describe('decide: graduated users whose sign-ins fail under the enabled policy',
     expect(brief(unknown)).toEqual(['warn:GraduationUnavailable']);
     const clear = decide(c, observation([grad()], { graduation: evidence({ 'u-ada': signIns() }) }), state, NOW);
     expect(brief(clear)).toEqual(['clearAlert:AlertCleared']);
-    expect(clear[0]!.message).toBe('no sign-in blocked by the enabled policy in the observation window any more');
+    expect(clear[0]!.message).toBe('the newest sign-in under the enabled policy succeeded, and no legacy client is blocked in the observation window any more');
+  });
+
+  it('raises nothing for blocks the user got past: an interruption followed by a successful sign-in is no lockout', () => {
+    const state = foldLedger(graduatedEvents('u-ada', 3));
+    const gotPast = signIns({ failure: 2, failureApps: ['Microsoft Teams'], failureClientApps: ['Browser'], blocked: false });
+    expect(decide(c, observation([grad()], { graduation: evidence({ 'u-ada': gotPast }) }), state, NOW)).toEqual([]);
   });
 
   it('a graduated user who leaves the targets keeps their groups (the leave message says so)', () => {

@@ -55,3 +55,24 @@ describe('per-user summaries', () => {
     expect(s.users.has('u3')).toBe(false);
   });
 });
+
+describe('whether a user is still blocked', () => {
+  const add = (s: SignInSummaries, id: string, at: string, result: string, clientAppUsed = 'Browser') =>
+    s.add(toFact(sign({ id, createdDateTime: at, clientAppUsed, appliedConditionalAccessPolicies: [{ id: POLICY, result }] }))!);
+
+  it('keeps the result of the newest evaluated sign-in, whatever order the sign-ins come in', () => {
+    const s = new SignInSummaries([POLICY]);
+    add(s, 'b', '2026-12-01T09:00:00Z', 'success');
+    add(s, 'a', '2026-12-01T08:00:00Z', 'failure');
+    expect(s.users.get('u1')).toMatchObject({ lastResult: 'success', lastResultAt: '2026-12-01T09:00:00Z', legacyBlocked: 0 });
+    add(s, 'c', '2026-12-01T10:00:00.5Z', 'failure');
+    expect(s.users.get('u1')).toMatchObject({ lastResult: 'failure', lastResultAt: '2026-12-01T10:00:00.5Z' });
+  });
+
+  it('counts blocks of legacy clients apart: they can never satisfy the policy', () => {
+    const s = new SignInSummaries([POLICY]);
+    add(s, 'a', '2026-12-01T08:00:00Z', 'failure', 'IMAP4');
+    add(s, 'b', '2026-12-01T09:00:00Z', 'success');
+    expect(s.users.get('u1')).toMatchObject({ lastResult: 'success', legacyBlocked: 1 });
+  });
+});

@@ -72,7 +72,7 @@ describe('observe: graduated campaigns', () => {
     const s = await observe(graph, admins(), { graduation: { now: START } });
     expect(s.readErrors).toEqual([]);
     expect(s.graduation).toMatchObject({ group: { id: GRAD_GROUP }, observedDays: 7, from: '2026-11-24T06:00:00.000Z', to: START, unavailable: null });
-    expect(s.graduation!.signIns).toEqual({ [member.toLowerCase()]: { signIns: 1, reportOnlySuccess: 1, reportOnlyFailure: 0, failure: 0, failureApps: [], failureClientApps: [] } });
+    expect(s.graduation!.signIns).toEqual({ [member.toLowerCase()]: { signIns: 1, reportOnlySuccess: 1, reportOnlyFailure: 0, failure: 0, failureApps: [], failureClientApps: [], blocked: false } });
   });
 
   it('reads nothing of it for a reportOnly campaign', async () => {
