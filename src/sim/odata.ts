@@ -189,6 +189,21 @@ function valueAt(item: Record<string, unknown>, path: string): unknown {
   return v ?? null;
 }
 
+/**
+ * Date.parse, remembered: every page of a filtered list runs the filter over the whole collection again, and a sign-in
+ * log of tens of thousands of entries would otherwise parse each date once per page of every request.
+ */
+const instants = new Map<string, number>();
+function parseInstant(v: string): number {
+  let t = instants.get(v);
+  if (t === undefined) {
+    if (instants.size >= 1_000_000) instants.clear();
+    t = Date.parse(v);
+    instants.set(v, t);
+  }
+  return t;
+}
+
 const OPERATOR_KIND: Record<Comparison | 'eq', string> = { eq: 'Equal', ge: 'GreaterThanOrEqual', le: 'LessThanOrEqual', gt: 'GreaterThan', lt: 'LessThan' };
 
 /**
@@ -231,7 +246,7 @@ export function compileFilter(
     }
     const instant = (item: Record<string, unknown>): number => {
       const v = valueAt(item, prop);
-      return typeof v === 'string' ? Date.parse(v) : NaN;
+      return typeof v === 'string' ? parseInstant(v) : NaN;
     };
     // Directory string comparisons are case-insensitive in Graph.
     switch (c.kind) {

@@ -211,9 +211,28 @@ interface ListOptions<T> {
   maxInValues?: number;
   /** DateTimeOffset properties of `filter`. */
   dateTimes?: readonly string[];
+  /**
+   * `items` is a snapshot that is never changed in place (a new array after any change): the filtered list is kept for
+   * the next page of the same query instead of filtering the whole collection again for every page.
+   */
+  memoFilter?: boolean;
   expand?: readonly string[];
   typeName?: string;
   shape(item: T, select: string[] | undefined, expand: ExpandItem[]): Record<string, unknown>;
+}
+
+/** Filtered lists by filter text, per items array (see ListOptions.memoFilter). */
+const filteredLists = new WeakMap<readonly unknown[], Map<string, readonly unknown[]>>();
+function memoFiltered<T>(items: readonly T[], text: string, filter: (item: Record<string, unknown>) => boolean): readonly T[] {
+  let byText = filteredLists.get(items);
+  if (!byText) filteredLists.set(items, (byText = new Map()));
+  let hit = byText.get(text) as readonly T[] | undefined;
+  if (!hit) {
+    if (byText.size >= 16) byText.clear();
+    hit = items.filter((item) => filter(item as Record<string, unknown>));
+    byText.set(text, hit);
+  }
+  return hit;
 }
 
 function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
@@ -233,7 +252,7 @@ function list<T>(ctx: RouteContext, o: ListOptions<T>): GraphResponse {
       throw new GraphHttpError(400, 'Request_BadRequest', '$count is not currently supported.');
   }
   const offset = decodeSkipToken(q(ctx, '$skiptoken'));
-  const matching = filter ? o.items.filter((item) => filter(item as Record<string, unknown>)) : o.items;
+  const matching = !filter ? o.items : o.memoFilter ? memoFiltered(o.items, filterText!, filter) : o.items.filter((item) => filter(item as Record<string, unknown>));
   const size = top ?? ctx.pageSize?.default ?? 100;
   const page = matching.slice(offset, offset + size);
   const body: Record<string, unknown> = { '@odata.context': contextUrl(ctx, o.context, select) };
@@ -890,6 +909,7 @@ export const ROUTES: Route[] = [
     return list(ctx, {
       context: 'auditLogs/signIns',
       items: ctx.tenant.signInsNewestFirst(),
+      memoFilter: true,
       filter: SIGN_IN_FILTER,
       dateTimes: ['createdDateTime'],
       resource: 'signIn',

@@ -32,7 +32,7 @@ const ALLOWED: AllowedTable = {
   stack: ['contracts', 'campaign', 'errors'],
   'apps/cli': [...LIBRARIES, 'impact', 'sim', 'apps/demo', 'apps/functions'],
   'apps/functions': [...LIBRARIES],
-  'apps/demo': [...LIBRARIES, 'sim', 'apps/cli'],
+  'apps/demo': [...LIBRARIES, 'impact', 'sim', 'apps/cli'],
   policies: ['contracts', 'campaign', 'stack/graph-roles'],
 };
 

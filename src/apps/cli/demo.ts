@@ -16,10 +16,13 @@ export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--s
 
 Runs a whole passkey campaign against a simulated tenant, with no Azure account:
 generates a tenant with N admins (default 500; plus regular staff and two break-glass accounts) in the built-in
-Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml, or --campaign FILE), runs one reconcile per simulated day for D days (default 60)
+Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml, run with graduated
+enforcement; or --campaign FILE, run as written), runs one reconcile per simulated day for D days (default 60)
 while simulated users act on their notifications (some update devices or register passkeys at once, some
-late, some postpone, some never), prints a line of stage counts per day, and ends with the overview.
-It takes a few seconds on an idle machine and prints how long it took.
+late, some postpone, some never) and sign in every day (with their passkey once they have one; a few from old
+mail clients that cannot use one), prints a line of stage counts per day, and ends with the overview and the
+impact report of the report-only policy (campaign impact), recorded for the dashboard.
+It takes under a minute on an idle machine and prints how long it took.
 
   --seed S         tenant and user behaviour seed (default 7): the same seed gives the same campaign
   --start ISO      first run (default: today, 06:00 UTC)
@@ -69,10 +72,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (!loaded.campaign) throw new UsageError(`${file} is invalid; run campaign validate.`);
   const campaign = loaded.campaign;
   campaign.spec.status = 'inProgress';
+  // The example runs with graduated enforcement, so the demo shows the whole way to an enforced policy: users whose
+  // own sign-ins qualify move to the enabled policy's group. A campaign given with --campaign runs as written.
+  if (campaignFlag === undefined) campaign.spec.enforcement.mode = 'graduated';
+  const graduatedMode = campaign.spec.enforcement.mode === 'graduated';
   const store = new FileStore({ dir: stateDir });
 
   println(io.stdout, `Demo: ${users} admins in a simulated tenant, campaign ${campaign.metadata.name} (${campaign.metadata.description}), ${days} days from ${start.toISOString().slice(0, 10)}.`);
-  println(io.stdout, `      day  date        device  passkey  notice  enforced  exceeded  | notified  added  postponed`);
+  if (graduatedMode) println(io.stdout, `      Graduated enforcement: an enforced user moves to the enabled policy once their own sign-ins over ${campaign.spec.enforcement.enableWhen.observedDays} days show a passkey and nothing the report-only policy would block.`);
+  println(io.stdout, `      day  date        device  passkey  notice  enforced${graduatedMode ? '  graduated' : ''}  exceeded  | notified  added  postponed`);
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
   const { runDemo } = await import('../demo/demo.js');
   const started = Date.now();
@@ -86,7 +94,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     onDay: (day, at, r, acted) => {
       if (tty) (io.stderr as NodeJS.WriteStream).write('\r\x1b[K');
       const c = r.counts;
-      println(io.stdout, `      ${pad(day + 1, 3)}  ${at.toISOString().slice(0, 10)}  ${pad(c.deviceUpdate, 6)}  ${pad(c.passkeyRegistration, 7)}  ${pad(c.enforcementNotice, 6)}  ${pad(c.enforced, 8)}  ${pad(c.exceededGrace, 8)}  | ${pad(r.notifications, 8)}  ${pad(r.groupAdds, 5)}  ${pad(acted.postponed, 9)}`);
+      println(io.stdout, `      ${pad(day + 1, 3)}  ${at.toISOString().slice(0, 10)}  ${pad(c.deviceUpdate, 6)}  ${pad(c.passkeyRegistration, 7)}  ${pad(c.enforcementNotice, 6)}  ${pad(c.enforced, 8)}${graduatedMode ? `  ${pad(c.graduated, 9)}` : ''}  ${pad(c.exceededGrace, 8)}  | ${pad(r.notifications, 8)}  ${pad(r.groupAdds, 5)}  ${pad(acted.postponed, 9)}`);
       if (tty) {
         const width = 30;
         const done = Math.round(((day + 1) / days) * width);
@@ -103,7 +111,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const c = last.counts;
   println(io.stdout);
   println(io.stdout, `Overview after ${days} days (${((Date.now() - started) / 1000).toFixed(1)} s):`);
-  println(io.stdout, `  targeted ${c.targeted}, excluded ${c.excluded} (break-glass and exclusions), enforced ${c.enforced}, in enforcement notice ${c.enforcementNotice}, registering a passkey ${c.passkeyRegistration}, updating devices ${c.deviceUpdate}, exceeded grace ${c.exceededGrace}`);
+  println(io.stdout, `  targeted ${c.targeted}, excluded ${c.excluded} (break-glass and exclusions), enforced ${c.enforced + c.graduated}${graduatedMode ? ` (${c.enforced} under the report-only policy, ${c.graduated} graduated to the enabled policy)` : ''}, in enforcement notice ${c.enforcementNotice}, registering a passkey ${c.passkeyRegistration}, updating devices ${c.deviceUpdate}, exceeded grace ${c.exceededGrace}`);
   println(io.stdout, `  simulated users: ${result.behaviours.prompt} acted promptly, ${result.behaviours.late} late, ${result.behaviours.postpones} postponed first, ${result.behaviours.ignores} ignored every notice`);
   println(io.stdout, `  Graph: ${result.graphRequests} requests over ${days} runs (${result.throttled} throttled)`);
   const end = estimateEnd(campaign, observation, state, nowIso);
@@ -112,6 +120,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `  estimated end: ${end === null ? 'all targeted users are enforced' : `${end}${earliest}`}`);
   println(io.stdout, `Outlook:`);
   for (const line of outlook(campaign, observation, state, nowIso)) println(io.stdout, `  ${line}`);
+  if ('report' in result.impact) {
+    const r = result.impact.report;
+    const w = campaign.spec.enforcement.enableWhen;
+    println(io.stdout, `Impact of the report-only policy over the last ${r.days} days (campaign impact):`);
+    println(io.stdout, `  ${r.members} users in the enforcement group, ${r.users.observed} observed: ${r.users.satisfied} signed in with a passkey, ${r.users.interrupted} would have been interrupted, ${r.users.wouldBlock} would have been blocked; ${r.users.noPasskeySignIn} with no passkey sign-in`);
+    const legacy = r.wouldBlock.filter((u) => u.legacy).length;
+    if (r.users.wouldBlock > 0) println(io.stdout, `  would be blocked: ${r.wouldBlock.slice(0, 3).map((u) => `${u.userPrincipalName} (${u.clientApps.join(', ')})`).join(', ')}${r.wouldBlock.length > 3 ? `, … ${r.wouldBlock.length - 3} more` : ''}${legacy ? `; ${legacy} on legacy clients that cannot use a passkey` : ''}`);
+    println(io.stdout, `  gate (at most ${w.maxWouldBlockUsersPercent}% would-block users over ${w.observedDays} days): ${r.gate.met ? 'met' : 'not met'}: ${r.gate.message}`);
+  } else {
+    println(io.stdout, `Impact: not measured (${result.impact.skipped})`);
+  }
   const { writeDashboard } = await import('../../report/index.js');
   const dashboard = await atPath(stateDirUse, () => writeDashboard({ campaign, store, file: path.join(stateDir, `${campaign.metadata.name}.html`) }));
   println(io.stdout);

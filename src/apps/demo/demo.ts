@@ -2,6 +2,9 @@
 // started, one reconcile per simulated day, and simulated users who act on their notifications
 // the way real ones do: some at once, some late, some postpone, some never.
 import type { Campaign } from '../../campaign/types';
+import { RuntimeError } from '../../errors';
+import { gatherImpact } from '../../impact/gather';
+import { buildImpactReport, IMPACT_SNAPSHOT, type ImpactReport } from '../../impact/report';
 import { requestPostponement } from '../../engine/postpone';
 import { foldLedger } from '../../engine/state';
 import { Graph, SIM_TOKEN } from '../../graph/client';
@@ -46,6 +49,8 @@ export interface DemoResult {
   signIns: number;
   /** The emulator's tenant, as the last run saw it. */
   fixture: TenantFixture;
+  /** campaign impact after the last run (recorded in the state), or why it was not measured. */
+  impact: { report: ImpactReport } | { skipped: string };
 }
 
 const DAY = 86_400_000;
@@ -133,7 +138,8 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
 
       // The day's sign-ins, before the run: Conditional Access evaluates them as the tenant stands (report-only
       // results for the enforced, enforced results for the graduated), so the run can read them from the logs.
-      signedIn += await signIns.day(emulator.url, at, (userId) => emulator.state.tenant.fido2Methods(userId).length > 0);
+      signedIn += await signIns.day(emulator.url, at, (userId) => emulator.state.tenant.fido2Methods(userId).length > 0,
+        (userId) => graduated !== null && emulator.state.tenant.isMember(graduated.group.id, userId));
 
       const run = await runCampaign({ campaign, graph, store, now: at, apply: true, teamsAppId: SIM_APP.teamsAppId, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
       runs.push(run);
@@ -164,8 +170,12 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       }
       opts.onDay?.(day, at, run, acted);
     }
+    // The evidence a reviewer reads before enabling the policy: campaign impact over the last days, recorded in the
+    // state for status and the dashboard. Its reads need the sign-in permissions, which the Pulumi program grants a
+    // graduated campaign's identity only; for another campaign the demo says so instead.
+    const impact = await measureImpact(graph, campaign, store, new Date(opts.start.getTime() + (days - 1) * DAY));
     const requests = emulator.state.requests();
-    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, signIns: signedIn, fixture };
+    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, signIns: signedIn, fixture, impact };
   } finally {
     await emulator.close();
   }
@@ -193,7 +203,7 @@ const LEGACY: Array<[ClientAppUsed, number]> = [
  */
 export class SignInHabits {
   private readonly rng: Prng;
-  private readonly users: Array<{ id: string; legacy: boolean; breakGlass: boolean; mfa: boolean }> = [];
+  private readonly users: Array<{ id: string; legacy: ClientAppUsed | null; breakGlass: boolean; mfa: boolean }> = [];
 
   constructor(seed: number, fixture: TenantFixture) {
     this.rng = new Prng(`${seed}:sign-ins`);
@@ -201,12 +211,13 @@ export class SignInHabits {
     for (const u of fixture.users ?? []) {
       if (u.accountEnabled === false) continue;
       const breakGlass = u.id === SIM_IDS.breakGlass1 || u.id === SIM_IDS.breakGlass2;
-      this.users.push({ id: u.id, legacy: !breakGlass && this.rng.chance(0.04), breakGlass, mfa: mfa.has(u.id) });
+      // A user's old mail client or device keeps its one protocol.
+      this.users.push({ id: u.id, legacy: !breakGlass && this.rng.chance(0.04) ? this.rng.weighted(LEGACY) : null, breakGlass, mfa: mfa.has(u.id) });
     }
   }
 
   /** Records the sign-ins of the day that ends at `at`; returns how many. */
-  async day(url: string, at: Date, hasPasskey: (userId: string) => boolean): Promise<number> {
+  async day(url: string, at: Date, hasPasskey: (userId: string) => boolean, enforcedByPolicy: (userId: string) => boolean = () => false): Promise<number> {
     const rng = this.rng;
     const batch: Array<{ userId: string; at: string; app: string; clientApp: ClientAppUsed; method: SignInMethod }> = [];
     for (const u of this.users) {
@@ -214,10 +225,12 @@ export class SignInHabits {
       const when = new Date(at.getTime() - rng.int(60, 20 * 60) * 60_000).toISOString();
       const passkey = hasPasskey(u.id);
       if (u.legacy && rng.chance(0.5)) {
-        batch.push({ userId: u.id, at: when, app: 'Office 365 Exchange Online', clientApp: rng.weighted(LEGACY), method: 'password' });
+        batch.push({ userId: u.id, at: when, app: 'Office 365 Exchange Online', clientApp: u.legacy, method: 'password' });
         continue;
       }
-      const method: SignInMethod = passkey && rng.chance(0.85) ? 'passkey' : u.mfa && rng.chance(0.75) ? 'passwordAndMfa' : 'password';
+      // Under an enabled policy a passkey holder who starts with a password is asked for the passkey and nearly
+      // always goes on with it; elsewhere a passkey holder mostly picks it.
+      const method: SignInMethod = passkey && rng.chance(enforcedByPolicy(u.id) ? 0.98 : 0.85) ? 'passkey' : u.mfa && rng.chance(0.75) ? 'passwordAndMfa' : 'password';
       batch.push({ userId: u.id, at: when, app: rng.weighted(DAY_APPS), clientApp: rng.chance(0.5) ? 'Browser' : 'Mobile Apps and Desktop clients', method });
     }
     for (let i = 0; i < batch.length; i += 5000) {
@@ -229,5 +242,18 @@ export class SignInHabits {
       if (!res.ok) throw new Error(`POST /_sim/sign-ins failed: ${res.status} ${await res.text()}`);
     }
     return batch.length;
+  }
+}
+
+async function measureImpact(graph: Graph, campaign: Campaign, store: LedgerStore, now: Date): Promise<DemoResult['impact']> {
+  try {
+    const days = campaign.spec.enforcement.enableWhen.observedDays;
+    const gathered = await gatherImpact(graph, campaign, { now, days });
+    const report = buildImpactReport({ campaign, policy: gathered.policy, members: gathered.members, tally: gathered.tally, now, days, graduated: gathered.graduated });
+    await store.writeSnapshot(campaign.metadata.name, IMPACT_SNAPSHOT, report);
+    return { report };
+  } catch (e) {
+    if (e instanceof RuntimeError) return { skipped: e.message };
+    throw e;
   }
 }
