@@ -10,6 +10,7 @@ export type OsPlatform = (typeof OS_PLATFORMS)[number];
 export type NotificationChannel = 'teams' | 'email' | 'none';
 export type PolicyState = 'reportOnly' | 'enabled';
 export type EnforcementMode = 'reportOnly' | 'graduated';
+export type OnboardingDelivery = 'manager' | 'helpdesk';
 
 export interface GraceStage {
   /** Days a user has to complete the stage's action before being flagged exceededGrace. */
@@ -90,6 +91,17 @@ export interface Campaign {
       enableWhen: { observedDays: number; maxWouldBlockUsersPercent: number };
       /** graduated mode: at most this many users move to the enabled policy's group per run. */
       maxGraduationsPerRun: number;
+    };
+    /** Help for users who cannot register a passkey on their own. */
+    onboarding: {
+      temporaryAccessPass: {
+        enabled: boolean;
+        /** manager: the job creates the pass and mails it to the manager; helpdesk: a queue for the helpdesk, no pass created. */
+        deliverTo: OnboardingDelivery;
+        lifetimeMinutes: number;
+        usableOnce: boolean;
+        maxPerRun: number;
+      };
     };
   };
 }

@@ -56,6 +56,7 @@ export function campaign(o: CampaignOverrides = {}): Campaign {
       postponement: { enabled: true, days: 3, maxTimes: 2, ...o.postponement },
       notifications: { channel: o.channel ?? 'teams', registrationUrl: 'https://aka.ms/mysecurityinfo' },
       enforcement: { policyState: 'reportOnly', maxNewPerRun: 50, mode: 'reportOnly', enableWhen: { observedDays: 14, maxWouldBlockUsersPercent: 1 }, maxGraduationsPerRun: 50 },
+      onboarding: { temporaryAccessPass: { enabled: false, deliverTo: 'helpdesk', lifetimeMinutes: 480, usableOnce: true, maxPerRun: 20 } },
     },
   };
 }
