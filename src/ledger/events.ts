@@ -170,6 +170,42 @@ export type AlertClearedEvent = UserBase & {
   message: string;
 };
 
+/**
+ * Onboarding (Temporary Access Pass). A pass was created for the user and mailed to their manager. The pass itself
+ * is a secret and is never recorded: only that it was issued, how long it is valid and to whom it went.
+ */
+export type OnboardingPassIssuedEvent = UserBase & {
+  type: 'onboardingPassIssued';
+  /** The temporaryAccessPassAuthenticationMethod's id (not the pass). */
+  methodId: string;
+  lifetimeMinutes: number;
+  usableOnce: boolean;
+  /** When the pass becomes usable and when it stops being usable (ISO). */
+  startDateTime: string;
+  expiresAt: string;
+  /** The manager the pass was mailed to. */
+  deliveredTo: { managerId: string; managerUpn: string };
+};
+
+/** Why a user who needs an onboarding pass was left to the helpdesk instead of being mailed one. */
+export const ONBOARDING_QUEUE_REASONS = ['helpdesk', 'noManager', 'managerUnreadable', 'managerNoMailbox', 'passRefused'] as const;
+export type OnboardingQueueReason = (typeof ONBOARDING_QUEUE_REASONS)[number];
+
+/** The user needs an onboarding pass and is in the helpdesk queue: no pass was created by the job. */
+export type OnboardingQueuedEvent = UserBase & {
+  type: 'onboardingQueued';
+  reason: OnboardingQueueReason;
+};
+
+/** A pass issued to the user expired while the user still had no passkey. */
+export type OnboardingPassExpiredEvent = UserBase & {
+  type: 'onboardingPassExpired';
+  methodId: string;
+  expiresAt: string;
+};
+
+export type OnboardingEvent = OnboardingPassIssuedEvent | OnboardingQueuedEvent | OnboardingPassExpiredEvent;
+
 export type CampaignArchivedEvent = Base & {
   type: 'campaignArchived';
   /** Where the archived ledger went (store-specific path or blob name). */
@@ -253,7 +289,8 @@ export type UserEvent =
   | AddedToGroupEvent
   | LeftCampaignEvent
   | AlertRaisedEvent
-  | AlertClearedEvent;
+  | AlertClearedEvent
+  | OnboardingEvent;
 
 /** Crash-safety records: intents before side effects and their outcomes. The stage fold ignores them. */
 export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent;
