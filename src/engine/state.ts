@@ -184,6 +184,8 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
     case 'notificationDispatch':
     case 'groupAddIntent':
     case 'groupAddOutcome':
+    case 'onboardingPassIntent':
+    case 'onboardingPassOutcome':
       return state;
     default:
       break;

@@ -187,6 +187,25 @@ export type OnboardingPassIssuedEvent = UserBase & {
   deliveredTo: { managerId: string; managerUpn: string };
 };
 
+/**
+ * Written just before the POST that creates a user's pass. Closed by onboardingPassIssued (the pass was created and
+ * mailed) or onboardingPassOutcome. Left open by a run that died: the next run deletes any pass the user holds that
+ * was created from this intent on (its delivery cannot be confirmed) and records the outcome `revoked`.
+ */
+export type OnboardingPassIntentEvent = UserBase & {
+  type: 'onboardingPassIntent';
+  managerId: string;
+};
+
+/** What became of a pass intent that did not end with onboardingPassIssued (never the pass). */
+export type OnboardingPassOutcomeEvent = UserBase & {
+  type: 'onboardingPassOutcome';
+  /** failed: no pass exists; revoked: a pass was created and then deleted (not delivered, or delivery not confirmed). */
+  outcome: 'failed' | 'revoked';
+  methodId?: string;
+  detail?: string;
+};
+
 /** Why a user who needs an onboarding pass was left to the helpdesk instead of being mailed one. */
 export const ONBOARDING_QUEUE_REASONS = ['helpdesk', 'noManager', 'managerUnreadable', 'managerNoMailbox', 'passRefused'] as const;
 export type OnboardingQueueReason = (typeof ONBOARDING_QUEUE_REASONS)[number];
@@ -293,7 +312,7 @@ export type UserEvent =
   | OnboardingEvent;
 
 /** Crash-safety records: intents before side effects and their outcomes. The stage fold ignores them. */
-export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent;
+export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent | OnboardingPassIntentEvent | OnboardingPassOutcomeEvent;
 
 export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent | IntentEvent | ExemptionEvent;
 export type LedgerEventType = LedgerEvent['type'];
