@@ -8,6 +8,7 @@ import type { Observation } from '../../engine/types';
 import { UsageError } from '../../errors';
 import { FileStore } from '../../ledger/file/store';
 import { SNAPSHOTS } from '../../ledger/store';
+import { SIM_APP } from '../../sim/generate';
 import { intFlag, parseFlags, stringFlag } from './args';
 import { println, type Io } from './io';
 import { atPath, atPathSync, type PathUse } from './path-errors';
@@ -17,7 +18,7 @@ export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--s
 Runs a whole passkey campaign against a simulated tenant, with no Azure account:
 generates a tenant with N admins (default 500; plus regular staff and two break-glass accounts) in the built-in
 Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml, run with graduated
-enforcement and onboarding passes mailed to managers; or --campaign FILE, run as written), runs one reconcile per
+enforcement and onboarding passes mailed to managers from the campaign mailbox; or --campaign FILE, run as written), runs one reconcile per
 simulated day for D days (default 60) while simulated users act on their notifications (some update devices or
 register passkeys at once, some late, some postpone, some never; a user with no method that satisfies MFA cannot
 register one alone) and sign in every day (with their passkey once they have one; a few from old mail clients that
@@ -80,7 +81,11 @@ export async function run(argv: string[], io: Io): Promise<number> {
   if (campaignFlag === undefined) campaign.spec.enforcement.mode = 'graduated';
   // The example also onboards the users who cannot register a passkey on their own (no method that satisfies MFA):
   // a Temporary Access Pass mailed to their manager, who passes it on.
-  if (campaignFlag === undefined) campaign.spec.onboarding.temporaryAccessPass = { ...campaign.spec.onboarding.temporaryAccessPass, enabled: true, deliverTo: 'manager' };
+  // The mail to the manager comes from the simulated tenant's campaign mailbox.
+  if (campaignFlag === undefined) {
+    campaign.spec.onboarding.temporaryAccessPass = { ...campaign.spec.onboarding.temporaryAccessPass, enabled: true, deliverTo: 'manager' };
+    campaign.spec.notifications.sender ??= `${SIM_APP.sender}@contoso.com`;
+  }
   const onboarding = campaign.spec.onboarding.temporaryAccessPass.enabled && campaign.spec.onboarding.temporaryAccessPass.deliverTo === 'manager';
   const graduatedMode = campaign.spec.enforcement.mode === 'graduated';
   const store = new FileStore({ dir: stateDir });

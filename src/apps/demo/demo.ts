@@ -18,7 +18,7 @@ import type { ClientAppUsed, SignInMethod } from '../../sim/sign-ins';
 import { requiredGraphRoles } from '../../campaign/graph-roles';
 import { MFA_CAPABLE_METHODS } from '../../engine/onboarding';
 import { Prng } from '../../sim/prng';
-import { startEmulator } from '../../sim/server';
+import { startEmulator, type Emulator } from '../../sim/server';
 
 export type Behaviour = 'prompt' | 'late' | 'postpones' | 'ignores';
 
@@ -31,6 +31,8 @@ export interface DemoOptions {
   seed: number;
   /** First run (06:00 UTC of the first day). */
   start: Date;
+  /** Called once the emulator is up (a test reads what it received, such as the mail to the managers). */
+  onEmulator?: (emulator: Emulator) => void;
   /** Called after each simulated day's run. */
   onDay?: (day: number, at: Date, run: RunResult, acted: DayActions) => void;
 }
@@ -83,6 +85,8 @@ const MFA_CAPABLE: ReadonlySet<string> = new Set(MFA_CAPABLE_METHODS.map((m) => 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { campaign, store, days } = opts;
   const rng = new Prng(opts.seed);
+  // Onboarding draws from a stream of its own, so a campaign with and without it meets the same users.
+  const onboardingRng = new Prng(`${opts.seed}:onboarding`);
   // A tenant as Graph documents it: the identity holds exactly what the Pulumi program grants for this campaign
   // (group writes by permission: the emulator does not model ownership), and Teams notices need the org
   // catalog's app, which the job installs for each recipient before notifying them.
@@ -97,6 +101,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const clock = new FakeClock(opts.start);
   const emulator = await startEmulator({ tenant: fixture, port: 0, host: '127.0.0.1', token: SIM_TOKEN, clock });
   // The client waits on the simulated clock too, so Retry-After costs no real time.
+  opts.onEmulator?.(emulator);
   const graph = new Graph({ graphUrl: emulator.url, sleep: async (ms) => clock.advance(ms), now: () => clock.now() });
   const behaviour = new Map<string, Behaviour>();
   const counts: Record<Behaviour, number> = { prompt: 0, late: 0, postpones: 0, ignores: 0 };
@@ -147,7 +152,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
           // Told by their manager, the user signs in with the pass at aka.ms/mysecurityinfo sometime while it is valid
           // (the emulator refuses a pass that is not usable then) and registers a passkey right after.
           const span = Math.max(1, Math.floor((p.pass!.until - p.pass!.from) / 60_000) - 30);
-          passSignIns.push({ userId: p.userId, at: new Date(p.pass!.from + rng.int(10, span) * 60_000).toISOString() });
+          passSignIns.push({ userId: p.userId, at: new Date(p.pass!.from + onboardingRng.int(10, span) * 60_000).toISOString() });
         } else if (p.action === 'updateDevices') {
           for (const d of devicesByOwner.get(p.userId) ?? []) {
             const current = CURRENT_OS[String(d.operatingSystem ?? '').toLowerCase()];
@@ -192,7 +197,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
         if (e.type !== 'onboardingPassIssued') continue;
         passesIssued++;
         const mailed = notes.some((n) => n.channel === 'email' && n.userId === e.deliveredTo.managerId && n.undeliverable === undefined);
-        if (!mailed || !rng.chance(0.85)) continue;
+        if (!mailed || !onboardingRng.chance(0.85)) continue;
         const from = Date.parse(e.startDateTime);
         pending.push({ userId: e.userId, action: 'useOnboardingPass', day: day + 1, pass: { from, until: Date.parse(e.expiresAt) } });
       }
