@@ -739,7 +739,7 @@ async function handleControl(core: Core, req: IncomingMessage, res: ServerRespon
     case 'GET /_sim/tenant':
       return json(200, core.tenant.toFixture());
     case 'POST /_sim/sign-ins': {
-      // { "signIns": [ { "userId", "at", "app", "appId", "clientApp", "method" } ] } → the recorded signIn objects
+      // { "signIns": [ { "userId", "at", "app", "appId", "clientApp", "method", "temporaryAccessPass"? } ] } → the recorded signIn objects
       // (only how many with the request header Prefer: return=minimal, RFC 7240).
       const body = await readJson();
       if (!body) return;
