@@ -10,6 +10,7 @@ import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 import { parseImpactSnapshot, withAge, type ImpactStatus } from './impact';
+import { onboardingStatus, type OnboardingStatus } from './onboarding';
 import { enforcedOrLater, GRADUATED, hasStage, zeroStages } from './stages';
 
 export { STAGE_TITLE, stageTitle } from './stages';
@@ -141,6 +142,11 @@ export interface StatusReport {
    * `campaign impact --json` object, its age in days and whether it is stale. null when none was recorded.
    */
   impact: ImpactStatus | null;
+  /**
+   * Onboarding passes (Temporary Access Pass): whether the campaign issues them and how, how many users need
+   * one now (whether or not the feature is on), passes issued and expired, and the helpdesk queue. Never a pass.
+   */
+  onboarding: OnboardingStatus;
 }
 
 export interface ReportInput {
@@ -471,6 +477,7 @@ export function buildReport(input: ReportInput): StatusReport {
     estimateAssumptions: estimateAssumptions(campaign),
     enforcement: { mode: campaign.spec.enforcement.mode, policyState: campaign.spec.enforcement.policyState, enableWhen: { ...campaign.spec.enforcement.enableWhen } },
     impact: impactOf(input, name, asOf, warnings),
+    onboarding: onboardingStatus(campaign, events, state, input.observation),
   };
 }
 
