@@ -111,6 +111,8 @@ export function renderMarkdown(r: StatusReport): string {
       `${ch.postponed.length} postponement${ch.postponed.length === 1 ? '' : 's'}`,
       `${ch.alertsRaised.length} alert${ch.alertsRaised.length === 1 ? '' : 's'} raised, ${ch.alertsCleared.length} cleared`,
     ];
+    const ob = ch.onboarding;
+    if (ob.issued + ob.queued + ob.expired > 0) parts.push(`${ob.issued} onboarding pass${ob.issued === 1 ? '' : 'es'} issued, ${ob.queued} queued for the helpdesk, ${ob.expired} expired unused`);
     out.push(`Run ${code(ch.runId)} at ${ch.at}: ${parts.join(', ')}.`);
     if (ch.transitions.length) {
       out.push('');

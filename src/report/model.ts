@@ -97,6 +97,8 @@ export interface RunChanges {
   alertsCleared: Array<ChangedUser & { kind: AlertKind }>;
   /** Postponements recorded between the previous run and the end of this one. */
   postponed: Array<ChangedUser & { stage: Stage; until: string }>;
+  /** Onboarding passes the run issued, users it queued for the helpdesk, passes it found expired unused (never a pass). */
+  onboarding: { issued: number; queued: number; expired: number };
 }
 
 export interface StatusReport {
@@ -306,6 +308,7 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
     const ch: RunChanges = {
       runId: last.runId, at: last.startedAt, ok: last.ok,
       transitions: [], notifications: notificationsByRun.get(last.runId) ?? 0, groupAdds: 0, graceExceeded: [], alertsRaised: [], alertsCleared: [], postponed: [],
+      onboarding: { issued: 0, queued: 0, expired: 0 },
     };
     // Postponements carry no runId: take those recorded since the run before the last one started.
     const from = k > 0 ? starts[k - 1].index : 0;
@@ -326,6 +329,9 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
         case 'alertRaised': ch.alertsRaised.push({ ...who!, kind: e.kind }); break;
         case 'alertCleared': ch.alertsCleared.push({ ...who!, kind: e.kind }); break;
         case 'exemptionUnresolved': unresolved.push(e); break;
+        case 'onboardingPassIssued': ch.onboarding.issued++; break;
+        case 'onboardingQueued': ch.onboarding.queued++; break;
+        case 'onboardingPassExpired': ch.onboarding.expired++; break;
         default: break;
       }
     }

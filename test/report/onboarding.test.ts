@@ -42,6 +42,9 @@ describe('onboarding passes in the status report', () => {
     const md = renderMarkdown(r);
     expect(md).toContain('### Onboarding passes\n\n3 users need an onboarding pass (Temporary Access Pass; the campaign\'s passes go to managers) · passes issued 2 · queued for the helpdesk 1 · expired unused 1.');
     expect(md).toContain('| `ann@contoso.com` | No manager is recorded for the user, so no pass could go to a manager. | 2026-12-02 |');
+    // The last run (r2) queued ann again, found ben's pass expired and issued gus's.
+    expect(r.lastRunChanges?.onboarding).toEqual({ issued: 1, queued: 1, expired: 1 });
+    expect(md).toMatch(/^Run `r2` at .*, 1 onboarding pass issued, 1 queued for the helpdesk, 1 expired unused\.$/m);
     const html = renderDashboard(r, c);
     expect(html).toContain('<h2 id="onboarding-h">Onboarding passes</h2>');
     expect(html).toContain('<td>2</td><td>1</td><td>1</td>');
