@@ -12,7 +12,7 @@
 // Graph reference: api-reference/v1.0/api/authentication-post-temporaryaccesspassmethods.md,
 // temporaryaccesspassauthenticationmethod-delete.md, authentication-list-temporaryaccesspassmethods.md, user-sendmail.md.
 import type { Campaign } from '../campaign/types';
-import { planOnboarding, routePass, tapPolicyConflict, type OnboardingUser } from '../engine/onboarding';
+import { planOnboarding, routePass, tapPolicyConflict, type ManagerRead, type OnboardingUser, type TapPolicy } from '../engine/onboarding';
 import type { OpenIntents } from '../engine/recovery';
 import type { CampaignState } from '../engine/state';
 import type { ObservedUser } from '../engine/types';
@@ -21,7 +21,6 @@ import type { Graph } from '../graph/client';
 import { GraphError } from '../graph/errors';
 import { LEDGER_VERSION, type LedgerEvent, type OnboardingQueueReason } from '../ledger/events';
 import { renderManagerPassMail } from '../notify/templates';
-import { readManager, readTapPolicy } from '../observe/onboarding';
 
 /** The permission that creating a pass needs (authentication-post-temporaryaccesspassmethods.md, application). */
 export const TAP_WRITE_PERMISSION = 'UserAuthenticationMethod.ReadWrite.All';
@@ -39,6 +38,14 @@ export interface OnboardingInput {
   /** The mailbox that sends the campaign's email; none: no pass can be mailed. */
   sender: string | undefined;
   warnings: RunWarning[];
+  /** The onboarding reads (src/observe/onboarding.ts), passed in by the pipeline: act does not import observe. */
+  reads: OnboardingReads;
+}
+
+/** The TAP policy and a user's manager, read when (and only when) a pass is about to be created. */
+export interface OnboardingReads {
+  tapPolicy(): Promise<{ ok: true; policy: TapPolicy } | { ok: false; cause: string }>;
+  manager(userId: string): Promise<ManagerRead>;
 }
 
 /** What the onboarding step did, for the run result (counts only: never a pass). */
@@ -126,7 +133,7 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
     return result;
   };
   if (!x.sender) return stop('the campaign has no email sender to mail the pass to their managers (spec.notifications.sender)');
-  const policy = await readTapPolicy(graph);
+  const policy = await x.reads.tapPolicy();
   if (!policy.ok) return stop(policy.cause);
   const conflict = tapPolicyConflict(policy.policy, tap);
   if (conflict) return stop(conflict);
@@ -140,7 +147,7 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       break;
     }
     const ou = observed.get(u.userId)!;
-    const route = routePass(u, await readManager(graph, u.userId), ou.mail);
+    const route = routePass(u, await x.reads.manager(u.userId), ou.mail);
     if (route.route === 'hold') {
       warnings.push(warning('OnboardingHeld', `${u.userPrincipalName}: no Temporary Access Pass this run, ${route.detail}; tried again next run.`, u.userPrincipalName));
       continue;

@@ -32,6 +32,7 @@ import { LockHeldError } from '../ledger/errors';
 import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
+import { readManager, readTapPolicy } from '../observe/onboarding';
 import { ExemptionCheckError } from './errors';
 import { countStages, type GraduationResult, type OnboardingCounts, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
@@ -204,6 +205,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     const onboarding = await actOnboarding({
       graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state: done.after, open, users: observed.observation.users,
       sender: channelConfig(opts).sender, warnings: run.warnings,
+      reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
     }).catch(async (e: unknown) => {
       await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
       throw e;

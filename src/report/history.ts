@@ -39,6 +39,12 @@ export function describeEvent(e: LedgerEvent): { user: string; text: string } {
     case 'exemptionResolved': return { user, text: `spec.exclusions.${e.list} entry ${e.entry} is account ${e.objectId}${e.replaces ? ` (replaces the entry ${e.replaces})` : ''}` };
     case 'exemptionRetired': return { user, text: `spec.exclusions.${e.list} entry ${e.entry} retired by ${e.by} (${e.reason}); ${e.objectIds.length ? `${e.objectIds.join(', ')} stay${e.objectIds.length === 1 ? 's' : ''} excluded` : 'no account was recorded for it'}` };
     case 'exemptionUnresolved': return { user, text: `exemption not established (${e.problem}): ${e.message}` };
+    // Onboarding passes: the facts the ledger keeps, field by field (never the pass, whatever an event carries).
+    case 'onboardingPassIssued': return { user, text: `onboarding pass ${e.methodId} issued (${e.usableOnce ? 'usable once' : 'reusable'}, ${e.lifetimeMinutes} minutes, valid ${e.startDateTime} to ${e.expiresAt}), mailed to the manager ${e.deliveredTo.managerUpn}` };
+    case 'onboardingQueued': return { user, text: `needs an onboarding pass: queued for the helpdesk (${e.reason})` };
+    case 'onboardingPassExpired': return { user, text: `onboarding pass ${e.methodId} expired unused at ${e.expiresAt}` };
+    case 'onboardingPassIntent': return { user, text: `creating an onboarding pass for the manager ${e.managerId}` };
+    case 'onboardingPassOutcome': return { user, text: `onboarding pass ${e.outcome}${e.methodId ? ` (${e.methodId})` : ''}${e.detail ? `: ${e.detail}` : ''}` };
     default: {
       // A type from a newer compatible writer: show its fields rather than hide it.
       const { v: _v, at: _at, type: _t, ...rest }: Readonly<Record<string, unknown>> = e;

@@ -531,6 +531,23 @@ function impactHtml(r: StatusReport): string {
 }
 
 /** Users past a grace period hold the end date: how many, since when, and what the admin can do; then the estimate's assumptions. */
+/** Onboarding passes: who needs one (feature on or off), passes issued, queued and expired, the helpdesk queue. Never a pass. */
+function onboardingHtml(r: StatusReport): string {
+  const o = r.onboarding;
+  const mode = o.enabled ? `On: passes go to ${o.deliverTo === 'manager' ? 'the users\' managers (users without one go to the helpdesk queue)' : 'the helpdesk, through its own verified process'}.` : 'Off in this campaign: the helpdesk issues passes by hand from the queue.';
+  const need = o.needPass === null ? 'Not assessed yet: no observation.' : `${fmt(o.needPass)} user${o.needPass === 1 ? ' needs' : 's need'} an onboarding pass (a Temporary Access Pass): no registered method can satisfy MFA, so they cannot register a passkey on their own.`;
+  const out = [`<p>${escapeHtml(need)} ${escapeHtml(mode)}</p>`];
+  out.push(`<table class="onboarding"><thead><tr><th scope="col">Passes issued</th><th scope="col">Queued for the helpdesk</th><th scope="col">Expired unused</th></tr></thead><tbody><tr><td>${fmt(o.issued)}</td><td>${fmt(o.queued)}</td><td>${fmt(o.expired)}</td></tr></tbody></table>`);
+  if (o.queue.length) {
+    const rows = o.queue.slice(0, ONBOARDING_ROWS).map((q) => `<tr><td><code>${escapeHtml(q.userPrincipalName)}</code></td><td>${escapeHtml(q.displayName ?? '—')}</td><td>${escapeHtml(q.why)}</td><td>${q.since ? timeHtml(q.since.slice(0, 10)) : '—'}</td></tr>`);
+    out.push(`<table class="onboarding-queue"><caption>Helpdesk queue</caption><thead><tr><th scope="col">User</th><th scope="col">Display name</th><th scope="col">Why</th><th scope="col">Since</th></tr></thead><tbody>${rows.join('')}</tbody></table>`);
+    if (o.queue.length > ONBOARDING_ROWS) out.push(`<p class="muted">… and ${fmt(o.queue.length - ONBOARDING_ROWS)} more.</p>`);
+    out.push(`<p class="muted">The queue with the helpdesk's instructions: <code>${escapeHtml(`campaign status --campaign ${r.campaign} --onboarding-queue queue.csv`)}</code></p>`);
+  }
+  return out.join('');
+}
+const ONBOARDING_ROWS = 50;
+
 function stuckHtml(r: StatusReport): string {
   const out: string[] = [];
   const stuck = r.stuck;
@@ -1285,6 +1302,10 @@ ${funnelHtml(r)}
 <ul class="legend" aria-label="Users per stage">${stageRows}</ul>
 </section>
 </div>
+<section aria-labelledby="onboarding-h" id="onboarding">
+<h2 id="onboarding-h">Onboarding passes</h2>
+${onboardingHtml(r)}
+</section>
 ${opts.proposal ? '' : `<section aria-labelledby="impact-h" id="impact" class="impact">
 <h2 id="impact-h">Sign-in impact of the Conditional Access policy</h2>
 ${impactHtml(r)}

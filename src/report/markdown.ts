@@ -4,7 +4,7 @@
 import { DELIVERY_OUTCOME_TITLE, deliveryText, graduatedCount, READINESS_TITLE, shownStages, stageCount, type StatusReport } from './model';
 import { gateText, impactHowTo, isLegacyClientApp, percentOf, policyStateText, tally } from './impact';
 import { stageTitle } from './stages';
-import { ageText, earliestNote, gateNeeds, stageText } from './text';
+import { ageText, earliestNote, gateNeeds, onboardingLine, stageText } from './text';
 import { appendAll } from '../contracts/arrays';
 
 export const MAX_ROWS = 50;
@@ -81,6 +81,9 @@ export function renderMarkdown(r: StatusReport): string {
     out.push('');
   }
 
+  appendAll(out, onboardingSection(r));
+  out.push('');
+
   appendAll(out, impactSection(r));
   out.push('');
 
@@ -108,6 +111,8 @@ export function renderMarkdown(r: StatusReport): string {
       `${ch.postponed.length} postponement${ch.postponed.length === 1 ? '' : 's'}`,
       `${ch.alertsRaised.length} alert${ch.alertsRaised.length === 1 ? '' : 's'} raised, ${ch.alertsCleared.length} cleared`,
     ];
+    const ob = ch.onboarding;
+    if (ob.issued + ob.queued + ob.expired > 0) parts.push(`${ob.issued} onboarding pass${ob.issued === 1 ? '' : 'es'} issued, ${ob.queued} queued for the helpdesk, ${ob.expired} expired unused`);
     out.push(`Run ${code(ch.runId)} at ${ch.at}: ${parts.join(', ')}.`);
     if (ch.transitions.length) {
       out.push('');
@@ -151,6 +156,21 @@ export function renderMarkdown(r: StatusReport): string {
   for (const w of r.warnings) out.push(`- Note: ${md(w)}`);
   out.push('');
   return out.join('\n');
+}
+
+/** Onboarding passes: who needs one (on or off), what was issued, queued and expired; the queue's first rows. */
+function onboardingSection(r: StatusReport): string[] {
+  const o = r.onboarding;
+  const out = ['### Onboarding passes', ''];
+  out.push(`${md(onboardingLine(r))}.`);
+  if (o.queue.length) {
+    out.push('');
+    appendAll(out, mdTable(['Helpdesk queue', 'Why', 'Since'], o.queue.slice(0, MAX_ROWS).map((q) => [code(q.userPrincipalName), md(q.why), day(q.since)])));
+    appendAll(out, more(o.queue.length, MAX_ROWS, 'users'));
+    out.push('');
+    out.push(`The queue with the helpdesk's instructions: ${code(`campaign status --campaign ${r.campaign} --onboarding-queue queue.csv`)}.`);
+  }
+  return out;
 }
 
 /** Which users were told: the latest notice's outcome per user, and those whose latest was not delivered. */

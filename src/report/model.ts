@@ -10,6 +10,7 @@ import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 import { parseImpactSnapshot, withAge, type ImpactStatus } from './impact';
+import { onboardingStatus, type OnboardingStatus } from './onboarding';
 import { enforcedOrLater, GRADUATED, hasStage, zeroStages } from './stages';
 
 export { STAGE_TITLE, stageTitle } from './stages';
@@ -96,6 +97,8 @@ export interface RunChanges {
   alertsCleared: Array<ChangedUser & { kind: AlertKind }>;
   /** Postponements recorded between the previous run and the end of this one. */
   postponed: Array<ChangedUser & { stage: Stage; until: string }>;
+  /** Onboarding passes the run issued, users it queued for the helpdesk, passes it found expired unused (never a pass). */
+  onboarding: { issued: number; queued: number; expired: number };
 }
 
 export interface StatusReport {
@@ -141,6 +144,11 @@ export interface StatusReport {
    * `campaign impact --json` object, its age in days and whether it is stale. null when none was recorded.
    */
   impact: ImpactStatus | null;
+  /**
+   * Onboarding passes (Temporary Access Pass): whether the campaign issues them and how, how many users need
+   * one now (whether or not the feature is on), passes issued and expired, and the helpdesk queue. Never a pass.
+   */
+  onboarding: OnboardingStatus;
 }
 
 export interface ReportInput {
@@ -300,6 +308,7 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
     const ch: RunChanges = {
       runId: last.runId, at: last.startedAt, ok: last.ok,
       transitions: [], notifications: notificationsByRun.get(last.runId) ?? 0, groupAdds: 0, graceExceeded: [], alertsRaised: [], alertsCleared: [], postponed: [],
+      onboarding: { issued: 0, queued: 0, expired: 0 },
     };
     // Postponements carry no runId: take those recorded since the run before the last one started.
     const from = k > 0 ? starts[k - 1].index : 0;
@@ -320,6 +329,9 @@ function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<
         case 'alertRaised': ch.alertsRaised.push({ ...who!, kind: e.kind }); break;
         case 'alertCleared': ch.alertsCleared.push({ ...who!, kind: e.kind }); break;
         case 'exemptionUnresolved': unresolved.push(e); break;
+        case 'onboardingPassIssued': ch.onboarding.issued++; break;
+        case 'onboardingQueued': ch.onboarding.queued++; break;
+        case 'onboardingPassExpired': ch.onboarding.expired++; break;
         default: break;
       }
     }
@@ -471,6 +483,7 @@ export function buildReport(input: ReportInput): StatusReport {
     estimateAssumptions: estimateAssumptions(campaign),
     enforcement: { mode: campaign.spec.enforcement.mode, policyState: campaign.spec.enforcement.policyState, enableWhen: { ...campaign.spec.enforcement.enableWhen } },
     impact: impactOf(input, name, asOf, warnings),
+    onboarding: onboardingStatus(campaign, events, state, input.observation),
   };
 }
 

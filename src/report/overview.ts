@@ -8,6 +8,8 @@ import { assessReadiness, readinessContext, type DeviceBelowMinimum } from '../e
 import { inCampaign, type CampaignState } from '../engine/state';
 import { dayOf } from '../engine/time';
 import type { Observation, Stage } from '../engine/types';
+import { needsOnboardingPass } from '../engine/onboarding';
+import { needPassSentence, tapSettings } from './onboarding';
 import { enforcedOrLater, zeroStages } from './stages';
 
 export interface OverviewInput {
@@ -60,6 +62,11 @@ export interface PlanOverview {
   disabled: number;
   /** Targeted users per stage after the run: what the campaign would start with. */
   stages: Record<Stage, number>;
+  /**
+   * Onboarding passes (Temporary Access Pass): users who would be in passkey registration after the run with no
+   * method that can satisfy MFA, whether or not the campaign issues passes, and how the campaign delivers them.
+   */
+  onboarding: { needPass: number; enabled: boolean; deliverTo: 'manager' | 'helpdesk'; message: string };
   goal: {
     description: string;
     enforcementGroup: string;
@@ -114,6 +121,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
   const stages: Record<Stage, number> = zeroStages();
   let outOfFido2Scope = 0;
   let disabled = 0;
+  let needPass = 0;
   const below = (userId: string, d: DeviceBelowMinimum) => {
     devicesBelowMinimum[d.platform] = (devicesBelowMinimum[d.platform] ?? 0) + 1;
     const version = versionGroup(d.platform, d.version);
@@ -127,6 +135,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
     if (ou.inFido2PolicyScope === false) outOfFido2Scope++;
     if (!ou.accountEnabled) disabled++;
     const u = after.users[ou.userId];
+    if (needsOnboardingPass(ou, u)) needPass++;
     const inside = inCampaign(u);
     if (inside) stages[u.stage]++;
     const enforced = inside && enforcedOrLater(u.stage);
@@ -158,6 +167,7 @@ export function planOverview(input: OverviewInput): PlanOverview {
     excluded: observation.excluded.length,
     disabled,
     stages,
+    onboarding: { needPass, enabled: tapSettings(campaign).enabled, deliverTo: tapSettings(campaign).deliverTo, message: needPassSentence(needPass, campaign) },
     goal: {
       description: campaign.metadata.description,
       enforcementGroup: enforcementGroupName(campaign.metadata.name),

@@ -53,6 +53,11 @@ export function renderProposalMarkdown(result: RunResult, o: PlanOverview): stri
   out.push('Ready for enforcement counts users who are not enforced yet: they have compatible devices and a registered passkey.');
   out.push('');
 
+  out.push(`### Onboarding passes: ${o.onboarding.needPass}`);
+  out.push('');
+  out.push(md(o.onboarding.message));
+  out.push('');
+
   const platforms = (Object.keys(o.devicesBelowMinimum) as Array<keyof typeof o.devicesBelowMinimum>).filter((p) => o.devicesBelowMinimum[p] > 0);
   const totalBelow = platforms.reduce((n, p) => n + o.devicesBelowMinimum[p], 0);
   out.push(`### Devices below the minimum OS: ${totalBelow}`);

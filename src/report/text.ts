@@ -72,6 +72,7 @@ export function formatStatusText(r: StatusReport): string {
   out.push('');
   const rd = r.readiness;
   out.push(`Readiness${r.asOf ? ` (observed ${r.asOf})` : ''}: needs device update ${rd.needsDeviceUpdate} · needs passkey ${rd.needsPasskey} · ready ${rd.ready}${rd.unassessed ? ` · not assessed ${rd.unassessed}` : ''}${rd.enforced ? ` (not counting ${rd.enforced} already enforced)` : ''}`);
+  pushLines(out, onboardingText(r));
   out.push('');
   out.push('Outlook:');
   for (const l of r.outlook) out.push(`  ${l}`);
@@ -103,6 +104,21 @@ export function formatStatusText(r: StatusReport): string {
     pushLines(out, alignTable([header, ...r.users.map(userRow)]).map((l) => `  ${l}`));
   }
   return out.join('\n');
+}
+
+/** "Onboarding passes: …": who needs one (whether or not the campaign issues them) and what the ledger records. */
+export function onboardingLine(r: StatusReport): string {
+  const o = r.onboarding;
+  const mode = o.enabled ? `the campaign's passes go to ${o.deliverTo === 'manager' ? 'managers' : 'the helpdesk'}` : "the campaign's onboarding passes are off";
+  const need = o.needPass === null ? 'Onboarding passes: who needs one is not assessed yet (no observation)' : `${o.needPass} user${o.needPass === 1 ? ' needs' : 's need'} an onboarding pass`;
+  return `${need} (Temporary Access Pass; ${mode}) · passes issued ${o.issued} · queued for the helpdesk ${o.queued} · expired unused ${o.expired}`;
+}
+
+function onboardingText(r: StatusReport): string[] {
+  const o = r.onboarding;
+  const out = [onboardingLine(r)];
+  if (o.queued > 0) out.push(`  Write the helpdesk queue: campaign status --campaign ${r.campaign} --onboarding-queue FILE (.csv or .md)`);
+  return out;
 }
 
 /** "today", "1 day ago", "5 days ago"; "at an unknown time" when the age is unknown. */

@@ -78,7 +78,11 @@ interface Expected {
   outOfFido2Scope: number;
   disabled: number;
   upns: string[];
+  /** Users the first run puts in passkey registration with no method that can satisfy MFA. */
+  needPass: number;
 }
+// userRegistrationDetails methodsRegistered values that can satisfy MFA (email and security questions cannot).
+const MFA = ['mobilephone', 'alternatemobilephone', 'officephone', 'sms', 'microsoftauthenticatorpush', 'microsoftauthenticatorpasswordless', 'softwareonetimepasscode', 'hardwareonetimepasscode', 'windowshelloforbusiness', 'fido2securitykey', 'passkeydevicebound', 'passkeydeviceboundauthenticator', 'passkeydeviceboundwindowshello', 'passkeysynced', 'macossecureenclavekey', 'externalauthmethod', 'x509certificatemultifactor'];
 
 function expected(f: TenantFixture): Expected {
   const group = (id: string) => new Set(f.groups!.find((g) => g.id === id)!.members);
@@ -90,7 +94,7 @@ function expected(f: TenantFixture): Expected {
   const e: Expected = {
     targeted: targeted.length, excluded: 1,
     readiness: { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, alreadyEnforced: 0, unassessed: 0 },
-    devicesBelowMinimum: { Windows: 0, macOS: 0, iOS: 0, Android: 0 }, byVersion: {}, outOfFido2Scope: 0, disabled: 0,
+    devicesBelowMinimum: { Windows: 0, macOS: 0, iOS: 0, Android: 0 }, byVersion: {}, outOfFido2Scope: 0, disabled: 0, needPass: 0,
     upns: targeted.map((u) => u.userPrincipalName),
   };
   for (const u of targeted) {
@@ -115,6 +119,7 @@ function expected(f: TenantFixture): Expected {
     else if (old > 0) e.readiness.needsDeviceUpdate++;
     else if (passkey) e.readiness.ready++;
     else e.readiness.needsPasskey++;
+    if (inScope && u.accountEnabled !== false && old === 0 && !methods.some((m) => MFA.includes(m.toLowerCase()))) e.needPass++;
   }
   return e;
 }
@@ -170,6 +175,22 @@ describe('campaign plan: the review before a campaign starts', () => {
     expect(j).toMatchObject({ campaign: 'all-staff-passkeys', status: 'notStarted', applied: false });
     expect(j.counts.targeted).toBe(want.targeted);
     expect(j.warnings.join('\n')).toContain('this plan shows what the first run would do');
+  });
+
+  it('reports the users who need an onboarding pass although the campaign does not issue passes', async () => {
+    const r = await plan(['--json']);
+    expect(r.code).toBe(0);
+    const want = expected(fixture);
+    expect(want.needPass).toBeGreaterThan(0);
+    const o = JSON.parse(r.out).overview;
+    expect(o.onboarding).toMatchObject({ needPass: want.needPass, enabled: false, deliverTo: 'helpdesk' });
+    expect(o.onboarding.message).toMatch(new RegExp(`^${want.needPass} users need an onboarding pass \\(a Temporary Access Pass\\)`));
+    expect(o.onboarding.message).toContain('campaign status --campaign all-staff-passkeys --onboarding-queue FILE');
+    const text = await plan([]);
+    expect(text.out).toContain(`  ${want.needPass} users need an onboarding pass (a Temporary Access Pass)`);
+    const md = path.join(tmp, 'onboarding-review.md');
+    expect((await plan(['--markdown', md])).code).toBe(0);
+    expect(fs.readFileSync(md, 'utf8')).toContain(`### Onboarding passes: ${want.needPass}\n`);
   });
 
   it('prints the review in its text output', async () => {

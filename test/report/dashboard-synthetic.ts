@@ -101,6 +101,7 @@ export function syntheticDashboard(users: number, { days = 60, seed = 7 } = {}):
     notices: { channel: 'teams', latest: { delivered: 0, failed: 0, inDoubt: 0, pending: 0, cancelled: 0, notSent: 0 } as unknown as StatusReport['notices']['latest'], unknown: 0 },
     stuck: null, estimateAssumptions: 'Synthetic.',
     enforcement: { mode: 'reportOnly', policyState: 'reportOnly', enableWhen: { observedDays: 14, maxWouldBlockUsersPercent: 1 } }, impact: null,
+    onboarding: { enabled: false, deliverTo: 'helpdesk', needPass: 0, issued: 0, expired: 0, queued: 0, queue: [] },
   };
   return { report, detail: lazyDetail(list, start, days) };
 }

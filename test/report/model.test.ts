@@ -148,6 +148,7 @@ describe('buildReport', () => {
       graceExceeded: [{ ...ada, stage: 'deviceUpdate' }],
       alertsRaised: [{ ...cy, kind: 'EnforcedWithoutPasskey' }], alertsCleared: [],
       postponed: [{ ...bob, stage: 'passkeyRegistration', until: day(5.5) }],
+      onboarding: { issued: 0, queued: 0, expired: 0 },
     });
   });
 

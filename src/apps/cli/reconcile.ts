@@ -71,6 +71,7 @@ export function formatRun(r: RunResult, overview?: PlanOverview): string {
     const below = Object.entries(o.devicesBelowMinimum).filter(([, n]) => n > 0).map(([p, n]) => `${p} ${n}`).join(', ');
     lines.push(`  readiness (not yet enforced): needs a device update ${o.readiness.needsDeviceUpdate} · needs a passkey ${o.readiness.needsPasskey} · ready ${o.readiness.ready} · already enforced ${o.readiness.alreadyEnforced}${o.readiness.unassessed ? ` · not assessed ${o.readiness.unassessed}` : ''}`);
     lines.push(`  devices below the minimum OS: ${below || 'none'} · outside the FIDO2 policy scope ${o.outOfFido2Scope}`);
+    lines.push(`  ${o.onboarding.message}`);
     lines.push(`  estimated end ${o.estimatedEnd === null ? 'unknown' : `${o.estimatedEnd} (${o.estimatedDays} day${o.estimatedDays === 1 ? '' : 's'})`}`);
   }
   if (r.transitions.length) {

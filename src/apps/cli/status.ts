@@ -7,6 +7,8 @@ import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
 import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, readReportLedger, type DashboardLedger } from '../../report/index';
 import { renderMarkdown } from '../../report/markdown';
+import { renderQueueCsv, renderQueueMarkdown } from '../../report/onboarding';
+import { writeOutputFlag } from './output-file';
 import { formatStatusText } from '../../report/text';
 import { UsageError } from '../../errors';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
@@ -15,7 +17,8 @@ import { atPath } from './path-errors';
 import { println, type Io } from './io';
 import { checkLedgerFor } from './ledger-checks';
 
-export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--csv FILE [--stuck]] [--now ISO]
+export const HELP = `Usage: campaign status --campaign NAME|FILE [--state DIR] [--json] [--html FILE] [--markdown FILE] [--csv FILE [--stuck]]
+                       [--onboarding-queue FILE] [--now ISO]
 
 The campaign overview: targeted users, users per stage, exceeded grace periods, readiness, the estimated
 end date and outlook, the sign-in impact of the policy, alerts, and every user's stage. Reads only the ledger,
@@ -33,9 +36,15 @@ calls Microsoft Graph.
                          since, deadline, exceeded grace at, readiness, devices below minimum OS, last notice,
                          delivery, alerts), for a spreadsheet or a mail merge
   --stuck                with --csv: only the users past a grace period, who make no progress until they act
+  --onboarding-queue FILE
+                         write the helpdesk queue of onboarding passes (Temporary Access Pass): each user the
+                         campaign queued for the helpdesk (with passes off: each user who needs one), UPN,
+                         display name, why, since when, the registration link and how the helpdesk issues the
+                         pass through its own verified process; CSV when FILE ends in .csv, else Markdown
+                         (e.g. "$GITHUB_STEP_SUMMARY", appended to). The pass itself is never in it.
   --now ISO              the clock for the "no run for 2 days" alert only (default: now)
 
-With --markdown, --html or --csv and without --json, stdout only names the files written.
+With --markdown, --html, --csv or --onboarding-queue and without --json, stdout only names the files written.
 Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (another campaign's ledger, no ledger
 at --state for a started campaign…).`;
 
@@ -43,7 +52,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('status', argv, {
     campaign: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' },
     html: { type: 'string' }, markdown: { type: 'string' }, now: { type: 'string' },
-    csv: { type: 'string' }, stuck: { type: 'boolean' },
+    csv: { type: 'string' }, stuck: { type: 'boolean' }, 'onboarding-queue': { type: 'string' },
   });
   if (p.values.help) {
     println(io.stdout, HELP);
@@ -89,6 +98,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
       await writeAtomic(file, renderCsv(report, { stuckOnly }));
     });
     written.push(`wrote the contact list (${stuckOnly ? 'users past a grace period' : 'every targeted user'}) to ${file}`);
+  }
+  const queue = stringFlag(p, 'onboarding-queue');
+  if (queue !== undefined) {
+    const asCsv = queue.toLowerCase().endsWith('.csv');
+    const content = asCsv ? renderQueueCsv(report.onboarding, campaign) : renderQueueMarkdown(report.onboarding, campaign);
+    const file = await writeOutputFlag('onboarding-queue', queue, content, io);
+    const n = report.onboarding.queue.length;
+    written.push(`wrote the helpdesk queue of onboarding passes (${n} user${n === 1 ? '' : 's'}, ${asCsv ? 'CSV' : 'Markdown'}) to ${file}`);
   }
   if (p.values.json) {
     println(io.stdout, JSON.stringify(report));
