@@ -7,3 +7,4 @@ export * from './decide';
 export * from './postpone';
 export * from './estimate';
 export { DAY_MS, dayOf, dateOfDay, addDays } from './time';
+export * from './onboarding';

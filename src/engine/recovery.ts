@@ -19,7 +19,7 @@
 //
 // Only runs that started with `intents: 1` are read this way: older ledgers recorded no outcomes.
 import type { NotificationKind } from '../contracts/vocabulary';
-import type { GroupAddIntentEvent, LedgerEvent, NotificationSentEvent, RunFinishedEvent } from '../ledger/events';
+import type { GroupAddIntentEvent, LedgerEvent, OnboardingPassIntentEvent, NotificationSentEvent, RunFinishedEvent } from '../ledger/events';
 import { LEDGER_VERSION } from '../ledger/events';
 import { isEnforcedStage, type AddToGroupDecision, type Decision } from './decide';
 import { inCampaign, type CampaignState } from './state';
@@ -37,6 +37,8 @@ export interface OpenIntents {
   notifications: OpenNotification[];
   /** Group adds that were intended and never got an outcome, by group and user. */
   groupAdds: GroupAddIntentEvent[];
+  /** Onboarding passes about to be created when a run died: neither issued nor settled (src/act/onboarding.ts). */
+  onboardingPasses: OnboardingPassIntentEvent[];
 }
 
 /** What is still open in a ledger (events oldest first). */
@@ -46,6 +48,7 @@ export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
   const finished = new Set<string>();
   let notifications = new Map<string, OpenNotification>();
   let groupAdds = new Map<string, GroupAddIntentEvent>();
+  let passes = new Map<string, OnboardingPassIntentEvent>();
   for (const e of events) {
     switch (e.type) {
       case 'runStarted':
@@ -60,6 +63,7 @@ export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
         // A new generation starts from a clean slate; what the old one left open went to the archive.
         notifications = new Map();
         groupAdds = new Map();
+        passes = new Map();
         break;
       case 'notificationSent':
         if (e.runId !== undefined && intentRuns.has(e.runId)) notifications.set(e.key, { sent: e, dispatched: false });
@@ -85,6 +89,13 @@ export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
       case 'groupAddOutcome':
         groupAdds.delete(`${e.groupId}\u0000${e.userId}`);
         break;
+      case 'onboardingPassIntent':
+        passes.set(e.userId, e);
+        break;
+      case 'onboardingPassIssued':
+      case 'onboardingPassOutcome':
+        passes.delete(e.userId);
+        break;
       default:
         break;
     }
@@ -93,6 +104,7 @@ export function openIntents(events: readonly LedgerEvent[]): OpenIntents {
     interruptedRuns: started.filter((id) => !finished.has(id)),
     notifications: [...notifications.values()],
     groupAdds: [...groupAdds.values()],
+    onboardingPasses: [...passes.values()],
   };
 }
 
@@ -115,6 +127,7 @@ export function describeOpen(open: OpenIntents): string | null {
   const parts: string[] = [];
   if (open.interruptedRuns.length) parts.push(`${open.interruptedRuns.length} interrupted run${open.interruptedRuns.length === 1 ? '' : 's'}`);
   if (open.groupAdds.length) parts.push(`${open.groupAdds.length} unconfirmed group add${open.groupAdds.length === 1 ? '' : 's'}`);
+  if (open.onboardingPasses?.length) parts.push(`${open.onboardingPasses.length} unconfirmed onboarding pass${open.onboardingPasses.length === 1 ? '' : 'es'}`);
   if (open.notifications.length) {
     const d = open.notifications.filter((n) => n.dispatched).length;
     parts.push(`${open.notifications.length} unsettled notification${open.notifications.length === 1 ? '' : 's'} (${d} possibly delivered)`);

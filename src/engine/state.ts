@@ -80,6 +80,23 @@ export interface UserState {
   alerts: AlertKind[];
   /** How the user's notices went. */
   delivery: DeliveryState;
+  /** Onboarding pass facts (absent until the first onboarding event for the user). */
+  onboarding?: OnboardingState;
+}
+
+/** What the ledger says about a user's onboarding passes: never the pass itself. */
+export interface OnboardingState {
+  /** The latest pass issued: its method id, when, and when it expires. */
+  passIssuedAt: string | null;
+  methodId: string | null;
+  expiresAt: string | null;
+  /** The latest issued pass was reported expired unused. */
+  expiredReported: boolean;
+  /** The latest helpdesk-queue record: when and why; cleared when a pass is issued. */
+  queuedAt: string | null;
+  queuedReason: string | null;
+  /** Passes issued over the campaign. */
+  issued: number;
 }
 
 export interface CampaignState {
@@ -118,6 +135,10 @@ function newUser(userId: string, userPrincipalName: string): UserState {
     alerts: [],
     delivery: { lastKey: null, lastKind: null, lastStage: null, lastSentAt: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null, earlier: null },
   };
+}
+
+function emptyOnboarding(): OnboardingState {
+  return { passIssuedAt: null, methodId: null, expiresAt: null, expiredReported: false, queuedAt: null, queuedReason: null, issued: 0 };
 }
 
 /** Rebuilds the state from the whole ledger, oldest event first. */
@@ -163,6 +184,8 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
     case 'notificationDispatch':
     case 'groupAddIntent':
     case 'groupAddOutcome':
+    case 'onboardingPassIntent':
+    case 'onboardingPassOutcome':
       return state;
     default:
       break;
@@ -244,6 +267,28 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
     case 'alertCleared':
       u.alerts = u.alerts.filter((k) => k !== e.kind);
       break;
+    case 'onboardingPassIssued': {
+      const o = (u.onboarding ??= emptyOnboarding());
+      o.passIssuedAt = e.at;
+      o.methodId = e.methodId;
+      o.expiresAt = e.expiresAt;
+      o.expiredReported = false;
+      o.queuedAt = null;
+      o.queuedReason = null;
+      o.issued++;
+      break;
+    }
+    case 'onboardingQueued': {
+      const o = (u.onboarding ??= emptyOnboarding());
+      o.queuedAt ??= e.at;
+      o.queuedReason = e.reason;
+      break;
+    }
+    case 'onboardingPassExpired': {
+      const o = (u.onboarding ??= emptyOnboarding());
+      if (o.methodId === e.methodId) o.expiredReported = true;
+      break;
+    }
     default:
       break; // unknown user event types from a compatible writer are ignored
   }

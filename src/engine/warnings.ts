@@ -47,6 +47,16 @@ export const WARNING_CODES = [
   'TeamsAppNotSet',
   'TeamsAppNotInstalled',
   'MailReadMissing',
+  // onboarding passes (act/onboarding.ts): never carry the pass
+  'OnboardingUnavailable',
+  'OnboardingPermissionMissing',
+  'OnboardingPassFailed',
+  'OnboardingPassRevoked',
+  'OnboardingPassUnconfirmed',
+  'OnboardingPassExpired',
+  'OnboardingQueued',
+  'OnboardingHeld',
+  'OnboardingDeferred',
 ] as const;
 /** A ledger refusal (engine/lifecycle.ts) is a warning in `plan`, which writes nothing and so may go on. */
 export type WarningCode = (typeof WARNING_CODES)[number] | WarnReason | LedgerRefusal;

@@ -170,6 +170,61 @@ export type AlertClearedEvent = UserBase & {
   message: string;
 };
 
+/**
+ * Onboarding (Temporary Access Pass). A pass was created for the user and mailed to their manager. The pass itself
+ * is a secret and is never recorded: only that it was issued, how long it is valid and to whom it went.
+ */
+export type OnboardingPassIssuedEvent = UserBase & {
+  type: 'onboardingPassIssued';
+  /** The temporaryAccessPassAuthenticationMethod's id (not the pass). */
+  methodId: string;
+  lifetimeMinutes: number;
+  usableOnce: boolean;
+  /** When the pass becomes usable and when it stops being usable (ISO). */
+  startDateTime: string;
+  expiresAt: string;
+  /** The manager the pass was mailed to. */
+  deliveredTo: { managerId: string; managerUpn: string };
+};
+
+/**
+ * Written just before the POST that creates a user's pass. Closed by onboardingPassIssued (the pass was created and
+ * mailed) or onboardingPassOutcome. Left open by a run that died: the next run deletes any pass the user holds that
+ * was created from this intent on (its delivery cannot be confirmed) and records the outcome `revoked`.
+ */
+export type OnboardingPassIntentEvent = UserBase & {
+  type: 'onboardingPassIntent';
+  managerId: string;
+};
+
+/** What became of a pass intent that did not end with onboardingPassIssued (never the pass). */
+export type OnboardingPassOutcomeEvent = UserBase & {
+  type: 'onboardingPassOutcome';
+  /** failed: no pass exists; revoked: a pass was created and then deleted (not delivered, or delivery not confirmed). */
+  outcome: 'failed' | 'revoked';
+  methodId?: string;
+  detail?: string;
+};
+
+/** Why a user who needs an onboarding pass was left to the helpdesk instead of being mailed one. */
+export const ONBOARDING_QUEUE_REASONS = ['helpdesk', 'noManager', 'managerUnreadable', 'managerNoMailbox', 'passRefused'] as const;
+export type OnboardingQueueReason = (typeof ONBOARDING_QUEUE_REASONS)[number];
+
+/** The user needs an onboarding pass and is in the helpdesk queue: no pass was created by the job. */
+export type OnboardingQueuedEvent = UserBase & {
+  type: 'onboardingQueued';
+  reason: OnboardingQueueReason;
+};
+
+/** A pass issued to the user expired while the user still had no passkey. */
+export type OnboardingPassExpiredEvent = UserBase & {
+  type: 'onboardingPassExpired';
+  methodId: string;
+  expiresAt: string;
+};
+
+export type OnboardingEvent = OnboardingPassIssuedEvent | OnboardingQueuedEvent | OnboardingPassExpiredEvent;
+
 export type CampaignArchivedEvent = Base & {
   type: 'campaignArchived';
   /** Where the archived ledger went (store-specific path or blob name). */
@@ -253,10 +308,11 @@ export type UserEvent =
   | AddedToGroupEvent
   | LeftCampaignEvent
   | AlertRaisedEvent
-  | AlertClearedEvent;
+  | AlertClearedEvent
+  | OnboardingEvent;
 
 /** Crash-safety records: intents before side effects and their outcomes. The stage fold ignores them. */
-export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent;
+export type IntentEvent = NotificationDispatchEvent | NotificationOutcomeEvent | GroupAddIntentEvent | GroupAddOutcomeEvent | OnboardingPassIntentEvent | OnboardingPassOutcomeEvent;
 
 export type LedgerEvent = RunStartedEvent | RunFinishedEvent | UserEvent | CampaignArchivedEvent | CampaignResetEvent | IntentEvent | ExemptionEvent;
 export type LedgerEventType = LedgerEvent['type'];

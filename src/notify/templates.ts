@@ -86,3 +86,45 @@ export function renderNotification(input: TemplateInput): RenderedNotification {
   const html = `<p>${escapeHtml(greeting)}</p>\n${lines.map((l) => `<p>${escapeHtml(l).replace(/(https:\/\/[^\s<]+?)([.,;)]?)(?=\s|<|$)/g, '<a href="$1">$1</a>$2')}</p>`).join('\n')}`;
   return { title, text, html };
 }
+
+/** The mail that gives a manager a Temporary Access Pass for someone on their team. */
+export interface ManagerPassInput {
+  managerDisplayName: string;
+  userDisplayName: string;
+  userPrincipalName: string;
+  /** The pass: a secret. It appears in this mail only; nothing else the job writes may carry it. */
+  pass: string;
+  /** ISO: when the pass becomes usable and when it stops working. */
+  startDateTime: string;
+  expiresAt: string;
+  usableOnce: boolean;
+  registrationUrl: string;
+  owners: string[];
+}
+
+/** "Tuesday 15 December 2026 at 14:05 UTC". */
+function formatDateTime(iso: string): string {
+  const d = new Date(iso);
+  if (Number.isNaN(d.getTime())) return iso;
+  return `${formatDate(iso)} at ${String(d.getUTCHours()).padStart(2, '0')}:${String(d.getUTCMinutes()).padStart(2, '0')} UTC`;
+}
+
+/**
+ * Who the pass is for, why, how long it is valid, what to do with it and the registration link. The manager hands
+ * it to the person directly (in person or on a call where they recognise them), never by forwarding this mail.
+ */
+export function renderManagerPassMail(input: ManagerPassInput): RenderedNotification {
+  const title = `A one-time sign-in code for ${input.userDisplayName} to set up a passkey`;
+  const lines = [
+    `${input.userDisplayName} (${input.userPrincipalName}) needs to register a passkey, a phishing-resistant way to sign in, but has no sign-in method that lets them do it on their own.`,
+    `Here is a Temporary Access Pass for them: ${input.pass}`,
+    `It works from ${formatDateTime(input.startDateTime)} until ${formatDateTime(input.expiresAt)}${input.usableOnce ? ', for one sign-in only' : ''}.`,
+    `Please give it to ${input.userDisplayName} yourself, in person or on a call where you recognise them. Do not forward this mail or send the pass by chat or email: anyone who has it can sign in as them.`,
+    `With it, they sign in at ${input.registrationUrl} and register a passkey (Microsoft Authenticator, Windows Hello, a security key or their phone's passkey).`,
+    `If you did not expect this or cannot reach them, delete this mail and tell ${input.owners[0] ?? 'your help desk'}.`,
+  ];
+  const greeting = `Hello ${input.managerDisplayName},`;
+  const text = [greeting, '', ...lines].join('\n');
+  const html = `<p>${escapeHtml(greeting)}</p>\n${lines.map((l) => `<p>${escapeHtml(l).replace(/(https:\/\/[^\s<]+?)([.,;)]?)(?=\s|<|$)/g, '<a href="$1">$1</a>$2')}</p>`).join('\n')}`;
+  return { title, text, html };
+}

@@ -49,8 +49,19 @@ export interface RunResult {
   /** Email: users due a notice that the sender mailboxes' daily limit had no room for; they wait for the next run. Absent when none. */
   notificationsDeferred?: { users: number; reason: string };
   prerequisites: Prerequisites | null;
+  /** Campaigns with spec.onboarding.temporaryAccessPass enabled only: counts, never a pass. */
+  onboarding?: OnboardingCounts;
   /** Campaigns with spec.enforcement.mode graduated only. */
   graduation?: GraduationResult;
+}
+
+/** Onboarding passes this run: users needing one, passes issued, users left to the helpdesk queue, passes expired unused, users waiting for maxPerRun. */
+export interface OnboardingCounts {
+  needing: number;
+  issued: number;
+  queued: number;
+  expired: number;
+  deferred: number;
 }
 
 /** A graduated campaign's run: the evidence, who graduated, who waits, and whose sign-ins the enabled policy blocked. */

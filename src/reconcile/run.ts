@@ -7,6 +7,7 @@
 // src/act. `plan` runs the same pipeline up to the valve, takes no lock and writes nothing.
 import { randomUUID } from 'node:crypto';
 import { act } from '../act';
+import { actOnboarding, type OnboardingResult } from '../act/onboarding';
 import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision } from '../engine/decide';
 import { exemptionEvents, foldExemptions, type ExemptionCheck, type ExemptionLedger } from '../engine/exemptions';
@@ -32,7 +33,7 @@ import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observe, type ObserveOptions } from '../observe/observe';
 import { ExemptionCheckError } from './errors';
-import { countStages, type GraduationResult, type PlanDetail, type RunResult, type Transition } from './result';
+import { countStages, type GraduationResult, type OnboardingCounts, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
 
 export interface RunOptions {
@@ -199,6 +200,14 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       mailHistory,
       sendUntil: opts.sendUntil,
     });
+    // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
+    const onboarding = await actOnboarding({
+      graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state: done.after, open, users: observed.observation.users,
+      sender: channelConfig(opts).sender, warnings: run.warnings,
+    }).catch(async (e: unknown) => {
+      await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
+      throw e;
+    });
     // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
     const folded = run.written.length;
     const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
@@ -213,6 +222,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       notificationsDeferred: mail.deferred,
       prerequisites: observed.prerequisites,
       graduation: withGraduated(graduation, done.applied),
+      ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
     });
   } finally {
     await lock?.release();
@@ -326,7 +336,7 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 /** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
 async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
-    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}) } }]);
+    await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}), ...(r.onboarding ? { onboardingIssued: r.onboarding.issued, onboardingQueued: r.onboarding.queued, onboardingExpired: r.onboarding.expired } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
   } catch (e) {
@@ -452,7 +462,11 @@ function transitions(decisions: readonly Decision[]): Transition[] {
   return out;
 }
 
-type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred'>> & { graduation?: GraduationResult | null };
+type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred' | 'onboarding'>> & { graduation?: GraduationResult | null };
+
+function onboardingCounts(r: OnboardingResult): OnboardingCounts {
+  return { needing: r.needing, issued: r.issued, queued: r.queued, expired: r.expired, deferred: r.deferred };
+}
 
 function result(run: Run, r: ResultFields): RunResult {
   const { campaign, graph } = run.opts;
@@ -471,6 +485,7 @@ function result(run: Run, r: ResultFields): RunResult {
     deferred: r.deferred,
     ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred } : {}),
     prerequisites: r.prerequisites,
+    ...(r.onboarding ? { onboarding: r.onboarding } : {}),
     ...(r.graduation ? { graduation: r.graduation } : {}),
   };
 }

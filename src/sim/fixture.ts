@@ -4,7 +4,11 @@ import { readFileSync } from 'node:fs';
 import type * as MG from '@microsoft/microsoft-graph-types';
 import { KNOWN_APP_ROLES } from './route-table';
 
-export type FixtureUser = MG.User & { id: string; userPrincipalName: string };
+/**
+ * `managerId` (DESIGN §10): the object id of the user's manager, served as /users/{id}/manager (user-list-manager.md);
+ * not a Graph property, so the user routes never show it.
+ */
+export type FixtureUser = MG.User & { id: string; userPrincipalName: string; managerId?: string | null };
 export type FixtureRegistrationDetails = MG.UserRegistrationDetails & { id: string };
 export type FixtureFido2Method = MG.Fido2AuthenticationMethod & { id: string };
 /** `registeredOwners` holds owner object ids (an export's `[{ id }]` form is accepted and reduced to ids). */
@@ -34,7 +38,8 @@ export interface FixturePasskeyProfile {
 export type FixtureMethodTarget = MG.AuthenticationMethodTarget & { allowedPasskeyProfiles?: string[] };
 /** v1.0 properties plus the beta-only passkey profiles, which the emulator shows on /beta only. */
 export type FixtureMethodConfiguration = MG.AuthenticationMethodConfiguration &
-  Omit<Partial<MG.Fido2AuthenticationMethodConfiguration>, 'includeTargets'> & {
+  Omit<Partial<MG.Fido2AuthenticationMethodConfiguration>, 'includeTargets'> &
+  Omit<Partial<MG.TemporaryAccessPassAuthenticationMethodConfiguration>, 'includeTargets'> & {
     id: string;
     '@odata.type'?: string;
     includeTargets?: FixtureMethodTarget[] | null;
@@ -235,6 +240,7 @@ function itemRules(c: Checker, collection: IdCollection, item: Rec, path: string
       c.optional(item, 'displayName', path, 'string');
       c.optional(item, 'mail', path, 'string');
       c.optional(item, 'accountEnabled', path, 'boolean', false);
+      if (item.managerId !== null) c.idString(item, 'managerId', path, false);
       break;
     }
     case 'userRegistrationDetails':
@@ -502,6 +508,7 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
           c.optional(cfg, 'state', at, 'string');
           if (cfg.state !== undefined && cfg.state !== null && cfg.state !== 'enabled' && cfg.state !== 'disabled')
             c.fail(key(at, 'state'), `must be "enabled" or "disabled" (got ${show(cfg.state)}).`);
+          if (typeof cfg.id === 'string' && cfg.id.toLowerCase() === 'temporaryaccesspass') tapConfigurationRules(c, cfg, at);
           const profiles = cfg.passkeyProfiles;
           if (profiles !== undefined && !Array.isArray(profiles)) c.fail(key(at, 'passkeyProfiles'), `must be an array of passkeyProfile objects (got ${show(profiles)}).`);
           else if (Array.isArray(profiles)) {
@@ -521,6 +528,30 @@ export function validateFixture(value: unknown, options: ValidateOptions = {}): 
   return { fixture, errors: c.errors, warnings };
 }
 
+/**
+ * The TemporaryAccessPass configuration's numbers as resources/temporaryaccesspassauthenticationmethodconfiguration.md
+ * bounds them: lifetimes 10 to 43200 minutes, the default between the minimum and the maximum, a length of 8 to 48.
+ */
+function tapConfigurationRules(c: Checker, cfg: Rec, at: string): void {
+  const whole = (field: string, lo: number, hi: number): number | undefined => {
+    const v = cfg[field];
+    if (v === undefined || v === null) return undefined;
+    if (typeof v !== 'number' || !Number.isInteger(v) || v < lo || v > hi) {
+      c.fail(key(at, field), `must be a whole number from ${lo} to ${hi} (got ${show(v)}).`);
+      return undefined;
+    }
+    return v;
+  };
+  const min = whole('minimumLifetimeInMinutes', 10, 43200);
+  const max = whole('maximumLifetimeInMinutes', 10, 43200);
+  const def = whole('defaultLifetimeInMinutes', 10, 43200);
+  whole('defaultLength', 8, 48);
+  c.optional(cfg, 'isUsableOnce', at, 'boolean');
+  if (min !== undefined && max !== undefined && min > max) c.fail(key(at, 'minimumLifetimeInMinutes'), `must not exceed maximumLifetimeInMinutes (${min} > ${max}).`);
+  else if (def !== undefined && ((min !== undefined && def < min) || (max !== undefined && def > max)))
+    c.fail(key(at, 'defaultLifetimeInMinutes'), `must lie between minimumLifetimeInMinutes and maximumLifetimeInMinutes (got ${def}).`);
+}
+
 function danglingReferences(f: TenantFixture): string[] {
   const out: string[] = [];
   const users = new Set((f.users ?? []).map((u) => u.id));
@@ -528,6 +559,9 @@ function danglingReferences(f: TenantFixture): string[] {
   const devices = new Set((f.devices ?? []).map((d) => d.id));
   const roles = new Set((f.roleDefinitions ?? []).map((r) => r.id));
   const objects = (id: string) => users.has(id) || groups.has(id) || devices.has(id);
+  (f.users ?? []).forEach((u, i) => {
+    if (u.managerId && !users.has(u.managerId)) out.push(`$.users[${i}].managerId: ${show(u.managerId)} is not a user in $.users.`);
+  });
   (f.devices ?? []).forEach((d, i) =>
     (d.registeredOwners ?? []).forEach((o, j) => {
       if (!users.has(o)) out.push(`$.devices[${i}].registeredOwners[${j}]: ${show(o)} is not a user in $.users.`);

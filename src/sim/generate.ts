@@ -374,6 +374,23 @@ export function generateTenant(options: GenerateOptions): TenantFixture {
     regulars.push(id);
   }
 
+  // Managers (DESIGN §10 `managerId`, served as /users/{id}/manager, user-list-manager.md): one regular user in eight
+  // leads a team; nine in ten others report to one of them and the team leads to one of the first leads; some
+  // (new joiners, contractors) have none recorded, and the break-glass accounts never do. A random stream of its own,
+  // so the rest of a seed's tenant stays as it was.
+  const managerRng = new Prng(`${String(options.seed ?? DEFAULT_SEED)}:managers`);
+  const leads = regulars.filter((_, i) => i % 8 === 0);
+  const leadSet = new Set(leads);
+  const byId = new Map(users.map((u) => [u.id, u]));
+  const topLeads = leads.slice(0, Math.max(1, Math.ceil(leads.length / 8)));
+  for (const id of [...admins, ...regulars]) {
+    const isLead = leadSet.has(id);
+    const pool = isLead ? topLeads : leads;
+    if (!managerRng.chance(isLead ? 0.8 : 0.9)) continue;
+    const manager = pool[managerRng.int(0, pool.length - 1)];
+    if (manager !== undefined && manager !== id) byId.get(id)!.managerId = manager;
+  }
+
   // Devices, passkeys and registration details per user.
   const isAdmin = new Set(admins);
   for (const user of users) {
@@ -667,7 +684,20 @@ function methodsPolicy(lastModified: string): FixtureAuthenticationMethodsPolicy
         excludeTargets: [],
       },
       { '@odata.type': '#microsoft.graph.smsAuthenticationMethodConfiguration', id: 'Sms', state: 'disabled', excludeTargets: [] },
-      { '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration', id: 'TemporaryAccessPass', state: 'enabled', excludeTargets: [] },
+      // resources/temporaryaccesspassauthenticationmethodconfiguration.md: usable-once passes of 1 to 8 hours for everyone
+      // but the FIDO2 exclusion group (the break-glass accounts never get one).
+      {
+        '@odata.type': '#microsoft.graph.temporaryAccessPassAuthenticationMethodConfiguration',
+        id: 'TemporaryAccessPass',
+        state: 'enabled',
+        defaultLifetimeInMinutes: 480,
+        defaultLength: 8,
+        minimumLifetimeInMinutes: 60,
+        maximumLifetimeInMinutes: 1440,
+        isUsableOnce: true,
+        includeTargets: [{ targetType: 'group', id: 'all_users', isRegistrationRequired: false }],
+        excludeTargets: [{ targetType: 'group', id: SIM_IDS.fido2ExclusionGroup }],
+      },
       { '@odata.type': '#microsoft.graph.emailAuthenticationMethodConfiguration', id: 'Email', state: 'disabled', excludeTargets: [] },
     ],
   };

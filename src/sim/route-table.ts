@@ -85,6 +85,14 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
   // limit's list names authenticationMethod, but its source note says it means the authenticationMethodsRoot reports.
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-list') },
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods/{id}', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethod-get') },
+  // user-list-manager.md: "supports the `$select` and `$expand` OData query parameters".
+  { method: 'GET', template: '/users/{id}/manager', permissions: USER_READ, query: ['$expand', '$select'], cost: 1, throttle: 'identity', denied: 'directory', docs: api('user-list-manager') },
+  // Temporary Access Passes, "Permissions acting on other users", Application row of each page; list: "This method does
+  // not support optional query parameters"; get likewise; create and delete need the write permission only.
+  { method: 'GET', template: '/users/{id}/authentication/temporaryAccessPassMethods', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('authentication-list-temporaryaccesspassmethods') },
+  { method: 'POST', template: '/users/{id}/authentication/temporaryAccessPassMethods', permissions: ['UserAuthenticationMethod.ReadWrite.All'], query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('authentication-post-temporaryaccesspassmethods') },
+  { method: 'GET', template: '/users/{id}/authentication/temporaryAccessPassMethods/{id}', permissions: AUTH_METHODS_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('temporaryaccesspassauthenticationmethod-get') },
+  { method: 'DELETE', template: '/users/{id}/authentication/temporaryAccessPassMethods/{id}', permissions: ['UserAuthenticationMethod.ReadWrite.All'], query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('temporaryaccesspassauthenticationmethod-delete') },
   { method: 'POST', template: '/users/{id}/teamwork/sendActivityNotification', permissions: ['TeamsActivity.Send.User', 'TeamsActivity.Send'], query: [], cost: 1, throttle: 'teamsActivity', denied: 'teams', docs: api('userteamwork-sendactivitynotification') },
   // Teams limits (concepts/throttling-limits.md, "Microsoft Teams service limits"): installedApps 30 requests a second.
   {
@@ -159,6 +167,13 @@ export const ROUTE_TABLE: readonly RouteRow[] = [
 
   // policies: "This method does not support any optional query parameters."
   { method: 'GET', template: '/policies/authenticationMethodsPolicy', permissions: METHODS_POLICY_READ, query: [], cost: 1, throttle: 'identity', denied: 'directory', docs: api('authenticationmethodspolicy-get') },
+  // temporaryaccesspassauthenticationmethodconfiguration-get.md lists Policy.Read.All and Policy.ReadWrite.AuthenticationMethod
+  // (Application); Policy.Read.AuthenticationMethod is the least privileged read of every authentication method
+  // configuration (fido2authenticationmethodconfiguration-get.md, below), so it is accepted here as well.
+  {
+    method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', permissions: METHODS_POLICY_READ, query: [],
+    cost: 1, throttle: 'identity', denied: 'directory', docs: api('temporaryaccesspassauthenticationmethodconfiguration-get'),
+  },
   {
     method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', permissions: METHODS_POLICY_READ, query: [],
     cost: 1, throttle: 'identity', denied: 'directory', docs: api('fido2authenticationmethodconfiguration-get'),

@@ -18,6 +18,7 @@ import {
   type FilterSpec,
 } from './odata';
 import { sendingLimitsOf } from './mail-limits';
+import { createTap, shapeTap } from './temporary-access-pass';
 import { CA_DATA_PERMISSIONS } from './route-table';
 import { randomUUID } from 'node:crypto';
 import type { DirectoryObject, GroupRecord, TenantState } from './tenant-state';
@@ -285,7 +286,9 @@ function withoutBetaProperties(cfg: FixtureMethodConfiguration): Record<string, 
   return { ...rest, ...('includeTargets' in rest ? { includeTargets: targets(rest.includeTargets) } : {}), ...('excludeTargets' in rest ? { excludeTargets: targets(rest.excludeTargets) } : {}) };
 }
 
-function shapeUser(ctx: RouteContext, u: FixtureUser, select: string[] | undefined): Record<string, unknown> {
+function shapeUser(ctx: RouteContext, user: FixtureUser, select: string[] | undefined): Record<string, unknown> {
+  // managerId is the fixture's, not Graph's: the manager is a relationship (/users/{id}/manager).
+  const { managerId: _manager, ...u } = user;
   if (select) return project(u, select);
   if (ctx.version === 'beta') return { ...u };
   const out: Record<string, unknown> = {};
@@ -501,6 +504,14 @@ function catalogApp(a: FixtureTeamsApp) {
   };
 }
 
+function methodConfiguration(ctx: RouteContext, id: string): GraphResponse {
+  const cfg = (ctx.tenant.authenticationMethodsPolicy.authenticationMethodConfigurations ?? []).find((c) => c.id.toLowerCase() === id.toLowerCase());
+  if (!cfg) throw notFound(id);
+  return entity(ctx, 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations', (select) =>
+    project(ctx.version === 'beta' ? structuredClone(cfg) : withoutBetaProperties(cfg), select, ['@odata.type']),
+  );
+}
+
 const route = (
   method: string,
   template: string,
@@ -544,6 +555,45 @@ export const ROUTES: Route[] = [
     return entity(ctx, `users('${user.id}')/authentication/fido2Methods`, (select) =>
       project({ '@odata.type': '#microsoft.graph.fido2AuthenticationMethod', ...method }, select, ['@odata.type']),
     );
+  }),
+  // user-list-manager.md: the manager as a directoryObject (a user here), `$select` and `$expand` documented; a user
+  // without one is 404 Request_ResourceNotFound "Resource 'manager' does not exist or one of its queried
+  // reference-property objects are not present." (the directory's answer for an empty navigation property).
+  route('GET', '/users/{id}/manager', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const manager = user.managerId ? ctx.tenant.users.get(user.managerId) : undefined;
+    if (!manager) throw notFound('manager');
+    return entity(ctx, `users('${user.id}')/manager`, (select) => ({ '@odata.type': '#microsoft.graph.user', ...shapeUser(ctx, manager, select) }), [], 'microsoft.graph.user');
+  }),
+  // Temporary Access Passes (src/sim/temporary-access-pass.ts cites the pages): list (at most one), create (the pass
+  // in this response only), get and delete (204).
+  route('GET', '/users/{id}/authentication/temporaryAccessPassMethods', 'identity', true, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const tap = ctx.tenant.temporaryAccessPass(user.id);
+    return list(ctx, {
+      context: `users('${user.id}')/authentication/temporaryAccessPassMethods`,
+      items: tap ? [tap] : [],
+      resource: 'temporaryAccessPassAuthenticationMethod',
+      shape: (t) => shapeTap(ctx.tenant, t, ctx.now()),
+    });
+  }),
+  route('POST', '/users/{id}/authentication/temporaryAccessPassMethods', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    checkQueryOptions(ctx, false);
+    const body = bodyObject(ctx);
+    const created = createTap(ctx.tenant, user, body, ctx.now());
+    return { status: 201, body: { '@odata.context': `${contextUrl(ctx, `users('${user.id}')/authentication/temporaryAccessPassMethods`)}/$entity`, ...created } };
+  }),
+  route('GET', '/users/{id}/authentication/temporaryAccessPassMethods/{id}', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    const tap = ctx.tenant.temporaryAccessPass(user.id);
+    if (!tap || tap.id !== ctx.params[1]) throw notFound(ctx.params[1]!);
+    return entity(ctx, `users('${user.id}')/authentication/temporaryAccessPassMethods`, () => shapeTap(ctx.tenant, tap, ctx.now()));
+  }),
+  route('DELETE', '/users/{id}/authentication/temporaryAccessPassMethods/{id}', 'identity', false, (ctx) => {
+    const user = requireUser(ctx, ctx.params[0]!);
+    if (!ctx.tenant.deleteTemporaryAccessPass(user.id, ctx.params[1]!)) throw notFound(ctx.params[1]!);
+    return { status: 204 };
   }),
   // userteamwork-sendactivitynotification.md: 204 No Content. concepts/teams-send-activityfeednotifications.md
   // (Requirements; FAQ "Who needs to install the Teams app?"): the sending Teams app must be installed for the
@@ -876,14 +926,11 @@ export const ROUTES: Route[] = [
   route('GET', '/policies/authenticationMethodsPolicy', 'identity', false, (ctx) =>
     entity(ctx, 'policies/authenticationMethodsPolicy', (select) => project(structuredClone(ctx.tenant.authenticationMethodsPolicy), select)),
   ),
-  route('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', 'identity', false, (ctx) => {
-    const id = ctx.params[0]!;
-    const cfg = (ctx.tenant.authenticationMethodsPolicy.authenticationMethodConfigurations ?? []).find((c) => c.id.toLowerCase() === id.toLowerCase());
-    if (!cfg) throw notFound(id);
-    return entity(ctx, 'policies/authenticationMethodsPolicy/authenticationMethodConfigurations', (select) =>
-      project(ctx.version === 'beta' ? structuredClone(cfg) : withoutBetaProperties(cfg), select, ['@odata.type']),
-    );
-  }),
+  // temporaryaccesspassauthenticationmethodconfiguration-get.md (its own permissions, route-table.ts); same shape.
+  route('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass', 'identity', false, (ctx) =>
+    methodConfiguration(ctx, 'TemporaryAccessPass'),
+  ),
+  route('GET', '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}', 'identity', false, (ctx) => methodConfiguration(ctx, ctx.params[0]!)),
   route('GET', '/identity/conditionalAccess/policies', 'conditionalAccess', true, (ctx) =>
     list(ctx, {
       context: 'identity/conditionalAccess/policies',

@@ -33,9 +33,10 @@ import { createHash } from 'node:crypto';
 import type { FixtureAuthenticationDetail, FixtureConditionalAccessPolicy, FixtureSignIn, FixtureUser } from './fixture';
 import type { TenantState } from './tenant-state';
 import { AUTHENTICATOR_AAGUIDS, SYNCED_AAGUIDS, WINDOWS_HELLO_AAGUIDS } from './tenant-state';
+import { tapSignInProblem, useTap } from './temporary-access-pass';
 
 /** What a simulated user did to sign in. */
-export const SIGN_IN_METHODS = ['passkey', 'password', 'passwordAndMfa'] as const;
+export const SIGN_IN_METHODS = ['passkey', 'password', 'passwordAndMfa', 'temporaryAccessPass'] as const;
 export type SignInMethod = (typeof SIGN_IN_METHODS)[number];
 
 /** clientAppUsed values as Entra writes them, each with the clientAppTypes condition it falls under. */
@@ -152,7 +153,9 @@ function inClientScope(p: FixtureConditionalAccessPolicy, s: SignInSubject): boo
 /** A control that asks for MFA or a passkey: met by the method, or by doing more on a modern client. */
 function strengthVerdict(s: SignInSubject, passkeyOnly: boolean): Verdict {
   if (s.method === 'passkey') return 'satisfied';
-  if (!passkeyOnly && s.method === 'passwordAndMfa') return 'satisfied';
+  // A Temporary Access Pass is a strong credential that meets MFA (resources/temporaryaccesspassauthenticationmethod.md),
+  // not the passwordless or phishing-resistant strengths, which the emulator treats as passkey-only.
+  if (!passkeyOnly && (s.method === 'passwordAndMfa' || s.method === 'temporaryAccessPass')) return 'satisfied';
   if (!isModernClient(s.clientApp)) return 'impossible';
   if (passkeyOnly) return s.passkeyRegistered ? 'interactive' : 'impossible';
   return 'interactive';
@@ -255,6 +258,8 @@ export function authenticationDetails(method: SignInMethod, at: string, passkeyA
     authenticationStepRequirement: 'Primary authentication',
   };
   if (method === 'password') return [password];
+  if (method === 'temporaryAccessPass')
+    return [{ authenticationStepDateTime: at, authenticationMethod: 'Temporary Access Pass', authenticationMethodDetail: null, succeeded: true, authenticationStepResultDetail: 'MFA requirement satisfied by claim in the token', authenticationStepRequirement: 'Primary authentication' }];
   if (method === 'passwordAndMfa')
     return [
       password,
@@ -336,9 +341,16 @@ export interface SignInRequest {
   /** clientAppUsed (default "Browser"). */
   clientApp?: string;
   method: SignInMethod;
+  /**
+   * With method `temporaryAccessPass`, optionally the pass the user was given (the mail to their manager holds it):
+   * checked against the one issued. Never recorded or echoed.
+   */
+  temporaryAccessPass?: string;
 }
 
-export type SignInBatch = { ok: true; requests: Array<Required<Omit<SignInRequest, 'appId'>> & { appId?: string; clientApp: ClientAppUsed }> } | { ok: false; errors: string[] };
+export type SignInBatch =
+  | { ok: true; requests: Array<Required<Omit<SignInRequest, 'appId' | 'temporaryAccessPass'>> & { appId?: string; temporaryAccessPass?: string; clientApp: ClientAppUsed }> }
+  | { ok: false; errors: string[] };
 
 /** Checks a POST /_sim/sign-ins body: `{ "signIns": [ { "userId", "at", "app", "clientApp", "method" } ] }`. */
 export function parseSignInBatch(body: Record<string, unknown>, now: string, maxEntries = 10_000): SignInBatch {
@@ -353,7 +365,10 @@ export function parseSignInBatch(body: Record<string, unknown>, now: string, max
     const at = `$.signIns[${i}]`;
     if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return void errors.push(`${at}: must be an object such as { "userId": "<id or UPN>", "method": "passkey" }.`);
     const e = raw as Record<string, unknown>;
-    for (const k of Object.keys(e)) if (!['userId', 'at', 'app', 'appId', 'clientApp', 'method'].includes(k)) errors.push(`${at}.${k}: unknown field; expected userId, at, app, appId, clientApp and method.`);
+    for (const k of Object.keys(e))
+      if (!['userId', 'at', 'app', 'appId', 'clientApp', 'method', 'temporaryAccessPass'].includes(k)) errors.push(`${at}.${k}: unknown field; expected userId, at, app, appId, clientApp, method and temporaryAccessPass.`);
+    if (e.temporaryAccessPass !== undefined && (typeof e.temporaryAccessPass !== 'string' || e.method !== 'temporaryAccessPass'))
+      errors.push(`${at}.temporaryAccessPass: only with method "temporaryAccessPass", and a string (the pass itself is not shown here).`);
     if (typeof e.userId !== 'string' || e.userId === '') errors.push(`${at}.userId: must be the user's object id or UPN (got ${JSON.stringify(e.userId)}).`);
     if (e.at !== undefined && (typeof e.at !== 'string' || Number.isNaN(Date.parse(e.at)))) errors.push(`${at}.at: must be an ISO 8601 date-time such as "2026-12-01T08:00:00Z" (got ${JSON.stringify(e.at)}).`);
     if (e.app !== undefined && (typeof e.app !== 'string' || e.app === '')) errors.push(`${at}.app: must be the application's display name (got ${JSON.stringify(e.app)}).`);
@@ -365,22 +380,42 @@ export function parseSignInBatch(body: Record<string, unknown>, now: string, max
     else if (client && !isModernClient(client) && method !== 'password')
       errors.push(`${at}.method: a legacy client (${client}) signs in with a password only; it can do neither MFA nor passkeys.`);
     if (errors.length === 0 && client && method)
-      requests.push({ userId: e.userId as string, at: new Date((e.at as string | undefined) ?? now).toISOString(), app: (e.app as string | undefined) ?? 'Microsoft Office', ...(e.appId ? { appId: e.appId as string } : {}), clientApp: client, method });
+      requests.push({
+        userId: e.userId as string,
+        at: new Date((e.at as string | undefined) ?? now).toISOString(),
+        app: (e.app as string | undefined) ?? 'Microsoft Office',
+        ...(e.appId ? { appId: e.appId as string } : {}),
+        ...(typeof e.temporaryAccessPass === 'string' ? { temporaryAccessPass: e.temporaryAccessPass } : {}),
+        clientApp: client,
+        method,
+      });
   });
   return errors.length ? { ok: false, errors } : { ok: true, requests };
 }
 
 /**
  * Records sign-ins in the tenant's logs, evaluating its Conditional Access policies as they stand. Throws
- * SignInRejected (with every problem, nothing recorded) for unknown users or a passkey sign-in without a passkey.
+ * SignInRejected (with every problem, nothing recorded) for unknown users, a passkey sign-in without a passkey, or a
+ * Temporary Access Pass sign-in without a pass usable at that time (a usable-once pass is used up by the first one:
+ * methodUsabilityReason `OneTimeUsed`).
  */
 export function recordSignIns(tenant: TenantState, requests: Extract<SignInBatch, { ok: true }>['requests']): FixtureSignIn[] {
   const problems: string[] = [];
+  const tapUsers = new Map<string, number>();
   const users = requests.map((r, i) => {
     const user = tenant.findUser(r.userId);
     if (!user) problems.push(`$.signIns[${i}].userId: no user ${JSON.stringify(r.userId)} in the tenant.`);
     else if (r.method === 'passkey' && tenant.fido2Methods(user.id).length === 0)
       problems.push(`$.signIns[${i}].method: ${user.userPrincipalName} has no passkey registered; register one first (PATCH /_sim/tenant with fido2Methods).`);
+    else if (r.method === 'temporaryAccessPass') {
+      const atMs = Date.parse(r.at);
+      const problem = tapSignInProblem(tenant, user, atMs, r.temporaryAccessPass);
+      const earlier = tapUsers.get(user.id);
+      if (problem) problems.push(`$.signIns[${i}].method: ${problem}`);
+      else if (earlier !== undefined && tenant.temporaryAccessPass(user.id)?.isUsableOnce)
+        problems.push(`$.signIns[${i}].method: the Temporary Access Pass of ${user.userPrincipalName} is usable once and $.signIns[${earlier}] uses it.`);
+      tapUsers.set(user.id, i);
+    }
     return user;
   });
   if (problems.length) throw new SignInRejected(problems);
@@ -406,6 +441,7 @@ export function recordSignIns(tenant: TenantState, requests: Extract<SignInBatch
     const passkey = r.method === 'passkey' ? passkeys[(base + i) % passkeys.length] : undefined;
     const signIn = buildSignIn({ user, at: r.at, app: r.app, appId, clientApp: r.clientApp, method: r.method, passkey, id }, evaluateSignIn(policies, subject));
     tenant.signIns.upsert(signIn);
+    if (r.method === 'temporaryAccessPass') useTap(tenant, user, r.at);
     out.push(signIn);
   });
   return out;

@@ -136,6 +136,22 @@ export interface SentMessage {
   singleValueExtendedProperties?: Array<{ id: string; value: string }>;
 }
 
+/**
+ * A Temporary Access Pass as the emulator keeps it: Graph's properties (resources/temporaryaccesspassauthenticationmethod.md)
+ * less the pass, which Graph returns only in the creation response; the emulator keeps only its SHA-256 so a simulated
+ * sign-in can check the pass it is given, and nothing it serves or dumps can hold the pass.
+ */
+export interface StoredTemporaryAccessPass {
+  id: string;
+  createdDateTime: string;
+  startDateTime: string;
+  lifetimeInMinutes: number;
+  isUsableOnce: boolean;
+  /** When a usable-once pass was used to sign in. */
+  usedDateTime?: string;
+  passSha256: string;
+}
+
 export class TenantState {
   readonly users: Collection<FixtureUser>;
   readonly registrationDetails: Collection<FixtureRegistrationDetails>;
@@ -162,6 +178,8 @@ export class TenantState {
   private membersVersion = 0;
   private readonly resolvedMembers = new Map<string, { stamp: string; objects: DirectoryObject[] }>();
   private readonly fido2 = new Map<string, FixtureFido2Method[]>();
+  /** Temporary Access Passes per user id (at most one each); the pass itself only as its SHA-256 (see StoredTemporaryAccessPass). */
+  private readonly taps = new Map<string, StoredTemporaryAccessPass>();
   /** Sent Items per sender user id, oldest first (sendMail with saveToSentItems). */
   private readonly sent = new Map<string, SentMessage[]>();
 
@@ -326,6 +344,22 @@ export class TenantState {
     if (set.has(appId)) return false;
     set.add(appId);
     this.installations.set(userId, set);
+    return true;
+  }
+
+  /** The user's Temporary Access Pass, if any (a user has at most one: authentication-list-temporaryaccesspassmethods.md). */
+  temporaryAccessPass(userId: string): StoredTemporaryAccessPass | undefined {
+    return this.taps.get(userId);
+  }
+
+  /** Sets the user's pass, replacing an earlier one (authentication-post-temporaryaccesspassmethods.md). */
+  putTemporaryAccessPass(userId: string, tap: StoredTemporaryAccessPass): void {
+    this.taps.set(userId, tap);
+  }
+
+  deleteTemporaryAccessPass(userId: string, id: string): boolean {
+    if (this.taps.get(userId)?.id !== id) return false;
+    this.taps.delete(userId);
     return true;
   }
 

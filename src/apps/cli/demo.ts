@@ -17,11 +17,14 @@ export const HELP = `Usage: campaign demo [--days D] [--users N] [--seed S] [--s
 Runs a whole passkey campaign against a simulated tenant, with no Azure account:
 generates a tenant with N admins (default 500; plus regular staff and two break-glass accounts) in the built-in
 Microsoft Graph emulator, starts the example admin campaign (campaigns/admins-passkeys.yaml, run with graduated
-enforcement; or --campaign FILE, run as written), runs one reconcile per simulated day for D days (default 60)
-while simulated users act on their notifications (some update devices or register passkeys at once, some
-late, some postpone, some never) and sign in every day (with their passkey once they have one; a few from old
-mail clients that cannot use one), prints a line of stage counts per day, and ends with the overview and the
-impact report of the report-only policy (campaign impact), recorded for the dashboard.
+enforcement and onboarding passes mailed to managers; or --campaign FILE, run as written), runs one reconcile per
+simulated day for D days (default 60) while simulated users act on their notifications (some update devices or
+register passkeys at once, some late, some postpone, some never; a user with no method that satisfies MFA cannot
+register one alone) and sign in every day (with their passkey once they have one; a few from old mail clients that
+cannot use one), prints a line of stage counts per day, and ends with the overview and the impact report of the
+report-only policy (campaign impact), recorded for the dashboard. With onboarding, the job mails a Temporary Access
+Pass for each user who cannot register alone to their manager; the manager passes it on, the user signs in with
+it and registers a passkey; the overview says how many passes were issued and used.
 It takes under a minute on an idle machine and prints how long it took.
 
   --seed S         tenant and user behaviour seed (default 7): the same seed gives the same campaign
@@ -75,10 +78,15 @@ export async function run(argv: string[], io: Io): Promise<number> {
   // The example runs with graduated enforcement, so the demo shows the whole way to an enforced policy: users whose
   // own sign-ins qualify move to the enabled policy's group. A campaign given with --campaign runs as written.
   if (campaignFlag === undefined) campaign.spec.enforcement.mode = 'graduated';
+  // The example also onboards the users who cannot register a passkey on their own (no method that satisfies MFA):
+  // a Temporary Access Pass mailed to their manager, who passes it on.
+  if (campaignFlag === undefined) campaign.spec.onboarding.temporaryAccessPass = { ...campaign.spec.onboarding.temporaryAccessPass, enabled: true, deliverTo: 'manager' };
+  const onboarding = campaign.spec.onboarding.temporaryAccessPass.enabled && campaign.spec.onboarding.temporaryAccessPass.deliverTo === 'manager';
   const graduatedMode = campaign.spec.enforcement.mode === 'graduated';
   const store = new FileStore({ dir: stateDir });
 
   println(io.stdout, `Demo: ${users} admins in a simulated tenant, campaign ${campaign.metadata.name} (${campaign.metadata.description}), ${days} days from ${start.toISOString().slice(0, 10)}.`);
+  if (onboarding) println(io.stdout, `      Onboarding: users who cannot register a passkey on their own get a Temporary Access Pass mailed to their manager (at most ${campaign.spec.onboarding.temporaryAccessPass.maxPerRun} a day).`);
   if (graduatedMode) println(io.stdout, `      Graduated enforcement: an enforced user moves to the enabled policy once their own sign-ins over ${campaign.spec.enforcement.enableWhen.observedDays} days show a passkey and nothing the report-only policy would block.`);
   println(io.stdout, `      day  date        device  passkey  notice  enforced${graduatedMode ? '  graduated' : ''}  exceeded  | notified  added  postponed`);
   const tty = (io.stderr as NodeJS.WriteStream).isTTY === true;
@@ -113,6 +121,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   println(io.stdout, `Overview after ${days} days (${((Date.now() - started) / 1000).toFixed(1)} s):`);
   println(io.stdout, `  targeted ${c.targeted}, excluded ${c.excluded} (break-glass and exclusions), enforced ${c.enforced + c.graduated}${graduatedMode ? ` (${c.enforced} under the report-only policy, ${c.graduated} graduated to the enabled policy)` : ''}, in enforcement notice ${c.enforcementNotice}, registering a passkey ${c.passkeyRegistration}, updating devices ${c.deviceUpdate}, exceeded grace ${c.exceededGrace}`);
   println(io.stdout, `  simulated users: ${result.behaviours.prompt} acted promptly, ${result.behaviours.late} late, ${result.behaviours.postpones} postponed first, ${result.behaviours.ignores} ignored every notice`);
+  if (onboarding) println(io.stdout, `  onboarding passes (Temporary Access Pass, mailed to the manager): ${result.onboarding.issued} issued, ${result.onboarding.used} used to sign in and register a passkey`);
   println(io.stdout, `  Graph: ${result.graphRequests} requests over ${days} runs (${result.throttled} throttled)`);
   const end = estimateEnd(campaign, observation, state, nowIso);
   const stuck = stuckUsers(campaign, state).users;

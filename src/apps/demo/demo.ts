@@ -16,6 +16,7 @@ import type { TenantFixture } from '../../sim/fixture';
 import { generateTenant, graduatedResources, SIM_APP, SIM_IDS } from '../../sim/generate';
 import type { ClientAppUsed, SignInMethod } from '../../sim/sign-ins';
 import { requiredGraphRoles } from '../../campaign/graph-roles';
+import { MFA_CAPABLE_METHODS } from '../../engine/onboarding';
 import { Prng } from '../../sim/prng';
 import { startEmulator } from '../../sim/server';
 
@@ -40,6 +41,14 @@ export interface DayActions {
   postponed: number;
 }
 
+/** Onboarding passes (spec.onboarding.temporaryAccessPass with manager delivery), all days together. */
+export interface DemoOnboarding {
+  /** Passes the job issued (onboardingPassIssued in the ledger). */
+  issued: number;
+  /** Passes a simulated user signed in with (told by their manager), then registered a passkey. */
+  used: number;
+}
+
 export interface DemoResult {
   runs: RunResult[];
   behaviours: Record<Behaviour, number>;
@@ -49,6 +58,7 @@ export interface DemoResult {
   signIns: number;
   /** The emulator's tenant, as the last run saw it. */
   fixture: TenantFixture;
+  onboarding: DemoOnboarding;
   /** campaign impact after the last run (recorded in the state), or why it was not measured. */
   impact: { report: ImpactReport } | { skipped: string };
 }
@@ -60,9 +70,15 @@ const AUTHENTICATOR = { aaGuid: '90a3ccdf-635c-4729-a248-9b709135078f', model: '
 
 interface Pending {
   userId: string;
-  action: 'updateDevices' | 'registerPasskey';
+  action: 'updateDevices' | 'registerPasskey' | 'useOnboardingPass';
   day: number;
+  /** useOnboardingPass: when the pass the manager passed on is valid (its ledger event's startDateTime and expiresAt). */
+  pass?: { from: number; until: number };
 }
+
+/** methodsRegistered values that let a user sign in strongly and so register a passkey on their own (engine/onboarding.ts). */
+const canRegisterAlone = (methods: readonly string[] | null | undefined) => (methods ?? []).some((m) => MFA_CAPABLE.has(m.toLowerCase()));
+const MFA_CAPABLE: ReadonlySet<string> = new Set(MFA_CAPABLE_METHODS.map((m) => m.toLowerCase()));
 
 export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const { campaign, store, days } = opts;
@@ -71,7 +87,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   // (group writes by permission: the emulator does not model ownership), and Teams notices need the org
   // catalog's app, which the job installs for each recipient before notifying them.
   const fixture = generateTenant({ users: opts.users + Math.max(50, Math.ceil(opts.users / 2)) + 2, admins: opts.users, seed: opts.seed, now: opts.start.toISOString(), prerequisites: true });
-  fixture.application = { appId: SIM_APP.clientId, appRoles: requiredGraphRoles([campaign], { groupMemberWrite: true }) };
+  fixture.application = { appId: SIM_APP.clientId, appRoles: demoGraphRoles(campaign) };
   // A graduated campaign's stack also creates the graduated group and its enabled policy.
   const graduated = campaign.spec.enforcement.mode === 'graduated' ? graduatedResources(fixture, campaign.metadata.name) : null;
   if (graduated) {
@@ -87,6 +103,9 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
   const pending: Pending[] = [];
   const runs: RunResult[] = [];
   let seenNotifications = 0;
+  let seenEvents = 0;
+  let passesIssued = 0;
+  let passesUsed = 0;
   const devicesByOwner = new Map<string, Array<{ id: string; operatingSystem?: string | null }>>();
   for (const d of fixture.devices ?? []) {
     for (const owner of d.registeredOwners ?? []) devicesByOwner.set(owner, [...(devicesByOwner.get(owner) ?? []), { id: d.id, operatingSystem: d.operatingSystem }]);
@@ -122,17 +141,36 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       for (const p of due) pending.splice(pending.indexOf(p), 1);
       const devicePatch: Array<Record<string, unknown>> = [];
       const fido2Patch: Record<string, unknown[]> = {};
+      const passSignIns: Array<{ userId: string; at: string }> = [];
       for (const p of due) {
-        if (p.action === 'updateDevices') {
+        if (p.action === 'useOnboardingPass') {
+          // Told by their manager, the user signs in with the pass at aka.ms/mysecurityinfo sometime while it is valid
+          // (the emulator refuses a pass that is not usable then) and registers a passkey right after.
+          const span = Math.max(1, Math.floor((p.pass!.until - p.pass!.from) / 60_000) - 30);
+          passSignIns.push({ userId: p.userId, at: new Date(p.pass!.from + rng.int(10, span) * 60_000).toISOString() });
+        } else if (p.action === 'updateDevices') {
           for (const d of devicesByOwner.get(p.userId) ?? []) {
             const current = CURRENT_OS[String(d.operatingSystem ?? '').toLowerCase()];
             if (current) devicePatch.push({ id: d.id, operatingSystemVersion: current, approximateLastSignInDateTime: at.toISOString() });
           }
           acted.updatedDevices++;
-        } else {
+        } else if (canRegisterAlone(emulator.state.tenant.registrationDetails.get(p.userId)?.methodsRegistered)) {
           fido2Patch[p.userId] = [{ id: `demo-${p.userId}`, ...AUTHENTICATOR, attestationLevel: 'attested', createdDateTime: at.toISOString() }];
           acted.registeredPasskeys++;
         }
+        // A user with no method that can satisfy MFA cannot register a passkey on their own (registering one needs a
+        // recent strong sign-in): they try, fail, and stay where they are until someone gives them a pass.
+      }
+      for (const s of passSignIns) {
+        const res = await fetch(`${emulator.url}/_sim/sign-ins`, {
+          method: 'POST',
+          headers: { 'Content-Type': 'application/json', Prefer: 'return=minimal' },
+          body: JSON.stringify({ signIns: [{ userId: s.userId, at: s.at, app: 'My Signins', clientApp: 'Browser', method: 'temporaryAccessPass' }] }),
+        });
+        if (!res.ok) continue; // the pass was no longer usable (replaced or expired): the user did not get in
+        passesUsed++;
+        fido2Patch[s.userId] = [{ id: `demo-${s.userId}`, ...AUTHENTICATOR, attestationLevel: 'attested', createdDateTime: new Date(Date.parse(s.at) + 5 * 60_000).toISOString() }];
+        acted.registeredPasskeys++;
       }
       if (devicePatch.length || Object.keys(fido2Patch).length) await patch({ devices: devicePatch, fido2Methods: fido2Patch });
 
@@ -147,12 +185,23 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       // Read the notifications this run delivered and schedule each user's reaction.
       const notes = emulator.state.notifications.slice(seenNotifications);
       seenNotifications = emulator.state.notifications.length;
-      const state = foldLedger((await store.read(campaign.metadata.name)).events);
+      const { events } = await store.read(campaign.metadata.name);
+      const state = foldLedger(events);
+      // Passes the run issued: the manager, who got the mail with the pass, tells the user; most use it while it is valid.
+      for (const e of events.slice(seenEvents)) {
+        if (e.type !== 'onboardingPassIssued') continue;
+        passesIssued++;
+        const mailed = notes.some((n) => n.channel === 'email' && n.userId === e.deliveredTo.managerId && n.undeliverable === undefined);
+        if (!mailed || !rng.chance(0.85)) continue;
+        const from = Date.parse(e.startDateTime);
+        pending.push({ userId: e.userId, action: 'useOnboardingPass', day: day + 1, pass: { from, until: Date.parse(e.expiresAt) } });
+      }
+      seenEvents = events.length;
       for (const n of notes) {
         const u = state.users[n.userId];
         if (!u || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) continue;
         const action = u.stage === 'deviceUpdate' ? 'updateDevices' : 'registerPasskey';
-        if (pending.some((p) => p.userId === n.userId && p.action === action)) continue;
+        if (pending.some((p) => p.userId === n.userId && (p.action === action || p.action === 'useOnboardingPass'))) continue;
         const b = behaviourOf(n.userId);
         if (b === 'ignores') continue;
         if (b === 'postpones' && u.postponedUntil === null && !u.exceededGrace) {
@@ -175,10 +224,25 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
     // graduated campaign's identity only; for another campaign the demo says so instead.
     const impact = await measureImpact(graph, campaign, store, new Date(opts.start.getTime() + (days - 1) * DAY));
     const requests = emulator.state.requests();
-    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, signIns: signedIn, fixture, impact };
+    return { runs, behaviours: counts, graphRequests: requests.total, throttled: requests.throttled, signIns: signedIn, fixture, impact, onboarding: { issued: passesIssued, used: passesUsed } };
   } finally {
     await emulator.close();
   }
+}
+
+/**
+ * What the Pulumi program grants the campaign's identity (campaign/graph-roles.ts). With onboarding passes mailed to
+ * managers it also holds UserAuthenticationMethod.ReadWrite.All (to create passes) and Mail.Send (the mail to the
+ * manager), added here for a campaign file whose roles do not list them yet.
+ */
+function demoGraphRoles(campaign: Campaign): string[] {
+  const roles = new Set<string>(requiredGraphRoles([campaign], { groupMemberWrite: true }));
+  const tap = campaign.spec.onboarding?.temporaryAccessPass;
+  if (tap?.enabled && tap.deliverTo === 'manager') {
+    roles.add('UserAuthenticationMethod.ReadWrite.All');
+    roles.add('Mail.Send');
+  }
+  return [...roles];
 }
 
 // Applications people open in a day, by weight; a legacy client always reaches Exchange Online.
