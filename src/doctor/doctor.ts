@@ -275,8 +275,9 @@ async function onboardingChecks(opts: DoctorOptions, identity: Identity | null, 
 
     const { minimumLifetimeInMinutes: min, maximumLifetimeInMinutes: max } = p;
     const want = tap.lifetimeMinutes;
+    // The job creates no pass from a policy whose limits it cannot read (observe/onboarding.ts), so neither does doctor guess.
     if (typeof min !== 'number' || typeof max !== 'number') {
-      checks.add('onboarding.lifetime', T_LIFETIME, false, 'warn', `the policy shows no lifetime limits (minimumLifetimeInMinutes ${min ?? 'unset'}, maximumLifetimeInMinutes ${max ?? 'unset'}), so ${FIELD}.lifetimeMinutes ${want} could not be checked.`, `${TAP_FIX}: look at the minimum and maximum lifetime.`);
+      checks.add('onboarding.lifetime', T_LIFETIME, false, 'fail', `the policy shows no lifetime limits (minimumLifetimeInMinutes ${min ?? 'unset'}, maximumLifetimeInMinutes ${max ?? 'unset'}), so ${FIELD}.lifetimeMinutes ${want} cannot be checked and ${what}.`, `${TAP_FIX}: set the minimum and maximum lifetime.`);
     } else if (want < min || want > max) {
       checks.add('onboarding.lifetime', T_LIFETIME, false, 'fail', `${FIELD}.lifetimeMinutes is ${want}, outside the tenant's ${min} to ${max} minutes: Entra refuses such a pass, so ${what}.`,
         `Set ${FIELD}.lifetimeMinutes between ${min} and ${max}, or change the policy's limits (${TAP_FIX}).`);
@@ -285,7 +286,9 @@ async function onboardingChecks(opts: DoctorOptions, identity: Identity | null, 
     }
 
     // authentication-post-temporaryaccesspassmethods.md: a multi-use pass can only be created if the policy allows it.
-    if (!tap.usableOnce && p.isUsableOnce === true) {
+    if (typeof p.isUsableOnce !== 'boolean') {
+      checks.add('onboarding.usableOnce', T_ONCE, false, 'fail', `the policy does not say whether passes are one-time (isUsableOnce ${p.isUsableOnce ?? 'unset'}), so ${what}.`, `${TAP_FIX}: set "Require one-time use" either way.`);
+    } else if (!tap.usableOnce && p.isUsableOnce) {
       checks.add('onboarding.usableOnce', T_ONCE, false, 'fail', `${FIELD}.usableOnce is false but the tenant's policy makes every pass one-time (isUsableOnce true): Entra refuses a multi-use pass, so ${what}.`,
         `Set ${FIELD}.usableOnce: true (recommended: one sign-in to register the passkey is enough), or allow multi-use passes in the policy.`);
     } else {

@@ -48,14 +48,15 @@ function setTap(f: TenantFixture, cfg: Record<string, unknown> | null): void {
 
 interface Setup {
   onboarding: Record<string, unknown>;
-  tap?: Record<string, unknown> | null;
+  /** The TemporaryAccessPass configuration; 'generated' keeps the one the generated tenant has. */
+  tap?: Record<string, unknown> | null | 'generated';
   appRoles?: string[];
   env?: NodeJS.ProcessEnv;
 }
 
 async function doctor(s: Setup) {
   const fixture = generateTenant({ users: 60, admins: 20, seed: 5, now: START, prerequisites: true });
-  setTap(fixture, s.tap === undefined ? tapConfig() : s.tap);
+  if (s.tap !== 'generated') setTap(fixture, s.tap === undefined ? tapConfig() : s.tap);
   fixture.application = { appId: SIM_APP.clientId, appRoles: s.appRoles ?? [...SIM_APP_ROLES, TAP_WRITE] };
   emulator = await startEmulator({ tenant: fixture, port: 0, token: 'sim-token' });
   tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'doctor-onboarding-'));
@@ -88,6 +89,20 @@ describe('campaign doctor: onboarding passes', () => {
     expect(r.check('onboarding.lifetime')!.message).toBe("spec.onboarding.temporaryAccessPass.lifetimeMinutes 240 is within the tenant's 60 to 480 minutes.");
     expect(r.check('onboarding.permission')!.message).toBe(`the identity holds Mail.Send, ${TAP_WRITE}.`);
     expect(r.check('identity.permissions')!.status).toBe('pass');
+    expect(r.code).toBe(0);
+  });
+
+  it("passes with the generated tenant's own configuration read from the emulator (one-time passes of 60 to 1440 minutes)", async () => {
+    const r = await doctor({ onboarding: { enabled: true, deliverTo: 'manager' }, tap: 'generated' });
+    expect(r.report!.checks.filter((c) => c.id.startsWith('onboarding.') && c.status !== 'pass')).toEqual([]);
+    expect(r.check('onboarding.lifetime')!.message).toBe("spec.onboarding.temporaryAccessPass.lifetimeMinutes 480 is within the tenant's 60 to 1440 minutes.");
+  });
+
+  it('onboarding.lifetime and onboarding.usableOnce: a policy without its limits is not guessed at', async () => {
+    const r = await doctor({ onboarding: MANAGER, tap: tapConfig({ minimumLifetimeInMinutes: undefined, isUsableOnce: undefined }) });
+    expect(r.check('onboarding.lifetime')).toMatchObject({ status: 'fail', blocking: false });
+    expect(r.check('onboarding.lifetime')!.message).toBe('the policy shows no lifetime limits (minimumLifetimeInMinutes unset, maximumLifetimeInMinutes 480), so spec.onboarding.temporaryAccessPass.lifetimeMinutes 240 cannot be checked and the job creates no pass and queues the users for the helpdesk.');
+    expect(r.check('onboarding.usableOnce')).toMatchObject({ status: 'fail', blocking: false });
     expect(r.code).toBe(0);
   });
 
