@@ -56,16 +56,21 @@ const MUST = 'A secret setting must be a Key Vault reference, @Microsoft.KeyVaul
 
 const BG1 = 'b9000000-0000-4000-8000-000000000001';
 const BG2 = 'b9000000-0000-4000-8000-000000000002';
-const facts = (policyState: 'reportOnly' | 'enabled', mode: 'reportOnly' | 'graduated', breakGlass: string[] = [BG1, BG2]): CampaignFacts => ({ policyState, mode, breakGlass });
+const facts = (policyState: 'reportOnly' | 'enabled', mode: 'reportOnly' | 'graduated', breakGlass: string[] = [BG1, BG2], issuesOnboardingPasses = false): CampaignFacts =>
+  ({ policyState, mode, breakGlass, issuesOnboardingPasses });
 const FILES = new Map<string, CampaignFacts>([
   ['enforced-campaign', facts('enabled', 'reportOnly')],
   ['admins-passkeys', facts('reportOnly', 'reportOnly')],
   ['pilot', facts('reportOnly', 'graduated')],
   // Break-glass by UPN: the program resolves it, the pack can only count.
   ['upn-pilot', facts('reportOnly', 'graduated', ['bg1@contoso.com'])],
+  // Onboarding enabled with deliverTo: manager: the job creates Temporary Access Passes.
+  ['onboarding', facts('reportOnly', 'reportOnly', [BG1], true)],
 ]);
 const lookup: CampaignLookup = () => FILES;
 const noGraduated: CampaignLookup = () => new Map([...FILES].filter(([, f]) => f.mode !== 'graduated'));
+const noManagerDelivery: CampaignLookup = () => new Map([...FILES].filter(([, f]) => !f.issuesOnboardingPasses));
+const TAP_WRITE = '50483e42-d915-4231-9639-7fdb7fd190e5';
 const CA_NAME = 'Conditional Access policy "passkey-campaign-admins-passkeys-policy" (admins-passkeys-policy)';
 const graduatedProps = (over: Props = {}): Props => ({
   ...caProps(), displayName: 'passkey-campaign-pilot-graduated-policy', state: 'enabled',
@@ -166,7 +171,13 @@ const cases: Case[] = [
     props: { appRoleId: 'df021288-bdef-4463-88db-98f22de89214', principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
   { name: 'scheduler-graph-roles-allowed rejects Directory.ReadWrite.All', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-extra',
     props: { appRoleId: '19dbc75e-c2e2-444c-a770-ec69d8559fc7', principalObjectId: 'p', resourceObjectId: 'graph' },
-    messages: ['App role assignment "scheduler-graph-extra" grants Directory.ReadWrite.All (19dbc75e-c2e2-444c-a770-ec69d8559fc7), which is not on the allowed list (User.Read.All, GroupMember.Read.All, AuditLog.Read.All, UserAuthenticationMethod.Read.All, Device.Read.All, RoleManagement.Read.Directory, RoleEligibilitySchedule.Read.Directory, Policy.Read.AuthenticationMethod, GroupMember.ReadWrite.All, Mail.Send, Mail.Read, TeamsActivity.Send, TeamsAppInstallation.ReadWriteSelfForUser.All, Directory.Read.All, Policy.Read.All). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.'] },
+    messages: ['App role assignment "scheduler-graph-extra" grants Directory.ReadWrite.All (19dbc75e-c2e2-444c-a770-ec69d8559fc7), which is not on the allowed list (User.Read.All, GroupMember.Read.All, AuditLog.Read.All, UserAuthenticationMethod.Read.All, Device.Read.All, RoleManagement.Read.Directory, RoleEligibilitySchedule.Read.Directory, Policy.Read.AuthenticationMethod, GroupMember.ReadWrite.All, Mail.Send, Mail.Read, TeamsActivity.Send, TeamsAppInstallation.ReadWriteSelfForUser.All, Directory.Read.All, Policy.Read.All, UserAuthenticationMethod.ReadWrite.All). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.'] },
+  { name: 'scheduler-graph-roles-allowed passes UserAuthenticationMethod.ReadWrite.All while a campaign delivers onboarding passes to managers', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-UserAuthenticationMethod.ReadWrite.All',
+    props: { appRoleId: TAP_WRITE, principalObjectId: 'p', resourceObjectId: 'graph' }, messages: [] },
+  { name: 'scheduler-graph-roles-allowed rejects UserAuthenticationMethod.ReadWrite.All when no campaign delivers onboarding passes to managers', policy: schedulerGraphRolesAllowed(noManagerDelivery), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-UserAuthenticationMethod.ReadWrite.All',
+    props: { appRoleId: TAP_WRITE, principalObjectId: 'p', resourceObjectId: 'graph' },
+    messages: [`App role assignment "scheduler-graph-UserAuthenticationMethod.ReadWrite.All" grants UserAuthenticationMethod.ReadWrite.All (${TAP_WRITE}), but no campaign in campaigns/ has spec.onboarding.temporaryAccessPass enabled with deliverTo: manager. ` +
+      'It lets the identity create a Temporary Access Pass, a sign-in credential, for any user in the tenant, admins included; it is granted only while a campaign issues onboarding passes itself. Remove it.'] },
   { name: 'scheduler-graph-roles-allowed rejects an unknown role id', policy: schedulerGraphRolesAllowed(lookup), type: 'azuread:index/appRoleAssignment:AppRoleAssignment', resource: 'scheduler-graph-x',
     props: { appRoleId: '01234567-89ab-4cde-8f01-23456789abcd' },
     messages: [expect.stringMatching(/^App role assignment "scheduler-graph-x" grants app role 01234567-89ab-4cde-8f01-23456789abcd, which is not on the allowed list/) as unknown as string] },
@@ -288,8 +299,11 @@ describe('campaignFileLookup', () => {
       fs.mkdirSync(path.join(root, 'campaigns'));
       const src = fs.readFileSync(path.join(__dirname, '..', 'campaigns', 'admins-passkeys.yaml'), 'utf8');
       fs.writeFileSync(path.join(root, 'campaigns', 'admins-passkeys.yaml'), src.replace('policyState: reportOnly', 'policyState: enabled\n    mode: graduated'));
+      const onboarding = 'spec:\n  onboarding:\n    temporaryAccessPass: { enabled: true, deliverTo: manager }\n';
+      fs.writeFileSync(path.join(root, 'campaigns', 'helpers.yaml'), src.replace('name: admins-passkeys', 'name: helpers').replace(/^spec:\n/m, onboarding));
       const look = campaignFileLookup(root);
-      expect(look('campaigns').get('admins-passkeys')).toEqual({ policyState: 'enabled', mode: 'graduated', breakGlass: ['bg1@contoso.com', 'bg2@contoso.com'] });
+      expect(look('campaigns').get('admins-passkeys')).toEqual({ policyState: 'enabled', mode: 'graduated', breakGlass: ['bg1@contoso.com', 'bg2@contoso.com'], issuesOnboardingPasses: false });
+      expect(look('campaigns').get('helpers')?.issuesOnboardingPasses).toBe(true);
       expect(look('campaigns').get('all-staff-passkeys')).toBeUndefined();
       expect(look('missing').get('admins-passkeys')).toBeUndefined();
     } finally {

@@ -6,7 +6,7 @@ import * as path from 'node:path';
 import { listCampaignFiles, loadCampaignFile } from '../src/campaign/load';
 import { isGuid } from '../src/campaign/roles';
 import type { EnforcementMode, PolicyState } from '../src/campaign/types';
-import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, SIGN_IN_LOG_ROLES, graphRoleName, type GraphRole } from '../src/stack/graph-roles';
+import { ALLOWED_GRAPH_ROLES, GRAPH_APP_ROLE_IDS, ONBOARDING_PASS_ROLE, SIGN_IN_LOG_ROLES, graphRoleName, issuesOnboardingPasses, type GraphRole } from '../src/stack/graph-roles';
 import { AZURE_ROLES, CA_STATE_ENABLED, PHISHING_RESISTANT_STRENGTH_ID, TYPES, caPolicyName, caPolicyOwner, graduatedGroupName } from '../src/contracts/names';
 import { KEY_VAULT_REFERENCE_PREFIX, SECRET_APP_SETTINGS, isKeyVaultReference } from '../src/contracts/scheduler';
 
@@ -63,6 +63,8 @@ export interface CampaignFacts {
   mode: EnforcementMode;
   /** spec.exclusions.breakGlass as written (object ids or UPNs). */
   breakGlass: readonly string[];
+  /** spec.onboarding.temporaryAccessPass is enabled with deliverTo: manager (the job creates passes). */
+  issuesOnboardingPasses: boolean;
 }
 
 /** The campaign files of a directory (relative to the project root), by campaign name. */
@@ -78,7 +80,11 @@ export function campaignFileLookup(root: string): CampaignLookup {
       facts = new Map();
       for (const file of fs.existsSync(dir) ? listCampaignFiles(dir) : []) {
         const c = loadCampaignFile(file).campaign;
-        if (c) facts.set(c.metadata.name, { policyState: c.spec.enforcement.policyState, mode: c.spec.enforcement.mode, breakGlass: c.spec.exclusions.breakGlass });
+        if (c) {
+          facts.set(c.metadata.name, {
+            policyState: c.spec.enforcement.policyState, mode: c.spec.enforcement.mode, breakGlass: c.spec.exclusions.breakGlass, issuesOnboardingPasses: issuesOnboardingPasses(c),
+          });
+        }
       }
       cache.set(dir, facts);
     }
@@ -218,7 +224,7 @@ const GRADUATED_ONLY = new Map<string, GraphRole>(SIGN_IN_LOG_ROLES.filter((r) =
 export function schedulerGraphRolesAllowed(lookup: CampaignLookup): ResourceValidationPolicy {
   return {
     name: 'scheduler-graph-roles-allowed',
-    description: 'Checks whether every Microsoft Graph app role assigned by this stack is on the allowed least-privilege list, the sign-in log roles only while a campaign is in graduated mode.',
+    description: 'Checks whether every Microsoft Graph app role assigned by this stack is on the allowed least-privilege list, the sign-in log roles only while a campaign is in graduated mode, and UserAuthenticationMethod.ReadWrite.All only while a campaign delivers onboarding passes to managers.',
     enforcementLevel: 'mandatory',
     configSchema: CAMPAIGNS_DIR_SCHEMA,
     validateResource: onType(TYPES.appRoleAssignment, (props, args, report) => {
@@ -226,6 +232,14 @@ export function schedulerGraphRolesAllowed(lookup: CampaignLookup): ResourceVali
       if (!ALLOWED_GRAPH_IDS.has(id)) {
         const known = graphRoleName(id);
         report(`App role assignment "${args.name}" grants ${known ? `${known} (${id})` : `app role ${id}`}, which is not on the allowed list (${ALLOWED_GRAPH_ROLES.join(', ')}). Directory.ReadWrite.All, RoleManagement.ReadWrite.Directory and Policy.ReadWrite.* are never allowed.`);
+        return;
+      }
+      if (id === GRAPH_APP_ROLE_IDS[ONBOARDING_PASS_ROLE]) {
+        const campaignsDir = campaignsDirOf(args);
+        if (![...lookup(campaignsDir).values()].some((c) => c.issuesOnboardingPasses)) {
+          report(`App role assignment "${args.name}" grants ${ONBOARDING_PASS_ROLE} (${id}), but no campaign in ${campaignsDir}/ has spec.onboarding.temporaryAccessPass enabled with deliverTo: manager. ` +
+            'It lets the identity create a Temporary Access Pass, a sign-in credential, for any user in the tenant, admins included; it is granted only while a campaign issues onboarding passes itself. Remove it.');
+        }
         return;
       }
       const role = GRADUATED_ONLY.get(id);

@@ -231,3 +231,43 @@ describe('the policy pack on a graduated campaign', () => {
     }]);
   });
 });
+
+describe('the policy pack on a campaign that delivers onboarding passes to managers', () => {
+  let onboarding: ProgramRun;
+  let dir: string;
+  const TAP_WRITE = 'scheduler-graph-UserAuthenticationMethod.ReadWrite.All';
+  beforeAll(async () => {
+    dir = campaignsCopy((name, text) => {
+      const t = inProgress(text);
+      if (name !== 'admins-passkeys') return t;
+      const doc = parseDocument(t);
+      doc.setIn(['spec', 'onboarding', 'temporaryAccessPass'], { enabled: true, deliverTo: 'manager' });
+      return doc.toString();
+    });
+    onboarding = await runProgram({ campaignsDir: dir });
+    await configure({ 'ca-policy-enabled-only-when-campaign-says-so': { campaignsDir: dir }, 'scheduler-graph-roles-allowed': { campaignsDir: dir } });
+  }, 60_000);
+  afterAll(async () => {
+    await configure({});
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accepts every resource the program produces, the Temporary Access Pass role included', async () => {
+    expect(onboarding.ofType('azuread:index/appRoleAssignment:AppRoleAssignment').map((a) => a.name)).toContain(TAP_WRITE);
+    for (const r of onboarding.resources) {
+      expect({ resource: `${r.type}::${r.name}`, violations: summary(await analyze(r)) }).toEqual({ resource: `${r.type}::${r.name}`, violations: [] });
+    }
+  });
+
+  it('rejects the Temporary Access Pass role, saying why it is sensitive, once no campaign file delivers passes to managers', async () => {
+    await configure({});
+    try {
+      expect(summary(await analyze(onboarding.one('azuread:index/appRoleAssignment:AppRoleAssignment', TAP_WRITE)))).toEqual([{
+        policy: 'scheduler-graph-roles-allowed',
+        message: expect.stringContaining('but no campaign in campaigns/ has spec.onboarding.temporaryAccessPass enabled with deliverTo: manager. It lets the identity create a Temporary Access Pass, a sign-in credential, for any user in the tenant, admins included') as unknown as string,
+      }]);
+    } finally {
+      await configure({ 'ca-policy-enabled-only-when-campaign-says-so': { campaignsDir: dir }, 'scheduler-graph-roles-allowed': { campaignsDir: dir } });
+    }
+  });
+});

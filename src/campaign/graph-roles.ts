@@ -24,6 +24,8 @@ export const GRAPH_APP_ROLE_IDS = {
   // concepts/includes/permissions-ids.md (Application rows), the same ids in public grant scripts; graduated campaigns only.
   'Directory.Read.All': '7ab1d382-f21e-4acd-a863-ba3e13f7da61',
   'Policy.Read.All': '246dd0d5-5bd0-4def-940b-0421030a5b68',
+  // concepts/includes/permissions-ids.md (Application row), the same id in public grant scripts; manager-delivery onboarding only.
+  'UserAuthenticationMethod.ReadWrite.All': '50483e42-d915-4231-9639-7fdb7fd190e5',
 } as const;
 
 export type GraphRole = keyof typeof GRAPH_APP_ROLE_IDS;
@@ -67,6 +69,9 @@ export const GRAPH_ROLE_REASONS: Record<GraphRole, string> = {
   // appliedConditionalAccessPolicy.md: sign-ins carry Conditional Access results only for callers that may read CA
   // data; conditionalaccesspolicy-get.md lists Policy.Read.All as the least-privileged application permission.
   'Policy.Read.All': "read the Conditional Access results in sign-ins and the campaign's policies (graduated campaigns)",
+  // authentication-post-temporaryaccesspassmethods.md: the only application permission that creates a Temporary Access Pass.
+  // It can create a sign-in credential for any user, admins included, so only a campaign that asks the job to issue passes gets it.
+  'UserAuthenticationMethod.ReadWrite.All': "create onboarding Temporary Access Passes mailed to users' managers (campaigns with onboarding deliverTo: manager)",
 };
 
 /** Every Graph role the scheduler identity may ever hold; the policy pack rejects anything else. */
@@ -82,6 +87,15 @@ export const FORBIDDEN_GRAPH_ROLES: Readonly<Record<string, string>> = {
 
 /** What a graduated campaign's job needs to read sign-in logs with their Conditional Access results. */
 export const SIGN_IN_LOG_ROLES: readonly GraphRole[] = ['AuditLog.Read.All', 'Directory.Read.All', 'Policy.Read.All'];
+
+/** Creates sign-in credentials for any user: granted only while a campaign issues onboarding passes itself. */
+export const ONBOARDING_PASS_ROLE: GraphRole = 'UserAuthenticationMethod.ReadWrite.All';
+
+/** The campaign's job creates Temporary Access Passes and mails them to managers (not the helpdesk queue). */
+export function issuesOnboardingPasses(c: Campaign): boolean {
+  const tap = c.spec.onboarding.temporaryAccessPass;
+  return tap.enabled && tap.deliverTo === 'manager';
+}
 
 /** The role name for a Graph app role id, when known. */
 export function graphRoleName(id: string): string | undefined {
@@ -105,6 +119,12 @@ export function requiredGraphRoles(campaigns: readonly Campaign[], opts: GraphRo
   if (campaigns.some((c) => c.spec.notifications.channel === 'email')) {
     need.add('Mail.Send');
     need.add('Mail.Read');
+  }
+  // The pass goes by mail to the manager whatever the campaign's channel (user-list-manager.md: User.Read.All, held
+  // above, reads the manager). Mail.Read is not added: a pass is never re-sent after a crash (its value is shown once).
+  if (campaigns.some(issuesOnboardingPasses)) {
+    need.add(ONBOARDING_PASS_ROLE);
+    need.add('Mail.Send');
   }
   if (campaigns.some((c) => c.spec.notifications.channel === 'teams')) {
     need.add('TeamsActivity.Send');

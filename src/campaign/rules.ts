@@ -192,6 +192,40 @@ export const postponementAllowsAtLeastOnce: Rule = (c, ctx) => {
     'postponement is enabled but maxTimes is 0, so no user can postpone. Set maxTimes ≥ 1 or enabled: false.')];
 };
 
+const TAP: PathSegment[] = ['spec', 'onboarding', 'temporaryAccessPass'];
+
+/** Manager delivery makes the job create sign-in credentials, which needs the most sensitive permission the stack grants. */
+export const onboardingManagerDeliveryIsSensitive: Rule = (c, ctx) => {
+  const tap = c.spec.onboarding.temporaryAccessPass;
+  if (!tap.enabled || tap.deliverTo !== 'manager') return [];
+  const admins = c.spec.targets.roles.length > 0
+    ? ' This campaign targets admin roles: an administrator\'s pass signs in with that administrator\'s rights, so check their managers in Entra first, or use deliverTo: helpdesk.'
+    : '';
+  return [finding(ctx, 'warning', 'onboardingManagerDeliveryIsSensitive', [...TAP, 'deliverTo'],
+    'manager: the job creates Temporary Access Passes (sign-in credentials) and mails them to the users\' managers as Entra records them. ' +
+      'Deploying this grants the scheduler identity UserAuthenticationMethod.ReadWrite.All, which can create such a pass for any user in the tenant, admins included; ' +
+      `it is granted only while a campaign delivers passes to managers, and its use shows in the audit logs.${admins}`)];
+};
+
+/** The mail to the manager needs a sender; an email campaign already names one, any other channel may not. */
+export const onboardingManagerMailNeedsSender: Rule = (c, ctx) => {
+  const tap = c.spec.onboarding.temporaryAccessPass;
+  const n = c.spec.notifications;
+  if (!tap.enabled || tap.deliverTo !== 'manager' || n.channel === 'email' || n.sender || n.senders?.length) return [];
+  return [finding(ctx, 'warning', 'onboardingManagerMailNeedsSender', [...TAP, 'deliverTo'],
+    `manager: the pass is mailed to the manager even though spec.notifications.channel is ${n.channel}, from the deployment's sender mailbox (passkey-campaigns:notificationSender); ` +
+      'without one the stack refuses to deploy. Set spec.notifications.sender to the mailbox that should send it.')];
+};
+
+/** A multi-use pass in a manager's mailbox signs in again and again until it expires. */
+export const onboardingManagerPassUsableOnce: Rule = (c, ctx) => {
+  const tap = c.spec.onboarding.temporaryAccessPass;
+  if (!tap.enabled || tap.deliverTo !== 'manager' || tap.usableOnce) return [];
+  return [finding(ctx, 'warning', 'onboardingManagerPassUsableOnce', [...TAP, 'usableOnce'],
+    `false: the pass mailed to the manager signs in as the user as often as anyone holding that mail likes, for ${tap.lifetimeMinutes} minutes. ` +
+      'One sign-in is enough to register a passkey; set usableOnce: true.')];
+};
+
 /** Rules applied to every campaign file, in order. */
 export const CAMPAIGN_RULES: readonly Rule[] = [
   fileNameMatchesName,
@@ -208,4 +242,7 @@ export const CAMPAIGN_RULES: readonly Rule[] = [
   excludedUsersNotAlsoTargeted,
   noDuplicateEntries,
   postponementAllowsAtLeastOnce,
+  onboardingManagerDeliveryIsSensitive,
+  onboardingManagerMailNeedsSender,
+  onboardingManagerPassUsableOnce,
 ];

@@ -4,7 +4,7 @@
 // Graph reference: microsoftgraph/microsoft-graph-docs-contrib, api-reference/v1.0/api/<page>.md.
 import type * as MG from '@microsoft/microsoft-graph-types';
 import { declaredCaPolicy, isGraduated, strengthId, type DeclaredCaPolicy } from '../campaign/ca-policy';
-import { FORBIDDEN_GRAPH_ROLES, SIGN_IN_LOG_ROLES, requiredGraphRoles } from '../campaign/graph-roles';
+import { FORBIDDEN_GRAPH_ROLES, ONBOARDING_PASS_ROLE, SIGN_IN_LOG_ROLES, issuesOnboardingPasses, requiredGraphRoles, type GraphRole } from '../campaign/graph-roles';
 import { isGuid } from '../campaign/roles';
 import type { Campaign } from '../campaign/types';
 import { CA_STATE_ENABLED, MICROSOFT_GRAPH_APP_ID, caPolicyName, enforcementGroupName, graduatedCaPolicyName, graduatedGroupName } from '../contracts/names';
@@ -146,6 +146,9 @@ export async function runDoctor(opts: DoctorOptions): Promise<DoctorReport> {
   if (channel === 'teams') await teamsCatalogCheck(opts, checks);
   else if (channel === 'email') await senderCheck(opts, checks);
 
+  // --- onboarding passes: advisory, a run that cannot issue a pass queues the user and goes on -------------
+  if (!opts.blockingOnly && campaign.spec.onboarding.temporaryAccessPass.enabled) await onboardingChecks(opts, identity, checks);
+
   if (!opts.blockingOnly) {
     const resolved = await targetChecks(opts, checks);
     await passkeyProfilesCheck(opts, resolved, checks);
@@ -205,7 +208,8 @@ async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Iden
   // An assignment names its app role by id; the resource's appRoles give the permission's name (resources/approleassignment.md).
   const names = new Map((graphSp.appRoles ?? []).map((r) => [lower(r.id), r.value ?? r.id]));
   const held = new Set(assignments.value.filter((a) => lower(a.resourceId ?? '') === lower(graphSp.id)).map((a) => names.get(lower(a.appRoleId ?? '')) ?? String(a.appRoleId)));
-  const required = requiredGraphRoles([campaign], { groupMemberWrite: false });
+  // Without the onboarding permissions the job only issues no pass (onboarding.permission reports them); the rest blocks.
+  const required = requiredGraphRoles([withoutOnboarding(campaign)], { groupMemberWrite: false });
   const missing = required.filter((r) => !held.has(r));
   const who = `${sp.displayName ?? 'the identity'} (${opts.appId})`;
   if (missing.length) {
@@ -221,6 +225,113 @@ async function identityChecks(opts: DoctorOptions, checks: Checks): Promise<Iden
     checks.add(FORBIDDEN, forbiddenTitle, true, 'pass', `${who} holds none of ${Object.values(FORBIDDEN_GRAPH_ROLES).join(', ')}.`);
   }
   return { id: sp.id, held };
+}
+
+const withoutOnboarding = (c: Campaign): Campaign =>
+  ({ ...c, spec: { ...c.spec, onboarding: { temporaryAccessPass: { ...c.spec.onboarding.temporaryAccessPass, enabled: false } } } });
+
+/** What onboarding passes need beyond the rest of the campaign: UserAuthenticationMethod.ReadWrite.All, Mail.Send for a non-email campaign. */
+export function onboardingGraphRoles(c: Campaign): GraphRole[] {
+  const rest = new Set(requiredGraphRoles([withoutOnboarding(c)], { groupMemberWrite: false }));
+  return requiredGraphRoles([c], { groupMemberWrite: false }).filter((r) => !rest.has(r));
+}
+
+/** temporaryAccessPassAuthenticationMethodConfiguration (resources/temporaryaccesspassauthenticationmethodconfiguration.md). */
+interface TapConfiguration {
+  state?: string | null;
+  defaultLifetimeInMinutes?: number | null;
+  minimumLifetimeInMinutes?: number | null;
+  maximumLifetimeInMinutes?: number | null;
+  isUsableOnce?: boolean | null;
+  includeTargets?: Array<{ id?: string | null; targetType?: string | null }> | null;
+}
+
+const TAP_FIX = 'Entra admin center → Protection → Authentication methods → Temporary Access Pass';
+
+/** The tenant's Temporary Access Pass policy against the campaign's onboarding section, and (manager delivery) the identity's rights. */
+async function onboardingChecks(opts: DoctorOptions, identity: Identity | null, checks: Checks): Promise<void> {
+  const tap = opts.campaign.spec.onboarding.temporaryAccessPass;
+  const manager = issuesOnboardingPasses(opts.campaign);
+  const FIELD = 'spec.onboarding.temporaryAccessPass';
+  const what = manager ? 'the job creates no pass and queues the users for the helpdesk' : 'the helpdesk cannot issue the passes the queue asks for';
+  // temporaryaccesspassauthenticationmethodconfiguration-get.md
+  const cfg = await read(() => opts.graph.get<TapConfiguration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass'));
+  const T_ENABLED = 'The Temporary Access Pass method is enabled';
+  const T_LIFETIME = "The pass lifetime is within the tenant's limits";
+  const T_ONCE = "One-time or multi-use passes as the tenant's policy allows";
+  if (!cfg.ok) {
+    const f = cfg.error.status === 404
+      ? { message: 'the tenant has no Temporary Access Pass method configuration.', fix: `${TAP_FIX}: enable it for the targeted users.` }
+      : readFailure('the Temporary Access Pass method policy', cfg.error, 'Policy.Read.AuthenticationMethod');
+    checks.add('onboarding.tapEnabled', T_ENABLED, false, 'fail', `${f.message} Until it can be read, ${what}.`, f.fix);
+    checks.add('onboarding.lifetime', T_LIFETIME, false, 'skip', 'the Temporary Access Pass policy could not be read.');
+    checks.add('onboarding.usableOnce', T_ONCE, false, 'skip', 'the Temporary Access Pass policy could not be read.');
+  } else {
+    const p = cfg.value;
+    const targets = (p.includeTargets ?? []).map((t) => (t.id === ALL_USERS ? 'all users' : `${t.targetType ?? 'target'} ${t.id}`));
+    const scope = targets.length ? ` for ${targets.join(', ')}` : '';
+    if (p.state === 'enabled') checks.add('onboarding.tapEnabled', T_ENABLED, false, 'pass', `the Temporary Access Pass method is enabled${scope}.`);
+    else checks.add('onboarding.tapEnabled', T_ENABLED, false, 'fail', `the Temporary Access Pass method's state is ${p.state ?? 'unset'}: ${what}.`, `${TAP_FIX}: enable it for the targeted users, or set ${FIELD}.enabled: false.`);
+
+    const { minimumLifetimeInMinutes: min, maximumLifetimeInMinutes: max } = p;
+    const want = tap.lifetimeMinutes;
+    // The job creates no pass from a policy whose limits it cannot read (observe/onboarding.ts), so neither does doctor guess.
+    if (typeof min !== 'number' || typeof max !== 'number') {
+      checks.add('onboarding.lifetime', T_LIFETIME, false, 'fail', `the policy shows no lifetime limits (minimumLifetimeInMinutes ${min ?? 'unset'}, maximumLifetimeInMinutes ${max ?? 'unset'}), so ${FIELD}.lifetimeMinutes ${want} cannot be checked and ${what}.`, `${TAP_FIX}: set the minimum and maximum lifetime.`);
+    } else if (want < min || want > max) {
+      checks.add('onboarding.lifetime', T_LIFETIME, false, 'fail', `${FIELD}.lifetimeMinutes is ${want}, outside the tenant's ${min} to ${max} minutes: Entra refuses such a pass, so ${what}.`,
+        `Set ${FIELD}.lifetimeMinutes between ${min} and ${max}, or change the policy's limits (${TAP_FIX}).`);
+    } else {
+      checks.add('onboarding.lifetime', T_LIFETIME, false, 'pass', `${FIELD}.lifetimeMinutes ${want} is within the tenant's ${min} to ${max} minutes.`);
+    }
+
+    // authentication-post-temporaryaccesspassmethods.md: a multi-use pass can only be created if the policy allows it.
+    if (typeof p.isUsableOnce !== 'boolean') {
+      checks.add('onboarding.usableOnce', T_ONCE, false, 'fail', `the policy does not say whether passes are one-time (isUsableOnce ${p.isUsableOnce ?? 'unset'}), so ${what}.`, `${TAP_FIX}: set "Require one-time use" either way.`);
+    } else if (!tap.usableOnce && p.isUsableOnce) {
+      checks.add('onboarding.usableOnce', T_ONCE, false, 'fail', `${FIELD}.usableOnce is false but the tenant's policy makes every pass one-time (isUsableOnce true): Entra refuses a multi-use pass, so ${what}.`,
+        `Set ${FIELD}.usableOnce: true (recommended: one sign-in to register the passkey is enough), or allow multi-use passes in the policy.`);
+    } else {
+      checks.add('onboarding.usableOnce', T_ONCE, false, 'pass', tap.usableOnce ? 'the campaign asks for one-time passes, which every policy allows.' : 'the campaign asks for multi-use passes and the policy allows them.');
+    }
+  }
+
+  if (!manager) return;
+  const T_PERM = 'The identity may create Temporary Access Passes and mail them to managers';
+  const needed = onboardingGraphRoles(opts.campaign);
+  if (!identity) {
+    checks.add('onboarding.permission', T_PERM, false, 'skip', `the identity's permissions could not be read (see identity.permissions); it needs ${needed.join(', ')}.`);
+  } else {
+    const lacking = needed.filter((r) => !identity.held.has(r));
+    if (lacking.length) {
+      checks.add('onboarding.permission', T_PERM, false, 'fail', `the identity lacks ${lacking.join(', ')}: the job creates no pass and queues the users for the helpdesk.`,
+        `Deploy the stack with this campaign file (pulumi up grants ${lacking.join(', ')}); ${ONBOARDING_PASS_ROLE} can create a sign-in credential for any user, so it is granted only while a campaign delivers passes to managers.`);
+    } else {
+      checks.add('onboarding.permission', T_PERM, false, 'pass', `the identity holds ${needed.join(', ')}.`);
+    }
+  }
+  // An email campaign's sender is checked by mail.sender; for any other channel the mail to the manager is the only mail.
+  if (opts.campaign.spec.notifications.channel !== 'email') await onboardingSenderCheck(opts, checks);
+}
+
+async function onboardingSenderCheck(opts: DoctorOptions, checks: Checks): Promise<void> {
+  const TITLE = 'A sender mailbox for the mail to the manager exists';
+  const n = opts.campaign.spec.notifications;
+  const sender = n.senders?.[0] ?? n.sender ?? opts.sender;
+  if (!sender) {
+    checks.add('onboarding.sender', TITLE, false, 'fail', 'no sender: the campaign names no spec.notifications.sender and CAMPAIGN_NOTIFICATION_SENDER is not set, so no pass can be mailed to a manager.', 'Set spec.notifications.sender (a mailbox UPN) in the campaign file.');
+    return;
+  }
+  // user-get.md; the Sent Items probe of mail.sender needs Mail.Read, which a campaign without email is not granted.
+  const u = await read(() => opts.graph.get<{ id: string; mail?: string | null }>(`/users/${encodeURIComponent(sender)}?$select=id,userPrincipalName,mail`));
+  if (!u.ok) {
+    const f = u.error.status === 404 ? { message: `sender ${sender} is not a user of the tenant.`, fix: 'Create the mailbox (a shared mailbox is enough) or fix spec.notifications.sender.' } : readFailure(`sender ${sender}`, u.error, 'User.Read.All');
+    checks.add('onboarding.sender', TITLE, false, 'fail', f.message, f.fix);
+  } else if (!u.value.mail) {
+    checks.add('onboarding.sender', TITLE, false, 'fail', `sender ${sender} (${u.value.id}) has no mail address, so no mailbox.`, 'Give the account an Exchange Online mailbox (a shared mailbox is enough).');
+  } else {
+    checks.add('onboarding.sender', TITLE, false, 'pass', `sender ${sender} has the address ${u.value.mail}.`);
+  }
 }
 
 function fido2Checks(fido2: Read<SnapshotFido2Configuration>, checks: Checks): void {

@@ -2,6 +2,7 @@
 // an invalid campaign fails `pulumi preview` with the same file:line:col messages. Pure: no Pulumi.
 import * as path from 'node:path';
 import { loadCampaignFile } from '../campaign/load';
+import { issuesOnboardingPasses } from '../campaign/graph-roles';
 import type { Campaign, CampaignStatus } from '../campaign/types';
 import { formatDiagnostic, validatePaths } from '../campaign/validate';
 
@@ -80,6 +81,8 @@ export function configProblems(deployed: LoadedCampaign[], opts: { notificationS
   for (const { campaign: c, file } of deployed) {
     if (c.spec.notifications.channel === 'email' && !c.spec.notifications.sender && !opts.notificationSender) {
       problems.push(`${file}: campaign "${c.metadata.name}" sends email but names no spec.notifications.sender and passkey-campaigns:notificationSender is not set. Set one of them.`);
+    } else if (issuesOnboardingPasses(c) && !c.spec.notifications.sender && !c.spec.notifications.senders?.length && !opts.notificationSender) {
+      problems.push(`${file}: campaign "${c.metadata.name}" mails onboarding passes to managers (spec.onboarding.temporaryAccessPass.deliverTo: manager) but names no spec.notifications.sender and passkey-campaigns:notificationSender is not set. Set one of them.`);
     }
   }
   return problems;
