@@ -159,6 +159,16 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       continue;
     }
     const manager = route.manager;
+    // A pass the user already holds (the helpdesk's, say) would be replaced by a new one: leave it be.
+    const held = await usablePass(graph, u.userId);
+    if (held !== false) {
+      if (held !== true && held.startsWith('403')) {
+        warnings.push(warning('OnboardingPermissionMissing', `reading ${u.userPrincipalName}'s Temporary Access Passes was refused (${held}): the identity lacks the Microsoft Graph application permission ${TAP_WRITE_PERMISSION}, so no pass is created this run.`, u.userPrincipalName));
+        break;
+      }
+      warnings.push(warning('OnboardingHeld', `${u.userPrincipalName}: no Temporary Access Pass this run, ${held === true ? 'the user already holds a usable one (issued outside this campaign)' : `their passes could not be read (${held})`}.`, u.userPrincipalName));
+      continue;
+    }
 
     await append([{ ...userEvent(u), type: 'onboardingPassIntent', managerId: manager.id }]);
     created++;
@@ -241,6 +251,16 @@ async function deletePass(graph: Graph, userId: string, methodId: string): Promi
     return null;
   } catch (e) {
     if (e instanceof GraphError && e.status === 404) return null;
+    return e instanceof GraphError ? `${e.status} ${e.code}` : 'no answer';
+  }
+}
+
+/** Whether the user holds a usable pass (true), none (false), or why that could not be read. */
+async function usablePass(graph: Graph, userId: string): Promise<boolean | string> {
+  try {
+    const list = await graph.list<Record<string, unknown>>(tapPath(userId));
+    return list.some((m) => m.isUsable === true);
+  } catch (e) {
     return e instanceof GraphError ? `${e.status} ${e.code}` : 'no answer';
   }
 }

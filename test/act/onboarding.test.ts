@@ -95,4 +95,21 @@ describe('act: onboarding passes', () => {
     expect(tapPaths(paths)).toEqual([]);
     expect(r.warnings.some((w) => /no email sender/.test(w))).toBe(true);
   });
+  it('leaves a usable pass the user already holds (the helpdesk\'s) and creates none over it', async () => {
+    const c = onboardingCampaign();
+    c.spec.onboarding.temporaryAccessPass.enabled = false;
+    h = await harness({ fixture: onboardingTenant(), campaign: c });
+    await h.run(0);
+    const state = await h.state();
+    const victim = h.fixture.users!.find((u) => u.managerId && state.users[u.id]?.stage === 'passkeyRegistration'
+      && h!.fixture.userRegistrationDetails!.find((r) => r.id === u.id)?.methodsRegistered?.join() === 'email')!;
+    const helpdesk = await h.graph.post<{ id: string }>(`/users/${victim.id}/authentication/temporaryAccessPassMethods`, { lifetimeInMinutes: 1440, isUsableOnce: true });
+    c.spec.onboarding.temporaryAccessPass.enabled = true;
+    const r = await h.run(0.1);
+    const events = await h.events();
+    expect(issuedOf(events).length).toBeGreaterThan(0);
+    expect(events.filter((e) => e.type.startsWith('onboardingPass') && 'userId' in e && e.userId === victim.id)).toEqual([]);
+    expect(h.emulator.state.tenant.temporaryAccessPass(victim.id)?.id).toBe(helpdesk.id);
+    expect(r.warnings.some((w) => w.includes(victim.userPrincipalName) && /already holds a usable one/.test(w))).toBe(true);
+  });
 });
