@@ -192,7 +192,7 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
         break;
       }
       if (status === 400 || status === 409) {
-        warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: the tenant refused a Temporary Access Pass (${status} ${code}: the user may already hold one or be outside the pass policy's targets), so the user is in the helpdesk queue instead.`, u.userPrincipalName));
+        warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: the tenant refused a Temporary Access Pass (${status} ${code}: the user may be outside the pass policy's targets), so the user is in the helpdesk queue instead.`, u.userPrincipalName));
         await queue(u, 'passRefused');
       } else {
         warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: creating a Temporary Access Pass failed (${status} ${code}); tried again next run.`, u.userPrincipalName));
