@@ -80,6 +80,8 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
   const v = LEDGER_VERSION;
   const userEvent = (u: { userId: string; userPrincipalName: string }) => ({ v, at: nowIso, runId, userId: u.userId, userPrincipalName: u.userPrincipalName });
   const result: OnboardingResult = { needing: 0, issued: 0, queued: 0, expired: 0, deferred: 0, revoked: 0 };
+  /** Passes created this run, delivered or not: maxPerRun bounds these (a pass deleted after a failed mail counts too). */
+  let created = 0;
 
   // 1. Passes an interrupted run may have created without recording them: delete them (they were not, or not
   // knowably, delivered). Done whatever the campaign's setting now is.
@@ -141,7 +143,7 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
   const observed = new Map(x.users.map((u) => [u.userId, u]));
   for (let i = 0; i < candidates.length; i++) {
     const u = candidates[i]!;
-    if (result.issued >= tap.maxPerRun) {
+    if (created >= tap.maxPerRun) {
       result.deferred = candidates.length - i;
       warnings.push(warning('OnboardingDeferred', `${result.deferred} user${result.deferred === 1 ? '' : 's'} who need${result.deferred === 1 ? 's' : ''} a Temporary Access Pass wait for the next run: spec.onboarding.temporaryAccessPass.maxPerRun is ${tap.maxPerRun}.`));
       break;
@@ -157,11 +159,22 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       continue;
     }
     const manager = route.manager;
+    // A pass the user already holds (the helpdesk's, say) would be replaced by a new one: leave it be.
+    const held = await usablePass(graph, u.userId);
+    if (held !== false) {
+      if (held !== true && held.startsWith('403')) {
+        warnings.push(warning('OnboardingPermissionMissing', `reading ${u.userPrincipalName}'s Temporary Access Passes was refused (${held}): the identity lacks the Microsoft Graph application permission ${TAP_WRITE_PERMISSION}, so no pass is created this run.`, u.userPrincipalName));
+        break;
+      }
+      warnings.push(warning('OnboardingHeld', `${u.userPrincipalName}: no Temporary Access Pass this run, ${held === true ? 'the user already holds a usable one (issued outside this campaign)' : `their passes could not be read (${held})`}.`, u.userPrincipalName));
+      continue;
+    }
 
     await append([{ ...userEvent(u), type: 'onboardingPassIntent', managerId: manager.id }]);
-    let created: CreatedPass;
+    created++;
+    let pass: CreatedPass;
     try {
-      created = parseCreated(await graph.post<unknown>(tapPath(u.userId), { lifetimeInMinutes: tap.lifetimeMinutes, isUsableOnce: tap.usableOnce }), nowIso);
+      pass = parseCreated(await graph.post<unknown>(tapPath(u.userId), { lifetimeInMinutes: tap.lifetimeMinutes, isUsableOnce: tap.usableOnce }), nowIso);
     } catch (e) {
       const status = e instanceof GraphError ? e.status : 0;
       const code = e instanceof GraphError ? e.code : 'Error';
@@ -179,7 +192,7 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
         break;
       }
       if (status === 400 || status === 409) {
-        warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: the tenant refused a Temporary Access Pass (${status} ${code}: the user may already hold one or be outside the pass policy's targets), so the user is in the helpdesk queue instead.`, u.userPrincipalName));
+        warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: the tenant refused a Temporary Access Pass (${status} ${code}: the user may be outside the pass policy's targets), so the user is in the helpdesk queue instead.`, u.userPrincipalName));
         await queue(u, 'passRefused');
       } else {
         warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: creating a Temporary Access Pass failed (${status} ${code}); tried again next run.`, u.userPrincipalName));
@@ -187,10 +200,10 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       continue;
     }
 
-    const expiresAt = new Date(Date.parse(created.startDateTime) + created.lifetimeInMinutes * 60_000).toISOString();
+    const expiresAt = new Date(Date.parse(pass.startDateTime) + pass.lifetimeInMinutes * 60_000).toISOString();
     const mail = renderManagerPassMail({
-      managerDisplayName: manager.displayName, userDisplayName: ou.displayName, userPrincipalName: u.userPrincipalName, pass: created.temporaryAccessPass,
-      startDateTime: created.startDateTime, expiresAt, usableOnce: created.isUsableOnce, registrationUrl: campaign.spec.notifications.registrationUrl, owners: campaign.metadata.owners,
+      managerDisplayName: manager.displayName, userDisplayName: ou.displayName, userPrincipalName: u.userPrincipalName, pass: pass.temporaryAccessPass,
+      startDateTime: pass.startDateTime, expiresAt, usableOnce: pass.isUsableOnce, registrationUrl: campaign.spec.notifications.registrationUrl, owners: campaign.metadata.owners,
     });
     try {
       // Not saved to the sender's Sent Items: a copy there would keep the pass in a mailbox others may read.
@@ -200,9 +213,9 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       });
     } catch (e) {
       const detail = e instanceof GraphError ? `${e.status} ${e.code}` : 'no answer';
-      const deleted = await deletePass(graph, u.userId, created.id);
+      const deleted = await deletePass(graph, u.userId, pass.id);
       if (deleted === null) {
-        await append([{ ...userEvent(u), type: 'onboardingPassOutcome', outcome: 'revoked', methodId: created.id, detail: `the mail to the manager failed (${detail}); the pass was deleted` }]);
+        await append([{ ...userEvent(u), type: 'onboardingPassOutcome', outcome: 'revoked', methodId: pass.id, detail: `the mail to the manager failed (${detail}); the pass was deleted` }]);
         warnings.push(warning('OnboardingPassFailed', `${u.userPrincipalName}: mailing the Temporary Access Pass to their manager ${manager.userPrincipalName} failed (${detail}); the pass was deleted and the user is tried again next run.`, u.userPrincipalName));
       } else {
         // The intent stays open: the next run deletes the pass.
@@ -211,8 +224,8 @@ export async function actOnboarding(x: OnboardingInput): Promise<OnboardingResul
       continue;
     }
     await append([{
-      ...userEvent(u), type: 'onboardingPassIssued', methodId: created.id, lifetimeMinutes: created.lifetimeInMinutes, usableOnce: created.isUsableOnce,
-      startDateTime: created.startDateTime, expiresAt, deliveredTo: { managerId: manager.id, managerUpn: manager.userPrincipalName },
+      ...userEvent(u), type: 'onboardingPassIssued', methodId: pass.id, lifetimeMinutes: pass.lifetimeInMinutes, usableOnce: pass.isUsableOnce,
+      startDateTime: pass.startDateTime, expiresAt, deliveredTo: { managerId: manager.id, managerUpn: manager.userPrincipalName },
     }]);
     result.issued++;
   }
@@ -238,6 +251,16 @@ async function deletePass(graph: Graph, userId: string, methodId: string): Promi
     return null;
   } catch (e) {
     if (e instanceof GraphError && e.status === 404) return null;
+    return e instanceof GraphError ? `${e.status} ${e.code}` : 'no answer';
+  }
+}
+
+/** Whether the user holds a usable pass (true), none (false), or why that could not be read. */
+async function usablePass(graph: Graph, userId: string): Promise<boolean | string> {
+  try {
+    const list = await graph.list<Record<string, unknown>>(tapPath(userId));
+    return list.some((m) => m.isUsable === true);
+  } catch (e) {
     return e instanceof GraphError ? `${e.status} ${e.code}` : 'no answer';
   }
 }

@@ -34,6 +34,15 @@ export const JOB_REQUEST_PERMISSIONS: readonly RequestPermissions[] = [
   },
   { method: 'GET', template: '/reports/authenticationMethods/userRegistrationDetails', permissions: ['AuditLog.Read.All'], docs: api('authenticationmethodsroot-list-userregistrationdetails') },
   { method: 'GET', template: '/users/{id}/authentication/fido2Methods', permissions: ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'], docs: api('fido2authenticationmethod-list') },
+  // Onboarding passes (campaigns with spec.onboarding.temporaryAccessPass enabled, deliverTo manager).
+  { method: 'GET', template: '/users/{id}/manager', permissions: ['User.Read.All', 'User.ReadWrite.All', 'Directory.Read.All', 'Directory.ReadWrite.All'], docs: api('user-list-manager') },
+  { method: 'GET', template: '/users/{id}/authentication/temporaryAccessPassMethods', permissions: ['UserAuthenticationMethod.Read.All', 'UserAuthenticationMethod.ReadWrite.All'], docs: api('authentication-list-temporaryaccesspassmethods') },
+  { method: 'POST', template: '/users/{id}/authentication/temporaryAccessPassMethods', permissions: ['UserAuthenticationMethod.ReadWrite.All'], docs: api('authentication-post-temporaryaccesspassmethods') },
+  { method: 'DELETE', template: '/users/{id}/authentication/temporaryAccessPassMethods/{id}', permissions: ['UserAuthenticationMethod.ReadWrite.All'], docs: api('temporaryaccesspassauthenticationmethod-delete') },
+  {
+    method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/TemporaryAccessPass',
+    permissions: ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'], docs: api('temporaryaccesspassauthenticationmethodconfiguration-get'),
+  },
   {
     method: 'GET', template: '/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/{id}',
     permissions: ['Policy.Read.AuthenticationMethod', 'Policy.ReadWrite.AuthenticationMethod', 'Policy.Read.All'], docs: api('fido2authenticationmethodconfiguration-get'),

@@ -168,6 +168,7 @@ export function carriedEvents(events: readonly LedgerEvent[]): LedgerEvent[] {
   const open = openIntents(events);
   const keys = new Set(open.notifications.map((n) => n.sent.key));
   const adds = new Set(open.groupAdds.map((g) => g.userId));
+  const passes = new Set(open.onboardingPasses.map((p) => p.userId));
   let last = -Infinity;
   for (const e of events) {
     const ms = Date.parse(e.at);
@@ -195,6 +196,10 @@ export function carriedEvents(events: readonly LedgerEvent[]): LedgerEvent[] {
       case 'groupAddIntent':
       case 'groupAddOutcome':
         if (adds.has(e.userId)) out.push(e);
+        break;
+      case 'onboardingPassIntent':
+      case 'onboardingPassOutcome':
+        if (passes.has(e.userId)) out.push(e);
         break;
       default:
         break;

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { notificationRequest } from '../../src/notify/channels';
-import { renderNotification, type TemplateInput } from '../../src/notify/templates';
+import { renderManagerPassMail, renderNotification, type TemplateInput } from '../../src/notify/templates';
 
 const base: TemplateInput = {
   kind: 'passkeyRegistration',
@@ -74,5 +74,30 @@ describe('notification channels', () => {
 
   it('sends nothing on the none channel', () => {
     expect(notificationRequest({ channel: 'none' }, to, n, 'k', '0')).toBeNull();
+  });
+});
+
+describe('renderManagerPassMail', () => {
+  const input = {
+    managerDisplayName: 'Grace Hopper', userDisplayName: 'Ada Lovelace', userPrincipalName: 'ada@contoso.com', pass: 'ab&<c9+#',
+    startDateTime: '2026-12-01T06:01:00.000Z', expiresAt: '2026-12-01T14:01:00.000Z', usableOnce: true,
+    registrationUrl: 'https://aka.ms/mysecurityinfo', owners: ['identity-team@contoso.com'],
+  };
+  it('says who, why, how long it is valid, the registration link and the pass (escaped in HTML)', () => {
+    const m = renderManagerPassMail(input);
+    expect(m.title).toBe('A one-time sign-in code for Ada Lovelace to set up a passkey');
+    expect(m.text).toContain('Hello Grace Hopper,');
+    expect(m.text).toContain('Ada Lovelace (ada@contoso.com) needs to register a passkey');
+    expect(m.text).toContain('Here is a Temporary Access Pass for them: ab&<c9+#');
+    expect(m.text).toContain('It works from Tuesday 1 December 2026 at 06:01 UTC until Tuesday 1 December 2026 at 14:01 UTC, for one sign-in only.');
+    expect(m.text).toContain('https://aka.ms/mysecurityinfo');
+    expect(m.text).toMatch(/Do not forward this mail/);
+    expect(m.html).toContain('ab&amp;&lt;c9+#');
+    expect(m.html).not.toContain('ab&<c9');
+    expect(m.html).toContain('<a href="https://aka.ms/mysecurityinfo">');
+  });
+  it('keeps the pass out of the subject (a subject shows in previews and notifications)', () => {
+    expect(renderManagerPassMail(input).title).not.toContain(input.pass);
+    expect(renderManagerPassMail({ ...input, usableOnce: false }).text).not.toContain('one sign-in only');
   });
 });

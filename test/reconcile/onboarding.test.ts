@@ -2,57 +2,11 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { loadCampaignFile } from '../../src/campaign/load';
-import type { Campaign } from '../../src/campaign/types';
-import type { LedgerEvent, OnboardingPassIssuedEvent } from '../../src/ledger/events';
-import type { TenantFixture } from '../../src/sim/fixture';
-import { generateTenant } from '../../src/sim/generate';
+import type { OnboardingPassIssuedEvent } from '../../src/ledger/events';
 import { KNOWN_APP_ROLES } from '../../src/sim/route-table';
 import { sha256 } from '../../src/sim/temporary-access-pass';
-import { harness, START, type Harness } from './harness';
-
-const SENDER = 'passkeys@contoso.com';
-const SENDER_ID = 'e1000000-0000-4000-8000-000000000001';
-
-function campaign(tap: Partial<Campaign['spec']['onboarding']['temporaryAccessPass']> = {}): Campaign {
-  const c = loadCampaignFile('test/fixtures/campaigns/all-staff-passkeys.yaml').campaign!;
-  c.spec.status = 'inProgress';
-  c.spec.notifications.sender = SENDER;
-  c.spec.exclusions.users = [EXCLUDED];
-  c.spec.onboarding.temporaryAccessPass = { enabled: true, deliverTo: 'manager', lifetimeMinutes: 480, usableOnce: true, maxPerRun: 20, ...tap };
-  return c;
-}
-
-const PASSKEY = /^(passKey|fido2)/i;
-/** An excluded account with a manager and no method: must never get a pass. */
-const EXCLUDED = 'excluded.kiosk@contoso.com';
-const EXCLUDED_ID = 'e2000000-0000-4000-8000-000000000002';
-
-/**
- * The generated tenant, with every user who holds no passkey left with only SSPR methods (email), so they cannot
- * register a passkey on their own; break-glass accounts and an excluded account get a manager too (they must never
- * get a pass anyway).
- */
-function tenant(opts: { roles?: string[]; noManager?: number } = {}): TenantFixture {
-  const f = generateTenant({ users: 60, admins: 4, seed: 7, now: START.toISOString() });
-  const lead = f.users!.find((u) => u.userPrincipalName.startsWith('lidia.schmidt'))!.id;
-  for (const r of f.userRegistrationDetails!) {
-    if (!(r.methodsRegistered ?? []).some((m) => PASSKEY.test(m))) r.methodsRegistered = ['email'];
-  }
-  for (const u of f.users!) if (u.userPrincipalName.startsWith('bg')) u.managerId = lead;
-  f.users!.push({ id: EXCLUDED_ID, userPrincipalName: EXCLUDED, displayName: 'Kiosk', accountEnabled: true, mail: EXCLUDED, managerId: lead });
-  f.userRegistrationDetails!.push({ id: EXCLUDED_ID, userPrincipalName: EXCLUDED, methodsRegistered: [] });
-  // Users without a manager, deterministically: the first n of the stuck ones (by UPN).
-  if (opts.noManager) {
-    const stuck = new Set(f.userRegistrationDetails!.filter((r) => r.methodsRegistered!.length === 1).map((r) => r.id));
-    const sorted = f.users!.filter((u) => stuck.has(u.id) && u.managerId).sort((a, b) => (a.userPrincipalName < b.userPrincipalName ? -1 : 1));
-    for (const u of sorted.slice(0, opts.noManager)) u.managerId = null;
-  }
-  f.users!.push({ id: SENDER_ID, userPrincipalName: SENDER, displayName: 'Passkey campaigns', accountEnabled: true, mail: SENDER });
-  f.mailboxes = f.users!.filter((u) => u.mail).map((u) => u.userPrincipalName);
-  if (opts.roles) f.application = { appId: '11111111-2222-4333-8444-555555555555', appRoles: opts.roles };
-  return f;
-}
+import { harness, type Harness } from './harness';
+import { EXCLUDED_ID, issuedOf, onboardingCampaign, onboardingTenant, SENDER_ID } from './onboarding-harness';
 
 let h: Harness | undefined;
 afterEach(async () => {
@@ -62,7 +16,6 @@ afterEach(async () => {
 });
 
 
-const issuedOf = (events: LedgerEvent[]) => events.filter((e): e is OnboardingPassIssuedEvent => e.type === 'onboardingPassIssued');
 
 /** The passes the emulator returned, read from the mails it accepted, each checked against the hash the emulator keeps. */
 function passesReturned(hh: Harness, issued: OnboardingPassIssuedEvent[]): string[] {
@@ -108,7 +61,7 @@ async function captureOutput<T>(fn: () => Promise<T>): Promise<{ value: T; outpu
 
 describe('onboarding passes, manager delivery', () => {
   it('mails each pass to the manager only, never to the user, and no byte the run writes holds it', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign() });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign() });
     const { value: r, output } = await captureOutput(() => h!.run(0));
     const events = await h.events();
     const issued = issuedOf(events);
@@ -136,6 +89,8 @@ describe('onboarding passes, manager delivery', () => {
       const html = pass.replace(/&/g, '&amp;');
       const carriers = h.emulator.state.notifications.filter((n) => JSON.stringify(n.request ?? '').includes(html));
       expect(carriers.map((n) => [n.channel, n.userId])).toEqual([['email', e.deliveredTo.managerId]]);
+      // Not kept in the sender's Sent Items (Exchange would keep the whole body there).
+      expect((carriers[0]!.request as { saveToSentItems?: unknown }).saveToSentItems).toBe(false);
     }
     // Not kept in the sender's Sent Items.
     expect(JSON.stringify(h.emulator.state.tenant.sentItems(SENDER_ID))).not.toMatch(/Temporary Access Pass/);
@@ -150,8 +105,17 @@ describe('onboarding passes, manager delivery', () => {
   });
 
   it('never issues a pass to break-glass, excluded, disabled or out-of-scope users, nor to users who can register on their own', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign() });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign() });
+    // Day 0 without passes: users enter their stages. Then one stuck user in passkeyRegistration (with a manager) is
+    // disabled before the first run with passes.
+    h.campaign.spec.onboarding.temporaryAccessPass.enabled = false;
     await h.run(0);
+    const before = await h.state();
+    const victim = h.fixture.users!.find((u) => u.managerId && before.users[u.id]?.stage === 'passkeyRegistration'
+      && h!.fixture.userRegistrationDetails!.find((r) => r.id === u.id)?.methodsRegistered?.join() === 'email')!;
+    await h.patch({ users: [{ ...victim, accountEnabled: false }] });
+    h.campaign.spec.onboarding.temporaryAccessPass.enabled = true;
+    await h.run(1);
     const issued = issuedOf(await h.events());
     const obs = JSON.parse(fs.readFileSync(filesUnder(h.dir).find((f) => /observation/.test(path.basename(f)))!, 'utf8')) as { users: Array<{ userId: string; accountEnabled: boolean; inFido2PolicyScope: boolean | null; methodsRegistered: string[] }>; excluded: Array<{ userId: string }> };
     const byId = new Map(obs.users.map((u) => [u.userId, u]));
@@ -159,7 +123,7 @@ describe('onboarding passes, manager delivery', () => {
     const disabled = obs.users.filter((u) => !u.accountEnabled).map((u) => u.userId);
     const outOfScope = obs.users.filter((u) => u.inFido2PolicyScope === false).map((u) => u.userId);
     // The tenant has each kind (else this test proves nothing).
-    expect(disabled.length).toBeGreaterThan(0);
+    expect(disabled).toContain(victim.id);
     expect(outOfScope.length).toBeGreaterThan(0);
     const never = new Set([...disabled, ...outOfScope, EXCLUDED_ID, 'b9000000-0000-4000-8000-000000000001', 'b9000000-0000-4000-8000-000000000002']);
     // The exempt accounts are left out of the campaign's users (they hold no method and have a manager).
@@ -172,7 +136,7 @@ describe('onboarding passes, manager delivery', () => {
   });
 
   it('creates at most maxPerRun passes a run, and one per user per grace period', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign({ maxPerRun: 2 }) });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign({ maxPerRun: 2 }) });
     const r0 = await h.run(0);
     expect(r0.onboarding).toMatchObject({ issued: 2 });
     expect(r0.onboarding!.deferred).toBeGreaterThan(0);
@@ -194,7 +158,7 @@ describe('onboarding passes, manager delivery', () => {
   });
 
   it('reports a pass that expired unused, and issues the next one only in the next grace period', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign({ maxPerRun: 1 }) });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign({ maxPerRun: 1 }) });
     await h.run(0);
     const [first] = issuedOf(await h.events());
     expect(first).toBeDefined();
@@ -217,7 +181,7 @@ describe('onboarding passes, manager delivery', () => {
   });
 
   it('a user who registers a passkey with the pass moves on as usual and gets no other pass', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign({ maxPerRun: 1 }) });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign({ maxPerRun: 1 }) });
     await h.run(0);
     const [first] = issuedOf(await h.events());
     await h.patch({ userRegistrationDetails: [{ id: first!.userId, userPrincipalName: first!.userPrincipalName, methodsRegistered: ['email', 'passKeyDeviceBound'] }] });
@@ -232,7 +196,7 @@ describe('onboarding passes, manager delivery', () => {
   });
 
   it('a user without a manager goes to the helpdesk queue, with no pass', async () => {
-    h = await harness({ fixture: tenant({ noManager: 2 }), campaign: campaign() });
+    h = await harness({ fixture: onboardingTenant({ noManager: 2 }), campaign: onboardingCampaign() });
     const r = await h.run(0);
     const queued = (await h.events()).filter((e) => e.type === 'onboardingQueued');
     expect(queued).toHaveLength(2);
@@ -251,7 +215,7 @@ describe('onboarding passes, manager delivery', () => {
   it('without UserAuthenticationMethod.ReadWrite.All: no pass, one warning naming the permission', async () => {
     // Everything the job reads and writes, but not the pass write (nor a broader permission that would include it).
     const roles = [...KNOWN_APP_ROLES].filter((r) => !/^UserAuthenticationMethod\.ReadWrite|^Directory\.ReadWrite/.test(r));
-    h = await harness({ fixture: tenant({ roles }), campaign: campaign() });
+    h = await harness({ fixture: onboardingTenant({ roles }), campaign: onboardingCampaign() });
     const r = await h.run(0);
     expect(issuedOf(await h.events())).toHaveLength(0);
     expect(r.onboarding!.issued).toBe(0);
@@ -266,9 +230,9 @@ describe('onboarding passes, manager delivery', () => {
 
 describe('onboarding passes, off or helpdesk', () => {
   it('creates nothing and reads nothing when the campaign does not enable it', async () => {
-    const c = campaign();
+    const c = onboardingCampaign();
     c.spec.onboarding.temporaryAccessPass.enabled = false;
-    h = await harness({ fixture: tenant(), campaign: c });
+    h = await harness({ fixture: onboardingTenant(), campaign: c });
     const paths: string[] = [];
     h.emulator.state.hooks = { before: ({ path: p }) => void paths.push(p) };
     const r = await h.run(0);
@@ -278,7 +242,7 @@ describe('onboarding passes, off or helpdesk', () => {
   });
 
   it('helpdesk delivery queues the users and creates no pass', async () => {
-    h = await harness({ fixture: tenant(), campaign: campaign({ deliverTo: 'helpdesk' }) });
+    h = await harness({ fixture: onboardingTenant(), campaign: onboardingCampaign({ deliverTo: 'helpdesk' }) });
     const paths: string[] = [];
     h.emulator.state.hooks = { before: ({ path: p }) => void paths.push(p) };
     const r = await h.run(0);
