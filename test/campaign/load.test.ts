@@ -37,7 +37,7 @@ describe('loading a campaign', () => {
         postponement: { enabled: true, days: 3, maxTimes: 2 },
         notifications: { channel: 'teams', registrationUrl: 'https://aka.ms/mysecurityinfo' },
         enforcement: { policyState: 'reportOnly', maxNewPerRun: 50, mode: 'reportOnly', enableWhen: { observedDays: 14, maxWouldBlockUsersPercent: 1 }, maxGraduationsPerRun: 50 },
-      onboarding: { temporaryAccessPass: { enabled: false, deliverTo: 'helpdesk', lifetimeMinutes: 480, usableOnce: true, maxPerRun: 20 } },
+        onboarding: { temporaryAccessPass: { enabled: false, deliverTo: 'helpdesk', lifetimeMinutes: 480, usableOnce: true, maxPerRun: 20 } },
       },
     });
   });
