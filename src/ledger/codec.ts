@@ -11,6 +11,7 @@
 //      …; the reconcile pipeline's run and intent records write v, at, (runId,) type, …; both already meet 1
 //      and 2, so encodeEvent only moves `v` or `type` forward for a writer that breaks the contract.
 import * as path from 'node:path';
+import { CHAIN_KEY, stripChain } from './chain';
 import { InvalidEventError, LedgerCorruptError, LedgerVersionError } from './errors';
 import { LEDGER_VERSION, type LedgerEvent } from './events';
 import type { LedgerReadResult } from './store';
@@ -95,6 +96,9 @@ function encodeLine(event: LedgerEvent, i: number): string {
   if (event.v > LEDGER_VERSION) {
     throw new InvalidEventError(i, `"v" is ${event.v} but this build writes at most version ${LEDGER_VERSION}`);
   }
+  if (Object.prototype.hasOwnProperty.call(event, CHAIN_KEY)) {
+    throw new InvalidEventError(i, `"${CHAIN_KEY}" is reserved for the ledger's hash chain (chain.ts), which the store adds when it appends`);
+  }
   try {
     return encodeEvent(event);
   } catch (err) {
@@ -113,7 +117,8 @@ function encodeLine(event: LedgerEvent, i: number): string {
 export function decodeLine(line: string, file: string, lineNo: number, shared?: Map<string, string>): LedgerEvent {
   let value: unknown;
   try {
-    value = JSON.parse(line);
+    // The chain member (chain.ts) is the store's, not the event's: readers get the event as its writer built it.
+    value = JSON.parse(stripChain(line));
   } catch (err) {
     throw new LedgerCorruptError(file, lineNo, line.trim() === '' ? 'empty line' : `not valid JSON: ${(err as Error).message}`);
   }

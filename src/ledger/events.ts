@@ -34,6 +34,12 @@ export type RunStartedEvent = Base & {
   tenantId?: string;
   /** The operator started this ledger with `reconcile --new-ledger` while the enforcement group had members. */
   newLedger?: true;
+  /** Hex SHA-256 of the campaign file's bytes as the run loaded them (DESIGN §10); absent in older ledgers. */
+  campaignSha256?: string;
+  /** The git commit the campaign file came from, when known (a clean checkout, or the deploy's commit). */
+  campaignCommit?: string;
+  /** The campaign file's path in that repository (forward slashes), when the commit is known. */
+  campaignFile?: string;
 };
 
 export type RunFinishedEvent = Base & {

@@ -5,3 +5,4 @@ export * from './errors';
 export * from './store';
 export * from './overview';
 export * from './file/store';
+export * from './chain';
