@@ -299,7 +299,7 @@ export async function verifyLedger(input: VerifyInput): Promise<{ report: Verify
       const recorded = `the last run's checkpoint recorded that the ledger's first ${plural(mark.events, 'line')} (${plural(mark.bytes, 'byte')}) end here`;
       if (offset < mark.bytes) markProblem = `${recorded}, but the ledger now has only ${plural(offset, 'byte')} (${plural(walker.lines, 'line')}): lines were removed from its end, or it was replaced`;
       else if (markProblem || markLines !== mark.events || markHash.digest('hex') !== mark.sha256) {
-        markProblem = `${recorded}, but the ledger no longer starts with those bytes: one of lines 1–${mark.events} was edited, removed, inserted or reordered${walker.broken ? '' : ', and the chain hashes were computed again to hide it'}`;
+        markProblem = `${recorded}, but the ledger no longer starts with those bytes: one of lines 1–${mark.events} was edited, removed, inserted or reordered${walker.broken || walker.startsAt === null ? '' : ', and the chain hashes were computed again to hide it'}`;
       }
       checkpoint = { events: mark.events, bytes: mark.bytes, problem: markProblem };
     }
