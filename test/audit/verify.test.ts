@@ -302,3 +302,34 @@ describe('verify: the recorded configurations against git', () => {
     expect(report.broken).toMatchObject({ source: 'ledger', line: 4 });
   });
 });
+
+describe('verify: reading the ledger', () => {
+  it("uses the store's own readRaw when it has one", async () => {
+    const dir = state(ledgerLines(bodies));
+    const file = new FileStore({ dir });
+    const asked: string[] = [];
+    const store = Object.assign(Object.create(file) as FileStore, {
+      readRaw: async (campaign: string, onPiece: (b: Buffer) => void | Promise<void>) => {
+        asked.push(campaign);
+        return readFileRaw(file.ledgerFile(campaign), onPiece, 10);
+      },
+    });
+    const { report } = await verifyLedger({ campaign: CAMPAIGN, location: 'x', readRaw: rawReaderOf(store), checkpoint: null, configuration: noRuns });
+    expect(asked).toEqual([CAMPAIGN]);
+    expect(report).toMatchObject({ intact: true, lines: 12 });
+  });
+
+  it('refuses, as a usage error, a store it cannot read byte for byte', async () => {
+    const store = { location: (c: string) => `https://account.blob.core.windows.net/ledgers/${c}/ledger.jsonl` } as unknown as FileStore;
+    await expect(verifyLedger({ campaign: CAMPAIGN, location: 'x', readRaw: rawReaderOf(store), checkpoint: null, configuration: noRuns })).rejects.toThrow(UsageError);
+  });
+
+  it('hands out whole lines, counts them, and leaves out a partial last line', async () => {
+    const dir = state(ledgerText(ledgerLines(bodies).slice(0, 3)) + 'partial');
+    const pieces: string[] = [];
+    const end = await readFileRaw(ledgerFile(dir), (b) => void pieces.push(b.toString('utf8')), 16);
+    expect(pieces.every((p) => p.endsWith('\n'))).toBe(true);
+    expect(pieces.join('')).toBe(ledgerText(ledgerLines(bodies).slice(0, 3)));
+    expect(end).toEqual({ lines: 3, bytes: Buffer.byteLength(pieces.join('')), partialBytes: 7 });
+  });
+});

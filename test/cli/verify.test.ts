@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
+import { FileStore } from '../../src/ledger/file/store';
 import { captureIo } from '../helpers/io';
 import { CAMPAIGN, campaignRepo, campaignText, ledgerFile, ledgerLines, ledgerText, runBodies, sha256, writeLedger, type CampaignRepo } from '../audit/fixture';
 
@@ -126,6 +127,25 @@ describe('campaign verify', () => {
     const shorter = await verify(['--campaign', repo.file, '--state', state(lines.slice(0, 8)), '--export', exportDir, '--json']);
     expect(shorter.code).toBe(1);
     expect(JSON.parse(shorter.out)).toMatchObject({ export: { lines: 9, prefix: false }, broken: { source: 'export', line: 9, message: expect.stringContaining('has 9 lines but the ledger only 8') } });
+  });
+
+  it("checks the last run's checkpoint: a ledger rewritten with a new chain is broken where the checkpoint ends", async () => {
+    const lines = ledgerLines(recordedBodies());
+    const head = ledgerText(lines.slice(0, 6));
+    const mark = { events: 6, bytes: Buffer.byteLength(head), sha256: sha256(head) };
+    const dir = state(lines);
+    await new FileStore({ dir }).writeSnapshot(CAMPAIGN, 'checkpoint', { format: 'campaign-ledger-checkpoint', v: 1, ledger: mark });
+    const ok = await verify(['--campaign', repo.file, '--state', dir]);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toContain("  checkpoint    ok: the ledger still starts with the 6 lines the last run's checkpoint hashed\n");
+
+    const bodies = recordedBodies();
+    bodies[1] = bodies[1].replace('announced', 'enforced');
+    writeLedger(dir, ledgerLines(bodies));
+    const r = await verify(['--campaign', repo.file, '--state', dir]);
+    expect(r.code).toBe(1);
+    expect(r.out).toContain('  chain         ok: lines 1–9 are chained\n');
+    expect(r.out).toContain(`BROKEN: ${ledgerFile(dir)}:6: the last run's checkpoint recorded that the ledger's first 6 lines (${mark.bytes} bytes) end here, but the ledger no longer starts with those bytes`);
   });
 
   it('names the runStarted line of a run whose campaign file matches no version in git', async () => {
