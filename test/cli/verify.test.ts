@@ -192,10 +192,11 @@ describe('campaign verify', () => {
     ['with a misspelt flag', ['--campaign', 'x.yaml', '--exprot', 'audit'], 'campaign verify: unknown option --exprot. Did you mean --export?\n  Run "campaign verify --help" for the options.\n'],
     ['with a positional argument', ['--campaign', 'x.yaml', 'extra'], 'campaign verify: unexpected argument "extra".\n  Run "campaign verify --help" for the usage.\n'],
     ['with an empty --export', ['--campaign', 'x.yaml', '--export', ''], 'campaign verify: --export needs a directory (the one `campaign history --export` wrote to).\n  Run "campaign verify --help" for the usage.\n'],
+    ['with --export naming a file', ['--campaign', 'REPO_FILE', '--export', '/etc/passwd'], 'campaign verify: --export /etc/passwd: not a directory (ENOTDIR, stat). Pass the directory campaign history --export wrote to (none there yet is fine).\n'],
     ['with a campaign file that does not exist', ['--campaign', 'missing.yaml'], 'campaign verify: --campaign missing.yaml: no such file.\n'],
   ];
   it.each(bad)('exits 2 %s, one clear message', async (_, args, err) => {
-    const r = await verify(args);
+    const r = await verify(args.map((a) => (a === 'REPO_FILE' ? repo.file : a)));
     expect(r.code).toBe(2);
     expect(r.out).toBe('');
     expect(r.err).toBe(err);

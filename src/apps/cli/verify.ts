@@ -1,14 +1,16 @@
 // `campaign verify`: checks, read-only, that the campaign's ledger is as its runs wrote it (the hash chain, the
 // last checkpoint, an earlier audit export, the campaign files the runs recorded against git).
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { gitConfigurationCheck } from '../../audit/git-history';
 import { formatVerifyText, rawReaderOf, readCheckpointMark, verifyLedger } from '../../audit/verify';
 import { identityRefusal, LedgerRefusedError, noLedgerForStarted, type LedgerPosition } from '../../engine/lifecycle';
-import { UsageError } from '../../errors';
+import { isSystemError, UsageError } from '../../errors';
+import { EXPORT_JSONL } from '../../report/history';
 import { parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, openStateStore, resolveCampaign, stateUse } from './common';
 import { println, type Io } from './io';
-import { atPath } from './path-errors';
+import { atPath, atPathSync } from './path-errors';
 
 export const HELP = `Usage: campaign verify --campaign NAME|FILE [--state DIR] [--export DIR] [--json]
 
@@ -58,6 +60,17 @@ export async function run(argv: string[], io: Io): Promise<number> {
   const use = await stateUse(p, io);
   const checkpoint = await atPath(use, () => readCheckpointMark(store, name, warnings));
   const exportDir = exportFlag === undefined ? undefined : path.resolve(io.cwd, exportFlag);
+  if (exportDir !== undefined) {
+    // A path that cannot hold an export (a file, no permission) is named as --export, not as the ledger's trouble.
+    const use = { subject: `--export ${exportFlag}`, path: exportDir, expects: 'the directory campaign history --export wrote to (none there yet is fine)' };
+    atPathSync(use, () => {
+      try {
+        fs.statSync(path.join(exportDir, name, EXPORT_JSONL));
+      } catch (e) {
+        if (!isSystemError(e) || e.code !== 'ENOENT') throw e;
+      }
+    });
+  }
   const { report, details } = await atPath(use, () => verifyLedger({
     campaign: name,
     location: store.location(name),
