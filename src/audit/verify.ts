@@ -17,6 +17,7 @@ import { decodeLine } from '../ledger/codec';
 import { isErrno } from '../ledger/file/io';
 import { FileStore } from '../ledger/file/store';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
+import { joined } from '../ledger/tail';
 import { CHECKPOINT_SNAPSHOT } from '../reconcile/checkpoint';
 import { EXPORT_JSONL, EXPORT_MARKDOWN } from '../report/history';
 import type { ConfigurationCheck, ConfigurationProblem, RecordedRun } from './git-history';
@@ -103,7 +104,7 @@ export async function readFileRaw(file: string, onPiece: (bytes: Buffer) => void
       const { bytesRead } = await fh.read(buf, 0, piece, pos);
       if (bytesRead === 0) break;
       pos += bytesRead;
-      const chunk = Buffer.concat([carry, buf.subarray(0, bytesRead)]);
+      const chunk = carry.length ? joined(carry, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
       const complete = chunk.lastIndexOf(0x0a) + 1;
       if (complete > 0) {
         const body = chunk.subarray(0, complete);
@@ -140,7 +141,7 @@ export async function readCheckpointMark(store: LedgerStore, campaign: string, w
 
 /** Reads a file sequentially and hands out its next bytes; counts its lines and hashes it on the way. */
 class ByteCursor {
-  private buf = Buffer.alloc(0);
+  private buf: Buffer = Buffer.alloc(0);
   private eof = false;
   private pos = 0;
   newlines = 0;
@@ -188,7 +189,7 @@ class ByteCursor {
     this.hash.update(got);
     for (let i = got.indexOf(0x0a); i !== -1; i = got.indexOf(0x0a, i + 1)) this.newlines++;
     this.last = got[bytesRead - 1];
-    this.buf = this.buf.length ? Buffer.concat([this.buf, got]) : got;
+    this.buf = this.buf.length ? joined(this.buf, got) : got;
   }
 }
 

@@ -79,7 +79,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     exportDir,
     configuration: gitConfigurationCheck(file),
   }));
-  report.warnings.unshift(...warnings);
+  report.warnings = warnings.concat(report.warnings);
 
   const where = store.location(name);
   const position: LedgerPosition = { campaigns: details.campaigns, tenants: [], status: null, lastRunAt: null, recordsStart: false, generation: 0 };
