@@ -14,6 +14,7 @@ import * as path from 'node:path';
 import { UsageError } from '../errors';
 import { ChainWalker, type ChainBreak } from '../ledger/chain';
 import { decodeLine } from '../ledger/codec';
+import { LedgerCorruptError } from '../ledger/errors';
 import { isErrno } from '../ledger/file/io';
 import { FileStore } from '../ledger/file/store';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
@@ -255,7 +256,9 @@ export async function verifyLedger(input: VerifyInput): Promise<{ report: Verify
               else recorded.push({ line: n, runId: e.runId, sha256: e.campaignSha256, ...(e.campaignCommit !== undefined ? { commit: e.campaignCommit } : {}), ...(e.campaignFile !== undefined ? { file: e.campaignFile } : {}) });
             }
           } catch (err) {
-            eventProblem ??= { line: n, message: `it is not a valid ledger event (${err instanceof Error ? err.message.replace(/^.*?:\d+: /, '') : String(err)})` };
+            // A newer schema is this build's limit (exit 2, upgrade), not a sign of tampering.
+            if (!(err instanceof LedgerCorruptError)) throw err;
+            eventProblem ??= { line: n, message: `it is not a valid ledger event (${err.problem})` };
           }
         }
         start = stop + 1;

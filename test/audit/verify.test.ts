@@ -298,7 +298,7 @@ describe('verify: the recorded configurations against git', () => {
     const lines = ledgerLines(bodies);
     lines[3] = chainLine(chainLine('0'.repeat(64), '{}').h, '{"v":1,"type":"runStarted","at":"x"').line;
     const { report, details } = await verify(state(lines));
-    expect(details.eventProblem?.line).toBe(4);
+    expect(details.eventProblem).toEqual({ line: 4, message: expect.stringMatching(/^it is not a valid ledger event \(not valid JSON: /) });
     expect(report.broken).toMatchObject({ source: 'ledger', line: 4 });
   });
 });

@@ -187,6 +187,16 @@ describe('campaign verify', () => {
     expect(none.err).toContain('there is no ledger at');
   });
 
+  it('exits 2 for a ledger a newer version of campaign wrote', async () => {
+    const bodies = recordedBodies();
+    bodies[3] = bodies[3].replace('"v":1', '"v":2');
+    const dir = state(ledgerLines(bodies));
+    const r = await verify(['--campaign', repo.file, '--state', dir]);
+    expect(r.code).toBe(2);
+    expect(r.out).toBe('');
+    expect(r.err).toBe(`campaign verify: ${ledgerFile(dir)}:4: event schema version 2 was written by a newer version of campaign (this one reads up to version 1). Upgrade campaign before reading or writing this ledger.\n`);
+  });
+
   const bad: Array<[string, string[], string]> = [
     ['without --campaign', [], 'campaign verify: --campaign is required.\n  Run "campaign verify --help" for the usage.\n'],
     ['with a misspelt flag', ['--campaign', 'x.yaml', '--exprot', 'audit'], 'campaign verify: unknown option --exprot. Did you mean --export?\n  Run "campaign verify --help" for the options.\n'],

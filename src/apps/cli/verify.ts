@@ -33,8 +33,9 @@ never calls Graph, never writes to the ledger or to git.
   --json                 print one JSON object: { campaign, ledger, intact, lines, chain, runs, export, broken, warnings }
 
 Exit status: 0 intact, 1 broken (the first broken line is named, with what to do next), 2 usage or runtime error
-(an invalid campaign file, another campaign's ledger, no ledger for a started campaign, a campaign file outside
-git or a shallow clone that lacks the version a run recorded…).`;
+(an invalid campaign file, another campaign's ledger, no ledger for a started campaign, a ledger written by a newer
+version; when runs recorded their campaign file: a campaign file outside git, or a clone that lacks the commit or
+the history a run recorded…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('verify', argv, { campaign: { type: 'string' }, state: { type: 'string' }, export: { type: 'string' }, json: { type: 'boolean' } });
