@@ -147,9 +147,10 @@ export function gitConfigurationCheck(campaignFile: string): ConfigurationCheck 
   };
 }
 
-/** SHA-256 of every version of `rel` in the history of HEAD (following renames): one git log, one cat-file. */
+/** SHA-256 of every version of `rel` in the history of HEAD (following renames, merges included): one git log, one cat-file. */
 function versionsInHistory(root: string, rel: string): Set<string> {
-  const r = git(root, ['log', '--follow', '--format=%H', '--raw', '--no-abbrev', '--', rel]);
+  // -m: a merge that resolved a conflict in the file made a version no other commit has.
+  const r = git(root, ['log', '--follow', '-m', '--format=%H', '--raw', '--no-abbrev', '--', rel]);
   const ids = new Set<string>();
   if (r.status !== 0) {
     // A repository without any commit yet has no versions; anything else is git's trouble, not the ledger's.

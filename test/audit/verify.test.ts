@@ -8,7 +8,7 @@ import { UsageError } from '../../src/errors';
 import { chainLine } from '../../src/ledger/chain';
 import { FileStore } from '../../src/ledger/file/store';
 import { CHECKPOINT_SNAPSHOT } from '../../src/reconcile/checkpoint';
-import { CAMPAIGN, campaignRepo, git, ledgerFile, ledgerLines, ledgerText, runBodies, sha256, writeLedger, type CampaignRepo } from './fixture';
+import { CAMPAIGN, campaignRepo, campaignText, git, ledgerFile, ledgerLines, ledgerText, runBodies, sha256, writeLedger, type CampaignRepo } from './fixture';
 
 let tmp: string;
 let repo: CampaignRepo;
@@ -292,6 +292,26 @@ describe('verify: the recorded configurations against git', () => {
     git(dir, 'mv', r.rel, 'campaigns/admins.yaml');
     git(dir, 'commit', '-q', '-m', 'rename');
     expect(gitConfigurationCheck(path.join(dir, 'campaigns/admins.yaml'))([{ line: 1, runId: 'r', sha256: r.versions[0].sha256 }])).toEqual([]);
+  });
+
+  it('knows the version a merge made when it resolved a conflict in the campaign file', () => {
+    const dir = path.join(tmp, 'merged');
+    const r = campaignRepo(dir, ['base']);
+    git(dir, 'checkout', '-q', '-b', 'change');
+    fs.writeFileSync(r.file, campaignText('on the branch'));
+    git(dir, 'commit', '-q', '-am', 'branch');
+    git(dir, 'checkout', '-q', 'main');
+    fs.writeFileSync(r.file, campaignText('on main'));
+    git(dir, 'commit', '-q', '-am', 'main');
+    try {
+      git(dir, 'merge', '-q', 'change', '-m', 'merge');
+    } catch {
+      // The conflict, resolved by hand: a version neither parent has.
+    }
+    const resolved = campaignText('resolved');
+    fs.writeFileSync(r.file, resolved);
+    git(dir, 'commit', '-q', '-am', 'merge');
+    expect(gitConfigurationCheck(r.file)([{ line: 1, runId: 'r', sha256: sha256(resolved) }])).toEqual([]);
   });
 
   it('names a runStarted line that is not a valid event', async () => {
