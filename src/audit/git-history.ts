@@ -94,7 +94,7 @@ export function gitConfigurationCheck(campaignFile: string): ConfigurationCheck 
     const valid = byCommit.filter((r) => {
       const bad = !SHA256_HEX.test(r.sha256) ? `its campaignSha256 "${r.sha256}" is not 64 lowercase hex digits`
         : !COMMIT_HEX.test(r.commit!) ? `its campaignCommit "${r.commit}" is not a commit id (40 hex digits)`
-          : r.file !== undefined && (r.file === '' || r.file.startsWith('/') || r.file.split('/').includes('..')) ? `its campaignFile "${r.file}" is not a path inside the repository`
+          : r.file !== undefined && (r.file === '' || r.file.startsWith('/') || /[\r\n]/.test(r.file) || r.file.split('/').includes('..')) ? `its campaignFile "${r.file}" is not a path inside the repository`
             : null;
       if (bad) problems.push({ line: r.line, message: `run ${r.runId} recorded its configuration wrongly: ${bad}` });
       return !bad;

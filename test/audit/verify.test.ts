@@ -250,6 +250,22 @@ describe('verify: the recorded configurations against git', () => {
     expect(details.configurationProblems[1]).toEqual({ line: 4, message: `run day-02 says it used campaigns/other.yaml at commit ${v2.commit.slice(0, 12)}, but that commit has no such file` });
   });
 
+  it('names a run whose recorded fields are not a hash, a commit or a path in the repository', () => {
+    const [v1] = repo.versions;
+    const problems = check()([
+      { line: 1, runId: 'a', sha256: 'abc', commit: v1.commit, file: repo.rel },
+      { line: 4, runId: 'b', sha256: v1.sha256, commit: 'main', file: repo.rel },
+      { line: 7, runId: 'c', sha256: v1.sha256, commit: v1.commit, file: `${repo.rel}\nHEAD:${repo.rel}` },
+      { line: 10, runId: 'd', sha256: 'ABC' },
+    ]);
+    expect(problems.map((p) => [p.line, p.message])).toEqual([
+      [1, 'run a recorded its configuration wrongly: its campaignSha256 "abc" is not 64 lowercase hex digits'],
+      [4, 'run b recorded its configuration wrongly: its campaignCommit "main" is not a commit id (40 hex digits)'],
+      [7, `run c recorded its configuration wrongly: its campaignFile "${repo.rel}\nHEAD:${repo.rel}" is not a path inside the repository`],
+      [10, 'run d recorded its configuration wrongly: its campaignSha256 "ABC" is not 64 lowercase hex digits'],
+    ]);
+  });
+
   it('refuses (a usage error) a commit the clone does not have, rather than calling it tampering', () => {
     const run = { line: 1, runId: 'r', sha256: repo.versions[0].sha256, commit: 'f'.repeat(40), file: repo.rel };
     expect(() => check()([run])).toThrow(UsageError);
