@@ -28,9 +28,11 @@ const ALLOWED: AllowedTable = {
   doctor: ['observe', 'engine', 'graph', 'ledger', 'campaign', 'contracts', 'errors'],
   // Read-only like doctor: sign-in logs, the campaign's policy and group members through GraphReader.
   impact: ['graph', 'observe', 'campaign', 'contracts', 'errors', 'report/markdown'],
+  // `campaign verify`: reads the ledger's bytes, its checkpoint mark and an audit export; runs git, never writes.
+  audit: ['ledger', 'reconcile/checkpoint', 'report/history', 'contracts', 'errors'],
   sim: ['contracts', 'errors'],
   stack: ['contracts', 'campaign', 'errors'],
-  'apps/cli': [...LIBRARIES, 'impact', 'sim', 'apps/demo', 'apps/functions'],
+  'apps/cli': [...LIBRARIES, 'audit', 'impact', 'sim', 'apps/demo', 'apps/functions'],
   'apps/functions': [...LIBRARIES],
   'apps/demo': [...LIBRARIES, 'impact', 'sim', 'apps/cli'],
   policies: ['contracts', 'campaign', 'stack/graph-roles'],

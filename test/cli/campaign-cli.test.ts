@@ -53,7 +53,7 @@ describe('the campaign executable', () => {
     { name: 'a missing file', args: ['validate', 'campaigns/nope.yaml'], err: 'campaign validate: campaigns/nope.yaml: no such file or directory.\n  Pass campaign files or the directory that holds them (default campaigns/).\n' },
     { name: 'an unknown option', args: ['validate', '--fromat', 'json'], err: 'campaign validate: unknown option --fromat. Did you mean --format?\n  Run "campaign validate --help" for the options.\n' },
     { name: 'an unknown format', args: ['validate', '--format', 'xml'], err: 'campaign validate: --format must be one of text, json, github (got "xml").\n' },
-    { name: 'an unknown command', args: ['valdate'], err: 'campaign: unknown command "valdate".\n  Commands: validate, plan, reconcile, status, history, postpone, doctor, impact, demo, teams-app, sim. Run "campaign --help".\n' },
+    { name: 'an unknown command', args: ['valdate'], err: 'campaign: unknown command "valdate".\n  Commands: validate, plan, reconcile, status, history, verify, postpone, doctor, impact, demo, teams-app, sim. Run "campaign --help".\n' },
   ])('exits 2 with one clear line for $name', ({ args, err }) => {
     const r = campaign(args);
     expect(r.err).toBe(err);

@@ -16,6 +16,7 @@ const COMMANDS: Record<string, Command> = {
   reconcile: { summary: 'one run: observe in Graph, decide, apply, append to the ledger', load: () => import('./reconcile.js') },
   status: { summary: 'the campaign overview from the ledger: counts, users, estimate, alerts; --json, --markdown, --html', load: () => import('./status.js') },
   history: { summary: 'every ledger event, oldest first; --user, --since, --export DIR for the audit export', load: () => import('./history.js') },
+  verify: { summary: 'check that the ledger is as its runs wrote it: hash chain, audit export, campaign files in git', load: () => import('./verify.js') },
   postpone: { summary: "record a user's postponement of their current stage", load: () => import('./postpone.js') },
   doctor: { summary: 'check, read-only, that the tenant and the ledger are ready for a campaign; says what to fix', load: () => import('./doctor.js') },
   impact: { summary: "what the report-only policy would block, from sign-in logs, and whether the campaign's gate is met", load: () => import('./impact.js') },
