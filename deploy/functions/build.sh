@@ -49,7 +49,7 @@ cp -R "$root/$campaigns" "$out/$campaigns"
 cp "$root/src/apps/functions/host.json" "$out/host.json"
 # Which commit the campaign files come from (when the checkout's campaigns directory is clean): every run of the
 # job records it in the ledger next to the file's SHA-256.
-"$here/campaign-source.sh" "$root" "$campaigns" "$out/campaign-source.json"
+bash "$here/campaign-source.sh" "$root" "$campaigns" "$out/campaign-source.json"
 cp "$here/package.json" "$here/package-lock.json" "$out/"
 
 # npm ci installs exactly the lockfile and fails if it disagrees with the manifest; no install scripts run.
