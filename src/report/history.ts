@@ -255,7 +255,8 @@ function configurationText(e: RunStartedEvent, link: HistoryLinks, full: boolean
     const url = `${link.repositoryUrl}/blob/${encodeURIComponent(commit)}/${file.split('/').map(encodeURIComponent).join('/').replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))}`;
     return `${full ? 'campaign file ' : ''}${sha} · [${md(full ? `${file} at ${commit.slice(0, 12)}` : commit.slice(0, 12))}](${url})`;
   }
-  return `${full ? 'campaign file ' : ''}${sha} · ${code(`${commit}:${file}`).replace(/\|/g, '\\|')}`;
+  // In the runs table (not full) a '|' would end the cell, even inside code.
+  return `${full ? 'campaign file ' : ''}${sha} · ${full ? code(`${commit}:${file}`) : code(`${commit}:${file}`).replace(/\|/g, '\\|')}`;
 }
 
 /** The Markdown half of the export: overview, one row per run, the final state per user, every event by run. */

@@ -28,9 +28,8 @@ grace periods exceeded, group adds, alerts, users leaving. Reads only the ledger
                          (default CAMPAIGN_REPOSITORY_URL); history.md then links each run's commit to the campaign
                          file at that commit, URL/blob/<commit>/<file>. Without it: commit:file, for git show
 
-Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since, a
---repository-url that is not an https URL, another campaign's ledger, no ledger at --state for a started
-campaign…).`;
+Exit status: 0 success, 1 invalid campaign file, 2 usage or runtime error (unknown --user, bad --since,
+a repository URL that is not https, another campaign's ledger, no ledger at --state for a started campaign…).`;
 
 export async function run(argv: string[], io: Io): Promise<number> {
   const p = parseFlags('history', argv, {
