@@ -10,6 +10,8 @@ import { run } from '../../src/apps/cli/main';
 import { CHAIN_GENESIS, chainLine } from '../../src/ledger/chain';
 import { encodeEvent } from '../../src/ledger/codec';
 import { LEDGER_VERSION, type LedgerEvent } from '../../src/ledger/events';
+import { FileStore } from '../../src/ledger/file/store';
+import { ledgerBytes, writeHistoryExport } from '../../src/report/history';
 import { captureIo } from '../helpers/io';
 
 const SHA_A = 'a1b2c3d4e5f6'.padEnd(64, '0');
@@ -130,5 +132,49 @@ describe('campaign history --export', () => {
     expect(HELP).toMatch(/--repository-url URL {3}with --export: the https address of the repository/);
     expect(HELP).toContain('CAMPAIGN_REPOSITORY_URL');
     expect(HELP).toContain('events.jsonl is the ledger itself, every line byte for byte');
+  });
+});
+
+describe('the export\'s copy of the ledger', () => {
+  const events = runEvents(0, {});
+  const lines = events.map((e) => `${encodeEvent(e)}\n`);
+
+  it('stops at the line the events read end at: lines appended since wait for the next export', async () => {
+    const dir = path.join(tmp, 'appended');
+    const appended = `${encodeEvent(runEvents(5, {})[0])}\n`;
+    // One piece holding the two lines read and one appended after the read.
+    const files = await writeHistoryExport(dir, 'admins-passkeys', events, async (onPiece) => {
+      await onPiece(Buffer.from(lines.join('') + appended));
+      return { lines: 3, bytes: 0, partialBytes: 0 };
+    });
+    expect(read(files.jsonl)).toBe(lines.join(''));
+    expect(fs.readFileSync(files.markdown, 'utf8')).toContain(`| SHA-256 of events.jsonl | \`${createHash('sha256').update(lines.join('')).digest('hex')}\` |`);
+  });
+
+  it('writes nothing when the ledger holds fewer lines than the events read (replaced meanwhile)', async () => {
+    const dir = path.join(tmp, 'replaced');
+    const failed = await writeHistoryExport(dir, 'admins-passkeys', events, async (onPiece) => {
+      await onPiece(Buffer.from(lines[0]));
+      return { lines: 1, bytes: 0, partialBytes: 0 };
+    }).then(() => null, (e: unknown) => e as Error);
+    expect(failed?.message).toMatch(/the ledger holds fewer lines \(1\) than the 2 events read a moment before/);
+    expect(fs.readdirSync(path.join(dir, 'admins-passkeys'))).toEqual([]);
+  });
+
+  it('reads a file ledger larger than one read in pieces that end at line ends, leaving out a partial last line', async () => {
+    const dir = path.join(tmp, 'large');
+    const store = new FileStore({ dir });
+    const file = store.ledgerFile('admins-passkeys');
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const body = Array.from({ length: 30_000 }, (_, i) => `{"v":1,"at":"2026-12-01T06:00:00.000Z","type":"note","n":${i},"pad":"${'x'.repeat(i % 97)}"}\n`).join('');
+    fs.writeFileSync(file, `${body}{"v":1,"at"`);
+    expect(body.length).toBeGreaterThan(2 * (1 << 20));
+    const pieces: Buffer[] = [];
+    const r = await ledgerBytes(store, 'admins-passkeys')((p) => void pieces.push(Buffer.from(p)));
+    expect(pieces.length).toBeGreaterThan(1);
+    for (const p of pieces) expect(p[p.length - 1]).toBe(0x0a);
+    expect(Buffer.concat(pieces).toString('latin1')).toBe(body);
+    expect(r).toEqual({ lines: 30_000, bytes: body.length, partialBytes: '{"v":1,"at"'.length });
+    expect(await ledgerBytes(store, 'no-ledger')(() => undefined)).toEqual({ lines: 0, bytes: 0, partialBytes: 0 });
   });
 });
