@@ -159,21 +159,33 @@ async function readFileLines(file: string, onPiece: (bytes: Buffer) => void | Pr
   }
   const out: RawLedgerRead = { lines: 0, bytes: 0, partialBytes: 0 };
   try {
-    let carry = Buffer.alloc(0);
     const buf = Buffer.alloc(RAW_CHUNK);
+    // `start`: where the bytes not handed on yet begin; `pos`: where the next read begins.
+    let start = 0;
+    let pos = 0;
     for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, null);
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
       if (bytesRead === 0) break;
-      const chunk = carry.length ? Buffer.concat([carry, buf.subarray(0, bytesRead)]) : Buffer.from(buf.subarray(0, bytesRead));
-      const end = chunk.lastIndexOf(0x0a) + 1;
-      carry = chunk.subarray(end);
-      if (end === 0) continue;
-      const piece = chunk.subarray(0, end);
+      const last = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+      pos += bytesRead;
+      if (last === -1) continue;
+      const end = pos - bytesRead + last + 1;
+      // Usually the piece is in this read; a line longer than one read is read again whole, from its start.
+      const piece = Buffer.alloc(end - start);
+      if (start === end - (last + 1)) buf.copy(piece, 0, 0, last + 1);
+      else {
+        for (let off = 0; off < piece.length; ) {
+          const { bytesRead: n } = await fh.read(piece, off, piece.length - off, start + off);
+          if (n === 0) throw new RuntimeError(`${file} became shorter while it was read; nothing was written.`, true, 'Run the export again.');
+          off += n;
+        }
+      }
       for (let i = piece.indexOf(0x0a); i !== -1; i = piece.indexOf(0x0a, i + 1)) out.lines++;
       out.bytes += piece.length;
+      start = end;
       await onPiece(piece);
     }
-    out.partialBytes = carry.length;
+    out.partialBytes = pos - start;
   } finally {
     await fh.close();
   }
