@@ -80,7 +80,13 @@ describe('campaignIdentity', () => {
     const outside = path.join(tmp, 'outside', 'admins-passkeys.yaml');
     fs.mkdirSync(path.dirname(outside));
     fs.writeFileSync(outside, FIXTURE);
-    expect(campaignIdentity(outside, FIXTURE)).toEqual({ sha256: sha256(FIXTURE) });
+    // Whatever holds the temp directory, git looks no further up than it.
+    process.env.GIT_CEILING_DIRECTORIES = tmp;
+    try {
+      expect(campaignIdentity(outside, FIXTURE)).toEqual({ sha256: sha256(FIXTURE) });
+    } finally {
+      delete process.env.GIT_CEILING_DIRECTORIES;
+    }
     const tracked = path.join(repo, 'campaigns', 'admins-passkeys.yaml');
     const saved = process.env.PATH;
     process.env.PATH = path.join(tmp, 'no-such-bin');
