@@ -81,11 +81,13 @@ describe('campaignIdentity', () => {
     fs.mkdirSync(path.dirname(outside));
     fs.writeFileSync(outside, FIXTURE);
     // Whatever holds the temp directory, git looks no further up than it.
+    const ceiling = process.env.GIT_CEILING_DIRECTORIES;
     process.env.GIT_CEILING_DIRECTORIES = tmp;
     try {
       expect(campaignIdentity(outside, FIXTURE)).toEqual({ sha256: sha256(FIXTURE) });
     } finally {
-      delete process.env.GIT_CEILING_DIRECTORIES;
+      if (ceiling === undefined) delete process.env.GIT_CEILING_DIRECTORIES;
+      else process.env.GIT_CEILING_DIRECTORIES = ceiling;
     }
     const tracked = path.join(repo, 'campaigns', 'admins-passkeys.yaml');
     const saved = process.env.PATH;
