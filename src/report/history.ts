@@ -316,7 +316,7 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
   out.push(`# Audit history: ${md(campaign)}`);
   out.push('');
   out.push(`Exported by \`campaign history --export\` from the campaign's append-only ledger. Generated: do not edit. ` +
-    `Regenerating from the same ledger gives the same bytes, so a diff of this file in git shows exactly what was appended.`);
+    `Regenerating from the same ledger (with the same --repository-url) gives the same bytes, so a diff of this file in git shows exactly what was appended.`);
   out.push('');
   pushLines(out, mdTable(['', ''], [
     ['Campaign', code(campaign)],
