@@ -4,7 +4,9 @@
 #   deploy/functions/build.sh OUT_DIR [CAMPAIGNS_DIR]
 # OUT_DIR must not exist yet (or be empty). CAMPAIGNS_DIR is the stack's `campaignsDir` (default
 # `campaigns`), relative to the project root; it lands at the same relative path in the package, which is
-# where the job resolves it (CAMPAIGNS_DIR app setting against the package root).
+# where the job resolves it (CAMPAIGNS_DIR app setting against the package root). campaign-source.json at the
+# package root names the commit they come from ($GITHUB_SHA or HEAD, only from a clean campaigns directory:
+# see campaign-source.sh).
 # Extra flags for `npm ci` (tests pass --offline) come from DEPLOY_NPM_CI_FLAGS.
 # The Node.js major the app runs on Flex Consumption is in .node-version next to this script (the one place:
 # the Pulumi program and the workflows' setup-node read it too); the manifest's `engines` must say the same.
@@ -45,6 +47,9 @@ out="$(cd "$out" && pwd)"
 mkdir -p "$out/$(dirname "$campaigns")"
 cp -R "$root/$campaigns" "$out/$campaigns"
 cp "$root/src/apps/functions/host.json" "$out/host.json"
+# Which commit the campaign files come from (when the checkout's campaigns directory is clean): every run of the
+# job records it in the ledger next to the file's SHA-256.
+bash "$here/campaign-source.sh" "$root" "$campaigns" "$out/campaign-source.json"
 cp "$here/package.json" "$here/package-lock.json" "$out/"
 
 # npm ci installs exactly the lockfile and fails if it disagrees with the manifest; no install scripts run.

@@ -5,6 +5,7 @@ import * as path from 'node:path';
 import { LineCounter, parseAllDocuments, visit, type Document, type YAMLError } from 'yaml';
 import { SYSTEM_ERRORS, isSystemError } from '../errors';
 import { ROLE_ALIASES, SUPPORTED_ROLE_NAMES, isGuid, roleTemplateId } from './roles';
+import { sha256Hex } from './identity';
 import { CAMPAIGN_RULES, finding, type RuleContext } from './rules';
 import { validateSchema } from './schema';
 import { CampaignSource, formatPath } from './source';
@@ -19,6 +20,10 @@ export interface LoadResult {
   errors: Diagnostic[];
   warnings: Diagnostic[];
   source: CampaignSource;
+  /** Hex SHA-256 of the file's bytes as read (loadCampaignFile only; runStarted records it). */
+  sha256?: string;
+  /** The bytes that were read and parsed (loadCampaignFile only), for campaignIdentity. */
+  bytes?: Buffer;
 }
 
 export interface LoadOptions {
@@ -145,9 +150,10 @@ function normalize(c: Campaign, ctx: RuleContext, found: Diagnostic[]): Campaign
 }
 
 export function loadCampaignFile(file: string, opts: LoadOptions = {}): LoadResult {
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    // Read once as bytes: they are hashed for the run's record and decoded for parsing (the same UTF-8 decoding as before).
+    bytes = fs.readFileSync(file);
   } catch (e) {
     // A file that cannot be read is a finding about that file, so `campaign validate` still checks the others.
     if (!isSystemError(e)) throw e;
@@ -155,7 +161,10 @@ export function loadCampaignFile(file: string, opts: LoadOptions = {}): LoadResu
     const d: Diagnostic = { severity: 'error', file, line: 1, col: 1, path: '', rule: `file/${e.code}`, message: `cannot read the file: ${problem} (${e.code}). ${fix}` };
     return split(file, new CampaignSource(file, '', undefined, new LineCounter()), [d]);
   }
-  return parseCampaign(text, file, opts);
+  const result = parseCampaign(bytes.toString('utf8'), file, opts);
+  result.sha256 = sha256Hex(bytes);
+  result.bytes = bytes;
+  return result;
 }
 
 export const CAMPAIGN_FILE = /\.ya?ml$/i;

@@ -59,6 +59,11 @@ export interface RunOptions {
   /** The tenant the run reads, recorded in runStarted and checked against the ledger; unknown (undefined) today. */
   tenantId?: string;
   /**
+   * The campaign file this run follows (campaign/identity.ts), recorded in every runStarted it writes: campaignSha256,
+   * and campaignCommit + campaignFile when the commit is known.
+   */
+  source?: { sha256: string; commit?: string; file?: string };
+  /**
    * Time on the Graph client's clock (graph.now()) after which no more email is sent: the scheduler's invocation
    * has a time limit, and email goes at most 30 a minute per sender. Omitted: no limit (the CLI).
    */
@@ -321,8 +326,15 @@ async function resetRun(run: Run, position: LedgerPosition): Promise<RunResult> 
 
 /** Every runStarted this run writes (here or in act) carries the run's identity fields that are known. */
 function stampRunStarted(events: LedgerEvent[], opts: RunOptions): LedgerEvent[] {
-  if (opts.tenantId === undefined && !opts.newLedger) return events;
-  return events.map((e) => (e.type === 'runStarted' ? { ...e, ...(opts.tenantId !== undefined ? { tenantId: opts.tenantId } : {}), ...(opts.newLedger ? { newLedger: true as const } : {}) } : e));
+  const { source } = opts;
+  if (opts.tenantId === undefined && !opts.newLedger && !source) return events;
+  // The commit and the file go together: a commit without the path it names could not be checked.
+  const configuration = source
+    ? { campaignSha256: source.sha256, ...(source.commit !== undefined && source.file !== undefined ? { campaignCommit: source.commit, campaignFile: source.file } : {}) }
+    : {};
+  return events.map((e) => (e.type === 'runStarted'
+    ? { ...e, ...(opts.tenantId !== undefined ? { tenantId: opts.tenantId } : {}), ...(opts.newLedger ? { newLedger: true as const } : {}), ...configuration }
+    : e));
 }
 
 /** A broken role or group read looks exactly like "everyone left": refuse to act on it. */

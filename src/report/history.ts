@@ -3,8 +3,12 @@
 // ledger alone (no clock, no paths, no tool version), so the same ledger always gives the same bytes.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
+import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import type { LedgerEvent } from '../ledger/events';
+import { RuntimeError } from '../errors';
+import type { LedgerEvent, RunStartedEvent } from '../ledger/events';
+import { FileStore } from '../ledger/file/store';
+import type { LedgerStore } from '../ledger/store';
 import { code, md, mdTable } from './markdown';
 import { alignTable, pushLines } from './text';
 
@@ -112,26 +116,98 @@ export function formatHistoryText(events: readonly LedgerEvent[]): string {
   return alignTable(rows).join('\n');
 }
 
-/** The JSON-lines half of the export: each event as the ledger writer serialises it, one per line. */
+/**
+ * The events re-encoded, one JSON object per line. Not the ledger's bytes (a reader drops each line's chain hash):
+ * the export copies the ledger's lines instead (ledgerBytes).
+ */
 export function eventsJsonl(events: readonly LedgerEvent[]): string {
-  // JSON.parse keeps key order and the ledger lines were written by JSON.stringify, so this reproduces them byte for byte.
   return events.map((e) => `${JSON.stringify(e)}\n`).join('');
+}
+
+/** What LedgerStore.readRaw reports: complete lines and their bytes, and the size of an ignored partial last line. */
+export interface RawLedgerRead {
+  lines: number;
+  bytes: number;
+  partialBytes: number;
+}
+
+/** Streams a ledger's complete lines, byte for byte, in pieces that each end at a '\n', oldest first. */
+export type RawLedgerReader = (onPiece: (bytes: Buffer) => void | Promise<void>) => Promise<RawLedgerRead>;
+
+type RawCapable = LedgerStore & { readRaw?: (campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>) => Promise<RawLedgerRead> };
+
+const RAW_CHUNK = 1 << 20;
+
+/**
+ * The campaign's ledger as bytes: the store's readRaw, or for a file store without it, ledger.jsonl read in pieces
+ * (its complete lines only, as readRaw gives them). Never the events re-encoded: those lack each line's chain hash.
+ */
+export function ledgerBytes(store: LedgerStore, campaign: string): RawLedgerReader {
+  const raw = (store as RawCapable).readRaw;
+  if (typeof raw === 'function') return (onPiece) => raw.call(store, campaign, onPiece);
+  if (store instanceof FileStore) return (onPiece) => readFileLines(store.ledgerFile(campaign), onPiece);
+  return () => Promise.reject(new RuntimeError(`the ledger store at ${store.location(campaign)} cannot give the ledger's bytes, which the export copies.`, false, 'Export from the file store, or update campaign.'));
+}
+
+async function readFileLines(file: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawLedgerRead> {
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(file, 'r');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, bytes: 0, partialBytes: 0 };
+    throw err;
+  }
+  const out: RawLedgerRead = { lines: 0, bytes: 0, partialBytes: 0 };
+  try {
+    const buf = Buffer.alloc(RAW_CHUNK);
+    // `start`: where the bytes not handed on yet begin; `pos`: where the next read begins.
+    let start = 0;
+    let pos = 0;
+    for (;;) {
+      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
+      if (bytesRead === 0) break;
+      const last = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
+      pos += bytesRead;
+      if (last === -1) continue;
+      const end = pos - bytesRead + last + 1;
+      // Usually the piece is in this read; a line longer than one read is read again whole, from its start.
+      const piece = Buffer.alloc(end - start);
+      if (start === end - (last + 1)) buf.copy(piece, 0, 0, last + 1);
+      else {
+        for (let off = 0; off < piece.length; ) {
+          const { bytesRead: n } = await fh.read(piece, off, piece.length - off, start + off);
+          if (n === 0) throw new RuntimeError(`${file} became shorter while it was read; nothing was written.`, true, 'Run the export again.');
+          off += n;
+        }
+      }
+      for (let i = piece.indexOf(0x0a); i !== -1; i = piece.indexOf(0x0a, i + 1)) out.lines++;
+      out.bytes += piece.length;
+      start = end;
+      await onPiece(piece);
+    }
+    out.partialBytes = pos - start;
+  } finally {
+    await fh.close();
+  }
+  return out;
 }
 
 interface Section {
   title: string;
+  /** A line under the title (a run's configuration). */
+  note?: string;
   events: LedgerEvent[];
 }
 
 /** Splits the ledger into runs (runStarted … runFinished) and the stretches recorded between runs. */
-function sections(events: readonly LedgerEvent[]): Section[] {
+function sections(events: readonly LedgerEvent[], link: HistoryLinks): Section[] {
   const out: Section[] = [];
   let current: Section | null = null;
   let openRun: string | null = null;
   for (const e of events) {
     const runId = 'runId' in e ? e.runId : undefined;
     if (e.type === 'runStarted') {
-      current = { title: `Run ${code(e.runId)} · ${e.at} · campaign ${e.status}`, events: [] };
+      current = { title: `Run ${code(e.runId)} · ${e.at} · campaign ${e.status}`, note: `Configuration: ${configurationText(e, link, true)}.`, events: [] };
       out.push(current);
       openRun = e.runId;
     } else if (openRun === null || runId !== openRun) {
@@ -157,15 +233,53 @@ function routine(e: LedgerEvent): boolean {
     (x.type === 'notificationOutcome' && x.outcome === 'delivered') || (x.type === 'groupAddOutcome' && x.outcome === 'added');
 }
 
+/** Options of the export that change its Markdown (the same options and ledger give the same bytes). */
+export interface HistoryLinks {
+  /** https URL of the repository holding the campaign files: each recorded commit links to its file there. */
+  repositoryUrl?: string;
+}
+
+/**
+ * The repository URL for links: an https URL without credentials, query or fragment, no trailing slash. Throws a
+ * RangeError saying what is wrong (the CLI names its flag or variable).
+ */
+export function normalizeRepositoryUrl(value: string): string {
+  let u: URL;
+  try {
+    u = new URL(value);
+  } catch {
+    throw new RangeError('is not a URL');
+  }
+  if (u.protocol !== 'https:') throw new RangeError(`must be an https URL (got ${u.protocol.replace(/:$/, '')})`);
+  if (u.username || u.password) throw new RangeError('must not carry credentials: the export is committed, and anyone who reads it would see them');
+  if (u.search || u.hash) throw new RangeError('must be the repository\'s address, without a query or fragment');
+  return `${u.origin}${u.pathname.replace(/\/+$/, '')}`.replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'));
+}
+
+/** Which configuration a run followed, from its runStarted (full: the whole SHA-256 and commit). */
+function configurationText(e: RunStartedEvent, link: HistoryLinks, full: boolean): string {
+  if (typeof e.campaignSha256 !== 'string') return full ? 'not recorded (written by a version of campaign that did not record it)' : 'not recorded';
+  const sha = `SHA-256 ${code(full ? e.campaignSha256 : e.campaignSha256.slice(0, 12))}`;
+  if (typeof e.campaignCommit !== 'string' || typeof e.campaignFile !== 'string') return full ? `campaign file ${sha}, commit unknown` : sha;
+  const commit = e.campaignCommit;
+  const file = e.campaignFile;
+  if (link.repositoryUrl) {
+    const url = `${link.repositoryUrl}/blob/${encodeURIComponent(commit)}/${file.split('/').map(encodeURIComponent).join('/').replace(/[()]/g, (c) => (c === '(' ? '%28' : '%29'))}`;
+    return `${full ? 'campaign file ' : ''}${sha} · [${md(full ? `${file} at ${commit.slice(0, 12)}` : commit.slice(0, 12))}](${url})`;
+  }
+  // In the runs table (not full) a '|' would end the cell, even inside code.
+  return `${full ? 'campaign file ' : ''}${sha} · ${full ? code(`${commit}:${file}`) : code(`${commit}:${file}`).replace(/\|/g, '\\|')}`;
+}
+
 /** The Markdown half of the export: overview, one row per run, the final state per user, every event by run. */
-export function historyMarkdown(campaign: string, events: readonly LedgerEvent[], jsonl: string): string {
+export function historyMarkdown(campaign: string, events: readonly LedgerEvent[], jsonlSha256: string, link: HistoryLinks = {}): string {
   const out: string[] = [];
-  const sha = createHash('sha256').update(jsonl, 'utf8').digest('hex');
-  const runs = new Map<string, { at: string; status: string; ok: boolean | null; error?: string; entered: number; left: number; notified: number; delivered: number; undelivered: number; added: number; exceeded: number; alerts: number }>();
+  const sha = jsonlSha256;
+  const runs = new Map<string, { at: string; status: string; ok: boolean | null; error?: string; configuration: string; recorded: boolean; entered: number; left: number; notified: number; delivered: number; undelivered: number; added: number; exceeded: number; alerts: number }>();
   const people = new Map<string, { upn: string; first: string; stage: string; since: string; enforced: string; notes: string[] }>();
   let postponements = 0;
   for (const e of events) {
-    if (e.type === 'runStarted') runs.set(e.runId, { at: e.at, status: e.status, ok: null, entered: 0, left: 0, notified: 0, delivered: 0, undelivered: 0, added: 0, exceeded: 0, alerts: 0 });
+    if (e.type === 'runStarted') runs.set(e.runId, { at: e.at, status: e.status, ok: null, configuration: configurationText(e, link, false), recorded: typeof e.campaignSha256 === 'string', entered: 0, left: 0, notified: 0, delivered: 0, undelivered: 0, added: 0, exceeded: 0, alerts: 0 });
     if (e.type === 'runFinished') {
       const r = runs.get(e.runId);
       if (r) { r.ok = e.ok; r.error = e.error; }
@@ -202,7 +316,7 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
   out.push(`# Audit history: ${md(campaign)}`);
   out.push('');
   out.push(`Exported by \`campaign history --export\` from the campaign's append-only ledger. Generated: do not edit. ` +
-    `Regenerating from the same ledger gives the same bytes, so a diff of this file in git shows exactly what was appended.`);
+    `Regenerating from the same ledger (with the same --repository-url) gives the same bytes, so a diff of this file in git shows exactly what was appended.`);
   out.push('');
   pushLines(out, mdTable(['', ''], [
     ['Campaign', code(campaign)],
@@ -210,6 +324,7 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
     ['First event', events.length ? events[0].at : '—'],
     ['Last event', events.length ? events[events.length - 1].at : '—'],
     ['Runs', `${runList.length} (${okRuns} ok, ${failedRuns} failed, ${runList.length - okRuns - failedRuns} unfinished)`],
+    ['Configuration recorded', `${runList.filter(([, r]) => r.recorded).length} of ${runList.length} runs`],
     ['Users in the ledger', String(people.size)],
     ['Postponements', String(postponements)],
     [`SHA-256 of ${EXPORT_JSONL}`, code(sha)],
@@ -220,10 +335,14 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
   out.push('');
   if (runList.length === 0) out.push('No runs.');
   else {
-    pushLines(out, mdTable(['Run', 'Started', 'Campaign', 'Result', 'Stage changes', 'Left', 'Notifications', 'Delivered', 'Not delivered', 'Added to group', 'Grace exceeded', 'Alerts raised'],
-      runList.map(([id, r]) => [code(id), r.at, r.status, r.ok === true ? 'ok' : r.ok === false ? `failed${r.error ? `: ${md(r.error)}` : ''}` : 'unfinished',
+    out.push(`Configuration: the first 12 hex digits of the SHA-256 of the campaign file the run loaded and, when the run knew it, ` +
+      `the commit that file came from${link.repositoryUrl ? ' (linked to the file at that commit)' : ` (as ${code('commit:file')}, for ${code('git show')})`}; ` +
+      `${code('campaign verify')} checks both against the repository. "not recorded": the version of campaign that wrote the run did not record it.`);
+    out.push('');
+    pushLines(out, mdTable(['Run', 'Started', 'Campaign', 'Configuration', 'Result', 'Stage changes', 'Left', 'Notifications', 'Delivered', 'Not delivered', 'Added to group', 'Grace exceeded', 'Alerts raised'],
+      runList.map(([id, r]) => [code(id), r.at, r.status, r.configuration, r.ok === true ? 'ok' : r.ok === false ? `failed${r.error ? `: ${md(r.error)}` : ''}` : 'unfinished',
         String(r.entered), String(r.left), String(r.notified), String(r.delivered), String(r.undelivered), String(r.added), String(r.exceeded), String(r.alerts)]),
-      [false, false, false, false, true, true, true, true, true, true, true, true]));
+      [false, false, false, false, false, true, true, true, true, true, true, true, true]));
   }
   out.push('');
 
@@ -241,11 +360,15 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
   out.push('');
   out.push(`Oldest first, in ledger order. Routine delivery records (notificationDispatch, delivered notificationOutcome, ` +
     `groupAddIntent, added groupAddOutcome) are counted in the runs table rather than listed; failures are listed. ` +
-    `${code(EXPORT_JSONL)} has every event, one JSON object per line.`);
-  for (const s of sections(events.filter((e) => !routine(e)))) {
+    `${code(EXPORT_JSONL)} is the ledger itself: every line, byte for byte.`);
+  for (const s of sections(events.filter((e) => !routine(e)), link)) {
     out.push('');
     out.push(`### ${s.title}`);
     out.push('');
+    if (s.note) {
+      out.push(s.note);
+      out.push('');
+    }
     pushLines(out, mdTable(['Time', 'Event', 'User', 'Detail'], s.events.map((e) => {
       const d = describeEvent(e);
       return [e.at, e.type, d.user ? code(d.user) : '—', md(d.text)];
@@ -255,15 +378,53 @@ export function historyMarkdown(campaign: string, events: readonly LedgerEvent[]
   return out.join('\n');
 }
 
-/** Writes DIR/<campaign>/history.md and DIR/<campaign>/events.jsonl; returns both paths. */
-export async function writeHistoryExport(dir: string, campaign: string, events: readonly LedgerEvent[]): Promise<{ markdown: string; jsonl: string }> {
+/**
+ * Writes DIR/<campaign>/history.md and DIR/<campaign>/events.jsonl; returns both paths. events.jsonl is the ledger's
+ * bytes (`raw`, see ledgerBytes), up to the line `events` ends at: lines appended since `events` were read wait for
+ * the next export, so both files always describe the same lines.
+ */
+export async function writeHistoryExport(dir: string, campaign: string, events: readonly LedgerEvent[], raw: RawLedgerReader, link: HistoryLinks = {}): Promise<{ markdown: string; jsonl: string }> {
   const target = path.join(dir, campaign);
   await fsp.mkdir(target, { recursive: true });
-  const jsonl = eventsJsonl(events);
   const files = { markdown: path.join(target, EXPORT_MARKDOWN), jsonl: path.join(target, EXPORT_JSONL) };
-  await writeAtomic(files.jsonl, jsonl);
-  await writeAtomic(files.markdown, historyMarkdown(campaign, events, jsonl));
+  const sha = await copyLedgerLines(raw, events.length, files.jsonl);
+  await writeAtomic(files.markdown, historyMarkdown(campaign, events, sha, link));
   return files;
+}
+
+/** Copies the ledger's first `lines` lines to `file` (temp file + rename); returns their SHA-256. */
+async function copyLedgerLines(raw: RawLedgerReader, lines: number, file: string): Promise<string> {
+  const tmp = `${file}.tmp-${process.pid}`;
+  const hash = createHash('sha256');
+  let copied = 0;
+  const fh = await fsp.open(tmp, 'w');
+  try {
+    await raw(async (piece) => {
+      if (copied === lines) return;
+      let end = 0;
+      while (copied < lines) {
+        const nl = piece.indexOf(0x0a, end);
+        if (nl === -1) break;
+        end = nl + 1;
+        copied++;
+      }
+      // A piece ends at a line end: a line never spans two pieces.
+      const part = piece.subarray(0, copied === lines ? end : piece.length);
+      hash.update(part);
+      let off = 0;
+      while (off < part.length) off += (await fh.write(part, off, part.length - off)).bytesWritten;
+    });
+    if (copied < lines) {
+      throw new RuntimeError(`the ledger holds fewer lines (${copied}) than the ${lines} events read a moment before: it was replaced (a reset) during the export; nothing was written.`, true, 'Run the export again.');
+    }
+    await fh.close();
+  } catch (err) {
+    await fh.close().catch(() => undefined);
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+  await fsp.rename(tmp, file);
+  return hash.digest('hex');
 }
 
 /** Temp file + rename, so a reader (or git add) never sees half an export. */

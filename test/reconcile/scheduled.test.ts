@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import { createHash } from 'node:crypto';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -119,5 +120,51 @@ describe('the Functions entry points', () => {
     const runtime = await loadRuntime(path.resolve('dist/apps/functions/scheduled.js'));
     expect(typeof runtime.runScheduledReconcile).toBe('function');
     expect(typeof runtime.applyPostponeLink).toBe('function');
+  });
+});
+
+describe('the configuration the scheduled runs record (campaign-source.json at the package root)', () => {
+  const COMMIT = '0123456789abcdef0123456789abcdef01234567';
+  /** A package root holding campaigns/admins-passkeys.yaml and, unless null, this campaign-source.json text. */
+  function packageRoot(source: string | null): { root: string; sha256: string } {
+    dir = fs.mkdtempSync(path.join(os.tmpdir(), 'scheduled-package-'));
+    fs.mkdirSync(path.join(dir, 'campaigns'));
+    const bytes = Buffer.from(fs.readFileSync('test/fixtures/campaigns/admins-passkeys.yaml', 'utf8').replace('status: notStarted', 'status: inProgress'));
+    fs.writeFileSync(path.join(dir, 'campaigns', 'admins-passkeys.yaml'), bytes);
+    if (source !== null) fs.writeFileSync(path.join(dir, 'campaign-source.json'), source);
+    return { root: dir, sha256: createHash('sha256').update(bytes).digest('hex') };
+  }
+  async function runJob(source: string | null) {
+    h = await harness({ admins: 20 });
+    const { root, sha256 } = packageRoot(source);
+    const warnings: Array<[string, Record<string, unknown> | undefined]> = [];
+    const s: SchedulerSettings = { campaigns: ['admins-passkeys'], campaignsDir: 'campaigns', state: path.join(root, 'state'), graphUrl: h.emulator.url, postponeKey: KEY };
+    const results = await runScheduledReconcile({ settings: s, now: START, log: { ...log, warn: (m, f) => warnings.push([m, f]) } }, { store: h.store, graph: h.graph, packageRoot: root });
+    expect(results.map((r) => [r.campaign, r.ok, r.error])).toEqual([['admins-passkeys', true, undefined]]);
+    const started = (await h.events()).filter((e) => e.type === 'runStarted');
+    expect(started).toHaveLength(1);
+    return { started: started[0], sha256, unknown: warnings.filter(([m]) => m === 'campaign source unknown').map(([, f]) => f!) };
+  }
+
+  it('records the deploy\'s commit and the campaign file\'s repository path next to its SHA-256', async () => {
+    const r = await runJob(JSON.stringify({ commit: COMMIT, campaignsDir: 'passkeys/campaigns' }));
+    expect(r.started).toMatchObject({ campaignSha256: r.sha256, campaignCommit: COMMIT, campaignFile: 'passkeys/campaigns/admins-passkeys.yaml' });
+    expect(r.unknown).toEqual([]);
+  });
+
+  it.each([
+    { name: 'no campaign-source.json', source: null, problem: /no campaign-source\.json \(it was not built with deploy\/functions\/build\.sh\)/ },
+    { name: 'a campaign-source.json that is not JSON', source: '{ commit: nope', problem: /not valid JSON/ },
+    { name: 'a commit that is not a commit id', source: JSON.stringify({ commit: 'main', campaignsDir: 'campaigns' }), problem: /"commit" is not a 40-character hexadecimal commit id/ },
+    { name: 'a build that recorded no commit', source: JSON.stringify({ campaignsDir: 'campaigns', note: 'campaigns has 1 uncommitted change(s)' }), problem: /recorded no commit: campaigns has 1 uncommitted change/ },
+    { name: 'another campaigns directory than CAMPAIGNS_DIR', source: JSON.stringify({ commit: COMMIT, campaignsDir: 'other' }), problem: /describes the campaigns directory other, but CAMPAIGNS_DIR is campaigns/ },
+  ])('with $name: runs, records the SHA-256 alone and logs a warning', async ({ source, problem }) => {
+    const r = await runJob(source);
+    expect(r.started).toMatchObject({ campaignSha256: r.sha256 });
+    expect(r.started).not.toHaveProperty('campaignCommit');
+    expect(r.started).not.toHaveProperty('campaignFile');
+    expect(r.unknown).toHaveLength(1);
+    expect(r.unknown[0]).toMatchObject({ file: path.join(dir, 'campaign-source.json'), effect: expect.stringMatching(/record only the SHA-256/) });
+    expect(String(r.unknown[0].problem)).toMatch(problem);
   });
 });

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadLedger, loadReport, renderMarkdown, writeHistoryExport } from '../../src/report/index';
+import { ledgerBytes } from '../../src/report/history';
 import { buildDemoLedger, type DemoLedger } from './demo-ledger';
 import { expectGolden } from './golden';
 
@@ -28,15 +29,15 @@ describe('golden output of a deterministic demo ledger', () => {
 
   it('writes the history export as committed', async () => {
     const { events } = await loadLedger(demo.store, 'admins-passkeys');
-    const files = await writeHistoryExport(path.join(tmp, 'export'), 'admins-passkeys', events);
+    const files = await writeHistoryExport(path.join(tmp, 'export'), 'admins-passkeys', events, ledgerBytes(demo.store, 'admins-passkeys'));
     expectGolden('history/admins-passkeys/history.md', fs.readFileSync(files.markdown, 'utf8'));
     expectGolden('history/admins-passkeys/events.jsonl', fs.readFileSync(files.jsonl, 'utf8'));
   });
 
   it('writes a byte-identical export for the same ledger, and events.jsonl equals the ledger file', async () => {
     const { events } = await loadLedger(demo.store, 'admins-passkeys');
-    const a = await writeHistoryExport(path.join(tmp, 'a'), 'admins-passkeys', events);
-    const b = await writeHistoryExport(path.join(tmp, 'b'), 'admins-passkeys', events);
+    const a = await writeHistoryExport(path.join(tmp, 'a'), 'admins-passkeys', events, ledgerBytes(demo.store, 'admins-passkeys'));
+    const b = await writeHistoryExport(path.join(tmp, 'b'), 'admins-passkeys', events, ledgerBytes(demo.store, 'admins-passkeys'));
     // Compared as latin1 strings: byte for byte, without toEqual walking a Buffer.
     const read = (f: string) => fs.readFileSync(f, 'latin1');
     expect(read(a.markdown)).toBe(read(b.markdown));

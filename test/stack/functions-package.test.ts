@@ -88,6 +88,20 @@ describe('deploy/functions/build.sh', () => {
     expect(fs.readdirSync(path.join(pkg, 'campaigns')).filter((f) => f.endsWith('.yaml')).sort()).toEqual(campaigns);
   });
 
+  it('records in campaign-source.json the commit the campaigns come from, when the checkout\'s campaigns directory is clean', () => {
+    const git = (...args: string[]) => spawnSync('git', args, { cwd: ROOT, encoding: 'utf8' }).stdout.trim();
+    const written = readJson(path.join(pkg, 'campaign-source.json'));
+    const campaignsDir = `${git('rev-parse', '--show-prefix')}campaigns`;
+    // The package's files are HEAD's: HEAD is recorded ($GITHUB_SHA too, when it is HEAD).
+    if (git('rev-parse', '--is-inside-work-tree') !== 'true') {
+      expect(written).toEqual({ campaignsDir, note: `${ROOT} is not inside a git work tree` });
+    } else if (git('status', '--porcelain', '--untracked-files=all', '--ignored', '--', 'campaigns') === '') {
+      expect(written).toEqual({ commit: git('rev-parse', 'HEAD'), campaignsDir });
+    } else {
+      expect(written).toEqual({ campaignsDir, note: expect.stringMatching(/^campaigns has \d+ uncommitted change/) });
+    }
+  });
+
   it('starts under its own @azure/functions with the reconcile timer and the postpone HTTP trigger registered', () => {
     // A fresh node process, loading only from the package: nothing resolves from the project's node_modules.
     const run = spawnSync(process.execPath, [PROBE, pkg], { cwd: pkg, encoding: 'utf8', timeout: 60_000, env: { PATH: process.env.PATH ?? '' } });

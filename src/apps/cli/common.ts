@@ -2,6 +2,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { listCampaignFiles, parseCampaign } from '../../campaign/load';
+import { sha256Hex } from '../../campaign/identity';
 import type { Campaign } from '../../campaign/types';
 import { UsageError } from '../../errors';
 import { formatDiagnostic } from '../../campaign/validate';
@@ -22,8 +23,19 @@ export const COMMON_GRAPH_FLAGS = {
 /** Thrown when the campaign file itself is invalid: its findings were printed, exit 1. */
 export class CampaignInvalid extends Error {}
 
+/** A campaign resolved from `--campaign`: the file's bytes as read, hashed and decoded once. */
+export interface ResolvedCampaign {
+  campaign: Campaign;
+  /** Absolute path of the campaign file. */
+  file: string;
+  /** Hex SHA-256 of the bytes that were parsed. */
+  sha256: string;
+  /** Those bytes, for campaignIdentity (the commit they came from). */
+  bytes: Buffer;
+}
+
 /** `--campaign NAME|FILE`: a path to a campaign file, or a name looked up in campaigns/. */
-export function resolveCampaign(value: string, io: Io): { campaign: Campaign; file: string } {
+export function resolveCampaign(value: string, io: Io): ResolvedCampaign {
   const looksLikeFile = /\.ya?ml$/i.test(value) || value.includes('/') || value.includes(path.sep);
   let file: string | undefined;
   if (looksLikeFile) {
@@ -41,14 +53,15 @@ export function resolveCampaign(value: string, io: Io): { campaign: Campaign; fi
   // Read the resolved file; name it as the user wrote it, or relative to io.cwd when found by name.
   const shown = looksLikeFile ? value : path.relative(io.cwd, file);
   const found = file;
-  const text = atPathSync({ subject: `--campaign ${value}`, path: found, expects: 'a campaign file (.yaml) or a campaign name' }, () => fs.readFileSync(found, 'utf8'));
-  const r = parseCampaign(text, shown);
+  // Read once as bytes: hashed for the run's record (runStarted campaignSha256), then decoded as UTF-8 for parsing.
+  const bytes = atPathSync({ subject: `--campaign ${value}`, path: found, expects: 'a campaign file (.yaml) or a campaign name' }, () => fs.readFileSync(found));
+  const r = parseCampaign(bytes.toString('utf8'), shown);
   if (!r.campaign) {
     for (const d of r.errors) println(io.stderr, formatDiagnostic(d));
     println(io.stderr, `the campaign file is invalid; fix it (campaign validate ${r.file}) and run again.`);
     throw new CampaignInvalid();
   }
-  return { campaign: r.campaign, file };
+  return { campaign: r.campaign, file, sha256: sha256Hex(bytes), bytes };
 }
 
 /** `--state` (or CAMPAIGN_STATE): a directory, `azblob://ACCOUNT/CONTAINER[/prefix]` or a connection string. */

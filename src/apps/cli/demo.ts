@@ -1,6 +1,7 @@
 // `campaign demo [--days D] [--users N]`: the README's main job. No Azure account needed.
 import * as fs from 'node:fs';
 import * as path from 'node:path';
+import { campaignIdentity } from '../../campaign/identity';
 import { loadCampaignFile } from '../../campaign/load';
 import { estimateEnd, outlook, stuckUsers } from '../../engine/estimate';
 import { foldLedger } from '../../engine/state';
@@ -104,6 +105,8 @@ export async function run(argv: string[], io: Io): Promise<number> {
     days,
     seed,
     start,
+    // Recorded in every runStarted: the file's SHA-256 and, when it is committed unchanged in a git checkout, its commit.
+    source: campaignIdentity(file, loaded.bytes!),
     onDay: (day, at, r, acted) => {
       if (tty) (io.stderr as NodeJS.WriteStream).write('\r\x1b[K');
       const c = r.counts;

@@ -1,4 +1,5 @@
 // `campaign plan` and `campaign reconcile`: the same run, without and with writes.
+import { campaignIdentity } from '../../campaign/identity';
 import type { Campaign } from '../../campaign/types';
 import { Graph } from '../../graph/client';
 import type { PlanDetail, RunResult } from '../../reconcile/result';
@@ -49,7 +50,9 @@ With --markdown or --html and without --json, stdout only names the files writte
 are not enforced yet; users already enforced are counted apart.
 `,
 });
-export const RECONCILE_HELP = usage('reconcile', 'One run: observe every targeted user in Microsoft Graph, decide, add ready users to the enforcement group, send notifications, append to the ledger.', { extra: `
+export const RECONCILE_HELP = usage('reconcile', `One run: observe every targeted user in Microsoft Graph, decide, add ready users to the enforcement group, send notifications, append to the ledger.
+The run records which configuration it followed: the SHA-256 of the campaign file's bytes and, when the file is
+committed unchanged in a git checkout, the last commit that changed it and its path in the repository.`, { extra: `
   --new-ledger           start on a ledger that records no run although the enforcement group already has
                          members (refused otherwise: most often --state is mistyped)` });
 
@@ -103,13 +106,14 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
   }
   const now = nowFlag(p);
   const lockWaitMs = intFlag(p, 'lock-wait', 0) * 1000;
-  let campaign;
+  let resolved;
   try {
-    campaign = resolveCampaign(requireFlag(p, 'campaign', cmd), io).campaign;
+    resolved = resolveCampaign(requireFlag(p, 'campaign', cmd), io);
   } catch (e) {
     if (e instanceof CampaignInvalid) return 1;
     throw e;
   }
+  const campaign = resolved.campaign;
   const graph = new Graph({ graphUrl: graphUrl(p, io), ...graphClock(io) });
   const store = await openStateStore(p, io);
   let plan: PlanDetail | undefined;
@@ -125,6 +129,8 @@ export async function runCommand(cmd: 'plan' | 'reconcile', argv: string[], io: 
     lockWaitMs,
     acceptTargetDrop: p.values['accept-target-drop'] === true,
     newLedger: p.values['new-ledger'] === true,
+    // The configuration every runStarted records: the file's SHA-256 and, from a clean git checkout, its commit.
+    ...(cmd === 'reconcile' ? { source: campaignIdentity(resolved.file, resolved.bytes) } : {}),
     onPlan: (d) => (plan = d),
   }));
   if (cmd === 'reconcile' || !plan) {

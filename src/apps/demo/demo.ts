@@ -9,7 +9,7 @@ import { requestPostponement } from '../../engine/postpone';
 import { foldLedger } from '../../engine/state';
 import { Graph, SIM_TOKEN } from '../../graph/client';
 import type { RunResult } from '../../reconcile/result';
-import { runCampaign } from '../../reconcile/run';
+import { runCampaign, type RunOptions } from '../../reconcile/run';
 import type { LedgerStore } from '../../ledger/store';
 import { FakeClock } from '../../sim/clock';
 import type { TenantFixture } from '../../sim/fixture';
@@ -31,6 +31,8 @@ export interface DemoOptions {
   seed: number;
   /** First run (06:00 UTC of the first day). */
   start: Date;
+  /** The campaign file the runs follow (campaign/identity.ts), recorded in every runStarted; omitted: not recorded. */
+  source?: RunOptions['source'];
   /** Called once the emulator is up (a test reads what it received, such as the mail to the managers). */
   onEmulator?: (emulator: Emulator) => void;
   /** Called after each simulated day's run. */
@@ -184,7 +186,7 @@ export async function runDemo(opts: DemoOptions): Promise<DemoResult> {
       signedIn += await signIns.day(emulator.url, at, (userId) => emulator.state.tenant.fido2Methods(userId).length > 0,
         (userId) => graduated !== null && emulator.state.tenant.isMember(graduated.group.id, userId));
 
-      const run = await runCampaign({ campaign, graph, store, now: at, apply: true, teamsAppId: SIM_APP.teamsAppId, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
+      const run = await runCampaign({ campaign, graph, store, now: at, apply: true, teamsAppId: SIM_APP.teamsAppId, source: opts.source, runId: `demo-day-${String(day + 1).padStart(3, '0')}` });
       runs.push(run);
 
       // Read the notifications this run delivered and schedule each user's reaction.

@@ -12,22 +12,34 @@ import type { LedgerStore } from '../../ledger/store';
 import { POSTPONE_LOCK_WAIT_MS, SCHEDULED_LOCK_WAIT_MS, type PostponeLinkResult, type ScheduledCampaignResult, type SchedulerLog, type SchedulerSettings } from '../../contracts/scheduler';
 import { LockHeldError } from '../../ledger/errors';
 import { runCampaign } from '../../reconcile/run';
+import { readCampaignSource, type CampaignSourceFile } from './campaign-source';
 import { ready, runDoctor } from '../../doctor/index';
 
 // dist/apps/functions/ → the package root, which holds campaigns/.
 const PACKAGE_ROOT = path.resolve(__dirname, '..', '..', '..');
 
-function loadCampaign(settings: SchedulerSettings, name: string): Campaign {
-  const file = path.resolve(PACKAGE_ROOT, settings.campaignsDir, `${name}.yaml`);
+interface LoadedCampaign {
+  campaign: Campaign;
+  /** What runStarted records about the file (campaign/identity.ts). */
+  source: { sha256: string; commit?: string; file?: string };
+}
+
+function loadCampaign(settings: SchedulerSettings, name: string, root = PACKAGE_ROOT, deployed: CampaignSourceFile | null = null): LoadedCampaign {
+  const file = path.resolve(root, settings.campaignsDir, `${name}.yaml`);
   const r = loadCampaignFile(file);
   if (!r.campaign) throw new Error(`${name}: campaign file is invalid: ${r.errors.map((e) => `${e.line}:${e.col} ${e.path} ${e.message}`).join('; ')}`);
-  return r.campaign;
+  const source = deployed?.commit !== undefined
+    ? { sha256: r.sha256!, commit: deployed.commit, file: `${deployed.campaignsDir}/${name}.yaml` }
+    : { sha256: r.sha256! };
+  return { campaign: r.campaign, source };
 }
 
 export interface RuntimeDeps {
   /** Injected by tests; production opens settings.state. */
   store?: LedgerStore;
   graph?: Graph;
+  /** The package root (holds campaigns/ and campaign-source.json); injected by tests. */
+  packageRoot?: string;
 }
 
 /** Sending time of one scheduled invocation (all campaigns): 90 minutes of the 2 hours host.json allows. */
@@ -41,9 +53,11 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
   const results: ScheduledCampaignResult[] = [];
   // Email goes at most 30 a minute per sender; stop sending well inside host.json's functionTimeout (2 h), shared by all campaigns.
   const sendUntil = graph.now() + SCHEDULED_SEND_MS;
+  const root = deps.packageRoot ?? PACKAGE_ROOT;
+  const deployed = readCampaignSource(root, settings, log);
   for (const name of settings.campaigns) {
     try {
-      const campaign = loadCampaign(settings, name);
+      const { campaign, source } = loadCampaign(settings, name, root, deployed);
       // The blocking checks of `campaign doctor` first (a handful of reads, no user): a failing one refuses the run.
       // No identity check: the job holds no Application.Read.All, and its own requests name a missing permission.
       const readiness = await runDoctor({ campaign, graph, store, now, blockingOnly: true, teamsAppId: settings.teamsAppId, sender: settings.sender });
@@ -66,6 +80,7 @@ export async function runScheduledReconcile(input: { settings: SchedulerSettings
         sender: settings.sender,
         teamsAppId: settings.teamsAppId,
         postpone: settings.postponeUrl ? { baseUrl: settings.postponeUrl, key: settings.postponeKey } : undefined,
+        source,
       });
       log.info('reconcile run finished', { campaign: name, moved: r.transitions.length, notified: r.notifications, groupAdds: r.groupAdds, graphRequests: r.graphRequests, warnings: r.warnings.length });
       for (const w of r.warnings) log.warn('reconcile warning', { campaign: name, warning: w });
@@ -93,7 +108,7 @@ export async function applyPostponeLink(input: { token: string; settings: Schedu
     log.warn('postponement link refused', { campaign: peek.campaign, reason: signed.reason });
     return { ok: false, reason: signed.reason, message: signed.message };
   }
-  const campaign = loadCampaign(settings, peek.campaign);
+  const { campaign } = loadCampaign(settings, peek.campaign, deps.packageRoot ?? PACKAGE_ROOT);
   const store = deps.store ?? (await openStore(settings.state));
   let lock;
   try {
