@@ -242,6 +242,9 @@ function summary(lines) {
 }
 
 export async function main() {
+  if (env.GITHUB_ACTIONS === 'true' && !env.CAMPAIGN_STATE) {
+    throw new Stop(2, 'CAMPAIGN_STATE is not set: set the variable CAMPAIGN_STATE of the campaign-audit environment to the ledger location (the stack output ledgerUrl, azblob://<account>/ledger).');
+  }
   const root = git(['rev-parse', '--show-toplevel']);
   const campaigns = campaignFiles(root);
   for (const n of NEW_LEDGER) {
