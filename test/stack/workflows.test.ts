@@ -95,12 +95,12 @@ describe('CI workflows', () => {
       expect(Object.keys(on.workflow_dispatch.inputs)).toEqual(['new-ledger']);
     });
 
-    it('may push the audit branch and get an OIDC token, nothing else; two audits never interleave', () => {
+    it('reads with its token and gets an OIDC token, nothing else; two audits never interleave', () => {
       const w = wf();
-      expect(w.permissions).toEqual({ contents: 'write', 'id-token': 'write' });
+      expect(w.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
       expect(w.concurrency).toEqual({ group: 'campaign-audit', 'cancel-in-progress': false });
-      // The other workflows keep read-only contents.
-      for (const f of files.filter((x) => x !== 'campaign-audit.yml')) expect((parse(read(f)) as { permissions: Record<string, string> }).permissions.contents).toBe('read');
+      // No workflow's token may write the repository.
+      for (const f of files) expect((parse(read(f)) as { permissions: Record<string, string> }).permissions.contents).toBe('read');
     });
 
     it('checks out the whole history, logs in as the read-only audit identity and runs the export script', () => {
@@ -110,7 +110,10 @@ describe('CI workflows', () => {
       expect(job.environment).toBe('campaign-audit');
       expect(job.if).toBe("github.ref == 'refs/heads/main'");
       const steps = job.steps;
-      expect(steps.find((s) => s.uses === 'actions/checkout@v4')?.with).toEqual({ 'fetch-depth': 0 });
+      // The push authenticates with the branch's deploy key, checked before anything else runs.
+      expect(steps.find((s) => s.uses === 'actions/checkout@v4')?.with).toEqual({ 'fetch-depth': 0, 'ssh-key': '${{ secrets.AUDIT_PUSH_KEY }}' });
+      expect(steps[0]!.env).toEqual({ AUDIT_PUSH_KEY: '${{ secrets.AUDIT_PUSH_KEY }}' });
+      expect(steps[0]!.run).toContain('exit 1');
       const login = steps.findIndex((s) => s.uses === 'azure/login@v2');
       expect(steps[login]!.with).toMatchObject({ 'client-id': '${{ vars.AZURE_AUDIT_CLIENT_ID }}', 'tenant-id': '${{ vars.AZURE_TENANT_ID }}' });
       const script = steps.findIndex((s) => s.run === 'node .github/scripts/audit-export.mjs');
