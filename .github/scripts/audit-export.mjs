@@ -288,7 +288,9 @@ async function audit(root, campaigns, { dir, base }) {
     } catch {
       // exit 2 prints its error on stderr only
     }
-    for (const w of report?.warnings ?? []) annotate('warning', `${c.name}: ${w}`, { file: c.file });
+    // The worktree is a temporary directory: name the export by branch and path instead.
+    const plain = (text) => String(text).split(`${dir}${path.sep}`).join(`${BRANCH}:`);
+    for (const w of report?.warnings ?? []) annotate('warning', `${c.name}: ${plain(w)}`, { file: c.file });
     if (r.status === 0 && report) {
       if (c.status === 'notStarted' && report.lines === 0) {
         say(`${c.name}: notStarted, empty ledger: nothing to audit`);
@@ -302,7 +304,7 @@ async function audit(root, campaigns, { dir, base }) {
     if (r.status === 1 && report?.broken) {
       const b = report.broken;
       const where = b.source === 'export' ? `${EXPORT_DIR}/${c.name}/events.jsonl on ${BRANCH}` : b.source === 'configuration' ? `the ledger (${report.ledger}), a run's configuration` : `the ledger (${report.ledger})`;
-      annotate('error', `${c.name}: ${where}, line ${b.line}: ${b.message}`, { title: `campaign verify: ${c.name} is broken`, file: c.file });
+      annotate('error', `${c.name}: ${where}${b.line > 0 ? `, line ${b.line}` : ''}: ${plain(b.message)}`, { title: `campaign verify: ${c.name} is broken`, file: c.file });
       broken = broken || 1;
       continue;
     }

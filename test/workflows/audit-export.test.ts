@@ -223,6 +223,29 @@ process.exit(2);
     expect(s.tip()).toBe(tip2);
   });
 
+  it('names each campaign with new events and their number; a campaign with nothing new is left as it is', () => {
+    const s = scratch();
+    const other = 'all-staff-passkeys';
+    fs.writeFileSync(path.join(s.repo, 'campaigns', `${other}.yaml`), fixtureCampaignText(other).replace('status: notStarted', 'status: inProgress'));
+    s.git('add', '-A');
+    s.git('commit', '-qm', 'second campaign');
+    const first = chained(runEvents(s, 1)).text;
+    fs.writeFileSync(s.ledgerFile(), first);
+    fs.mkdirSync(path.join(s.state, other));
+    const otherLedger = chained([{ v: 1, type: 'runStarted', at: '2026-12-01T06:00:00.000Z', runId: 'day-001', campaign: other, status: 'inProgress' }] as LedgerEvent[]).text;
+    fs.writeFileSync(path.join(s.state, other, 'ledger.jsonl'), otherLedger);
+    const cli = standIn(s);
+    expect(audit(s, { CAMPAIGN_CLI: cli }).code).toBe(0);
+    const tip1 = s.tip()!;
+    expect(s.remoteGit('log', '-1', '--format=%s', tip1)).toBe(`audit: 4 new events (${NAME} +3, ${other} +1)`);
+    fs.appendFileSync(s.ledgerFile(), chained(runEvents(s, 2), lastH(first)).text);
+    expect(audit(s, { CAMPAIGN_CLI: cli }).code).toBe(0);
+    const tip2 = s.tip()!;
+    expect(s.remoteGit('log', '-1', '--format=%s', tip2)).toBe(`audit: 3 new events (${NAME} +3)`);
+    expect(s.remoteGit('diff', '--name-only', tip1, tip2).split('\n')).toEqual([`audit/${NAME}/events.jsonl`, `audit/${NAME}/history.md`]);
+    expect(show(s, tip2, `audit/${other}/events.jsonl`) + '\n').toBe(otherLedger);
+  });
+
   it('a committed line rewritten in the ledger (chain computed again) fails the run, naming the file and line; nothing is committed', () => {
     const s = scratch();
     fs.writeFileSync(s.ledgerFile(), chained([...runEvents(s, 1), ...runEvents(s, 2, U2)]).text);
