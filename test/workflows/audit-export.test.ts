@@ -326,6 +326,20 @@ process.exit(2);
     expect(s.remoteGit('log', '-1', '--format=%B', tip2)).toContain(`${NAME}: a new ledger, confirmed by octo-auditor; its previous export moved to audit/${NAME}/previous/1/.`);
   });
 
+  it('usage errors exit 2 before anything runs: no ledger location in a workflow, new-ledger naming no campaign', () => {
+    const s = scratch();
+    fs.writeFileSync(s.ledgerFile(), chained(runEvents(s, 1)).text);
+    const cli = standIn(s);
+    const unset = spawnSync(process.execPath, [SCRIPT], { cwd: s.repo, encoding: 'utf8', env: { ...gitEnv(s.dir), GITHUB_ACTIONS: 'true', CAMPAIGN_CLI: cli } });
+    expect(unset.status).toBe(2);
+    expect(unset.stdout).toContain('::error title=campaign audit::CAMPAIGN_STATE is not set: set the variable CAMPAIGN_STATE of the campaign-audit environment');
+    const unknown = audit(s, { CAMPAIGN_CLI: cli, AUDIT_NEW_LEDGER: 'admins' });
+    expect(unknown.code).toBe(2);
+    expect(unknown.stdout).toContain(`AUDIT_NEW_LEDGER names admins, which is no campaign in campaigns/ (${NAME}).`);
+    expect(calls(s)).toEqual([]);
+    expect(s.tip()).toBeNull();
+  });
+
   it('never forces: a refused push fails the run and leaves the remote as it was', () => {
     const s = scratch();
     const first = chained(runEvents(s, 1)).text;
