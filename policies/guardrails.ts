@@ -255,22 +255,24 @@ export function schedulerGraphRolesAllowed(lookup: CampaignLookup): ResourceVali
 const ALLOWED_AZURE_ROLES: Readonly<Record<string, string>> = {
   [AZURE_ROLES.storageBlobDataContributor]: 'Storage Blob Data Contributor',
   [AZURE_ROLES.storageBlobDataOwner]: 'Storage Blob Data Owner',
+  [AZURE_ROLES.storageBlobDataReader]: 'Storage Blob Data Reader',
   [AZURE_ROLES.keyVaultSecretsUser]: 'Key Vault Secrets User',
 };
 
 export function schedulerAzureRolesAllowed(): ResourceValidationPolicy {
   return {
     name: 'scheduler-azure-roles-allowed',
-    description: 'Checks whether every Azure role assignment is a storage blob data role, with Contributor scoped to a single container, or Key Vault Secrets User scoped to a single vault.',
+    description: 'Checks whether every Azure role assignment is a storage blob data role, with Contributor and Reader scoped to a single container, or Key Vault Secrets User scoped to a single vault.',
     enforcementLevel: 'mandatory',
     validateResource: onType(TYPES.roleAssignment, (props, args, report) => {
       const roleId = String(props.roleDefinitionId ?? '').split('/').pop()?.toLowerCase() ?? '';
       const role = ALLOWED_AZURE_ROLES[roleId];
       if (!role) {
-        report(`Role assignment "${args.name}" grants role definition ${roleId || '(none)'}. Only ${Object.values(ALLOWED_AZURE_ROLES).join(', ')} are allowed for the scheduler identity.`);
+        report(`Role assignment "${args.name}" grants role definition ${roleId || '(none)'}. Only ${Object.values(ALLOWED_AZURE_ROLES).join(', ')} are allowed for the scheduler and audit identities.`);
         return;
       }
-      if (roleId === AZURE_ROLES.storageBlobDataContributor && !/\/blobServices\/default\/containers\/[^/]+$/.test(String(props.scope ?? ''))) {
+      // Reader too: the audit identity reads the ledgers, not the Functions host's storage or anything else.
+      if ((roleId === AZURE_ROLES.storageBlobDataContributor || roleId === AZURE_ROLES.storageBlobDataReader) && !/\/blobServices\/default\/containers\/[^/]+$/.test(String(props.scope ?? ''))) {
         report(`Role assignment "${args.name}" grants ${role} on ${props.scope}. It must be scoped to the ledger container (…/blobServices/default/containers/<name>).`);
       }
       // On a resource group or subscription it would read every vault's secrets, not only the postponement keys.

@@ -72,6 +72,8 @@ export const AZURE_ROLES = {
   storageBlobDataContributor: 'ba92f5b4-2d11-453d-a403-e96b0029c9fe',
   /** What the Functions host needs on its own storage account for identity-based AzureWebJobsStorage. */
   storageBlobDataOwner: 'b7e6dc6d-f1e8-4753-8033-0f276bb0955b',
+  /** Read and list blobs, nothing else. The audit identity's, granted on the ledger container only. */
+  storageBlobDataReader: '2a2b9908-6ea1-4ae2-8e65-a410df84e7d1',
   /** Read secret contents; what a Key Vault reference needs on an RBAC vault. Granted on the scheduler's vault only. */
   keyVaultSecretsUser: '4633458b-17de-408a-b874-0445c86b69e6',
 } as const;

@@ -47,6 +47,8 @@ export interface CampaignSchedulerArgs {
   logRetentionDays: number;
   /** Node.js major of the Functions runtime (deploy/functions/.node-version, flex-consumption.ts). */
   nodeVersion: string;
+  /** Service principal (object id) of the audit identity: Storage Blob Data Reader on the ledger container. */
+  auditReaderPrincipalId?: string;
 }
 
 /**
@@ -153,6 +155,14 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataContributor),
       scope: pulumi.interpolate`${ledgerAccount.id}/blobServices/default/containers/${ledgerContainer.name}`,
     }, parent);
+    // The daily audit reads the ledgers and writes nothing: read and list blobs, in the ledger container only.
+    if (args.auditReaderPrincipalId) {
+      new authorization.RoleAssignment(`${name}-audit-reader-role`, {
+        principalId: args.auditReaderPrincipalId, principalType: 'ServicePrincipal',
+        roleDefinitionId: roleId(AZURE_ROLES.storageBlobDataReader),
+        scope: pulumi.interpolate`${ledgerAccount.id}/blobServices/default/containers/${ledgerContainer.name}`,
+      }, parent);
+    }
     // Identity-based AzureWebJobsStorage needs Blob Data Owner on the host account (Functions docs); it holds no ledger.
     const hostRole = new authorization.RoleAssignment(`${name}-host-role`, {
       principalId: identity.principalId, principalType: 'ServicePrincipal',

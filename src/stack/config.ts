@@ -1,7 +1,7 @@
 // Every stack configuration value, read once, typed. Keys live in the project's namespace
 // (passkey-campaigns:<key>) in stacks/Pulumi.<stack>.yaml; docs/platform-engineer.md lists them all.
 import * as pulumi from '@pulumi/pulumi';
-import { DEFAULT_SCHEDULE, checkNamePrefix, checkPreviouslyStarted, normalizeSchedule } from './settings';
+import { DEFAULT_SCHEDULE, checkNamePrefix, checkPreviouslyStarted, checkPrincipalId, normalizeSchedule } from './settings';
 
 const config = new pulumi.Config();
 
@@ -46,3 +46,9 @@ export const maximumInstanceCount: number = config.getNumber('maximumInstanceCou
 
 /** Days Log Analytics keeps the job's logs. */
 export const logRetentionDays: number = config.getNumber('logRetentionDays') ?? 30;
+
+/**
+ * Object id of the audit identity's service principal (the daily audit workflow's): it gets Storage Blob Data Reader
+ * on the ledger container, nothing else. Unset: no audit reader.
+ */
+export const auditReaderPrincipalId: string | undefined = checkPrincipalId('auditReaderPrincipalId', config.get('auditReaderPrincipalId'));

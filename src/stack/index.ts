@@ -55,6 +55,7 @@ const scheduler = new CampaignScheduler('scheduler', {
   maximumInstanceCount: cfg.maximumInstanceCount,
   logRetentionDays: cfg.logRetentionDays,
   nodeVersion: nodeVersion(),
+  auditReaderPrincipalId: cfg.auditReaderPrincipalId,
 });
 
 // The deployer stays an owner too, so CI can keep managing the groups it creates.

@@ -22,6 +22,17 @@ export function checkNamePrefix(value: string): string {
   return value;
 }
 
+const OBJECT_ID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/** An optional Entra object id (a service principal's), e.g. passkey-campaigns:auditReaderPrincipalId. */
+export function checkPrincipalId(key: string, value: string | undefined): string | undefined {
+  if (value === undefined || value === '') return undefined;
+  if (!OBJECT_ID.test(value)) {
+    throw new Error(`passkey-campaigns:${key}: "${value}" is not an object id. Use the object id of the identity's service principal (Enterprise applications → Object ID, or: az ad sp show --id <client id> --query id -o tsv), not its client id or name.`);
+  }
+  return value.toLowerCase();
+}
+
 export function checkPreviouslyStarted(value: unknown): string[] {
   if (!Array.isArray(value) || value.some((v) => typeof v !== 'string')) {
     throw new Error('passkey-campaigns:previouslyStarted: must be a list of campaign names, e.g. [admins-passkeys].');

