@@ -124,3 +124,31 @@ export class ChainWalker {
     this.prevH = chained.h;
   }
 }
+
+/** The bytes chainLine adds to a line: a chained line is this much longer than its body. */
+export const CHAIN_ADDED_BYTES = CHAIN_SUFFIX_LENGTH - 1;
+
+/**
+ * chainLine for every line of `lines` (encoded events, each ended by '\n', as the codec writes them) in order,
+ * the first following `prev`: the same bytes as chainLine gives line by line, without turning them into strings.
+ * Returns the chained bytes and the last line's h (`prev` itself when there are no lines).
+ */
+export function chainBytes(lines: Buffer, prev: string): { bytes: Buffer; h: string } {
+  let count = 0;
+  for (let i = lines.indexOf(0x0a); i !== -1; i = lines.indexOf(0x0a, i + 1)) count++;
+  const out = Buffer.allocUnsafe(lines.length + count * CHAIN_ADDED_BYTES);
+  let h = prev;
+  let pos = 0;
+  let o = 0;
+  while (pos < lines.length) {
+    const nl = lines.indexOf(0x0a, pos);
+    if (nl === -1 || nl - pos < 2 || lines[nl - 1] !== 0x7d) {
+      throw new Error(`chainBytes: byte ${pos} does not start a JSON object line ended by a newline`);
+    }
+    h = chainHash(h, lines.subarray(pos, nl));
+    o += lines.copy(out, o, pos, nl - 1);
+    o += out.write(`${OPEN}${h}"}\n`, o, 'latin1');
+    pos = nl + 1;
+  }
+  return { bytes: out, h };
+}

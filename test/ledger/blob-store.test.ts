@@ -5,7 +5,8 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { BlobAccessDeniedError, BlobContainerNotFoundError, BlobCredentialError, LedgerConflictError, LockLostError } from '../../src/ledger/blob/errors';
 import { BlobLock, type Timers } from '../../src/ledger/blob/lease';
 import { BlobStore, MAX_APPEND_BLOCK_BYTES, type BlobStoreOptions } from '../../src/ledger/blob/store';
-import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { encodeChainedBatch } from '../../src/ledger/codec';
 import { foldLedger } from '../../src/engine/state';
 import { readRunLedger, writeCheckpoint } from '../../src/reconcile/checkpoint';
 import { startAzurite, type Azurite } from './azurite';
@@ -46,6 +47,12 @@ async function text(container: ContainerClient, name: string): Promise<string> {
   return (await container.getBlobClient(name).downloadToBuffer()).toString('utf8');
 }
 
+/** The blob's bytes; empty when it does not exist. */
+async function bytesOf(container: ContainerClient, name: string): Promise<Buffer> {
+  const blob = container.getBlobClient(name);
+  return (await blob.exists()) ? blob.downloadToBuffer() : Buffer.alloc(0);
+}
+
 async function names(container: ContainerClient, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for await (const b of container.listBlobsFlat({ prefix })) out.push(b.name);
@@ -57,6 +64,8 @@ describeLedgerStore('Azure Blob (Azurite)', async () => {
   return {
     store: new BlobStore({ container, pollMs: 20 }),
     appendRaw: (campaign, raw) => rawAppend(container, `${campaign}/ledger.jsonl`, raw),
+    rawBytes: (campaign) => bytesOf(container, `${campaign}/ledger.jsonl`),
+    reopen: () => new BlobStore({ container: otherClient(container), pollMs: 20 }),
     // A lease cannot be deleted away like a lock file: it lapses, or is broken.
     lockGoneAdvice: /If that process is gone, its lease on .* lapses by itself within 60 s of its last renewal; to end it at once: az storage blob lease break /,
     cleanup: async () => {
@@ -88,9 +97,8 @@ describe('BlobStore on Azurite', () => {
       const props = await container.getAppendBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties();
       expect(props.blobType).toBe('AppendBlob');
       expect(props.blobCommittedBlockCount).toBe(2);
-      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(
-        [ev('one'), ev('two'), ev('three')].map((e) => `${JSON.stringify(e)}\n`).join(''),
-      );
+      // Every line carries the hash chain, continued from one batch to the next.
+      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(encodeChainedBatch([ev('one'), ev('two'), ev('three')], CHAIN_GENESIS).text);
     });
 
     it('keeps everything under a prefix when one is given', async () => {
@@ -324,7 +332,8 @@ describe('BlobStore on Azurite', () => {
       const where = await store.archive(CAMPAIGN, new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
       const root = `${CAMPAIGN}/archive/2026-12-01T060000.000Z/`;
       expect(await text(container, `${root}ledger.jsonl`)).toBe(before);
-      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      // The new ledger's chain starts afresh.
+      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(encodeChainedBatch([ev('campaignArchived', { archive: where })], CHAIN_GENESIS).text);
       expect((await container.getBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties()).blobType).toBe('AppendBlob');
       expect(await names(container)).toEqual([`${CAMPAIGN}/.lock`, `${root}.archived`, `${root}ledger.jsonl`, `${CAMPAIGN}/ledger.jsonl`].sort());
       await store.append(CAMPAIGN, [ev('three')]);

@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, chainLine, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
 import { describeLedgerStore, ev, field } from './ledger-store-suite';
 
@@ -22,6 +22,11 @@ describeLedgerStore('file store', async () => {
       fs.mkdirSync(path.join(dir, campaign), { recursive: true });
       fs.appendFileSync(path.join(dir, campaign, 'ledger.jsonl'), text);
     },
+    rawBytes: async (campaign) => {
+      const file = path.join(dir, campaign, 'ledger.jsonl');
+      return fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+    },
+    reopen: () => new FileStore({ dir, pollMs: 10 }),
     cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 });
@@ -43,8 +48,11 @@ describe('file store on disk', () => {
 
   it('writes one JSON object per line under DIR/<campaign>/ledger.jsonl', async () => {
     await store.append('admins-passkeys', [ev('a', { userId: 'u1' }), ev('b')]);
+    // Each line ends with its hash chain member: the first follows the empty ledger, the second the first.
+    const a = chainLine(CHAIN_GENESIS, `{"v":1,"type":"a","at":"${NOW}","userId":"u1"}`);
+    const b = chainLine(a.h, `{"v":1,"type":"b","at":"${NOW}"}`);
     expect(fs.readFileSync(ledger(), 'utf8')).toBe(
-      `{"v":1,"type":"a","at":"${NOW}","userId":"u1"}\n{"v":1,"type":"b","at":"${NOW}"}\n`,
+      `{"v":1,"type":"a","at":"${NOW}","userId":"u1","h":"${a.h}"}\n{"v":1,"type":"b","at":"${NOW}","h":"${b.h}"}\n`,
     );
   });
 
@@ -330,7 +338,8 @@ describe('file store on disk', () => {
       const before = fs.readFileSync(ledger());
       const where = await store.archive('admins-passkeys', new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
       expect(fs.readFileSync(path.join(where, 'ledger.jsonl'))).toEqual(before);
-      expect(fs.readFileSync(ledger(), 'utf8')).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      // The new ledger's chain starts afresh.
+      expect(fs.readFileSync(ledger(), 'utf8')).toBe(`${chainLine(CHAIN_GENESIS, JSON.stringify(ev('campaignArchived', { archive: where }))).line}\n`);
       expect(fs.readdirSync(campaignDir()).sort()).toEqual(['archive', 'ledger.jsonl']);
     });
 
