@@ -1,11 +1,14 @@
 // The Blob ledger store against Azurite on 127.0.0.1: the shared LedgerStore contract plus what is blob-specific.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { AppendBlobClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlobAccessDeniedError, BlobContainerNotFoundError, BlobCredentialError, LedgerConflictError, LockLostError } from '../../src/ledger/blob/errors';
 import { BlobLock, type Timers } from '../../src/ledger/blob/lease';
 import { BlobStore, MAX_APPEND_BLOCK_BYTES, type BlobStoreOptions } from '../../src/ledger/blob/store';
-import { CHAIN_GENESIS, InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, ChainWalker, FileStore, InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent, type LedgerStore } from '../../src/ledger';
 import { encodeChainedBatch } from '../../src/ledger/codec';
 import { foldLedger } from '../../src/engine/state';
 import { readRunLedger, writeCheckpoint } from '../../src/reconcile/checkpoint';
@@ -154,6 +157,20 @@ describe('BlobStore on Azurite', () => {
       const { events, warnings: readWarnings } = await store.read(CAMPAIGN);
       expect(readWarnings).toEqual([]);
       expect(events.map((e) => field(e, 'seq'))).toEqual(batch.map((e) => field(e, 'seq')));
+    });
+
+    it('counts the chain member when it checks that a line fits in one block', async () => {
+      const store = make({ maxBlockBytes: 1000 });
+      const base = `${JSON.stringify(ev('fits'))}\n`.length;
+      // Fits as the event's JSON line (1000 bytes), not once the 71-byte chain member is added.
+      const event = ev('fits', { pad: 'x'.repeat(1000 - base - ',"pad":""'.length) });
+      expect(`${JSON.stringify(event)}\n`.length).toBe(1000);
+      const err = await store.append(CAMPAIGN, [ev('small'), event]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidEventError);
+      expect((err as Error).message).toMatch(/^event #1 of the batch cannot be appended: it is 1071 bytes as JSON, more than the 1000 bytes one append block/);
+      expect(await names(container)).toEqual([]);
+      await store.append(CAMPAIGN, [ev('fits', { pad: 'x'.repeat(1000 - base - ',"pad":""'.length - 71) })]);
+      expect((await container.getAppendBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties()).contentLength).toBe(1000);
     });
 
     it('refuses an event that cannot fit in one block and writes nothing of the batch', async () => {
@@ -429,6 +446,44 @@ describe('BlobStore on Azurite', () => {
     const { events } = await store.read(CAMPAIGN);
     expect(events).toHaveLength(total);
     for (let i = 0; i < total; i++) if (field(events[i], 'seq') !== i) expect(field(events[i], 'seq')).toBe(i);
+  });
+});
+
+describe('the same bytes as the file store', () => {
+  it('writes, continues, repairs and replaces a ledger byte for byte as the file store does', async () => {
+    const container = await newContainer();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blob-vs-file-'));
+    try {
+      const blob = new BlobStore({ container, pollMs: 20, maxBlockBytes: 64 * 1024 });
+      const file = new FileStore({ dir });
+      const both = async (fn: (store: LedgerStore) => Promise<unknown>): Promise<void> => {
+        await fn(blob);
+        await fn(file);
+        const fromBlob = await bytesOf(container, `${CAMPAIGN}/ledger.jsonl`);
+        expect(fromBlob.length).toBeGreaterThan(0);
+        expect(fromBlob.equals(fs.readFileSync(file.ledgerFile(CAMPAIGN)))).toBe(true);
+      };
+      const raw = async (text: string): Promise<void> => {
+        await rawAppend(container, `${CAMPAIGN}/ledger.jsonl`, text);
+        fs.mkdirSync(path.dirname(file.ledgerFile(CAMPAIGN)), { recursive: true });
+        fs.appendFileSync(file.ledgerFile(CAMPAIGN), text);
+      };
+      // A ledger written before the chain existed, continued.
+      await raw([ev('old-one'), ev('old-two')].map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await both((s) => s.append(CAMPAIGN, [ev('one'), ev('two', { note: 'é🙂\u2028' })]));
+      // A batch over several blocks, with long lines.
+      await both((s) => s.append(CAMPAIGN, Array.from({ length: 300 }, (_, i) => ev('many', { i, pad: 'z'.repeat(i * 37) }))));
+      await raw('{"v":1,"type":"partial');
+      await both((s) => s.append(CAMPAIGN, [ev('after-repair')]));
+      await both((s) => s.archive(CAMPAIGN, new Date(NOW), (at) => [ev('campaignArchived', { archived: at.startsWith('http') || at.startsWith(dir) })]));
+      await both((s) => s.append(CAMPAIGN, [ev('fresh')]));
+      const w = new ChainWalker();
+      for (const line of (await bytesOf(container, `${CAMPAIGN}/ledger.jsonl`)).toString('utf8').split('\n').slice(0, -1)) w.line(line);
+      expect({ broken: w.broken, startsAt: w.startsAt, lines: w.lines }).toEqual({ broken: null, startsAt: 1, lines: 2 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await container.delete().catch(() => undefined);
+    }
   });
 });
 

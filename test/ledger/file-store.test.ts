@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { CHAIN_GENESIS, FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, chainLine, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, ChainWalker, FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, chainLine, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
 import { describeLedgerStore, ev, field } from './ledger-store-suite';
 
@@ -305,6 +305,10 @@ describe('file store on disk', () => {
         const mine = events.filter((e) => field(e, 'pid') === c.proc.pid).map((e) => field(e, 'i'));
         expect(mine).toEqual(Array.from({ length: iterations }, (_, i) => i));
       }
+      // Each process continued the chain from the line another one wrote last.
+      const chain = new ChainWalker();
+      for (const line of fs.readFileSync(ledger(), 'utf8').split('\n').slice(0, -1)) chain.line(line);
+      expect({ broken: chain.broken, startsAt: chain.startsAt, lines: chain.lines }).toEqual({ broken: null, startsAt: 1, lines: 4 * iterations });
     });
   });
 
