@@ -10,6 +10,8 @@
 //      disk are exactly those of the writers: the engine writes v, type, at, runId, userId, userPrincipalName,
 //      …; the reconcile pipeline's run and intent records write v, at, (runId,) type, …; both already meet 1
 //      and 2, so encodeEvent only moves `v` or `type` forward for a writer that breaks the contract.
+//   4. a line a store of this version appends ends with the hash chain member `,"h":"<64 hex>"}` (chain.ts): the
+//      store adds it to the encoded event (chainChunks), no event may carry `h` itself, and decodeLine strips it.
 import * as path from 'node:path';
 import { CHAIN_KEY, chainBytes, stripChain } from './chain';
 import { InvalidEventError, LedgerCorruptError, LedgerVersionError } from './errors';

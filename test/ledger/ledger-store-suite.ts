@@ -419,6 +419,13 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
           expect(walk(bytes.toString('utf8').split('\n').slice(0, -1)).broken).toBeNull();
         });
 
+        it('lets an error of onPiece through as it is', async () => {
+          // More than one piece, so onPiece runs while the ledger is still being read.
+          await store.append(C, Array.from({ length: 60 }, (_, i) => ev('padded', { i, pad: 'x'.repeat(40_000) })));
+          const mine = new Error('the export disk is full');
+          await expect(store.readRaw!(C, () => Promise.reject(mine))).rejects.toBe(mine);
+        });
+
         it('leaves a partial trailing line out and counts its bytes', async () => {
           if (!h.appendRaw) return;
           await store.append(C, [ev('one'), ev('two')]);

@@ -211,10 +211,27 @@ export class BlobStore implements LedgerStore {
       throw this.storageError('read the ledger', blob, err);
     }
     const out = new CompleteLines(onPiece);
+    if (!stream) return out.finish();
+    // Only the download's failures are storage errors; onPiece's own (e.g. a full disk) pass through as they are.
+    const chunks = stream[Symbol.asyncIterator]();
+    let done = false;
     try {
-      if (stream) for await (const chunk of stream) await out.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
-    } catch (err) {
-      throw this.storageError('read the ledger', blob, err);
+      for (;;) {
+        let next: IteratorResult<string | Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          done = true;
+          throw this.storageError('read the ledger', blob, err);
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        await out.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
+      }
+    } finally {
+      if (!done) await chunks.return?.();
     }
     return out.finish();
   }
