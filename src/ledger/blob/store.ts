@@ -69,14 +69,13 @@ async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promis
   return Buffer.concat(chunks);
 }
 
-/** Calls `fn` with every line of `chunks` (buffers of whole lines, each ended by '\n'), '\n' included; i counts lines. */
-function forEachLine(chunks: readonly Buffer[], fn: (line: Buffer, i: number) => void): void {
-  let index = 0;
+/** Every line of `chunks` (buffers of whole lines, each ended by '\n'), '\n' included, in order. */
+function* linesOf(chunks: readonly Buffer[]): Generator<Buffer> {
   for (const chunk of chunks) {
-    for (let pos = 0; pos < chunk.length; index++) {
+    for (let pos = 0; pos < chunk.length; ) {
       const nl = chunk.indexOf(0x0a, pos);
       const end = nl === -1 ? chunk.length : nl + 1;
-      fn(chunk.subarray(pos, end), index);
+      yield chunk.subarray(pos, end);
       pos = end;
     }
   }
@@ -87,11 +86,13 @@ function forEachLine(chunks: readonly Buffer[], fn: (line: Buffer, i: number) =>
  * bytes: checked on the encoded batch before the ledger is touched (the chain member comes later, CHAIN_ADDED_BYTES).
  */
 export function assertLinesFit(chunks: readonly Buffer[], max: number, added = 0): void {
-  forEachLine(chunks, (line, index) => {
+  let index = 0;
+  for (const line of linesOf(chunks)) {
     if (line.length + added > max) {
       throw new InvalidEventError(index, `it is ${line.length + added} bytes as JSON, more than the ${max} bytes one append block of the ledger can hold`);
     }
-  });
+    index++;
+  }
 }
 
 /** Splits JSON lines (buffers of whole lines) into blocks of at most `max` bytes, never inside a line. Line i is event i. */
@@ -100,7 +101,7 @@ export function splitIntoBlocks(chunks: readonly Buffer[], max: number): Buffer[
   const blocks: Buffer[] = [];
   let current: Buffer[] = [];
   let size = 0;
-  forEachLine(chunks, (line) => {
+  for (const line of linesOf(chunks)) {
     if (size + line.length > max) {
       blocks.push(Buffer.concat(current, size));
       current = [];
@@ -108,7 +109,7 @@ export function splitIntoBlocks(chunks: readonly Buffer[], max: number): Buffer[
     }
     current.push(line);
     size += line.length;
-  });
+  }
   if (size > 0) blocks.push(Buffer.concat(current, size));
   return blocks;
 }
