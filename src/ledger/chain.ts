@@ -9,7 +9,7 @@
 //                 written before the chain existed is covered as a block by the first chained line after it.
 //   h(line)     = hex SHA-256 of the UTF-8 bytes of prev(line) (64 hex characters) followed by body(line).
 // The `h` member is always the line's last, so a reader strips it with a fixed-length slice before JSON.parse.
-import { createHash, type Hash } from 'node:crypto';
+import { createHash, hash as oneShotHash, type Hash } from 'node:crypto';
 
 /** The hash member's key: reserved, no event may carry a field of this name. */
 export const CHAIN_KEY = 'h';
@@ -123,4 +123,43 @@ export class ChainWalker {
     if (this.startsAt === null) this.startsAt = n;
     this.prevH = chained.h;
   }
+}
+
+/** The bytes chainLine adds to a line: a chained line is this much longer than its body. */
+export const CHAIN_ADDED_BYTES = CHAIN_SUFFIX_LENGTH - 1;
+
+/** prev's hex followed by a line's body, hashed in one call (chainBytes); grown for a longer line. */
+let scratch = Buffer.allocUnsafe(64 * 1024);
+
+/**
+ * chainLine for every line of `lines` (encoded events, each ended by '\n', as the codec writes them) in order,
+ * the first following `prev`: the same bytes as chainLine gives line by line, without turning them into strings.
+ * Returns the chained bytes and the last line's h (`prev` itself when there are no lines). The hash input (prev's
+ * 64 hex characters, then the body) is laid out in one buffer and hashed in one call: twice as fast as chainHash's
+ * three, which is most of what the chain adds to an append.
+ */
+export function chainBytes(lines: Buffer, prev: string): { bytes: Buffer; h: string } {
+  let count = 0;
+  for (let i = lines.indexOf(0x0a); i !== -1; i = lines.indexOf(0x0a, i + 1)) count++;
+  const out = Buffer.allocUnsafe(lines.length + count * CHAIN_ADDED_BYTES);
+  let h = prev;
+  let hBytes = Buffer.byteLength(prev);
+  let pos = 0;
+  let o = 0;
+  while (pos < lines.length) {
+    const nl = lines.indexOf(0x0a, pos);
+    if (nl === -1 || nl - pos < 2 || lines[nl - 1] !== 0x7d) {
+      throw new Error(`chainBytes: byte ${pos} does not start a JSON object line ended by a newline`);
+    }
+    const size = hBytes + nl - pos;
+    if (scratch.length < size) scratch = Buffer.allocUnsafe(2 * size);
+    scratch.write(h, 0, hBytes, 'utf8');
+    lines.copy(scratch, hBytes, pos, nl);
+    h = oneShotHash('sha256', scratch.subarray(0, size), 'hex');
+    hBytes = 64;
+    o += lines.copy(out, o, pos, nl - 1);
+    o += out.write(`${OPEN}${h}"}\n`, o, 'latin1');
+    pos = nl + 1;
+  }
+  return { bytes: out, h };
 }

@@ -10,8 +10,10 @@
 //      disk are exactly those of the writers: the engine writes v, type, at, runId, userId, userPrincipalName,
 //      …; the reconcile pipeline's run and intent records write v, at, (runId,) type, …; both already meet 1
 //      and 2, so encodeEvent only moves `v` or `type` forward for a writer that breaks the contract.
+//   4. a line a store of this version appends ends with the hash chain member `,"h":"<64 hex>"}` (chain.ts): the
+//      store adds it to the encoded event (chainChunks), no event may carry `h` itself, and decodeLine strips it.
 import * as path from 'node:path';
-import { CHAIN_KEY, stripChain } from './chain';
+import { CHAIN_KEY, chainBytes, stripChain } from './chain';
 import { InvalidEventError, LedgerCorruptError, LedgerVersionError } from './errors';
 import { LEDGER_VERSION, type LedgerEvent } from './events';
 import type { LedgerReadResult } from './store';
@@ -51,7 +53,10 @@ export function encodeEvent(event: LedgerEvent): string {
   return JSON.stringify({ v, type, ...rest });
 }
 
-/** Serializes a batch to JSON lines, validating every event first so a bad one writes nothing. */
+/**
+ * Serializes a batch to JSON lines, validating every event first so a bad one writes nothing. Without the hash
+ * chain: the stores chain these bytes when they append (chainChunks, encodeChainedBatch).
+ */
 export function encodeBatch(events: readonly LedgerEvent[]): string {
   return encodeLines(events).map((l) => `${l}\n`).join('');
 }
@@ -80,6 +85,28 @@ export function encodeBatchChunks(events: readonly LedgerEvent[], chunkBytes = 1
   });
   flush();
   return chunks;
+}
+
+/**
+ * The lines of encodeBatchChunks' buffers with the hash chain (chain.ts), the first following `prev`: what a store
+ * appends. Separate from encoding so a store checks every event before it touches the ledger, and only then reads
+ * the ledger's end for `prev`. Returns the chained buffers and the h of the last line (`prev` for no lines).
+ */
+export function chainChunks(chunks: Buffer[], prev: string): { chunks: Buffer[]; h: string } {
+  const out: Buffer[] = [];
+  let h = prev;
+  for (let i = 0; i < chunks.length; i++) {
+    const chained = chainBytes(chunks[i], h);
+    out.push(chained.bytes);
+    h = chained.h;
+  }
+  return { chunks: out, h };
+}
+
+/** encodeBatch with the hash chain: the batch's lines chained after `prev`, and the last line's h. */
+export function encodeChainedBatch(events: readonly LedgerEvent[], prev: string): { text: string; h: string } {
+  const { chunks, h } = chainChunks(encodeBatchChunks(events), prev);
+  return { text: chunks.map((c) => c.toString('utf8')).join(''), h };
 }
 
 function encodeLines(events: readonly LedgerEvent[]): string[] {

@@ -52,6 +52,16 @@ export interface ReadAfterOptions {
   onEvents?: (events: LedgerEvent[]) => void;
 }
 
+/** What LedgerStore.readRaw handed out. */
+export interface RawReadResult {
+  /** Complete lines handed out. */
+  lines: number;
+  /** Their bytes, '\n' included. */
+  bytes: number;
+  /** Bytes of a partial trailing line (an interrupted write) that was left out; 0 when the ledger ends at a '\n'. */
+  partialBytes: number;
+}
+
 export interface LockOptions {
   /** Who takes the lock, for the message another run sees (e.g. "reconcile", "postpone"). */
   owner: string;
@@ -91,7 +101,17 @@ export interface LedgerStore {
    * Optional: a store without it is read whole and gets no checkpoint.
    */
   readAfter?(campaign: string, mark: LedgerMark | null, opts?: ReadAfterOptions): Promise<LedgerTail | null>;
-  /** Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. */
+  /**
+   * The ledger's complete lines exactly as stored (hash chain members included, chain.ts), oldest first, handed to
+   * `onPiece` a piece at a time (each piece ends at a '\n'; the next is read once `onPiece` has returned or its
+   * promise settled), never the whole ledger at once. A partial trailing line is left out and only counted; a
+   * missing ledger gives no piece at all. For byte-exact copies and for checking the chain.
+   */
+  readRaw?(campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawReadResult>;
+  /**
+   * Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. Every line gets the
+   * hash chain member (chain.ts), following the ledger's last complete line.
+   */
   append(campaign: string, events: readonly LedgerEvent[]): Promise<void>;
   /** Takes the per-campaign lock so two runs cannot interleave. */
   acquireLock(campaign: string, opts: LockOptions): Promise<Lock>;
@@ -100,7 +120,8 @@ export interface LedgerStore {
    * where they went. Used by the ended → notStarted reset. Call while holding the lock.
    *
    * With `opening`, the ledger is not left missing: it is replaced in one step by a new ledger holding
-   * `opening(where)`, so a reader (or a run after a crash) sees the old ledger or the new one, never none.
+   * `opening(where)`, so a reader (or a run after a crash) sees the old ledger or the new one, never none. The new
+   * ledger's chain starts afresh (CHAIN_GENESIS): it does not follow the archived one.
    * A crash before that step leaves the old ledger in place (and a copy in the archive): archiving again is safe.
    */
   archive(campaign: string, now: Date, opening?: (where: string) => readonly LedgerEvent[]): Promise<string>;

@@ -3,6 +3,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
+import { stripChain } from '../../src/ledger/chain';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from '../report/demo-ledger';
@@ -18,7 +19,7 @@ beforeAll(async () => {
   state = path.join(tmp, 'state');
   demo = await buildDemoLedger({ dir: state, admins: 14, days: 30, seed: 3, passkeyLossDay: 29 });
   campaignFile = writeStartedCampaign(tmp);
-  ledger = fs.readFileSync(demo.store.ledgerFile('admins-passkeys'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as LedgerEvent);
+  ledger = fs.readFileSync(demo.store.ledgerFile('admins-passkeys'), 'utf8').trimEnd().split('\n').map((l) => JSON.parse(stripChain(l)) as LedgerEvent);
 });
 
 afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));

@@ -1,11 +1,15 @@
 // The Blob ledger store against Azurite on 127.0.0.1: the shared LedgerStore contract plus what is blob-specific.
 import { randomBytes } from 'node:crypto';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
 import { AppendBlobClient, BlobServiceClient, type ContainerClient } from '@azure/storage-blob';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { BlobAccessDeniedError, BlobContainerNotFoundError, BlobCredentialError, LedgerConflictError, LockLostError } from '../../src/ledger/blob/errors';
 import { BlobLock, type Timers } from '../../src/ledger/blob/lease';
 import { BlobStore, MAX_APPEND_BLOCK_BYTES, type BlobStoreOptions } from '../../src/ledger/blob/store';
-import { InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, ChainWalker, FileStore, InvalidEventError, LockHeldError, SnapshotCorruptError, type LedgerEvent, type LedgerStore } from '../../src/ledger';
+import { encodeChainedBatch } from '../../src/ledger/codec';
 import { foldLedger } from '../../src/engine/state';
 import { readRunLedger, writeCheckpoint } from '../../src/reconcile/checkpoint';
 import { startAzurite, type Azurite } from './azurite';
@@ -46,6 +50,12 @@ async function text(container: ContainerClient, name: string): Promise<string> {
   return (await container.getBlobClient(name).downloadToBuffer()).toString('utf8');
 }
 
+/** The blob's bytes; empty when it does not exist. */
+async function bytesOf(container: ContainerClient, name: string): Promise<Buffer> {
+  const blob = container.getBlobClient(name);
+  return (await blob.exists()) ? blob.downloadToBuffer() : Buffer.alloc(0);
+}
+
 async function names(container: ContainerClient, prefix = ''): Promise<string[]> {
   const out: string[] = [];
   for await (const b of container.listBlobsFlat({ prefix })) out.push(b.name);
@@ -57,6 +67,8 @@ describeLedgerStore('Azure Blob (Azurite)', async () => {
   return {
     store: new BlobStore({ container, pollMs: 20 }),
     appendRaw: (campaign, raw) => rawAppend(container, `${campaign}/ledger.jsonl`, raw),
+    rawBytes: (campaign) => bytesOf(container, `${campaign}/ledger.jsonl`),
+    reopen: () => new BlobStore({ container: otherClient(container), pollMs: 20 }),
     // A lease cannot be deleted away like a lock file: it lapses, or is broken.
     lockGoneAdvice: /If that process is gone, its lease on .* lapses by itself within 60 s of its last renewal; to end it at once: az storage blob lease break /,
     cleanup: async () => {
@@ -88,9 +100,8 @@ describe('BlobStore on Azurite', () => {
       const props = await container.getAppendBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties();
       expect(props.blobType).toBe('AppendBlob');
       expect(props.blobCommittedBlockCount).toBe(2);
-      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(
-        [ev('one'), ev('two'), ev('three')].map((e) => `${JSON.stringify(e)}\n`).join(''),
-      );
+      // Every line carries the hash chain, continued from one batch to the next.
+      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(encodeChainedBatch([ev('one'), ev('two'), ev('three')], CHAIN_GENESIS).text);
     });
 
     it('keeps everything under a prefix when one is given', async () => {
@@ -146,6 +157,20 @@ describe('BlobStore on Azurite', () => {
       const { events, warnings: readWarnings } = await store.read(CAMPAIGN);
       expect(readWarnings).toEqual([]);
       expect(events.map((e) => field(e, 'seq'))).toEqual(batch.map((e) => field(e, 'seq')));
+    });
+
+    it('counts the chain member when it checks that a line fits in one block', async () => {
+      const store = make({ maxBlockBytes: 1000 });
+      const base = `${JSON.stringify(ev('fits'))}\n`.length;
+      // Fits as the event's JSON line (1000 bytes), not once the 71-byte chain member is added.
+      const event = ev('fits', { pad: 'x'.repeat(1000 - base - ',"pad":""'.length) });
+      expect(`${JSON.stringify(event)}\n`.length).toBe(1000);
+      const err = await store.append(CAMPAIGN, [ev('small'), event]).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(InvalidEventError);
+      expect((err as Error).message).toMatch(/^event #1 of the batch cannot be appended: it is 1071 bytes as JSON, more than the 1000 bytes one append block/);
+      expect(await names(container)).toEqual([]);
+      await store.append(CAMPAIGN, [ev('fits', { pad: 'x'.repeat(1000 - base - ',"pad":""'.length - 71) })]);
+      expect((await container.getAppendBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties()).contentLength).toBe(1000);
     });
 
     it('refuses an event that cannot fit in one block and writes nothing of the batch', async () => {
@@ -324,7 +349,8 @@ describe('BlobStore on Azurite', () => {
       const where = await store.archive(CAMPAIGN, new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
       const root = `${CAMPAIGN}/archive/2026-12-01T060000.000Z/`;
       expect(await text(container, `${root}ledger.jsonl`)).toBe(before);
-      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      // The new ledger's chain starts afresh.
+      expect(await text(container, `${CAMPAIGN}/ledger.jsonl`)).toBe(encodeChainedBatch([ev('campaignArchived', { archive: where })], CHAIN_GENESIS).text);
       expect((await container.getBlobClient(`${CAMPAIGN}/ledger.jsonl`).getProperties()).blobType).toBe('AppendBlob');
       expect(await names(container)).toEqual([`${CAMPAIGN}/.lock`, `${root}.archived`, `${root}ledger.jsonl`, `${CAMPAIGN}/ledger.jsonl`].sort());
       await store.append(CAMPAIGN, [ev('three')]);
@@ -420,6 +446,44 @@ describe('BlobStore on Azurite', () => {
     const { events } = await store.read(CAMPAIGN);
     expect(events).toHaveLength(total);
     for (let i = 0; i < total; i++) if (field(events[i], 'seq') !== i) expect(field(events[i], 'seq')).toBe(i);
+  });
+});
+
+describe('the same bytes as the file store', () => {
+  it('writes, continues, repairs and replaces a ledger byte for byte as the file store does', async () => {
+    const container = await newContainer();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'blob-vs-file-'));
+    try {
+      const blob = new BlobStore({ container, pollMs: 20, maxBlockBytes: 64 * 1024 });
+      const file = new FileStore({ dir });
+      const both = async (fn: (store: LedgerStore) => Promise<unknown>): Promise<void> => {
+        await fn(blob);
+        await fn(file);
+        const fromBlob = await bytesOf(container, `${CAMPAIGN}/ledger.jsonl`);
+        expect(fromBlob.length).toBeGreaterThan(0);
+        expect(fromBlob.equals(fs.readFileSync(file.ledgerFile(CAMPAIGN)))).toBe(true);
+      };
+      const raw = async (text: string): Promise<void> => {
+        await rawAppend(container, `${CAMPAIGN}/ledger.jsonl`, text);
+        fs.mkdirSync(path.dirname(file.ledgerFile(CAMPAIGN)), { recursive: true });
+        fs.appendFileSync(file.ledgerFile(CAMPAIGN), text);
+      };
+      // A ledger written before the chain existed, continued.
+      await raw([ev('old-one'), ev('old-two')].map((e) => `${JSON.stringify(e)}\n`).join(''));
+      await both((s) => s.append(CAMPAIGN, [ev('one'), ev('two', { note: 'é🙂\u2028' })]));
+      // A batch over several blocks, with long lines.
+      await both((s) => s.append(CAMPAIGN, Array.from({ length: 300 }, (_, i) => ev('many', { i, pad: 'z'.repeat(i * 37) }))));
+      await raw('{"v":1,"type":"partial');
+      await both((s) => s.append(CAMPAIGN, [ev('after-repair')]));
+      await both((s) => s.archive(CAMPAIGN, new Date(NOW), (at) => [ev('campaignArchived', { archived: at.startsWith('http') || at.startsWith(dir) })]));
+      await both((s) => s.append(CAMPAIGN, [ev('fresh')]));
+      const w = new ChainWalker();
+      for (const line of (await bytesOf(container, `${CAMPAIGN}/ledger.jsonl`)).toString('utf8').split('\n').slice(0, -1)) w.line(line);
+      expect({ broken: w.broken, startsAt: w.startsAt, lines: w.lines }).toEqual({ broken: null, startsAt: 1, lines: 2 });
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+      await container.delete().catch(() => undefined);
+    }
   });
 });
 

@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import {
+  CHAIN_GENESIS,
+  ChainWalker,
   InvalidEventError,
   LEDGER_VERSION,
+  chainBytes,
+  chainChunks,
+  chainLine,
+  encodeBatchChunks,
+  encodeChainedBatch,
   LedgerCorruptError,
   LedgerVersionError,
   decodeLedger,
@@ -92,5 +99,53 @@ describe('decodeLine and decodeLedger', () => {
     expect(r.events).toEqual([{ v: 1, type: 'a', at: AT }]);
     expect(r.warnings).toEqual([expect.stringContaining('/x/ledger.jsonl:2: partial trailing line (10 bytes')]);
     expect(r.warnings[0]).toContain('moves it to ledger.jsonl.corrupt-<timestamp>');
+  });
+});
+
+describe('the hash chain on encoded lines', () => {
+  const batch: LedgerEvent[] = [
+    { v: 1, at: AT, type: 'runStarted', runId: 'r1', campaign: 'c', status: 'inProgress' },
+    { v: 1, type: 'userEnteredStage', at: AT, runId: 'r1', ...who, from: null, to: 'enforced', reason: 'R', message: 'é🙂 "quoted" \u2028' } as LedgerEvent,
+    { v: 1, at: AT, type: 'runFinished', runId: 'r1', ok: true, counts: { moved: 1 } },
+  ];
+
+  it('chains every line as chainLine does, the first after prev, and gives the last h', () => {
+    const prev = 'a'.repeat(64);
+    let h = prev;
+    const expected = batch.map((e) => {
+      const c = chainLine(h, encodeEvent(e));
+      h = c.h;
+      return `${c.line}\n`;
+    });
+    expect(encodeChainedBatch(batch, prev)).toEqual({ text: expected.join(''), h });
+    const w = new ChainWalker();
+    for (const line of encodeChainedBatch(batch, CHAIN_GENESIS).text.split('\n').slice(0, -1)) w.line(line);
+    expect([w.broken, w.startsAt, w.lines]).toEqual([null, 1, 3]);
+  });
+
+  it('continues from one buffer to the next, so the pieces of a large batch chain as one', () => {
+    const many = Array.from({ length: 500 }, (_, i): LedgerEvent => ({ ...batch[1], runId: `r${i}` }) as LedgerEvent);
+    const pieces = encodeBatchChunks(many, 1024);
+    expect(pieces.length).toBeGreaterThan(10);
+    const chained = chainChunks(pieces, CHAIN_GENESIS);
+    expect(Buffer.concat(chained.chunks).toString('utf8')).toBe(encodeChainedBatch(many, CHAIN_GENESIS).text);
+    expect(chained.h).toBe(encodeChainedBatch(many, CHAIN_GENESIS).h);
+    expect(chainChunks([], 'b'.repeat(64))).toEqual({ chunks: [], h: 'b'.repeat(64) });
+  });
+
+  it('refuses bytes that are not JSON object lines ended by a newline', () => {
+    expect(() => chainBytes(Buffer.from('{"v":1}'), CHAIN_GENESIS)).toThrow(/byte 0 does not start a JSON object line/);
+    expect(() => chainBytes(Buffer.from('{"v":1}\n[1]\n'), CHAIN_GENESIS)).toThrow(/byte 8 does not start/);
+  });
+
+  it('decodes a chained line to the event as written, without h', () => {
+    const { text } = encodeChainedBatch(batch, CHAIN_GENESIS);
+    expect(decodeLedger(text, 'ledger.jsonl').events).toEqual(batch);
+  });
+
+  it('refuses to encode an event that carries h, naming it', () => {
+    const forged = { v: 1, type: 'runFinished', at: AT, h: 'x' } as unknown as LedgerEvent;
+    expect(() => encodeBatchChunks([batch[0], forged])).toThrow(InvalidEventError);
+    expect(() => encodeChainedBatch([batch[0], forged], CHAIN_GENESIS)).toThrow(/event #1 .*"h" is reserved for the ledger's hash chain/);
   });
 });

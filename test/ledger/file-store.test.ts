@@ -3,7 +3,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, type LedgerEvent } from '../../src/ledger';
+import { CHAIN_GENESIS, ChainWalker, FileStore, LedgerCorruptError, LockHeldError, SnapshotCorruptError, chainLine, type LedgerEvent } from '../../src/ledger';
 import { buildChildScript, killChildren, startChild } from './child-process';
 import { describeLedgerStore, ev, field } from './ledger-store-suite';
 
@@ -22,6 +22,11 @@ describeLedgerStore('file store', async () => {
       fs.mkdirSync(path.join(dir, campaign), { recursive: true });
       fs.appendFileSync(path.join(dir, campaign, 'ledger.jsonl'), text);
     },
+    rawBytes: async (campaign) => {
+      const file = path.join(dir, campaign, 'ledger.jsonl');
+      return fs.existsSync(file) ? fs.readFileSync(file) : Buffer.alloc(0);
+    },
+    reopen: () => new FileStore({ dir, pollMs: 10 }),
     cleanup: async () => fs.rmSync(dir, { recursive: true, force: true }),
   };
 });
@@ -43,8 +48,11 @@ describe('file store on disk', () => {
 
   it('writes one JSON object per line under DIR/<campaign>/ledger.jsonl', async () => {
     await store.append('admins-passkeys', [ev('a', { userId: 'u1' }), ev('b')]);
+    // Each line ends with its hash chain member: the first follows the empty ledger, the second the first.
+    const a = chainLine(CHAIN_GENESIS, `{"v":1,"type":"a","at":"${NOW}","userId":"u1"}`);
+    const b = chainLine(a.h, `{"v":1,"type":"b","at":"${NOW}"}`);
     expect(fs.readFileSync(ledger(), 'utf8')).toBe(
-      `{"v":1,"type":"a","at":"${NOW}","userId":"u1"}\n{"v":1,"type":"b","at":"${NOW}"}\n`,
+      `{"v":1,"type":"a","at":"${NOW}","userId":"u1","h":"${a.h}"}\n{"v":1,"type":"b","at":"${NOW}","h":"${b.h}"}\n`,
     );
   });
 
@@ -297,6 +305,10 @@ describe('file store on disk', () => {
         const mine = events.filter((e) => field(e, 'pid') === c.proc.pid).map((e) => field(e, 'i'));
         expect(mine).toEqual(Array.from({ length: iterations }, (_, i) => i));
       }
+      // Each process continued the chain from the line another one wrote last.
+      const chain = new ChainWalker();
+      for (const line of fs.readFileSync(ledger(), 'utf8').split('\n').slice(0, -1)) chain.line(line);
+      expect({ broken: chain.broken, startsAt: chain.startsAt, lines: chain.lines }).toEqual({ broken: null, startsAt: 1, lines: 4 * iterations });
     });
   });
 
@@ -330,7 +342,8 @@ describe('file store on disk', () => {
       const before = fs.readFileSync(ledger());
       const where = await store.archive('admins-passkeys', new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
       expect(fs.readFileSync(path.join(where, 'ledger.jsonl'))).toEqual(before);
-      expect(fs.readFileSync(ledger(), 'utf8')).toBe(`${JSON.stringify(ev('campaignArchived', { archive: where }))}\n`);
+      // The new ledger's chain starts afresh.
+      expect(fs.readFileSync(ledger(), 'utf8')).toBe(`${chainLine(CHAIN_GENESIS, JSON.stringify(ev('campaignArchived', { archive: where }))).line}\n`);
       expect(fs.readdirSync(campaignDir()).sort()).toEqual(['archive', 'ledger.jsonl']);
     });
 

@@ -4,7 +4,8 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { decodeLedger, decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../../src/ledger/codec';
+import { CHAIN_GENESIS } from '../../src/ledger/chain';
+import { decodeLedger, decodeLedgerBytes, encodeBatch, encodeBatchChunks, encodeChainedBatch } from '../../src/ledger/codec';
 import { InvalidEventError } from '../../src/ledger/errors';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
@@ -94,7 +95,8 @@ describe('encodeBatchChunks', () => {
       await store.append('chunks-test', batch.slice(0, 10));
       await store.append('chunks-test', batch.slice(10));
       expect((await store.read('chunks-test')).events).toEqual(batch);
-      expect(fs.readFileSync(store.ledgerFile('chunks-test'), 'utf8')).toBe(encodeBatch(batch));
+      // The second batch's chain follows the first's: the bytes of one chained batch.
+      expect(fs.readFileSync(store.ledgerFile('chunks-test'), 'utf8')).toBe(encodeChainedBatch(batch, CHAIN_GENESIS).text);
     } finally {
       fs.rmSync(dir, { recursive: true, force: true });
     }

@@ -1,6 +1,11 @@
 // The contract every LedgerStore must meet; run for the file store now and the Azure Blob store later.
+import { createHash } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
+  CHAIN_GENESIS,
+  ChainWalker,
+  chainHash,
+  splitChained,
   InvalidEventError,
   InvalidNameError,
   LedgerCorruptError,
@@ -15,6 +20,10 @@ export interface StoreHarness {
   store: LedgerStore;
   /** Writes raw bytes to the end of a campaign's ledger, bypassing validation (to simulate damage). */
   appendRaw?: (campaign: string, text: string) => Promise<void>;
+  /** The campaign's ledger bytes as stored, read around the store (empty when missing). */
+  rawBytes: (campaign: string) => Promise<Buffer>;
+  /** Another store instance on the same storage, as a later process would open it. */
+  reopen: () => LedgerStore;
   cleanup: () => Promise<void>;
   /** What LockHeldError advises when the holder is gone; default the file store's "delete the lock file". */
   lockGoneAdvice?: RegExp;
@@ -261,6 +270,171 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
       it('with an opening, starts a campaign that has no ledger yet with the opening events', async () => {
         const where = await store.archive('fresh-campaign', new Date(NOW), (at) => [ev('campaignArchived', { archive: at })]);
         expect((await store.read('fresh-campaign')).events).toEqual([ev('campaignArchived', { archive: where })]);
+      });
+    });
+
+    describe('hash chain (every appended line carries h)', () => {
+      const C = 'admins-passkeys';
+      /** The ledger's complete lines, without their '\n'. */
+      const linesOf = async (campaign = C): Promise<string[]> => {
+        const text = (await h.rawBytes(campaign)).toString('utf8');
+        return text.slice(0, text.lastIndexOf('\n') + 1).split('\n').slice(0, -1);
+      };
+      const walk = (lines: string[]): ChainWalker => {
+        const w = new ChainWalker();
+        for (const l of lines) w.line(l);
+        return w;
+      };
+      const sha256 = (data: string | Buffer): string => createHash('sha256').update(data).digest('hex');
+      /** An old line: the event as a writer before the chain wrote it. */
+      const oldLine = (e: LedgerEvent): string => `${JSON.stringify(e)}\n`;
+
+      it('chains a new ledger from the empty ledger: line 1 follows SHA-256 of nothing, each next line the one before', async () => {
+        const events = variedLedger();
+        await store.append(C, events);
+        const lines = await linesOf();
+        expect(lines).toHaveLength(events.length);
+        const w = walk(lines);
+        expect({ broken: w.broken, startsAt: w.startsAt, unchained: w.unchained }).toEqual({ broken: null, startsAt: 1, unchained: 0 });
+        // By hand: h = SHA-256 of the previous hash's 64 hex characters followed by the line without its h member.
+        const body1 = JSON.stringify(events[0]);
+        const h1 = createHash('sha256').update(sha256('')).update(body1).digest('hex');
+        expect(lines[0]).toBe(`${body1.slice(0, -1)},"h":"${h1}"}`);
+        const body2 = JSON.stringify(events[1]);
+        expect(lines[1]).toBe(`${body2.slice(0, -1)},"h":"${createHash('sha256').update(h1).update(body2).digest('hex')}"}`);
+      });
+
+      it('continues the chain across appends and in another store instance (a later process)', async () => {
+        await store.append(C, [ev('one'), ev('two')]);
+        // A last line longer than one backward read of the ledger's end.
+        await store.append(C, [ev('three', { pad: 'y'.repeat(150_000) })]);
+        await h.reopen().append(C, [ev('four'), ev('five')]);
+        await store.append(C, [ev('six')]);
+        const lines = await linesOf();
+        const w = walk(lines);
+        expect({ broken: w.broken, startsAt: w.startsAt, lines: w.lines }).toEqual({ broken: null, startsAt: 1, lines: 6 });
+        // Each batch's first line follows the h of the line before it, not the hash of the ledger.
+        for (const i of [2, 3, 5]) expect(splitChained(lines[i])!.h).toBe(chainHash(splitChained(lines[i - 1])!.h, splitChained(lines[i])!.body));
+        expect((await store.read(C)).events.map((e) => e.type)).toEqual(['one', 'two', 'three', 'four', 'five', 'six']);
+      });
+
+      it('continues a ledger written before the chain existed: the first chained line follows the SHA-256 of the old bytes', async () => {
+        if (!h.appendRaw) return;
+        // Its last line longer than one backward read of the ledger's end.
+        const old = [oldLine(ev('runStarted', { runId: 'r0' })), oldLine(ev('userEnteredStage', { userId: 'u1' })), oldLine(ev('runFinished', { runId: 'r0', note: 'x'.repeat(150_000) }))].join('');
+        await h.appendRaw(C, old);
+        await h.reopen().append(C, [ev('runStarted', { runId: 'r1' }), ev('runFinished', { runId: 'r1' })]);
+        await store.append(C, [ev('after')]);
+        const lines = await linesOf();
+        expect(lines.slice(0, 3).join('\n') + '\n').toBe(old);
+        const body = JSON.stringify(ev('runStarted', { runId: 'r1' }));
+        expect(lines[3]).toBe(`${body.slice(0, -1)},"h":"${createHash('sha256').update(sha256(old)).update(body).digest('hex')}"}`);
+        const w = walk(lines);
+        expect({ broken: w.broken, startsAt: w.startsAt, unchained: w.unchained, lines: w.lines }).toEqual({ broken: null, startsAt: 4, unchained: 3, lines: 6 });
+        expect((await store.read(C)).events.map((e) => e.type)).toEqual(['runStarted', 'userEnteredStage', 'runFinished', 'runStarted', 'runFinished', 'after']);
+      });
+
+      it('moves a partial trailing line aside, then chains after the last complete line', async () => {
+        if (!h.appendRaw) return;
+        await store.append(C, [ev('one'), ev('two')]);
+        const [, two] = await linesOf();
+        await h.appendRaw(C, '{"v":1,"type":"thr');
+        await store.append(C, [ev('three')]);
+        const lines = await linesOf();
+        expect(lines).toHaveLength(3);
+        expect(lines[2]).toBe(`${JSON.stringify(ev('three')).slice(0, -1)},"h":"${chainHash(splitChained(two)!.h, JSON.stringify(ev('three')))}"}`);
+        expect(walk(lines).broken).toBeNull();
+        expect((await h.rawBytes(C)).toString('utf8').endsWith('\n')).toBe(true);
+      });
+
+      it('hashes only the complete lines of an old ledger whose last line is partial', async () => {
+        if (!h.appendRaw) return;
+        const old = oldLine(ev('one')) + oldLine(ev('two'));
+        await h.appendRaw(C, `${old}{"v":1,"type":"thr`);
+        await store.append(C, [ev('three')]);
+        const lines = await linesOf();
+        expect(lines).toHaveLength(3);
+        expect(splitChained(lines[2])!.h).toBe(chainHash(sha256(old), JSON.stringify(ev('three'))));
+        const w = walk(lines);
+        expect({ broken: w.broken, startsAt: w.startsAt }).toEqual({ broken: null, startsAt: 3 });
+      });
+
+      it('starts the chain afresh in the ledger that replaces an archived one, with or without an opening', async () => {
+        await store.append(C, [ev('one'), ev('two')]);
+        await store.archive(C, new Date(NOW), (at) => [ev('campaignArchived', { archive: at }), ev('campaignReset')]);
+        let lines = await linesOf();
+        expect(lines).toHaveLength(2);
+        expect(splitChained(lines[0])!.h).toBe(chainHash(CHAIN_GENESIS, splitChained(lines[0])!.body));
+        await store.append(C, [ev('three')]);
+        expect(walk(await linesOf()).broken).toBeNull();
+        await store.archive(C, new Date(NOW));
+        await store.append(C, [ev('four')]);
+        lines = await linesOf();
+        expect(lines).toEqual([`${JSON.stringify(ev('four')).slice(0, -1)},"h":"${chainHash(CHAIN_GENESIS, JSON.stringify(ev('four')))}"}`]);
+      });
+
+      it('gives readers the events without h, though every line carries it', async () => {
+        await store.append(C, variedLedger());
+        expect((await linesOf()).every((l) => splitChained(l) !== null)).toBe(true);
+        const has = (e: LedgerEvent): boolean => Object.prototype.hasOwnProperty.call(e, 'h');
+        const read = await store.read(C);
+        expect(read.events).toEqual(variedLedger());
+        expect(read.events.some(has)).toBe(false);
+        expect((await store.readOverview(C)).events.some(has)).toBe(false);
+        if (store.readAfter) expect((await store.readAfter(C, null))!.events.some(has)).toBe(false);
+      });
+
+      it('refuses an event that carries h itself and writes nothing of the batch', async () => {
+        const err = await store.append(C, [ev('good'), ev('forged', { h: 'a'.repeat(64) })]).catch((e: unknown) => e);
+        expect(err).toBeInstanceOf(InvalidEventError);
+        expect((err as Error).message).toMatch(/^event #1 of the batch .*"h" is reserved for the ledger's hash chain/);
+        expect((await h.rawBytes(C)).length).toBe(0);
+      });
+
+      describe('readRaw', () => {
+        const collect = async (campaign: string) => {
+          const pieces: Buffer[] = [];
+          const result = await store.readRaw!(campaign, async (piece) => {
+            await new Promise((r) => setTimeout(r, 1));
+            pieces.push(piece);
+          });
+          return { pieces, result, bytes: Buffer.concat(pieces) };
+        };
+
+        it('gives nothing for a ledger that was never written', async () => {
+          expect(store.readRaw).toBeTypeOf('function');
+          expect(await collect('never-written')).toEqual({ pieces: [], result: { lines: 0, bytes: 0, partialBytes: 0 }, bytes: Buffer.alloc(0) });
+        });
+
+        it('hands out exactly the complete lines as stored, chain members included, in pieces ending at a newline', async () => {
+          await store.append(C, variedLedger());
+          // Over 4 MiB of lines, so the ledger comes in more than one piece.
+          await store.append(C, Array.from({ length: 120 }, (_, i) => ev('padded', { i, pad: 'é'.repeat(20_000) })));
+          const stored = await h.rawBytes(C);
+          const { pieces, result, bytes } = await collect(C);
+          expect(bytes.equals(stored)).toBe(true);
+          expect(pieces.length).toBeGreaterThan(1);
+          for (const p of pieces) expect(p[p.length - 1]).toBe(0x0a);
+          expect(result).toEqual({ lines: variedLedger().length + 120, bytes: stored.length, partialBytes: 0 });
+          expect(walk(bytes.toString('utf8').split('\n').slice(0, -1)).broken).toBeNull();
+        });
+
+        it('lets an error of onPiece through as it is', async () => {
+          // More than one piece, so onPiece runs while the ledger is still being read.
+          await store.append(C, Array.from({ length: 60 }, (_, i) => ev('padded', { i, pad: 'x'.repeat(40_000) })));
+          const mine = new Error('the export disk is full');
+          await expect(store.readRaw!(C, () => Promise.reject(mine))).rejects.toBe(mine);
+        });
+
+        it('leaves a partial trailing line out and counts its bytes', async () => {
+          if (!h.appendRaw) return;
+          await store.append(C, [ev('one'), ev('two')]);
+          const complete = await h.rawBytes(C);
+          await h.appendRaw(C, '{"v":1,"type":"thré');
+          const { bytes, result } = await collect(C);
+          expect(bytes.equals(complete)).toBe(true);
+          expect(result).toEqual({ lines: 2, bytes: complete.length, partialBytes: Buffer.byteLength('{"v":1,"type":"thré') });
+        });
       });
     });
 

@@ -5,6 +5,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { run } from '../../src/apps/cli/main';
+import { stripChain } from '../../src/ledger/chain';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { generateTenant, SIM_IDS } from '../../src/sim/generate';
 import { startEmulator, type Emulator } from '../../src/sim/server';
@@ -62,7 +63,7 @@ const runAt = (cmd: 'reconcile' | 'plan', s: Setup, day: number) =>
   cli([cmd, '--campaign', s.file, '--graph-url', emulator!.url, '--state', s.state, '--now', at(day), '--json']);
 const status = async (s: Setup) => JSON.parse((await cli(['status', '--campaign', s.file, '--state', s.state, '--json'])).out);
 const ledger = (s: Setup): LedgerEvent[] =>
-  fs.readFileSync(path.join(s.state, 'admins-passkeys', 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as LedgerEvent);
+  fs.readFileSync(path.join(s.state, 'admins-passkeys', 'ledger.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(stripChain(l)) as LedgerEvent);
 const patchTenant = async (body: unknown) => {
   const res = await fetch(`${emulator!.url}/_sim/tenant`, { method: 'PATCH', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
   expect(res.status).toBe(200);

@@ -7,6 +7,7 @@ import * as path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { run } from '../../src/apps/cli/main';
 import { foldLedger } from '../../src/engine/state';
+import { stripChain } from '../../src/ledger/chain';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { generateTenant, SIM_IDS, SIM_GROUP_NAMES } from '../../src/sim/generate';
@@ -61,7 +62,7 @@ const graph = () => ['--graph-url', emulator!.url];
 const reconcile = (day: number, ...more: string[]) => cli('reconcile', '--campaign', 'admins-passkeys', ...graph(), '--state', 'state', '--now', at(day), ...more);
 const ledgerFile = (state: string, name = 'admins-passkeys') => path.join(tmp, state, name, 'ledger.jsonl');
 const bytes = (file: string) => (fs.existsSync(file) ? fs.readFileSync(file) : null);
-const events = (file: string): LedgerEvent[] => fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(l) as LedgerEvent);
+const events = (file: string): LedgerEvent[] => fs.readFileSync(file, 'utf8').trimEnd().split('\n').map((l) => JSON.parse(stripChain(l)) as LedgerEvent);
 const members = () => [...emulator!.state.tenant.memberIds(SIM_IDS.adminsEnforcedGroup)].sort();
 /** A user the ledger has in passkeyRegistration, who may postpone. */
 const postponable = (file: string) => Object.values(foldLedger(events(file)).users).find((u) => u.stage === 'passkeyRegistration' && !u.left)!.userPrincipalName;

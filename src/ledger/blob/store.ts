@@ -3,14 +3,16 @@
 //   <prefix><campaign>/.lock                     empty block blob; its lease (60 s, renewed while held) is the run lock
 //   <prefix><campaign>/snapshots/<name>.json     block blob written in one upload (atomic replace)
 //   <prefix><campaign>/archive/<stamp>/…         copies made by archive(), originals deleted after the copy is checked
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import * as os from 'node:os';
 import type { AppendBlobClient, BlobClient, BlockBlobClient, ContainerClient } from '@azure/storage-blob';
-import { decodeLedgerBytes, encodeBatch } from '../codec';
+import { CHAIN_ADDED_BYTES, CHAIN_GENESIS, nextPrev } from '../chain';
+import { chainChunks, decodeLedgerBytes, encodeBatchChunks } from '../codec';
 import { InvalidEventError, SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
+import { CompleteLines, lastCompleteLine } from '../raw';
 import { tailOfBytes } from '../tail';
 import { LEDGER_FILE } from '../file/store';
 import {
@@ -21,6 +23,7 @@ import {
   type LedgerReadResult,
   type LedgerTail,
   type ReadAfterOptions,
+  type RawReadResult,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -66,19 +69,39 @@ async function streamToBuffer(stream: NodeJS.ReadableStream | undefined): Promis
   return Buffer.concat(chunks);
 }
 
-/** Splits JSON lines into blocks of at most `max` bytes, never inside a line. Line i is event i. */
-export function splitIntoBlocks(text: string, max: number): Buffer[] {
+/** Every line of `chunks` (buffers of whole lines, each ended by '\n'), '\n' included, in order. */
+function* linesOf(chunks: readonly Buffer[]): Generator<Buffer> {
+  for (const chunk of chunks) {
+    for (let pos = 0; pos < chunk.length; ) {
+      const nl = chunk.indexOf(0x0a, pos);
+      const end = nl === -1 ? chunk.length : nl + 1;
+      yield chunk.subarray(pos, end);
+      pos = end;
+    }
+  }
+}
+
+/**
+ * Throws InvalidEventError for the first line that, `added` bytes longer, would not fit in one block of `max`
+ * bytes: checked on the encoded batch before the ledger is touched (the chain member comes later, CHAIN_ADDED_BYTES).
+ */
+export function assertLinesFit(chunks: readonly Buffer[], max: number, added = 0): void {
+  let index = 0;
+  for (const line of linesOf(chunks)) {
+    if (line.length + added > max) {
+      throw new InvalidEventError(index, `it is ${line.length + added} bytes as JSON, more than the ${max} bytes one append block of the ledger can hold`);
+    }
+    index++;
+  }
+}
+
+/** Splits JSON lines (buffers of whole lines) into blocks of at most `max` bytes, never inside a line. Line i is event i. */
+export function splitIntoBlocks(chunks: readonly Buffer[], max: number): Buffer[] {
+  assertLinesFit(chunks, max);
   const blocks: Buffer[] = [];
   let current: Buffer[] = [];
   let size = 0;
-  let index = 0;
-  for (let pos = 0; pos < text.length; index++) {
-    const nl = text.indexOf('\n', pos);
-    const line = Buffer.from(text.slice(pos, nl + 1), 'utf8');
-    pos = nl + 1;
-    if (line.length > max) {
-      throw new InvalidEventError(index, `it is ${line.length} bytes as JSON, more than the ${max} bytes one append block of the ledger can hold`);
-    }
+  for (const line of linesOf(chunks)) {
     if (size + line.length > max) {
       blocks.push(Buffer.concat(current, size));
       current = [];
@@ -89,6 +112,15 @@ export function splitIntoBlocks(text: string, max: number): Buffer[] {
   }
   if (size > 0) blocks.push(Buffer.concat(current, size));
   return blocks;
+}
+
+/** The ledger gave fewer bytes than it held a moment before: it was replaced while this run appends. */
+function shrank(blob: BlobClient, operation: string, expected: number, got: number): BlobStorageError {
+  return new BlobStorageError(
+    operation, display(blob), undefined, 'LedgerChanged', true,
+    `it gave ${got} bytes where it held ${expected} a moment before, so it was replaced while this run was appending ` +
+      '(another process writes it without holding the campaign lock); nothing of the batch was written.',
+  );
 }
 
 export class BlobStore implements LedgerStore {
@@ -169,17 +201,87 @@ export class BlobStore implements LedgerStore {
     return overviewOf(await this.read(campaign));
   }
 
+  /** The ledger's complete lines in pieces as the download streams in (LedgerStore.readRaw). */
+  async readRaw(campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawReadResult> {
+    const blob = this.ledgerBlob(campaign);
+    let stream: NodeJS.ReadableStream | undefined;
+    try {
+      stream = (await blob.download(0)).readableStreamBody;
+    } catch (err) {
+      if (is(err, 404, 'BlobNotFound')) return { lines: 0, bytes: 0, partialBytes: 0 };
+      throw this.storageError('read the ledger', blob, err);
+    }
+    const out = new CompleteLines(onPiece);
+    if (!stream) return out.finish();
+    // Only the download's failures are storage errors; onPiece's own (e.g. a full disk) pass through as they are.
+    const chunks = stream[Symbol.asyncIterator]();
+    let done = false;
+    try {
+      for (;;) {
+        let next: IteratorResult<string | Buffer>;
+        try {
+          next = await chunks.next();
+        } catch (err) {
+          done = true;
+          throw this.storageError('read the ledger', blob, err);
+        }
+        if (next.done) {
+          done = true;
+          break;
+        }
+        await out.push(typeof next.value === 'string' ? Buffer.from(next.value) : next.value);
+      }
+    } finally {
+      if (!done) await chunks.return?.();
+    }
+    return out.finish();
+  }
+
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
     const blob = this.ledgerBlob(campaign);
-    const text = encodeBatch(events);
-    if (text === '') return;
-    const blocks = splitIntoBlocks(text, this.maxBlockBytes);
+    // Every event checked, and known to fit in a block with its chain member, before the ledger is touched.
+    const encoded = encodeBatchChunks(events);
+    if (encoded.length === 0) return;
+    assertLinesFit(encoded, this.maxBlockBytes, CHAIN_ADDED_BYTES);
     this.assertLockNotLost(campaign);
     let end = await this.ledgerEnd(blob);
+    // The hash chain continues from the last complete line (chain.ts); a ledger written before the chain existed
+    // is hashed whole, once: the first chained line covers it.
+    const prev = await nextPrev(
+      await lastCompleteLine(end, (at, length) => this.downloadRange(blob, at, length)),
+      () => this.sha256Of(blob, end),
+    );
+    const blocks = splitIntoBlocks(chainChunks(encoded, prev).chunks, this.maxBlockBytes);
+    encoded.length = 0;
     for (const block of blocks) {
       await this.appendAt(blob, block, end);
       end += block.length;
     }
+  }
+
+  /** `length` bytes of the ledger from `at`. */
+  private async downloadRange(blob: AppendBlobClient, at: number, length: number): Promise<Buffer> {
+    const data = await this.call('read the end of the ledger', blob, async () => streamToBuffer((await blob.download(at, length)).readableStreamBody));
+    if (data.length !== length) throw shrank(blob, 'read the end of', at + length, at + data.length);
+    return data;
+  }
+
+  /** Hex SHA-256 of the ledger's first `end` bytes, hashed as the download streams in. */
+  private async sha256Of(blob: AppendBlobClient, end: number): Promise<string> {
+    return this.call('read the ledger', blob, async () => {
+      const hash = createHash('sha256');
+      const stream = (await blob.download(0, end)).readableStreamBody;
+      let got = 0;
+      if (stream) {
+        for await (const chunk of stream) {
+          const bytes = typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer);
+          hash.update(bytes);
+          got += bytes.length;
+        }
+      }
+      if (got !== end) throw shrank(blob, 'read', end, got);
+      return hash.digest('hex');
+    });
   }
 
   /** Where the next block goes: creates a missing ledger, and repairs a partial trailing line first. */
@@ -331,15 +433,17 @@ export class BlobStore implements LedgerStore {
       return;
     }
     await this.copyVerified(ledger, archived, { sourceEtag: props.etag, expectedSize: props.contentLength ?? 0 });
-    const text = Buffer.from(encodeBatch(events), 'utf8');
+    // A new ledger: its chain starts afresh, it does not follow the archived one.
+    const blocks = splitIntoBlocks(chainChunks(encodeBatchChunks(events), CHAIN_GENESIS).chunks, this.maxBlockBytes);
+    const size = blocks.reduce((n, b) => n + b.length, 0);
     const temp = this.container.getAppendBlobClient(`${ledger.name}.reset-${randomBytes(6).toString('hex')}`);
     try {
       await this.call('create the new ledger', temp, () => temp.create());
-      for (const [i, block] of splitIntoBlocks(text.toString('utf8'), this.maxBlockBytes).entries()) {
+      for (const [i, block] of blocks.entries()) {
         await this.call('write the new ledger', temp, () => temp.appendBlock(block, block.length, i === 0 ? { conditions: { appendPosition: 0 } } : {}));
       }
       this.assertLockNotLost(campaign);
-      await this.copyVerified(temp, ledger, { destinationEtag: props.etag, expectedSize: text.length });
+      await this.copyVerified(temp, ledger, { destinationEtag: props.etag, expectedSize: size });
     } finally {
       await temp.deleteIfExists().catch(() => undefined);
     }

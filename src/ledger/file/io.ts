@@ -23,12 +23,12 @@ export async function fsyncDir(dir: string): Promise<void> {
 }
 
 /** Writes `text` to `tmp` (created, never reused), syncs it and renames it over `file`: readers see old or new. */
-export async function replaceFile(tmp: string, file: string, text: string | Iterable<string>): Promise<void> {
+export async function replaceFile(tmp: string, file: string, text: string | Iterable<string | Buffer>): Promise<void> {
   try {
     const fh = await fsp.open(tmp, 'wx', 0o644);
     try {
       if (typeof text === 'string') await fh.writeFile(text);
-      else for (const piece of text) await fh.write(piece);
+      else for (const piece of text) await writeAll(fh, piece);
       await fh.sync();
     } finally {
       await fh.close();
@@ -38,4 +38,10 @@ export async function replaceFile(tmp: string, file: string, text: string | Iter
     await fsp.unlink(tmp).catch(() => undefined);
     throw err;
   }
+}
+
+/** Writes all of `data` at the file's position (a write may take fewer bytes than it was given). */
+async function writeAll(fh: FileHandle, data: string | Buffer): Promise<void> {
+  const bytes = typeof data === 'string' ? Buffer.from(data, 'utf8') : data;
+  for (let off = 0; off < bytes.length; ) off += (await fh.write(bytes, off, bytes.length - off)).bytesWritten;
 }

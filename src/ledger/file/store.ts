@@ -1,11 +1,12 @@
 // File ledger store: DIR/<campaign>/ledger.jsonl (JSON lines, O_APPEND + fsync), DIR/<campaign>/.lock
 // (lock.ts), DIR/<campaign>/snapshots/<name>.json (temp + fsync + rename), DIR/<campaign>/archive/<stamp>/.
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants, promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { decodeLedgerBytes, encodeBatch, encodeBatchChunks } from '../codec';
+import { CHAIN_GENESIS, chainBytes, nextPrev } from '../chain';
+import { chainChunks, decodeLedgerBytes, encodeBatchChunks } from '../codec';
 import { SnapshotCorruptError } from '../errors';
 import { jsonChunks } from '../json-chunks';
 import { appendAll } from '../../contracts/arrays';
@@ -15,6 +16,7 @@ import { fsyncDir, isErrno, replaceFile } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
 import { joined, readTail, tailOfBytes } from '../tail';
+import { CompleteLines, fileReadAt, filePieces, lastCompleteLine } from '../raw';
 import {
   assertCampaignName,
   assertSnapshotName,
@@ -23,6 +25,7 @@ import {
   type LedgerReadResult,
   type LedgerTail,
   type ReadAfterOptions,
+  type RawReadResult,
   type LedgerStore,
   type Lock,
   type LockOptions,
@@ -128,6 +131,26 @@ export class FileStore implements LedgerStore {
     }
   }
 
+  /** The ledger's complete lines in pieces read from the file (LedgerStore.readRaw). */
+  async readRaw(campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawReadResult> {
+    const file = this.ledgerFile(campaign);
+    let fh: FileHandle;
+    try {
+      fh = await fsp.open(file, 'r');
+    } catch (err) {
+      if (isErrno(err, 'ENOENT')) return { lines: 0, bytes: 0, partialBytes: 0 };
+      throw err;
+    }
+    try {
+      const out = new CompleteLines(onPiece);
+      const { size } = await fh.stat();
+      for await (const piece of filePieces(fh, size)) await out.push(piece);
+      return await out.finish();
+    } finally {
+      await fh.close();
+    }
+  }
+
   async append(campaign: string, events: readonly LedgerEvent[]): Promise<void> {
     const file = this.ledgerFile(campaign);
     // Every event is checked and encoded before anything is written; buffers, not one string (a million events).
@@ -145,9 +168,15 @@ export class FileStore implements LedgerStore {
       fh = await fsp.open(file, base);
     }
     try {
-      if (!created) await this.repairTail(fh, file);
+      const end = created ? 0 : await this.repairTail(fh, file);
+      // The hash chain continues from the last complete line (chain.ts); a ledger written before the chain existed
+      // is hashed whole, once: the first chained line covers it.
+      let prev = await nextPrev(await lastCompleteLine(end, fileReadAt(fh)), () => fileSha256(fh, end));
       // The batch written in order: a crash can only leave a partial line at the end, which repairTail handles.
-      for (const data of chunks) {
+      for (let i = 0; i < chunks.length; i++) {
+        const { bytes: data, h } = chainBytes(chunks[i], prev);
+        chunks[i] = EMPTY;
+        prev = h;
         let off = 0;
         while (off < data.length) {
           const { bytesWritten } = await fh.write(data, off, data.length - off);
@@ -161,13 +190,16 @@ export class FileStore implements LedgerStore {
     if (created) await fsyncDir(path.dirname(file));
   }
 
-  /** Moves a partial trailing line aside and truncates to the last newline, so new lines never join garbage. */
-  private async repairTail(fh: FileHandle, file: string): Promise<void> {
+  /**
+   * Moves a partial trailing line aside and truncates to the last newline, so new lines never join garbage.
+   * Returns where the ledger's complete lines end (its size afterwards).
+   */
+  private async repairTail(fh: FileHandle, file: string): Promise<number> {
     const { size } = await fh.stat();
-    if (size === 0) return;
+    if (size === 0) return 0;
     const last = Buffer.alloc(1);
     await fh.read(last, 0, 1, size - 1);
-    if (last[0] === 0x0a) return;
+    if (last[0] === 0x0a) return size;
     let cut = 0;
     for (let end = size; end > 0; ) {
       const start = Math.max(0, end - TAIL_CHUNK);
@@ -188,6 +220,7 @@ export class FileStore implements LedgerStore {
     this.onWarning(
       `${file}: moved a partial trailing line (${tail.length} bytes, most likely an interrupted write) to ${aside} and truncated the ledger to its last complete line before appending.`,
     );
+    return cut;
   }
 
   /** Creates `wanted` (or `wanted-2`, … if taken) with the given bytes, durably; returns the path used. */
@@ -273,7 +306,9 @@ export class FileStore implements LedgerStore {
       }
     }
     await fsyncDir(target);
-    await replaceFile(`${file}.reset-${process.pid}-${randomBytes(6).toString('hex')}`, file, encodeBatch(events));
+    // A new ledger: its chain starts afresh, it does not follow the archived one.
+    const { chunks } = chainChunks(encodeBatchChunks(events), CHAIN_GENESIS);
+    await replaceFile(`${file}.reset-${process.pid}-${randomBytes(6).toString('hex')}`, file, chunks);
   }
 
   snapshotFile(campaign: string, name: string): string {
@@ -310,6 +345,15 @@ export class FileStore implements LedgerStore {
       throw new SnapshotCorruptError(file, (err as Error).message);
     }
   }
+}
+
+const EMPTY = Buffer.alloc(0);
+
+/** Hex SHA-256 of the file's first `end` bytes, read in pieces. */
+async function fileSha256(fh: FileHandle, end: number): Promise<string> {
+  const hash = createHash('sha256');
+  for await (const piece of filePieces(fh, end)) hash.update(piece);
+  return hash.digest('hex');
 }
 
 /** Bytes of the ledger scanned at a time by readOverview. */
