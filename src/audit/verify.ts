@@ -11,12 +11,10 @@ import { createHash, type Hash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
 import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
-import { UsageError } from '../errors';
 import { ChainWalker, type ChainBreak } from '../ledger/chain';
 import { decodeLine } from '../ledger/codec';
 import { LedgerCorruptError } from '../ledger/errors';
 import { isErrno } from '../ledger/file/io';
-import { FileStore } from '../ledger/file/store';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
 import { joined } from '../ledger/tail';
 import { CHECKPOINT_SNAPSHOT } from '../reconcile/checkpoint';
@@ -78,48 +76,9 @@ export interface VerifyInput {
 /** Bytes read at a time, from the ledger (fallback) and from the export. */
 export const VERIFY_PIECE_BYTES = 16 * 1024 * 1024;
 
-/** The store's readRaw; for a file store of a build without it, a small reader of its ledger file. */
+/** The store's readRaw, bound to it. */
 export function rawReaderOf(store: LedgerStore): ReadRaw {
-  const own = (store as LedgerStore & { readRaw?: ReadRaw }).readRaw;
-  if (typeof own === 'function') return (campaign, onPiece) => own.call(store, campaign, onPiece);
-  if (store instanceof FileStore) return (campaign, onPiece) => readFileRaw(store.ledgerFile(campaign), onPiece);
-  return (campaign) => {
-    throw new UsageError(`this build of campaign cannot read the ledger at ${store.location(campaign)} byte for byte, so it cannot verify it.`, 'Verify a copy of the ledger in a state directory (--state DIR) instead.');
-  };
-}
-
-/** readRaw over a ledger file, in pieces of whole lines; a missing file has no lines. */
-export async function readFileRaw(file: string, onPiece: (bytes: Buffer) => void | Promise<void>, piece = VERIFY_PIECE_BYTES): Promise<RawEnd> {
-  let fh: FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return { lines: 0, bytes: 0, partialBytes: 0 };
-    throw err;
-  }
-  const end: RawEnd = { lines: 0, bytes: 0, partialBytes: 0 };
-  try {
-    let carry = Buffer.alloc(0);
-    for (let pos = 0; ; ) {
-      const buf = Buffer.allocUnsafe(piece);
-      const { bytesRead } = await fh.read(buf, 0, piece, pos);
-      if (bytesRead === 0) break;
-      pos += bytesRead;
-      const chunk = carry.length ? joined(carry, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
-      const complete = chunk.lastIndexOf(0x0a) + 1;
-      if (complete > 0) {
-        const body = chunk.subarray(0, complete);
-        for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) end.lines++;
-        end.bytes += complete;
-        await onPiece(body);
-      }
-      carry = Buffer.from(chunk.subarray(complete));
-    }
-    end.partialBytes = carry.length;
-  } finally {
-    await fh.close();
-  }
-  return end;
+  return (campaign, onPiece) => store.readRaw(campaign, onPiece);
 }
 
 /** The ledger mark of the store's checkpoint, or null when there is none (a checkpoint it cannot read: a warning). */

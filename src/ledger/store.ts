@@ -107,7 +107,7 @@ export interface LedgerStore {
    * promise settled), never the whole ledger at once. A partial trailing line is left out and only counted; a
    * missing ledger gives no piece at all. For byte-exact copies and for checking the chain.
    */
-  readRaw?(campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawReadResult>;
+  readRaw(campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawReadResult>;
   /**
    * Appends a batch, all-or-nothing as far as the medium allows. Call while holding the lock. Every line gets the
    * hash chain member (chain.ts), following the ledger's last complete line.

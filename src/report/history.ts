@@ -3,11 +3,9 @@
 // ledger alone (no clock, no paths, no tool version), so the same ledger always gives the same bytes.
 import { createHash } from 'node:crypto';
 import { promises as fsp } from 'node:fs';
-import type { FileHandle } from 'node:fs/promises';
 import * as path from 'node:path';
 import { RuntimeError } from '../errors';
 import type { LedgerEvent, RunStartedEvent } from '../ledger/events';
-import { FileStore } from '../ledger/file/store';
 import type { LedgerStore } from '../ledger/store';
 import { code, md, mdTable } from './markdown';
 import { alignTable, pushLines } from './text';
@@ -134,62 +132,9 @@ export interface RawLedgerRead {
 /** Streams a ledger's complete lines, byte for byte, in pieces that each end at a '\n', oldest first. */
 export type RawLedgerReader = (onPiece: (bytes: Buffer) => void | Promise<void>) => Promise<RawLedgerRead>;
 
-type RawCapable = LedgerStore & { readRaw?: (campaign: string, onPiece: (bytes: Buffer) => void | Promise<void>) => Promise<RawLedgerRead> };
-
-const RAW_CHUNK = 1 << 20;
-
-/**
- * The campaign's ledger as bytes: the store's readRaw, or for a file store without it, ledger.jsonl read in pieces
- * (its complete lines only, as readRaw gives them). Never the events re-encoded: those lack each line's chain hash.
- */
+/** The campaign's ledger as bytes (LedgerStore.readRaw). Never the events re-encoded: those lack each line's chain hash. */
 export function ledgerBytes(store: LedgerStore, campaign: string): RawLedgerReader {
-  const raw = (store as RawCapable).readRaw;
-  if (typeof raw === 'function') return (onPiece) => raw.call(store, campaign, onPiece);
-  if (store instanceof FileStore) return (onPiece) => readFileLines(store.ledgerFile(campaign), onPiece);
-  return () => Promise.reject(new RuntimeError(`the ledger store at ${store.location(campaign)} cannot give the ledger's bytes, which the export copies.`, false, 'Export from the file store, or update campaign.'));
-}
-
-async function readFileLines(file: string, onPiece: (bytes: Buffer) => void | Promise<void>): Promise<RawLedgerRead> {
-  let fh: FileHandle;
-  try {
-    fh = await fsp.open(file, 'r');
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { lines: 0, bytes: 0, partialBytes: 0 };
-    throw err;
-  }
-  const out: RawLedgerRead = { lines: 0, bytes: 0, partialBytes: 0 };
-  try {
-    const buf = Buffer.alloc(RAW_CHUNK);
-    // `start`: where the bytes not handed on yet begin; `pos`: where the next read begins.
-    let start = 0;
-    let pos = 0;
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, 0, buf.length, pos);
-      if (bytesRead === 0) break;
-      const last = buf.subarray(0, bytesRead).lastIndexOf(0x0a);
-      pos += bytesRead;
-      if (last === -1) continue;
-      const end = pos - bytesRead + last + 1;
-      // Usually the piece is in this read; a line longer than one read is read again whole, from its start.
-      const piece = Buffer.alloc(end - start);
-      if (start === end - (last + 1)) buf.copy(piece, 0, 0, last + 1);
-      else {
-        for (let off = 0; off < piece.length; ) {
-          const { bytesRead: n } = await fh.read(piece, off, piece.length - off, start + off);
-          if (n === 0) throw new RuntimeError(`${file} became shorter while it was read; nothing was written.`, true, 'Run the export again.');
-          off += n;
-        }
-      }
-      for (let i = piece.indexOf(0x0a); i !== -1; i = piece.indexOf(0x0a, i + 1)) out.lines++;
-      out.bytes += piece.length;
-      start = end;
-      await onPiece(piece);
-    }
-    out.partialBytes = pos - start;
-  } finally {
-    await fh.close();
-  }
-  return out;
+  return (onPiece) => store.readRaw(campaign, onPiece);
 }
 
 interface Section {
