@@ -103,8 +103,11 @@ export class ReportFold {
   onboarding: OnboardingFold = emptyOnboardingFold();
   positionEvents: LedgerEvent[] = [];
   overviewEvents = 0;
-  /** Users restored from a checkpoint not yet copied (see the class comment); empty for a fold built from events. */
-  shared: Set<string> = new Set();
+  /**
+   * For a fold restored from a checkpoint, whose users share nested objects: the users already copied (see the class
+   * comment). null when no user shares anything.
+   */
+  copied: Set<string> | null = null;
 
   /**
    * `overview` (a ledger read whole): notices are counted per run and the delivery records left out, as the
@@ -123,7 +126,8 @@ export class ReportFold {
       if (OVERVIEW_SKIPPED.has(e.type)) return;
     }
     this.overviewEvents++;
-    if (this.shared.size > 0 && 'userId' in e && this.shared.delete(e.userId)) {
+    if (this.copied && 'userId' in e && !this.copied.has(e.userId)) {
+      this.copied.add(e.userId);
       const u = this.state.users[e.userId];
       if (u) this.state.users[e.userId] = JSON.parse(JSON.stringify(u)) as UserState;
     }
@@ -152,7 +156,7 @@ export class ReportFold {
       case 'campaignReset':
         this.stageOf.clear();
         this.exceeded.clear();
-        this.shared.clear();
+        this.copied = null;
         for (const s of STAGES) this.totals[s] = 0;
         this.positionEvents.push(e);
         break;

@@ -10,7 +10,9 @@ import type { LedgerEvent } from '../ledger/events';
 import { FileStore } from '../ledger/file/store';
 import { overviewOf } from '../ledger/overview';
 import { SNAPSHOTS, type LedgerOverview, type LedgerStore } from '../ledger/store';
+import type { ReportReplay } from './fold';
 import { IMPACT_SNAPSHOT } from './impact';
+import { readReportFold } from './report-checkpoint';
 import type { NoticeEvent } from './timeline';
 
 export const OBSERVATION_SNAPSHOT = SNAPSHOTS.observation;
@@ -32,6 +34,33 @@ export async function readReportLedger(store: LedgerStore, campaign: string): Pr
     store.readSnapshot<unknown>(campaign, IMPACT_SNAPSHOT),
   ]);
   return { ...ledger, observation, delivery, impact };
+}
+
+export interface FoldedReportLedger {
+  /** The ledger folded for the report (buildReport's `replay`). */
+  replay: ReportReplay;
+  /** Whether the report checkpoint was used (else the ledger was read whole). */
+  fromCheckpoint: boolean;
+  observation: Observation | null;
+  delivery: DeliverySnapshot | null;
+  impact: unknown;
+  /** Recoverable oddities of the read (a partial trailing line, a report checkpoint left aside). */
+  warnings: string[];
+}
+
+/**
+ * What readReportLedger reads, with the ledger already folded: from the report checkpoint a reconcile run left and
+ * the events written since, when the ledger still starts with the bytes the checkpoint summarises, else from the
+ * whole ledger. The same report either way.
+ */
+export async function readFoldedReportLedger(store: LedgerStore, campaign: string): Promise<FoldedReportLedger> {
+  const [read, observation, delivery, impact] = await Promise.all([
+    readReportFold(store, campaign),
+    store.readSnapshot<Observation>(campaign, OBSERVATION_SNAPSHOT),
+    store.readSnapshot<DeliverySnapshot>(campaign, SNAPSHOTS.delivery),
+    store.readSnapshot<unknown>(campaign, IMPACT_SNAPSHOT),
+  ]);
+  return { replay: read.fold.result(), fromCheckpoint: read.fromCheckpoint, observation, delivery, impact, warnings: read.warnings };
 }
 
 export interface DashboardLedger extends ReportLedger {

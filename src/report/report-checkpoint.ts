@@ -1,0 +1,272 @@
+// The report checkpoint: the report's fold of the ledger (fold.ts) saved at a ledger mark by a successful reconcile
+// run, so `campaign status` reads this checkpoint and the events written after the mark instead of every event of a
+// long campaign. Like the run's checkpoint (src/reconcile/checkpoint.ts) it is derived data in snapshots: a header
+// `report-checkpoint` and the users in `report-checkpoint-users-<n>` pieces, each carrying the header's id. It is
+// used only when the ledger still starts with the bytes its mark hashes; anything else is a full read.
+//
+// The users are stored compactly: one row per user, each field an index into a table of distinct values (most users
+// share their stage's start, their alerts, their empty notice history…). Restored users share those values until an
+// event after the mark changes them (ReportFold copies a user before it does).
+import { randomBytes } from 'node:crypto';
+import type { CampaignState, UserState } from '../engine/state';
+import { LEDGER_VERSION } from '../ledger/events';
+import type { LedgerMark, LedgerStore } from '../ledger/store';
+import type { Stage } from '../engine/types';
+import { ReportFold, type ChangesFold, type OnboardingUserFold } from './fold';
+import type { DayCounts } from './model';
+
+export const REPORT_CHECKPOINT_SNAPSHOT = 'report-checkpoint';
+export const REPORT_CHECKPOINT_FORMAT = 'campaign-report-checkpoint';
+export const REPORT_CHECKPOINT_VERSION = 1;
+/** Users per piece: a few tens of megabytes of JSON each. */
+export const REPORT_USERS_PER_PIECE = 200_000;
+
+export const reportPieceName = (n: number) => `${REPORT_CHECKPOINT_SNAPSHOT}-users-${n}`;
+
+/** The fold without its users (they are in the pieces). */
+interface FoldHeader {
+  state: Omit<CampaignState, 'users'>;
+  totals: Record<Stage, number>;
+  days: Array<[number, DayCounts]>;
+  notificationsByRun: Array<[string, number]>;
+  changes: ChangesFold;
+  onboarding: { folds: Array<[string, OnboardingUserFold]>; issued: number; expired: number };
+  positionEvents: ReportFold['positionEvents'];
+  overviewEvents: number;
+  /** stageOf and exceeded entries of ids that are not in state.users (the others are columns of the user rows). */
+  stageOf: Array<[string, Stage]>;
+  exceeded: Array<[string, string]>;
+}
+
+export interface ReportCheckpointHeader {
+  format: typeof REPORT_CHECKPOINT_FORMAT;
+  v: typeof REPORT_CHECKPOINT_VERSION;
+  /** Random; every piece repeats it, so pieces of two writes are never mixed. */
+  id: string;
+  /** Where in the ledger the checkpoint ends. */
+  ledger: LedgerMark;
+  fold: FoldHeader;
+  /** The fields of a user row after its key, in order: UserState's fields, then the fold's stage and deadline exceeded. */
+  fields: string[];
+  /**
+   * The distinct field values, as JSON text; a row's cell is an index into this list, -1 for a field the user lacks,
+   * -2 for a userId equal to the row's key.
+   */
+  values: string[];
+  users: number;
+  pieces: number;
+}
+
+/** A user row: the key in state.users, the user's principal name, then one cell per field but userPrincipalName. */
+type Row = Array<string | number>;
+
+export interface ReportCheckpointPiece {
+  id: string;
+  piece: number;
+  rows: Row[];
+}
+
+const STAGE_OF = '@stageOf';
+const EXCEEDED = '@exceeded';
+const UPN = 'userPrincipalName';
+/** The cell of a userId equal to the row's key (nearly always): ids are not put in the table of values. */
+const SAME_AS_KEY = -2;
+
+/**
+ * Writes the checkpoint of `fold`, the report's fold of the ledger up to `end`. The pieces first, the header last:
+ * a reader sees the old header or the new one, and the ids tell it whether the pieces belong to it.
+ */
+export async function writeReportCheckpoint(store: LedgerStore, campaign: string, end: LedgerMark, fold: ReportFold): Promise<void> {
+  const id = randomBytes(12).toString('hex');
+  const users = fold.state.users;
+  const keys = Object.keys(users);
+  const fields: string[] = [];
+  const seen = new Set<string>();
+  for (const k of keys) {
+    for (const f in users[k]) {
+      if (f === UPN || seen.has(f)) continue;
+      seen.add(f);
+      fields.push(f);
+    }
+  }
+  fields.push(STAGE_OF, EXCEEDED);
+  const values: string[] = [];
+  const index = new Map<string, number>();
+  const cell = (v: unknown): number => {
+    if (v === undefined) return -1;
+    const text = JSON.stringify(v);
+    let i = index.get(text);
+    if (i === undefined) {
+      index.set(text, (i = values.length));
+      values.push(text);
+    }
+    return i;
+  };
+  const pieces = Math.ceil(keys.length / REPORT_USERS_PER_PIECE);
+  for (let p = 0; p < pieces; p++) {
+    const rows: Row[] = [];
+    for (let j = p * REPORT_USERS_PER_PIECE; j < Math.min(keys.length, (p + 1) * REPORT_USERS_PER_PIECE); j++) {
+      const key = keys[j];
+      const u = users[key] as unknown as Record<string, unknown>;
+      const row: Row = [key, u[UPN] as string];
+      for (const f of fields) {
+        if (f === STAGE_OF) row.push(cell(fold.stageOf.get(key)));
+        else if (f === EXCEEDED) row.push(cell(fold.exceeded.get(key)));
+        else if (f === 'userId' && u[f] === key) row.push(SAME_AS_KEY);
+        else row.push(cell(u[f]));
+      }
+      rows.push(row);
+    }
+    const piece: ReportCheckpointPiece = { id, piece: p, rows };
+    await store.writeSnapshot(campaign, reportPieceName(p), piece);
+  }
+  const { users: _users, ...state } = fold.state;
+  const header: ReportCheckpointHeader = {
+    format: REPORT_CHECKPOINT_FORMAT, v: REPORT_CHECKPOINT_VERSION, id, ledger: end,
+    fold: {
+      state, totals: fold.totals, days: [...fold.days], notificationsByRun: [...fold.notificationsByRun], changes: fold.changes,
+      onboarding: { folds: [...fold.onboarding.folds], issued: fold.onboarding.issued, expired: fold.onboarding.expired },
+      positionEvents: fold.positionEvents, overviewEvents: fold.overviewEvents,
+      stageOf: [...fold.stageOf].filter(([k]) => !(k in users)),
+      exceeded: [...fold.exceeded].filter(([k]) => !(k in users)),
+    },
+    fields, values, users: keys.length, pieces,
+  };
+  await store.writeSnapshot(campaign, REPORT_CHECKPOINT_SNAPSHOT, header);
+}
+
+/** A restored fold, or why the checkpoint cannot be used (the end of a sentence); null when there is none. */
+export type Restored = { fold: ReportFold; header: ReportCheckpointHeader } | { problem: string } | null;
+
+/** The report checkpoint restored as a fold, without reading the ledger; null when none was written. */
+export async function readReportCheckpoint(store: LedgerStore, campaign: string): Promise<Restored> {
+  let h: ReportCheckpointHeader | null;
+  try {
+    h = await store.readSnapshot<ReportCheckpointHeader>(campaign, REPORT_CHECKPOINT_SNAPSHOT);
+  } catch (e) {
+    return { problem: `could not be read (${e instanceof Error ? e.message : String(e)})` };
+  }
+  if (h === null) return null;
+  const ok = typeof h === 'object' && h.format === REPORT_CHECKPOINT_FORMAT && h.v === REPORT_CHECKPOINT_VERSION && h.fold?.state?.v === LEDGER_VERSION
+    && typeof h.id === 'string' && Number.isInteger(h.pieces) && Number.isInteger(h.users) && Array.isArray(h.fields) && Array.isArray(h.values)
+    && !!h.ledger && Number.isInteger(h.ledger.bytes) && Number.isInteger(h.ledger.events) && typeof h.ledger.sha256 === 'string';
+  if (!ok) return { problem: 'is of another format or version' };
+  const values = h.values.map((t) => JSON.parse(t) as unknown);
+  const fields = h.fields;
+  const users: Record<string, UserState> = {};
+  const fold = new ReportFold();
+  let n = 0;
+  // One piece at a time: each is tens of megabytes of text.
+  for (let p = 0; p < h.pieces; p++) {
+    let piece: ReportCheckpointPiece | null;
+    try {
+      piece = await store.readSnapshot<ReportCheckpointPiece>(campaign, reportPieceName(p));
+    } catch {
+      piece = null;
+    }
+    if (!piece || piece.id !== h.id || piece.piece !== p || !Array.isArray(piece.rows)) return { problem: 'is incomplete (a piece is missing or from another write)' };
+    for (const row of piece.rows) {
+      const key = row[0] as string;
+      const u: Record<string, unknown> = {};
+      for (let f = 0; f < fields.length; f++) {
+        const c = row[f + 2] as number;
+        const name = fields[f];
+        if (name === STAGE_OF) {
+          if (c !== -1) fold.stageOf.set(key, values[c] as Stage);
+        } else if (name === EXCEEDED) {
+          if (c !== -1) fold.exceeded.set(key, values[c] as string);
+        } else if (c !== -1) {
+          u[name] = c === SAME_AS_KEY ? key : values[c];
+          // The principal name right after the id, where a fold puts it.
+          if (name === 'userId') u[UPN] = row[1];
+        }
+      }
+      if (!(UPN in u)) u[UPN] = row[1];
+      users[key] = u as unknown as UserState;
+    }
+    n += piece.rows.length;
+  }
+  if (n !== h.users) return { problem: 'is incomplete (a piece is missing or from another write)' };
+  const f = h.fold;
+  fold.state = { ...f.state, users };
+  fold.copied = new Set();
+  fold.totals = f.totals;
+  fold.days = new Map(f.days);
+  fold.notificationsByRun = new Map(f.notificationsByRun);
+  fold.changes = f.changes;
+  fold.onboarding = { folds: new Map(f.onboarding.folds), issued: f.onboarding.issued, expired: f.onboarding.expired };
+  fold.positionEvents = f.positionEvents;
+  fold.overviewEvents = f.overviewEvents;
+  for (const [k, v] of f.stageOf) fold.stageOf.set(k, v);
+  for (const [k, v] of f.exceeded) fold.exceeded.set(k, v);
+  return { fold, header: h };
+}
+
+export interface ReportRead {
+  fold: ReportFold;
+  /** Whether the checkpoint was used. */
+  fromCheckpoint: boolean;
+  /** Ledger events decoded after the checkpoint's mark (0 without a checkpoint: the overview read scans the ledger instead). */
+  decoded: number;
+  warnings: string[];
+}
+
+/** The fold of a whole ledger from the store's overview read (its fastest read of every event). */
+async function foldOverview(store: LedgerStore, campaign: string): Promise<{ fold: ReportFold; warnings: string[] }> {
+  const overview = await store.readOverview(campaign);
+  const fold = new ReportFold();
+  for (const e of overview.events) fold.add(e);
+  for (const [k, v] of overview.notificationsByRun) fold.notificationsByRun.set(k, (fold.notificationsByRun.get(k) ?? 0) + v);
+  return { fold, warnings: overview.warnings };
+}
+
+/** The checkpoint and the events after it, or why the checkpoint could not be used (null: there is none). */
+async function fromCheckpoint(store: LedgerStore, campaign: string): Promise<{ read: ReportRead; end: LedgerMark } | { problem: string } | null> {
+  if (!store.readAfter) return null;
+  const restored = await readReportCheckpoint(store, campaign);
+  if (!restored || !('fold' in restored)) return restored;
+  const { fold, header } = restored;
+  let decoded = 0;
+  const tail = await store.readAfter(campaign, header.ledger, {
+    onEvents: (events) => {
+      decoded += events.length;
+      for (const e of events) fold.add(e);
+    },
+  });
+  if (!tail) return { problem: `does not match the ledger at ${store.location(campaign)}, which no longer starts with the ${header.ledger.events} events it summarises (edited, truncated or replaced)` };
+  return { read: { fold, fromCheckpoint: true, decoded, warnings: tail.warnings }, end: tail.end };
+}
+
+const leftAside = (campaign: string, problem: string) =>
+  `the report checkpoint of ${campaign} ${problem}: the ledger was read whole, and the next reconcile run writes a new one.`;
+
+/**
+ * The report's fold of the whole ledger: the report checkpoint and the events after its mark when the ledger still
+ * starts with what the mark hashes, else the whole ledger (with a warning saying why a checkpoint was left aside).
+ */
+export async function readReportFold(store: LedgerStore, campaign: string): Promise<ReportRead> {
+  const cp = await fromCheckpoint(store, campaign);
+  if (cp && 'read' in cp) return cp.read;
+  const whole = await foldOverview(store, campaign);
+  const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;
+  return { fold: whole.fold, fromCheckpoint: false, decoded: 0, warnings };
+}
+
+/**
+ * After a successful reconcile run, holding the lock (nothing appends meanwhile): the report checkpoint brought up
+ * to the ledger's end. Reads the previous checkpoint and the events after it (the whole ledger the first time, or
+ * when it does not match), and writes a new one. Returns why a previous checkpoint was left aside, if it was.
+ */
+export async function updateReportCheckpoint(store: LedgerStore, campaign: string): Promise<string[]> {
+  if (!store.readAfter) return [];
+  const cp = await fromCheckpoint(store, campaign);
+  if (cp && 'read' in cp) {
+    await writeReportCheckpoint(store, campaign, cp.end, cp.read.fold);
+    return [];
+  }
+  const end = await store.readAfter(campaign, null, { linesOnly: true });
+  if (!end) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
+  const whole = await foldOverview(store, campaign);
+  await writeReportCheckpoint(store, campaign, end.end, whole.fold);
+  return cp ? [leftAside(campaign, cp.problem)] : [];
+}
