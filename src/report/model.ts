@@ -4,7 +4,7 @@ import type { Campaign, CampaignStatus } from '../campaign/types';
 import { ALERT_KINDS, type AlertKind } from '../contracts/vocabulary';
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { estimateAssumptions, estimateEnd, outlook, stuckActions, stuckMessage, stuckUsers } from '../engine/estimate';
-import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
+import { assessReadiness, describeDevices, readinessContext, type Readiness, type ReadinessCategory, type ReadinessContext } from '../engine/readiness';
 import { inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
@@ -351,13 +351,21 @@ export function buildReport(input: ReportInput): StatusReport {
     message: stuckMessage(stuckNow, asOf ?? stuckNow.oldestSince ?? new Date(0).toISOString()),
     actions: stuckActions(campaign),
   };
+  // estimateEnd and outlook assess every user of the lean observation: once each is enough (same user, same context).
+  const assessed = new Map<ObservedUser, Readiness>();
+  const assess = (ou: ObservedUser, c: ReadinessContext): Readiness => {
+    let r = assessed.get(ou);
+    if (r === undefined) assessed.set(ou, (r = assessReadiness(ou, c)));
+    return r;
+  };
+  const estimatedEnd = haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf, { assess }) : null;
   return {
     campaign: name,
     status: campaign.spec.status,
     counts,
     users,
-    estimatedEnd: haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf) : null,
-    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
+    estimatedEnd,
+    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf, { assess, end: estimatedEnd }) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
     description: campaign.metadata.description,
     asOf,
     runs: state.runs,

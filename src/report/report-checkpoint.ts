@@ -4,7 +4,7 @@
 // `report-checkpoint` and the users in `report-checkpoint-users-<n>` pieces, each carrying the header's id. It is
 // used only when the ledger still starts with the bytes its mark hashes; anything else is a full read.
 //
-// The users are stored compactly: one row per user, each field an index into a table of distinct values (most users
+// The users are stored compactly, by column: each field of each user an index into a table of distinct values (most users
 // share their stage's start, their alerts, their empty notice history…). Restored users share those values until an
 // event after the mark changes them (ReportFold copies a user before it does).
 import { randomBytes } from 'node:crypto';
@@ -57,20 +57,34 @@ export interface ReportCheckpointHeader {
   pieces: number;
 }
 
-/** A user row: the key in state.users, the user's principal name, then one cell per field but userPrincipalName. */
-type Row = Array<string | number>;
-
+/**
+ * A piece of users, by column: the keys in state.users, the principal names, and per field (the header's `fields`)
+ * one cell per user. A column of strings is one text joined by newlines when none holds one (one JSON string parses
+ * much faster than a million), else an array; a column of cells is the cells joined by commas.
+ */
 export interface ReportCheckpointPiece {
   id: string;
   piece: number;
-  rows: Row[];
+  users: number;
+  keys: string | string[];
+  upns: string | string[];
+  cells: string[];
 }
+
+const NL = '\n';
+const joinStrings = (list: string[]): string | string[] => (list.some((x) => x.includes(NL)) ? list : list.join(NL));
+const splitStrings = (x: string | string[], n: number): string[] | null => {
+  const list = typeof x === 'string' ? (n === 0 ? [] : x.split(NL)) : x;
+  return Array.isArray(list) && list.length === n ? list : null;
+};
 
 const STAGE_OF = '@stageOf';
 const EXCEEDED = '@exceeded';
 const UPN = 'userPrincipalName';
-/** The cell of a userId equal to the row's key (nearly always): ids are not put in the table of values. */
+/** The cell of a userId equal to the user's key (nearly always): ids are not put in the table of values. */
 const SAME_AS_KEY = -2;
+/** Objects remembered by identity while writing (a fold built from events has a few per user, none shared). */
+const MAX_BY_VALUE = 100_000;
 
 /**
  * Writes the checkpoint of `fold`, the report's fold of the ledger up to `end`. The pieces first, the header last:
@@ -91,33 +105,43 @@ export async function writeReportCheckpoint(store: LedgerStore, campaign: string
   }
   fields.push(STAGE_OF, EXCEEDED);
   const values: string[] = [];
-  const index = new Map<string, number>();
+  const byText = new Map<string, number>();
+  // Restored users share their values: most cells are found by identity, without making their text.
+  const byValue = new Map<unknown, number>();
   const cell = (v: unknown): number => {
     if (v === undefined) return -1;
+    let i = byValue.get(v);
+    if (i !== undefined) return i;
     const text = JSON.stringify(v);
-    let i = index.get(text);
+    i = byText.get(text);
     if (i === undefined) {
-      index.set(text, (i = values.length));
+      byText.set(text, (i = values.length));
       values.push(text);
     }
+    if (v === null || typeof v !== 'object' || byValue.size < MAX_BY_VALUE) byValue.set(v, i);
     return i;
   };
   const pieces = Math.ceil(keys.length / REPORT_USERS_PER_PIECE);
   for (let p = 0; p < pieces; p++) {
-    const rows: Row[] = [];
-    for (let j = p * REPORT_USERS_PER_PIECE; j < Math.min(keys.length, (p + 1) * REPORT_USERS_PER_PIECE); j++) {
+    const from = p * REPORT_USERS_PER_PIECE;
+    const to = Math.min(keys.length, from + REPORT_USERS_PER_PIECE);
+    const upns: string[] = [];
+    const columns: number[][] = fields.map(() => []);
+    for (let j = from; j < to; j++) {
       const key = keys[j];
       const u = users[key] as unknown as Record<string, unknown>;
-      const row: Row = [key, u[UPN] as string];
-      for (const f of fields) {
-        if (f === STAGE_OF) row.push(cell(fold.stageOf.get(key)));
-        else if (f === EXCEEDED) row.push(cell(fold.exceeded.get(key)));
-        else if (f === 'userId' && u[f] === key) row.push(SAME_AS_KEY);
-        else row.push(cell(u[f]));
+      upns.push(u[UPN] as string);
+      for (let f = 0; f < fields.length; f++) {
+        const name = fields[f];
+        let c: number;
+        if (name === STAGE_OF) c = cell(fold.stageOf.get(key));
+        else if (name === EXCEEDED) c = cell(fold.exceeded.get(key));
+        else if (name === 'userId' && u[name] === key) c = SAME_AS_KEY;
+        else c = cell(u[name]);
+        columns[f].push(c);
       }
-      rows.push(row);
     }
-    const piece: ReportCheckpointPiece = { id, piece: p, rows };
+    const piece: ReportCheckpointPiece = { id, piece: p, users: to - from, keys: joinStrings(keys.slice(from, to)), upns: joinStrings(upns), cells: columns.map((c) => c.join(',')) };
     await store.writeSnapshot(campaign, reportPieceName(p), piece);
   }
   const { users: _users, ...state } = fold.state;
@@ -133,6 +157,60 @@ export async function writeReportCheckpoint(store: LedgerStore, campaign: string
     fields, values, users: keys.length, pieces,
   };
   await store.writeSnapshot(campaign, REPORT_CHECKPOINT_SNAPSHOT, header);
+}
+
+/** A column of cells ("3,-1,12"), `count` of them; null when it is not that. A loop over the text: split() and Number() on millions of cells cost more than the rest of the restore. */
+function parseCells(text: string, count: number): Int32Array | null {
+  const out = new Int32Array(count);
+  if (count === 0) return text === '' ? out : null;
+  let n = 0, v = 0, neg = false, digits = 0;
+  for (let i = 0; i <= text.length; i++) {
+    const ch = i === text.length ? 44 : text.charCodeAt(i);
+    if (ch === 44) {
+      if (digits === 0 || n >= count) return null;
+      out[n++] = neg ? -v : v;
+      v = 0; neg = false; digits = 0;
+    } else if (ch >= 48 && ch <= 57 && v < 1e9) {
+      v = v * 10 + (ch - 48);
+      digits++;
+    } else if (ch === 45 && digits === 0 && !neg) {
+      neg = true;
+    } else {
+      return null;
+    }
+  }
+  return n === count ? out : null;
+}
+
+/** UserState's fields in the order a fold creates them (src/engine/state.ts newUser), but the principal name. */
+const USER_FIELDS = ['userId', 'stage', 'stageSince', 'firstEnteredAt', 'left', 'notifications', 'stageNotified', 'stageLastNotifiedAt', 'postponements', 'postponedUntil', 'extensionDays', 'exceededGrace', 'enforcedAt', 'addedToGroupAt', 'alerts', 'delivery'];
+
+/**
+ * For the usual fields (USER_FIELDS, then onboarding when some user has it): each user made as one object literal,
+ * much faster than a property at a time. The user at `j`, or null when one of its cells is not the usual (the caller
+ * then restores it field by field).
+ */
+function fastRestore(fields: string[], columns: Int32Array[], values: unknown[]) {
+  const usual = fields.filter((f) => f !== STAGE_OF && f !== EXCEEDED);
+  const onboarding = usual.length === USER_FIELDS.length + 1 && usual[USER_FIELDS.length] === 'onboarding';
+  if (!USER_FIELDS.every((f, i) => usual[i] === f) || (usual.length !== USER_FIELDS.length && !onboarding)) return null;
+  const col = (name: string) => columns[fields.indexOf(name)];
+  const [id, stage, stageSince, firstEnteredAt, left, notifications, stageNotified, stageLastNotifiedAt, postponements, postponedUntil, extensionDays, exceededGrace, enforcedAt, addedToGroupAt, alerts, delivery] = USER_FIELDS.map(col);
+  const pass = onboarding ? col('onboarding') : null;
+  return (j: number, key: string, upn: string): UserState | null => {
+    if (id[j] !== SAME_AS_KEY) return null;
+    const cells = [stage[j], stageSince[j], firstEnteredAt[j], left[j], notifications[j], stageNotified[j], stageLastNotifiedAt[j], postponements[j], postponedUntil[j], extensionDays[j], exceededGrace[j], enforcedAt[j], addedToGroupAt[j], alerts[j], delivery[j]];
+    for (const c of cells) if (c < 0) return null;
+    const v = (c: number) => values[c] as never;
+    const u: UserState = {
+      userId: key, userPrincipalName: upn, stage: v(stage[j]), stageSince: v(stageSince[j]), firstEnteredAt: v(firstEnteredAt[j]), left: v(left[j]),
+      notifications: v(notifications[j]), stageNotified: v(stageNotified[j]), stageLastNotifiedAt: v(stageLastNotifiedAt[j]), postponements: v(postponements[j]),
+      postponedUntil: v(postponedUntil[j]), extensionDays: v(extensionDays[j]), exceededGrace: v(exceededGrace[j]), enforcedAt: v(enforcedAt[j]),
+      addedToGroupAt: v(addedToGroupAt[j]), alerts: v(alerts[j]), delivery: v(delivery[j]),
+    };
+    if (pass && pass[j] !== -1) u.onboarding = v(pass[j]);
+    return u;
+  };
 }
 
 /** A restored fold, or why the checkpoint cannot be used (the end of a sentence); null when there is none. */
@@ -153,6 +231,8 @@ export async function readReportCheckpoint(store: LedgerStore, campaign: string)
   if (!ok) return { problem: 'is of another format or version' };
   const values = h.values.map((t) => JSON.parse(t) as unknown);
   const fields = h.fields;
+  const stageOfAt = fields.indexOf(STAGE_OF), exceededAt = fields.indexOf(EXCEEDED);
+  if (stageOfAt === -1 || exceededAt === -1) return { problem: 'is of another format or version' };
   const users: Record<string, UserState> = {};
   const fold = new ReportFold();
   let n = 0;
@@ -164,27 +244,42 @@ export async function readReportCheckpoint(store: LedgerStore, campaign: string)
     } catch {
       piece = null;
     }
-    if (!piece || piece.id !== h.id || piece.piece !== p || !Array.isArray(piece.rows)) return { problem: 'is incomplete (a piece is missing or from another write)' };
-    for (const row of piece.rows) {
-      const key = row[0] as string;
+    const incomplete = { problem: 'is incomplete (a piece is missing or from another write)' };
+    if (!piece || piece.id !== h.id || piece.piece !== p || !Number.isInteger(piece.users) || !Array.isArray(piece.cells) || piece.cells.length !== fields.length) return incomplete;
+    const count = piece.users;
+    const keys = splitStrings(piece.keys, count);
+    const upns = splitStrings(piece.upns, count);
+    const columns: Int32Array[] = [];
+    for (const c of piece.cells) {
+      const col = typeof c === 'string' ? parseCells(c, count) : null;
+      if (!col) return incomplete;
+      columns.push(col);
+    }
+    if (!keys || !upns) return incomplete;
+    const fast = fastRestore(fields, columns, values);
+    for (let j = 0; j < count; j++) {
+      const key = keys[j];
+      const sOf = columns[stageOfAt][j], ex = columns[exceededAt][j];
+      if (sOf !== -1) fold.stageOf.set(key, values[sOf] as Stage);
+      if (ex !== -1) fold.exceeded.set(key, values[ex] as string);
+      const quick = fast?.(j, key, upns[j]);
+      if (quick) {
+        users[key] = quick;
+        continue;
+      }
       const u: Record<string, unknown> = {};
       for (let f = 0; f < fields.length; f++) {
-        const c = row[f + 2] as number;
+        const c = columns[f][j];
         const name = fields[f];
-        if (name === STAGE_OF) {
-          if (c !== -1) fold.stageOf.set(key, values[c] as Stage);
-        } else if (name === EXCEEDED) {
-          if (c !== -1) fold.exceeded.set(key, values[c] as string);
-        } else if (c !== -1) {
-          u[name] = c === SAME_AS_KEY ? key : values[c];
-          // The principal name right after the id, where a fold puts it.
-          if (name === 'userId') u[UPN] = row[1];
-        }
+        if (name === STAGE_OF || name === EXCEEDED || c === -1) continue;
+        u[name] = c === SAME_AS_KEY ? key : values[c];
+        // The principal name right after the id, where a fold puts it.
+        if (name === 'userId') u[UPN] = upns[j];
       }
-      if (!(UPN in u)) u[UPN] = row[1];
+      if (!(UPN in u)) u[UPN] = upns[j];
       users[key] = u as unknown as UserState;
     }
-    n += piece.rows.length;
+    n += count;
   }
   if (n !== h.users) return { problem: 'is incomplete (a piece is missing or from another write)' };
   const f = h.fold;
