@@ -15,7 +15,7 @@ export interface EstimateOptions {
   includePostponements?: boolean;
   /**
    * The readiness of a user of `observation` as assessReadiness gives it for the same campaign, FIDO2 policy and
-   * `now` (a caller that already assessed every user passes its results, e.g. remembered per user object).
+   * `now` (a caller that already assessed every user passes its results); activeDevices is not read.
    */
   assess?: (user: ObservedUser, ctx: ReadinessContext) => Readiness;
   /** estimateEnd's answer for the same inputs, when the caller already has it (outlook states it). */

@@ -267,6 +267,7 @@ export function buildReport(input: ReportInput): StatusReport {
   // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
   // they assess every user again, and most devices meet the minimum.
   const lean: ObservedUser[] = [];
+  const assessed = new Map<ObservedUser, Readiness>();
   for (const ou of observation.users) {
     seen.add(ou.userId);
     const u = state.users[ou.userId];
@@ -286,13 +287,17 @@ export function buildReport(input: ReportInput): StatusReport {
         if (!enforced) readiness[r.category]++;
         devices = r.devicesBelowMinimum.map((d) => describeDevices([d]));
         const decisive = r.devicesBelowMinimum.length + r.unknownVersions.length;
-        if (decisive === ou.devices.length) lean.push(ou);
-        else {
+        let l = ou;
+        if (decisive !== ou.devices.length) {
           const keep = new Set<string>();
           for (const d of r.devicesBelowMinimum) keep.add(d.deviceId);
           for (const d of r.unknownVersions) keep.add(d.deviceId);
-          lean.push(leanUser(ou, decisive === 0 ? [] : ou.devices.filter((d) => keep.has(d.id))));
+          l = leanUser(ou, decisive === 0 ? [] : ou.devices.filter((d) => keep.has(d.id)));
         }
+        lean.push(l);
+        // The lean user's readiness is this one (same devices below the minimum or unreadable, same methods)
+        // but for activeDevices, which the estimate and the outlook do not read.
+        assessed.set(l, r);
       }
     }
     if (!ctx || ou.readErrors.length > 0) lean.push(ou);
@@ -351,8 +356,7 @@ export function buildReport(input: ReportInput): StatusReport {
     message: stuckMessage(stuckNow, asOf ?? stuckNow.oldestSince ?? new Date(0).toISOString()),
     actions: stuckActions(campaign),
   };
-  // estimateEnd and outlook assess every user of the lean observation: once each is enough (same user, same context).
-  const assessed = new Map<ObservedUser, Readiness>();
+  // estimateEnd and outlook assess every user of the lean observation: the loop above already did (same context).
   const assess = (ou: ObservedUser, c: ReadinessContext): Readiness => {
     let r = assessed.get(ou);
     if (r === undefined) assessed.set(ou, (r = assessReadiness(ou, c)));
