@@ -9,6 +9,12 @@ import { FileStore } from '../../src/ledger/file/store';
 import { foldReport, ReportFold } from '../../src/report/fold';
 import { readFoldedReportLedger } from '../../src/report/read';
 import { readReportCheckpoint, REPORT_CHECKPOINT_SNAPSHOT, writeReportCheckpoint } from '../../src/report/report-checkpoint';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobStore } from '../../src/ledger/blob/store';
+import { buildReport } from '../../src/report/model';
+import { readReportLedger } from '../../src/report/read';
+import { updateReportCheckpoint } from '../../src/report/report-checkpoint';
+import { startAzurite } from '../ledger/azurite';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from './demo-ledger';
 
@@ -165,4 +171,39 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
     expect(plain(fold.result())).toEqual(plain(foldReport(overview.events, overview.notificationsByRun)));
     expect(fold.result().overviewEvents).toBe(overview.events.length);
   });
+
+  it('works the same in the Azure Blob store (Azurite): written, read with the events after it, left aside when it does not match', async () => {
+    use(late);
+    const azurite = await startAzurite();
+    try {
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('report-checkpoint');
+      await container.create();
+      const blob = new BlobStore({ container, pollMs: 20 });
+      const all = (await demo.store.read(NAME)).events;
+      const half = Math.floor(all.length / 2);
+      await blob.append(NAME, all.slice(0, half));
+      for (const name of ['observation', 'delivery']) await blob.writeSnapshot(NAME, name, await demo.store.readSnapshot(NAME, name));
+      const report = async () => {
+        const whole = await readReportLedger(blob, NAME);
+        const expected = buildReport({ campaign: demo.campaign, ...whole, ledgerWarnings: whole.warnings });
+        const folded = await readFoldedReportLedger(blob, NAME);
+        return { folded, expected, got: buildReport({ campaign: demo.campaign, events: [], ...folded, ledgerWarnings: folded.warnings }) };
+      };
+      expect(await updateReportCheckpoint(blob, NAME)).toEqual([]);
+      await blob.append(NAME, all.slice(half));
+      const r = await report();
+      expect(r.folded.fromCheckpoint).toBe(true);
+      expect(r.got).toEqual(r.expected);
+      expect(r.got.runs).toBe(30);
+      // Another ledger under the same name: the checkpoint is left aside, the report is the new ledger's.
+      await container.getBlobClient(`${NAME}/ledger.jsonl`).delete();
+      await blob.append(NAME, all.slice(0, 40));
+      const other = await report();
+      expect(other.folded.fromCheckpoint).toBe(false);
+      expect(other.got.warnings).toEqual([expect.stringContaining('report checkpoint of admins-passkeys does not match the ledger at')]);
+      expect({ ...other.got, warnings: [] }).toEqual({ ...other.expected, warnings: [] });
+    } finally {
+      await azurite.stop();
+    }
+  }, 60_000);
 });
