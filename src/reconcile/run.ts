@@ -352,7 +352,7 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
   // The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about above).
-  await updateReportCheckpoint(run.opts.store, run.name).catch((e: unknown) => {
+  await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation: observed.observation }).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no report checkpoint was written (${e instanceof Error ? e.message : String(e)}): campaign status reads the ledger whole until the next run writes one.`));
   });
   return result(run, r);

@@ -12,7 +12,10 @@ import type { CampaignState, UserState } from '../engine/state';
 import { LEDGER_VERSION } from '../ledger/events';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
 import type { Stage } from '../engine/types';
+import type { Campaign } from '../campaign/types';
+import type { Observation } from '../engine/types';
 import { ReportFold, type ChangesFold, type OnboardingUserFold } from './fold';
+import { parseCells, readReducedObservation, writeReducedObservation, type ReducedObservationHeader } from './report-observation';
 import type { DayCounts } from './model';
 
 export const REPORT_CHECKPOINT_SNAPSHOT = 'report-checkpoint';
@@ -55,6 +58,14 @@ export interface ReportCheckpointHeader {
   values: string[];
   users: number;
   pieces: number;
+  /** The last run's observation reduced for status (report-observation.ts); null when the run gave none. */
+  observation: ReducedObservationHeader | null;
+}
+
+/** What a run observed, for the reduced observation saved with the checkpoint. */
+export interface Observed {
+  campaign: Campaign;
+  observation: Observation;
 }
 
 /**
@@ -90,8 +101,9 @@ const MAX_BY_VALUE = 100_000;
  * Writes the checkpoint of `fold`, the report's fold of the ledger up to `end`. The pieces first, the header last:
  * a reader sees the old header or the new one, and the ids tell it whether the pieces belong to it.
  */
-export async function writeReportCheckpoint(store: LedgerStore, campaign: string, end: LedgerMark, fold: ReportFold): Promise<void> {
+export async function writeReportCheckpoint(store: LedgerStore, campaign: string, end: LedgerMark, fold: ReportFold, observed?: Observed): Promise<void> {
   const id = randomBytes(12).toString('hex');
+  const observation = observed ? await writeReducedObservation(store, campaign, id, observed.campaign, observed.observation) : null;
   const users = fold.state.users;
   const keys = Object.keys(users);
   const fields: string[] = [];
@@ -154,32 +166,9 @@ export async function writeReportCheckpoint(store: LedgerStore, campaign: string
       stageOf: [...fold.stageOf].filter(([k]) => !(k in users)),
       exceeded: [...fold.exceeded].filter(([k]) => !(k in users)),
     },
-    fields, values, users: keys.length, pieces,
+    fields, values, users: keys.length, pieces, observation,
   };
   await store.writeSnapshot(campaign, REPORT_CHECKPOINT_SNAPSHOT, header);
-}
-
-/** A column of cells ("3,-1,12"), `count` of them; null when it is not that. A loop over the text: split() and Number() on millions of cells cost more than the rest of the restore. */
-function parseCells(text: string, count: number): Int32Array | null {
-  const out = new Int32Array(count);
-  if (count === 0) return text === '' ? out : null;
-  let n = 0, v = 0, neg = false, digits = 0;
-  for (let i = 0; i <= text.length; i++) {
-    const ch = i === text.length ? 44 : text.charCodeAt(i);
-    if (ch === 44) {
-      if (digits === 0 || n >= count) return null;
-      out[n++] = neg ? -v : v;
-      v = 0; neg = false; digits = 0;
-    } else if (ch >= 48 && ch <= 57 && v < 1e9) {
-      v = v * 10 + (ch - 48);
-      digits++;
-    } else if (ch === 45 && digits === 0 && !neg) {
-      neg = true;
-    } else {
-      return null;
-    }
-  }
-  return n === count ? out : null;
 }
 
 /** UserState's fields in the order a fold creates them (src/engine/state.ts newUser), but the principal name. */
@@ -211,6 +200,16 @@ function fastRestore(fields: string[], columns: Int32Array[], values: unknown[])
     if (pass && pass[j] !== -1) u.onboarding = v(pass[j]);
     return u;
   };
+}
+
+/**
+ * The last observation reduced for status, when the checkpoint `read` used holds it, no run started since, and
+ * the campaign's device rules are the ones it was reduced with; else null (read the full snapshot).
+ */
+export async function reducedObservationFor(store: LedgerStore, name: string, campaign: Campaign, read: ReportRead): Promise<Observation | null> {
+  const cp = read.checkpoint;
+  if (!cp || cp.runSince || !cp.header.observation || cp.header.observation.devices !== JSON.stringify(campaign.spec.devices)) return null;
+  return readReducedObservation(store, name, cp.header.id, cp.header.observation);
 }
 
 /** A restored fold, or why the checkpoint cannot be used (the end of a sentence); null when there is none. */
@@ -301,6 +300,8 @@ export interface ReportRead {
   fold: ReportFold;
   /** Whether the checkpoint was used. */
   fromCheckpoint: boolean;
+  /** The checkpoint used, and whether a run started after its mark (its observation is then not the last one). */
+  checkpoint: { header: ReportCheckpointHeader; runSince: boolean } | null;
   /** Ledger events decoded after the checkpoint's mark (0 without a checkpoint: the overview read scans the ledger instead). */
   decoded: number;
   warnings: string[];
@@ -322,14 +323,18 @@ async function fromCheckpoint(store: LedgerStore, campaign: string): Promise<{ r
   if (!restored || !('fold' in restored)) return restored;
   const { fold, header } = restored;
   let decoded = 0;
+  let runSince = false;
   const tail = await store.readAfter(campaign, header.ledger, {
     onEvents: (events) => {
       decoded += events.length;
-      for (const e of events) fold.add(e);
+      for (const e of events) {
+        if (e.type === 'runStarted' || e.type === 'campaignReset' || e.type === 'campaignArchived') runSince = true;
+        fold.add(e);
+      }
     },
   });
   if (!tail) return { problem: `does not match the ledger at ${store.location(campaign)}, which no longer starts with the ${header.ledger.events} events it summarises (edited, truncated or replaced)` };
-  return { read: { fold, fromCheckpoint: true, decoded, warnings: tail.warnings }, end: tail.end };
+  return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings }, end: tail.end };
 }
 
 const leftAside = (campaign: string, problem: string) =>
@@ -344,24 +349,24 @@ export async function readReportFold(store: LedgerStore, campaign: string): Prom
   if (cp && 'read' in cp) return cp.read;
   const whole = await foldOverview(store, campaign);
   const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;
-  return { fold: whole.fold, fromCheckpoint: false, decoded: 0, warnings };
+  return { fold: whole.fold, fromCheckpoint: false, checkpoint: null, decoded: 0, warnings };
 }
 
 /**
  * After a successful reconcile run, holding the lock (nothing appends meanwhile): the report checkpoint brought up
- * to the ledger's end. Reads the previous checkpoint and the events after it (the whole ledger the first time, or
+ * to the ledger's end, with the run's observation reduced for status (`observed`, after its snapshot was written). Reads the previous checkpoint and the events after it (the whole ledger the first time, or
  * when it does not match), and writes a new one. Returns why a previous checkpoint was left aside, if it was.
  */
-export async function updateReportCheckpoint(store: LedgerStore, campaign: string): Promise<string[]> {
+export async function updateReportCheckpoint(store: LedgerStore, campaign: string, observed?: Observed): Promise<string[]> {
   if (!store.readAfter) return [];
   const cp = await fromCheckpoint(store, campaign);
   if (cp && 'read' in cp) {
-    await writeReportCheckpoint(store, campaign, cp.end, cp.read.fold);
+    await writeReportCheckpoint(store, campaign, cp.end, cp.read.fold, observed);
     return [];
   }
   const end = await store.readAfter(campaign, null, { linesOnly: true });
   if (!end) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
   const whole = await foldOverview(store, campaign);
-  await writeReportCheckpoint(store, campaign, end.end, whole.fold);
+  await writeReportCheckpoint(store, campaign, end.end, whole.fold, observed);
   return cp ? [leftAside(campaign, cp.problem)] : [];
 }

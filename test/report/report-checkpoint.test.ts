@@ -15,6 +15,9 @@ import { buildReport } from '../../src/report/model';
 import { readReportLedger } from '../../src/report/read';
 import { updateReportCheckpoint } from '../../src/report/report-checkpoint';
 import { startAzurite } from '../ledger/azurite';
+import type { Campaign } from '../../src/campaign/types';
+import type { Observation } from '../../src/engine/types';
+import { LEDGER_VERSION } from '../../src/ledger/events';
 import { captureIo } from '../helpers/io';
 import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from './demo-ledger';
 
@@ -87,9 +90,15 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
   it('is written by the run, and status from it prints exactly what status prints from the whole ledger', async () => {
     use(late);
     expect(checkpointFiles()).toContain(`${REPORT_CHECKPOINT_SNAPSHOT}.json`);
-    const read = await readFoldedReportLedger(demo.store, NAME);
+    const read = await readFoldedReportLedger(demo.store, NAME, demo.campaign);
     expect(read.fromCheckpoint).toBe(true);
+    expect(read.reducedObservation).toBe(true);
     expect(read.warnings).toEqual([]);
+    // The observation saved with it keeps only the devices that decide readiness: fewer than the snapshot's.
+    const full = (await demo.store.readSnapshot<Observation>(NAME, 'observation'))!;
+    const devices = (o: Observation) => o.users.reduce((n, u) => n + u.devices.length, 0);
+    expect(devices(read.observation!)).toBeLessThan(devices(full));
+    expect(read.observation!.users.map((u) => u.userId)).toEqual(full.users.map((u) => u.userId));
     const withCheckpoint = await outputs('with');
     expect(withCheckpoint.json).toContain('"runs":30');
     // Users past a grace period (their deadlines are folded apart from the users' state).
@@ -112,8 +121,9 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       break;
     }
     expect(appended).toBe(true);
-    const read = await readFoldedReportLedger(demo.store, NAME);
+    const read = await readFoldedReportLedger(demo.store, NAME, demo.campaign);
     expect(read.fromCheckpoint).toBe(true);
+    expect(read.reducedObservation).toBe(true);
     const withCheckpoint = await outputs('after-postpone');
     expect(withCheckpoint.json).not.toEqual(before.json);
     expect(await outputsWithout()).toEqual(withCheckpoint);
@@ -206,4 +216,42 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       await azurite.stop();
     }
   }, 60_000);
+
+  it('uses the snapshot instead of the observation saved with it when a run started since, or the device rules changed', async () => {
+    use(late);
+    const report = async (campaign: Campaign) => {
+      const folded = await readFoldedReportLedger(demo.store, NAME, campaign);
+      const whole = await readReportLedger(demo.store, NAME);
+      return {
+        reduced: folded.reducedObservation,
+        got: buildReport({ campaign, events: [], ...folded, ledgerWarnings: folded.warnings }),
+        expected: buildReport({ campaign, ...whole, ledgerWarnings: whole.warnings }),
+      };
+    };
+    // A higher minimum for Windows: other devices decide readiness.
+    const stricter: Campaign = JSON.parse(JSON.stringify(demo.campaign)) as Campaign;
+    stricter.spec.devices.minimumOs.Windows = '10.0.99999';
+    const s = await report(stricter);
+    expect(s.reduced).toBe(false);
+    expect(s.got).toEqual(s.expected);
+    expect(s.got).not.toEqual((await report(demo.campaign)).got);
+    const file = demo.store.ledgerFile(NAME);
+    const original = fs.readFileSync(file);
+    try {
+      // A run that started after the checkpoint (and wrote its observation, or would have).
+      await demo.store.append(NAME, [{ v: LEDGER_VERSION, at: '2027-01-01T06:00:00.000Z', type: 'runStarted', runId: 'later', campaign: NAME, status: 'inProgress' }]);
+      const later = await report(demo.campaign);
+      expect(later.reduced).toBe(false);
+      expect(later.got).toEqual(later.expected);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    expect((await report(demo.campaign)).reduced).toBe(true);
+    // A run under the stricter rules saves the devices they make decisive: the same report as from the snapshot.
+    await updateReportCheckpoint(demo.store, NAME, { campaign: stricter, observation: (await demo.store.readSnapshot<Observation>(NAME, 'observation'))! });
+    const strict = await report(stricter);
+    expect(strict.reduced).toBe(true);
+    expect(strict.got.users.filter((u) => u.devicesBelowMinimum.length > 0).length).toBeGreaterThan(3);
+    expect(strict.got).toEqual(strict.expected);
+  });
 });

@@ -82,7 +82,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
     checkLedgerFor('status', campaign, store, events, io);
     report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
   } else {
-    const ledger = await atPath(await stateUse(p, io), () => readFoldedReportLedger(store, campaign.metadata.name));
+    const ledger = await atPath(await stateUse(p, io), () => readFoldedReportLedger(store, campaign.metadata.name, campaign));
     const { replay, observation, delivery, impact, warnings } = ledger;
     checkLedgerFor('status', campaign, store, replay.positionEvents, io, undefined, replay.overviewEvents === 0);
     report = buildReport({ campaign, events: [], replay, observation, delivery, impact, now, ledgerWarnings: warnings });
