@@ -354,8 +354,9 @@ export async function readReportFold(store: LedgerStore, campaign: string): Prom
 
 /**
  * After a successful reconcile run, holding the lock (nothing appends meanwhile): the report checkpoint brought up
- * to the ledger's end, with the run's observation reduced for status (`observed`, after its snapshot was written). Reads the previous checkpoint and the events after it (the whole ledger the first time, or
- * when it does not match), and writes a new one. Returns why a previous checkpoint was left aside, if it was.
+ * to the ledger's end, with the run's observation reduced for status (`observed`, after its snapshot was written).
+ * Reads the previous checkpoint and the events after it (the whole ledger, every event decoded in pieces, the first
+ * time or when it does not match), and writes a new one. Returns why a previous checkpoint was left aside, if it was.
  */
 export async function updateReportCheckpoint(store: LedgerStore, campaign: string, observed?: Observed): Promise<string[]> {
   if (!store.readAfter) return [];
@@ -364,9 +365,15 @@ export async function updateReportCheckpoint(store: LedgerStore, campaign: strin
     await writeReportCheckpoint(store, campaign, cp.end, cp.read.fold, observed);
     return [];
   }
-  const end = await store.readAfter(campaign, null, { linesOnly: true });
-  if (!end) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
-  const whole = await foldOverview(store, campaign);
-  await writeReportCheckpoint(store, campaign, end.end, whole.fold, observed);
+  // Every event decoded and folded a piece at a time: slower than the overview read, which keeps every event it
+  // reports at once (gigabytes for a long campaign at a large tenant, more than a run's instance has).
+  const fold = new ReportFold();
+  const whole = await store.readAfter(campaign, null, {
+    onEvents: (events) => {
+      for (const e of events) fold.add(e);
+    },
+  });
+  if (!whole) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
+  await writeReportCheckpoint(store, campaign, whole.end, fold, observed);
   return cp ? [leftAside(campaign, cp.problem)] : [];
 }
