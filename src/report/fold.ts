@@ -94,7 +94,24 @@ export interface ChangesFold {
  */
 export class ReportFold {
   state: CampaignState = emptyState();
-  stageOf = new Map<string, Stage>();
+  private stages = new Map<string, Stage>();
+  /** Adds the stages of a checkpoint's users when first needed (most reads after a checkpoint never need them). */
+  private pendingStages: Array<(into: Map<string, Stage>) => void> = [];
+
+  /** userId → the stage the user last entered, while in the campaign. */
+  get stageOf(): Map<string, Stage> {
+    if (this.pendingStages.length > 0) {
+      const pending = this.pendingStages;
+      this.pendingStages = [];
+      for (const load of pending) load(this.stages);
+    }
+    return this.stages;
+  }
+
+  /** Restoring a checkpoint: `load` adds stages to stageOf the first time it is read (in the order of the calls). */
+  deferStages(load: (into: Map<string, Stage>) => void): void {
+    this.pendingStages.push(load);
+  }
   exceeded = new Map<string, string>();
   totals: Record<Stage, number> = zeroStages();
   days = new Map<number, DayCounts>();

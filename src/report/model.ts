@@ -260,7 +260,9 @@ export function buildReport(input: ReportInput): StatusReport {
   // Readiness as the last run saw it (its own time decides which devices were active).
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
   const users: StatusUser[] = [];
-  const seen = new Set<string>();
+  // The users of the fold that the observation names and that are in the campaign (the only ones looked up below):
+  // by object, one per key, which a set finds faster than a million ids.
+  const seen = new Set<UserState>();
   const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
   // From the snapshot only, never from the fold: the overview's events hold no notification lines.
   const deliveryOf = (id: string): DeliverySummary | null => input.delivery?.users[id] ?? null;
@@ -269,9 +271,9 @@ export function buildReport(input: ReportInput): StatusReport {
   const lean: ObservedUser[] = [];
   const assessed = new Map<ObservedUser, Readiness>();
   for (const ou of observation.users) {
-    seen.add(ou.userId);
     const u = state.users[ou.userId];
     const inside = inCampaign(u);
+    if (inside) seen.add(u);
     let category: StatusUser['readiness'] = null;
     let devices: string[] = [];
     // An enforced user is done: counted apart, never as "ready for enforcement".
@@ -325,7 +327,7 @@ export function buildReport(input: ReportInput): StatusReport {
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
   for (const id in state.users) {
     const u = state.users[id];
-    if (seen.has(id) || !inCampaign(u)) continue;
+    if (!inCampaign(u) || seen.has(u)) continue;
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,

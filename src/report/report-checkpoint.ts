@@ -256,10 +256,14 @@ export async function readReportCheckpoint(store: LedgerStore, campaign: string)
     }
     if (!keys || !upns) return incomplete;
     const fast = fastRestore(fields, columns, values);
+    // The stages are read only by events after the mark that move a user: added to the fold when first needed.
+    const stageColumn = columns[stageOfAt];
+    fold.deferStages((into) => {
+      for (let j = 0; j < count; j++) if (stageColumn[j] !== -1) into.set(keys[j], values[stageColumn[j]] as Stage);
+    });
     for (let j = 0; j < count; j++) {
       const key = keys[j];
-      const sOf = columns[stageOfAt][j], ex = columns[exceededAt][j];
-      if (sOf !== -1) fold.stageOf.set(key, values[sOf] as Stage);
+      const ex = columns[exceededAt][j];
       if (ex !== -1) fold.exceeded.set(key, values[ex] as string);
       const quick = fast?.(j, key, upns[j]);
       if (quick) {
@@ -291,7 +295,10 @@ export async function readReportCheckpoint(store: LedgerStore, campaign: string)
   fold.onboarding = { folds: new Map(f.onboarding.folds), issued: f.onboarding.issued, expired: f.onboarding.expired };
   fold.positionEvents = f.positionEvents;
   fold.overviewEvents = f.overviewEvents;
-  for (const [k, v] of f.stageOf) fold.stageOf.set(k, v);
+  const others = f.stageOf;
+  fold.deferStages((into) => {
+    for (const [k, v] of others) into.set(k, v);
+  });
   for (const [k, v] of f.exceeded) fold.exceeded.set(k, v);
   return { fold, header: h };
 }
