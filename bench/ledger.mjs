@@ -5,7 +5,11 @@
 // to disk day by day through the ledger codec, plus the last observation. Then times:
 //   - the full fold (every event decoded and folded, in pieces so it fits in memory),
 //   - writing the checkpoint a run leaves, and a run's read of checkpoint + one more day of events,
-//   - `campaign status` and `status --json` as whole processes.
+//   - the report checkpoint a run leaves for `campaign status` (with the observation reduced for status): written the
+//     first time (every event decoded), then brought up to date by the next run (checkpoint + the day's events),
+//   - `campaign status` and `status --json` as whole processes (reading the report checkpoint), and `status --json`
+//     with the report checkpoint moved aside (the whole ledger read), its output compared.
+// BENCH_KEEP=DIR keeps the files; BENCH_REUSE=1 with it times only the report checkpoint's update and status again.
 // Prints figures, asserts nothing. Run `npm run build` first.
 import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
@@ -155,6 +159,75 @@ function observationOf(ps, day) {
   };
 }
 
+/**
+ * BENCH_REUSE=1 with BENCH_KEEP=DIR of an earlier run: the ledger and observation left there; the report checkpoint
+ * brought up to date as the next run would (from the one there when it matches, else from every event), then the
+ * status processes.
+ */
+async function reuse(tmp, store, file, users, updateReportCheckpoint, observed) {
+  if (!process.env.BENCH_KEEP || !fs.existsSync(file)) throw new Error('BENCH_REUSE needs BENCH_KEEP=DIR of an earlier run with its ledger');
+  console.log(`  reused: ${gb(fs.statSync(file).size)} of ledger at ${file}, observation snapshot ${gb(fs.statSync(store.snapshotFile(CAMPAIGN, 'observation')).size)}`);
+  const observation = await store.readSnapshot(CAMPAIGN, 'observation');
+  const t0 = process.hrtime.bigint();
+  const left = await updateReportCheckpoint(store, CAMPAIGN, observed(observation));
+  console.log(`  report checkpoint brought up to date by the next run in ${sec(ms(t0))}${left.length ? ` (${left.join(' ')})` : ' (from the one there)'}: ${gb(reportCheckpointBytes(tmp))} (${(reportCheckpointBytes(tmp) / users).toFixed(0)} bytes per user; RSS ${rssMiB()})`);
+  await statusRuns(tmp);
+}
+
+const TIME = fs.existsSync('/usr/bin/time') ? '/usr/bin/time' : null;
+
+/** `campaign status ARGS` as a whole process in `tmp`: wall time, peak RSS (with /usr/bin/time), exit, stdout. */
+function statusProcess(tmp, args) {
+  const argv = [process.execPath, '--max-old-space-size=8192', path.join(ROOT, 'bin', 'campaign'), 'status', '--campaign', CAMPAIGN, '--state', 'state', ...args];
+  const t0 = process.hrtime.bigint();
+  const r = TIME
+    ? spawnSync(TIME, ['-f', '\n%M %U %S', ...argv], { cwd: tmp, encoding: 'utf8', maxBuffer: 2 ** 31 - 1 })
+    : spawnSync(argv[0], argv.slice(1), { cwd: tmp, encoding: 'utf8', maxBuffer: 2 ** 31 - 1 });
+  const wall = ms(t0);
+  let usage = '';
+  if (TIME) {
+    const lines = r.stderr.trimEnd().split('\n');
+    const [kb, user, sys] = lines.pop().split(' ').map(Number);
+    r.stderr = lines.join('\n');
+    usage = `, CPU ${(user + sys).toFixed(1)} s, peak RSS ${Math.round(kb / 1024)} MiB`;
+  }
+  const err = r.status ? `: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 2).join(' ')}` : '';
+  return { line: `${sec(wall)}${usage}, exit ${r.status}${err}`, out: r.stdout };
+}
+
+/**
+ * `campaign status` and `status --json` as whole processes, reading the report checkpoint; then `status --json`
+ * with the report checkpoint moved aside (the whole ledger read, as before it existed) and whether it printed the same.
+ */
+async function statusRuns(tmp) {
+  const campaignDir = path.join(tmp, 'campaigns');
+  fs.mkdirSync(campaignDir, { recursive: true });
+  fs.writeFileSync(path.join(campaignDir, `${CAMPAIGN}.yaml`), fs.readFileSync(path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace(/^  status: notStarted$/m, '  status: inProgress'));
+  let json = null;
+  for (const args of [[], ['--json']]) {
+    const r = statusProcess(tmp, args);
+    if (args.length) json = r.out;
+    console.log(`  campaign status ${[...args, ''].join(' ')}(whole process, report checkpoint): ${r.line}`);
+  }
+  const snaps = path.join(tmp, 'state', CAMPAIGN, 'snapshots');
+  const aside = path.join(tmp, 'report-checkpoint-aside');
+  fs.mkdirSync(aside, { recursive: true });
+  const files = fs.readdirSync(snaps).filter((f) => f.startsWith('report-checkpoint'));
+  for (const f of files) fs.renameSync(path.join(snaps, f), path.join(aside, f));
+  try {
+    const r = statusProcess(tmp, ['--json']);
+    console.log(`  campaign status --json (whole process, report checkpoint moved aside: the whole ledger read): ${r.line}; same output as with the checkpoint: ${r.out === json ? 'yes' : 'NO'} (${(Buffer.byteLength(json ?? '') / 1e6).toFixed(0)} MB)`);
+  } finally {
+    for (const f of files) fs.renameSync(path.join(aside, f), path.join(snaps, f));
+  }
+}
+
+/** Bytes of the report checkpoint's snapshots. */
+function reportCheckpointBytes(tmp) {
+  const dir = path.join(tmp, 'state', CAMPAIGN, 'snapshots');
+  return fs.readdirSync(dir).filter((f) => f.startsWith('report-checkpoint')).reduce((s, f) => s + fs.statSync(path.join(dir, f)).size, 0);
+}
+
 const ms = (t0) => Number(process.hrtime.bigint() - t0) / 1e6;
 const sec = (t) => `${(t / 1000).toFixed(1)} s`;
 const gb = (b) => `${(b / 1e9).toFixed(2)} GB`;
@@ -168,11 +241,22 @@ async function main() {
   const { FileStore } = dist('ledger/file/store.js');
   const { foldLedger, applyEvents } = dist('engine/state.js');
   const { readRunLedger, writeCheckpoint } = dist('reconcile/checkpoint.js');
+  const { updateReportCheckpoint } = dist('report/report-checkpoint.js');
+  const { loadCampaignFile } = dist('campaign/load.js');
+  const campaignFile = path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`);
+  const campaign = loadCampaignFile(path.relative(process.cwd(), campaignFile)).campaign;
+  campaign.spec.status = 'inProgress';
+  // What a run hands the report checkpoint: the campaign and the observation it wrote.
+  const observed = (observation) => ({ campaign, observation });
   const tmp = keep ?? fs.mkdtempSync(path.join(os.tmpdir(), 'bench-ledger-'));
   const store = new FileStore({ dir: path.join(tmp, 'state') });
   const file = store.ledgerFile(CAMPAIGN);
   console.log(`ledger bench: ${users.toLocaleString('en-US')} users, ${days} daily runs, ${os.cpus().length} cores (${os.cpus()[0].model.trim()}), Node ${process.version}, ${new Date().toISOString()}`);
   try {
+    if (process.env.BENCH_REUSE) {
+      await reuse(tmp, store, file, users, updateReportCheckpoint, observed);
+      return;
+    }
     fs.mkdirSync(path.dirname(file), { recursive: true });
     fs.rmSync(file, { force: true });
     const ps = people(users, prng(1));
@@ -180,7 +264,8 @@ async function main() {
     const events = writeDays(file, ps, 0, days, encodeBatch);
     const bytes = fs.statSync(file).size;
     console.log(`  built: ${events.toLocaleString('en-US')} events, ${gb(bytes)} in ${sec(ms(t0))}; ${(bytes / users / days).toFixed(0)} bytes of ledger per user per campaign day (${(bytes / events).toFixed(0)} bytes per event)`);
-    await store.writeSnapshot(CAMPAIGN, 'observation', observationOf(ps, days - 1));
+    const observation = observationOf(ps, days - 1);
+    await store.writeSnapshot(CAMPAIGN, 'observation', observation);
     console.log(`  observation snapshot: ${gb(fs.statSync(store.snapshotFile(CAMPAIGN, 'observation')).size)}`);
 
     // In a function, so the folded state is garbage before the checkpoint is read back.
@@ -223,6 +308,11 @@ async function main() {
       console.log(`  checkpoint written in ${sec(ms(t0))}: ${gb(cpBytes)} (${(cpBytes / users).toFixed(0)} bytes per user)`);
     })();
 
+    // The report checkpoint, the first time: from the whole ledger (the store's overview read).
+    t0 = process.hrtime.bigint();
+    await updateReportCheckpoint(store, CAMPAIGN, observed(observation));
+    console.log(`  report checkpoint written the first time (every event decoded) in ${sec(ms(t0))}: ${gb(reportCheckpointBytes(tmp))} (${(reportCheckpointBytes(tmp) / users).toFixed(0)} bytes per user; RSS ${rssMiB()})`);
+
     // A steady-state run's read: one more day appended after the checkpoint.
     const more = writeDays(file, ps, days, days + 1, encodeBatch);
     t0 = process.hrtime.bigint();
@@ -230,15 +320,12 @@ async function main() {
     const tRead = ms(t0);
     console.log(`  run's read with the checkpoint: ${sec(tRead)} (checkpoint used: ${read.fromCheckpoint}; ${read.events.length.toLocaleString('en-US')} events decoded or carried, ${more.toLocaleString('en-US')} of them written after the checkpoint; ${read.total.toLocaleString('en-US')} in the ledger; RSS ${rssMiB()})`);
 
-    const campaignDir = path.join(tmp, 'campaigns');
-    fs.mkdirSync(campaignDir, { recursive: true });
-    fs.writeFileSync(path.join(campaignDir, `${CAMPAIGN}.yaml`), fs.readFileSync(path.join(ROOT, 'campaigns', `${CAMPAIGN}.yaml`), 'utf8').replace(/^  status: notStarted$/m, '  status: inProgress'));
-    for (const args of [[], ['--json']]) {
-      t0 = process.hrtime.bigint();
-      const r = spawnSync(process.execPath, ['--max-old-space-size=8192', path.join(ROOT, 'bin', 'campaign'), 'status', '--campaign', CAMPAIGN, '--state', 'state', ...args], { cwd: tmp, encoding: 'utf8', maxBuffer: 2 ** 31 - 1 });
-      const err = r.status ? `: ${(r.stderr || r.error?.message || '').trim().split('\n').slice(0, 2).join(' ')}` : '';
-      console.log(`  campaign status ${args.join(' ')}(whole process): ${sec(ms(t0))}, exit ${r.status}${err}`);
-    }
+    // The next run brings the report checkpoint up to date: the checkpoint read, the day's events folded, written again.
+    t0 = process.hrtime.bigint();
+    await updateReportCheckpoint(store, CAMPAIGN, observed(observation));
+    console.log(`  report checkpoint brought up to date by the next run (checkpoint + ${more.toLocaleString('en-US')} events) in ${sec(ms(t0))} (RSS ${rssMiB()})`);
+
+    await statusRuns(tmp);
   } finally {
     if (!keep) fs.rmSync(tmp, { recursive: true, force: true });
   }

@@ -1,11 +1,11 @@
 // Campaign projections for status and plan: the estimated end date and the readiness outlook.
 // Pure and deterministic: same inputs, same sentences.
 import type { Campaign, OsPlatform } from '../campaign/types';
-import { assessReadiness, readinessContext, type Readiness } from './readiness';
+import { assessReadiness, readinessContext, type Readiness, type ReadinessContext } from './readiness';
 import { inCampaign, type CampaignState, type UserState } from './state';
 import { dateOfDay, dayOf, DAY_MS } from './time';
 import { MAIL_LIMITS } from './mail-limits';
-import type { Observation, Stage } from './types';
+import type { Observation, ObservedUser, Stage } from './types';
 
 export interface EstimateOptions {
   /**
@@ -13,6 +13,13 @@ export interface EstimateOptions {
    * cooperating campaign can end on, so it should not promise a date a user's postponement can move.
    */
   includePostponements?: boolean;
+  /**
+   * The readiness of a user of `observation` as assessReadiness gives it for the same campaign, FIDO2 policy and
+   * `now` (a caller that already assessed every user passes its results); activeDevices is not read.
+   */
+  assess?: (user: ObservedUser, ctx: ReadinessContext) => Readiness;
+  /** estimateEnd's answer for the same inputs, when the caller already has it (outlook states it). */
+  end?: string | null;
 }
 
 /**
@@ -38,6 +45,7 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
   const withPostponements = (opts.includePostponements ?? true) && p.enabled;
   const policyDisabled = observation.fido2Policy?.state === 'disabled';
   const out = new Map<string, number>();
+  const assess = opts.assess ?? assessReadiness;
   // Email: users not yet in the campaign are told at most the sender mailboxes' daily capacity a day, in order.
   const perDay = mailPerDay(campaign);
   let waiting = 0;
@@ -47,7 +55,7 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
     const u = state.users[ou.userId];
     const spare = (stage: Stage): number => (withPostponements ? Math.max(0, p.maxTimes - (u?.postponements[stage] ?? 0)) * p.days : 0);
     const assessable = ou.readErrors.length === 0;
-    const r: Readiness | null = assessable ? assessReadiness(ou, ctx) : null;
+    const r: Readiness | null = assessable ? assess(ou, ctx) : null;
     // Unknown readiness is projected as the longest path: device update, then passkey registration.
     const needsDevice = r ? r.devicesBelowMinimum.length > 0 : true;
     const hasPasskey = r ? r.hasPasskey === true : false;
@@ -118,7 +126,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
     if (ou.inFido2PolicyScope === false) blocked++;
     if (ou.readErrors.length > 0) { failed++; if (!isEnforced) failedOpen++; continue; }
     if (!ou.accountEnabled) disabled++;
-    const r = assessReadiness(ou, ctx);
+    const r = (opts.assess ?? assessReadiness)(ou, ctx);
     unknownVersions += r.unknownVersions.length;
     for (const d of r.devicesBelowMinimum) byPlatform.set(d.platform, (byPlatform.get(d.platform) ?? 0) + 1);
     if (isEnforced) continue;
@@ -186,7 +194,7 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   }
   if (exceeded > 0) lines.push(`${count(exceeded, 'user has', 'users have')} exceeded a grace period.`);
   if (withoutPasskey > 0) lines.push(`${count(withoutPasskey, 'enforced user has', 'enforced users have')} no passkey any more.`);
-  const end = estimateEnd(campaign, observation, state, now, opts);
+  const end = opts.end !== undefined ? opts.end : estimateEnd(campaign, observation, state, now, opts);
   if (end !== null) {
     const extra = (opts.includePostponements ?? true) && campaign.spec.postponement.enabled ? ' and uses every postponement left' : '';
     lines.push(exceeded > 0

@@ -10,9 +10,18 @@ export function toMs(iso: string): number {
   return ms;
 }
 
+// A ledger's times are a few: each run's, repeated for every user it moved. Reports ask for their days a million times.
+const days = new Map<string, number>();
+
 /** The UTC day number of a time (days since 1970-01-01). */
 export function dayOf(iso: string): number {
-  return Math.floor(toMs(iso) / DAY_MS);
+  let d = days.get(iso);
+  if (d === undefined) {
+    d = Math.floor(toMs(iso) / DAY_MS);
+    if (days.size >= 4096) days.clear();
+    days.set(iso, d);
+  }
+  return d;
 }
 
 /** `YYYY-MM-DD` of a UTC day number. */

@@ -20,6 +20,7 @@ import {
 import { applyEvents, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
 import { readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
+import { updateReportCheckpoint } from '../report/report-checkpoint';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyGraduationValve, applyValve, previousTargeted, targetDrop } from '../engine/valve';
@@ -361,6 +362,10 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
   // Derived data like the snapshots, but after the run is recorded as finished: without it the next run reads more.
   await checkpoint(run).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
+  });
+  // The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about above).
+  await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation: observed.observation }).catch((e: unknown) => {
+    run.warnings.push(warning('LedgerRecovered', `no report checkpoint was written (${e instanceof Error ? e.message : String(e)}): campaign status reads the ledger whole until the next run writes one.`));
   });
   return result(run, r);
 }

@@ -4,14 +4,15 @@ import type { Campaign, CampaignStatus } from '../campaign/types';
 import { ALERT_KINDS, type AlertKind } from '../contracts/vocabulary';
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { estimateAssumptions, estimateEnd, outlook, stuckActions, stuckMessage, stuckUsers } from '../engine/estimate';
-import { assessReadiness, describeDevices, readinessContext, type ReadinessCategory } from '../engine/readiness';
-import { applyEvent, emptyState, inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
+import { assessReadiness, describeDevices, readinessContext, type Readiness, type ReadinessCategory, type ReadinessContext } from '../engine/readiness';
+import { inCampaign, type CampaignState, type DeliveryOutcome, type DeliverySnapshot, type DeliverySummary, type UserState } from '../engine/state';
 import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 import { parseImpactSnapshot, withAge, type ImpactStatus } from './impact';
-import { onboardingStatus, type OnboardingStatus } from './onboarding';
-import { enforcedOrLater, GRADUATED, hasStage, zeroStages } from './stages';
+import { foldReport, type ReportReplay } from './fold';
+import { onboardingFromFold, type OnboardingStatus } from './onboarding';
+import { enforcedOrLater, GRADUATED, hasStage } from './stages';
 
 export { STAGE_TITLE, stageTitle } from './stages';
 
@@ -169,6 +170,8 @@ export interface ReportInput {
    * needs only these counts, and leaving them out halves the work on a large ledger.
    */
   notificationsByRun?: ReadonlyMap<string, number>;
+  /** The ledger already folded (a report checkpoint and the events after it): `events` and `notificationsByRun` are then not read. */
+  replay?: ReportReplay;
 }
 
 /** A run is overdue after this long: the scheduler fires every 24 h. */
@@ -226,120 +229,6 @@ function dayDate(day: number): string {
   return d;
 }
 
-interface Replay {
-  state: CampaignState;
-  daily: DayCounts[];
-  /** userId → deadline (ISO) of the grace period exceeded in the current stage. */
-  exceededAt: Map<string, string>;
-  lastRunChanges: RunChanges | null;
-  /** The exemption entries the last run could not establish (it stopped without moving anyone). */
-  unresolved: ExemptionUnresolvedEvent[];
-}
-
-/** One pass over the ledger: the fold, plus what it does not keep (the daily series, the last run's changes). */
-function replay(events: readonly LedgerEvent[], notificationsByRun: ReadonlyMap<string, number>): Replay {
-  const state = emptyState();
-  const stageOf = new Map<string, Stage>();
-  const exceeded = new Map<string, string>();
-  const totals = zeroStages();
-  const days = new Map<number, DayCounts>();
-  const snapshot = (day: number, finished: boolean) => {
-    const prev = days.get(day);
-    days.set(day, { date: dateOfDay(day), ...totals, exceededGrace: exceeded.size, runs: (prev?.runs ?? 0) + (finished ? 1 : 0) } as DayCounts);
-  };
-  const starts: Array<{ runId: string; index: number }> = [];
-  for (let i = 0; i < events.length; i++) {
-    const e = events[i];
-    applyEvent(state, e);
-    switch (e.type) {
-      case 'userEnteredStage': {
-        const from = stageOf.get(e.userId);
-        if (from) totals[from]--;
-        totals[e.to]++;
-        stageOf.set(e.userId, e.to);
-        exceeded.delete(e.userId);
-        break;
-      }
-      case 'leftCampaign': {
-        const from = stageOf.get(e.userId);
-        if (from) totals[from]--;
-        stageOf.delete(e.userId);
-        exceeded.delete(e.userId);
-        break;
-      }
-      case 'graceExceeded':
-        if (stageOf.get(e.userId) === e.stage) exceeded.set(e.userId, e.deadline);
-        break;
-      case 'campaignReset':
-        stageOf.clear();
-        exceeded.clear();
-        for (const s of STAGES) totals[s] = 0;
-        break;
-      case 'runStarted':
-        starts.push({ runId: e.runId, index: i });
-        break;
-      case 'runFinished':
-        snapshot(dayOf(e.at), true);
-        break;
-      default:
-        break;
-    }
-  }
-  // A run that never finished (crash, or one in progress) still changed the ledger: count its day too.
-  if (state.lastRun && state.lastRun.finishedAt === null) snapshot(dayOf(state.lastRun.startedAt), false);
-
-  const daily: DayCounts[] = [];
-  const keys = [...days.keys()].sort((a, b) => a - b);
-  if (keys.length > 0) {
-    let carry: DayCounts | null = null;
-    for (let d = keys[0]; d <= keys[keys.length - 1]; d++) {
-      const row: DayCounts = days.get(d) ?? { ...(carry as DayCounts), date: dateOfDay(d), runs: 0 };
-      daily.push(row);
-      carry = row;
-    }
-  }
-
-  let lastRunChanges: RunChanges | null = null;
-  const unresolved: ExemptionUnresolvedEvent[] = [];
-  const last = state.lastRun;
-  let k = starts.length - 1;
-  while (k >= 0 && last && starts[k].runId !== last.runId) k--;
-  if (last && k >= 0) {
-    const ch: RunChanges = {
-      runId: last.runId, at: last.startedAt, ok: last.ok,
-      transitions: [], notifications: notificationsByRun.get(last.runId) ?? 0, groupAdds: 0, graceExceeded: [], alertsRaised: [], alertsCleared: [], postponed: [],
-      onboarding: { issued: 0, queued: 0, expired: 0 },
-    };
-    // Postponements carry no runId: take those recorded since the run before the last one started.
-    const from = k > 0 ? starts[k - 1].index : 0;
-    for (let i = from; i < events.length; i++) {
-      const e = events[i];
-      if (e.type === 'postponed') {
-        ch.postponed.push({ userId: e.userId, userPrincipalName: e.userPrincipalName, stage: e.stage, until: e.until });
-        continue;
-      }
-      if (!('runId' in e) || e.runId !== ch.runId) continue;
-      const who = 'userId' in e ? { userId: e.userId, userPrincipalName: e.userPrincipalName } : null;
-      switch (e.type) {
-        case 'userEnteredStage': ch.transitions.push({ ...who!, from: e.from, to: e.to, reason: e.reason }); break;
-        case 'leftCampaign': ch.transitions.push({ ...who!, from: e.from, to: null, reason: e.reason }); break;
-        case 'notificationSent': ch.notifications++; break;
-        case 'addedToGroup': if (!e.alreadyMember) ch.groupAdds++; break;
-        case 'graceExceeded': ch.graceExceeded.push({ ...who!, stage: e.stage }); break;
-        case 'alertRaised': ch.alertsRaised.push({ ...who!, kind: e.kind }); break;
-        case 'alertCleared': ch.alertsCleared.push({ ...who!, kind: e.kind }); break;
-        case 'exemptionUnresolved': unresolved.push(e); break;
-        case 'onboardingPassIssued': ch.onboarding.issued++; break;
-        case 'onboardingQueued': ch.onboarding.queued++; break;
-        case 'onboardingPassExpired': ch.onboarding.expired++; break;
-        default: break;
-      }
-    }
-    lastRunChanges = ch;
-  }
-  return { state, daily, exceededAt: exceeded, lastRunChanges, unresolved };
-}
-
 // AccountDisabled is reported by DisabledAccounts (every disabled targeted account, entered or not). A kind
 // missing here (a newer vocabulary) is still reported, as an error under its own name.
 const ALERT_TEXT: Readonly<Record<string, { severity: ReportAlert['severity']; one: string; many: string }>> = {
@@ -360,8 +249,8 @@ const USER_ALERTS: readonly AlertKind[] = (() => {
 export function buildReport(input: ReportInput): StatusReport {
   const { campaign } = input;
   const name = campaign.metadata.name;
-  const events = input.events;
-  const { state, daily, exceededAt, lastRunChanges, unresolved } = replay(events, input.notificationsByRun ?? new Map());
+  const folded = input.replay ?? foldReport(input.events, input.notificationsByRun);
+  const { state, daily, exceededAt, lastRunChanges, unresolved } = folded;
   const warnings = [...(input.ledgerWarnings ?? [])];
   const lastRun = state.lastRun ? { ...state.lastRun } : null;
   const asOf = input.observation?.at ?? lastRun?.startedAt ?? null;
@@ -371,17 +260,20 @@ export function buildReport(input: ReportInput): StatusReport {
   // Readiness as the last run saw it (its own time decides which devices were active).
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
   const users: StatusUser[] = [];
-  const seen = new Set<string>();
+  // The users of the fold that the observation names and that are in the campaign (the only ones looked up below):
+  // by object, one per key, which a set finds faster than a million ids.
+  const seen = new Set<UserState>();
   const ctx = input.observation ? readinessContext(campaign, observation.fido2Policy, observation.at) : null;
   // From the snapshot only, never from the fold: the overview's events hold no notification lines.
   const deliveryOf = (id: string): DeliverySummary | null => input.delivery?.users[id] ?? null;
   // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
   // they assess every user again, and most devices meet the minimum.
   const lean: ObservedUser[] = [];
+  const assessed = new Map<ObservedUser, Readiness>();
   for (const ou of observation.users) {
-    seen.add(ou.userId);
     const u = state.users[ou.userId];
     const inside = inCampaign(u);
+    if (inside) seen.add(u);
     let category: StatusUser['readiness'] = null;
     let devices: string[] = [];
     // An enforced user is done: counted apart, never as "ready for enforcement".
@@ -397,13 +289,17 @@ export function buildReport(input: ReportInput): StatusReport {
         if (!enforced) readiness[r.category]++;
         devices = r.devicesBelowMinimum.map((d) => describeDevices([d]));
         const decisive = r.devicesBelowMinimum.length + r.unknownVersions.length;
-        if (decisive === ou.devices.length) lean.push(ou);
-        else {
+        let l = ou;
+        if (decisive !== ou.devices.length) {
           const keep = new Set<string>();
           for (const d of r.devicesBelowMinimum) keep.add(d.deviceId);
           for (const d of r.unknownVersions) keep.add(d.deviceId);
-          lean.push(leanUser(ou, decisive === 0 ? [] : ou.devices.filter((d) => keep.has(d.id))));
+          l = leanUser(ou, decisive === 0 ? [] : ou.devices.filter((d) => keep.has(d.id)));
         }
+        lean.push(l);
+        // The lean user's readiness is this one (same devices below the minimum or unreadable, same methods)
+        // but for activeDevices, which the estimate and the outlook do not read.
+        assessed.set(l, r);
       }
     }
     if (!ctx || ou.readErrors.length > 0) lean.push(ou);
@@ -431,7 +327,7 @@ export function buildReport(input: ReportInput): StatusReport {
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
   for (const id in state.users) {
     const u = state.users[id];
-    if (seen.has(id) || !inCampaign(u)) continue;
+    if (!inCampaign(u) || seen.has(u)) continue;
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
@@ -462,13 +358,20 @@ export function buildReport(input: ReportInput): StatusReport {
     message: stuckMessage(stuckNow, asOf ?? stuckNow.oldestSince ?? new Date(0).toISOString()),
     actions: stuckActions(campaign),
   };
+  // estimateEnd and outlook assess every user of the lean observation: the loop above already did (same context).
+  const assess = (ou: ObservedUser, c: ReadinessContext): Readiness => {
+    let r = assessed.get(ou);
+    if (r === undefined) assessed.set(ou, (r = assessReadiness(ou, c)));
+    return r;
+  };
+  const estimatedEnd = haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf, { assess }) : null;
   return {
     campaign: name,
     status: campaign.spec.status,
     counts,
     users,
-    estimatedEnd: haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf) : null,
-    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
+    estimatedEnd,
+    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf, { assess, end: estimatedEnd }) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
     description: campaign.metadata.description,
     asOf,
     runs: state.runs,
@@ -483,7 +386,7 @@ export function buildReport(input: ReportInput): StatusReport {
     estimateAssumptions: estimateAssumptions(campaign),
     enforcement: { mode: campaign.spec.enforcement.mode, policyState: campaign.spec.enforcement.policyState, enableWhen: { ...campaign.spec.enforcement.enableWhen } },
     impact: impactOf(input, name, asOf, warnings),
-    onboarding: onboardingStatus(campaign, events, state, input.observation),
+    onboarding: onboardingFromFold(campaign, folded.onboarding, state, input.observation),
   };
 }
 

@@ -7,6 +7,7 @@ import type { CampaignState } from '../engine/state';
 import type { Observation } from '../engine/types';
 import type { LedgerEvent } from '../ledger/events';
 import { csvCell } from './csv';
+import { addToOnboardingFold, emptyOnboardingFold, type OnboardingFold } from './fold';
 
 /** Why a user is in the helpdesk queue: the job's reasons, and `featureOff` for a user who needs a pass while passes are off. */
 export type OnboardingQueueReason = string;
@@ -60,50 +61,17 @@ export function tapSettings(campaign: Campaign): Campaign['spec']['onboarding'][
   return campaign.spec.onboarding?.temporaryAccessPass ?? TAP_DEFAULTS;
 }
 
-interface UserFold {
-  userPrincipalName: string;
-  lastPassAt: string | null;
-  queuedSince: string | null;
-  reason: string | null;
-}
-
 /** The onboarding part of the status: counts from the ledger, the queue from the ledger and the last observation. */
 export function onboardingStatus(campaign: Campaign, events: readonly LedgerEvent[], state: CampaignState, observation: Observation | null): OnboardingStatus {
+  const fold = emptyOnboardingFold();
+  for (const e of events) addToOnboardingFold(fold, e);
+  return onboardingFromFold(campaign, fold, state, observation);
+}
+
+/** onboardingStatus from the ledger's onboarding events already folded. */
+export function onboardingFromFold(campaign: Campaign, fold: OnboardingFold, state: CampaignState, observation: Observation | null): OnboardingStatus {
   const tap = tapSettings(campaign);
-  const folds = new Map<string, UserFold>();
-  const fold = (userId: string, upn: string): UserFold => {
-    let f = folds.get(userId);
-    if (!f) folds.set(userId, (f = { userPrincipalName: upn, lastPassAt: null, queuedSince: null, reason: null }));
-    return f;
-  };
-  let issued = 0;
-  let expired = 0;
-  for (const e of events) {
-    switch (e.type) {
-      case 'onboardingPassIssued': {
-        issued++;
-        const f = fold(e.userId, e.userPrincipalName);
-        f.lastPassAt = e.at;
-        f.queuedSince = null;
-        f.reason = null;
-        break;
-      }
-      case 'onboardingPassExpired':
-        expired++;
-        break;
-      case 'onboardingQueued': {
-        const f = fold(e.userId, e.userPrincipalName);
-        if (f.queuedSince === null) f.queuedSince = e.at;
-        f.reason = e.reason;
-        break;
-      }
-      case 'campaignReset':
-        folds.clear();
-        break;
-      default:
-        break;
-    }
-  }
+  const { folds, issued, expired } = fold;
   const queue: OnboardingQueueEntry[] = [];
   let needPass: number | null = null;
   if (observation) {

@@ -10,7 +10,10 @@ import type { LedgerEvent } from '../ledger/events';
 import { FileStore } from '../ledger/file/store';
 import { overviewOf } from '../ledger/overview';
 import { SNAPSHOTS, type LedgerOverview, type LedgerStore } from '../ledger/store';
+import type { ReportReplay } from './fold';
 import { IMPACT_SNAPSHOT } from './impact';
+import { readReportFold, reducedObservationFor } from './report-checkpoint';
+import type { Campaign } from '../campaign/types';
 import type { NoticeEvent } from './timeline';
 
 export const OBSERVATION_SNAPSHOT = SNAPSHOTS.observation;
@@ -32,6 +35,38 @@ export async function readReportLedger(store: LedgerStore, campaign: string): Pr
     store.readSnapshot<unknown>(campaign, IMPACT_SNAPSHOT),
   ]);
   return { ...ledger, observation, delivery, impact };
+}
+
+export interface FoldedReportLedger {
+  /** The ledger folded for the report (buildReport's `replay`). */
+  replay: ReportReplay;
+  /** Whether the report checkpoint was used (else the ledger was read whole). */
+  fromCheckpoint: boolean;
+  /** Whether the observation is the one saved with the checkpoint, reduced for status (else the snapshot). */
+  reducedObservation: boolean;
+  observation: Observation | null;
+  delivery: DeliverySnapshot | null;
+  impact: unknown;
+  /** Recoverable oddities of the read (a partial trailing line, a report checkpoint left aside). */
+  warnings: string[];
+}
+
+/**
+ * What readReportLedger reads, with the ledger already folded: from the report checkpoint a reconcile run left and
+ * the events written since, when the ledger still starts with the bytes the checkpoint summarises, else from the
+ * whole ledger; with `campaign`, the observation saved with the checkpoint when it may stand for the snapshot. The
+ * same report either way.
+ */
+export async function readFoldedReportLedger(store: LedgerStore, name: string, campaign?: Campaign): Promise<FoldedReportLedger> {
+  const [read, delivery, impact] = await Promise.all([
+    readReportFold(store, name),
+    store.readSnapshot<DeliverySnapshot>(name, SNAPSHOTS.delivery),
+    store.readSnapshot<unknown>(name, IMPACT_SNAPSHOT),
+  ]);
+  // The observation reduced for status when it is the last run's, else the snapshot.
+  const reduced = campaign ? await reducedObservationFor(store, name, campaign, read) : null;
+  const observation = reduced ?? (await store.readSnapshot<Observation>(name, OBSERVATION_SNAPSHOT));
+  return { replay: read.fold.result(), fromCheckpoint: read.fromCheckpoint, reducedObservation: reduced !== null, observation, delivery, impact, warnings: read.warnings };
 }
 
 export interface DashboardLedger extends ReportLedger {

@@ -5,7 +5,8 @@ import * as path from 'node:path';
 import { writeAtomic } from '../../report/history';
 import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
-import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, readReportLedger, type DashboardLedger } from '../../report/index';
+import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, type DashboardLedger, type StatusReport } from '../../report/index';
+import { readFoldedReportLedger } from '../../report/read';
 import { renderMarkdown } from '../../report/markdown';
 import { renderQueueCsv, renderQueueMarkdown } from '../../report/onboarding';
 import { writeOutputFlag } from './output-file';
@@ -70,12 +71,22 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   const store = await openStateStore(p, io);
   // loadReport, with the ledger checked between reading and building.
-  // --html reads every event (the user timelines); text and JSON keep the faster overview read.
+  // --html reads every event (the user timelines); the other outputs fold the ledger from the report checkpoint the
+  // last reconcile run left and the events written since (or the whole ledger without one): the same report.
   const html = stringFlag(p, 'html');
-  const ledger = await atPath(await stateUse(p, io), () => (html !== undefined ? readDashboardLedger : readReportLedger)(store, campaign.metadata.name));
-  const { events, notificationsByRun, observation, delivery, impact, warnings } = ledger;
-  checkLedgerFor('status', campaign, store, events, io);
-  const report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
+  let report: StatusReport;
+  let dashboard: DashboardLedger | null = null;
+  if (html !== undefined) {
+    const ledger = (dashboard = await atPath(await stateUse(p, io), () => readDashboardLedger(store, campaign.metadata.name)));
+    const { events, notificationsByRun, observation, delivery, impact, warnings } = ledger;
+    checkLedgerFor('status', campaign, store, events, io);
+    report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
+  } else {
+    const ledger = await atPath(await stateUse(p, io), () => readFoldedReportLedger(store, campaign.metadata.name, campaign));
+    const { replay, observation, delivery, impact, warnings } = ledger;
+    checkLedgerFor('status', campaign, store, replay.positionEvents, io, undefined, replay.overviewEvents === 0);
+    report = buildReport({ campaign, events: [], replay, observation, delivery, impact, now, ledgerWarnings: warnings });
+  }
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
   if (markdown !== undefined) {
@@ -85,7 +96,7 @@ export async function run(argv: string[], io: Io): Promise<number> {
   }
   if (html !== undefined) {
     const file = path.resolve(io.cwd, html);
-    const { timelineEvents, notices } = ledger as DashboardLedger;
+    const { timelineEvents, notices, observation } = dashboard!;
     const detail = buildDashboardDetail({ campaign, events: timelineEvents, notices: notices ?? undefined, observation, only: detailUsers(report) });
     await atPath({ subject: `--html ${html}`, path: file, expects: 'a file path (its directory is created if missing)' }, () => writeOutput(file, renderDashboard(report, campaign, { detail }), io));
     written.push(`wrote the dashboard to ${file}`);

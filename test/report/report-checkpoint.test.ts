@@ -1,0 +1,257 @@
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { run } from '../../src/apps/cli/main';
+import { requestPostponement } from '../../src/engine/postpone';
+import { foldLedger } from '../../src/engine/state';
+import { FileStore } from '../../src/ledger/file/store';
+import { foldReport, ReportFold } from '../../src/report/fold';
+import { readFoldedReportLedger } from '../../src/report/read';
+import { readReportCheckpoint, REPORT_CHECKPOINT_SNAPSHOT, writeReportCheckpoint } from '../../src/report/report-checkpoint';
+import { BlobServiceClient } from '@azure/storage-blob';
+import { BlobStore } from '../../src/ledger/blob/store';
+import { buildReport } from '../../src/report/model';
+import { readReportLedger } from '../../src/report/read';
+import { updateReportCheckpoint } from '../../src/report/report-checkpoint';
+import { startAzurite } from '../ledger/azurite';
+import type { Campaign } from '../../src/campaign/types';
+import type { Observation } from '../../src/engine/types';
+import { LEDGER_VERSION } from '../../src/ledger/events';
+import { captureIo } from '../helpers/io';
+import { buildDemoLedger, writeStartedCampaign, type DemoLedger } from './demo-ledger';
+
+let tmp: string;
+let state: string;
+let campaignFile: string;
+let demo: DemoLedger;
+/** A campaign a few days in (users who may still postpone), and one 30 days in (users past a grace period, alerts). */
+let early: { state: string; demo: DemoLedger };
+let late: { state: string; demo: DemoLedger };
+const NOW = '2027-01-02T08:00:00Z';
+const NAME = 'admins-passkeys';
+
+/** The ledger the next tests read. */
+function use(l: { state: string; demo: DemoLedger }) {
+  state = l.state;
+  demo = l.demo;
+}
+
+beforeAll(async () => {
+  tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'report-checkpoint-'));
+  // Real reconcile runs over the Graph emulator, with postponements between them.
+  const build = async (dir: string, days: number, seed: number) => ({ state: path.join(tmp, dir), demo: await buildDemoLedger({ dir: path.join(tmp, dir), admins: 14, days, seed, passkeyLossDay: days - 1 }) });
+  late = await build('late', 30, 3);
+  early = await build('early', 6, 5);
+  campaignFile = writeStartedCampaign(tmp);
+}, 120_000);
+
+afterAll(() => fs.rmSync(tmp, { recursive: true, force: true }));
+
+/** A fold's result as JSON (maps as their entries, in order). */
+const plain = (x: unknown): unknown => JSON.parse(JSON.stringify(x, (_k, v: unknown) => (v instanceof Map ? [...v] : v)));
+
+const snapshots = () => path.join(state, NAME, 'snapshots');
+const checkpointFiles = () => fs.readdirSync(snapshots()).filter((f) => f.startsWith(REPORT_CHECKPOINT_SNAPSHOT));
+
+async function status(args: string[]) {
+  const io = captureIo(process.cwd(), {});
+  const code = await run(['status', '--campaign', campaignFile, '--state', state, '--now', NOW, ...args], io);
+  return { code, out: io.out(), err: io.err() };
+}
+
+/** Every output of status that reads the fold: text, JSON, Markdown, the contact list, the helpdesk queue. */
+async function outputs(tag: string) {
+  const dir = path.join(tmp, 'out', path.basename(state), tag);
+  const text = await status([]);
+  const json = await status(['--json']);
+  const files = await status(['--markdown', path.join(dir, 'summary.md'), '--csv', path.join(dir, 'users.csv'), '--onboarding-queue', path.join(dir, 'queue.md')]);
+  expect([text.code, json.code, files.code]).toEqual([0, 0, 0]);
+  const read = (f: string) => fs.readFileSync(path.join(dir, f), 'utf8');
+  return { text: text.out, json: json.out, err: text.err + json.err, markdown: read('summary.md'), csv: read('users.csv'), queue: read('queue.md') };
+}
+
+/** The outputs after the report checkpoint is moved away (status then reads the whole ledger), and it put back. */
+async function outputsWithout() {
+  const aside = path.join(tmp, 'aside', path.basename(state));
+  fs.mkdirSync(aside, { recursive: true });
+  const files = checkpointFiles();
+  for (const f of files) fs.renameSync(path.join(snapshots(), f), path.join(aside, f));
+  try {
+    expect(checkpointFiles()).toEqual([]);
+    expect((await readFoldedReportLedger(demo.store, NAME)).fromCheckpoint).toBe(false);
+    return await outputs('without');
+  } finally {
+    for (const f of files) fs.renameSync(path.join(aside, f), path.join(snapshots(), f));
+  }
+}
+
+describe('the report checkpoint a reconcile run leaves for campaign status', () => {
+  it('is written by the run, and status from it prints exactly what status prints from the whole ledger', async () => {
+    use(late);
+    expect(checkpointFiles()).toContain(`${REPORT_CHECKPOINT_SNAPSHOT}.json`);
+    const read = await readFoldedReportLedger(demo.store, NAME, demo.campaign);
+    expect(read.fromCheckpoint).toBe(true);
+    expect(read.reducedObservation).toBe(true);
+    expect(read.warnings).toEqual([]);
+    // The observation saved with it keeps only the devices that decide readiness: fewer than the snapshot's.
+    const full = (await demo.store.readSnapshot<Observation>(NAME, 'observation'))!;
+    const devices = (o: Observation) => o.users.reduce((n, u) => n + u.devices.length, 0);
+    expect(devices(read.observation!)).toBeLessThan(devices(full));
+    expect(read.observation!.users.map((u) => u.userId)).toEqual(full.users.map((u) => u.userId));
+    const withCheckpoint = await outputs('with');
+    expect(withCheckpoint.json).toContain('"runs":30');
+    // Users past a grace period (their deadlines are folded apart from the users' state).
+    expect(withCheckpoint.json).toMatch(/"exceededGraceAt":"2/);
+    expect(await outputsWithout()).toEqual(withCheckpoint);
+  });
+
+  it('folds the events appended after it (a postponement): the same output as the whole ledger, which it differs from before', async () => {
+    use(early);
+    expect((await readFoldedReportLedger(demo.store, NAME)).fromCheckpoint).toBe(true);
+    const before = await outputs('before-postpone');
+    const all = await demo.store.read(NAME);
+    const folded = foldLedger(all.events);
+    let appended = false;
+    for (const id of Object.keys(folded.users)) {
+      const r = requestPostponement(demo.campaign, folded, id, '2026-12-06T09:00:00.000Z');
+      if (!r.ok) continue;
+      await demo.store.append(NAME, [r.event]);
+      appended = true;
+      break;
+    }
+    expect(appended).toBe(true);
+    const read = await readFoldedReportLedger(demo.store, NAME, demo.campaign);
+    expect(read.fromCheckpoint).toBe(true);
+    expect(read.reducedObservation).toBe(true);
+    const withCheckpoint = await outputs('after-postpone');
+    expect(withCheckpoint.json).not.toEqual(before.json);
+    expect(await outputsWithout()).toEqual(withCheckpoint);
+  });
+
+  it('is left aside with a warning when the ledger no longer starts with what it summarises', async () => {
+    use(late);
+    const file = demo.store.ledgerFile(NAME);
+    const original = fs.readFileSync(file);
+    const expected = JSON.parse((await outputsWithout()).json) as { warnings: string[] };
+    try {
+      // The first line rewritten with the same meaning (its keys' spacing): the bytes the checkpoint hashes changed.
+      const nl = original.indexOf(0x0a);
+      const first = JSON.stringify(JSON.parse(original.toString('utf8', 0, nl)), null, 0).replace('{', '{ ');
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(first), original.subarray(nl)]));
+      const read = await readFoldedReportLedger(demo.store, NAME);
+      expect(read.fromCheckpoint).toBe(false);
+      expect(read.warnings).toEqual([expect.stringMatching(/^the report checkpoint of admins-passkeys does not match the ledger at .*ledger\.jsonl, which no longer starts with the \d+ events it summarises \(edited, truncated or replaced\): the ledger was read whole, and the next reconcile run writes a new one\.$/)]);
+      const json = JSON.parse((await status(['--json'])).out) as { warnings: string[] };
+      expect(json.warnings).toEqual([...expected.warnings, read.warnings[0]]);
+      expect({ ...json, warnings: expected.warnings }).toEqual(expected);
+      expect((await status([])).out).toContain('report checkpoint of admins-passkeys does not match');
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it('restored at any point of the ledger and given the rest, folds to what the whole ledger folds to', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const whole = new ReportFold();
+    for (const e of all) whole.add(e);
+    const expected = plain(whole.result());
+    const scratch = new FileStore({ dir: path.join(tmp, 'scratch') });
+    const mark = { events: 0, bytes: 0, sha256: '' };
+    // Each restored fold's users share their values until an event changes one (an alert raised, a stage entered):
+    // any event leaking into another user would show here.
+    for (const at of [0, 1, Math.floor(all.length / 3), Math.floor(all.length / 2), all.length - 5, all.length]) {
+      const head = new ReportFold();
+      for (const e of all.slice(0, at)) head.add(e);
+      await writeReportCheckpoint(scratch, NAME, mark, head);
+      const restored = await readReportCheckpoint(scratch, NAME);
+      if (!restored || !('fold' in restored)) throw new Error(`not restored at ${at}`);
+      for (const e of all.slice(at)) restored.fold.add(e);
+      expect({ at, fold: plain(restored.fold.result()) }).toEqual({ at, fold: expected });
+    }
+  });
+
+  it('folds the ledger as the overview read does (notices counted per run, delivery records left out)', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const overview = await demo.store.readOverview(NAME);
+    const fold = new ReportFold();
+    for (const e of all) fold.add(e);
+    expect(plain(fold.result())).toEqual(plain(foldReport(overview.events, overview.notificationsByRun)));
+    expect(fold.result().overviewEvents).toBe(overview.events.length);
+  });
+
+  it('works the same in the Azure Blob store (Azurite): written, read with the events after it, left aside when it does not match', async () => {
+    use(late);
+    const azurite = await startAzurite();
+    try {
+      const container = BlobServiceClient.fromConnectionString(azurite.connectionString).getContainerClient('report-checkpoint');
+      await container.create();
+      const blob = new BlobStore({ container, pollMs: 20 });
+      const all = (await demo.store.read(NAME)).events;
+      const half = Math.floor(all.length / 2);
+      await blob.append(NAME, all.slice(0, half));
+      for (const name of ['observation', 'delivery']) await blob.writeSnapshot(NAME, name, await demo.store.readSnapshot(NAME, name));
+      const report = async () => {
+        const whole = await readReportLedger(blob, NAME);
+        const expected = buildReport({ campaign: demo.campaign, ...whole, ledgerWarnings: whole.warnings });
+        const folded = await readFoldedReportLedger(blob, NAME);
+        return { folded, expected, got: buildReport({ campaign: demo.campaign, events: [], ...folded, ledgerWarnings: folded.warnings }) };
+      };
+      expect(await updateReportCheckpoint(blob, NAME)).toEqual([]);
+      await blob.append(NAME, all.slice(half));
+      const r = await report();
+      expect(r.folded.fromCheckpoint).toBe(true);
+      expect(r.got).toEqual(r.expected);
+      expect(r.got.runs).toBe(30);
+      // Another ledger under the same name: the checkpoint is left aside, the report is the new ledger's.
+      await container.getBlobClient(`${NAME}/ledger.jsonl`).delete();
+      await blob.append(NAME, all.slice(0, 40));
+      const other = await report();
+      expect(other.folded.fromCheckpoint).toBe(false);
+      expect(other.got.warnings).toEqual([expect.stringContaining('report checkpoint of admins-passkeys does not match the ledger at')]);
+      expect({ ...other.got, warnings: [] }).toEqual({ ...other.expected, warnings: [] });
+    } finally {
+      await azurite.stop();
+    }
+  }, 60_000);
+
+  it('uses the snapshot instead of the observation saved with it when a run started since, or the device rules changed', async () => {
+    use(late);
+    const report = async (campaign: Campaign) => {
+      const folded = await readFoldedReportLedger(demo.store, NAME, campaign);
+      const whole = await readReportLedger(demo.store, NAME);
+      return {
+        reduced: folded.reducedObservation,
+        got: buildReport({ campaign, events: [], ...folded, ledgerWarnings: folded.warnings }),
+        expected: buildReport({ campaign, ...whole, ledgerWarnings: whole.warnings }),
+      };
+    };
+    // A higher minimum for Windows: other devices decide readiness.
+    const stricter: Campaign = JSON.parse(JSON.stringify(demo.campaign)) as Campaign;
+    stricter.spec.devices.minimumOs.Windows = '10.0.99999';
+    const s = await report(stricter);
+    expect(s.reduced).toBe(false);
+    expect(s.got).toEqual(s.expected);
+    expect(s.got).not.toEqual((await report(demo.campaign)).got);
+    const file = demo.store.ledgerFile(NAME);
+    const original = fs.readFileSync(file);
+    try {
+      // A run that started after the checkpoint (and wrote its observation, or would have).
+      await demo.store.append(NAME, [{ v: LEDGER_VERSION, at: '2027-01-01T06:00:00.000Z', type: 'runStarted', runId: 'later', campaign: NAME, status: 'inProgress' }]);
+      const later = await report(demo.campaign);
+      expect(later.reduced).toBe(false);
+      expect(later.got).toEqual(later.expected);
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+    expect((await report(demo.campaign)).reduced).toBe(true);
+    // A run under the stricter rules saves the devices they make decisive: the same report as from the snapshot.
+    await updateReportCheckpoint(demo.store, NAME, { campaign: stricter, observation: (await demo.store.readSnapshot<Observation>(NAME, 'observation'))! });
+    const strict = await report(stricter);
+    expect(strict.reduced).toBe(true);
+    expect(strict.got.users.filter((u) => u.devicesBelowMinimum.length > 0).length).toBeGreaterThan(3);
+    expect(strict.got).toEqual(strict.expected);
+  });
+});
