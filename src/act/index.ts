@@ -11,7 +11,7 @@ import type { Campaign } from '../campaign/types';
 import { decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
-import { applyEvents, type CampaignState } from '../engine/state';
+import { applyEventsToCopy, type CampaignState } from '../engine/state';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
 import type { MailSend } from '../engine/mail-limits';
@@ -155,7 +155,7 @@ export async function act(x: ActInput): Promise<ActResult> {
       e.deadline = d.deadline;
       if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
     }
-    const after = applyEvents(structuredClone(state), decisionEvents);
+    const after = applyEventsToCopy(state, decisionEvents);
 
     // Notifications an interrupted run left unsettled.
     const settle = await settleOpenNotifications(x, after);

@@ -17,7 +17,7 @@ import {
   clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
   type LedgerPosition, type StatusVerdict,
 } from '../engine/lifecycle';
-import { applyEvents, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
+import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
 import { readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { updateReportCheckpoint } from '../report/report-checkpoint';
@@ -169,7 +169,7 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     if (!opts.apply) {
       // plan: the state as it would be after applying.
       const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
-      const after = applyEvents(structuredClone(state), wouldWrite);
+      const after = applyEventsToCopy(state, wouldWrite);
       const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
       const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !(d.group === 'graduated' ? observed.graduated?.members ?? new Set<string>() : observed.groupMembers).has(d.userId.toLowerCase())).length;
       const counts = countStages(after, observed.observation);
@@ -216,13 +216,15 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
       throw e;
     });
+    // Counted before the fold below: done.after shares the users this run's decisions did not name with `state`.
+    const counts = countStages(done.after, observed.observation);
     // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
     const folded = run.written.length;
     const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
     run.ledger = { read: ledger, state, folded };
     return await finish(run, observed, delivery, {
       applied: true,
-      counts: countStages(done.after, observed.observation),
+      counts,
       transitions: transitions(done.applied),
       notifications: done.notificationsDelivered,
       groupAdds: done.groupAdds,

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { emptyState, findUser, foldLedger, type LedgerEvent } from '../../src/engine';
+import { applyEvents, applyEventsToCopy } from '../../src/engine/state';
 import { NOW, day } from './fixtures';
 
 const who = { userId: 'u-ada', userPrincipalName: 'ada@contoso.com', runId: 'r1' };
@@ -207,5 +208,35 @@ describe('foldLedger: delivery state from notificationSent → notificationOutco
     const strip = (s: ReturnType<typeof foldLedger>) => ({ ...s.users['u-ada'], delivery: { ...s.users['u-ada'].delivery, settled: true } });
     expect(strip(foldLedger([{ v: 1, type: 'runStarted', at: NOW, runId: 'r1', campaign: 'admins-passkeys', status: 'inProgress', intents: 1 }, ...withOutcomes])))
       .toEqual(strip(foldLedger([{ v: 1, type: 'runStarted', at: NOW, runId: 'r1', campaign: 'admins-passkeys', status: 'inProgress' }, ...base])));
+  });
+});
+
+describe('applyEventsToCopy', () => {
+  const other = { userId: 'u-bob', userPrincipalName: 'bob@contoso.com', runId: 'r1' };
+  const before = foldLedger([
+    { v: 1, type: 'runStarted', at: NOW, runId: 'r1', campaign: 'c', status: 'inProgress' },
+    entered('passkeyRegistration', NOW),
+    { v: 1, type: 'userEnteredStage', at: NOW, ...other, from: null, to: 'passkeyRegistration', reason: 'R', message: 'm' },
+  ] as LedgerEvent[]);
+  const events = [
+    { v: 1, type: 'runStarted', at: day(1), runId: 'r2', campaign: 'c', status: 'inProgress', intents: 1 },
+    sent('passkeyRegistrationReminder', 'passkeyRegistration', 1, day(1)),
+    { v: 1, type: 'alertRaised', at: day(1), ...who, kind: 'Unreachable' },
+    { v: 1, type: 'userEnteredStage', at: day(1), userId: 'u-cy', userPrincipalName: 'cy@contoso.com', runId: 'r2', from: null, to: 'deviceUpdate', reason: 'R', message: 'm' },
+    { v: 1, type: 'runFinished', at: day(1), runId: 'r2', ok: true },
+  ] as LedgerEvent[];
+
+  it('returns what applyEvents returns on a whole copy, and leaves the state it was given as it was', () => {
+    const kept = structuredClone(before);
+    const after = applyEventsToCopy(before, events);
+    expect(after).toEqual(applyEvents(structuredClone(before), events));
+    expect(before).toEqual(kept);
+  });
+
+  it('copies only the users the events name (the rest are shared, not duplicated)', () => {
+    const after = applyEventsToCopy(before, events);
+    expect(after.users['u-bob']).toBe(before.users['u-bob']);
+    expect(after.users['u-ada']).not.toBe(before.users['u-ada']);
+    expect(after.users).not.toBe(before.users);
   });
 });
