@@ -134,9 +134,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
       if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
     }
 
-    const { snapshot, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
+    const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
     // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
-    if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(snapshot.readErrors);
+    if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
     for (const w of observed.warnings) run.warnings.push(w);
     guardEmptyLedger(run, position, observed, ledger.total === 0);
     // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
@@ -149,94 +149,107 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     // With read errors nobody is resolved, which is no drop: decide already holds everyone.
     if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(current), observed.observation.users.length);
 
-    const decisions = decide(effective, observed.observation, state, run.nowIso);
-    for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
-    const max = campaign.spec.enforcement.maxNewPerRun;
-    const valve = applyValve(decisions, max);
-    const { deferred } = valve;
-    if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
-    const maxGrad = campaign.spec.enforcement.maxGraduationsPerRun;
-    const gradValve = applyGraduationValve(valve.kept, maxGrad);
-    if (gradValve.deferred) run.warnings.push(warning('GraduationDeferred', `${gradValve.deferred} user${gradValve.deferred === 1 ? '' : 's'} ready to graduate to the enabled policy wait for the next run: spec.enforcement.maxGraduationsPerRun is ${maxGrad}.`));
-    const graduation = graduationResult(effective, observed.observation, gradValve.deferred);
-    for (const f of graduation?.signInFailures ?? []) {
-      run.warnings.push(warning('GraduatedSignInFailures', `${f.userPrincipalName}: graduated, and the enabled policy blocked ${f.failures} sign-in${f.failures === 1 ? '' : 's'} in the last ${graduation!.observedDays} days${f.apps.length ? ` (${f.apps.join(', ')})` : ''}; not removed from any group: check the applications and the user's passkey.`, f.userPrincipalName));
-    }
-    const mailHistory = mailSends(current);
-    const mail = mailValve(run, channelConfig(opts), gradValve.kept, open, mailHistory);
-    const kept = mail.kept;
-
-    if (!opts.apply) {
-      // plan: the state as it would be after applying.
-      const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
-      const after = applyEventsToCopy(state, wouldWrite);
-      const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
-      const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !(d.group === 'graduated' ? observed.graduated?.members ?? new Set<string>() : observed.groupMembers).has(d.userId.toLowerCase())).length;
-      const counts = countStages(after, observed.observation);
-      if (opts.onPlan) {
-        // A loop, not a spread: one event per user at a large tenant.
-        const events: LedgerEvent[] = [{ v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: name, status: effective.spec.status }];
-        for (const e of wouldWrite) events.push(e);
-        events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(effective, counts), notifications, groupAdds, deferred } });
-        opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
-      }
-      return result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: withGraduated(graduation, kept) });
-    }
-
-    const gradGroup = observed.graduated?.group ?? null;
-    const groups = planGroupRecovery({
-      open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
-      ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
-    });
-    const done = await act({
-      graph: opts.graph,
-      campaign,
-      runId: run.runId,
-      now: opts.now,
-      append: run.append,
-      state,
-      open,
-      kept,
-      groups,
-      group: observed.group,
-      graduatedGroup: gradGroup,
-      channel: channelConfig(opts),
-      recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
-      postpone: opts.postpone,
-      warnings: run.warnings,
-      mailHistory,
-      sendUntil: opts.sendUntil,
-    });
-    // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
-    const onboarding = await actOnboarding({
-      graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state: done.after, open, users: observed.observation.users,
-      sender: channelConfig(opts).sender, warnings: run.warnings,
-      reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
-    }).catch(async (e: unknown) => {
-      await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
-      throw e;
-    });
-    // Counted before the fold below: done.after shares the users this run's decisions did not name with `state`.
-    const counts = countStages(done.after, observed.observation);
-    // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
-    const folded = run.written.length;
-    const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
-    run.ledger = { read: ledger, state, folded };
-    return await finish(run, observed, delivery, {
-      applied: true,
-      counts,
-      transitions: transitions(done.applied),
-      notifications: done.notificationsDelivered,
-      groupAdds: done.groupAdds,
-      deferred,
-      notificationsDeferred: mail.deferred,
-      prerequisites: observed.prerequisites,
-      graduation: withGraduated(graduation, done.applied),
-      ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
-    });
+    // Decide and act in a function of their own: the decisions, the state after them and what act built are
+    // collected when it returns, before the snapshots and checkpoints are written.
+    const acted = await decideAndAct(run, { effective, observed, state, current, open, ledger });
+    if ('plan' in acted) return acted.plan;
+    return await finish(run, observed, acted.delivery, acted.fields);
   } finally {
     await lock?.release();
   }
+}
+
+/** decide → valves → act → onboarding passes; plan stops before act with its result. */
+async function decideAndAct(run: Run, x: { effective: Campaign; observed: ResolvedTargets; state: CampaignState; current: readonly LedgerEvent[]; open: OpenIntents; ledger: RunLedger }): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+  const { opts, name } = run;
+  const { campaign } = opts;
+  const { effective, observed, state, current, open, ledger } = x;
+  const decisions = decide(effective, observed.observation, state, run.nowIso);
+  for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
+  const max = campaign.spec.enforcement.maxNewPerRun;
+  const valve = applyValve(decisions, max);
+  const { deferred } = valve;
+  if (deferred) run.warnings.push(warning('EnforcementDeferred', `${deferred} user${deferred === 1 ? '' : 's'} ready for enforcement wait for the next run: spec.enforcement.maxNewPerRun is ${max}.`));
+  const maxGrad = campaign.spec.enforcement.maxGraduationsPerRun;
+  const gradValve = applyGraduationValve(valve.kept, maxGrad);
+  if (gradValve.deferred) run.warnings.push(warning('GraduationDeferred', `${gradValve.deferred} user${gradValve.deferred === 1 ? '' : 's'} ready to graduate to the enabled policy wait for the next run: spec.enforcement.maxGraduationsPerRun is ${maxGrad}.`));
+  const graduation = graduationResult(effective, observed.observation, gradValve.deferred);
+  for (const f of graduation?.signInFailures ?? []) {
+    run.warnings.push(warning('GraduatedSignInFailures', `${f.userPrincipalName}: graduated, and the enabled policy blocked ${f.failures} sign-in${f.failures === 1 ? '' : 's'} in the last ${graduation!.observedDays} days${f.apps.length ? ` (${f.apps.join(', ')})` : ''}; not removed from any group: check the applications and the user's passkey.`, f.userPrincipalName));
+  }
+  const mailHistory = mailSends(current);
+  const mail = mailValve(run, channelConfig(opts), gradValve.kept, open, mailHistory);
+  const kept = mail.kept;
+
+  if (!opts.apply) {
+    // plan: the state as it would be after applying.
+    const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
+    const after = applyEventsToCopy(state, wouldWrite);
+    const notifications = kept.filter((d) => d.type === 'notify' && d.channel !== 'none').length;
+    const groupAdds = kept.filter((d) => d.type === 'addToGroup' && !(d.group === 'graduated' ? observed.graduated?.members ?? new Set<string>() : observed.groupMembers).has(d.userId.toLowerCase())).length;
+    const counts = countStages(after, observed.observation);
+    if (opts.onPlan) {
+      // A loop, not a spread: one event per user at a large tenant.
+      const events: LedgerEvent[] = [{ v: LEDGER_VERSION, at: run.nowIso, type: 'runStarted', runId: run.runId, campaign: name, status: effective.spec.status }];
+      for (const e of wouldWrite) events.push(e);
+      events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(effective, counts), notifications, groupAdds, deferred } });
+      opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
+    }
+    return { plan: result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: withGraduated(graduation, kept) }) };
+  }
+
+  const gradGroup = observed.graduated?.group ?? null;
+  const groups = planGroupRecovery({
+    open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
+    ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
+  });
+  const done = await act({
+    graph: opts.graph,
+    campaign,
+    runId: run.runId,
+    now: opts.now,
+    append: run.append,
+    state,
+    open,
+    kept,
+    groups,
+    group: observed.group,
+    graduatedGroup: gradGroup,
+    channel: channelConfig(opts),
+    recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
+    postpone: opts.postpone,
+    warnings: run.warnings,
+    mailHistory,
+    sendUntil: opts.sendUntil,
+  });
+  // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
+  const onboarding = await actOnboarding({
+    graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state: done.after, open, users: observed.observation.users,
+    sender: channelConfig(opts).sender, warnings: run.warnings,
+    reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
+  }).catch(async (e: unknown) => {
+    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
+    throw e;
+  });
+  // Counted before the fold below: done.after shares the users this run's decisions did not name with `state`.
+  const counts = countStages(done.after, observed.observation);
+  // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
+  const folded = run.written.length;
+  const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
+  run.ledger = { read: ledger, state, folded };
+  const fields: ResultFields = {
+    applied: true,
+    counts,
+    transitions: transitions(done.applied),
+    notifications: done.notificationsDelivered,
+    groupAdds: done.groupAdds,
+    deferred,
+    notificationsDeferred: mail.deferred,
+    prerequisites: observed.prerequisites,
+    graduation: withGraduated(graduation, done.applied),
+    ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
+  };
+  return { delivery, fields };
 }
 
 /**
@@ -365,6 +378,9 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
   await checkpoint(run).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
+  // What this run wrote is in the ledger and, folded, in the checkpoint: not kept while the report's checkpoint reads the ledger.
+  run.written = [];
+  run.ledger = undefined;
   // The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about above).
   await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation: observed.observation }).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no report checkpoint was written (${e instanceof Error ? e.message : String(e)}): campaign status reads the ledger whole until the next run writes one.`));
@@ -406,10 +422,14 @@ async function checkpoint(run: Run): Promise<void> {
   await writeCheckpoint(store, run.name, since.end, l.state, events);
 }
 
-/** observe (Graph reads) → resolveTargets (pure), with the ledger's exemption records. */
+/**
+ * observe (Graph reads) → resolveTargets (pure), with the ledger's exemption records. The tenant as read is not
+ * returned, only its read errors: the run keeps the resolved targets, and the raw reads (every user, member,
+ * registration detail and device at a large tenant) can be collected before decide and act.
+ */
 async function observeTargets(graph: Graph, campaign: Campaign, now: string, exempt: ExemptionLedger, opts: ObserveOptions = {}) {
   const snapshot = await observe(graph, campaign, opts);
-  return { snapshot, targets: resolveTargets(campaign, snapshot, now, exempt) };
+  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt) };
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */
