@@ -141,6 +141,7 @@ async function readHeader(store: LedgerStore, campaign: string, warnings: string
 
 async function readUsers(store: LedgerStore, campaign: string, h: CheckpointHeader): Promise<Record<string, UserState> | null> {
   const users: Record<string, UserState> = {};
+  const once = onceMap();
   let n = 0;
   // One piece at a time: each is tens of megabytes of text.
   for (let i = 0; i < h.pieces; i++) {
@@ -151,10 +152,42 @@ async function readUsers(store: LedgerStore, campaign: string, h: CheckpointHead
       return null;
     }
     if (!p || p.id !== h.id || p.piece !== i || !Array.isArray(p.users)) return null;
-    for (const [key, u] of p.users) users[key] = u;
+    for (const [key, u] of p.users) users[key] = shareTimes(u, once);
     n += p.users.length;
   }
   return n === h.users ? users : null;
+}
+
+/** The same string once: times repeat across users (every user a run moved shares its time). */
+type Once = (s: string) => string;
+function onceMap(): Once {
+  const seen = new Map<string, string>();
+  return (s) => {
+    const had = seen.get(s);
+    if (had !== undefined) return had;
+    seen.set(s, s);
+    return s;
+  };
+}
+
+/** Replaces o[k] by the shared string of the same value when it is a string; anything else stays as it is. */
+function share<T extends object>(o: T | null | undefined, k: keyof T, once: Once): void {
+  if (!o || typeof o !== 'object') return;
+  const v = o[k];
+  if (typeof v === 'string') o[k] = once(v) as T[keyof T];
+}
+
+/**
+ * A user as read from a checkpoint piece, with its times shared with the other users': JSON.parse gives each
+ * value a string of its own (about 40 bytes for a time), and a user has up to ten of them. Values are unchanged.
+ */
+function shareTimes(u: UserState, once: Once): UserState {
+  if (!u || typeof u !== 'object') return u;
+  for (const k of ['stageSince', 'firstEnteredAt', 'stageLastNotifiedAt', 'postponedUntil', 'enforcedAt', 'addedToGroupAt'] as const) share(u, k, once);
+  share(u.left, 'at', once);
+  share(u.notifications, 'lastNotifiedAt', once);
+  for (const k of ['lastSentAt', 'at', 'stageDeliveredAt'] as const) share(u.delivery, k, once);
+  return u;
 }
 
 /**
