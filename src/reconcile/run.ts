@@ -86,6 +86,8 @@ interface Run {
   written: LedgerEvent[];
   /** The ledger as read (reconcile only): for the checkpoint finish() writes. */
   ledger?: { read: RunLedger; state: CampaignState; folded: number };
+  /** A finished reconcile: the observation its report checkpoint records, written once the run's steps have returned. */
+  report?: Observation;
 }
 
 export async function runCampaign(opts: RunOptions): Promise<RunResult> {
@@ -108,55 +110,69 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
 
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
   try {
-    for (const w of lock?.warnings ?? []) run.warnings.push(warning('LockTakenOver', w));
-    // reconcile: the checkpoint and what followed it when they match (checkpoint.ts); plan reads every event.
-    const ledger = opts.apply ? await readRunLedger(store, name) : await wholeLedger(store, name);
-    for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
-    const events = ledger.events;
-    const position = ledgerPosition(events);
-    const lifecycle = checkLedger(run, position);
-    if (lifecycle.kind === 'reset' && opts.apply) return await resetRun(run, position);
-    // A plan of a pending reset shows the campaign as the reset leaves it: no users, the next generation.
-    const current = lifecycle.kind === 'reset' ? resetEvents(position, { now: run.nowIso, archive: '' }) : events;
-    const state = lifecycle.kind === 'reset' ? foldLedger(current) : ledger.state;
-    const open = openIntents(current);
-    const exempt = foldExemptions(current);
-
-    if (opts.apply && campaign.spec.status !== 'inProgress') return await idleRun(run, state, open, exempt);
-
-    // A plan for a campaign that has not started shows what its first run would do.
-    const effective: Campaign = !opts.apply && campaign.spec.status === 'notStarted'
-      ? { ...campaign, spec: { ...campaign.spec, status: 'inProgress' } }
-      : campaign;
-    if (effective !== campaign) run.warnings.push(warning('PlanOfNotStartedCampaign', `${name} is notStarted: this plan shows what the first run would do once spec.status is inProgress.`));
-    if (!opts.apply) {
-      const pending = describeOpen(open);
-      if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
+    const r = await runSteps(run, lock?.warnings ?? []);
+    // The report's checkpoint (for `campaign status`) once runSteps has returned: it folds the whole campaign again,
+    // and the run's own state, decisions and events are collected by then instead of held beside that fold.
+    if (run.report) {
+      await reportCheckpoint(run, run.report);
+      r.warnings = printedWarnings(run.warnings);
     }
-
-    const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
-    // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
-    if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
-    for (const w of observed.warnings) run.warnings.push(w);
-    guardEmptyLedger(run, position, observed, ledger.total === 0);
-    // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
-    if (observed.exemptions.problems.length) {
-      if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
-      for (const p of observed.exemptions.problems) run.warnings.push(warning('ExemptionUnresolved', `${p.message} A reconcile stops here and moves nobody.`));
-      opts.onPlan?.({ campaign: effective, observation: observed.observation, ledger: current, events: [], after: state });
-      return result(run, { applied: false, counts: countStages(state, observed.observation), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed.prerequisites });
-    }
-    // With read errors nobody is resolved, which is no drop: decide already holds everyone.
-    if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(current), observed.observation.users.length);
-
-    // Decide and act in a function of their own: the decisions, the state after them and what act built are
-    // collected when it returns, before the snapshots and checkpoints are written.
-    const acted = await decideAndAct(run, { effective, observed, state, current, open, ledger });
-    if ('plan' in acted) return acted.plan;
-    return await finish(run, observed, acted.delivery, acted.fields);
+    return r;
   } finally {
     await lock?.release();
   }
+}
+
+/** Everything of one run but the report's checkpoint (runCampaign). */
+async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunResult> {
+  const { opts, name } = run;
+  const { campaign, store } = opts;
+  for (const w of lockWarnings) run.warnings.push(warning('LockTakenOver', w));
+  // reconcile: the checkpoint and what followed it when they match (checkpoint.ts); plan reads every event.
+  const ledger = opts.apply ? await readRunLedger(store, name) : await wholeLedger(store, name);
+  for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
+  const events = ledger.events;
+  const position = ledgerPosition(events);
+  const lifecycle = checkLedger(run, position);
+  if (lifecycle.kind === 'reset' && opts.apply) return await resetRun(run, position);
+  // A plan of a pending reset shows the campaign as the reset leaves it: no users, the next generation.
+  const current = lifecycle.kind === 'reset' ? resetEvents(position, { now: run.nowIso, archive: '' }) : events;
+  const state = lifecycle.kind === 'reset' ? foldLedger(current) : ledger.state;
+  const open = openIntents(current);
+  const exempt = foldExemptions(current);
+
+  if (opts.apply && campaign.spec.status !== 'inProgress') return await idleRun(run, state, open, exempt);
+
+  // A plan for a campaign that has not started shows what its first run would do.
+  const effective: Campaign = !opts.apply && campaign.spec.status === 'notStarted'
+    ? { ...campaign, spec: { ...campaign.spec, status: 'inProgress' } }
+    : campaign;
+  if (effective !== campaign) run.warnings.push(warning('PlanOfNotStartedCampaign', `${name} is notStarted: this plan shows what the first run would do once spec.status is inProgress.`));
+  if (!opts.apply) {
+    const pending = describeOpen(open);
+    if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
+  }
+
+  const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
+  // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
+  if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
+  for (const w of observed.warnings) run.warnings.push(w);
+  guardEmptyLedger(run, position, observed, ledger.total === 0);
+  // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
+  if (observed.exemptions.problems.length) {
+    if (opts.apply) return await stopOnExemptions(run, open, observed.exemptions);
+    for (const p of observed.exemptions.problems) run.warnings.push(warning('ExemptionUnresolved', `${p.message} A reconcile stops here and moves nobody.`));
+    opts.onPlan?.({ campaign: effective, observation: observed.observation, ledger: current, events: [], after: state });
+    return result(run, { applied: false, counts: countStages(state, observed.observation), transitions: [], notifications: 0, groupAdds: 0, deferred: 0, prerequisites: observed.prerequisites });
+  }
+  // With read errors nobody is resolved, which is no drop: decide already holds everyone.
+  if (!observed.observation.readErrors.length) guardTargetDrop(run, previousTargeted(current), observed.observation.users.length);
+
+  // Decide and act in a function of their own: the decisions, the state after them and what act built are
+  // collected when it returns, before the snapshots and checkpoints are written.
+  const acted = await decideAndAct(run, { effective, observed, state, current, open, ledger });
+  if ('plan' in acted) return acted.plan;
+  return await finish(run, observed, acted.delivery, acted.fields);
 }
 
 /** decide → valves → act → onboarding passes; plan stops before act with its result. */
@@ -381,11 +397,16 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
   // What this run wrote is in the ledger and, folded, in the checkpoint: not kept while the report's checkpoint reads the ledger.
   run.written = [];
   run.ledger = undefined;
-  // The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about above).
-  await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation: observed.observation }).catch((e: unknown) => {
+  // The report's checkpoint is written by runCampaign once this run's steps have returned.
+  run.report = observed.observation;
+  return result(run, r);
+}
+
+/** The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about by the run). */
+async function reportCheckpoint(run: Run, observation: Observation): Promise<void> {
+  await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation }).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no report checkpoint was written (${e instanceof Error ? e.message : String(e)}): campaign status reads the ledger whole until the next run writes one.`));
   });
-  return result(run, r);
 }
 
 /** A run's counts as runFinished records them: a campaign that does not graduate records no `graduated` count (its ledger stays as it was). */

@@ -22,6 +22,19 @@ vi.mock('../../src/act', async (importOriginal) => {
   };
 });
 
+// The run's own folded state: the CampaignState run.ts folds what it wrote onto (before the run is recorded as finished).
+const folded = vi.hoisted(() => ({ capture: false, refs: [] as Array<WeakRef<object>> }));
+vi.mock('../../src/engine/state', async (importOriginal) => {
+  const m = await importOriginal<typeof import('../../src/engine/state')>();
+  return {
+    ...m,
+    applyEvents: (state: Parameters<typeof m.applyEvents>[0], events: Parameters<typeof m.applyEvents>[1]) => {
+      if (folded.capture) folded.refs.push(new WeakRef(state));
+      return m.applyEvents(state, events);
+    },
+  };
+});
+
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
 
@@ -32,19 +45,25 @@ describe('reconcile memory', () => {
     h = undefined;
   });
 
-  it('does not keep the events it wrote, its decisions or the state act computed once they are in the ledger and its checkpoint', async () => {
+  it('keeps neither the events it wrote, its decisions, the state act computed nor its folded state while it writes the report checkpoint', async () => {
     h = await harness({ admins: 40 });
     const store = h.store;
     const written: Array<WeakRef<LedgerEvent>> = [];
     let finished = false;
     const alive: number[] = [];
     const decided: number[] = [];
+    const state: number[] = [];
     fromAct.refs.length = 0;
+    folded.refs.length = 0;
+    folded.capture = true;
     const append = store.append.bind(store);
     store.append = async (campaign: string, events: LedgerEvent[]) => {
       for (const e of events) {
         if ('userId' in e) written.push(new WeakRef(e));
-        if (e.type === 'runFinished' && e.ok) finished = true;
+        if (e.type === 'runFinished' && e.ok) {
+          finished = true;
+          folded.capture = false;
+        }
       }
       return append(campaign, events);
     };
@@ -55,6 +74,7 @@ describe('reconcile memory', () => {
         gc();
         alive.push(written.filter((w) => w.deref() !== undefined).length);
         decided.push(fromAct.refs.filter((w) => w.deref() !== undefined).length);
+        state.push(folded.refs.filter((w) => w.deref() !== undefined).length);
       }
       return readAfter(campaign, mark, opts);
     };
@@ -67,5 +87,8 @@ describe('reconcile memory', () => {
     // Nor the decisions it applied, nor the state act computed after them (its copy of the users they name).
     expect(fromAct.refs.length).toBeGreaterThan(r.transitions.length);
     expect(decided).toEqual(decided.map(() => 0));
+    // Nor its folded state: the report checkpoint folds the campaign again, and both at once would double the peak.
+    expect(folded.refs.length).toBeGreaterThan(0);
+    expect(state).toEqual(state.map(() => 0));
   });
 });
