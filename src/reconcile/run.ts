@@ -37,6 +37,7 @@ import { readManager, readTapPolicy } from '../observe/onboarding';
 import { ExemptionCheckError } from './errors';
 import { countStages, type GraduationResult, type OnboardingCounts, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
+import { heapMark } from './heap-trace';
 
 export interface RunOptions {
   campaign: Campaign;
@@ -114,7 +115,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     // The report's checkpoint (for `campaign status`) once runSteps has returned: it folds the whole campaign again,
     // and the run's own state, decisions and events are collected by then instead of held beside that fold.
     if (run.report) {
+      heapMark('steps-returned');
       await reportCheckpoint(run, run.report);
+      heapMark('report-checkpoint-written');
       r.warnings = printedWarnings(run.warnings);
     }
     return r;
@@ -130,6 +133,7 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
   for (const w of lockWarnings) run.warnings.push(warning('LockTakenOver', w));
   // reconcile: the checkpoint and what followed it when they match (checkpoint.ts); plan reads every event.
   const ledger = opts.apply ? await readRunLedger(store, name) : await wholeLedger(store, name);
+  heapMark('ledger-read');
   for (const w of ledger.warnings) run.warnings.push(warning('LedgerRecovered', w));
   const events = ledger.events;
   const position = ledgerPosition(events);
@@ -157,6 +161,7 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
   // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
   if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
   for (const w of observed.warnings) run.warnings.push(w);
+  heapMark('observed');
   guardEmptyLedger(run, position, observed, ledger.total === 0);
   // An exemption that cannot be established: nobody moves. reconcile records why and stops (exit 2); plan says so.
   if (observed.exemptions.problems.length) {
@@ -181,6 +186,7 @@ async function decideAndAct(run: Run, x: { effective: Campaign; observed: Resolv
   const { campaign } = opts;
   const { effective, observed, state, current, open, ledger } = x;
   const decisions = decide(effective, observed.observation, state, run.nowIso);
+  heapMark('decided');
   for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
   const max = campaign.spec.enforcement.maxNewPerRun;
   const valve = applyValve(decisions, max);
@@ -247,11 +253,13 @@ async function decideAndAct(run: Run, x: { effective: Campaign; observed: Resolv
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
     throw e;
   });
+  heapMark('acted');
   // Counted before the fold below: done.after shares the users this run's decisions did not name with `state`.
   const counts = countStages(done.after, observed.observation);
   // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
   const folded = run.written.length;
   const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
+  heapMark('delivery-folded');
   run.ledger = { read: ledger, state, folded };
   const fields: ResultFields = {
     applied: true,
@@ -385,6 +393,7 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}), ...(r.onboarding ? { onboardingIssued: r.onboarding.issued, onboardingQueued: r.onboarding.queued, onboardingExpired: r.onboarding.expired } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
+    heapMark('snapshots-written');
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);
     await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error }]).catch(() => undefined);
@@ -394,6 +403,7 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
   await checkpoint(run).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
+  heapMark('checkpoint-written');
   // What this run wrote is in the ledger and, folded, in the checkpoint: not kept while the report's checkpoint reads the ledger.
   run.written = [];
   run.ledger = undefined;
