@@ -15,6 +15,7 @@ import { createHash } from 'node:crypto';
 import { APP_SETTINGS, MIN_POSTPONE_KEY_BYTES, keyVaultReference, ledgerUrl } from '../contracts/scheduler';
 import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
 import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from '../contracts/names';
+import { FUNCTIONS_INSTANCE_MEMORY_MB, FUNCTIONS_NODE_OPTIONS } from './flex-consumption';
 
 export interface CampaignSchedulerArgs {
   /** Prefix of Azure resource names. */
@@ -227,6 +228,8 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' },
       { name: 'AzureWebJobsStorage__clientId', value: identity.clientId },
       { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.connectionString },
+      // The worker's heap limit, sized to the instance (flex-consumption.ts).
+      { name: 'NODE_OPTIONS', value: FUNCTIONS_NODE_OPTIONS },
       { name: APP_SETTINGS.clientId, value: identity.clientId },
       { name: APP_SETTINGS.schedule, value: args.schedule },
       { name: APP_SETTINGS.campaigns, value: args.campaigns.join(',') },
@@ -270,7 +273,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
           },
         },
         runtime: { name: 'node', version: args.nodeVersion },
-        scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: 2048 },
+        scaleAndConcurrency: { maximumInstanceCount: args.maximumInstanceCount, instanceMemoryMB: FUNCTIONS_INSTANCE_MEMORY_MB },
       },
     }, { ...parent, dependsOn: [hostRole, ledgerRole, vaultRole] });
     // PUT …/config/appsettings: the whole set, owned here; it carries no site configuration properties.

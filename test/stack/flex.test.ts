@@ -52,4 +52,14 @@ describe('the Functions app on Flex Consumption', () => {
     expect(Object.keys(settings).length).toBeGreaterThan(0);
     expect(Object.keys(settings).filter((k) => forbidden.has(k.toLowerCase()))).toEqual([]);
   });
+
+  it("gives the worker a V8 heap limit well inside the instance's memory", () => {
+    const instance = run.one(WEB_APP, 'scheduler-app').inputs.functionAppConfig.scaleAndConcurrency.instanceMemoryMB as number;
+    const m = /^--max-old-space-size=(\d+)$/.exec(String(appSettings(run).NODE_OPTIONS));
+    expect(m, 'NODE_OPTIONS sets --max-old-space-size').not.toBeNull();
+    const heap = Number(m![1]);
+    // The young generation, code, buffers and the Functions host live beside the old generation in the instance.
+    expect(heap).toBeGreaterThanOrEqual(1024);
+    expect(heap).toBeLessThanOrEqual(instance - 512);
+  });
 });
