@@ -4,7 +4,7 @@
 // each with --expose-gc and CAMPAIGN_HEAP_TRACE=1: every step forces a collection and prints the heap still in use.
 // Also prints each run's peak RSS (GNU time) and wall time. Nothing is written to results.md.
 //   node bench/heap-phases.mjs [USERS=100000] [--heap MB]     (after npm run build)
-// --heap sets the reconcile's V8 heap limit (default 12288: Node's own is below what the largest tenants need).
+// --heap sets the reconcile's V8 heap limit (default 12288, so a step's full need shows; the Functions app runs with 1280).
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as os from 'node:os';

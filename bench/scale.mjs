@@ -18,7 +18,7 @@
 //   npm run bench -- --large            300,000 and 1,000,000 (about half an hour on 2 cores)
 //   BENCH_LARGE_SIZES=300000 npm run bench -- --large
 //   BENCH_SKIP_THROTTLED=1              only the large rows
-//   BENCH_RECONCILE_HEAP_MB=12288       the reconcile's V8 heap limit (default; Node's own is below what 1,000,000 users need today)
+//   BENCH_RECONCILE_HEAP_MB=1280        the reconcile's V8 heap limit (default: the Functions app's, src/contracts/scheduler.ts)
 //
 // Writes its tables into bench/results.md, replacing only the section(s) it measured.
 import { spawn, spawnSync } from 'node:child_process';
@@ -37,7 +37,8 @@ const BIN = path.join(ROOT, 'bin', 'campaign');
 const sizes = process.env.BENCH_SKIP_THROTTLED ? [] : (process.env.BENCH_SCALE_SIZES ?? '1000,10000').split(',').map(Number);
 const large = process.argv.includes('--large') || process.env.BENCH_LARGE === '1';
 const largeSizes = large ? (process.env.BENCH_LARGE_SIZES ?? '300000,1000000').split(',').map(Number) : [];
-const heapMb = Number(process.env.BENCH_RECONCILE_HEAP_MB ?? 12288);
+const { FUNCTIONS_HEAP_LIMIT_MB } = require(path.join(ROOT, 'dist/contracts/scheduler.js'));
+const heapMb = Number(process.env.BENCH_RECONCILE_HEAP_MB ?? FUNCTIONS_HEAP_LIMIT_MB);
 const { GRAPH_LIMITS } = require(path.join(ROOT, 'dist/sim/throttle.js'));
 const baselineMax = Number(process.env.BENCH_BASELINE_MAX ?? 10000);
 const LATENCY = 50;

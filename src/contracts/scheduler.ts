@@ -111,3 +111,16 @@ export interface SchedulerRuntime {
   /** Verifies a signed postponement link and records the postponement in the ledger. */
   applyPostponeLink(input: { token: string; settings: SchedulerSettings; now: Date; log: SchedulerLog }): Promise<PostponeLinkResult>;
 }
+
+/** The Flex Consumption instance size the program asks for (functionAppConfig.scaleAndConcurrency.instanceMemoryMB). */
+export const FUNCTIONS_INSTANCE_MEMORY_MB = 2048;
+
+/**
+ * V8's old-generation limit for the Functions worker, in MiB. The stack sets it through NODE_OPTIONS (Node.js reads
+ * --max-old-space-size from it in every process it starts); the scale benchmark runs reconcile with it. Without it
+ * V8 sizes its heap from the memory it sees, which need not be the instance's: a large run could grow past the
+ * instance and be killed, or collect late and hold far more than it uses. 1,280 MiB of old generation leaves room in
+ * the 2,048 MB instance for the young generation, code, I/O buffers and the Functions host itself.
+ */
+export const FUNCTIONS_HEAP_LIMIT_MB = 1280;
+export const FUNCTIONS_NODE_OPTIONS = `--max-old-space-size=${FUNCTIONS_HEAP_LIMIT_MB}`;

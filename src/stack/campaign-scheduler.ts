@@ -12,10 +12,9 @@ import * as web from '@pulumi/azure-native/web';
 import * as azuread from '@pulumi/azuread';
 import * as pulumi from '@pulumi/pulumi';
 import { createHash } from 'node:crypto';
-import { APP_SETTINGS, MIN_POSTPONE_KEY_BYTES, keyVaultReference, ledgerUrl } from '../contracts/scheduler';
+import { APP_SETTINGS, FUNCTIONS_INSTANCE_MEMORY_MB, FUNCTIONS_NODE_OPTIONS, MIN_POSTPONE_KEY_BYTES, keyVaultReference, ledgerUrl } from '../contracts/scheduler';
 import { GRAPH_ROLE_REASONS, type GraphRole } from './graph-roles';
 import { AZURE_ROLES, MICROSOFT_GRAPH_APP_ID, TYPES } from '../contracts/names';
-import { FUNCTIONS_INSTANCE_MEMORY_MB, FUNCTIONS_NODE_OPTIONS } from './flex-consumption';
 
 export interface CampaignSchedulerArgs {
   /** Prefix of Azure resource names. */
@@ -228,7 +227,7 @@ export class CampaignScheduler extends pulumi.ComponentResource {
       { name: 'AzureWebJobsStorage__credential', value: 'managedidentity' },
       { name: 'AzureWebJobsStorage__clientId', value: identity.clientId },
       { name: 'APPLICATIONINSIGHTS_CONNECTION_STRING', value: insights.connectionString },
-      // The worker's heap limit, sized to the instance (flex-consumption.ts).
+      // The worker's heap limit, sized to the instance (contracts/scheduler.ts).
       { name: 'NODE_OPTIONS', value: FUNCTIONS_NODE_OPTIONS },
       { name: APP_SETTINGS.clientId, value: identity.clientId },
       { name: APP_SETTINGS.schedule, value: args.schedule },

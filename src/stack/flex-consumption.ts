@@ -46,20 +46,6 @@ export const FLEX_FORBIDDEN_APP_SETTINGS = [
   'WEBSITE_VNET_ROUTE_ALL',
 ] as const;
 
-/** The Flex Consumption instance size the program asks for (functionAppConfig.scaleAndConcurrency.instanceMemoryMB). */
-export const FUNCTIONS_INSTANCE_MEMORY_MB = 2048;
-
-/**
- * V8's old-generation limit for the Functions worker, in MiB, set through NODE_OPTIONS (Node.js reads
- * --max-old-space-size from it in every process it starts). Without it V8 sizes its heap from the memory it sees,
- * which need not be the instance's: a large run could then grow past the instance and be killed, or collect
- * late and hold far more than it uses. 1,280 MiB of old generation leaves room in the 2,048 MB instance for the
- * young generation, code, I/O buffers and the Functions host itself; the scale benchmark runs reconcile with the
- * same limit.
- */
-export const FUNCTIONS_HEAP_LIMIT_MB = 1280;
-export const FUNCTIONS_NODE_OPTIONS = `--max-old-space-size=${FUNCTIONS_HEAP_LIMIT_MB}`;
-
 /**
  * The one place the Functions app's Node.js major is set, relative to the project root: the program puts it in
  * functionAppConfig.runtime, the deploy workflow's setup-node reads it (node-version-file), build.sh checks the
