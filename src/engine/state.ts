@@ -1,5 +1,10 @@
 // The campaign state is a fold of the ledger: nothing in it is stored that the ledger cannot rebuild.
 // Plain records (no Map/Set) so the snapshot can be written as JSON next to the ledger.
+//
+// Memory: a large tenant holds a million users here. A user's nested values (notifications, counts, postponements,
+// alerts, left, delivery, onboarding) are never changed in place: the fold replaces them. So users share them — every
+// user without alerts has the same frozen empty array, users a run moved alike share one `left` or `notifications`
+// value, and times are one string per distinct time — and a copy of a user (applyEventsToCopy) is a shallow one.
 import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcome } from '../ledger/events';
 import type { Stage } from './types';
@@ -55,9 +60,8 @@ export interface UserState {
   firstEnteredAt: string | null;
   /** Set while the user is out of the campaign; cleared on re-entry. */
   left: { at: string; reason: string } | null;
+  /** Never changed in place (see the top of this file), like every nested value of a user. */
   notifications: {
-    /** Every idempotency key sent to this user, oldest first. */
-    keys: string[];
     /** Highest sequence sent per kind (kind names the stage). */
     count: Partial<Record<NotificationKind, number>>;
     lastNotifiedAt: string | null;
@@ -115,6 +119,46 @@ export function emptyState(): CampaignState {
   return { v: LEDGER_VERSION, generation: 0, runs: 0, lastRun: null, archivedAt: null, users: {}, outcomeRun: null };
 }
 
+/** The frozen values users share; a user's nested values are replaced, never changed (see the top of this file). */
+const EMPTY_RECORD = Object.freeze({}) as Record<string, number>;
+const NO_ALERTS = Object.freeze([]) as unknown as AlertKind[];
+const NO_NOTIFICATIONS: UserState['notifications'] = Object.freeze({ count: EMPTY_RECORD, lastNotifiedAt: null });
+const NO_DELIVERY: DeliveryState = Object.freeze({ lastKey: null, lastKind: null, lastStage: null, lastSentAt: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null, earlier: null });
+const NO_ONBOARDING: OnboardingState = Object.freeze({ passIssuedAt: null, methodId: null, expiresAt: null, expiredReported: false, queuedAt: null, queuedReason: null, issued: 0 });
+
+/** Distinct values kept for sharing before the tables start over (a bound, never reached by the values of a campaign). */
+const SHARED_MAX = 20_000;
+const strings = new Map<string, string>();
+const values = new Map<string, object>();
+
+/**
+ * The one string of this value: times repeat across users (a run stamps every event with its time) and the rest
+ * come from small vocabularies. JSON.parse and the ledger's pieces give each occurrence a string of its own.
+ */
+export function sharedString<T extends string | null>(s: T): T {
+  if (s === null) return s;
+  const had = strings.get(s);
+  if (had !== undefined) return had as T;
+  if (strings.size >= SHARED_MAX) strings.clear();
+  strings.set(s, s);
+  return s;
+}
+
+/** The frozen value equal (as JSON) to `v`, shared by every user holding it: counts, postponements, alerts, left, notifications. */
+function sharedValue<T extends object>(v: T): T {
+  const text = JSON.stringify(v);
+  if (text === '{}') return EMPTY_RECORD as unknown as T;
+  if (text === '[]') return NO_ALERTS as unknown as T;
+  const had = values.get(text);
+  if (had !== undefined) return had as T;
+  if (values.size >= SHARED_MAX) values.clear();
+  values.set(text, Object.freeze(v));
+  return v;
+}
+
+const notificationsOf = (count: UserState['notifications']['count'], lastNotifiedAt: string | null): UserState['notifications'] =>
+  count === EMPTY_RECORD && lastNotifiedAt === null ? NO_NOTIFICATIONS : sharedValue({ count, lastNotifiedAt });
+
 function newUser(userId: string, userPrincipalName: string): UserState {
   return {
     userId,
@@ -123,22 +167,65 @@ function newUser(userId: string, userPrincipalName: string): UserState {
     stageSince: null,
     firstEnteredAt: null,
     left: null,
-    notifications: { keys: [], count: {}, lastNotifiedAt: null },
+    notifications: NO_NOTIFICATIONS,
     stageNotified: false,
     stageLastNotifiedAt: null,
-    postponements: {},
+    postponements: EMPTY_RECORD,
     postponedUntil: null,
     extensionDays: 0,
     exceededGrace: false,
     enforcedAt: null,
     addedToGroupAt: null,
-    alerts: [],
-    delivery: { lastKey: null, lastKind: null, lastStage: null, lastSentAt: null, outcome: null, settled: true, at: null, attempts: 0, stageDeliveredAt: null, earlier: null },
+    alerts: NO_ALERTS,
+    delivery: NO_DELIVERY,
   };
 }
 
-function emptyOnboarding(): OnboardingState {
-  return { passIssuedAt: null, methodId: null, expiresAt: null, expiredReported: false, queuedAt: null, queuedReason: null, issued: 0 };
+/**
+ * A user as JSON gave it back (a checkpoint's piece) in the form the fold keeps: the same values, shared with the
+ * other users' as the fold shares them (see the top of this file). `key` is its key in `users`. A field this
+ * version does not keep (the notification keys older versions listed) is left out.
+ */
+export function userFromJson(key: string, u: UserState): UserState {
+  const n = u.notifications;
+  const d = u.delivery;
+  const user: UserState = {
+    userId: u.userId === key ? key : u.userId,
+    userPrincipalName: u.userPrincipalName,
+    stage: sharedString(u.stage),
+    stageSince: sharedString(u.stageSince),
+    firstEnteredAt: sharedString(u.firstEnteredAt),
+    left: u.left ? sharedValue({ at: sharedString(u.left.at), reason: u.left.reason }) : u.left,
+    notifications: n ? notificationsOf(sharedValue(n.count), sharedString(n.lastNotifiedAt)) : n,
+    stageNotified: u.stageNotified,
+    stageLastNotifiedAt: sharedString(u.stageLastNotifiedAt),
+    postponements: sharedValue(u.postponements),
+    postponedUntil: sharedString(u.postponedUntil),
+    extensionDays: u.extensionDays,
+    exceededGrace: u.exceededGrace,
+    enforcedAt: sharedString(u.enforcedAt),
+    addedToGroupAt: sharedString(u.addedToGroupAt),
+    alerts: sharedValue(u.alerts),
+    delivery: !d ? d : sameDelivery(d, NO_DELIVERY) ? NO_DELIVERY : {
+      lastKey: d.lastKey,
+      lastKind: sharedString(d.lastKind),
+      lastStage: sharedString(d.lastStage),
+      lastSentAt: sharedString(d.lastSentAt),
+      outcome: sharedString(d.outcome),
+      settled: d.settled,
+      at: sharedString(d.at),
+      attempts: d.attempts,
+      stageDeliveredAt: sharedString(d.stageDeliveredAt),
+      earlier: d.earlier,
+    },
+  };
+  if (u.onboarding !== undefined) user.onboarding = u.onboarding;
+  return user;
+}
+
+function sameDelivery(a: DeliveryState, b: DeliveryState): boolean {
+  return a.lastKey === b.lastKey && a.lastKind === b.lastKind && a.lastStage === b.lastStage && a.lastSentAt === b.lastSentAt && a.outcome === b.outcome
+    && a.settled === b.settled && a.at === b.at && a.attempts === b.attempts && a.stageDeliveredAt === b.stageDeliveredAt && a.earlier === b.earlier;
 }
 
 /** Rebuilds the state from the whole ledger, oldest event first. */
@@ -149,7 +236,8 @@ export function foldLedger(events: Iterable<LedgerEvent>): CampaignState {
 /**
  * The state after `events`, leaving `state` as it was: what applyEvents(structuredClone(state), events) returns,
  * without copying every user. Only the users the events name are copied (the rest are shared with `state`, so
- * the caller must not change those through either). At a large tenant a whole copy doubled the run's memory.
+ * the caller must not change those through either). At a large tenant a whole copy doubled the run's memory. A copied
+ * user is a shallow copy: the fold never changes a user's nested values in place.
  */
 export function applyEventsToCopy(state: CampaignState, events: readonly LedgerEvent[]): CampaignState {
   const copy: CampaignState = { ...state, lastRun: state.lastRun ? { ...state.lastRun } : null, users: { ...state.users } };
@@ -159,7 +247,7 @@ export function applyEventsToCopy(state: CampaignState, events: readonly LedgerE
     else if ('userId' in e && typeof e.userId === 'string' && !copied.has(e.userId)) {
       copied.add(e.userId);
       const u = copy.users[e.userId];
-      if (u) copy.users[e.userId] = structuredClone(u);
+      if (u) copy.users[e.userId] = { ...u }; // its nested values are replaced, never changed (see the top of this file)
     }
     applyEvent(copy, e);
   }
@@ -218,53 +306,55 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
   } else {
     u.userPrincipalName = e.userPrincipalName;
   }
+  const at = sharedString(e.at);
   switch (e.type) {
     case 'userEnteredStage':
-      u.stage = e.to;
-      u.stageSince = e.at;
-      u.firstEnteredAt ??= e.at;
+      u.stage = sharedString(e.to);
+      u.stageSince = at;
+      u.firstEnteredAt ??= at;
       u.left = null;
       u.stageNotified = false;
       u.stageLastNotifiedAt = null;
       u.postponedUntil = null;
       u.extensionDays = 0;
       u.exceededGrace = false;
-      u.delivery.stageDeliveredAt = null;
-      if (e.to === 'enforced') u.enforcedAt = e.at;
+      if (u.delivery.stageDeliveredAt !== null) u.delivery = { ...u.delivery, stageDeliveredAt: null };
+      if (e.to === 'enforced') u.enforcedAt = at;
       break;
     case 'notificationSent': {
-      u.notifications.keys.push(e.key);
-      const prev = u.notifications.count[e.kind] ?? 0;
-      if (e.sequence > prev) u.notifications.count[e.kind] = e.sequence;
-      u.notifications.lastNotifiedAt = e.at;
-      const current = e.stage === u.stage && !u.left;
+      const kind = sharedString(e.kind);
+      const stage = sharedString(e.stage);
+      const n = u.notifications;
+      const count = e.sequence > (n.count[kind] ?? 0) ? sharedValue({ ...n.count, [kind]: e.sequence }) : n.count;
+      u.notifications = notificationsOf(count, at);
+      const current = stage === u.stage && !u.left;
       if (current) {
-        u.stageLastNotifiedAt = e.at;
-        if (e.kind === e.stage) u.stageNotified = true; // the entry notice's kind is the stage's name
+        u.stageLastNotifiedAt = at;
+        if (kind === stage) u.stageNotified = true; // the entry notice's kind is the stage's name
       }
       const d = u.delivery;
-      // The previous notice still waits for its outcome: remember it apart (no allocation on the common path).
-      if (!d.settled && d.lastKey !== null && d.lastStage !== null && d.lastSentAt !== null) (d.earlier ??= []).push({ key: d.lastKey, stage: d.lastStage, at: d.lastSentAt });
-      d.lastKey = e.key;
-      d.lastKind = e.kind;
-      d.lastStage = e.stage;
-      d.lastSentAt = e.at;
-      d.at = e.at;
-      if (e.runId !== undefined && e.runId === state.outcomeRun) {
-        d.outcome = 'pending';
-        d.settled = false;
-      } else {
-        d.outcome = 'delivered';
-        d.settled = true;
-        d.attempts = 0;
-        if (current) d.stageDeliveredAt ??= e.at;
-      }
+      const pending = e.runId !== undefined && e.runId === state.outcomeRun;
+      u.delivery = {
+        lastKey: e.key,
+        lastKind: kind,
+        lastStage: stage,
+        lastSentAt: at,
+        outcome: pending ? 'pending' : 'delivered',
+        settled: !pending,
+        at,
+        attempts: pending ? d.attempts : 0,
+        stageDeliveredAt: !pending && current ? (d.stageDeliveredAt ?? at) : d.stageDeliveredAt,
+        // The previous notice still waits for its outcome: remember it apart.
+        earlier: !d.settled && d.lastKey !== null && d.lastStage !== null && d.lastSentAt !== null
+          ? [...(d.earlier ?? []), { key: d.lastKey, stage: d.lastStage, at: d.lastSentAt }]
+          : d.earlier,
+      };
       break;
     }
     case 'postponed':
-      u.postponements[e.stage] = Math.max(u.postponements[e.stage] ?? 0, e.count);
+      u.postponements = sharedValue({ ...u.postponements, [e.stage]: Math.max(u.postponements[e.stage] ?? 0, e.count) });
       if (e.stage === u.stage && !u.left) {
-        u.postponedUntil = e.until;
+        u.postponedUntil = sharedString(e.until);
         u.extensionDays += e.days;
       }
       break;
@@ -273,40 +363,32 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       break;
     case 'addedToGroup':
       // addedToGroupAt is the enforcement group's; the graduated group's add is told by the stage (stageSince).
-      if (e.group !== 'graduated') u.addedToGroupAt = e.at;
+      if (e.group !== 'graduated') u.addedToGroupAt = at;
       break;
     case 'leftCampaign':
-      u.left = { at: e.at, reason: e.reason };
-      u.alerts = [];
+      u.left = sharedValue({ at, reason: e.reason });
+      u.alerts = NO_ALERTS;
       u.postponedUntil = null;
-      u.delivery.attempts = 0;
+      if (u.delivery.attempts !== 0) u.delivery = { ...u.delivery, attempts: 0 };
       break;
     case 'alertRaised':
-      if (!u.alerts.includes(e.kind)) u.alerts.push(e.kind);
+      if (!u.alerts.includes(e.kind)) u.alerts = sharedValue([...u.alerts, e.kind]);
       break;
     case 'alertCleared':
-      u.alerts = u.alerts.filter((k) => k !== e.kind);
+      if (u.alerts.includes(e.kind)) u.alerts = sharedValue(u.alerts.filter((k) => k !== e.kind));
       break;
-    case 'onboardingPassIssued': {
-      const o = (u.onboarding ??= emptyOnboarding());
-      o.passIssuedAt = e.at;
-      o.methodId = e.methodId;
-      o.expiresAt = e.expiresAt;
-      o.expiredReported = false;
-      o.queuedAt = null;
-      o.queuedReason = null;
-      o.issued++;
+    case 'onboardingPassIssued':
+      u.onboarding = { ...(u.onboarding ?? NO_ONBOARDING), passIssuedAt: at, methodId: e.methodId, expiresAt: e.expiresAt, expiredReported: false, queuedAt: null, queuedReason: null };
+      u.onboarding.issued++;
       break;
-    }
     case 'onboardingQueued': {
-      const o = (u.onboarding ??= emptyOnboarding());
-      o.queuedAt ??= e.at;
-      o.queuedReason = e.reason;
+      const o = u.onboarding ?? NO_ONBOARDING;
+      u.onboarding = { ...o, queuedAt: o.queuedAt ?? at, queuedReason: e.reason };
       break;
     }
     case 'onboardingPassExpired': {
-      const o = (u.onboarding ??= emptyOnboarding());
-      if (o.methodId === e.methodId) o.expiredReported = true;
+      const o = u.onboarding ?? NO_ONBOARDING;
+      u.onboarding = o.methodId === e.methodId ? { ...o, expiredReported: true } : o;
       break;
     }
     default:
@@ -321,31 +403,32 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
  * that is not open (older ledgers, a repeat) changes nothing.
  */
 function applyOutcome(u: UserState, key: string, outcome: NotificationOutcome, channel: string, at: string): void {
-  const d = u.delivery;
+  const was = u.delivery;
   const final = outcome !== 'notSent' && !(outcome === 'inDoubt' && channel === 'email');
   let stage: Stage;
   let sentAt: string;
-  if (key === d.lastKey && !d.settled) {
-    stage = d.lastStage!;
-    sentAt = d.lastSentAt!;
-    d.outcome = outcome;
-    d.settled = final;
-    d.at = at;
+  let d: DeliveryState;
+  if (key === was.lastKey && !was.settled) {
+    stage = was.lastStage!;
+    sentAt = was.lastSentAt!;
+    d = { ...was, outcome: sharedString(outcome), settled: final, at: sharedString(at) };
   } else {
-    const i = d.earlier ? d.earlier.findIndex((n) => n.key === key) : -1;
+    const i = was.earlier ? was.earlier.findIndex((n) => n.key === key) : -1;
     if (i < 0) return;
-    ({ stage, at: sentAt } = d.earlier![i]);
+    ({ stage, at: sentAt } = was.earlier![i]);
+    d = { ...was };
     if (final) {
-      d.earlier!.splice(i, 1);
-      if (d.earlier!.length === 0) d.earlier = null;
+      const rest = was.earlier!.filter((_, j) => j !== i);
+      d.earlier = rest.length === 0 ? null : rest;
     }
   }
   if (outcome === 'delivered') {
     d.attempts = 0;
-    if (stage === u.stage && !u.left && u.stageSince !== null && sentAt >= u.stageSince) d.stageDeliveredAt ??= at;
+    if (stage === u.stage && !u.left && u.stageSince !== null && sentAt >= u.stageSince) d.stageDeliveredAt ??= sharedString(at);
   } else if (final && (outcome === 'failed' || outcome === 'inDoubt')) {
     d.attempts++;
   }
+  u.delivery = d;
 }
 
 /** Finds a user by object id or (case-insensitively) by UPN. */

@@ -14,14 +14,19 @@
 import { randomBytes } from 'node:crypto';
 import { appendAll } from '../contracts/arrays';
 import { openIntents } from '../engine/recovery';
-import { applyEvents, foldLedger, type CampaignState, type UserState } from '../engine/state';
+import { applyEvents, foldLedger, sharedString, userFromJson, type CampaignState, type UserState } from '../engine/state';
 import { DAY_MS } from '../engine/time';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
 
 export const CHECKPOINT_SNAPSHOT = 'checkpoint';
 export const CHECKPOINT_FORMAT = 'campaign-ledger-checkpoint';
-export const CHECKPOINT_VERSION = 1;
+/**
+ * 2: users no longer list every notification key they were sent. A version-1 reader would fail on such a user, so
+ * it takes a version-2 checkpoint for another format (and reads the ledger whole); this version reads both.
+ */
+export const CHECKPOINT_VERSION = 2;
+const READABLE_VERSIONS: readonly number[] = [1, CHECKPOINT_VERSION];
 /** Users per piece: about 60 MB of JSON each at a large tenant. */
 export const USERS_PER_PIECE = 100_000;
 /** Email dispatches carried: the sending limits look back one day; a week leaves room for clock skew. */
@@ -83,6 +88,7 @@ export async function readRunLedger(store: LedgerStore, campaign: string): Promi
   if (header) {
     const users = await readUsers(store, campaign, header);
     if (users) {
+      shareCarried(header.carry, users);
       const state: CampaignState = { ...header.state, users };
       const read = await foldAfter(store, campaign, header.ledger, state, header.carry);
       if (read) {
@@ -129,7 +135,7 @@ async function readHeader(store: LedgerStore, campaign: string, warnings: string
     return null;
   }
   if (h === null) return null;
-  const ok = typeof h === 'object' && h.format === CHECKPOINT_FORMAT && h.v === CHECKPOINT_VERSION && h.state?.v === LEDGER_VERSION
+  const ok = typeof h === 'object' && h.format === CHECKPOINT_FORMAT && READABLE_VERSIONS.includes(h.v) && h.state?.v === LEDGER_VERSION
     && typeof h.id === 'string' && Array.isArray(h.carry) && Number.isInteger(h.pieces) && Number.isInteger(h.users)
     && !!h.ledger && Number.isInteger(h.ledger.bytes) && Number.isInteger(h.ledger.events) && typeof h.ledger.sha256 === 'string';
   if (!ok) {
@@ -141,7 +147,6 @@ async function readHeader(store: LedgerStore, campaign: string, warnings: string
 
 async function readUsers(store: LedgerStore, campaign: string, h: CheckpointHeader): Promise<Record<string, UserState> | null> {
   const users: Record<string, UserState> = {};
-  const once = onceMap();
   let n = 0;
   // One piece at a time: each is tens of megabytes of text.
   for (let i = 0; i < h.pieces; i++) {
@@ -152,42 +157,53 @@ async function readUsers(store: LedgerStore, campaign: string, h: CheckpointHead
       return null;
     }
     if (!p || p.id !== h.id || p.piece !== i || !Array.isArray(p.users)) return null;
-    for (const [key, u] of p.users) users[key] = shareTimes(u, once);
-    n += p.users.length;
+    const list = p.users;
+    p = null;
+    // Each user as the fold keeps it (values shared with the other users'), its parsed form dropped as it goes:
+    // the piece never stays whole next to its users.
+    for (let j = 0; j < list.length; j++) {
+      const entry = list[j];
+      if (!Array.isArray(entry) || typeof entry[0] !== 'string' || !entry[1] || typeof entry[1] !== 'object') return null;
+      users[entry[0]] = userFromJson(entry[0], entry[1]);
+      (list as unknown[])[j] = undefined;
+    }
+    n += list.length;
   }
   return n === h.users ? users : null;
 }
 
-/** The same string once: times repeat across users (every user a run moved shares its time). */
-type Once = (s: string) => string;
-function onceMap(): Once {
-  const seen = new Map<string, string>();
-  return (s) => {
-    const had = seen.get(s);
-    if (had !== undefined) return had;
-    seen.set(s, s);
-    return s;
-  };
-}
-
-/** Replaces o[k] by the shared string of the same value when it is a string; anything else stays as it is. */
-function share<T extends object>(o: T | null | undefined, k: keyof T, once: Once): void {
-  if (!o || typeof o !== 'object') return;
-  const v = o[k];
-  if (typeof v === 'string') o[k] = once(v) as T[keyof T];
-}
+/** Fields of the carried events whose values repeat from event to event (a run's time and id, small vocabularies). */
+const REPEATED = ['at', 'type', 'runId', 'from', 'to', 'stage', 'kind', 'channel', 'reason', 'outcome', 'groupId', 'deadline'] as const;
 
 /**
- * A user as read from a checkpoint piece, with its times shared with the other users': JSON.parse gives each
- * value a string of its own (about 40 bytes for a time), and a user has up to ten of them. Values are unchanged.
+ * The carried events as read from the header with their strings shared: with their user's (id, principal name,
+ * latest notice's key) and with each other's. After a large first run every user's first notice is still open and
+ * carried, and JSON.parse gives each of its strings a copy of its own: about half a kilobyte a user. Values are unchanged.
  */
-function shareTimes(u: UserState, once: Once): UserState {
-  if (!u || typeof u !== 'object') return u;
-  for (const k of ['stageSince', 'firstEnteredAt', 'stageLastNotifiedAt', 'postponedUntil', 'enforcedAt', 'addedToGroupAt'] as const) share(u, k, once);
-  share(u.left, 'at', once);
-  share(u.notifications, 'lastNotifiedAt', once);
-  for (const k of ['lastSentAt', 'at', 'stageDeliveredAt'] as const) share(u.delivery, k, once);
-  return u;
+function shareCarried(carry: LedgerEvent[], users: Record<string, UserState>): void {
+  const keys = new Map<string, string>();
+  for (const e of carry) {
+    const r = e as unknown as Record<string, unknown>;
+    for (const k of REPEATED) {
+      const v = r[k];
+      if (typeof v === 'string') r[k] = sharedString(v);
+    }
+    const u = 'userId' in e && typeof e.userId === 'string' ? users[e.userId] : undefined;
+    if (u) {
+      if (r.userId === u.userId) r.userId = u.userId;
+      if (r.userPrincipalName === u.userPrincipalName) r.userPrincipalName = u.userPrincipalName;
+      if (typeof r.key === 'string') {
+        if (r.key === u.delivery?.lastKey) r.key = u.delivery.lastKey;
+        else if (u.delivery?.earlier) r.key = u.delivery.earlier.find((n) => n.key === r.key)?.key ?? r.key;
+      }
+    }
+    if (typeof r.key === 'string') {
+      const had = keys.get(r.key);
+      if (had === undefined) keys.set(r.key, r.key);
+      else r.key = had;
+    }
+    if (e.type === 'notificationDispatch' && Array.isArray(e.keys)) e.keys = e.keys.map((k) => keys.get(k) ?? k);
+  }
 }
 
 /**

@@ -268,7 +268,10 @@ describe('4. the lifecycle in the job, and the reset', () => {
     expect(j.counts.exceededGrace).toBe(0);
     const fresh = foldLedger(events(file));
     expect(fresh.generation).toBe(1);
-    expect(Object.values(fresh.users).flatMap((u) => u.notifications.keys).every((k) => k.startsWith('admins-passkeys.g1:'))).toBe(true);
+    const all = events(file);
+    const sentSinceReset = all.slice(all.findIndex((e) => e.type === 'campaignReset') + 1).flatMap((e) => (e.type === 'notificationSent' ? [e.key] : []));
+    expect(sentSinceReset.length).toBeGreaterThan(0);
+    expect(sentSinceReset.every((k) => k.startsWith('admins-passkeys.g1:'))).toBe(true);
     expect(members()).toEqual(expect.arrayContaining(enforced));
 
     const history = await cli('history', '--campaign', 'admins-passkeys', '--state', 'state');

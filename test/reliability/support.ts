@@ -45,8 +45,14 @@ export interface Outcome {
 
 export function outcomeOf(events: readonly LedgerEvent[], groupMembers: Iterable<string>): Outcome {
   const s = foldLedger(events);
+  // The keys of the notices each user was sent since the campaign last started over (the fold keeps none).
+  const keys = new Map<string, string[]>();
+  for (const e of events) {
+    if (e.type === 'campaignReset') keys.clear();
+    else if (e.type === 'notificationSent') keys.set(e.userId, [...(keys.get(e.userId) ?? []), e.key]);
+  }
   const users = Object.values(s.users)
-    .map((u) => [u.userId, u.stage, u.exceededGrace, u.enforcedAt?.slice(0, 10) ?? null, u.left !== null, [...u.notifications.keys].sort()] as Outcome['users'][number])
+    .map((u) => [u.userId, u.stage, u.exceededGrace, u.enforcedAt?.slice(0, 10) ?? null, u.left !== null, [...(keys.get(u.userId) ?? [])].sort()] as Outcome['users'][number])
     .sort((a, b) => a[0].localeCompare(b[0]));
   return { users, group: [...groupMembers].sort() };
 }

@@ -1,0 +1,113 @@
+// Users share their unchanged values (src/engine/state.ts): the fold gives what the previous fold gave (every user
+// its own mutable objects, state-reference.ts) for any sequence of events, a copy leaves the state it copied as it
+// was, and a user read back from JSON (a checkpoint's piece) is the user that was written.
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { ALERT_KINDS, NOTIFICATION_KINDS, STAGES } from '../../src/contracts/vocabulary';
+import { applyEvents, applyEventsToCopy, foldLedger, userFromJson, type CampaignState } from '../../src/engine/state';
+import { NOTIFICATION_OUTCOMES, ONBOARDING_QUEUE_REASONS, type LedgerEvent } from '../../src/ledger/events';
+import { referenceFold, type ReferenceState } from './state-reference';
+
+const USERS = ['u-ada', 'u-bob'];
+const KEYS = ['k1', 'k2', 'k3'];
+const RUNS = ['r1', 'r2', 'r3'];
+const at = (n: number) => new Date(Date.UTC(2026, 11, 1) + n * 3_600_000).toISOString();
+
+const userEvent = fc.record({
+  user: fc.constantFrom(...USERS),
+  upn: fc.constantFrom('a@contoso.com', 'A@contoso.com'),
+  // Mostly the run that records outcomes (the ledger starts with it): notices stay open until their outcome.
+  runId: fc.constantFrom('r1', 'r1', 'r1', 'r2', undefined),
+  body: fc.oneof(
+    fc.record({ type: fc.constant('userEnteredStage'), from: fc.constant(null), to: fc.constantFrom(...STAGES), reason: fc.constant('R'), message: fc.constant('m') }),
+    { weight: 3, arbitrary: fc.record({ type: fc.constant('notificationSent'), key: fc.constantFrom(...KEYS), kind: fc.constantFrom(...NOTIFICATION_KINDS), stage: fc.constantFrom(...STAGES), sequence: fc.integer({ min: 1, max: 3 }) }) },
+    { weight: 4, arbitrary: fc.record({ type: fc.constant('notificationOutcome'), key: fc.constantFrom(...KEYS), channel: fc.constantFrom('teams', 'email'), outcome: fc.constantFrom(...NOTIFICATION_OUTCOMES) }) },
+    fc.record({ type: fc.constant('postponed'), stage: fc.constantFrom(...STAGES), until: fc.integer({ min: 0, max: 9 }).map(at), count: fc.integer({ min: 1, max: 3 }), days: fc.integer({ min: 1, max: 5 }) }),
+    fc.record({ type: fc.constant('graceExceeded'), stage: fc.constantFrom(...STAGES), deadline: fc.constant(at(0)) }),
+    fc.record({ type: fc.constant('addedToGroup'), group: fc.option(fc.constant('graduated' as const), { nil: undefined }) }),
+    fc.record({ type: fc.constant('leftCampaign'), from: fc.constant(null), reason: fc.constantFrom('untargeted', 'deleted'), message: fc.constant('m') }),
+    fc.record({ type: fc.constantFrom('alertRaised', 'alertCleared'), kind: fc.constantFrom(...ALERT_KINDS), message: fc.constant('m') }),
+    fc.record({ type: fc.constant('onboardingPassIssued'), methodId: fc.constantFrom('m1', 'm2'), lifetimeMinutes: fc.constant(60), usableOnce: fc.constant(true), startDateTime: fc.constant(at(0)), expiresAt: fc.constant(at(1)), deliveredTo: fc.constant({ managerId: 'm', managerUpn: 'm@contoso.com' }) }),
+    fc.record({ type: fc.constant('onboardingQueued'), reason: fc.constantFrom(...ONBOARDING_QUEUE_REASONS) }),
+    fc.record({ type: fc.constant('onboardingPassExpired'), methodId: fc.constantFrom('m1', 'm2'), expiresAt: fc.constant(at(1)) }),
+  ),
+});
+const campaignEvent = fc.oneof(
+  fc.record({ type: fc.constant('runStarted'), runId: fc.constantFrom(...RUNS), campaign: fc.constant('c'), status: fc.constant('inProgress'), intents: fc.constantFrom(1 as const, 1 as const, undefined) }),
+  fc.record({ type: fc.constant('runFinished'), runId: fc.constantFrom(...RUNS), ok: fc.boolean() }),
+  fc.record({ type: fc.constant('campaignReset'), generation: fc.constant(1) }),
+);
+const ledgerArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.oneof({ weight: 8, arbitrary: userEvent }, { weight: 1, arbitrary: campaignEvent })), { maxLength: 60, size: 'max' })
+  .map((list) => [{ v: 1, at: at(0), type: 'runStarted', runId: 'r1', campaign: 'c', status: 'inProgress', intents: 1 } as LedgerEvent, ...list.map(([hour, x]): LedgerEvent => {
+    if ('user' in x) {
+      const { user, upn, runId, body } = x;
+      return { v: 1, at: at(hour), ...(runId !== undefined ? { runId } : {}), userId: user, userPrincipalName: upn, ...body } as unknown as LedgerEvent;
+    }
+    return { v: 1, at: at(hour), ...x } as unknown as LedgerEvent;
+  })]);
+
+/** The reference state as the current fold keeps it: the same, without the notification keys. */
+function withoutKeys(s: ReferenceState): unknown {
+  const users: Record<string, unknown> = {};
+  for (const [id, u] of Object.entries(s.users)) {
+    const { keys: _keys, ...notifications } = u.notifications;
+    users[id] = { ...u, notifications };
+  }
+  return JSON.parse(JSON.stringify({ ...s, users }));
+}
+const plain = (s: CampaignState) => JSON.parse(JSON.stringify(s)) as unknown;
+
+describe('a fold whose users share their values', () => {
+  it('gives what the previous fold gave for any events', () => {
+    fc.assert(fc.property(ledgerArb, (events) => {
+      const s = foldLedger(events);
+      expect(plain(s)).toEqual(withoutKeys(referenceFold(events)));
+      // Key order too: the checkpoint's and the report checkpoint's JSON stay as they were.
+      expect(JSON.stringify(s)).toBe(JSON.stringify(withoutKeys(referenceFold(events))));
+    }), { numRuns: 400 });
+  });
+
+  it('applyEventsToCopy leaves the state it copied as it was and equals the fold of all the events', () => {
+    fc.assert(fc.property(ledgerArb, ledgerArb, (before, after) => {
+      const state = foldLedger(before);
+      const was = JSON.stringify(state);
+      const copy = applyEventsToCopy(state, after);
+      expect(JSON.stringify(state)).toBe(was);
+      expect(plain(copy)).toEqual(plain(foldLedger([...before, ...after])));
+      // And folding onto the state in place, after the copy, still gives the same.
+      expect(plain(applyEvents(state, after))).toEqual(plain(copy));
+    }), { numRuns: 300 });
+  });
+
+  it('reads a user back from JSON as it was written, with or without the notification keys of older versions', () => {
+    fc.assert(fc.property(ledgerArb, (events) => {
+      const s = foldLedger(events);
+      const old = referenceFold(events);
+      for (const [id, u] of Object.entries(JSON.parse(JSON.stringify(s.users)) as CampaignState['users'])) {
+        expect(JSON.stringify(userFromJson(id, u))).toBe(JSON.stringify(s.users[id]));
+      }
+      for (const [id, u] of Object.entries(JSON.parse(JSON.stringify(old.users)) as CampaignState['users'])) {
+        expect(JSON.stringify(userFromJson(id, u))).toBe(JSON.stringify(s.users[id]));
+      }
+    }), { numRuns: 200 });
+  });
+
+  it('shares the values users have alike, and they cannot be changed through one user', () => {
+    const events: LedgerEvent[] = [];
+    for (const userId of ['u-1', 'u-2']) {
+      events.push({ v: 1, type: 'userEnteredStage', at: at(0), userId, userPrincipalName: `${userId}@contoso.com`, from: null, to: 'passkeyRegistration', reason: 'R', message: 'm' });
+      events.push({ v: 1, type: 'leftCampaign', at: at(1), userId, userPrincipalName: `${userId}@contoso.com`, from: 'passkeyRegistration', reason: 'untargeted', message: 'm' });
+    }
+    const { users } = foldLedger(events);
+    const [a, b] = [users['u-1'], users['u-2']];
+    expect(a.alerts).toBe(b.alerts);
+    expect(a.postponements).toBe(b.postponements);
+    expect(a.notifications).toBe(b.notifications);
+    expect(a.delivery).toBe(b.delivery);
+    expect(a.left).toBe(b.left);
+    expect(() => a.alerts.push('AccountDisabled')).toThrow(TypeError);
+    expect(() => { (a.left as { reason: string }).reason = 'x'; }).toThrow(TypeError);
+    expect(b.alerts).toEqual([]);
+    expect(b.left).toEqual({ at: at(1), reason: 'untargeted' });
+  });
+});
