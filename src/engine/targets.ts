@@ -15,7 +15,7 @@
 import type { Campaign } from '../campaign/types';
 import { enforcementGroupName } from '../contracts/names';
 import { PASSKEY_METHODS } from './readiness';
-import type { EnforcementGroup, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
+import type { EnforcementGroup, SnapshotDevice, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
 import { checkExemptions, emptyExemptionCheck, emptyExemptionLedger, type ExemptionCheck, type ExemptionLedger } from './exemptions';
 import type { ExclusionKind, Fido2Policy, GraduationObservation, Observation, ObservedDevice, ObservedExclusion, ObservedSignIns, ObservedUser } from './types';
 import { warning, type RunWarning, type WarningCode } from './warnings';
@@ -133,6 +133,24 @@ function groupWarnings(campaign: Campaign, s: TenantSnapshot): RunWarning[] {
   return [warning('EnforcementGroupMissing', SAY.EnforcementGroupMissing(enforcementGroupName(campaign.metadata.name)))];
 }
 
+// Shared by every user who has none: the engine reads these arrays and never changes them (frozen, so a change
+// would throw rather than reach every user). A user who gets a read error gets an array of their own.
+const NO_DEVICES: ObservedDevice[] = Object.freeze([]) as unknown as ObservedDevice[];
+const NO_METHODS: string[] = Object.freeze([]) as unknown as string[];
+const NO_READ_ERRORS: string[] = Object.freeze([]) as unknown as string[];
+
+/** A device as the observation records it (the same fields in the same order; absent values null). */
+function observedDevice(d: SnapshotDevice): ObservedDevice {
+  return {
+    id: d.id,
+    displayName: d.displayName ?? '',
+    operatingSystem: d.operatingSystem ?? null,
+    operatingSystemVersion: d.operatingSystemVersion ?? null,
+    approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
+    accountEnabled: d.accountEnabled !== false,
+  };
+}
+
 interface Resolution {
   /** Targeted users after exclusions, in the order they were found (the order fido2Methods are read in). */
   users: ObservedUser[];
@@ -154,9 +172,12 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   const byUpn = new Map<string, SnapshotUser>();
   if (named.size) for (const u of s.users) if (named.has(lower(u.userPrincipalName))) byUpn.set(lower(u.userPrincipalName), u);
   const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
-  // null: the group answered 404; absent: not read (a group observe did not need).
-  const expanded = new Map(Object.entries(s.transitiveMembers).map(([gid, members]) => [lower(gid), members === null ? null : members.filter(isUser).map((m) => m.id)]));
-  const members = (gid: string) => expanded.get(lower(gid)) ?? [];
+  // null: the group answered 404; absent: not read (a group observe did not need). The members as read, not a copy.
+  const expanded = new Map<string, SnapshotDirectoryObject[] | null>();
+  for (const [gid, list] of Object.entries(s.transitiveMembers)) expanded.set(lower(gid), list);
+  function* members(gid: string): Generator<string> {
+    for (const m of expanded.get(lower(gid)) ?? []) if (isUser(m)) yield m.id;
+  }
 
   // Who matches the targets, before exclusions. Role principals that are not users are groups (role-assignable) or service principals.
   const candidates = new Set<string>();
@@ -206,14 +227,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
 
   const devicesByOwner = new Map<string, ObservedDevice[]>();
   for (const d of s.devices) {
-    const od: ObservedDevice = {
-      id: d.id,
-      displayName: d.displayName ?? '',
-      operatingSystem: d.operatingSystem ?? null,
-      operatingSystemVersion: d.operatingSystemVersion ?? null,
-      approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
-      accountEnabled: d.accountEnabled !== false,
-    };
+    const od = observedDevice(d);
     for (const o of d.registeredOwners ?? []) {
       const k = lower(o.id);
       const list = devicesByOwner.get(k);
@@ -221,7 +235,13 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       else devicesByOwner.set(k, [od]);
     }
   }
-  const methodsOf = new Map(s.registrationDetails.map((r) => [lower(r.id), r.methodsRegistered ?? []]));
+  // A user's devices kept in an array of exactly their number: an array grown by push keeps room for more.
+  const devicesOf = (id: string): ObservedDevice[] => {
+    const list = devicesByOwner.get(id);
+    return list === undefined ? NO_DEVICES : list.length === 1 ? list : list.slice();
+  };
+  const methodsOf = new Map<string, string[]>();
+  for (const r of s.registrationDetails) methodsOf.set(lower(r.id), r.methodsRegistered ?? NO_METHODS);
   const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
 
   const users: ObservedUser[] = [];
@@ -240,11 +260,11 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
     if (!enabled) disabled++;
     const methods = methodsOf.get(id);
     let inScope = policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null;
-    const readErrors = methods ? [] : [MISSING_REGISTRATION_ROW];
+    let readErrors = methods ? NO_READ_ERRORS : [MISSING_REGISTRATION_ROW];
     if (inScope && missingExcludes.length) {
       // A missing exclude group might exclude this user: unknown scope, no move (never "in scope, enforce").
       inScope = null;
-      readErrors.push(FIDO2_SCOPE_UNKNOWN(missingExcludes));
+      readErrors = [...readErrors, FIDO2_SCOPE_UNKNOWN(missingExcludes)];
       scopeUnknown++;
     }
     users.push({
@@ -253,8 +273,8 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       displayName: u.displayName ?? u.userPrincipalName,
       mail: u.mail ?? null,
       accountEnabled: enabled,
-      devices: devicesByOwner.get(id) ?? [],
-      methodsRegistered: methods ?? [],
+      devices: devicesOf(id),
+      methodsRegistered: methods ?? NO_METHODS,
       fido2Methods: null,
       inFido2PolicyScope: inScope,
       inEnforcementGroup: groupMembers.has(id),
@@ -312,7 +332,7 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
           createdDateTime: m.createdDateTime ?? null,
         }));
       } else {
-        u.readErrors.push(`fido2Methods read failed (${read?.status ?? 'no response'})`);
+        u.readErrors = [...u.readErrors, `fido2Methods read failed (${read?.status ?? 'no response'})`];
       }
     }
   }
