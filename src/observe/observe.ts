@@ -39,6 +39,8 @@ export interface ObserveOptions {
    * of the last enableWhen.observedDays before `now`). Omitted: none of it is read (doctor, a paused campaign's counts).
    */
   graduation?: { now: string };
+  /** The users the caller already holds by id (the folded state): their ids and UPNs are shared with it. */
+  knownUser?: KnownUser;
 }
 
 /** Finds the campaign's enforcement group by display name; none or several stop the run. */
@@ -176,13 +178,68 @@ class Reads {
 
 // Paged reads are streamed: each item is reduced to the fields the engine reads as its page arrives, and
 // the page is dropped (no page, and no item's unread columns, outlives its turn). Values that repeat are shared,
-// one copy each: a user's id and UPN (read again in the registration report, as device owner and group member),
-// an object's @odata.type, a device's OS and version, a user's list of registered methods.
+// one copy each: a directory object and its id (a user's id is read again in the registration report, as device
+// owner and group member), an object's @odata.type, a device's name, OS and version, a user's list of registered
+// methods, a device owner's list of one. A user's id and UPN are the copies the caller already holds when it has them.
 
-/** One shared copy of each distinct small value (see `Interner.methods`). */
+/** A user the caller already holds (the campaign's folded state): its id and UPN are shared, not read again. */
+export type KnownUser = (id: string) => { readonly userId: string; readonly userPrincipalName: string } | undefined;
+
+/** One shared copy of each distinct small value (see `Interner.list`). */
 class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, string[]>();
+  /** By id: the directory object read without a type (the id's one copy is its `id`). */
+  private readonly objects = new Map<string, SnapshotDirectoryObject>();
+  /** By type, then id: the directory objects read with a type. */
+  private readonly typed = new Map<string, Map<string, SnapshotDirectoryObject>>();
+  private readonly single = new Map<SnapshotDirectoryObject, SnapshotDirectoryObject[]>();
+
+  constructor(private readonly known?: KnownUser) {}
+
+  /** The one copy of a directory object's id (the known user's when there is one). */
+  id(id: string): string {
+    return this.untyped(id).id;
+  }
+
+  private untyped(id: string): SnapshotDirectoryObject {
+    let o = this.objects.get(id);
+    if (!o) {
+      const k = this.known?.(id);
+      o = { id: k?.userId === id ? k.userId : id };
+      this.objects.set(o.id, o);
+    }
+    return o;
+  }
+
+  /** A user's UPN: the known user's copy when it is the same. */
+  upn(id: string, upn: string): string {
+    const k = this.known?.(id);
+    return k?.userPrincipalName === upn ? k.userPrincipalName : upn;
+  }
+
+  /** One object per directory object (id and type), however often it is read (read-only by convention). */
+  directoryObject(o: SnapshotDirectoryObject): SnapshotDirectoryObject {
+    const type = o['@odata.type'];
+    if (type === undefined) return this.untyped(o.id);
+    let byId = this.typed.get(type);
+    if (!byId) this.typed.set(type, (byId = new Map()));
+    let made = byId.get(o.id);
+    if (!made) {
+      made = { id: this.id(o.id), '@odata.type': this.string(type) };
+      byId.set(made.id, made);
+    }
+    return made;
+  }
+
+  /** A device's owners: the list of one owner (the usual case) is shared by that owner's devices. */
+  owners(os: readonly SnapshotDirectoryObject[]): SnapshotDirectoryObject[] {
+    if (os.length !== 1) return os.map((o) => this.directoryObject(o));
+    const one = this.directoryObject(os[0]!);
+    let list = this.single.get(one);
+    if (!list) this.single.set(one, (list = [one]));
+    return list;
+  }
 
   string(s: string): string {
     const known = this.strings.get(s);
@@ -202,10 +259,9 @@ class Interner {
   }
 }
 
-/** A directory object with only what the engine reads: its id and, when Graph sent one, its type. */
+/** A directory object with only what the engine reads: its id and, when Graph sent one, its type; one copy of each. */
 function directoryObject(o: SnapshotDirectoryObject, intern: Interner): SnapshotDirectoryObject {
-  const type = o['@odata.type'];
-  return type === undefined ? { id: intern.string(o.id) } : { id: intern.string(o.id), '@odata.type': intern.string(type) };
+  return intern.directoryObject(o);
 }
 
 /** The `value` of a collection answer inside a $batch response. */
@@ -306,12 +362,12 @@ async function readDevices(graph: GraphReader, reads: Reads, intern: Interner): 
     expand: 'registeredOwners($select=id)',
     each: (d) => void devices.push({
       id: d.id,
-      displayName: d.displayName,
+      displayName: d.displayName == null ? d.displayName : intern.string(d.displayName),
       operatingSystem: d.operatingSystem == null ? d.operatingSystem : intern.string(d.operatingSystem),
       operatingSystemVersion: d.operatingSystemVersion == null ? d.operatingSystemVersion : intern.string(d.operatingSystemVersion),
       approximateLastSignInDateTime: d.approximateLastSignInDateTime,
       accountEnabled: d.accountEnabled,
-      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : d.registeredOwners.map((o) => directoryObject(o, intern)) }),
+      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : intern.owners(d.registeredOwners) }),
     }),
   }).then(() => true));
   if (!kept) return [];
@@ -350,7 +406,7 @@ async function readFido2Methods(graph: GraphReader, userIds: string[], reads: Re
 export async function observe(graph: GraphReader, campaign: Campaign, opts: ObserveOptions = {}): Promise<TenantSnapshot> {
   const t = campaign.spec.targets;
   const reads = new Reads();
-  const intern = new Interner();
+  const intern = new Interner(opts.knownUser);
   let group: EnforcementGroup | null = null;
   try {
     group = await findEnforcementGroup(graph, campaign.metadata.name);
@@ -409,16 +465,20 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   ] = await Promise.all([
     // user-list.md
     collect<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 },
-      (u) => ({ id: intern.string(u.id), userPrincipalName: intern.string(u.userPrincipalName), displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail == null ? u.mail : intern.string(u.mail) })),
+      (u) => {
+        const upn = intern.upn(u.id, u.userPrincipalName);
+        // A mailbox's address is usually the UPN: then one copy.
+        return { id: intern.id(u.id), userPrincipalName: upn, displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail === upn ? upn : u.mail };
+      }),
     t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
     t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
     // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
     readDevices(graph, reads, intern),
     // authenticationmethodsroot-list-userregistrationdetails.md: only $filter and $orderBy, so every column and
     // the service's page size; passkey method names need include-unknown-enum-members.
-    // Only the id, the UPN and the methods are kept of each row.
+    // Only the id and the methods are kept of each row (the engine finds the user by id).
     collect<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } },
-      (r) => ({ id: intern.string(r.id), userPrincipalName: r.userPrincipalName == null ? r.userPrincipalName : intern.string(r.userPrincipalName), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
+      (r) => ({ id: intern.id(r.id), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
     // fido2authenticationmethodconfiguration-get.md
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md
