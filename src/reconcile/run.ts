@@ -157,7 +157,12 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
     if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
   }
 
-  const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
+  const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, {
+    allowMissingGroup: !opts.apply,
+    graduation: { now: run.nowIso },
+    // The ids and UPNs of the users the state holds are shared with it, not held twice.
+    knownUser: (id) => (Object.hasOwn(state.users, id) ? state.users[id] : undefined),
+  });
   // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
   if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
   for (const w of observed.warnings) run.warnings.push(w);
