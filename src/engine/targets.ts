@@ -159,8 +159,12 @@ interface Resolution {
   fido2: Fido2Policy | null;
 }
 
-/** `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve. */
-function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind> = new Map()): Resolution {
+/**
+ * `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve.
+ * `groupMembers`: the enforcement group's members, lower-case. `release`: empty the snapshot's bulk collections as
+ * soon as they are read, so that the tenant as read and the observation are not both held at their full size.
+ */
+function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind>, groupMembers: ReadonlySet<string>, release: boolean): Resolution {
   const t = campaign.spec.targets;
   const ex = campaign.spec.exclusions;
   const warnings = groupWarnings(campaign, s);
@@ -224,25 +228,37 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   const missingIncludes = (policy?.includeTargets ?? []).filter(missing).map((x) => x.id);
   const missingExcludes = (policy?.excludeTargets ?? []).filter(missing).map((x) => x.id);
   let scopeUnknown = 0;
+  if (release) {
+    expanded.clear();
+    s.transitiveMembers = {};
+  }
 
+  // Devices and methods of the targeted users only (a campaign of a few admins in a large tenant reads them all).
+  const targeted = (id: string) => candidates.has(id) && !exclusionOf.has(id);
   const devicesByOwner = new Map<string, ObservedDevice[]>();
   for (const d of s.devices) {
-    const od = observedDevice(d);
+    let od: ObservedDevice | undefined;
     for (const o of d.registeredOwners ?? []) {
       const k = lower(o.id);
+      if (!targeted(k)) continue;
+      od ??= observedDevice(d);
       const list = devicesByOwner.get(k);
       if (list) list.push(od);
       else devicesByOwner.set(k, [od]);
     }
   }
+  if (release) s.devices = [];
   // A user's devices kept in an array of exactly their number: an array grown by push keeps room for more.
   const devicesOf = (id: string): ObservedDevice[] => {
     const list = devicesByOwner.get(id);
     return list === undefined ? NO_DEVICES : list.length === 1 ? list : list.slice();
   };
   const methodsOf = new Map<string, string[]>();
-  for (const r of s.registrationDetails) methodsOf.set(lower(r.id), r.methodsRegistered ?? NO_METHODS);
-  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+  for (const r of s.registrationDetails) if (targeted(lower(r.id))) methodsOf.set(lower(r.id), r.methodsRegistered ?? NO_METHODS);
+  if (release) {
+    s.registrationDetails = [];
+    s.users = [];
+  }
 
   const users: ObservedUser[] = [];
   const excluded: ObservedExclusion[] = [];
@@ -250,6 +266,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   for (const id of candidates) {
     const u = byId.get(id);
     if (!u) continue; // a group member that is not a user object we can read (guest in another tenant, deleted)
+    if (release) byId.delete(id);
     const exclusion = exclusionOf.get(id);
     if (exclusion) {
       excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
@@ -293,14 +310,18 @@ const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.lengt
 /** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {
   if (!toFido2Policy(s.fido2Policy)?.keyRestrictions.isEnforced) return [];
-  return resolve(campaign, s).users.filter(holdsPasskey).map((u) => u.userId);
+  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+  return resolve(campaign, s, new Map(), groupMembers, false).users.filter(holdsPasskey).map((u) => u.userId);
 }
 
 /**
  * The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way.
  * `exemptions`: the ledger's exemption records (foldExemptions); their accounts stay excluded.
+ * `release`: for a caller that has no further use for the snapshot's users, devices, registration details and group
+ * members: they are emptied as soon as they are read (only `readErrors`, the FIDO2 policy, the fido2Methods and the
+ * graduation evidence stay as read), so that the tenant as read is not held beside the whole observation.
  */
-export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger()): ResolvedTargets {
+export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger(), opts: { release?: boolean } = {}): ResolvedTargets {
   const name = campaign.metadata.name;
   const group = s.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
   const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
@@ -317,7 +338,8 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
     };
   }
   const check = checkExemptions(campaign, s, exemptions);
-  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions);
+  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions, groupMembers, opts.release === true);
+  if (opts.release) s.enforcementGroupMembers = [];
   const graduation = graduationOf(campaign, s, users);
 
   if (fido2?.keyRestrictions.isEnforced) {

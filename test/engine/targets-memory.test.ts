@@ -88,15 +88,36 @@ describe('the observation resolveTargets returns', () => {
     expect(users[0]!.devices[0]).toBe(users[2]!.devices[0]);
   });
 
+  it('with release, empties the snapshot\'s bulk collections as it reads them and resolves the same observation', () => {
+    const { campaign, snapshot } = tenant(40, (i) => i % 3);
+    snapshot.enforcementGroupMembers = [{ id: 'u-000001' }, { id: 'u-000005' }];
+    const kept = resolveTargets(campaign, snapshot, NOW);
+    const released = resolveTargets(campaign, snapshot, NOW, undefined, { release: true });
+    expect(JSON.stringify(released.observation)).toBe(JSON.stringify(kept.observation));
+    expect(released.groupMembers).toEqual(kept.groupMembers);
+    expect(released.warnings).toEqual(kept.warnings);
+    expect(released.prerequisites).toEqual(kept.prerequisites);
+    expect([snapshot.users, snapshot.devices, snapshot.registrationDetails, snapshot.enforcementGroupMembers]).toEqual([[], [], [], []]);
+    expect(snapshot.transitiveMembers).toEqual({});
+    expect(snapshot.readErrors).toEqual([]);
+  });
+
+  it('with release, a caller still holding the snapshot holds less than 560 bytes per user with two devices', () => {
+    const heap = measure();
+    resolveTargets(tenant(50, () => 2).campaign, flat(tenant(50, () => 2).snapshot), NOW, undefined, { release: true });
+    const n = 50_000;
+    const base = heap();
+    const { campaign, snapshot } = flatTenant(n);
+    const observation = resolveTargets(campaign, snapshot, NOW, undefined, { release: true }).observation;
+    const perUser = (heap() - base) / n;
+    expect(observation.users).toHaveLength(n);
+    expect(snapshot.readErrors).toEqual([]);
+    // Measured: about 490 bytes per user, as without the snapshot; about 1000 when the tenant as read is kept whole.
+    expect(perUser).toBeLessThan(560);
+  });
+
   it('holds less than 560 bytes of heap per user with two devices once the snapshot is dropped', () => {
-    // The collector, reachable without --expose-gc; the heap is measured after full collections.
-    v8.setFlagsFromString('--expose-gc');
-    const gc = vm.runInNewContext('gc') as () => void;
-    const heap = () => {
-      gc();
-      gc();
-      return process.memoryUsage().heapUsed;
-    };
+    const heap = measure();
     // Warm: the code compiled and its caches filled before the heap is measured.
     resolveTargets(tenant(50, () => 2).campaign, tenant(50, () => 2).snapshot, NOW);
     const n = 50_000;
@@ -134,4 +155,21 @@ function observed(n: number) {
   const { campaign, snapshot } = tenant(n, () => 2);
   // Flat strings, as Graph's JSON gives them (a concatenation is a rope that holds its parts).
   return resolveTargets(campaign, flat(snapshot), NOW).observation;
+}
+
+/** A tenant of `n` users with two devices each, its snapshot as observe makes it (built in a frame of its own). */
+function flatTenant(n: number): ReturnType<typeof tenant> {
+  const { campaign, snapshot } = tenant(n, () => 2);
+  return { campaign, snapshot: flat(snapshot) };
+}
+
+/** The heap in use after full collections (the collector reached without --expose-gc). */
+function measure(): () => number {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  return () => {
+    gc();
+    gc();
+    return process.memoryUsage().heapUsed;
+  };
 }
