@@ -29,6 +29,7 @@ import { GraphError, GraphUnavailableError } from '../graph/errors';
 import { SignInSummaries, readSignIns } from '../impact/signins';
 import { DAY_MS } from '../engine/time';
 import type { ObservedSignIns } from '../engine/types';
+import { heapMark } from '../reconcile/heap-trace';
 import { EnforcementGroupAmbiguousError, EnforcementGroupLookupError, EnforcementGroupNotFoundError, GraduatedGroupNotFoundError } from './errors';
 
 export interface ObserveOptions {
@@ -189,27 +190,23 @@ export type KnownUser = (id: string) => { readonly userId: string; readonly user
 class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, string[]>();
-  /** By id: the directory object read without a type (the id's one copy is its `id`). */
-  private readonly objects = new Map<string, SnapshotDirectoryObject>();
-  /** By type, then id: the directory objects read with a type. */
-  private readonly typed = new Map<string, Map<string, SnapshotDirectoryObject>>();
-  private readonly single = new Map<SnapshotDirectoryObject, SnapshotDirectoryObject[]>();
+  /**
+   * Each directory object read, as the list of it alone (the owner list of its devices when it owns them alone):
+   * by id, of the first type the id was read with; by type and id, of any other (an id is one object's, so rare).
+   */
+  private readonly objects = new Map<string, [SnapshotDirectoryObject]>();
+  private readonly otherType = new Map<string, [SnapshotDirectoryObject]>();
 
   constructor(private readonly known?: KnownUser) {}
 
   /** The one copy of a directory object's id (the known user's when there is one). */
   id(id: string): string {
-    return this.untyped(id).id;
-  }
-
-  private untyped(id: string): SnapshotDirectoryObject {
-    let o = this.objects.get(id);
-    if (!o) {
-      const k = this.known?.(id);
-      o = { id: k?.userId === id ? k.userId : id };
-      this.objects.set(o.id, o);
-    }
-    return o;
+    const seen = this.strings.get(id);
+    if (seen !== undefined) return seen;
+    const k = this.known?.(id);
+    const one = k?.userId === id ? k.userId : id;
+    this.strings.set(one, one);
+    return one;
   }
 
   /** A user's UPN: the known user's copy when it is the same. */
@@ -220,24 +217,27 @@ class Interner {
 
   /** One object per directory object (id and type), however often it is read (read-only by convention). */
   directoryObject(o: SnapshotDirectoryObject): SnapshotDirectoryObject {
-    const type = o['@odata.type'];
-    if (type === undefined) return this.untyped(o.id);
-    let byId = this.typed.get(type);
-    if (!byId) this.typed.set(type, (byId = new Map()));
-    let made = byId.get(o.id);
-    if (!made) {
-      made = { id: this.id(o.id), '@odata.type': this.string(type) };
-      byId.set(made.id, made);
-    }
-    return made;
+    return this.alone(o)[0];
   }
 
   /** A device's owners: the list of one owner (the usual case) is shared by that owner's devices. */
   owners(os: readonly SnapshotDirectoryObject[]): SnapshotDirectoryObject[] {
-    if (os.length !== 1) return os.map((o) => this.directoryObject(o));
-    const one = this.directoryObject(os[0]!);
-    let list = this.single.get(one);
-    if (!list) this.single.set(one, (list = [one]));
+    return os.length === 1 ? this.alone(os[0]!) : os.map((o) => this.directoryObject(o));
+  }
+
+  private alone(o: SnapshotDirectoryObject): [SnapshotDirectoryObject] {
+    const type = o['@odata.type'];
+    const make = (): [SnapshotDirectoryObject] => [type === undefined ? { id: this.id(o.id) } : { id: this.id(o.id), '@odata.type': this.string(type) }];
+    const first = this.objects.get(o.id);
+    if (!first) {
+      const list = make();
+      this.objects.set(list[0].id, list);
+      return list;
+    }
+    if (first[0]['@odata.type'] === type) return first;
+    const key = `${type ?? ''}\u0000${o.id}`;
+    let list = this.otherType.get(key);
+    if (!list) this.otherType.set(key, (list = make()));
     return list;
   }
 
@@ -486,6 +486,8 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     g?.group ? collect<SnapshotDirectoryObject>('graduatedGroupMembers', `/groups/${g.group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)).then((m) => void (g.members = m)) : undefined,
     g && g.unavailable === null ? readCaPolicies(graph, campaign.metadata.name, g) : undefined,
   ]);
+  // The tenant as read, with what shares its values (the most observe holds at once).
+  heapMark('observe-read');
   if (reads.errors.length) return snapshot;
 
   const members = new Set<string>();
