@@ -465,7 +465,7 @@ async function checkpoint(run: Run): Promise<void> {
  */
 async function observeTargets(graph: Graph, campaign: Campaign, now: string, exempt: ExemptionLedger, opts: ObserveOptions = {}) {
   const snapshot = await observe(graph, campaign, opts);
-  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt) };
+  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt, { release: true }) };
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */
