@@ -15,7 +15,7 @@
 import type { Campaign } from '../campaign/types';
 import { enforcementGroupName } from '../contracts/names';
 import { PASSKEY_METHODS } from './readiness';
-import type { EnforcementGroup, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
+import type { EnforcementGroup, SnapshotDevice, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
 import { checkExemptions, emptyExemptionCheck, emptyExemptionLedger, type ExemptionCheck, type ExemptionLedger } from './exemptions';
 import type { ExclusionKind, Fido2Policy, GraduationObservation, Observation, ObservedDevice, ObservedExclusion, ObservedSignIns, ObservedUser } from './types';
 import { warning, type RunWarning, type WarningCode } from './warnings';
@@ -133,6 +133,24 @@ function groupWarnings(campaign: Campaign, s: TenantSnapshot): RunWarning[] {
   return [warning('EnforcementGroupMissing', SAY.EnforcementGroupMissing(enforcementGroupName(campaign.metadata.name)))];
 }
 
+// Shared by every user who has none: the engine reads these arrays and never changes them (frozen, so a change
+// would throw rather than reach every user). A user who gets a read error gets an array of their own.
+const NO_DEVICES: ObservedDevice[] = Object.freeze([]) as unknown as ObservedDevice[];
+const NO_METHODS: string[] = Object.freeze([]) as unknown as string[];
+const NO_READ_ERRORS: string[] = Object.freeze([]) as unknown as string[];
+
+/** A device as the observation records it (the same fields in the same order; absent values null). */
+function observedDevice(d: SnapshotDevice): ObservedDevice {
+  return {
+    id: d.id,
+    displayName: d.displayName ?? '',
+    operatingSystem: d.operatingSystem ?? null,
+    operatingSystemVersion: d.operatingSystemVersion ?? null,
+    approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
+    accountEnabled: d.accountEnabled !== false,
+  };
+}
+
 interface Resolution {
   /** Targeted users after exclusions, in the order they were found (the order fido2Methods are read in). */
   users: ObservedUser[];
@@ -141,8 +159,12 @@ interface Resolution {
   fido2: Fido2Policy | null;
 }
 
-/** `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve. */
-function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind> = new Map()): Resolution {
+/**
+ * `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve.
+ * `groupMembers`: the enforcement group's members, lower-case. `release`: empty the snapshot's bulk collections as
+ * soon as they are read, so that the tenant as read and the observation are not both held at their full size.
+ */
+function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind>, groupMembers: ReadonlySet<string>, release: boolean): Resolution {
   const t = campaign.spec.targets;
   const ex = campaign.spec.exclusions;
   const warnings = groupWarnings(campaign, s);
@@ -154,9 +176,12 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   const byUpn = new Map<string, SnapshotUser>();
   if (named.size) for (const u of s.users) if (named.has(lower(u.userPrincipalName))) byUpn.set(lower(u.userPrincipalName), u);
   const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
-  // null: the group answered 404; absent: not read (a group observe did not need).
-  const expanded = new Map(Object.entries(s.transitiveMembers).map(([gid, members]) => [lower(gid), members === null ? null : members.filter(isUser).map((m) => m.id)]));
-  const members = (gid: string) => expanded.get(lower(gid)) ?? [];
+  // null: the group answered 404; absent: not read (a group observe did not need). The members as read, not a copy.
+  const expanded = new Map<string, SnapshotDirectoryObject[] | null>();
+  for (const [gid, list] of Object.entries(s.transitiveMembers)) expanded.set(lower(gid), list);
+  function* members(gid: string): Generator<string> {
+    for (const m of expanded.get(lower(gid)) ?? []) if (isUser(m)) yield m.id;
+  }
 
   // Who matches the targets, before exclusions. Role principals that are not users are groups (role-assignable) or service principals.
   const candidates = new Set<string>();
@@ -203,26 +228,37 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   const missingIncludes = (policy?.includeTargets ?? []).filter(missing).map((x) => x.id);
   const missingExcludes = (policy?.excludeTargets ?? []).filter(missing).map((x) => x.id);
   let scopeUnknown = 0;
+  if (release) {
+    expanded.clear();
+    s.transitiveMembers = {};
+  }
 
+  // Devices and methods of the targeted users only (a campaign of a few admins in a large tenant reads them all).
+  const targeted = (id: string) => candidates.has(id) && !exclusionOf.has(id);
   const devicesByOwner = new Map<string, ObservedDevice[]>();
   for (const d of s.devices) {
-    const od: ObservedDevice = {
-      id: d.id,
-      displayName: d.displayName ?? '',
-      operatingSystem: d.operatingSystem ?? null,
-      operatingSystemVersion: d.operatingSystemVersion ?? null,
-      approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
-      accountEnabled: d.accountEnabled !== false,
-    };
+    let od: ObservedDevice | undefined;
     for (const o of d.registeredOwners ?? []) {
       const k = lower(o.id);
+      if (!targeted(k)) continue;
+      od ??= observedDevice(d);
       const list = devicesByOwner.get(k);
       if (list) list.push(od);
       else devicesByOwner.set(k, [od]);
     }
   }
-  const methodsOf = new Map(s.registrationDetails.map((r) => [lower(r.id), r.methodsRegistered ?? []]));
-  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+  if (release) s.devices = [];
+  // A user's devices kept in an array of exactly their number: an array grown by push keeps room for more.
+  const devicesOf = (id: string): ObservedDevice[] => {
+    const list = devicesByOwner.get(id);
+    return list === undefined ? NO_DEVICES : list.length === 1 ? list : list.slice();
+  };
+  const methodsOf = new Map<string, string[]>();
+  for (const r of s.registrationDetails) if (targeted(lower(r.id))) methodsOf.set(lower(r.id), r.methodsRegistered ?? NO_METHODS);
+  if (release) {
+    s.registrationDetails = [];
+    s.users = [];
+  }
 
   const users: ObservedUser[] = [];
   const excluded: ObservedExclusion[] = [];
@@ -230,6 +266,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   for (const id of candidates) {
     const u = byId.get(id);
     if (!u) continue; // a group member that is not a user object we can read (guest in another tenant, deleted)
+    if (release) byId.delete(id);
     const exclusion = exclusionOf.get(id);
     if (exclusion) {
       excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
@@ -240,11 +277,11 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
     if (!enabled) disabled++;
     const methods = methodsOf.get(id);
     let inScope = policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null;
-    const readErrors = methods ? [] : [MISSING_REGISTRATION_ROW];
+    let readErrors = methods ? NO_READ_ERRORS : [MISSING_REGISTRATION_ROW];
     if (inScope && missingExcludes.length) {
       // A missing exclude group might exclude this user: unknown scope, no move (never "in scope, enforce").
       inScope = null;
-      readErrors.push(FIDO2_SCOPE_UNKNOWN(missingExcludes));
+      readErrors = [...readErrors, FIDO2_SCOPE_UNKNOWN(missingExcludes)];
       scopeUnknown++;
     }
     users.push({
@@ -253,8 +290,8 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
       displayName: u.displayName ?? u.userPrincipalName,
       mail: u.mail ?? null,
       accountEnabled: enabled,
-      devices: devicesByOwner.get(id) ?? [],
-      methodsRegistered: methods ?? [],
+      devices: devicesOf(id),
+      methodsRegistered: methods ?? NO_METHODS,
       fido2Methods: null,
       inFido2PolicyScope: inScope,
       inEnforcementGroup: groupMembers.has(id),
@@ -273,14 +310,18 @@ const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.lengt
 /** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {
   if (!toFido2Policy(s.fido2Policy)?.keyRestrictions.isEnforced) return [];
-  return resolve(campaign, s).users.filter(holdsPasskey).map((u) => u.userId);
+  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
+  return resolve(campaign, s, new Map(), groupMembers, false).users.filter(holdsPasskey).map((u) => u.userId);
 }
 
 /**
  * The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way.
  * `exemptions`: the ledger's exemption records (foldExemptions); their accounts stay excluded.
+ * `release`: for a caller that has no further use for the snapshot's users, devices, registration details and group
+ * members: they are emptied as soon as they are read (only `readErrors`, the FIDO2 policy, the fido2Methods and the
+ * graduation evidence stay as read), so that the tenant as read is not held beside the whole observation.
  */
-export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger()): ResolvedTargets {
+export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger(), opts: { release?: boolean } = {}): ResolvedTargets {
   const name = campaign.metadata.name;
   const group = s.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
   const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
@@ -297,7 +338,8 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
     };
   }
   const check = checkExemptions(campaign, s, exemptions);
-  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions);
+  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions, groupMembers, opts.release === true);
+  if (opts.release) s.enforcementGroupMembers = [];
   const graduation = graduationOf(campaign, s, users);
 
   if (fido2?.keyRestrictions.isEnforced) {
@@ -312,7 +354,7 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
           createdDateTime: m.createdDateTime ?? null,
         }));
       } else {
-        u.readErrors.push(`fido2Methods read failed (${read?.status ?? 'no response'})`);
+        u.readErrors = [...u.readErrors, `fido2Methods read failed (${read?.status ?? 'no response'})`];
       }
     }
   }

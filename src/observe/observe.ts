@@ -29,6 +29,7 @@ import { GraphError, GraphUnavailableError } from '../graph/errors';
 import { SignInSummaries, readSignIns } from '../impact/signins';
 import { DAY_MS } from '../engine/time';
 import type { ObservedSignIns } from '../engine/types';
+import { heapMark } from '../reconcile/heap-trace';
 import { EnforcementGroupAmbiguousError, EnforcementGroupLookupError, EnforcementGroupNotFoundError, GraduatedGroupNotFoundError } from './errors';
 
 export interface ObserveOptions {
@@ -39,6 +40,8 @@ export interface ObserveOptions {
    * of the last enableWhen.observedDays before `now`). Omitted: none of it is read (doctor, a paused campaign's counts).
    */
   graduation?: { now: string };
+  /** The users the caller already holds by id (the folded state): their ids and UPNs are shared with it. */
+  knownUser?: KnownUser;
 }
 
 /** Finds the campaign's enforcement group by display name; none or several stop the run. */
@@ -176,13 +179,67 @@ class Reads {
 
 // Paged reads are streamed: each item is reduced to the fields the engine reads as its page arrives, and
 // the page is dropped (no page, and no item's unread columns, outlives its turn). Values that repeat are shared,
-// one copy each: a user's id and UPN (read again in the registration report, as device owner and group member),
-// an object's @odata.type, a device's OS and version, a user's list of registered methods.
+// one copy each: a directory object and its id (a user's id is read again in the registration report, as device
+// owner and group member), an object's @odata.type, a device's name, OS and version, a user's list of registered
+// methods, a device owner's list of one. A user's id and UPN are the copies the caller already holds when it has them.
 
-/** One shared copy of each distinct small value (see `Interner.methods`). */
+/** A user the caller already holds (the campaign's folded state): its id and UPN are shared, not read again. */
+export type KnownUser = (id: string) => { readonly userId: string; readonly userPrincipalName: string } | undefined;
+
+/** One shared copy of each distinct small value (see `Interner.list`). */
 class Interner {
   private readonly strings = new Map<string, string>();
   private readonly lists = new Map<string, string[]>();
+  /**
+   * Each directory object read, as the list of it alone (the owner list of its devices when it owns them alone):
+   * by id, of the first type the id was read with; by type and id, of any other (an id is one object's, so rare).
+   */
+  private readonly objects = new Map<string, [SnapshotDirectoryObject]>();
+  private readonly otherType = new Map<string, [SnapshotDirectoryObject]>();
+
+  constructor(private readonly known?: KnownUser) {}
+
+  /** The one copy of a directory object's id (the known user's when there is one). */
+  id(id: string): string {
+    const seen = this.strings.get(id);
+    if (seen !== undefined) return seen;
+    const k = this.known?.(id);
+    const one = k?.userId === id ? k.userId : id;
+    this.strings.set(one, one);
+    return one;
+  }
+
+  /** A user's UPN: the known user's copy when it is the same. */
+  upn(id: string, upn: string): string {
+    const k = this.known?.(id);
+    return k?.userPrincipalName === upn ? k.userPrincipalName : upn;
+  }
+
+  /** One object per directory object (id and type), however often it is read (read-only by convention). */
+  directoryObject(o: SnapshotDirectoryObject): SnapshotDirectoryObject {
+    return this.alone(o)[0];
+  }
+
+  /** A device's owners: the list of one owner (the usual case) is shared by that owner's devices. */
+  owners(os: readonly SnapshotDirectoryObject[]): SnapshotDirectoryObject[] {
+    return os.length === 1 ? this.alone(os[0]!) : os.map((o) => this.directoryObject(o));
+  }
+
+  private alone(o: SnapshotDirectoryObject): [SnapshotDirectoryObject] {
+    const type = o['@odata.type'];
+    const make = (): [SnapshotDirectoryObject] => [type === undefined ? { id: this.id(o.id) } : { id: this.id(o.id), '@odata.type': this.string(type) }];
+    const first = this.objects.get(o.id);
+    if (!first) {
+      const list = make();
+      this.objects.set(list[0].id, list);
+      return list;
+    }
+    if (first[0]['@odata.type'] === type) return first;
+    const key = `${type ?? ''}\u0000${o.id}`;
+    let list = this.otherType.get(key);
+    if (!list) this.otherType.set(key, (list = make()));
+    return list;
+  }
 
   string(s: string): string {
     const known = this.strings.get(s);
@@ -202,10 +259,9 @@ class Interner {
   }
 }
 
-/** A directory object with only what the engine reads: its id and, when Graph sent one, its type. */
+/** A directory object with only what the engine reads: its id and, when Graph sent one, its type; one copy of each. */
 function directoryObject(o: SnapshotDirectoryObject, intern: Interner): SnapshotDirectoryObject {
-  const type = o['@odata.type'];
-  return type === undefined ? { id: intern.string(o.id) } : { id: intern.string(o.id), '@odata.type': intern.string(type) };
+  return intern.directoryObject(o);
 }
 
 /** The `value` of a collection answer inside a $batch response. */
@@ -306,12 +362,12 @@ async function readDevices(graph: GraphReader, reads: Reads, intern: Interner): 
     expand: 'registeredOwners($select=id)',
     each: (d) => void devices.push({
       id: d.id,
-      displayName: d.displayName,
+      displayName: d.displayName == null ? d.displayName : intern.string(d.displayName),
       operatingSystem: d.operatingSystem == null ? d.operatingSystem : intern.string(d.operatingSystem),
       operatingSystemVersion: d.operatingSystemVersion == null ? d.operatingSystemVersion : intern.string(d.operatingSystemVersion),
       approximateLastSignInDateTime: d.approximateLastSignInDateTime,
       accountEnabled: d.accountEnabled,
-      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : d.registeredOwners.map((o) => directoryObject(o, intern)) }),
+      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : intern.owners(d.registeredOwners) }),
     }),
   }).then(() => true));
   if (!kept) return [];
@@ -350,7 +406,7 @@ async function readFido2Methods(graph: GraphReader, userIds: string[], reads: Re
 export async function observe(graph: GraphReader, campaign: Campaign, opts: ObserveOptions = {}): Promise<TenantSnapshot> {
   const t = campaign.spec.targets;
   const reads = new Reads();
-  const intern = new Interner();
+  const intern = new Interner(opts.knownUser);
   let group: EnforcementGroup | null = null;
   try {
     group = await findEnforcementGroup(graph, campaign.metadata.name);
@@ -409,16 +465,20 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
   ] = await Promise.all([
     // user-list.md
     collect<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 },
-      (u) => ({ id: intern.string(u.id), userPrincipalName: intern.string(u.userPrincipalName), displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail == null ? u.mail : intern.string(u.mail) })),
+      (u) => {
+        const upn = intern.upn(u.id, u.userPrincipalName);
+        // A mailbox's address is usually the UPN: then one copy.
+        return { id: intern.id(u.id), userPrincipalName: upn, displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail === upn ? upn : u.mail };
+      }),
     t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
     t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
     // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
     readDevices(graph, reads, intern),
     // authenticationmethodsroot-list-userregistrationdetails.md: only $filter and $orderBy, so every column and
     // the service's page size; passkey method names need include-unknown-enum-members.
-    // Only the id, the UPN and the methods are kept of each row.
+    // Only the id and the methods are kept of each row (the engine finds the user by id).
     collect<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } },
-      (r) => ({ id: intern.string(r.id), userPrincipalName: r.userPrincipalName == null ? r.userPrincipalName : intern.string(r.userPrincipalName), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
+      (r) => ({ id: intern.id(r.id), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
     // fido2authenticationmethodconfiguration-get.md
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md
@@ -426,6 +486,8 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     g?.group ? collect<SnapshotDirectoryObject>('graduatedGroupMembers', `/groups/${g.group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)).then((m) => void (g.members = m)) : undefined,
     g && g.unavailable === null ? readCaPolicies(graph, campaign.metadata.name, g) : undefined,
   ]);
+  // The tenant as read, with what shares its values (the most observe holds at once).
+  heapMark('observe-read');
   if (reads.errors.length) return snapshot;
 
   const members = new Set<string>();

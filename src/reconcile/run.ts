@@ -157,7 +157,12 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
     if (pending) run.warnings.push(warning('OpenIntentsPending', pending));
   }
 
-  const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, { allowMissingGroup: !opts.apply, graduation: { now: run.nowIso } });
+  const { readErrors, targets: observed } = await observeTargets(opts.graph, effective, run.nowIso, exempt, {
+    allowMissingGroup: !opts.apply,
+    graduation: { now: run.nowIso },
+    // The ids and UPNs of the users the state holds are shared with it, not held twice.
+    knownUser: (id) => (Object.hasOwn(state.users, id) ? state.users[id] : undefined),
+  });
   // A campaign-level read failed: a reconcile writes nothing; plan shows decide's CampaignReadErrors warning.
   if (opts.apply && observed.observation.readErrors.length) throw new TenantReadError(readErrors);
   for (const w of observed.warnings) run.warnings.push(w);
@@ -460,7 +465,7 @@ async function checkpoint(run: Run): Promise<void> {
  */
 async function observeTargets(graph: Graph, campaign: Campaign, now: string, exempt: ExemptionLedger, opts: ObserveOptions = {}) {
   const snapshot = await observe(graph, campaign, opts);
-  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt) };
+  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt, { release: true }) };
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */
