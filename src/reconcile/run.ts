@@ -221,7 +221,51 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
 }
 
 /** decide → valves → act → onboarding passes; plan stops before act with its result. */
-async function decideAndAct(run: Run, x: { effective: Campaign; observed: ResolvedTargets; state: CampaignState; current: readonly LedgerEvent[]; open: OpenIntents; ledger: RunLedger }): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+async function decideAndAct(run: Run, x: DecideInput): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+  const { opts } = run;
+  const { campaign } = opts;
+  const { observed, state, open } = x;
+  // The decisions are collected once act has recorded them: what the rest of the run needs of them is in `acted`.
+  const acted = await decideAndRecord(run, x);
+  if ('plan' in acted) return acted;
+  // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
+  const onboarding = await actOnboarding({
+    graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state, open, users: observed.observation.users,
+    sender: channelConfig(opts).sender, warnings: run.warnings,
+    reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
+  }).catch(async (e: unknown) => {
+    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
+    throw e;
+  });
+  heapMark('acted');
+  // The ledger's state with what this run wrote (outcomes included) folded in is the whole ledger folded.
+  const counts = countStages(state, observed.observation);
+  const delivery = deliverySnapshot(state, run.nowIso);
+  // What remains of the events act and onboarding appended: only the few the checkpoint carries.
+  if (run.ledger) compactCarry(run.ledger);
+  heapMark('delivery-folded');
+  const fields: ResultFields = {
+    applied: true,
+    counts,
+    transitions: acted.transitions,
+    notifications: acted.notifications,
+    groupAdds: acted.groupAdds,
+    deferred: acted.deferred,
+    notificationsDeferred: acted.notificationsDeferred,
+    prerequisites: observed.prerequisites,
+    graduation: acted.graduation,
+    ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
+  };
+  return { delivery, fields };
+}
+
+interface DecideInput { effective: Campaign; observed: ResolvedTargets; state: CampaignState; current: readonly LedgerEvent[]; open: OpenIntents; ledger: RunLedger }
+
+/** What a run keeps of its decisions once act has carried them out. */
+type Recorded = Pick<ResultFields, 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'notificationsDeferred'> & { graduation: GraduationResult | null };
+
+/** decide → valves → act; plan stops before act with its result. */
+async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunResult } | Recorded> {
   const { opts, name } = run;
   const { campaign } = opts;
   const { effective, observed, state, current, open, ledger } = x;
@@ -287,35 +331,14 @@ async function decideAndAct(run: Run, x: { effective: Campaign; observed: Resolv
     mailHistory,
     sendUntil: opts.sendUntil,
   });
-  // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
-  const onboarding = await actOnboarding({
-    graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state, open, users: observed.observation.users,
-    sender: channelConfig(opts).sender, warnings: run.warnings,
-    reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
-  }).catch(async (e: unknown) => {
-    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
-    throw e;
-  });
-  heapMark('acted');
-  // The ledger's state with what this run wrote (outcomes included) folded in is the whole ledger folded.
-  const counts = countStages(state, observed.observation);
-  const delivery = deliverySnapshot(state, run.nowIso);
-  // What remains of the events act and onboarding appended: only the few the checkpoint carries.
-  compactCarry(run.ledger);
-  heapMark('delivery-folded');
-  const fields: ResultFields = {
-    applied: true,
-    counts,
+  return {
     transitions: transitions(done.applied),
     notifications: done.notificationsDelivered,
     groupAdds: done.groupAdds,
     deferred,
     notificationsDeferred: mail.deferred,
-    prerequisites: observed.prerequisites,
     graduation: withGraduated(graduation, done.applied),
-    ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
   };
-  return { delivery, fields };
 }
 
 /**
