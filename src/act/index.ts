@@ -192,14 +192,17 @@ async function recordDecisions(x: ActInput, applied: readonly Decision[], outcom
 /**
  * The state after `events` for the users named in `userIds` only, leaving `state` as it was: what
  * applyEventsToCopy(state, events) holds for those users, without a copy of (or a new state for) every user the
- * events name (on a first run, every targeted user).
+ * events name (on a first run, every targeted user). Users the events do not name are shared with `state`.
  */
 export function stateAfterFor(state: CampaignState, events: readonly LedgerEvent[], userIds: Iterable<string>): CampaignState {
   const ids = new Set(userIds);
+  const named = new Set<string>();
+  for (const e of events) if ('userId' in e && ids.has(e.userId)) named.add(e.userId);
+  // Only the users the events change are copied; the others are shared with `state` (read, never written).
   const users: CampaignState['users'] = {};
   for (const id of ids) {
     const u = state.users[id];
-    if (u) users[id] = structuredClone(u);
+    if (u) users[id] = named.has(id) ? structuredClone(u) : u;
   }
   const copy: CampaignState = { ...state, lastRun: state.lastRun ? { ...state.lastRun } : null, users };
   for (const e of events) if (!('userId' in e) || ids.has(e.userId)) applyEvent(copy, e);
