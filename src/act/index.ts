@@ -11,7 +11,8 @@ import type { Campaign } from '../campaign/types';
 import { decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
-import { applyEventsToCopy, type CampaignState } from '../engine/state';
+import { applyEvent, type CampaignState } from '../engine/state';
+import { appendAll } from '../contracts/arrays';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
 import type { MailSend } from '../engine/mail-limits';
@@ -28,7 +29,10 @@ export interface ActInput {
   runId: string;
   now: Date;
   append: (events: LedgerEvent[]) => Promise<void>;
-  /** The ledger's state before this run, and what it left open. */
+  /**
+   * The ledger's state before this run, and what it left open. The caller may fold what act appends into this
+   * state as it is appended: act reads from it nothing those events change before it appends them.
+   */
   state: CampaignState;
   open: OpenIntents;
   /** The decisions this run carries out (after the valve). */
@@ -52,8 +56,6 @@ export interface ActInput {
 export interface ActResult {
   /** The decisions that took effect (a user whose group add failed makes no move). */
   applied: Decision[];
-  /** The state after the applied decisions. */
-  after: CampaignState;
   groupAdds: number;
   notificationsDelivered: number;
 }
@@ -144,28 +146,12 @@ export async function act(x: ActInput): Promise<ActResult> {
     const applied = kept.filter((d) => d.userId === null || !failed.has(d.userId));
 
     // 3. Record every decision; a notification is recorded before it is sent (at most once).
-    const notify = applied.filter((d): d is NotifyDecision => d.type === 'notify');
-    const byKey = new Map(notify.map((d) => [d.key, d]));
-    const decisionEvents = decisionsToEvents(applied, { runId, now: nowIso });
-    for (const e of decisionEvents) {
-      if (e.type !== 'notificationSent') continue;
-      const d = byKey.get(e.key);
-      if (!d) continue;
-      e.channel = d.channel;
-      e.deadline = d.deadline;
-      if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
-    }
-    const after = applyEventsToCopy(state, decisionEvents);
-
-    // Notifications an interrupted run left unsettled.
-    const settle = await settleOpenNotifications(x, after);
-    for (const o of settle.outcomes) outcomes.push({ ...o, v, at: nowIso, runId });
-    await append([...outcomes, ...decisionEvents]);
+    const { notify, resend } = await recordDecisions(x, applied, outcomes);
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
-    const outgoing: Notice[] = [...settle.resend, ...notify.map((d) => noticeOf(d))];
+    const outgoing: Notice[] = [...resend, ...notify.map((d) => noticeOf(d))];
     const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory, sendUntil: x.sendUntil }, outgoing);
-    return { applied, after, groupAdds, notificationsDelivered: sent };
+    return { applied, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.
     const error = e instanceof Error ? e.message : String(e);
@@ -174,11 +160,61 @@ export async function act(x: ActInput): Promise<ActResult> {
   }
 }
 
+/**
+ * Records the applied decisions after the outcomes (with those of the notifications an interrupted run left
+ * unsettled) in one batch. Returns the notices to send: new ones, and open ones certainly unsent. The events are
+ * not kept once appended (one or more per user on a first run).
+ */
+async function recordDecisions(x: ActInput, applied: readonly Decision[], outcomes: LedgerEvent[]): Promise<{ notify: NotifyDecision[]; resend: Notice[] }> {
+  const { runId } = x;
+  const nowIso = x.now.toISOString();
+  const notify = applied.filter((d): d is NotifyDecision => d.type === 'notify');
+  const byKey = new Map(notify.map((d) => [d.key, d]));
+  const decisionEvents = decisionsToEvents(applied, { runId, now: nowIso });
+  for (const e of decisionEvents) {
+    if (e.type !== 'notificationSent') continue;
+    const d = byKey.get(e.key);
+    if (!d) continue;
+    e.channel = d.channel;
+    e.deadline = d.deadline;
+    if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
+  }
+  // Notifications an interrupted run left unsettled, on the state after this run's decisions.
+  const settle = await settleOpenNotifications(x, () => stateAfterFor(x.state, decisionEvents, x.open.notifications.map((n) => n.sent.userId)));
+  for (const o of settle.outcomes) outcomes.push({ ...o, v: LEDGER_VERSION, at: nowIso, runId });
+  const batch: LedgerEvent[] = [];
+  appendAll(batch, outcomes);
+  appendAll(batch, decisionEvents);
+  await x.append(batch);
+  return { notify, resend: settle.resend };
+}
+
+/**
+ * The state after `events` for the users named in `userIds` only, leaving `state` as it was: what
+ * applyEventsToCopy(state, events) holds for those users, without a copy of (or a new state for) every user the
+ * events name (on a first run, every targeted user). Users the events do not name are shared with `state`.
+ */
+export function stateAfterFor(state: CampaignState, events: readonly LedgerEvent[], userIds: Iterable<string>): CampaignState {
+  const ids = new Set(userIds);
+  const named = new Set<string>();
+  for (const e of events) if ('userId' in e && ids.has(e.userId)) named.add(e.userId);
+  // Only the users the events change are copied; the others are shared with `state` (read, never written).
+  const users: CampaignState['users'] = {};
+  for (const id of ids) {
+    const u = state.users[id];
+    if (u) users[id] = named.has(id) ? structuredClone(u) : u;
+  }
+  const copy: CampaignState = { ...state, lastRun: state.lastRun ? { ...state.lastRun } : null, users };
+  for (const e of events) if (!('userId' in e) || ids.has(e.userId)) applyEvent(copy, e);
+  return copy;
+}
+
 /** Carries out the notification half of the recovery plan: outcomes to record and notices to send again. */
-async function settleOpenNotifications(x: ActInput, after: CampaignState): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
+async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignState): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
   const outcomes: Outcome[] = [];
   const resend: Notice[] = [];
   if (!x.open.notifications.length) return { outcomes, resend };
+  const after = stateAfter();
   const cfg = x.channel;
   const observedIds = new Set(x.recipients.keys());
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });

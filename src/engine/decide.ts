@@ -209,13 +209,20 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   const ranks: number[] = [];
   const upns: string[] = [];
   const ids: string[] = [];
+  // Most users get the same few sentences (the same reason, the same date): one string each, not one per decision.
+  const messages = new Map<string, string>();
   const add = (list: Decision[], userId: string, upn: string): void => {
     const last = list[list.length - 1].stage;
     starts.push(flat.length);
     ranks.push(last === null ? LEFT_RANK : STAGE_RANK[last]);
     upns.push(upn.toLowerCase());
     ids.push(userId);
-    for (const d of list) flat.push(d);
+    for (const d of list) {
+      const m = messages.get(d.message);
+      if (m === undefined) messages.set(d.message, d.message);
+      else d.message = m;
+      flat.push(d);
+    }
   };
 
   const seen = new Set<string>();

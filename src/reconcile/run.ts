@@ -19,7 +19,7 @@ import {
 } from '../engine/lifecycle';
 import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
-import { readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
+import { carriedEvents, readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { updateReportCheckpoint } from '../report/report-checkpoint';
 import { resolveTargets, type ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
@@ -74,6 +74,42 @@ export interface RunOptions {
   onPlan?: (plan: PlanDetail) => void;
 }
 
+/**
+ * The ledger's state and the events its checkpoint carries (carriedEvents), kept up to date batch by batch as a run
+ * appends: the same state and carried events as folding everything the run wrote at its end, without holding what
+ * it wrote (a first run at a large tenant writes an event or more per user).
+ */
+interface LedgerFold {
+  read: RunLedger;
+  /** read.state, with this run's events folded in. */
+  state: CampaignState;
+  /** The events the checkpoint carries: carriedEvents of carry followed by pending is that of every event so far. */
+  carry: LedgerEvent[];
+  pending: LedgerEvent[];
+  /** Events of this run folded (the count the checkpoint checks against the ledger). */
+  folded: number;
+}
+
+/** Events gathered before they are reduced to the carried ones (carriedEvents reads them all, so not every batch). */
+const CARRY_BATCH = 8192;
+
+function foldAppended(l: LedgerFold, events: readonly LedgerEvent[]): void {
+  applyEvents(l.state, events);
+  l.folded += events.length;
+  if (!l.read.end) return; // no checkpoint is written: nothing to carry
+  appendAll(l.pending, events);
+  if (l.pending.length >= Math.max(CARRY_BATCH, l.carry.length)) compactCarry(l);
+}
+
+function compactCarry(l: LedgerFold): void {
+  if (!l.pending.length) return;
+  const both: LedgerEvent[] = [];
+  appendAll(both, l.carry);
+  appendAll(both, l.pending);
+  l.pending = [];
+  l.carry = carriedEvents(both);
+}
+
 /** What every step of one run shares. */
 interface Run {
   opts: RunOptions;
@@ -83,10 +119,13 @@ interface Run {
   warnings: RunWarning[];
   requestsBefore: number;
   append: (events: LedgerEvent[]) => Promise<void>;
-  /** What this run appended, in order: folded onto the ledger's state for the delivery snapshot. */
-  written: LedgerEvent[];
-  /** The ledger as read (reconcile only): for the checkpoint finish() writes. */
-  ledger?: { read: RunLedger; state: CampaignState; folded: number };
+  /** How many events this run appended. */
+  appended: number;
+  /**
+   * reconcile, from act on: the ledger as read, with every batch this run appends folded into its state as it is
+   * appended (for the delivery snapshot and the checkpoint finish() writes). The events themselves are not kept.
+   */
+  ledger?: LedgerFold;
   /** A finished reconcile: the observation its report checkpoint records, written once the run's steps have returned. */
   report?: Observation;
 }
@@ -104,9 +143,10 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     append: async (events) => {
       const stamped = stampRunStarted(events, opts);
       await store.append(name, stamped);
-      for (const e of stamped) run.written.push(e);
+      run.appended += stamped.length;
+      if (run.ledger) foldAppended(run.ledger, stamped);
     },
-    written: [],
+    appended: 0,
   };
 
   const lock = opts.apply ? await takeLock(store, name, run.runId, opts.lockWaitMs ?? 0) : null;
@@ -186,7 +226,51 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
 }
 
 /** decide → valves → act → onboarding passes; plan stops before act with its result. */
-async function decideAndAct(run: Run, x: { effective: Campaign; observed: ResolvedTargets; state: CampaignState; current: readonly LedgerEvent[]; open: OpenIntents; ledger: RunLedger }): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+async function decideAndAct(run: Run, x: DecideInput): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+  const { opts } = run;
+  const { campaign } = opts;
+  const { observed, state, open } = x;
+  // The decisions are collected once act has recorded them: what the rest of the run needs of them is in `acted`.
+  const acted = await decideAndRecord(run, x);
+  if ('plan' in acted) return acted;
+  // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
+  const onboarding = await actOnboarding({
+    graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state, open, users: observed.observation.users,
+    sender: channelConfig(opts).sender, warnings: run.warnings,
+    reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
+  }).catch(async (e: unknown) => {
+    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
+    throw e;
+  });
+  heapMark('acted');
+  // The ledger's state with what this run wrote (outcomes included) folded in is the whole ledger folded.
+  const counts = countStages(state, observed.observation);
+  const delivery = deliverySnapshot(state, run.nowIso);
+  // What remains of the events act and onboarding appended: only the few the checkpoint carries.
+  if (run.ledger) compactCarry(run.ledger);
+  heapMark('delivery-folded');
+  const fields: ResultFields = {
+    applied: true,
+    counts,
+    transitions: acted.transitions,
+    notifications: acted.notifications,
+    groupAdds: acted.groupAdds,
+    deferred: acted.deferred,
+    notificationsDeferred: acted.notificationsDeferred,
+    prerequisites: observed.prerequisites,
+    graduation: acted.graduation,
+    ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
+  };
+  return { delivery, fields };
+}
+
+interface DecideInput { effective: Campaign; observed: ResolvedTargets; state: CampaignState; current: readonly LedgerEvent[]; open: OpenIntents; ledger: RunLedger }
+
+/** What a run keeps of its decisions once act has carried them out. */
+type Recorded = Pick<ResultFields, 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'notificationsDeferred'> & { graduation: GraduationResult | null };
+
+/** decide → valves → act; plan stops before act with its result. */
+async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunResult } | Recorded> {
   const { opts, name } = run;
   const { campaign } = opts;
   const { effective, observed, state, current, open, ledger } = x;
@@ -230,6 +314,9 @@ async function decideAndAct(run: Run, x: { effective: Campaign; observed: Resolv
     open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
     ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
   });
+  // From here every batch this run appends is folded into `state` as it is appended: after act, `state` is the
+  // ledger's state with the run's decisions (and outcomes) in it, the one state the rest of the run reads.
+  run.ledger = { read: ledger, state, carry: ledger.events, pending: [], folded: 0 };
   const done = await act({
     graph: opts.graph,
     campaign,
@@ -249,36 +336,14 @@ async function decideAndAct(run: Run, x: { effective: Campaign; observed: Resolv
     mailHistory,
     sendUntil: opts.sendUntil,
   });
-  // Onboarding passes: after the decisions are recorded and sent, on the state they leave.
-  const onboarding = await actOnboarding({
-    graph: opts.graph, campaign, runId: run.runId, now: opts.now, append: run.append, state: done.after, open, users: observed.observation.users,
-    sender: channelConfig(opts).sender, warnings: run.warnings,
-    reads: { tapPolicy: () => readTapPolicy(opts.graph), manager: (userId) => readManager(opts.graph, userId) },
-  }).catch(async (e: unknown) => {
-    await run.append([{ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: false, error: e instanceof Error ? e.message : String(e) }]).catch(() => undefined);
-    throw e;
-  });
-  heapMark('acted');
-  // Counted before the fold below: done.after shares the users this run's decisions did not name with `state`.
-  const counts = countStages(done.after, observed.observation);
-  // The ledger's state plus what this run wrote (outcomes included) is the whole ledger folded.
-  const folded = run.written.length;
-  const delivery = deliverySnapshot(applyEvents(state, run.written), run.nowIso);
-  heapMark('delivery-folded');
-  run.ledger = { read: ledger, state, folded };
-  const fields: ResultFields = {
-    applied: true,
-    counts,
+  return {
     transitions: transitions(done.applied),
     notifications: done.notificationsDelivered,
     groupAdds: done.groupAdds,
     deferred,
     notificationsDeferred: mail.deferred,
-    prerequisites: observed.prerequisites,
     graduation: withGraduated(graduation, done.applied),
-    ...(campaign.spec.onboarding.temporaryAccessPass.enabled ? { onboarding: onboardingCounts(onboarding) } : {}),
   };
-  return { delivery, fields };
 }
 
 /**
@@ -409,8 +474,7 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySna
     run.warnings.push(warning('LedgerRecovered', `no checkpoint was written (${e instanceof Error ? e.message : String(e)}): the next run reads the ledger whole.`));
   });
   heapMark('checkpoint-written');
-  // What this run wrote is in the ledger and, folded, in the checkpoint: not kept while the report's checkpoint reads the ledger.
-  run.written = [];
+  // The run's folded state is in the checkpoint: not kept while the report's checkpoint reads the ledger.
   run.ledger = undefined;
   // The report's checkpoint is written by runCampaign once this run's steps have returned.
   run.report = observed.observation;
@@ -438,7 +502,8 @@ async function wholeLedger(store: LedgerStore, name: string): Promise<RunLedger>
 }
 
 /**
- * The checkpoint of the ledger as this run leaves it: the events this run wrote, folded onto the state it read.
+ * The checkpoint of the ledger as this run leaves it: the events this run wrote, folded onto the state it read as
+ * they were appended.
  * The ledger after the point this run read it to is hashed and its lines counted, not decoded (a first run at a
  * large tenant writes millions of lines); skipped when they are not as many as this run wrote.
  */
@@ -447,15 +512,12 @@ async function checkpoint(run: Run): Promise<void> {
   const l = run.ledger;
   if (!l?.read.end || !store.readAfter) return;
   const since = await store.readAfter(run.name, l.read.end, { linesOnly: true });
-  if (!since || since.end.events - l.read.end.events !== run.written.length) {
+  if (!since || since.end.events - l.read.end.events !== run.appended || l.folded !== run.appended) {
     run.warnings.push(warning('LedgerRecovered', `the ledger at ${store.location(run.name)} changed during the run in a way this run did not write: no checkpoint was written, the next run reads the ledger whole.`));
     return;
   }
-  applyEvents(l.state, run.written.slice(l.folded));
-  const events: LedgerEvent[] = [];
-  appendAll(events, l.read.events);
-  appendAll(events, run.written);
-  await writeCheckpoint(store, run.name, since.end, l.state, events);
+  compactCarry(l);
+  await writeCheckpoint(store, run.name, since.end, l.state, l.carry);
 }
 
 /**

@@ -7,7 +7,7 @@ import type { LedgerEvent } from '../../src/ledger/events';
 import type { ReadAfterOptions } from '../../src/ledger/store';
 import { harness, type Harness } from './harness';
 
-// act wrapped to see what it returns: the decisions it applied and the state after them.
+// act wrapped to see what it returns: the decisions it applied.
 const fromAct = vi.hoisted(() => ({ refs: [] as Array<WeakRef<object>> }));
 vi.mock('../../src/act', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/act')>();
@@ -16,7 +16,6 @@ vi.mock('../../src/act', async (importOriginal) => {
     act: async (x: Parameters<typeof m.act>[0]) => {
       const r = await m.act(x);
       for (const d of r.applied) fromAct.refs.push(new WeakRef(d));
-      for (const [id, u] of Object.entries(r.after.users)) if (x.state.users[id] !== u) fromAct.refs.push(new WeakRef(u));
       return r;
     },
   };
@@ -45,7 +44,7 @@ describe('reconcile memory', () => {
     h = undefined;
   });
 
-  it('keeps neither the events it wrote, its decisions, the state act computed nor its folded state while it writes the report checkpoint', async () => {
+  it('keeps neither the events it wrote, its decisions nor its folded state while it writes the report checkpoint', async () => {
     h = await harness({ admins: 40 });
     const store = h.store;
     const written: Array<WeakRef<LedgerEvent>> = [];
@@ -84,11 +83,44 @@ describe('reconcile memory', () => {
     expect(written.length).toBeGreaterThan(r.transitions.length);
     expect(alive.length).toBeGreaterThan(0);
     expect(alive).toEqual(alive.map(() => 0));
-    // Nor the decisions it applied, nor the state act computed after them (its copy of the users they name).
+    // Nor the decisions it applied.
     expect(fromAct.refs.length).toBeGreaterThan(r.transitions.length);
     expect(decided).toEqual(decided.map(() => 0));
     // Nor its folded state: the report checkpoint folds the campaign again, and both at once would double the peak.
     expect(folded.refs.length).toBeGreaterThan(0);
     expect(state).toEqual(state.map(() => 0));
+  });
+  it('folds each batch it appends into the ledger state as it appends it: the events are not kept until the snapshots and the checkpoint', async () => {
+    h = await harness({ admins: 40 });
+    const store = h.store;
+    // The events only the state fold reads (a checkpoint carries the others while their intents are open).
+    const stateOnly = new Set<string>(['userEnteredStage', 'addedToGroup', 'leftCampaign', 'alertRaised', 'alertCleared', 'graceExceeded', 'postponed']);
+    const written: Array<WeakRef<LedgerEvent>> = [];
+    const alive: Record<string, number> = {};
+    const count = (step: string) => {
+      gc();
+      alive[step] = written.filter((w) => w.deref() !== undefined).length;
+    };
+    const append = store.append.bind(store);
+    store.append = async (campaign: string, events: LedgerEvent[]) => {
+      for (const e of events) if (stateOnly.has(e.type)) written.push(new WeakRef(e));
+      return append(campaign, events);
+    };
+    const writeSnapshot = store.writeSnapshot.bind(store);
+    store.writeSnapshot = async (campaign: string, name: string, json: unknown) => {
+      if (!(name in alive)) count(name);
+      return writeSnapshot(campaign, name, json);
+    };
+
+    const r = await h.run(0);
+    expect(r.transitions.length).toBeGreaterThan(0);
+    expect(written.length).toBeGreaterThanOrEqual(r.transitions.length);
+    expect(Object.keys(alive)).toEqual(expect.arrayContaining(['observation', 'delivery', 'checkpoint']));
+    for (const [step, n] of Object.entries(alive)) expect({ step, n }).toEqual({ step, n: 0 });
+    // The same checkpoint as folding the whole ledger: the next run reads it, not the ledger.
+    const header = await store.readSnapshot<{ users: number; ledger: { events: number } }>(h.campaign.metadata.name, 'checkpoint');
+    const events = await h.events();
+    expect(header?.ledger.events).toBe(events.length);
+    expect(header?.users).toBe(Object.keys((await h.state()).users).length);
   });
 });
