@@ -22,7 +22,7 @@ export function stageText(stage: Stage | null): string {
 
 const day = (iso: string | null): string => (iso ? iso.slice(0, 10) : '-');
 
-function userRow(u: StatusUser): string[] {
+export function userRow(u: StatusUser): string[] {
   return [
     u.userPrincipalName,
     stageText(u.stage),
@@ -63,7 +63,7 @@ export function formatStatusText(r: StatusReport): string {
   return [...statusTextChunks(r)].join('');
 }
 
-const USER_HEADER = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS', 'LAST NOTICE'];
+export const USER_HEADER = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS', 'LAST NOTICE'];
 /** Users per piece of the table. */
 const ROWS_PER_CHUNK = 4096;
 
@@ -82,7 +82,7 @@ function joinedLength(list: readonly string[], sep: number): number {
  * thousand rows at a time: the column widths from the cells' lengths first (the last column is not padded), then
  * the rows, so the table is never held whole.
  */
-function* userTableChunks(users: readonly StatusUser[]): Generator<string> {
+export function* userTableChunks(users: readonly StatusUser[]): Generator<string> {
   const widths = USER_HEADER.map((h) => h.length);
   const wider = (i: number, n: number) => {
     if (n > widths[i]) widths[i] = n;
