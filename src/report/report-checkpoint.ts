@@ -190,8 +190,9 @@ function fastRestore(fields: string[], columns: Int32Array[], values: unknown[])
   const pass = onboarding ? col('onboarding') : null;
   return (j: number, key: string, upn: string): UserState | null => {
     if (id[j] !== SAME_AS_KEY) return null;
-    const cells = [stage[j], stageSince[j], firstEnteredAt[j], left[j], notifications[j], stageNotified[j], stageLastNotifiedAt[j], postponements[j], postponedUntil[j], extensionDays[j], exceededGrace[j], enforcedAt[j], addedToGroupAt[j], alerts[j], delivery[j]];
-    for (const c of cells) if (c < 0) return null;
+    // Any cell negative (a field the user lacks) sets the sign bit of them all or'ed.
+    if ((stage[j] | stageSince[j] | firstEnteredAt[j] | left[j] | notifications[j] | stageNotified[j] | stageLastNotifiedAt[j] | postponements[j] | postponedUntil[j]
+      | extensionDays[j] | exceededGrace[j] | enforcedAt[j] | addedToGroupAt[j] | alerts[j] | delivery[j]) < 0) return null;
     const v = (c: number) => values[c] as never;
     const u: UserState = {
       userId: key, userPrincipalName: upn, stage: v(stage[j]), stageSince: v(stageSince[j]), firstEnteredAt: v(firstEnteredAt[j]), left: v(left[j]),
