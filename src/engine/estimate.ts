@@ -15,7 +15,8 @@ export interface EstimateOptions {
   includePostponements?: boolean;
   /**
    * The readiness of a user of `observation` as assessReadiness gives it for the same campaign, FIDO2 policy and
-   * `now` (a caller that already assessed every user passes its results); activeDevices is not read.
+   * `now` (a caller that already assessed every user passes its results); passkeyEvidence, disallowedFido2 and
+   * activeDevices are not read.
    */
   assess?: (user: ObservedUser, ctx: ReadinessContext) => Readiness;
   /** estimateEnd's answer for the same inputs, when the caller already has it (outlook states it). */

@@ -245,6 +245,21 @@ const USER_ALERTS: readonly AlertKind[] = (() => {
   return [...ALERT_KINDS.filter((k) => first.includes(k)).sort((a, b) => first.indexOf(a) - first.indexOf(b)), ...rest];
 })();
 
+/**
+ * What the estimate and the outlook read of a readiness without devices below the minimum or of unreadable version
+ * (its category and whether a passkey counts), one object for every such user alike instead of one per user.
+ */
+const SHARED_READINESS = new Map<string, Readiness>();
+function sharedReadiness(r: Readiness): Readiness {
+  const key = `${r.category}:${String(r.hasPasskey)}`;
+  let s = SHARED_READINESS.get(key);
+  if (s === undefined) {
+    s = Object.freeze({ category: r.category, hasPasskey: r.hasPasskey, passkeyEvidence: [], disallowedFido2: [], devicesBelowMinimum: [], unknownVersions: [], activeDevices: 0 });
+    SHARED_READINESS.set(key, s);
+  }
+  return s;
+}
+
 /** Builds the overview. Pure: same ledger, observation and `now` → same report. */
 export function buildReport(input: ReportInput): StatusReport {
   const { campaign } = input;
@@ -313,8 +328,8 @@ export function buildReport(input: ReportInput): StatusReport {
         }
         lean.push(l);
         // The lean user's readiness is this one (same devices below the minimum or unreadable, same methods)
-        // but for activeDevices, which the estimate and the outlook do not read.
-        assessed.push(r);
+        // but for activeDevices, which the estimate and the outlook do not read; for most users one shared alike.
+        assessed.push(decisive === 0 ? sharedReadiness(r) : r);
       }
     }
     if (!ctx || ou.readErrors.length > 0) {
