@@ -15,11 +15,19 @@ export interface EstimateOptions {
   includePostponements?: boolean;
   /**
    * The readiness of a user of `observation` as assessReadiness gives it for the same campaign, FIDO2 policy and
-   * `now` (a caller that already assessed every user passes its results); activeDevices is not read.
+   * `now` (a caller that already assessed every user passes its results); passkeyEvidence, disallowedFido2 and
+   * activeDevices are not read.
    */
   assess?: (user: ObservedUser, ctx: ReadinessContext) => Readiness;
   /** estimateEnd's answer for the same inputs, when the caller already has it (outlook states it). */
   end?: string | null;
+  /**
+   * state.users[observation.users[i].userId], when the caller already looked every user up (at a large tenant a
+   * million lookups in the state are a noticeable part of the work).
+   */
+  userAt?: (i: number) => UserState | undefined;
+  /** The users of the state in the campaign (inCampaign), in any order, when the caller already collected them. */
+  inCampaign?: readonly UserState[];
 }
 
 /**
@@ -30,7 +38,24 @@ export interface EstimateOptions {
  * with their enforcement day. null when nobody can be projected.
  */
 export function estimateEnd(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions = {}): string | null {
-  const days = projectedEnforcementDays(campaign, observation, state, now, opts);
+  // The latest day, without a map of every user's: the same unless the user with the latest day is listed again
+  // later with an earlier one (the map keeps a user's last day), which is then left to the map.
+  let last: number | null = null;
+  let lastId: string | null = null;
+  let again = false;
+  projectEach(campaign, observation, state, now, opts, (id, d) => {
+    if (last === null || d > last) {
+      last = d;
+      lastId = id;
+    } else if (d < last && id === lastId) {
+      again = true;
+    }
+  });
+  if (again) return estimateEndOf(projectedEnforcementDays(campaign, observation, state, now, opts));
+  return last === null ? null : dateOfDay(last);
+}
+
+function estimateEndOf(days: Map<string, number>): string | null {
   let last: number | null = null;
   for (const d of days.values()) if (last === null || d > last) last = d;
   return last === null ? null : dateOfDay(last);
@@ -38,21 +63,30 @@ export function estimateEnd(campaign: Campaign, observation: Observation, state:
 
 /** Projected enforcement day (UTC day number) per targeted user that can be projected. */
 export function projectedEnforcementDays(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions = {}): Map<string, number> {
+  const out = new Map<string, number>();
+  projectEach(campaign, observation, state, now, opts, (id, day) => out.set(id, day));
+  return out;
+}
+
+/** Each projected user's id and enforcement day, in the observation's order. */
+function projectEach(campaign: Campaign, observation: Observation, state: CampaignState, now: string, opts: EstimateOptions, visit: (userId: string, day: number) => void): void {
   const ctx = readinessContext(campaign, observation.fido2Policy, now);
   const nowDay = dayOf(now);
   const s = campaign.spec.stages;
   const p = campaign.spec.postponement;
   const withPostponements = (opts.includePostponements ?? true) && p.enabled;
   const policyDisabled = observation.fido2Policy?.state === 'disabled';
-  const out = new Map<string, number>();
   const assess = opts.assess ?? assessReadiness;
+  const userAt = opts.userAt;
   // Email: users not yet in the campaign are told at most the sender mailboxes' daily capacity a day, in order.
   const perDay = mailPerDay(campaign);
   let waiting = 0;
-  for (const ou of observation.users) {
+  const users = observation.users;
+  for (let i = 0; i < users.length; i++) {
+    const ou = users[i];
     // Blocked and disabled users are held, so they have no projected end; the outlook names them.
     if (policyDisabled || ou.inFido2PolicyScope === false || !ou.accountEnabled) continue;
-    const u = state.users[ou.userId];
+    const u = userAt ? userAt(i) : state.users[ou.userId];
     const spare = (stage: Stage): number => (withPostponements ? Math.max(0, p.maxTimes - (u?.postponements[stage] ?? 0)) * p.days : 0);
     const assessable = ou.readErrors.length === 0;
     const r: Readiness | null = assessable ? assess(ou, ctx) : null;
@@ -90,9 +124,8 @@ export function projectedEnforcementDays(campaign: Campaign, observation: Observ
       if (!hasPasskey) d = fromPasskeyReg(d);
       day = fromNotice(d);
     }
-    out.set(ou.userId, day);
+    visit(ou.userId, day);
   }
-  return out;
 }
 
 /** How many users an email campaign can first notify a day (Exchange Online limits per sender); null: no limit applies. */
@@ -119,8 +152,10 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   // Readiness is counted over the users not yet enforced: an enforced user is done, not "ready for enforcement".
   let device = 0, passkey = 0, ready = 0, failed = 0, failedOpen = 0, enforced = 0, disabled = 0, blocked = 0, unknownVersions = 0;
   const byPlatform = new Map<OsPlatform, number>();
-  for (const ou of users) {
-    const u = state.users[ou.userId];
+  const userAt = opts.userAt;
+  for (let i = 0; i < users.length; i++) {
+    const ou = users[i];
+    const u = userAt ? userAt(i) : state.users[ou.userId];
     const isEnforced = inCampaign(u) && (u.stage === 'enforced' || u.stage === 'graduated');
     if (isEnforced) enforced++;
     if (ou.inFido2PolicyScope === false) blocked++;
@@ -173,21 +208,23 @@ export function outlook(campaign: Campaign, observation: Observation, state: Cam
   }
   if (disabled > 0) lines.push(`${count(disabled, 'targeted account is', 'targeted accounts are')} disabled and held where they are.`);
   const perDay = mailPerDay(campaign);
-  const newcomers = users.filter((ou) => !inCampaign(state.users[ou.userId])).length;
+  let newcomers = 0;
+  for (let i = 0; i < users.length; i++) if (!inCampaign(userAt ? userAt(i) : state.users[users[i].userId])) newcomers++;
   if (perDay !== null && newcomers > perDay) {
     lines.push(`Email reaches at most ${perDay.toLocaleString('en-US')} users a day from ${count(Math.max(1, campaign.spec.notifications.senders?.length ?? 1), 'sender mailbox', 'sender mailboxes')} (Exchange Online: 10,000 recipients a day each): the first notices of ${newcomers.toLocaleString('en-US')} users take ${Math.ceil(newcomers / perDay)} days, and each user's clock starts when their notice goes out.`);
   }
 
   const stages: Record<Stage, number> = { deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0 };
   let exceeded = 0, withoutPasskey = 0, inside = 0;
-  for (const id in state.users) {
-    const u: UserState = state.users[id];
-    if (!inCampaign(u)) continue;
+  const tally = (u: UserState) => {
+    if (!inCampaign(u)) return;
     inside++;
     stages[u.stage]++;
     if (u.exceededGrace) exceeded++;
     if (u.alerts.includes('EnforcedWithoutPasskey')) withoutPasskey++;
-  }
+  };
+  if (opts.inCampaign) for (const u of opts.inCampaign) tally(u);
+  else for (const id in state.users) tally(state.users[id]);
   if (inside > 0) {
     lines.push(`In the campaign: ${stages.deviceUpdate} in device update, ${stages.passkeyRegistration} in passkey registration, ` +
       `${stages.enforcementNotice} in enforcement notice, ${stages.enforced + stages.graduated} enforced${stages.graduated ? ` (${stages.graduated} graduated to the enabled policy)` : ''}.`);
@@ -211,20 +248,24 @@ export interface StuckSummary {
   oldestSince: string | null;
 }
 
-/** Who is past a grace period, from the ledger's state alone. */
-export function stuckUsers(campaign: Campaign, state: CampaignState): StuckSummary {
+/**
+ * Who is past a grace period, from the ledger's state alone. `inside`: the state's users in the campaign (any order),
+ * when the caller already collected them.
+ */
+export function stuckUsers(campaign: Campaign, state: CampaignState, inside?: readonly UserState[]): StuckSummary {
   let users = 0;
   let oldest: number | null = null;
   const s = campaign.spec.stages;
-  for (const id in state.users) {
-    const u = state.users[id];
-    if (!inCampaign(u) || !u.exceededGrace || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) continue;
+  const add = (u: UserState) => {
+    if (!inCampaign(u) || !u.exceededGrace || (u.stage !== 'deviceUpdate' && u.stage !== 'passkeyRegistration')) return;
     users++;
     // The deadline that passed, as the run that flagged it computed it (postponement is refused after it).
     const deadline = dayOf(u.stageSince) + s[u.stage].gracePeriodDays + u.extensionDays;
     if (oldest === null || deadline < oldest) oldest = deadline;
-  }
-  return { users, oldestSince: oldest === null ? null : new Date(oldest * DAY_MS).toISOString() };
+  };
+  if (inside) for (const u of inside) add(u);
+  else for (const id in state.users) add(state.users[id]);
+  return { users, oldestSince: oldest === null ? null : new Date((oldest as number) * DAY_MS).toISOString() };
 }
 
 /** One sentence on what stuck users mean for the end date; `now` gives the age of the oldest. */

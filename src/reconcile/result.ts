@@ -1,7 +1,7 @@
 // The outcome of one run: the JSON of `reconcile --json` / `plan --json` (DESIGN §5, extended compatibly)
 // and the stage counts the reports share. Kept apart from run.ts so report/ never imports the pipeline.
 import type { Campaign } from '../campaign/types';
-import type { CampaignState } from '../engine/state';
+import type { CampaignState, UserState } from '../engine/state';
 import type { Observation, Stage } from '../engine/types';
 import type { Prerequisites } from '../engine/targets';
 import type { LedgerEvent } from '../ledger/events';
@@ -97,10 +97,13 @@ export interface PlanDetail {
   after: CampaignState;
 }
 
-export function countStages(state: CampaignState, observation: Observation): RunCounts {
+/** `userAt(i)`: state.users[observation.users[i].userId], when the caller already looked every user up. */
+export function countStages(state: CampaignState, observation: Observation, userAt?: (i: number) => UserState | undefined): RunCounts {
   const counts: RunCounts = { targeted: observation.users.length, deviceUpdate: 0, passkeyRegistration: 0, enforcementNotice: 0, enforced: 0, graduated: 0, exceededGrace: 0, excluded: observation.excluded.length, unread: 0, blocked: 0 };
-  for (const u of observation.users) {
-    const s = state.users[u.userId];
+  const users = observation.users;
+  for (let i = 0; i < users.length; i++) {
+    const u = users[i];
+    const s = userAt ? userAt(i) : state.users[u.userId];
     if (u.readErrors.length) counts.unread++;
     if (u.inFido2PolicyScope === false) counts.blocked++;
     if (!s || s.stage === null || s.left) continue;

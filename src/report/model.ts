@@ -245,6 +245,21 @@ const USER_ALERTS: readonly AlertKind[] = (() => {
   return [...ALERT_KINDS.filter((k) => first.includes(k)).sort((a, b) => first.indexOf(a) - first.indexOf(b)), ...rest];
 })();
 
+/**
+ * What the estimate and the outlook read of a readiness without devices below the minimum or of unreadable version
+ * (its category and whether a passkey counts), one object for every such user alike instead of one per user.
+ */
+const SHARED_READINESS = new Map<string, Readiness>();
+function sharedReadiness(r: Readiness): Readiness {
+  const key = `${r.category}:${String(r.hasPasskey)}`;
+  let s = SHARED_READINESS.get(key);
+  if (s === undefined) {
+    s = Object.freeze({ category: r.category, hasPasskey: r.hasPasskey, passkeyEvidence: [], disallowedFido2: [], devicesBelowMinimum: [], unknownVersions: [], activeDevices: 0 });
+    SHARED_READINESS.set(key, s);
+  }
+  return s;
+}
+
 /** Builds the overview. Pure: same ledger, observation and `now` → same report. */
 export function buildReport(input: ReportInput): StatusReport {
   const { campaign } = input;
@@ -255,7 +270,19 @@ export function buildReport(input: ReportInput): StatusReport {
   const lastRun = state.lastRun ? { ...state.lastRun } : null;
   const asOf = input.observation?.at ?? lastRun?.startedAt ?? null;
   const observation = input.observation ?? observationFromState(name, state, asOf ?? new Date(0).toISOString());
-  const counts = countStages(state, observation);
+  // Each observed user's state, looked up once: the counts, the estimate and the outlook read it by position.
+  const observed = observation.users;
+  const stateOf: Array<UserState | undefined> = [];
+  const userAt = (i: number): UserState | undefined => stateOf[i];
+  // The state's users in the campaign (and their keys), in the state's order, collected once.
+  const insideUsers: UserState[] = [];
+  const insideIds: string[] = [];
+  for (const id in state.users) {
+    const u = state.users[id];
+    if (!inCampaign(u)) continue;
+    insideUsers.push(u);
+    insideIds.push(id);
+  }
 
   // Readiness as the last run saw it (its own time decides which devices were active).
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
@@ -267,11 +294,14 @@ export function buildReport(input: ReportInput): StatusReport {
   // From the snapshot only, never from the fold: the overview's events hold no notification lines.
   const deliveryOf = (id: string): DeliverySummary | null => input.delivery?.users[id] ?? null;
   // The same observation with only the devices that decide readiness, for estimateEnd and outlook below:
-  // they assess every user again, and most devices meet the minimum.
+  // they assess every user again, and most devices meet the minimum. One lean user per observed user, in order;
+  // `assessed` holds the readiness of each (undefined where none was assessed).
   const lean: ObservedUser[] = [];
-  const assessed = new Map<ObservedUser, Readiness>();
-  for (const ou of observation.users) {
+  const assessed: Array<Readiness | undefined> = [];
+  for (let i = 0; i < observed.length; i++) {
+    const ou = observed[i];
     const u = state.users[ou.userId];
+    stateOf.push(u);
     const inside = inCampaign(u);
     if (inside) seen.add(u);
     let category: StatusUser['readiness'] = null;
@@ -298,11 +328,14 @@ export function buildReport(input: ReportInput): StatusReport {
         }
         lean.push(l);
         // The lean user's readiness is this one (same devices below the minimum or unreadable, same methods)
-        // but for activeDevices, which the estimate and the outlook do not read.
-        assessed.set(l, r);
+        // but for activeDevices, which the estimate and the outlook do not read; for most users one shared alike.
+        assessed.push(decisive === 0 ? sharedReadiness(r) : r);
       }
     }
-    if (!ctx || ou.readErrors.length > 0) lean.push(ou);
+    if (!ctx || ou.readErrors.length > 0) {
+      lean.push(ou);
+      assessed.push(undefined);
+    }
     const alerts: AlertKind[] = inside ? [...u.alerts] : [];
     if (ou.inFido2PolicyScope === false && !alerts.includes('OutsideFido2PolicyScope')) alerts.push('OutsideFido2PolicyScope');
     users.push({
@@ -324,10 +357,12 @@ export function buildReport(input: ReportInput): StatusReport {
       mail: input.observation ? ou.mail : null,
     });
   }
+  const counts = countStages(state, observation, userAt);
   // Users still in the campaign by the ledger but missing from the observation (should not happen; shown, not hidden).
-  for (const id in state.users) {
-    const u = state.users[id];
-    if (!inCampaign(u) || seen.has(u)) continue;
+  for (let k = 0; k < insideUsers.length; k++) {
+    const u = insideUsers[k];
+    const id = insideIds[k];
+    if (seen.has(u)) continue;
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,
@@ -346,7 +381,7 @@ export function buildReport(input: ReportInput): StatusReport {
   const haveEstimate = input.observation !== null && asOf !== null;
   const leanObservation: Observation = { ...observation, users: lean };
   // The oldest deadline as the ledger's graceExceeded events recorded it; computed from the state only without one.
-  const stuckNow = stuckUsers(campaign, state);
+  const stuckNow = stuckUsers(campaign, state, insideUsers);
   let recorded: string | null = null;
   for (const u of users) {
     if (u.stage !== null && u.exceededGrace && u.exceededGraceAt !== null && (recorded === null || u.exceededGraceAt < recorded)) recorded = u.exceededGraceAt;
@@ -359,19 +394,31 @@ export function buildReport(input: ReportInput): StatusReport {
     actions: stuckActions(campaign),
   };
   // estimateEnd and outlook assess every user of the lean observation: the loop above already did (same context).
+  // They ask in the observation's order, so the lean user asked for is found at or after the last one found.
+  let at = 0;
   const assess = (ou: ObservedUser, c: ReadinessContext): Readiness => {
-    let r = assessed.get(ou);
-    if (r === undefined) assessed.set(ou, (r = assessReadiness(ou, c)));
+    if (lean[at] !== ou) {
+      at = lean.indexOf(ou, at);
+      if (at === -1) at = lean.indexOf(ou);
+    }
+    if (at === -1) {
+      at = 0;
+      return assessReadiness(ou, c);
+    }
+    let r = assessed[at];
+    if (r === undefined) assessed[at] = r = assessReadiness(ou, c);
+    at++;
     return r;
   };
-  const estimatedEnd = haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf, { assess }) : null;
+  const projection = { assess, userAt, inCampaign: insideUsers };
+  const estimatedEnd = haveEstimate ? estimateEnd(campaign, leanObservation, state, asOf, projection) : null;
   return {
     campaign: name,
     status: campaign.spec.status,
     counts,
     users,
     estimatedEnd,
-    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf, { assess, end: estimatedEnd }) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
+    outlook: haveEstimate ? outlook(campaign, leanObservation, state, asOf, { ...projection, end: estimatedEnd }) : [lastRun ? 'No observation snapshot yet: the next reconcile run writes one.' : 'No reconcile run has been recorded yet.'],
     description: campaign.metadata.description,
     asOf,
     runs: state.runs,
@@ -421,8 +468,17 @@ function collectAlerts(input: ReportInput, users: StatusUser[], observation: Obs
   if (lastRun && !input.observation) out.push({ code: 'NoObservation', severity: 'warning', message: 'No observation snapshot was found: readiness and device details are missing until the next run.', users: [] });
   if (observation.readErrors.length > 0) out.push({ code: 'ObservationFailed', severity: 'error', message: `The last observation had campaign-level read errors, so no user moved: ${observation.readErrors[0]}`, users: [] });
   if (observation.fido2Policy?.state === 'disabled') out.push({ code: 'Fido2PolicyDisabled', severity: 'error', message: 'The FIDO2 (passkey) authentication method policy is disabled: nobody can register a passkey until it is enabled.', users: [] });
+  // The users of each alert kind, in one pass (a user listing a kind twice is in its list once).
+  const byKind = new Map<string, StatusUser[]>();
+  for (const kind of USER_ALERTS) byKind.set(kind, []);
+  for (const u of users) {
+    for (const kind of u.alerts) {
+      const list = byKind.get(kind);
+      if (list && list[list.length - 1] !== u) list.push(u);
+    }
+  }
   for (const kind of USER_ALERTS) {
-    const list = users.filter((u) => u.alerts.includes(kind));
+    const list = byKind.get(kind)!;
     const text = ALERT_TEXT[kind] ?? { severity: 'error', one: `user has the alert ${kind}`, many: `users have the alert ${kind}` };
     if (list.length) out.push({ code: kind, severity: text.severity, message: `${list.length} ${list.length === 1 ? text.one : text.many}.`, users: who(list) });
   }

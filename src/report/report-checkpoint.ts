@@ -10,11 +10,13 @@
 import { randomBytes } from 'node:crypto';
 import type { CampaignState, UserState } from '../engine/state';
 import { LEDGER_VERSION } from '../ledger/events';
-import type { LedgerMark, LedgerStore } from '../ledger/store';
+import type { LedgerEvent } from '../ledger/events';
+import type { LedgerMark, LedgerStore, LedgerTail } from '../ledger/store';
 import type { Stage } from '../engine/types';
 import type { Campaign } from '../campaign/types';
 import type { Observation } from '../engine/types';
 import { ReportFold, type ChangesFold, type OnboardingUserFold } from './fold';
+import { startTailRead } from './tail-thread';
 import { parseCells, readReducedObservation, writeReducedObservation, type ReducedObservationHeader } from './report-observation';
 import type { DayCounts } from './model';
 
@@ -188,8 +190,9 @@ function fastRestore(fields: string[], columns: Int32Array[], values: unknown[])
   const pass = onboarding ? col('onboarding') : null;
   return (j: number, key: string, upn: string): UserState | null => {
     if (id[j] !== SAME_AS_KEY) return null;
-    const cells = [stage[j], stageSince[j], firstEnteredAt[j], left[j], notifications[j], stageNotified[j], stageLastNotifiedAt[j], postponements[j], postponedUntil[j], extensionDays[j], exceededGrace[j], enforcedAt[j], addedToGroupAt[j], alerts[j], delivery[j]];
-    for (const c of cells) if (c < 0) return null;
+    // Any cell negative (a field the user lacks) sets the sign bit of them all or'ed.
+    if ((stage[j] | stageSince[j] | firstEnteredAt[j] | left[j] | notifications[j] | stageNotified[j] | stageLastNotifiedAt[j] | postponements[j] | postponedUntil[j]
+      | extensionDays[j] | exceededGrace[j] | enforcedAt[j] | addedToGroupAt[j] | alerts[j] | delivery[j]) < 0) return null;
     const v = (c: number) => values[c] as never;
     const u: UserState = {
       userId: key, userPrincipalName: upn, stage: v(stage[j]), stageSince: v(stageSince[j]), firstEnteredAt: v(firstEnteredAt[j]), left: v(left[j]),
@@ -217,6 +220,12 @@ export type Restored = { fold: ReportFold; header: ReportCheckpointHeader } | { 
 
 /** The report checkpoint restored as a fold, without reading the ledger; null when none was written. */
 export async function readReportCheckpoint(store: LedgerStore, campaign: string): Promise<Restored> {
+  const h = await readReportCheckpointHeader(store, campaign);
+  return h === null || 'problem' in h ? h : restoreReportCheckpoint(store, campaign, h.header);
+}
+
+/** The report checkpoint's header, checked; null when none was written. */
+export async function readReportCheckpointHeader(store: LedgerStore, campaign: string): Promise<{ header: ReportCheckpointHeader } | { problem: string } | null> {
   let h: ReportCheckpointHeader | null;
   try {
     h = await store.readSnapshot<ReportCheckpointHeader>(campaign, REPORT_CHECKPOINT_SNAPSHOT);
@@ -228,6 +237,11 @@ export async function readReportCheckpoint(store: LedgerStore, campaign: string)
     && typeof h.id === 'string' && Number.isInteger(h.pieces) && Number.isInteger(h.users) && Array.isArray(h.fields) && Array.isArray(h.values)
     && !!h.ledger && Number.isInteger(h.ledger.bytes) && Number.isInteger(h.ledger.events) && typeof h.ledger.sha256 === 'string';
   if (!ok) return { problem: 'is of another format or version' };
+  return { header: h };
+}
+
+/** The fold a checked header (readReportCheckpointHeader) and its pieces hold. */
+export async function restoreReportCheckpoint(store: LedgerStore, campaign: string, h: ReportCheckpointHeader): Promise<Restored> {
   const values = h.values.map((t) => JSON.parse(t) as unknown);
   const fields = h.fields;
   const stageOfAt = fields.indexOf(STAGE_OF), exceededAt = fields.indexOf(EXCEEDED);
@@ -323,23 +337,44 @@ async function foldOverview(store: LedgerStore, campaign: string): Promise<{ fol
   return { fold, warnings: overview.warnings };
 }
 
-/** The checkpoint and the events after it, or why the checkpoint could not be used (null: there is none). */
-async function fromCheckpoint(store: LedgerStore, campaign: string): Promise<{ read: ReportRead; end: LedgerMark } | { problem: string } | null> {
+/**
+ * The checkpoint and the events after it, or why the checkpoint could not be used (null: there is none). With
+ * `offThread` (status) a file store's ledger after the mark is read on another core while the pieces are restored,
+ * and its events are held until then; without (a run updating the checkpoint) they are folded a piece at a time.
+ */
+async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = false): Promise<{ read: ReportRead; end: LedgerMark } | { problem: string } | null> {
   if (!store.readAfter) return null;
-  const restored = await readReportCheckpoint(store, campaign);
-  if (!restored || !('fold' in restored)) return restored;
+  const checked = await readReportCheckpointHeader(store, campaign);
+  if (!checked || 'problem' in checked) return checked;
+  const tailRead = offThread ? startTailRead(store, campaign, checked.header.ledger) : null;
+  let restored: Restored;
+  try {
+    restored = await restoreReportCheckpoint(store, campaign, checked.header);
+  } catch (e) {
+    tailRead?.cancel();
+    throw e;
+  }
+  if (!restored || !('fold' in restored)) {
+    tailRead?.cancel();
+    return restored;
+  }
   const { fold, header } = restored;
   let decoded = 0;
   let runSince = false;
-  const tail = await store.readAfter(campaign, header.ledger, {
-    onEvents: (events) => {
-      decoded += events.length;
-      for (const e of events) {
-        if (e.type === 'runStarted' || e.type === 'campaignReset' || e.type === 'campaignArchived') runSince = true;
-        fold.add(e);
-      }
-    },
-  });
+  const onEvents = (events: LedgerEvent[]) => {
+    decoded += events.length;
+    for (const e of events) {
+      if (e.type === 'runStarted' || e.type === 'campaignReset' || e.type === 'campaignArchived') runSince = true;
+      fold.add(e);
+    }
+  };
+  let tail: LedgerTail | null;
+  if (tailRead) {
+    tail = await tailRead.result();
+    if (tail) onEvents(tail.events);
+  } else {
+    tail = await store.readAfter(campaign, header.ledger, { onEvents });
+  }
   if (!tail) return { problem: `does not match the ledger at ${store.location(campaign)}, which no longer starts with the ${header.ledger.events} events it summarises (edited, truncated or replaced)` };
   return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings }, end: tail.end };
 }
@@ -352,7 +387,7 @@ const leftAside = (campaign: string, problem: string) =>
  * starts with what the mark hashes, else the whole ledger (with a warning saying why a checkpoint was left aside).
  */
 export async function readReportFold(store: LedgerStore, campaign: string): Promise<ReportRead> {
-  const cp = await fromCheckpoint(store, campaign);
+  const cp = await fromCheckpoint(store, campaign, true);
   if (cp && 'read' in cp) return cp.read;
   const whole = await foldOverview(store, campaign);
   const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;

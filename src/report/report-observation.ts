@@ -154,12 +154,19 @@ export async function readReducedObservation(store: LedgerStore, name: string, i
       return (c === -1 ? undefined : values[c]) as never;
     };
     if (usual) {
-      const t = (f: string, j: number) => (texts[f] === undefined ? undefined : texts[f][j]) as never;
+      // Each field's column looked up once per piece, not once per user.
+      const none = new Int32Array(count).fill(-1);
+      const col = (f: string) => columns[f] ?? none;
+      const text = (f: string): Array<string | null | undefined> => texts[f] ?? new Array<undefined>(count);
+      const [userId, upn, displayName, mail] = ['userId', 'userPrincipalName', 'displayName', 'mail'].map(text);
+      const [accountEnabled, devices, methodsRegistered, fido2Methods, inFido2PolicyScope, inEnforcementGroup, readErrors] =
+        ['accountEnabled', 'devices', 'methodsRegistered', 'fido2Methods', 'inFido2PolicyScope', 'inEnforcementGroup', 'readErrors'].map(col);
+      const at = (c: number) => (c === -1 ? undefined : values[c]) as never;
       for (let j = 0; j < count; j++) {
         users.push({
-          userId: t('userId', j), userPrincipalName: t('userPrincipalName', j), displayName: t('displayName', j), mail: t('mail', j),
-          accountEnabled: v('accountEnabled', j), devices: v('devices', j), methodsRegistered: v('methodsRegistered', j), fido2Methods: v('fido2Methods', j),
-          inFido2PolicyScope: v('inFido2PolicyScope', j), inEnforcementGroup: v('inEnforcementGroup', j), readErrors: v('readErrors', j),
+          userId: userId[j] as never, userPrincipalName: upn[j] as never, displayName: displayName[j] as never, mail: mail[j] as never,
+          accountEnabled: at(accountEnabled[j]), devices: at(devices[j]), methodsRegistered: at(methodsRegistered[j]), fido2Methods: at(fido2Methods[j]),
+          inFido2PolicyScope: at(inFido2PolicyScope[j]), inEnforcementGroup: at(inEnforcementGroup[j]), readErrors: at(readErrors[j]),
         });
       }
     } else {

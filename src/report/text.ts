@@ -22,7 +22,7 @@ export function stageText(stage: Stage | null): string {
 
 const day = (iso: string | null): string => (iso ? iso.slice(0, 10) : '-');
 
-function userRow(u: StatusUser): string[] {
+export function userRow(u: StatusUser): string[] {
   return [
     u.userPrincipalName,
     stageText(u.stage),
@@ -48,7 +48,73 @@ export function earliestNote(r: StatusReport): string {
   return ` at the earliest, if the ${n} user${n === 1 ? '' : 's'} past a grace period act${n === 1 ? 's' : ''} today`;
 }
 
+/** The status text (formatStatusText) in pieces, for a writer that streams them: joined, they are that text. */
+export function* statusTextChunks(r: StatusReport): Generator<string> {
+  const head = statusHead(r);
+  if (r.users.length === 0) {
+    yield head;
+    return;
+  }
+  yield head + '\n';
+  yield* userTableChunks(r.users);
+}
+
 export function formatStatusText(r: StatusReport): string {
+  return [...statusTextChunks(r)].join('');
+}
+
+export const USER_HEADER = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS', 'LAST NOTICE'];
+/** Users per piece of the table. */
+const ROWS_PER_CHUNK = 4096;
+
+/** The length of `iso`'s day as day() gives it. */
+const dayLength = (iso: string | null): number => (iso ? Math.min(10, iso.length) : 1);
+/** The length of `list.join(sep)`, or of '-' for an empty list. */
+function joinedLength(list: readonly string[], sep: number): number {
+  if (list.length === 0) return 1;
+  let n = sep * (list.length - 1);
+  for (const x of list) n += x.length;
+  return n;
+}
+
+/**
+ * The users' table as alignTable lays it out (each line indented by two spaces, lines joined by newlines), a few
+ * thousand rows at a time: the column widths from the cells' lengths first (the last column is not padded), then
+ * the rows, so the table is never held whole.
+ */
+export function* userTableChunks(users: readonly StatusUser[]): Generator<string> {
+  const widths = USER_HEADER.map((h) => h.length);
+  const wider = (i: number, n: number) => {
+    if (n > widths[i]) widths[i] = n;
+  };
+  for (const u of users) {
+    wider(0, u.userPrincipalName.length);
+    wider(1, stageText(u.stage).length);
+    wider(2, dayLength(u.stageSince));
+    wider(3, (u.deadline ?? '-').length);
+    wider(4, u.exceededGrace ? 6 + dayLength(u.exceededGraceAt) : 1);
+    wider(5, dayLength(u.postponedUntil));
+    wider(6, joinedLength(u.devicesBelowMinimum, 2));
+    wider(7, joinedLength(u.alerts, 2));
+  }
+  const last = USER_HEADER.length - 1;
+  const line = (cells: string[]): string => {
+    let l = '';
+    for (let i = 0; i < last; i++) l += cells[i].padEnd(widths[i]) + '  ';
+    return `  ${(l + cells[last]).trimEnd()}`;
+  };
+  let part: string[] = [line(USER_HEADER)];
+  for (let k = 0; k < users.length; k++) {
+    part.push(line(userRow(users[k])));
+    if (part.length === ROWS_PER_CHUNK && k < users.length - 1) {
+      yield part.join('\n') + '\n';
+      part = [];
+    }
+  }
+  yield part.join('\n');
+}
+
+function statusHead(r: StatusReport): string {
   const c = r.counts;
   const out: string[] = [];
   const run = r.lastRun
@@ -96,13 +162,8 @@ export function formatStatusText(r: StatusReport): string {
   }
   for (const w of r.warnings) out.push(`warning: ${w}`);
   out.push('');
-  if (r.users.length === 0) {
-    out.push('No users.');
-  } else {
-    out.push(`Users (${r.users.length}):`);
-    const header = ['USER', 'STAGE', 'SINCE', 'DEADLINE', 'EXCEEDED GRACE', 'POSTPONED UNTIL', 'DEVICES BELOW MINIMUM OS', 'ALERTS', 'LAST NOTICE'];
-    pushLines(out, alignTable([header, ...r.users.map(userRow)]).map((l) => `  ${l}`));
-  }
+  // The users' table follows (userTableChunks).
+  out.push(r.users.length === 0 ? 'No users.' : `Users (${r.users.length}):`);
   return out.join('\n');
 }
 

@@ -10,7 +10,8 @@ import { readFoldedReportLedger } from '../../report/read';
 import { renderMarkdown } from '../../report/markdown';
 import { renderQueueCsv, renderQueueMarkdown } from '../../report/onboarding';
 import { writeOutputFlag } from './output-file';
-import { formatStatusText } from '../../report/text';
+import { statusTextChunks } from '../../report/text';
+import { reportJsonChunks, writeChunks } from '../../report/stream-out';
 import { UsageError } from '../../errors';
 import { nowFlag, parseFlags, requireFlag, stringFlag } from './args';
 import { CampaignInvalid, resolveCampaign, openStateStore, stateUse } from './common';
@@ -118,13 +119,14 @@ export async function run(argv: string[], io: Io): Promise<number> {
     const n = report.onboarding.queue.length;
     written.push(`wrote the helpdesk queue of onboarding passes (${n} user${n === 1 ? '' : 's'}, ${asCsv ? 'CSV' : 'Markdown'}) to ${file}`);
   }
+  // The JSON and the text in pieces (at a large tenant they are hundreds of megabytes), the same bytes.
   if (p.values.json) {
-    println(io.stdout, JSON.stringify(report));
+    await writeChunks(io.stdout, reportJsonChunks(report), '\n');
     for (const w of written) println(io.stderr, w);
   } else if (written.length) {
     for (const w of written) println(io.stdout, w);
   } else {
-    println(io.stdout, formatStatusText(report));
+    await writeChunks(io.stdout, statusTextChunks(report), '\n');
   }
   return 0;
 }
