@@ -436,7 +436,7 @@ export function buildReport(input: ReportInput): StatusReport {
     estimateAssumptions: estimateAssumptions(campaign),
     enforcement: { mode: campaign.spec.enforcement.mode, policyState: campaign.spec.enforcement.policyState, enableWhen: { ...campaign.spec.enforcement.enableWhen } },
     impact: impactOf(input, name, asOf, warnings),
-    onboarding: onboardingFromFold(campaign, folded.onboarding, state, input.observation),
+    onboarding: onboardingFromFold(campaign, folded.onboarding, state, input.observation, input.observation === observation ? userAt : undefined),
   };
 }
 
