@@ -3,7 +3,7 @@
 // writes. The pass itself is never here: the ledger never holds it.
 import type { Campaign, OnboardingDelivery } from '../campaign/types';
 import { needsOnboardingPass } from '../engine/onboarding';
-import type { CampaignState } from '../engine/state';
+import type { CampaignState, UserState } from '../engine/state';
 import type { Observation } from '../engine/types';
 import type { LedgerEvent } from '../ledger/events';
 import { csvCell } from './csv';
@@ -68,16 +68,21 @@ export function onboardingStatus(campaign: Campaign, events: readonly LedgerEven
   return onboardingFromFold(campaign, fold, state, observation);
 }
 
-/** onboardingStatus from the ledger's onboarding events already folded. */
-export function onboardingFromFold(campaign: Campaign, fold: OnboardingFold, state: CampaignState, observation: Observation | null): OnboardingStatus {
+/**
+ * onboardingStatus from the ledger's onboarding events already folded. `userAt(i)`: state.users of
+ * observation.users[i], when the caller already looked every user up.
+ */
+export function onboardingFromFold(campaign: Campaign, fold: OnboardingFold, state: CampaignState, observation: Observation | null, userAt?: (i: number) => UserState | undefined): OnboardingStatus {
   const tap = tapSettings(campaign);
   const { folds, issued, expired } = fold;
   const queue: OnboardingQueueEntry[] = [];
   let needPass: number | null = null;
   if (observation) {
     needPass = 0;
-    for (const ou of observation.users) {
-      const u = state.users[ou.userId];
+    const users = observation.users;
+    for (let i = 0; i < users.length; i++) {
+      const ou = users[i];
+      const u = userAt ? userAt(i) : state.users[ou.userId];
       if (!needsOnboardingPass(ou, u)) continue;
       needPass++;
       const f = folds.get(ou.userId);
