@@ -163,8 +163,9 @@ interface Resolution {
  * `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve.
  * `groupMembers`: the enforcement group's members, lower-case. `release`: empty the snapshot's bulk collections as
  * soon as they are read, so that the tenant as read and the observation are not both held at their full size.
+ * `withDevices`: false when only who is targeted matters (the users then have none).
  */
-function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind>, groupMembers: ReadonlySet<string>, release: boolean): Resolution {
+function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind>, groupMembers: ReadonlySet<string>, release: boolean, withDevices = true): Resolution {
   const t = campaign.spec.targets;
   const ex = campaign.spec.exclusions;
   const warnings = groupWarnings(campaign, s);
@@ -236,7 +237,7 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
   // Devices and methods of the targeted users only (a campaign of a few admins in a large tenant reads them all).
   const targeted = (id: string) => candidates.has(id) && !exclusionOf.has(id);
   const devicesByOwner = new Map<string, ObservedDevice[]>();
-  for (const d of s.devices) {
+  if (withDevices) for (const d of s.devices) {
     let od: ObservedDevice | undefined;
     for (const o of d.registeredOwners ?? []) {
       const k = lower(o.id);
@@ -307,11 +308,11 @@ function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<st
 /** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read (not a disabled account's: it is held). */
 const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)));
 
-/** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. */
+/** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. Their devices are not resolved for this. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {
   if (!toFido2Policy(s.fido2Policy)?.keyRestrictions.isEnforced) return [];
   const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
-  return resolve(campaign, s, new Map(), groupMembers, false).users.filter(holdsPasskey).map((u) => u.userId);
+  return resolve(campaign, s, new Map(), groupMembers, false, false).users.filter(holdsPasskey).map((u) => u.userId);
 }
 
 /**

@@ -30,7 +30,10 @@ export interface ObservedFido2Method {
   createdDateTime?: string | null;
 }
 
-/** One targeted user, as observed this run. */
+/**
+ * One targeted user, as observed this run. Its arrays are read-only: an empty one, and a list of registered methods,
+ * may be shared by many users (and frozen); to change one, assign a new array.
+ */
 export interface ObservedUser {
   userId: string;
   userPrincipalName: string;

@@ -199,14 +199,10 @@ class Interner {
 
   constructor(private readonly known?: KnownUser) {}
 
-  /** The one copy of a directory object's id (the known user's when there is one). */
+  /** The one copy of a directory object's id: the known user's when there is one (then no entry here). */
   id(id: string): string {
-    const seen = this.strings.get(id);
-    if (seen !== undefined) return seen;
     const k = this.known?.(id);
-    const one = k?.userId === id ? k.userId : id;
-    this.strings.set(one, one);
-    return one;
+    return k?.userId === id ? k.userId : this.string(id);
   }
 
   /** A user's UPN: the known user's copy when it is the same. */
