@@ -146,9 +146,8 @@ export function sharedString<T extends string | null>(s: T): T {
 
 /** The frozen value equal (as JSON) to `v`, shared by every user holding it: counts, postponements, alerts, left, notifications. */
 function sharedValue<T extends object>(v: T): T {
+  if (Array.isArray(v) ? v.length === 0 : isEmpty(v)) return (Array.isArray(v) ? NO_ALERTS : EMPTY_RECORD) as unknown as T;
   const text = JSON.stringify(v);
-  if (text === '{}') return EMPTY_RECORD as unknown as T;
-  if (text === '[]') return NO_ALERTS as unknown as T;
   const had = values.get(text);
   if (had !== undefined) return had as T;
   if (values.size >= SHARED_MAX) values.clear();
@@ -156,8 +155,28 @@ function sharedValue<T extends object>(v: T): T {
   return v;
 }
 
-const notificationsOf = (count: UserState['notifications']['count'], lastNotifiedAt: string | null): UserState['notifications'] =>
-  count === EMPTY_RECORD && lastNotifiedAt === null ? NO_NOTIFICATIONS : sharedValue({ count, lastNotifiedAt });
+function isEmpty(o: object): boolean {
+  for (const _ in o) return false;
+  return true;
+}
+
+/** Shared notifications values by their (shared) count and their time: found without writing them as JSON. */
+const byCount = new Map<object, Map<string | null, UserState['notifications']>>();
+
+function notificationsOf(count: UserState['notifications']['count'], lastNotifiedAt: string | null): UserState['notifications'] {
+  if (count === EMPTY_RECORD && lastNotifiedAt === null) return NO_NOTIFICATIONS;
+  let times = byCount.get(count);
+  if (!times) {
+    if (byCount.size >= SHARED_MAX) byCount.clear();
+    byCount.set(count, (times = new Map()));
+  }
+  let n = times.get(lastNotifiedAt);
+  if (!n) {
+    if (times.size >= SHARED_MAX) times.clear();
+    times.set(lastNotifiedAt, (n = Object.freeze({ count, lastNotifiedAt })));
+  }
+  return n;
+}
 
 function newUser(userId: string, userPrincipalName: string): UserState {
   return {

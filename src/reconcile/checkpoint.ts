@@ -27,8 +27,11 @@ export const CHECKPOINT_FORMAT = 'campaign-ledger-checkpoint';
  */
 export const CHECKPOINT_VERSION = 2;
 const READABLE_VERSIONS: readonly number[] = [1, CHECKPOINT_VERSION];
-/** Users per piece: about 60 MB of JSON each at a large tenant. */
-export const USERS_PER_PIECE = 100_000;
+/**
+ * Users per piece: about 20 MB of JSON each. A piece is written and read as one string and parsed whole, so its
+ * size is what reading or writing the checkpoint adds to the run's memory for a moment, whatever the tenant's size.
+ */
+export const USERS_PER_PIECE = 25_000;
 /** Email dispatches carried: the sending limits look back one day; a week leaves room for clock skew. */
 export const MAIL_HISTORY_MS = 7 * DAY_MS;
 

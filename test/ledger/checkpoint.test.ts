@@ -17,7 +17,7 @@ import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import type { LedgerMark } from '../../src/ledger/store';
 import { readTail, tailOfBytes } from '../../src/ledger/tail';
-import { CHECKPOINT_SNAPSHOT, MAIL_HISTORY_MS, pieceName, readRunLedger, USERS_PER_PIECE, writeCheckpoint, type CheckpointHeader } from '../../src/reconcile/checkpoint';
+import { CHECKPOINT_SNAPSHOT, MAIL_HISTORY_MS, pieceName, readRunLedger, USERS_PER_PIECE, writeCheckpoint, type CheckpointHeader, type CheckpointPiece } from '../../src/reconcile/checkpoint';
 import { buildDemoLedger, type DemoLedger } from '../report/demo-ledger';
 
 let tmp: string;
@@ -140,6 +140,34 @@ describe('a checkpoint at any point of a ledger', () => {
     const read = await readRunLedger(store, name);
     expect(read.fromCheckpoint).toBe(true);
     expect(read.state).toEqual(state);
+  });
+});
+
+describe('a checkpoint of the previous version', () => {
+  it('(users listing every notification key sent to them) is read, and gives what the whole ledger folds to', async () => {
+    const all = (await demo.store.read(name)).events;
+    const lines = linesOf(demo.store.ledgerFile(name));
+    const store = storeWith('version-1', lines);
+    await writeCheckpoint(store, name, markOf(lines, lines.length), foldLedger(all), all);
+    // As version 1 wrote it: the same, with each user's keys (the ledger's notificationSent keys, oldest first).
+    const header = (await store.readSnapshot<CheckpointHeader>(name, CHECKPOINT_SNAPSHOT))!;
+    const keys = new Map<string, string[]>();
+    for (const e of all) if (e.type === 'notificationSent') keys.set(e.userId, [...(keys.get(e.userId) ?? []), e.key]);
+    expect(keys.size).toBeGreaterThan(0);
+    for (let i = 0; i < header.pieces; i++) {
+      const piece = (await store.readSnapshot<CheckpointPiece>(name, pieceName(i)))!;
+      for (const [id, u] of piece.users) (u.notifications as { keys?: string[] }).keys = keys.get(id) ?? [];
+      await store.writeSnapshot(name, pieceName(i), piece);
+    }
+    await store.writeSnapshot(name, CHECKPOINT_SNAPSHOT, { ...header, v: 1 });
+    const read = await readRunLedger(store, name);
+    expect(read.fromCheckpoint).toBe(true);
+    expect(read.warnings).toEqual([]);
+    const whole = foldLedger(all);
+    expect(read.state).toEqual(whole);
+    // Each user as the fold has it, field order included (a later checkpoint's pieces are written from these).
+    for (const id in whole.users) expect(JSON.stringify(read.state.users[id])).toBe(JSON.stringify(whole.users[id]));
+    expect(folds(read.events, lastAtOf(all))).toEqual(folds(all, lastAtOf(all)));
   });
 });
 
