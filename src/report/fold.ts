@@ -4,7 +4,7 @@
 // from; saved at a ledger mark (report-checkpoint.ts) and fed only the events after it, it gives the same answer.
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { OVERVIEW_SKIPPED } from '../ledger/overview';
-import { applyEvent, emptyState, type CampaignState, type UserState } from '../engine/state';
+import { applyEvent, emptyState, type CampaignState } from '../engine/state';
 import { dateOfDay, dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
 import { zeroStages } from './stages';
@@ -146,7 +146,8 @@ export class ReportFold {
     if (this.copied && 'userId' in e && !this.copied.has(e.userId)) {
       this.copied.add(e.userId);
       const u = this.state.users[e.userId];
-      if (u) this.state.users[e.userId] = JSON.parse(JSON.stringify(u)) as UserState;
+      // A restored user shares its values with others; the fold replaces a user's nested values, never changes them.
+      if (u) this.state.users[e.userId] = { ...u };
     }
     applyEvent(this.state, e);
     addToOnboardingFold(this.onboarding, e);
