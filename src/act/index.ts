@@ -2,7 +2,8 @@
 // in crash-safe order, recording an intent in the ledger before every side effect:
 //
 //   close interrupted runs + runStarted + group-add intents
-//     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions
+//     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions (appended
+//       10,000 decisions at a time, in order: the same lines as one batch)
 //     → per 20 notifications: dispatch record → send → outcomes
 //
 // A kill between any two steps leaves a ledger the next run can settle (src/engine/recovery.ts).
