@@ -2,7 +2,8 @@
 // in crash-safe order, recording an intent in the ledger before every side effect:
 //
 //   close interrupted runs + runStarted + group-add intents
-//     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions
+//     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions (appended
+//       10,000 decisions at a time, in order: the same lines as one batch)
 //     → per 20 notifications: dispatch record → send → outcomes
 //
 // A kill between any two steps leaves a ledger the next run can settle (src/engine/recovery.ts).
@@ -160,32 +161,47 @@ export async function act(x: ActInput): Promise<ActResult> {
   }
 }
 
+/** Decisions recorded per append: their events (and the encoded lines) are not all held at once on a first run. */
+export const recording = { batch: 10_000 };
+
 /**
  * Records the applied decisions after the outcomes (with those of the notifications an interrupted run left
- * unsettled) in one batch. Returns the notices to send: new ones, and open ones certainly unsent. The events are
- * not kept once appended (one or more per user on a first run).
+ * unsettled), in order, recording.batch decisions per append: the same lines as one batch (a kill could always leave
+ * a prefix of a batch), without every user's events and encoded lines in memory at once. Returns the notices to
+ * send: new ones, and open ones certainly unsent.
  */
 async function recordDecisions(x: ActInput, applied: readonly Decision[], outcomes: LedgerEvent[]): Promise<{ notify: NotifyDecision[]; resend: Notice[] }> {
   const { runId } = x;
   const nowIso = x.now.toISOString();
   const notify = applied.filter((d): d is NotifyDecision => d.type === 'notify');
-  const byKey = new Map(notify.map((d) => [d.key, d]));
-  const decisionEvents = decisionsToEvents(applied, { runId, now: nowIso });
-  for (const e of decisionEvents) {
-    if (e.type !== 'notificationSent') continue;
-    const d = byKey.get(e.key);
-    if (!d) continue;
-    e.channel = d.channel;
-    e.deadline = d.deadline;
-    if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
-  }
-  // Notifications an interrupted run left unsettled, on the state after this run's decisions.
-  const settle = await settleOpenNotifications(x, () => stateAfterFor(x.state, decisionEvents, x.open.notifications.map((n) => n.sent.userId)));
+  const toEvents = (decisions: readonly Decision[]): LedgerEvent[] => {
+    const byKey = new Map<string, NotifyDecision>();
+    for (const d of decisions) if (d.type === 'notify') byKey.set(d.key, d);
+    const events = decisionsToEvents(decisions, { runId, now: nowIso });
+    for (const e of events) {
+      if (e.type !== 'notificationSent') continue;
+      const d = byKey.get(e.key);
+      if (!d) continue;
+      e.channel = d.channel;
+      e.deadline = d.deadline;
+      if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
+    }
+    return events;
+  };
+  // Notifications an interrupted run left unsettled, on the state after this run's decisions (for their users).
+  const settle = await settleOpenNotifications(x, () => {
+    const ids = new Set(x.open.notifications.map((n) => n.sent.userId));
+    return stateAfterFor(x.state, toEvents(applied.filter((d) => d.userId !== null && ids.has(d.userId))), ids);
+  });
   for (const o of settle.outcomes) outcomes.push({ ...o, v: LEDGER_VERSION, at: nowIso, runId });
-  const batch: LedgerEvent[] = [];
-  appendAll(batch, outcomes);
-  appendAll(batch, decisionEvents);
-  await x.append(batch);
+  let i = 0;
+  do {
+    const batch: LedgerEvent[] = [];
+    if (i === 0) appendAll(batch, outcomes);
+    appendAll(batch, toEvents(applied.slice(i, i + recording.batch)));
+    await x.append(batch);
+    i += recording.batch;
+  } while (i < applied.length);
   return { notify, resend: settle.resend };
 }
 

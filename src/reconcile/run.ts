@@ -226,7 +226,7 @@ async function runSteps(run: Run, lockWarnings: readonly string[]): Promise<RunR
 }
 
 /** decide → valves → act → onboarding passes; plan stops before act with its result. */
-async function decideAndAct(run: Run, x: DecideInput): Promise<{ plan: RunResult } | { delivery: DeliverySnapshot; fields: ResultFields }> {
+async function decideAndAct(run: Run, x: DecideInput): Promise<{ plan: RunResult } | { delivery: () => DeliverySnapshot; fields: ResultFields }> {
   const { opts } = run;
   const { campaign } = opts;
   const { observed, state, open } = x;
@@ -245,7 +245,8 @@ async function decideAndAct(run: Run, x: DecideInput): Promise<{ plan: RunResult
   heapMark('acted');
   // The ledger's state with what this run wrote (outcomes included) folded in is the whole ledger folded.
   const counts = countStages(state, observed.observation);
-  const delivery = deliverySnapshot(state, run.nowIso);
+  // Built when it is written, and not kept after: one summary per notified user (runFinished changes no user).
+  const delivery = () => deliverySnapshot(state, run.nowIso);
   // What remains of the events act and onboarding appended: only the few the checkpoint carries.
   if (run.ledger) compactCarry(run.ledger);
   heapMark('delivery-folded');
@@ -458,11 +459,11 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 }
 
 /** The exemption records this run learned and runFinished with its counts, then the observation and delivery snapshots the reports read. */
-async function finish(run: Run, observed: ResolvedTargets, delivery: DeliverySnapshot, r: ResultFields): Promise<RunResult> {
+async function finish(run: Run, observed: ResolvedTargets, delivery: () => DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
     await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}), ...(r.onboarding ? { onboardingIssued: r.onboarding.issued, onboardingQueued: r.onboarding.queued, onboardingExpired: r.onboarding.expired } : {}) } }]);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
-    await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery);
+    await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery());
     heapMark('snapshots-written');
   } catch (e) {
     const error = e instanceof Error ? e.message : String(e);

@@ -125,6 +125,19 @@ describe('BlobStore on Azurite', () => {
       expect(await text(container, `${CAMPAIGN}/snapshots/observation.json`)).toBe('{"a":1}\n');
     });
 
+    it('writes a snapshot larger than a block as staged blocks committed at once: the same bytes, no whole copy held', async () => {
+      const store = make({ snapshotBlockBytes: 256 * 1024 });
+      const value = { v: 1, users: Array.from({ length: 30_000 }, (_, i) => ({ userId: `u-${i}`, stage: 'passkeyRegistration', n: i })) };
+      await store.writeSnapshot(CAMPAIGN, 'observation', { old: true });
+      await store.writeSnapshot(CAMPAIGN, 'observation', value);
+      const blob = container.getBlockBlobClient(`${CAMPAIGN}/snapshots/observation.json`);
+      expect((await blob.getProperties()).contentType).toBe('application/json');
+      const list = await blob.getBlockList('committed');
+      expect(list.committedBlocks?.length ?? 0).toBeGreaterThan(1);
+      expect(await text(container, `${CAMPAIGN}/snapshots/observation.json`)).toBe(`${JSON.stringify(value)}\n`);
+      expect(await store.readSnapshot(CAMPAIGN, 'observation')).toEqual(value);
+    });
+
     it('says a damaged snapshot can be deleted and rebuilt', async () => {
       await container.getBlockBlobClient(`${CAMPAIGN}/snapshots/observation.json`).upload('{"a":', 5);
       const err = await make().readSnapshot(CAMPAIGN, 'observation').catch((e: unknown) => e);

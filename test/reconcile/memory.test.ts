@@ -22,7 +22,7 @@ vi.mock('../../src/act', async (importOriginal) => {
 });
 
 // The run's own folded state: the CampaignState run.ts folds what it wrote onto (before the run is recorded as finished).
-const folded = vi.hoisted(() => ({ capture: false, refs: [] as Array<WeakRef<object>> }));
+const folded = vi.hoisted(() => ({ capture: false, refs: [] as Array<WeakRef<object>>, delivery: [] as Array<WeakRef<object>> }));
 vi.mock('../../src/engine/state', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/engine/state')>();
   return {
@@ -30,6 +30,11 @@ vi.mock('../../src/engine/state', async (importOriginal) => {
     applyEvents: (state: Parameters<typeof m.applyEvents>[0], events: Parameters<typeof m.applyEvents>[1]) => {
       if (folded.capture) folded.refs.push(new WeakRef(state));
       return m.applyEvents(state, events);
+    },
+    deliverySnapshot: (state: Parameters<typeof m.deliverySnapshot>[0], at: string) => {
+      const d = m.deliverySnapshot(state, at);
+      folded.delivery.push(new WeakRef(d));
+      return d;
     },
   };
 });
@@ -97,9 +102,12 @@ describe('reconcile memory', () => {
     const stateOnly = new Set<string>(['userEnteredStage', 'addedToGroup', 'leftCampaign', 'alertRaised', 'alertCleared', 'graceExceeded', 'postponed']);
     const written: Array<WeakRef<LedgerEvent>> = [];
     const alive: Record<string, number> = {};
+    const delivery: Record<string, number> = {};
+    folded.delivery.length = 0;
     const count = (step: string) => {
       gc();
       alive[step] = written.filter((w) => w.deref() !== undefined).length;
+      delivery[step] = folded.delivery.filter((w) => w.deref() !== undefined).length;
     };
     const append = store.append.bind(store);
     store.append = async (campaign: string, events: LedgerEvent[]) => {
@@ -117,6 +125,9 @@ describe('reconcile memory', () => {
     expect(written.length).toBeGreaterThanOrEqual(r.transitions.length);
     expect(Object.keys(alive)).toEqual(expect.arrayContaining(['observation', 'delivery', 'checkpoint']));
     for (const [step, n] of Object.entries(alive)) expect({ step, n }).toEqual({ step, n: 0 });
+    // The delivery snapshot is built when it is written and not kept for the checkpoint.
+    expect(folded.delivery.length).toBeGreaterThan(0);
+    expect(delivery.checkpoint).toBe(0);
     // The same checkpoint as folding the whole ledger: the next run reads it, not the ledger.
     const header = await store.readSnapshot<{ users: number; ledger: { events: number } }>(h.campaign.metadata.name, 'checkpoint');
     const events = await h.events();

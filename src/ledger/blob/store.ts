@@ -53,6 +53,11 @@ export interface BlobStoreOptions {
   pollMs?: number;
   /** Largest Append Block this store writes; default (and maximum) 4 MiB. */
   maxBlockBytes?: number;
+  /**
+   * A snapshot of more bytes is written as staged blocks of this size, committed at once; a smaller one in one
+   * upload. Default 16 MiB.
+   */
+  snapshotBlockBytes?: number;
   /** Wall clock for lock times and forensic blob names (not the campaign's `now`). */
   wallClock?: () => number;
   /** Host name recorded on the lock blob. */
@@ -127,6 +132,7 @@ export class BlobStore implements LedgerStore {
   readonly container: ContainerClient;
   readonly prefix: string;
   private readonly maxBlockBytes: number;
+  private readonly snapshotBlockBytes: number;
   private readonly wallClock: () => number;
   private readonly hostname: string;
   private readonly onWarning: (message: string) => void;
@@ -145,6 +151,7 @@ export class BlobStore implements LedgerStore {
     const renewEveryMs = Math.max(1, opts.renewEveryMs ?? Math.floor((lease * 1000) / 3));
     if (renewEveryMs >= lease * 1000) throw new RangeError(`renewEveryMs (${renewEveryMs}) must be shorter than the lease (${lease} s)`);
     this.maxBlockBytes = Math.min(MAX_APPEND_BLOCK_BYTES, Math.max(1, opts.maxBlockBytes ?? MAX_APPEND_BLOCK_BYTES));
+    this.snapshotBlockBytes = Math.max(1, opts.snapshotBlockBytes ?? 16 * 1024 * 1024);
     this.wallClock = opts.wallClock ?? Date.now;
     this.hostname = opts.hostname ?? os.hostname();
     this.onWarning = opts.onWarning ?? (() => undefined);
@@ -496,17 +503,42 @@ export class BlobStore implements LedgerStore {
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
     const blob = this.snapshotBlob(campaign, name);
     if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
-    // Built from pieces: at 1,000,000 users the text is more than one string can hold.
-    const pieces: Buffer[] = [];
-    for (const piece of jsonChunks(json)) pieces.push(Buffer.from(piece, 'utf8'));
+    // Built from pieces: at 1,000,000 users the text is more than one string (or a Buffer one would want to hold)
+    // can hold. A snapshot that fits in one block is one Put Blob; a larger one is staged a block at a time and
+    // committed with one Put Block List. Either way readers see the old or the new value, never a mix.
+    const headers = { blobHTTPHeaders: { blobContentType: 'application/json' } };
+    const ids: string[] = [];
+    const stage = randomBytes(6).toString('hex');
+    let pieces: Buffer[] = [];
+    let size = 0;
+    const stageBlock = async () => {
+      const block = Buffer.concat(pieces);
+      pieces = [];
+      size = 0;
+      // Block ids of one blob must all have the same length.
+      const id = Buffer.from(`${stage}-${String(ids.length).padStart(6, '0')}`).toString('base64');
+      this.assertLockNotLost(campaign);
+      await this.call('write the snapshot', blob, () => blob.stageBlock(id, block, block.length));
+      ids.push(id);
+    };
+    for (const piece of jsonChunks(json)) {
+      const bytes = Buffer.from(piece, 'utf8');
+      pieces.push(bytes);
+      size += bytes.length;
+      if (size >= this.snapshotBlockBytes) await stageBlock();
+    }
     pieces.push(Buffer.from('\n'));
-    const body = Buffer.concat(pieces);
-    pieces.length = 0;
+    size += 1;
     this.assertLockNotLost(campaign);
-    // One Put Blob: readers see the old or the new value, never a mix.
-    await this.call('write the snapshot', blob, () =>
-      blob.upload(body, body.length, { blobHTTPHeaders: { blobContentType: 'application/json' } }),
-    );
+    if (!ids.length) {
+      const body = Buffer.concat(pieces);
+      pieces = [];
+      await this.call('write the snapshot', blob, () => blob.upload(body, body.length, headers));
+      return;
+    }
+    await stageBlock();
+    this.assertLockNotLost(campaign);
+    await this.call('write the snapshot', blob, () => blob.commitBlockList(ids, headers));
   }
 
   async readSnapshot<T = unknown>(campaign: string, name: string): Promise<T | null> {
