@@ -29,7 +29,7 @@ import { GraphError, GraphUnavailableError } from '../graph/errors';
 import { SignInSummaries, readSignIns } from '../impact/signins';
 import { DAY_MS } from '../engine/time';
 import type { ObservedSignIns } from '../engine/types';
-import { heapMark } from '../reconcile/heap-trace';
+import { heapMark } from '../contracts/heap-trace';
 import { EnforcementGroupAmbiguousError, EnforcementGroupLookupError, EnforcementGroupNotFoundError, GraduatedGroupNotFoundError } from './errors';
 
 export interface ObserveOptions {

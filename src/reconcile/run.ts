@@ -37,7 +37,7 @@ import { readManager, readTapPolicy } from '../observe/onboarding';
 import { ExemptionCheckError } from './errors';
 import { countStages, type GraduationResult, type OnboardingCounts, type PlanDetail, type RunResult, type Transition } from './result';
 import { printedWarnings } from './warnings';
-import { heapMark } from './heap-trace';
+import { heapMark } from '../contracts/heap-trace';
 
 export interface RunOptions {
   campaign: Campaign;
