@@ -82,6 +82,8 @@ function reconcile(url, campaignFile, stateDir, now, nodeArgs = []) {
   const cpu = m ? Number(m[2]) + Number(m[3]) : NaN;
   if (r.status !== 0) {
     const lines = r.stderr.replace(/bench-time.*\n?/, '').trim().split('\n');
+    // V8 stops a process past its heap limit with a fatal error and SIGABRT (no JavaScript error to show).
+    if (/heap out of memory|OOMErrorHandler/.test(r.stderr)) return { error: 'Error: JavaScript heap out of memory at the heap limit', rssMiB, cpu };
     // The message, then the innermost frames.
     const at = lines.findIndex((l) => /^\s+at /.test(l));
     return { error: (at > 0 ? lines.slice(0, at + 4) : lines.slice(-8)).join('\n'), rssMiB, cpu };
@@ -284,7 +286,7 @@ if (largeRows.length) writeSection('large', [
   'One all-staff group plus the admins of the 15 roles (active and eligible), the break-glass accounts excluded; no',
   'latency, no throttling, no notices (`channel: none`). The tenant is generated inside the emulator\'s process',
   '(`bench/serve-generated.mjs`). Each run is one `campaign reconcile` process of its own, with',
-  'the V8 heap limit given in the last column (Node\'s default is below what 1,000,000 users need today); peak RSS is that',
+  'the V8 heap limit given in the last column (by default the Functions app\'s, `NODE_OPTIONS` in the stack); peak RSS is that',
   'process\'s (GNU time), CPU its user + system seconds. Target for 1,000,000: peak RSS',
   'under 1.5 GiB (the Functions instance has 2,048 MB).',
   '',
