@@ -5,6 +5,8 @@
 // alerts, left, delivery, onboarding) are never changed in place: the fold replaces them. So users share them — every
 // user without alerts has the same frozen empty array, users a run moved alike share one `left` or `notifications`
 // value, and times are one string per distinct time — and a copy of a user (applyEventsToCopy) is a shallow one.
+// A user's delivery is shared too, though its latest notice's key names the user: users whose delivery differs only
+// by their id in that key share one value (KeyedDelivery), and `delivery` is an accessor that writes the key in.
 import type { AlertKind, NotificationKind } from '../contracts/vocabulary';
 import { LEDGER_VERSION, type LedgerEvent, type NotificationOutcome } from '../ledger/events';
 import type { Stage } from './types';
@@ -179,25 +181,128 @@ function notificationsOf(count: UserState['notifications']['count'], lastNotifie
 }
 
 function newUser(userId: string, userPrincipalName: string): UserState {
-  return {
-    userId,
-    userPrincipalName,
-    stage: null,
-    stageSince: null,
-    firstEnteredAt: null,
-    left: null,
-    notifications: NO_NOTIFICATIONS,
-    stageNotified: false,
-    stageLastNotifiedAt: null,
-    postponements: EMPTY_RECORD,
-    postponedUntil: null,
-    extensionDays: 0,
-    exceededGrace: false,
-    enforcedAt: null,
-    addedToGroupAt: null,
-    alerts: NO_ALERTS,
-    delivery: NO_DELIVERY,
-  };
+  return new (User as unknown as UserConstructor)(userId, userPrincipalName, null, null, null, null, NO_NOTIFICATIONS, false, null, EMPTY_RECORD, null, 0, false, null, null, NO_ALERTS, NO_DELIVERY);
+}
+
+/** Where a user of this fold keeps its delivery: not enumerable, so never in JSON, copies (spread, structuredClone) or comparisons. */
+const DELIVERY = Symbol('delivery');
+
+/**
+ * The delivery of every user whose latest notice's key is `head + userId + tail` and whose other delivery fields
+ * are those of `rest`: notices of one run, kind and sequence differ only by the user id in their key. Exact by
+ * construction: a key is split this way only where it holds the user's id, and a user's id never changes.
+ */
+class KeyedDelivery {
+  constructor(readonly head: string, readonly tail: string, readonly rest: DeliveryState) {}
+
+  of(userId: string): DeliveryState {
+    const r = this.rest;
+    return Object.freeze({
+      lastKey: this.head + userId + this.tail, lastKind: r.lastKind, lastStage: r.lastStage, lastSentAt: r.lastSentAt, outcome: r.outcome,
+      settled: r.settled, at: r.at, attempts: r.attempts, stageDeliveredAt: r.stageDeliveredAt, earlier: r.earlier,
+    });
+  }
+}
+
+type UserConstructor = new (
+  userId: string, userPrincipalName: string, stage: Stage | null, stageSince: string | null, firstEnteredAt: string | null, left: UserState['left'],
+  notifications: UserState['notifications'], stageNotified: boolean, stageLastNotifiedAt: string | null, postponements: UserState['postponements'],
+  postponedUntil: string | null, extensionDays: number, exceededGrace: boolean, enforcedAt: string | null, addedToGroupAt: string | null,
+  alerts: AlertKind[], delivery: DeliveryState | KeyedDelivery,
+) => UserState;
+
+/** `delivery` of a user of this fold: an own, enumerable accessor (the key order and JSON stay those of a plain user). */
+const DELIVERY_ACCESSOR: PropertyDescriptor = {
+  get(this: { [DELIVERY]: DeliveryState | KeyedDelivery; userId: string }): DeliveryState {
+    const d = this[DELIVERY];
+    return d instanceof KeyedDelivery ? d.of(this.userId) : d;
+  },
+  set(this: { [DELIVERY]: DeliveryState | KeyedDelivery; userId: string }, d: DeliveryState) {
+    this[DELIVERY] = compactDelivery(this.userId, d);
+  },
+  enumerable: true,
+  configurable: true,
+};
+
+/**
+ * A user as this fold keeps it: a plain object (its prototype is Object.prototype) with the fields of UserState in
+ * their order, `delivery` an accessor over its hidden shared value. A constructor rather than a literal: its
+ * objects hold the hidden field in the object itself, not in a properties array of their own.
+ */
+function User(
+  this: Record<string | symbol, unknown>, userId: string, userPrincipalName: string, stage: Stage | null, stageSince: string | null, firstEnteredAt: string | null,
+  left: UserState['left'], notifications: UserState['notifications'], stageNotified: boolean, stageLastNotifiedAt: string | null,
+  postponements: UserState['postponements'], postponedUntil: string | null, extensionDays: number, exceededGrace: boolean, enforcedAt: string | null,
+  addedToGroupAt: string | null, alerts: AlertKind[], delivery: DeliveryState | KeyedDelivery,
+): void {
+  this.userId = userId;
+  this.userPrincipalName = userPrincipalName;
+  this.stage = stage;
+  this.stageSince = stageSince;
+  this.firstEnteredAt = firstEnteredAt;
+  this.left = left;
+  this.notifications = notifications;
+  this.stageNotified = stageNotified;
+  this.stageLastNotifiedAt = stageLastNotifiedAt;
+  this.postponements = postponements;
+  this.postponedUntil = postponedUntil;
+  this.extensionDays = extensionDays;
+  this.exceededGrace = exceededGrace;
+  this.enforcedAt = enforcedAt;
+  this.addedToGroupAt = addedToGroupAt;
+  this.alerts = alerts;
+  // One descriptor for every user (a new one per user made this the slow part of restoring a checkpoint).
+  HIDDEN.value = delivery;
+  Object.defineProperty(this, DELIVERY, HIDDEN);
+  HIDDEN.value = undefined;
+  Object.defineProperty(this, 'delivery', DELIVERY_ACCESSOR);
+}
+const HIDDEN: PropertyDescriptor = { value: undefined, writable: true, enumerable: false, configurable: true };
+User.prototype = Object.prototype;
+
+/** The shared KeyedDelivery values, by their fields. */
+const keyed = new Map<string, KeyedDelivery>();
+
+/** What a user of this fold keeps for `d`: a shared value when the key can be rebuilt from the user's id, else `d`. */
+function compactDelivery(userId: string, d: DeliveryState): DeliveryState | KeyedDelivery {
+  if (d === NO_DELIVERY) return d;
+  const key = d.lastKey;
+  if (key === null) return sameDelivery(d, NO_DELIVERY) ? NO_DELIVERY : d;
+  const i = userId === '' || d.earlier !== null ? -1 : key.indexOf(userId);
+  if (i < 0) return d;
+  const head = key.slice(0, i);
+  const tail = key.slice(i + userId.length);
+  const id = `${head}\u0000${tail}\u0000${d.lastKind}\u0000${d.lastStage}\u0000${d.lastSentAt}\u0000${d.outcome}\u0000${d.settled}\u0000${d.at}\u0000${d.attempts}\u0000${d.stageDeliveredAt}`;
+  const had = keyed.get(id);
+  if (had !== undefined) return had;
+  if (keyed.size >= SHARED_MAX) keyed.clear();
+  const rest: DeliveryState = Object.freeze({
+    lastKey: null, lastKind: sharedString(d.lastKind), lastStage: sharedString(d.lastStage), lastSentAt: sharedString(d.lastSentAt), outcome: sharedString(d.outcome),
+    settled: d.settled, at: sharedString(d.at), attempts: d.attempts, stageDeliveredAt: sharedString(d.stageDeliveredAt), earlier: null,
+  });
+  const k = new KeyedDelivery(sharedString(head), sharedString(tail), rest);
+  keyed.set(id, k);
+  return k;
+}
+
+/**
+ * The latest notice's key as the user holds it, or null when the user rebuilds it on each read of `delivery` (or
+ * has none): what a value read alongside may share rather than hold a copy of.
+ */
+export function heldKey(u: UserState): string | null {
+  const d = (u as unknown as { [DELIVERY]?: DeliveryState | KeyedDelivery })[DELIVERY];
+  if (d instanceof KeyedDelivery) return null;
+  return (d ?? u.delivery)?.lastKey ?? null;
+}
+
+/** A shallow copy of a user: of this fold's kind when `u` is (its delivery still shared), else a plain one. */
+function copyUser(u: UserState): UserState {
+  const d = (u as unknown as { [DELIVERY]?: DeliveryState | KeyedDelivery })[DELIVERY];
+  if (d === undefined) return { ...u };
+  const c = new (User as unknown as UserConstructor)(u.userId, u.userPrincipalName, u.stage, u.stageSince, u.firstEnteredAt, u.left, u.notifications, u.stageNotified,
+    u.stageLastNotifiedAt, u.postponements, u.postponedUntil, u.extensionDays, u.exceededGrace, u.enforcedAt, u.addedToGroupAt, u.alerts, d);
+  if (u.onboarding !== undefined) c.onboarding = u.onboarding;
+  return c;
 }
 
 /**
@@ -208,24 +313,25 @@ function newUser(userId: string, userPrincipalName: string): UserState {
 export function userFromJson(key: string, u: UserState): UserState {
   const n = u.notifications;
   const d = u.delivery;
-  const user: UserState = {
-    userId: u.userId === key ? key : u.userId,
-    userPrincipalName: u.userPrincipalName,
-    stage: sharedString(u.stage),
-    stageSince: sharedString(u.stageSince),
-    firstEnteredAt: sharedString(u.firstEnteredAt),
-    left: u.left ? sharedValue({ at: sharedString(u.left.at), reason: u.left.reason }) : u.left,
-    notifications: n ? notificationsOf(sharedValue(n.count), sharedString(n.lastNotifiedAt)) : n,
-    stageNotified: u.stageNotified,
-    stageLastNotifiedAt: sharedString(u.stageLastNotifiedAt),
-    postponements: sharedValue(u.postponements),
-    postponedUntil: sharedString(u.postponedUntil),
-    extensionDays: u.extensionDays,
-    exceededGrace: u.exceededGrace,
-    enforcedAt: sharedString(u.enforcedAt),
-    addedToGroupAt: sharedString(u.addedToGroupAt),
-    alerts: sharedValue(u.alerts),
-    delivery: !d ? d : sameDelivery(d, NO_DELIVERY) ? NO_DELIVERY : {
+  const userId = u.userId === key ? key : u.userId;
+  const user = new (User as unknown as UserConstructor)(
+    userId,
+    u.userPrincipalName,
+    sharedString(u.stage),
+    sharedString(u.stageSince),
+    sharedString(u.firstEnteredAt),
+    u.left ? sharedValue({ at: sharedString(u.left.at), reason: u.left.reason }) : u.left,
+    n ? notificationsOf(sharedValue(n.count), sharedString(n.lastNotifiedAt)) : n,
+    u.stageNotified,
+    sharedString(u.stageLastNotifiedAt),
+    sharedValue(u.postponements),
+    sharedString(u.postponedUntil),
+    u.extensionDays,
+    u.exceededGrace,
+    sharedString(u.enforcedAt),
+    sharedString(u.addedToGroupAt),
+    sharedValue(u.alerts),
+    !d ? d : typeof userId === 'string' ? compactDelivery(userId, {
       lastKey: d.lastKey,
       lastKind: sharedString(d.lastKind),
       lastStage: sharedString(d.lastStage),
@@ -236,8 +342,8 @@ export function userFromJson(key: string, u: UserState): UserState {
       attempts: d.attempts,
       stageDeliveredAt: sharedString(d.stageDeliveredAt),
       earlier: d.earlier,
-    },
-  };
+    }) : d,
+  );
   if (u.onboarding !== undefined) user.onboarding = u.onboarding;
   return user;
 }
@@ -266,7 +372,7 @@ export function applyEventsToCopy(state: CampaignState, events: readonly LedgerE
     else if ('userId' in e && typeof e.userId === 'string' && !copied.has(e.userId)) {
       copied.add(e.userId);
       const u = copy.users[e.userId];
-      if (u) copy.users[e.userId] = { ...u }; // its nested values are replaced, never changed (see the top of this file)
+      if (u) copy.users[e.userId] = copyUser(u); // its nested values are replaced, never changed (see the top of this file)
     }
     applyEvent(copy, e);
   }
@@ -337,7 +443,10 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       u.postponedUntil = null;
       u.extensionDays = 0;
       u.exceededGrace = false;
-      if (u.delivery.stageDeliveredAt !== null) u.delivery = { ...u.delivery, stageDeliveredAt: null };
+      {
+        const d = u.delivery;
+        if (d.stageDeliveredAt !== null) u.delivery = { ...d, stageDeliveredAt: null };
+      }
       if (e.to === 'enforced') u.enforcedAt = at;
       break;
     case 'notificationSent': {
@@ -388,7 +497,10 @@ export function applyEvent(state: CampaignState, e: LedgerEvent): CampaignState 
       u.left = sharedValue({ at, reason: e.reason });
       u.alerts = NO_ALERTS;
       u.postponedUntil = null;
-      if (u.delivery.attempts !== 0) u.delivery = { ...u.delivery, attempts: 0 };
+      {
+        const d = u.delivery;
+        if (d.attempts !== 0) u.delivery = { ...d, attempts: 0 };
+      }
       break;
     case 'alertRaised':
       if (!u.alerts.includes(e.kind)) u.alerts = sharedValue([...u.alerts, e.kind]);

@@ -14,7 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import { appendAll } from '../contracts/arrays';
 import { openIntents } from '../engine/recovery';
-import { applyEvents, foldLedger, sharedString, userFromJson, type CampaignState, type UserState } from '../engine/state';
+import { applyEvents, foldLedger, heldKey, sharedString, userFromJson, type CampaignState, type UserState } from '../engine/state';
 import { DAY_MS } from '../engine/time';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import type { LedgerMark, LedgerStore } from '../ledger/store';
@@ -196,8 +196,11 @@ function shareCarried(carry: LedgerEvent[], users: Record<string, UserState>): v
       if (r.userId === u.userId) r.userId = u.userId;
       if (r.userPrincipalName === u.userPrincipalName) r.userPrincipalName = u.userPrincipalName;
       if (typeof r.key === 'string') {
-        if (r.key === u.delivery?.lastKey) r.key = u.delivery.lastKey;
-        else if (u.delivery?.earlier) r.key = u.delivery.earlier.find((n) => n.key === r.key)?.key ?? r.key;
+        // A user that rebuilds its key on each read holds none to share: the event keeps its own.
+        const held = heldKey(u);
+        const earlier = u.delivery?.earlier;
+        if (held !== null && r.key === held) r.key = held;
+        else if (earlier) r.key = earlier.find((n) => n.key === r.key)?.key ?? r.key;
       }
     }
     if (typeof r.key === 'string') {

@@ -4,12 +4,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALERT_KINDS, NOTIFICATION_KINDS, STAGES } from '../../src/contracts/vocabulary';
-import { applyEvents, applyEventsToCopy, foldLedger, userFromJson, type CampaignState } from '../../src/engine/state';
+import { applyEvents, applyEventsToCopy, foldLedger, heldKey, userFromJson, type CampaignState } from '../../src/engine/state';
 import { NOTIFICATION_OUTCOMES, ONBOARDING_QUEUE_REASONS, type LedgerEvent } from '../../src/ledger/events';
 import { referenceFold, type ReferenceState } from './state-reference';
 
 const USERS = ['u-ada', 'u-bob'];
-const KEYS = ['k1', 'k2', 'k3'];
+// Keys as runs write them (`campaign:userId:kind:sequence`, which users of one run share but for their id) and others:
+// a user rebuilds its latest key from its id only when that is exact.
+const KEYS = ['k1', 'k2', 'c:u-ada:x:1', 'c:u-bob:x:1', 'u-ada:u-ada'];
 const RUNS = ['r1', 'r2', 'r3'];
 const at = (n: number) => new Date(Date.UTC(2026, 11, 1) + n * 3_600_000).toISOString();
 
@@ -45,6 +47,12 @@ const ledgerArb = fc.array(fc.tuple(fc.integer({ min: 0, max: 9 }), fc.oneof({ w
     }
     return { v: 1, at: at(hour), ...x } as unknown as LedgerEvent;
   })]);
+
+/** A reference user as the current fold keeps it: the same, without the notification keys. */
+function withoutKeysUser(u: ReferenceState['users'][string]): unknown {
+  const { keys: _keys, ...notifications } = u.notifications;
+  return { ...u, notifications };
+}
 
 /** The reference state as the current fold keeps it: the same, without the notification keys. */
 function withoutKeys(s: ReferenceState): unknown {
@@ -109,5 +117,46 @@ describe('a fold whose users share their values', () => {
     expect(() => { (a.left as { reason: string }).reason = 'x'; }).toThrow(TypeError);
     expect(b.alerts).toEqual([]);
     expect(b.left).toEqual({ at: at(1), reason: 'untargeted' });
+  });
+
+  it('keeps users that read as plain objects: the same keys in the same order, copies, clones and values', () => {
+    let rebuilt = 0;
+    fc.assert(fc.property(ledgerArb, (events) => {
+      const s = foldLedger(events);
+      const old = referenceFold(events);
+      for (const [id, u] of Object.entries(s.users)) {
+        const want = JSON.parse(JSON.stringify(withoutKeysUser(old.users[id]))) as Record<string, unknown>;
+        expect(Object.getPrototypeOf(u)).toBe(Object.prototype);
+        expect(Object.keys(u)).toEqual(Object.keys(want));
+        expect(u).toEqual(want);
+        expect(structuredClone(u)).toEqual(want);
+        expect({ ...u }).toEqual(want);
+        expect(u.delivery).toEqual(want.delivery);
+        const back = userFromJson(id, JSON.parse(JSON.stringify(u)) as typeof u);
+        expect(back).toEqual(want);
+        expect(Object.keys(back)).toEqual(Object.keys(want));
+        if (u.delivery.lastKey !== null && heldKey(u) === null) rebuilt++;
+      }
+    }), { numRuns: 200 });
+    // Users whose key is rebuilt from their id were among them.
+    expect(rebuilt).toBeGreaterThan(0);
+  });
+
+  it('a user\'s delivery reads back as it was set, whatever its key', () => {
+    const { users } = foldLedger([
+      { v: 1, at: at(0), type: 'runStarted', runId: 'r1', campaign: 'c', status: 'inProgress', intents: 1 },
+      { v: 1, at: at(0), runId: 'r1', type: 'notificationSent', userId: 'u-ada', userPrincipalName: 'a@contoso.com', key: 'c:u-ada:passkeyRegistration:1', kind: 'passkeyRegistration', stage: 'passkeyRegistration', sequence: 1, channel: 'teams' },
+    ] as LedgerEvent[]);
+    const u = users['u-ada'];
+    expect(u.delivery.lastKey).toBe('c:u-ada:passkeyRegistration:1');
+    for (const lastKey of ['c:u-ada:passkeyRegistration:2', 'u-ada', 'other', 'u-adau-ada:u-ada', null]) {
+      const d = { ...u.delivery, lastKey, attempts: 3 };
+      u.delivery = d;
+      expect(u.delivery).toEqual(d);
+    }
+    // A delivery shared with other users reads as a value that cannot be changed (it would not be kept).
+    u.delivery = { ...u.delivery, lastKey: 'c:u-ada:passkeyRegistration:3' };
+    expect(() => { (u.delivery as { attempts: number }).attempts = 1; }).toThrow(TypeError);
+    expect(u.delivery.attempts).toBe(3);
   });
 });
