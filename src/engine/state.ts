@@ -195,6 +195,16 @@ const DELIVERY = Symbol('delivery');
 class KeyedDelivery {
   constructor(readonly head: string, readonly tail: string, readonly rest: DeliveryState) {}
 
+  /** Whether this is the value of `d`, the delivery of the user `userId`: the check that keeps the rebuilt key exact. */
+  holds(userId: string, d: DeliveryState): boolean {
+    const key = d.lastKey;
+    const r = this.rest;
+    return key !== null && key.length === this.head.length + userId.length + this.tail.length && key.startsWith(this.head)
+      && key.startsWith(userId, this.head.length) && key.endsWith(this.tail) && d.earlier === null
+      && d.lastKind === r.lastKind && d.lastStage === r.lastStage && d.lastSentAt === r.lastSentAt && d.outcome === r.outcome
+      && d.settled === r.settled && d.at === r.at && Object.is(d.attempts, r.attempts) && d.stageDeliveredAt === r.stageDeliveredAt;
+  }
+
   of(userId: string): DeliveryState {
     const r = this.rest;
     return Object.freeze({
@@ -268,22 +278,33 @@ function compactDelivery(userId: string, d: DeliveryState): DeliveryState | Keye
   if (d === NO_DELIVERY) return d;
   const key = d.lastKey;
   if (key === null) return sameDelivery(d, NO_DELIVERY) ? NO_DELIVERY : d;
-  const i = userId === '' || d.earlier !== null ? -1 : key.indexOf(userId);
+  if (userId === '' || d.earlier !== null) return d;
+  // The fold gives most users of a run the same few values: those are found without writing their fields out.
+  for (let j = 0; j < recent.length; j++) if (recent[j].holds(userId, d)) return recent[j];
+  const i = key.indexOf(userId);
   if (i < 0) return d;
   const head = key.slice(0, i);
   const tail = key.slice(i + userId.length);
   const id = `${head}\u0000${tail}\u0000${d.lastKind}\u0000${d.lastStage}\u0000${d.lastSentAt}\u0000${d.outcome}\u0000${d.settled}\u0000${d.at}\u0000${d.attempts}\u0000${d.stageDeliveredAt}`;
-  const had = keyed.get(id);
-  if (had !== undefined) return had;
-  if (keyed.size >= SHARED_MAX) keyed.clear();
-  const rest: DeliveryState = Object.freeze({
-    lastKey: null, lastKind: sharedString(d.lastKind), lastStage: sharedString(d.lastStage), lastSentAt: sharedString(d.lastSentAt), outcome: sharedString(d.outcome),
-    settled: d.settled, at: sharedString(d.at), attempts: d.attempts, stageDeliveredAt: sharedString(d.stageDeliveredAt), earlier: null,
-  });
-  const k = new KeyedDelivery(sharedString(head), sharedString(tail), rest);
-  keyed.set(id, k);
+  let k = keyed.get(id);
+  if (k === undefined) {
+    if (keyed.size >= SHARED_MAX) keyed.clear();
+    const rest: DeliveryState = Object.freeze({
+      lastKey: null, lastKind: sharedString(d.lastKind), lastStage: sharedString(d.lastStage), lastSentAt: sharedString(d.lastSentAt), outcome: sharedString(d.outcome),
+      settled: d.settled, at: sharedString(d.at), attempts: d.attempts, stageDeliveredAt: sharedString(d.stageDeliveredAt), earlier: null,
+    });
+    k = new KeyedDelivery(sharedString(head), sharedString(tail), rest);
+    keyed.set(id, k);
+  } else if (!k.holds(userId, d)) {
+    return d; // written out alike, yet not the same value (a field holding the separator): kept as it is
+  }
+  recent.unshift(k);
+  if (recent.length > RECENT) recent.pop();
   return k;
 }
+const RECENT = 4;
+const recent: KeyedDelivery[] = [];
+
 
 /**
  * The latest notice's key as the user holds it, or null when the user rebuilds it on each read of `delivery` (or
