@@ -189,8 +189,8 @@ const DELIVERY = Symbol('delivery');
 
 /**
  * The delivery of every user whose latest notice's key is `head + userId + tail` and whose other delivery fields
- * are those of `rest`: notices of one run, kind and sequence differ only by the user id in their key. Exact by
- * construction: a key is split this way only where it holds the user's id, and a user's id never changes.
+ * are those of `rest`: notices of one run, kind and sequence differ only by the user id in their key. Exact: a user
+ * is given this value only when its key and fields are these (holds), and a user's id never changes.
  */
 class KeyedDelivery {
   constructor(readonly head: string, readonly tail: string, readonly rest: DeliveryState) {}
@@ -304,7 +304,6 @@ function compactDelivery(userId: string, d: DeliveryState): DeliveryState | Keye
 }
 const RECENT = 4;
 const recent: KeyedDelivery[] = [];
-
 
 /**
  * The latest notice's key as the user holds it, or null when the user rebuilds it on each read of `delivery` (or
