@@ -613,7 +613,8 @@ export interface DeliverySummary {
 
 /**
  * Every user's delivery state after a run, written as a snapshot: the reports read the ledger without its
- * notification lines (ledger/overview.ts), so they take delivery from here.
+ * notification lines (ledger/overview.ts), so they take delivery from here. Its summaries are read, or written as
+ * JSON (some are written out only then), never changed.
  */
 export interface DeliverySnapshot {
   v: 1;
@@ -629,10 +630,36 @@ export function deliverySummary(u: UserState): DeliverySummary | null {
   return { key: d.lastKey, kind: d.lastKind, outcome: d.outcome, at: d.at, attempts: d.attempts, stageDeliveredAt: d.stageDeliveredAt };
 }
 
+/**
+ * The summary of a user whose delivery is shared (KeyedDelivery): the same values, its key written out only when
+ * read or written as JSON. A snapshot of every user held a key string for each while it was written.
+ */
+class KeyedSummary implements DeliverySummary {
+  readonly #userId: string;
+  readonly #d: KeyedDelivery;
+  constructor(userId: string, d: KeyedDelivery) {
+    this.#userId = userId;
+    this.#d = d;
+  }
+  get key(): string { return this.#d.head + this.#userId + this.#d.tail; }
+  get kind(): NotificationKind { return this.#d.rest.lastKind!; }
+  get outcome(): DeliveryOutcome { return this.#d.rest.outcome!; }
+  get at(): string { return this.#d.rest.at!; }
+  get attempts(): number { return this.#d.rest.attempts; }
+  get stageDeliveredAt(): string | null { return this.#d.rest.stageDeliveredAt; }
+  toJSON(): DeliverySummary {
+    return { key: this.key, kind: this.kind, outcome: this.outcome, at: this.at, attempts: this.attempts, stageDeliveredAt: this.stageDeliveredAt };
+  }
+}
+
 export function deliverySnapshot(state: CampaignState, at: string): DeliverySnapshot {
   const users: Record<string, DeliverySummary> = {};
   for (const id in state.users) {
-    const s = deliverySummary(state.users[id]);
+    const u = state.users[id];
+    const d = (u as unknown as { [DELIVERY]?: DeliveryState | KeyedDelivery })[DELIVERY];
+    const s = d instanceof KeyedDelivery && d.rest.lastKind !== null && d.rest.outcome !== null && d.rest.at !== null
+      ? new KeyedSummary(u.userId, d)
+      : deliverySummary(u);
     if (s) users[id] = s;
   }
   return { v: 1, at, users };

@@ -11,6 +11,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import type { LedgerEvent } from '../../src/ledger/events';
 import { FileStore } from '../../src/ledger/file/store';
 import { readRunLedger, writeCheckpoint } from '../../src/reconcile/checkpoint';
+import { deliverySnapshot } from '../../src/engine/state';
 
 v8.setFlagsFromString('--expose-gc');
 const gc = vm.runInNewContext('gc') as () => void;
@@ -19,6 +20,7 @@ const USERS = 50_000;
 /** The bounds per user (see the figures in the commits that set them). */
 const MAX_BYTES_PER_USER = 600;
 const MAX_SETTLED_BYTES_PER_USER = 400;
+const MAX_SNAPSHOT_BYTES_PER_USER = 120;
 const CAMPAIGN = 'all-staff-passkeys';
 
 const tmp = fs.mkdtempSync(path.join(os.tmpdir(), 'state-memory-'));
@@ -99,5 +101,16 @@ describe('the ledger as a run reads it, per user', () => {
     // The folded state alone: no notice is open, so no user's events are carried.
     const perUser = await bytesPerUser(true, 0);
     expect(perUser).toBeLessThan(MAX_SETTLED_BYTES_PER_USER);
+  }, 120_000);
+
+  it(`builds the delivery snapshot in at most ${MAX_SNAPSHOT_BYTES_PER_USER} bytes a user (no key string of its own for each)`, async () => {
+    const { state } = await readRunLedger(store, CAMPAIGN);
+    gc();
+    const before = process.memoryUsage().heapUsed;
+    const snapshot = deliverySnapshot(state, '2026-12-04T06:00:00.000Z');
+    gc();
+    const perUser = (process.memoryUsage().heapUsed - before) / USERS;
+    expect(Object.keys(snapshot.users)).toHaveLength(USERS);
+    expect(perUser).toBeLessThan(MAX_SNAPSHOT_BYTES_PER_USER);
   }, 120_000);
 });

@@ -4,7 +4,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ALERT_KINDS, NOTIFICATION_KINDS, STAGES } from '../../src/contracts/vocabulary';
-import { applyEvents, applyEventsToCopy, foldLedger, heldKey, userFromJson, type CampaignState } from '../../src/engine/state';
+import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, heldKey, userFromJson, type CampaignState } from '../../src/engine/state';
+import { jsonChunks } from '../../src/ledger/json-chunks';
 import { NOTIFICATION_OUTCOMES, ONBOARDING_QUEUE_REASONS, type LedgerEvent } from '../../src/ledger/events';
 import { referenceFold, type ReferenceState } from './state-reference';
 
@@ -140,6 +141,25 @@ describe('a fold whose users share their values', () => {
     }), { numRuns: 200 });
     // Users whose key is rebuilt from their id were among them.
     expect(rebuilt).toBeGreaterThan(0);
+  });
+
+  it('writes the delivery snapshot the previous fold wrote, and its summaries read as they are written', () => {
+    fc.assert(fc.property(ledgerArb, (events) => {
+      const snap = deliverySnapshot(foldLedger(events), at(9));
+      const users: Record<string, unknown> = {};
+      for (const [id, u] of Object.entries(referenceFold(events).users)) {
+        const d = u.delivery;
+        if (d.lastKey !== null && d.lastKind !== null && d.outcome !== null && d.at !== null) {
+          users[id] = { key: d.lastKey, kind: d.lastKind, outcome: d.outcome, at: d.at, attempts: d.attempts, stageDeliveredAt: d.stageDeliveredAt };
+        }
+      }
+      const want = JSON.stringify({ v: 1, at: at(9), users });
+      expect(JSON.stringify(snap)).toBe(want);
+      expect([...jsonChunks(snap, 64)].join('')).toBe(want);
+      for (const [id, s] of Object.entries(snap.users)) {
+        expect({ key: s.key, kind: s.kind, outcome: s.outcome, at: s.at, attempts: s.attempts, stageDeliveredAt: s.stageDeliveredAt }).toEqual(users[id]);
+      }
+    }), { numRuns: 200 });
   });
 
   it('a user\'s delivery reads back as it was set, whatever its key', () => {
