@@ -174,6 +174,25 @@ export function observedDevice(d: SnapshotDevice, share: (s: string) => string =
   };
 }
 
+/** Up to this many devices, a user's list is copied to exactly their number at each device read; past it, it grows. */
+const FEW_DEVICES = 8;
+
+/**
+ * `list` with `d` at index `at`: while short, a new array of exactly their number (a list grown by push keeps room
+ * for more: 17 places for 2 devices); past FEW_DEVICES (an enrollment account owning thousands), grown in place and
+ * trimmed when its user is taken, so that reading stays linear.
+ */
+function withDevice(list: ObservedDevice[], d: ObservedDevice, at: number): ObservedDevice[] {
+  if (list === NO_DEVICES) return [d];
+  if (list.length >= FEW_DEVICES) {
+    list.splice(at, 0, d);
+    return list;
+  }
+  const out = new Array<ObservedDevice>(list.length + 1);
+  for (let i = 0, j = 0; i < out.length; i++) out[i] = i === at ? d : list[j++]!;
+  return out;
+}
+
 /** What a user has before the user's own row is read: devices and registered methods read first. */
 interface Attached {
   devices: ObservedDevice[];
@@ -253,7 +272,7 @@ export class ReadTenant {
     this.order?.set(d, at);
     for (const o of owners ?? []) {
       const a = this.slot(lower(o.id));
-      a.devices = a.devices === NO_DEVICES ? [d] : a.devices.concat(d);
+      a.devices = withDevice(a.devices, d, a.devices.length);
     }
   }
 
@@ -269,7 +288,7 @@ export class ReadTenant {
     for (const o of owners) {
       const a = this.slot(lower(o.id));
       const i = a.devices.findIndex((x) => (order.get(x) ?? 0) > at);
-      a.devices = i < 0 ? (a.devices === NO_DEVICES ? [d] : a.devices.concat(d)) : a.devices.slice(0, i).concat(d, a.devices.slice(i));
+      a.devices = withDevice(a.devices, d, i < 0 ? a.devices.length : i);
     }
   }
 
@@ -429,6 +448,7 @@ function resolve(campaign: Campaign, t: ReadTenant, recorded: ReadonlyMap<string
       return;
     }
     if (!row) u.methodsRegistered = NO_METHODS;
+    if (u.devices.length > FEW_DEVICES) u.devices = u.devices.slice();
     u.inFido2PolicyScope = inScope;
     u.inEnforcementGroup = t.groupMembers.has(id);
     u.readErrors = readErrors;
