@@ -504,7 +504,11 @@ function intoRead(t: ReadTenant, intern: Interner): Into<ObservedDevice> {
     memberIds: () => t.groupMembers,
     groupsToExpand: (campaign) => groupsToExpandRead(campaign, t),
     expand: async (graph, ids, reads) => {
-      const groups = await expandGroups(graph, ids, reads, ReadTenant.memberId);
+      // A member that is a user read is kept as that user's id (one copy), lower-case.
+      const groups = await expandGroups(graph, ids, reads, (m) => {
+        const lowerId = ReadTenant.memberId(m);
+        return lowerId === undefined ? undefined : (t.idOf(lowerId)?.toLowerCase() ?? lowerId);
+      });
       for (const [gid, members] of Object.entries(groups)) t.groupIds(gid, members);
     },
     fido2MethodReads: (campaign) => fido2MethodReadsRead(campaign, t),
