@@ -1,5 +1,7 @@
-// Observe: every Graph read a run needs, in bulk, into a typed tenant snapshot (engine/snapshot.ts);
-// no targeting rule is applied here (engine/targets.ts does that). Reads only, through GraphReader.
+// Observe: every Graph read a run needs, in bulk, into a typed tenant snapshot (engine/snapshot.ts: observe), or
+// into the form the observation is made of (engine/targets.ts ReadTenant: observeTargets, what a reconcile uses, so
+// that the tenant as read is never held beside the observation); no targeting rule is applied while reading
+// (engine/targets.ts does that). Both send the same requests in the same order. Reads only, through GraphReader.
 // Each request uses only the query options its page documents and follows @odata.nextLink; per-object
 // calls (role assignments per role, fido2Methods, group expansion, owners past the $expand limit) go in
 // $batch requests of 20 (concepts/json-batching.md).
@@ -183,6 +185,8 @@ class Reads {
 // one copy each: a directory object and its id (a user's id is read again in the registration report, as device
 // owner and group member), an object's @odata.type, a device's name, OS and version, a user's list of registered
 // methods, a device owner's list of one. A user's id and UPN are the copies the caller already holds when it has them.
+// observeTargets keeps less: no directory objects at all (a device goes straight to its owners' lists, a member is
+// its user's id), and only the first few thousand distinct device names are looked up for a copy to share.
 
 /** A user the caller already holds (the campaign's folded state): its id and UPN are shared, not read again. */
 export type KnownUser = (id: string) => { readonly userId: string; readonly userPrincipalName: string } | undefined;

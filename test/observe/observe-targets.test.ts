@@ -4,6 +4,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadCampaignFile } from '../../src/campaign/load';
 import type { Campaign } from '../../src/campaign/types';
+import { CA_STATE_ENABLED, caPolicyName, graduatedCaPolicyName, graduatedGroupName } from '../../src/contracts/names';
 import { emptyExemptionLedger } from '../../src/engine/exemptions';
 import { resolveTargets, type ResolvedTargets } from '../../src/engine/targets';
 import { Graph, SIM_TOKEN, type GraphReader } from '../../src/graph/client';
@@ -16,6 +17,7 @@ import { startEmulator, type Emulator } from '../../src/sim/server';
 
 const START = '2026-12-01T06:00:00Z';
 const YUBIKEY = '2fc0579f-8113-47ea-b116-bb5a8db9202a';
+const GRADUATED = 'a9900000-0000-4000-8000-000000000001';
 let emulator: Emulator | undefined;
 afterEach(async () => {
   await emulator?.close();
@@ -138,6 +140,29 @@ describe('observeTargets: the reads and targets of observe then resolveTargets',
     for (const u of shared) {
       expect(Object.is(u.userId, known.get(u.userId)!.userId)).toBe(true);
     }
+  });
+
+  it('for a graduated campaign: the graduated group, policies and sign-ins read alike', async () => {
+    const r = await both(admins((c) => {
+      c.spec.enforcement.mode = 'graduated';
+    }), { graduation: { now: START } }, (f) => {
+      // Deployed in graduated mode: the second group (two enforced admins in it) and its enabled policy.
+      const enforced = f.groups!.find((g) => g.id === SIM_IDS.adminsEnforcedGroup)!;
+      const admins = f.users!.filter((u) => u.id !== SIM_IDS.breakGlass1 && u.id !== SIM_IDS.breakGlass2 && (f.fido2Methods?.[u.id] ?? []).length > 0).slice(0, 3);
+      enforced.members = admins.map((u) => u.id);
+      f.groups!.push({ ...structuredClone(enforced), id: GRADUATED, displayName: graduatedGroupName('admins-passkeys'), mailNickname: 'graduated', members: admins.slice(0, 2).map((u) => u.id) });
+      const policy = structuredClone(f.conditionalAccessPolicies!.find((p) => p.displayName === caPolicyName('admins-passkeys'))!);
+      policy.id = 'ca000000-0000-4000-8000-0000000000f0';
+      policy.displayName = graduatedCaPolicyName('admins-passkeys');
+      policy.state = CA_STATE_ENABLED;
+      policy.conditions!.users!.includeGroups = [GRADUATED];
+      f.conditionalAccessPolicies!.push(policy);
+    });
+    expect(r.now.graduated!.members.size).toBe(2);
+    expect(r.now.observation.readErrors).toEqual([]);
+    expect(r.now.graduated).toBeDefined();
+    expect(r.after.urls.some((u) => u.includes('/conditionalAccess/policies'))).toBe(true);
+    expect(r.after).toEqual(r.before);
   });
 
   it('with the enforcement group missing (plan) and with a campaign-level read error', async () => {
