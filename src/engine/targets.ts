@@ -159,14 +159,16 @@ const NO_ROW: string[] = Object.freeze([]) as unknown as string[];
 /** A user resolution has taken (final resolution only): the user is then not taken again. */
 const TAKEN = Object.freeze({}) as ObservedUser;
 
+const same = (s: string) => s;
+
 /**
  * A device as the observation records it (the same fields in the same order; absent values null). `share` returns the
- * one copy of a repeated value (the name, OS and version).
+ * one copy of a repeated value (OS and version), `name` of a device name (which may well not repeat).
  */
-export function observedDevice(d: SnapshotDevice, share: (s: string) => string = (s) => s): ObservedDevice {
+export function observedDevice(d: SnapshotDevice, share: (s: string) => string = same, name: (s: string) => string = share): ObservedDevice {
   return {
     id: d.id,
-    displayName: d.displayName == null ? '' : share(d.displayName),
+    displayName: d.displayName == null ? '' : name(d.displayName),
     operatingSystem: d.operatingSystem == null ? null : share(d.operatingSystem),
     operatingSystemVersion: d.operatingSystemVersion == null ? null : share(d.operatingSystemVersion),
     approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,

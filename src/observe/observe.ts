@@ -191,7 +191,7 @@ class Reads {
 /** A user the caller already holds (the campaign's folded state): its id and UPN are shared, not read again. */
 export type KnownUser = (id: string) => { readonly userId: string; readonly userPrincipalName: string } | undefined;
 
-/** How many distinct device names, OS names and versions observeTargets shares (see `Interner.value`). */
+/** How many distinct device names observeTargets shares (see `Interner.value`). */
 const VALUES = 4096;
 
 /** One shared copy of each distinct small value (see `Interner.list`). */
@@ -220,7 +220,7 @@ class Interner {
   }
 
   /**
-   * The one copy of a value that may repeat (a device's name, OS, version), among the first VALUES distinct ones:
+   * The one copy of a value that may repeat or not (a device's name), among the first VALUES distinct ones:
    * past them a value is kept as read, so that values that never repeat (most computers' names) do not fill a table
    * as large as the tenant.
    */
@@ -497,7 +497,7 @@ function intoRead(t: ReadTenant, intern: Interner): Into<ObservedDevice> {
     registration: (r) => t.registration(r.id, r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered)),
     member: (m) => t.member(id(m.id)),
     device: (d) => {
-      const od = observedDevice(d, (s) => intern.value(s));
+      const od = observedDevice(d, (s) => intern.string(s), (s) => intern.value(s));
       if ((d.registeredOwners?.length ?? 0) < EXPAND_LIMIT) return void t.device(od, d.registeredOwners);
       t.deferDevice(od);
       return od;
