@@ -1,6 +1,6 @@
 // resolveTargets (which reads the tenant in the form the observation is made of, ReadTenant) resolves what the
 // resolution before it did (targets-reference.ts), on random snapshots: mixed-case ids and references, devices of
-// several owners (twice the same, non-user owners, owners never read), missing and null registration rows, groups
+// several owners (twice the same, non-user owners, owners never read, more than 8 for one user), missing and null registration rows, groups
 // that answered 404, scoped and eligible roles, FIDO2 include and exclude groups, exemptions recorded by the ledger,
 // AAGUID restrictions. Same observation JSON, warnings, prerequisites, group members, exemption check and fido2Methods reads.
 import { describe, expect, it } from 'vitest';
@@ -60,8 +60,11 @@ function scenario(seed: number): { campaign: Campaign; snapshot: TenantSnapshot;
   const transitiveMembers: Record<string, SnapshotDirectoryObject[] | null> = {};
   for (const g of groups) transitiveMembers[g] = r.chance(0.15) ? null : Array.from({ length: r.int(n + 3) }, object);
   const devices: SnapshotDevice[] = [];
-  for (let i = r.int(2 * n + 2); i > 0; i--) {
+  // Sometimes an account that enrolls devices for others: an owner of about half of them.
+  const enrolls = r.chance(0.3) ? r.pick(users) : null;
+  for (let i = r.int(2 * n + 2) + (enrolls ? 16 : 0); i > 0; i--) {
     const owners = r.chance(0.1) ? r.pick([undefined, null]) : Array.from({ length: r.int(4) }, object);
+    if (owners && enrolls && r.chance(0.5)) owners.splice(r.int(owners.length + 1), 0, { id: enrolls.id });
     devices.push({
       id: `d-${devices.length}`,
       displayName: r.chance(0.1) ? null : r.pick(['LAPTOP-1', 'iPhone', `PC-${devices.length}`]),
@@ -144,6 +147,7 @@ describe('resolveTargets: the resolution before ReadTenant, on random snapshots'
   it('resolves the same targets, with and without release, and names the same fido2Methods reads', () => {
     let targeted = 0;
     let withDevices = 0;
+    let withMany = 0;
     for (let seed = 1; seed <= 400; seed++) {
       const { campaign, snapshot, events } = scenario(seed);
       const copy = () => JSON.parse(JSON.stringify(snapshot)) as TenantSnapshot;
@@ -155,9 +159,12 @@ describe('resolveTargets: the resolution before ReadTenant, on random snapshots'
       const users = JSON.parse(want.observation).users as Array<{ devices: unknown[] }>;
       targeted += users.length;
       withDevices += users.filter((u) => u.devices.length > 1).length;
+      withMany += users.filter((u) => u.devices.length > 8).length;
     }
     // The scenarios reach what they are for: targeted users, several with more than one device.
     expect(targeted).toBeGreaterThan(1000);
     expect(withDevices).toBeGreaterThan(100);
+    // Past 8 devices a user's list grows in place while read and is trimmed when taken.
+    expect(withMany).toBeGreaterThan(0);
   });
 });
