@@ -15,7 +15,18 @@
 import type { Campaign } from '../campaign/types';
 import { enforcementGroupName } from '../contracts/names';
 import { PASSKEY_METHODS } from './readiness';
-import type { EnforcementGroup, SnapshotDevice, SnapshotDirectoryObject, SnapshotFido2Configuration, SnapshotUser, TenantSnapshot } from './snapshot';
+import type {
+  EnforcementGroup,
+  Fido2MethodsRead,
+  GraduationSnapshot,
+  SnapshotDevice,
+  SnapshotDirectoryObject,
+  SnapshotFido2Configuration,
+  SnapshotReadError,
+  SnapshotRoleAssignment,
+  SnapshotUser,
+  TenantSnapshot,
+} from './snapshot';
 import { checkExemptions, emptyExemptionCheck, emptyExemptionLedger, type ExemptionCheck, type ExemptionLedger } from './exemptions';
 import type { ExclusionKind, Fido2Policy, GraduationObservation, Observation, ObservedDevice, ObservedExclusion, ObservedSignIns, ObservedUser } from './types';
 import { warning, type RunWarning, type WarningCode } from './warnings';
@@ -121,14 +132,19 @@ function rolePrincipals(campaign: Campaign, s: Pick<TenantSnapshot, 'roleAssignm
  */
 export function groupsToExpand(campaign: Campaign, s: Pick<TenantSnapshot, 'users' | 'roleAssignments' | 'roleEligibilities' | 'fido2Policy'>): string[] {
   const userIds = new Set(s.users.map((u) => lower(u.id)));
-  const nonUserPrincipals = [...rolePrincipals(campaign, s)].filter((p) => !userIds.has(p));
+  return groupsToExpandOf(campaign, (id) => userIds.has(id), s);
+}
+
+/** groupsToExpand, with `isUser` telling a user's lower-case id. */
+function groupsToExpandOf(campaign: Campaign, isUserId: (id: string) => boolean, s: Pick<TenantSnapshot, 'roleAssignments' | 'roleEligibilities' | 'fido2Policy'>): string[] {
+  const nonUserPrincipals = [...rolePrincipals(campaign, s)].filter((p) => !isUserId(p));
   const scopeGroups = [...(s.fido2Policy?.includeTargets ?? []), ...(s.fido2Policy?.excludeTargets ?? [])].map((x) => x.id).filter((id) => id !== ALL_USERS);
   const ex = campaign.spec.exclusions;
   return [...new Set([...nonUserPrincipals, ...campaign.spec.targets.groups, ...ex.groups, ...scopeGroups].map(lower))];
 }
 
 /** plan of a campaign not deployed yet: observe found no enforcement group (a failed lookup is a read error instead). */
-function groupWarnings(campaign: Campaign, s: TenantSnapshot): RunWarning[] {
+function groupWarnings(campaign: Campaign, s: Pick<TenantSnapshot, 'enforcementGroup' | 'readErrors'>): RunWarning[] {
   if (s.enforcementGroup !== null || s.readErrors.some((e) => e.read === 'enforcementGroup')) return [];
   return [warning('EnforcementGroupMissing', SAY.EnforcementGroupMissing(enforcementGroupName(campaign.metadata.name)))];
 }
@@ -138,17 +154,200 @@ function groupWarnings(campaign: Campaign, s: TenantSnapshot): RunWarning[] {
 const NO_DEVICES: ObservedDevice[] = Object.freeze([]) as unknown as ObservedDevice[];
 const NO_METHODS: string[] = Object.freeze([]) as unknown as string[];
 const NO_READ_ERRORS: string[] = Object.freeze([]) as unknown as string[];
+/** The registered methods of a user the registration report has no row for (yet); resolution replaces it. */
+const NO_ROW: string[] = Object.freeze([]) as unknown as string[];
+/** A user resolution has taken (final resolution only): the user is then not taken again. */
+const TAKEN = Object.freeze({}) as ObservedUser;
 
-/** A device as the observation records it (the same fields in the same order; absent values null). */
-function observedDevice(d: SnapshotDevice): ObservedDevice {
+const same = (s: string) => s;
+
+/**
+ * A device as the observation records it (the same fields in the same order; absent values null). `share` returns the
+ * one copy of a repeated value (OS and version), `name` of a device name (which may well not repeat).
+ */
+export function observedDevice(d: SnapshotDevice, share: (s: string) => string = same, name: (s: string) => string = share): ObservedDevice {
   return {
     id: d.id,
-    displayName: d.displayName ?? '',
-    operatingSystem: d.operatingSystem ?? null,
-    operatingSystemVersion: d.operatingSystemVersion ?? null,
+    displayName: d.displayName == null ? '' : name(d.displayName),
+    operatingSystem: d.operatingSystem == null ? null : share(d.operatingSystem),
+    operatingSystemVersion: d.operatingSystemVersion == null ? null : share(d.operatingSystemVersion),
     approximateLastSignInDateTime: d.approximateLastSignInDateTime ?? null,
     accountEnabled: d.accountEnabled !== false,
   };
+}
+
+/** Up to this many devices, a user's list is copied to exactly their number at each device read; past it, it grows. */
+const FEW_DEVICES = 8;
+
+/**
+ * `list` with `d` at index `at`: while short, a new array of exactly their number (a list grown by push keeps room
+ * for more: 17 places for 2 devices); past FEW_DEVICES (an enrollment account owning thousands), grown in place and
+ * trimmed when its user is taken, so that reading stays linear.
+ */
+function withDevice(list: ObservedDevice[], d: ObservedDevice, at: number): ObservedDevice[] {
+  if (list === NO_DEVICES) return [d];
+  if (list.length >= FEW_DEVICES) {
+    list.splice(at, 0, d);
+    return list;
+  }
+  const out = new Array<ObservedDevice>(list.length + 1);
+  for (let i = 0, j = 0; i < out.length; i++) out[i] = i === at ? d : list[j++]!;
+  return out;
+}
+
+/** What a user has before the user's own row is read: devices and registered methods read first. */
+interface Attached {
+  devices: ObservedDevice[];
+  methodsRegistered: string[];
+}
+
+/**
+ * The tenant as read, in the form the observation is made of, so that reading it holds little more than the
+ * observation will: each user read is the ObservedUser it becomes if targeted (targeting fields not yet set), its
+ * devices (each an ObservedDevice, shared by its owners, in read order, in an array of exactly their number) and its
+ * registered methods attached as they are read, whichever page comes first; the enforcement group's members as a set
+ * of lower-case ids; each expanded group as the lower-case ids of its members that are users. Resolution
+ * (resolveRead) takes the targeted users as they are, sets their targeting fields, and drops the rest.
+ * Read once: resolveRead empties it.
+ */
+export class ReadTenant {
+  enforcementGroup: EnforcementGroup | null = null;
+  roleAssignments: SnapshotRoleAssignment[] = [];
+  roleEligibilities: SnapshotRoleAssignment[] = [];
+  fido2Policy: SnapshotFido2Configuration | null = null;
+  fido2Methods: Record<string, Fido2MethodsRead> = {};
+  readErrors: SnapshotReadError[] = [];
+  graduation?: GraduationSnapshot;
+  /** Lower-case ids of the enforcement group's members (users or not). */
+  readonly groupMembers = new Set<string>();
+  /** Per lower-case group id: the lower-case ids of its transitive members that are users; null when it answered 404. */
+  readonly transitive = new Map<string, string[] | null>();
+  /** The groups read, as the exemption check reads them: null for one that answered 404. */
+  groupsRead: Record<string, SnapshotDirectoryObject[] | null> = {};
+  /** Users by lower-case id. */
+  readonly users = new Map<string, ObservedUser>();
+  /** Devices and methods of ids whose user row is not read (yet). */
+  private readonly early = new Map<string, Attached>();
+  /** Once a device waits for its owners: the read position of it and of every device read after it. */
+  private order: Map<ObservedDevice, number> | null = null;
+  private devicesRead = 0;
+
+  /** The copy of a read user's id, by lower-case id. */
+  idOf(lowerId: string): string | undefined {
+    const u = this.users.get(lowerId);
+    return u === undefined || u === TAKEN ? undefined : u.userId;
+  }
+
+  user(u: SnapshotUser): void {
+    const key = lower(u.id);
+    const before = this.users.get(key) ?? this.early.get(key);
+    this.early.delete(key);
+    this.users.set(key, {
+      userId: u.id,
+      userPrincipalName: u.userPrincipalName,
+      displayName: u.displayName ?? u.userPrincipalName,
+      mail: u.mail ?? null,
+      accountEnabled: u.accountEnabled !== false,
+      devices: before?.devices ?? NO_DEVICES,
+      methodsRegistered: before?.methodsRegistered ?? NO_ROW,
+      fido2Methods: null,
+      inFido2PolicyScope: null,
+      inEnforcementGroup: false,
+      readErrors: NO_READ_ERRORS,
+    });
+  }
+
+  private slot(key: string): Attached {
+    let a: Attached | undefined = this.users.get(key) ?? this.early.get(key);
+    if (a === undefined) this.early.set(key, (a = { devices: NO_DEVICES, methodsRegistered: NO_ROW }));
+    return a;
+  }
+
+  /** A userRegistrationDetails row (the user's id); a later row of the same user replaces it. */
+  registration(id: string, methods: string[] | null | undefined): void {
+    this.slot(lower(id)).methodsRegistered = methods ?? NO_METHODS;
+  }
+
+  /** A device with its owners, attached to each (an owner listed twice holds it twice). */
+  device(d: ObservedDevice, owners: readonly SnapshotDirectoryObject[] | null | undefined): void {
+    const at = ++this.devicesRead;
+    this.order?.set(d, at);
+    for (const o of owners ?? []) {
+      const a = this.slot(lower(o.id));
+      a.devices = withDevice(a.devices, d, a.devices.length);
+    }
+  }
+
+  /** A device whose owners are read later (`ownersRead`): it keeps its place in the read order. */
+  deferDevice(d: ObservedDevice): void {
+    (this.order ??= new Map()).set(d, ++this.devicesRead);
+  }
+
+  /** The owners of a deferred device: each gets it where it was read among their devices. */
+  ownersRead(d: ObservedDevice, owners: readonly SnapshotDirectoryObject[]): void {
+    const order = this.order!;
+    const at = order.get(d)!;
+    for (const o of owners) {
+      const a = this.slot(lower(o.id));
+      const i = a.devices.findIndex((x) => (order.get(x) ?? 0) > at);
+      a.devices = withDevice(a.devices, d, i < 0 ? a.devices.length : i);
+    }
+  }
+
+  /** A member of the enforcement group. */
+  member(id: string): void {
+    this.groupMembers.add(lower(id));
+  }
+
+  /** The transitive members of a group (null: it answered 404). */
+  groupRead(gid: string, members: SnapshotDirectoryObject[] | null): void {
+    this.transitive.set(lower(gid), members === null ? null : members.filter(isUser).map((m) => lower(m.id)));
+    this.groupsRead[gid] = members === null ? null : [];
+  }
+
+  /** The lower-case id of a transitive member that is a user (what `transitive` keeps of it), else undefined. */
+  static memberId(m: SnapshotDirectoryObject): string | undefined {
+    return isUser(m) ? lower(m.id) : undefined;
+  }
+
+  /** The transitive members of a group, read as `memberId` keeps them (null: it answered 404). */
+  groupIds(gid: string, ids: string[] | null): void {
+    this.transitive.set(lower(gid), ids);
+    this.groupsRead[gid] = ids === null ? null : [];
+  }
+
+  /**
+   * A snapshot as read, in this form. `release`: the snapshot's users, devices, registration details and group
+   * members are emptied once read into it.
+   */
+  static fromSnapshot(s: TenantSnapshot, release = false): ReadTenant {
+    const t = new ReadTenant();
+    t.enforcementGroup = s.enforcementGroup;
+    t.roleAssignments = s.roleAssignments;
+    t.roleEligibilities = s.roleEligibilities;
+    t.fido2Policy = s.fido2Policy;
+    t.fido2Methods = s.fido2Methods;
+    t.readErrors = s.readErrors;
+    if (s.graduation) t.graduation = s.graduation;
+    for (const m of s.enforcementGroupMembers) t.member(m.id);
+    for (const u of s.users) t.user(u);
+    for (const d of s.devices) t.device(observedDevice(d), d.registeredOwners);
+    for (const r of s.registrationDetails) t.registration(r.id, r.methodsRegistered);
+    for (const [gid, members] of Object.entries(s.transitiveMembers)) t.groupRead(gid, members);
+    if (release) {
+      s.users = [];
+      s.devices = [];
+      s.registrationDetails = [];
+      s.enforcementGroupMembers = [];
+      s.transitiveMembers = {};
+    }
+    return t;
+  }
+}
+
+/** The groups whose transitive members observe must read (see groupsToExpand), of a tenant being read. */
+export function groupsToExpandRead(campaign: Campaign, t: ReadTenant): string[] {
+  return groupsToExpandOf(campaign, (id) => t.users.has(id), t);
 }
 
 interface Resolution {
@@ -157,152 +356,134 @@ interface Resolution {
   excluded: ObservedExclusion[];
   warnings: RunWarning[];
   fido2: Fido2Policy | null;
+  /** The targeted users whose fido2Methods are read (peek only). */
+  fido2Reads: string[];
 }
 
 /**
  * `recorded`: accounts the ledger recorded as exempt (exemptions.ts), excluded even when their entry does not resolve.
- * `groupMembers`: the enforcement group's members, lower-case. `release`: empty the snapshot's bulk collections as
- * soon as they are read, so that the tenant as read and the observation are not both held at their full size.
- * `withDevices`: false when only who is targeted matters (the users then have none).
+ * `final`: the targeted users are taken from the tenant as they are (their targeting fields set) and the tenant is
+ * emptied; otherwise (`peek`, before fido2Methods are read) the tenant is left as it is and only the users whose
+ * fido2Methods would be read are named.
  */
-function resolve(campaign: Campaign, s: TenantSnapshot, recorded: ReadonlyMap<string, ExclusionKind>, groupMembers: ReadonlySet<string>, release: boolean, withDevices = true): Resolution {
-  const t = campaign.spec.targets;
+function resolve(campaign: Campaign, t: ReadTenant, recorded: ReadonlyMap<string, ExclusionKind>, final: boolean): Resolution {
+  const tg = campaign.spec.targets;
   const ex = campaign.spec.exclusions;
-  const warnings = groupWarnings(campaign, s);
+  const warnings = groupWarnings(campaign, t);
+  const byId = t.users;
 
-  const byId = new Map<string, SnapshotUser>();
-  for (const u of s.users) byId.set(lower(u.id), u);
-  // Only the UPNs the campaign names are looked up: no second map of every user.
-  const named = new Set([...t.users, ...ex.breakGlass, ...ex.users].map(lower));
-  const byUpn = new Map<string, SnapshotUser>();
-  if (named.size) for (const u of s.users) if (named.has(lower(u.userPrincipalName))) byUpn.set(lower(u.userPrincipalName), u);
-  const find = (ref: string) => byId.get(lower(ref)) ?? byUpn.get(lower(ref));
-  // null: the group answered 404; absent: not read (a group observe did not need). The members as read, not a copy.
-  const expanded = new Map<string, SnapshotDirectoryObject[] | null>();
-  for (const [gid, list] of Object.entries(s.transitiveMembers)) expanded.set(lower(gid), list);
-  function* members(gid: string): Generator<string> {
-    for (const m of expanded.get(lower(gid)) ?? []) if (isUser(m)) yield m.id;
+  // Only the users the campaign names (by id or UPN) are indexed for lookup by reference.
+  const named = new Set([...tg.users, ...ex.breakGlass, ...ex.users].map(lower));
+  const byRef = new Map<string, ObservedUser>();
+  if (named.size) {
+    for (const u of byId.values()) if (named.has(lower(u.userPrincipalName))) byRef.set(lower(u.userPrincipalName), u);
+    for (const ref of named) {
+      const u = byId.get(ref);
+      if (u) byRef.set(`\u0000${ref}`, u);
+    }
   }
-
-  // Who matches the targets, before exclusions. Role principals that are not users are groups (role-assignable) or service principals.
-  const candidates = new Set<string>();
-  const { principals, scopedOnly } = rolePrincipalsByScope(campaign, s);
-  if (scopedOnly.size) warnings.push(warning('ScopedRoleAssignmentsSkipped', SAY.ScopedRoleAssignmentsSkipped(scopedOnly.size)));
-  for (const p of principals) {
-    if (byId.has(p)) candidates.add(p);
-    else for (const m of members(p)) candidates.add(lower(m));
-  }
-  for (const g of t.groups) {
-    // Fewer targets, never more enforcement: a warning, and the target-drop guard stops a large drop.
-    if (expanded.get(lower(g)) === null) warnings.push(warning('TargetGroupMissing', SAY.TargetGroupMissing(g)));
-    for (const m of members(g)) candidates.add(lower(m));
-  }
-  for (const ref of t.users) {
-    const u = find(ref);
-    if (u) candidates.add(lower(u.id));
-    else warnings.push(warning('TargetUserMissing', SAY.TargetUserMissing(ref)));
-  }
+  const find = (ref: string) => byRef.get(`\u0000${lower(ref)}`) ?? byRef.get(lower(ref));
+  // null: the group answered 404; absent: not read (a group observe did not need).
+  const expanded = t.transitive;
+  const members = (gid: string): readonly string[] => expanded.get(lower(gid)) ?? [];
 
   // An entry that does not resolve is an exemption problem (exemptions.ts): the run makes no move, plan shows it.
   const exclusionOf = new Map<string, ExclusionKind>();
   for (const ref of ex.breakGlass) {
     const u = find(ref);
-    if (u) exclusionOf.set(lower(u.id), 'breakGlass');
+    if (u) exclusionOf.set(lower(u.userId), 'breakGlass');
   }
   for (const ref of ex.users) {
     const u = find(ref);
-    if (u && !exclusionOf.has(lower(u.id))) exclusionOf.set(lower(u.id), 'user');
+    if (u && !exclusionOf.has(lower(u.userId))) exclusionOf.set(lower(u.userId), 'user');
   }
   for (const g of ex.groups) {
-    for (const m of members(g)) if (!exclusionOf.has(lower(m))) exclusionOf.set(lower(m), 'group');
+    for (const m of members(g)) if (!exclusionOf.has(m)) exclusionOf.set(m, 'group');
   }
   for (const [id, kind] of recorded) if (!exclusionOf.has(id) || kind === 'breakGlass') exclusionOf.set(id, kind);
 
   // FIDO2 policy scope: include targets (all_users or groups) minus exclude targets.
-  const policy = s.fido2Policy;
+  const policy = t.fido2Policy;
   const includeAll = (policy?.includeTargets ?? []).some((x) => x.id === ALL_USERS);
   const included = new Set<string>();
-  for (const x of policy?.includeTargets ?? []) if (x.id !== ALL_USERS) for (const m of members(x.id)) included.add(lower(m));
+  for (const x of policy?.includeTargets ?? []) if (x.id !== ALL_USERS) for (const m of members(x.id)) included.add(m);
   const excludedFromFido2 = new Set<string>();
-  for (const x of policy?.excludeTargets ?? []) for (const m of members(x.id)) excludedFromFido2.add(lower(m));
+  for (const x of policy?.excludeTargets ?? []) for (const m of members(x.id)) excludedFromFido2.add(m);
   const missing = (x: { id: string }) => x.id !== ALL_USERS && expanded.get(lower(x.id)) === null;
   const missingIncludes = (policy?.includeTargets ?? []).filter(missing).map((x) => x.id);
   const missingExcludes = (policy?.excludeTargets ?? []).filter(missing).map((x) => x.id);
-  let scopeUnknown = 0;
-  if (release) {
-    expanded.clear();
-    s.transitiveMembers = {};
-  }
-
-  // Devices and methods of the targeted users only (a campaign of a few admins in a large tenant reads them all).
-  const targeted = (id: string) => candidates.has(id) && !exclusionOf.has(id);
-  const devicesByOwner = new Map<string, ObservedDevice[]>();
-  if (withDevices) for (const d of s.devices) {
-    let od: ObservedDevice | undefined;
-    for (const o of d.registeredOwners ?? []) {
-      const k = lower(o.id);
-      if (!targeted(k)) continue;
-      od ??= observedDevice(d);
-      const list = devicesByOwner.get(k);
-      if (list) list.push(od);
-      else devicesByOwner.set(k, [od]);
-    }
-  }
-  if (release) s.devices = [];
-  // A user's devices kept in an array of exactly their number: an array grown by push keeps room for more.
-  const devicesOf = (id: string): ObservedDevice[] => {
-    const list = devicesByOwner.get(id);
-    return list === undefined ? NO_DEVICES : list.length === 1 ? list : list.slice();
-  };
-  const methodsOf = new Map<string, string[]>();
-  for (const r of s.registrationDetails) if (targeted(lower(r.id))) methodsOf.set(lower(r.id), r.methodsRegistered ?? NO_METHODS);
-  if (release) {
-    s.registrationDetails = [];
-    s.users = [];
-  }
 
   const users: ObservedUser[] = [];
   const excluded: ObservedExclusion[] = [];
+  const fido2Reads: string[] = [];
   let disabled = 0;
-  for (const id of candidates) {
+  let scopeUnknown = 0;
+  // Each user once, in the order the targets find them: a final resolution marks the ones it took in place.
+  const seen = final ? null : new Set<string>();
+  const take = (id: string): void => {
     const u = byId.get(id);
-    if (!u) continue; // a group member that is not a user object we can read (guest in another tenant, deleted)
-    if (release) byId.delete(id);
+    // Not a user we read (a group, a guest in another tenant, deleted), or already taken.
+    if (u === undefined || u === TAKEN) return;
+    if (seen) {
+      if (seen.has(id)) return;
+      seen.add(id);
+    } else byId.set(id, TAKEN);
     const exclusion = exclusionOf.get(id);
     if (exclusion) {
-      excluded.push({ userId: u.id, userPrincipalName: u.userPrincipalName, exclusion });
-      continue;
+      if (final) excluded.push({ userId: u.userId, userPrincipalName: u.userPrincipalName, exclusion });
+      return;
     }
     // Kept, not dropped: a disabled account that vanished from the observation would look as if it left.
-    const enabled = u.accountEnabled !== false;
-    if (!enabled) disabled++;
-    const methods = methodsOf.get(id);
+    if (!u.accountEnabled) disabled++;
+    const row = u.methodsRegistered !== NO_ROW;
     let inScope = policy ? (includeAll || included.has(id)) && !excludedFromFido2.has(id) : null;
-    let readErrors = methods ? NO_READ_ERRORS : [MISSING_REGISTRATION_ROW];
+    let readErrors = row ? NO_READ_ERRORS : [MISSING_REGISTRATION_ROW];
     if (inScope && missingExcludes.length) {
       // A missing exclude group might exclude this user: unknown scope, no move (never "in scope, enforce").
       inScope = null;
       readErrors = [...readErrors, FIDO2_SCOPE_UNKNOWN(missingExcludes)];
       scopeUnknown++;
     }
-    users.push({
-      userId: u.id,
-      userPrincipalName: u.userPrincipalName,
-      displayName: u.displayName ?? u.userPrincipalName,
-      mail: u.mail ?? null,
-      accountEnabled: enabled,
-      devices: devicesOf(id),
-      methodsRegistered: methods ?? NO_METHODS,
-      fido2Methods: null,
-      inFido2PolicyScope: inScope,
-      inEnforcementGroup: groupMembers.has(id),
-      readErrors,
-    });
+    if (!final) {
+      // AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read.
+      if (u.accountEnabled && readErrors.length === 0 && u.methodsRegistered.some((m) => PASSKEY_LOWER.has(lower(m)))) fido2Reads.push(u.userId);
+      return;
+    }
+    if (!row) u.methodsRegistered = NO_METHODS;
+    if (u.devices.length > FEW_DEVICES) u.devices = u.devices.slice();
+    u.inFido2PolicyScope = inScope;
+    u.inEnforcementGroup = t.groupMembers.has(id);
+    u.readErrors = readErrors;
+    users.push(u);
+  };
+
+  // Who the targets find, each once. Role principals that are not users are groups (role-assignable) or service principals.
+  const { principals, scopedOnly } = rolePrincipalsByScope(campaign, t);
+  if (scopedOnly.size) warnings.push(warning('ScopedRoleAssignmentsSkipped', SAY.ScopedRoleAssignmentsSkipped(scopedOnly.size)));
+  for (const p of principals) {
+    if (byId.has(p)) take(p);
+    else for (const m of members(p)) take(m);
+  }
+  for (const g of tg.groups) {
+    // Fewer targets, never more enforcement: a warning, and the target-drop guard stops a large drop.
+    if (expanded.get(lower(g)) === null) warnings.push(warning('TargetGroupMissing', SAY.TargetGroupMissing(g)));
+    for (const m of members(g)) take(m);
+  }
+  for (const ref of tg.users) {
+    const u = find(ref);
+    if (u) take(lower(u.userId));
+    else warnings.push(warning('TargetUserMissing', SAY.TargetUserMissing(ref)));
+  }
+  if (final) {
+    // What was not taken is no one's: the tenant as read is gone.
+    byId.clear();
+    t.transitive.clear();
+    t.groupsRead = {};
   }
   if (disabled) warnings.push(warning('DisabledAccountsSkipped', SAY.DisabledAccountsSkipped(disabled)));
   for (const id of missingIncludes) warnings.push(warning('Fido2ScopeGroupMissing', SAY.Fido2ScopeGroupMissing('include', id, 0)));
   for (const id of missingExcludes) warnings.push(warning('Fido2ScopeGroupMissing', SAY.Fido2ScopeGroupMissing('exclude', id, scopeUnknown)));
-  return { users, excluded, warnings, fido2: toFido2Policy(policy) };
+  return { users, excluded, warnings, fido2: toFido2Policy(policy), fido2Reads };
 }
 
 /** AAGUID restrictions make the authenticator model matter: passkey holders' fido2Methods are read (not a disabled account's: it is held). */
@@ -311,26 +492,50 @@ const holdsPasskey = (u: ObservedUser) => u.accountEnabled && u.readErrors.lengt
 /** The users whose fido2Methods observe must read (in request order): none unless the FIDO2 policy enforces AAGUID restrictions. Their devices are not resolved for this. */
 export function fido2MethodReads(campaign: Campaign, s: TenantSnapshot): string[] {
   if (!toFido2Policy(s.fido2Policy)?.keyRestrictions.isEnforced) return [];
-  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
-  return resolve(campaign, s, new Map(), groupMembers, false, false).users.filter(holdsPasskey).map((u) => u.userId);
+  return fido2MethodReadsRead(campaign, ReadTenant.fromSnapshot(s));
+}
+
+/** fido2MethodReads of a tenant being read; leaves it as it is. */
+export function fido2MethodReadsRead(campaign: Campaign, t: ReadTenant): string[] {
+  if (!toFido2Policy(t.fido2Policy)?.keyRestrictions.isEnforced) return [];
+  return resolve(campaign, t, new Map(), false).fido2Reads;
 }
 
 /**
  * The campaign's targets in this snapshot: who is targeted, who is excluded and why, and what is in the way.
  * `exemptions`: the ledger's exemption records (foldExemptions); their accounts stay excluded.
  * `release`: for a caller that has no further use for the snapshot's users, devices, registration details and group
- * members: they are emptied as soon as they are read (only `readErrors`, the FIDO2 policy, the fido2Methods and the
- * graduation evidence stay as read), so that the tenant as read is not held beside the whole observation.
+ * members: they are emptied once read (only `readErrors`, the FIDO2 policy, the fido2Methods and the graduation
+ * evidence stay as read), so that the tenant as read is not held beside the whole observation.
  */
 export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: string, exemptions: ExemptionLedger = emptyExemptionLedger(), opts: { release?: boolean } = {}): ResolvedTargets {
+  if (s.readErrors.length) return resolveRead(campaign, readErrorsOnly(s), now, exemptions);
+  return resolveRead(campaign, ReadTenant.fromSnapshot(s, opts.release === true), now, exemptions);
+}
+
+/** A snapshot with campaign-level read errors: only what is resolved of it (the group, its members, the errors). */
+function readErrorsOnly(s: TenantSnapshot): ReadTenant {
+  const t = new ReadTenant();
+  t.enforcementGroup = s.enforcementGroup;
+  t.readErrors = s.readErrors;
+  for (const m of s.enforcementGroupMembers) t.member(m.id);
+  return t;
+}
+
+/**
+ * The campaign's targets in a tenant being read (observe's streaming form): as resolveTargets, and the tenant is
+ * emptied as the observation is made of it.
+ */
+export function resolveRead(campaign: Campaign, t: ReadTenant, now: string, exemptions: ExemptionLedger = emptyExemptionLedger()): ResolvedTargets {
   const name = campaign.metadata.name;
-  const group = s.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
-  const groupMembers = new Set(s.enforcementGroupMembers.map((m) => lower(m.id)));
-  if (s.readErrors.length) {
+  const group = t.enforcementGroup ?? { id: '', displayName: enforcementGroupName(name) };
+  const groupMembers = t.groupMembers;
+  if (t.readErrors.length) {
     // Partial reads look like "fewer targets" or "no passkey": resolve nothing, say what failed.
-    const warnings = groupWarnings(campaign, s);
+    const warnings = groupWarnings(campaign, t);
+    t.users.clear();
     return {
-      observation: { v: 1, campaign: name, at: now, fido2Policy: null, users: [], excluded: [], readErrors: s.readErrors.map((e) => e.message) },
+      observation: { v: 1, campaign: name, at: now, fido2Policy: null, users: [], excluded: [], readErrors: t.readErrors.map((e) => e.message) },
       group,
       groupMembers,
       warnings,
@@ -338,14 +543,13 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
       exemptions: emptyExemptionCheck(),
     };
   }
-  const check = checkExemptions(campaign, s, exemptions);
-  const { users, excluded, warnings, fido2 } = resolve(campaign, s, check.recordedExclusions, groupMembers, opts.release === true);
-  if (opts.release) s.enforcementGroupMembers = [];
-  const graduation = graduationOf(campaign, s, users);
+  const check = checkExemptions(campaign, exemptionView(campaign, t), exemptions);
+  const { users, excluded, warnings, fido2 } = resolve(campaign, t, check.recordedExclusions, true);
+  const graduation = graduationOf(campaign, t, users);
 
   if (fido2?.keyRestrictions.isEnforced) {
     for (const u of users.filter(holdsPasskey)) {
-      const read = s.fido2Methods[u.userId];
+      const read = t.fido2Methods[u.userId];
       if (read?.ok) {
         u.fido2Methods = read.methods.map((m) => ({
           id: String(m.id),
@@ -385,11 +589,20 @@ export function resolveTargets(campaign: Campaign, s: TenantSnapshot, now: strin
   };
 }
 
+/** What the exemption check reads of a tenant being read: the users its lists name (by id or UPN) and the groups read. */
+function exemptionView(campaign: Campaign, t: ReadTenant): Pick<TenantSnapshot, 'users' | 'transitiveMembers'> {
+  const ex = campaign.spec.exclusions;
+  const named = new Set([...ex.breakGlass, ...ex.users].map(lower));
+  const users: SnapshotUser[] = [];
+  if (named.size) for (const u of t.users.values()) if (named.has(lower(u.userId)) || named.has(lower(u.userPrincipalName))) users.push({ id: u.userId, userPrincipalName: u.userPrincipalName });
+  return { users, transitiveMembers: t.groupsRead };
+}
+
 /**
  * A graduated campaign's evidence for the targeted users: their graduated-group membership and their sign-ins.
  * Not observed at all (a paused campaign's counts, doctor) or not established: not available, with the cause.
  */
-function graduationOf(campaign: Campaign, s: TenantSnapshot, users: ObservedUser[]): { observation: GraduationObservation; resolved: NonNullable<ResolvedTargets['graduated']> } | null {
+function graduationOf(campaign: Campaign, s: Pick<TenantSnapshot, 'graduation'>, users: ObservedUser[]): { observation: GraduationObservation; resolved: NonNullable<ResolvedTargets['graduated']> } | null {
   if (campaign.spec.enforcement.mode !== 'graduated') return null;
   const g = s.graduation;
   const members = new Set((g?.members ?? []).map((m) => lower(m.id)));

@@ -1,5 +1,7 @@
-// Observe: every Graph read a run needs, in bulk, into a typed tenant snapshot (engine/snapshot.ts);
-// no targeting rule is applied here (engine/targets.ts does that). Reads only, through GraphReader.
+// Observe: every Graph read a run needs, in bulk, into a typed tenant snapshot (engine/snapshot.ts: observe), or
+// into the form the observation is made of (engine/targets.ts ReadTenant: observeTargets, what a reconcile uses, so
+// that the tenant as read is never held beside the observation); no targeting rule is applied while reading
+// (engine/targets.ts does that). Both send the same requests in the same order. Reads only, through GraphReader.
 // Each request uses only the query options its page documents and follows @odata.nextLink; per-object
 // calls (role assignments per role, fido2Methods, group expansion, owners past the $expand limit) go in
 // $batch requests of 20 (concepts/json-batching.md).
@@ -22,13 +24,14 @@ import type {
   SnapshotUser,
   TenantSnapshot,
 } from '../engine/snapshot';
-import { fido2MethodReads, groupsToExpand } from '../engine/targets';
+import { ReadTenant, fido2MethodReads, fido2MethodReadsRead, groupsToExpand, groupsToExpandRead, observedDevice, resolveRead, type ResolvedTargets } from '../engine/targets';
+import type { ExemptionLedger } from '../engine/exemptions';
 import { RuntimeError } from '../errors';
 import { toTypedError, type GraphReader, type ListOptions } from '../graph/client';
 import { GraphError, GraphUnavailableError } from '../graph/errors';
 import { SignInSummaries, readSignIns } from '../impact/signins';
 import { DAY_MS } from '../engine/time';
-import type { ObservedSignIns } from '../engine/types';
+import type { ObservedDevice, ObservedSignIns } from '../engine/types';
 import { heapMark } from '../contracts/heap-trace';
 import { EnforcementGroupAmbiguousError, EnforcementGroupLookupError, EnforcementGroupNotFoundError, GraduatedGroupNotFoundError } from './errors';
 
@@ -182,9 +185,14 @@ class Reads {
 // one copy each: a directory object and its id (a user's id is read again in the registration report, as device
 // owner and group member), an object's @odata.type, a device's name, OS and version, a user's list of registered
 // methods, a device owner's list of one. A user's id and UPN are the copies the caller already holds when it has them.
+// observeTargets keeps less: no directory objects at all (a device goes straight to its owners' lists, a member is
+// its user's id), and only the first few thousand distinct device names are looked up for a copy to share.
 
 /** A user the caller already holds (the campaign's folded state): its id and UPN are shared, not read again. */
 export type KnownUser = (id: string) => { readonly userId: string; readonly userPrincipalName: string } | undefined;
+
+/** How many distinct device names observeTargets shares (see `Interner.value`). */
+const VALUES = 4096;
 
 /** One shared copy of each distinct small value (see `Interner.list`). */
 class Interner {
@@ -203,6 +211,24 @@ class Interner {
   id(id: string): string {
     const k = this.known?.(id);
     return k?.userId === id ? k.userId : this.string(id);
+  }
+
+  /** The known user's copy of an id, when the caller holds that user. */
+  knownId(id: string): string | undefined {
+    const k = this.known?.(id);
+    return k?.userId === id ? k.userId : undefined;
+  }
+
+  /**
+   * The one copy of a value that may repeat or not (a device's name), among the first VALUES distinct ones:
+   * past them a value is kept as read, so that values that never repeat (most computers' names) do not fill a table
+   * as large as the tenant.
+   */
+  value(s: string): string {
+    const known = this.strings.get(s);
+    if (known !== undefined) return known;
+    if (this.strings.size < VALUES) this.strings.set(s, s);
+    return s;
   }
 
   /** A user's UPN: the known user's copy when it is the same. */
@@ -270,8 +296,12 @@ function errorOf(body: unknown): { code?: string; message?: string } {
 }
 
 /** Transitive members of each group (ids lower-case, each once), via $batch; a group that answers 404 maps to null. */
-async function expandGroups(graph: GraphReader, ids: string[], reads: Reads, intern: Interner): Promise<Record<string, SnapshotDirectoryObject[] | null>> {
-  const out: Record<string, SnapshotDirectoryObject[] | null> = {};
+async function expandGroups<T>(graph: GraphReader, ids: string[], reads: Reads, keep: (m: SnapshotDirectoryObject) => T | undefined): Promise<Record<string, T[] | null>> {
+  const out: Record<string, T[] | null> = {};
+  const add = (members: T[], m: SnapshotDirectoryObject): void => {
+    const x = keep(m);
+    if (x !== undefined) members.push(x);
+  };
   // group-list-transitivemembers.md
   const responses = await graph.batch(ids.map((id, i) => ({ id: String(i), method: 'GET' as const, url: `/groups/${id}/transitiveMembers?$select=id&$top=999` })));
   const followUps: Array<Promise<void>> = [];
@@ -288,12 +318,12 @@ async function expandGroups(graph: GraphReader, ids: string[], reads: Reads, int
       if (recordable(e)) return reads.record('groupMembers', e);
       throw new RuntimeError(`reading members of group ${gid} failed: ${r.status} ${JSON.stringify(r.body).slice(0, 200)}`, r.status === 429 || r.status >= 500);
     }
-    const members: SnapshotDirectoryObject[] = [];
-    for (const m of valueOf<SnapshotDirectoryObject>(r.body)) members.push(directoryObject(m, intern));
+    const members: T[] = [];
+    for (const m of valueOf<SnapshotDirectoryObject>(r.body)) add(members, m);
     out[gid] = members;
     const next = (r.body as { '@odata.nextLink'?: string } | null)?.['@odata.nextLink'];
     // The rest of the group's pages go straight into `members`, one page at a time (a group of any size).
-    if (next) followUps.push(reads.attempt('groupMembers', undefined, () => graph.list<SnapshotDirectoryObject>(next, { each: (m) => void members.push(directoryObject(m, intern)) }).then(() => undefined)));
+    if (next) followUps.push(reads.attempt('groupMembers', undefined, () => graph.list<SnapshotDirectoryObject>(next, { each: (m) => add(members, m) }).then(() => undefined)));
   });
   // The $batch answer (the groups' first pages) is dropped here, before the follow-ups are awaited.
   responses.clear();
@@ -351,30 +381,21 @@ export const EXPAND_LIMIT = 20;
  * (concepts/query-parameters.md), so a device showing 20 has its owners read in full
  * (device-list-registeredowners.md). No `$top` with `$expand`: the default page size, pages followed.
  */
-async function readDevices(graph: GraphReader, reads: Reads, intern: Interner): Promise<SnapshotDevice[]> {
-  const devices: SnapshotDevice[] = [];
+async function readDevices<D extends { id: string }>(graph: GraphReader, reads: Reads, into: Into<D>): Promise<void> {
+  const full: D[] = [];
   const kept = await reads.attempt('devices', false, () => graph.list<SnapshotDevice>('/devices', {
     select: ['id', 'displayName', 'operatingSystem', 'operatingSystemVersion', 'approximateLastSignInDateTime', 'accountEnabled'],
     expand: 'registeredOwners($select=id)',
-    each: (d) => void devices.push({
-      id: d.id,
-      displayName: d.displayName == null ? d.displayName : intern.string(d.displayName),
-      operatingSystem: d.operatingSystem == null ? d.operatingSystem : intern.string(d.operatingSystem),
-      operatingSystemVersion: d.operatingSystemVersion == null ? d.operatingSystemVersion : intern.string(d.operatingSystemVersion),
-      approximateLastSignInDateTime: d.approximateLastSignInDateTime,
-      accountEnabled: d.accountEnabled,
-      ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : intern.owners(d.registeredOwners) }),
-    }),
+    each: (d) => {
+      const waiting = into.device(d);
+      if (waiting) full.push(waiting);
+    },
   }).then(() => true));
-  if (!kept) return [];
-  const full = devices.filter((d) => (d.registeredOwners?.length ?? 0) >= EXPAND_LIMIT);
-  if (!full.length) return devices;
+  if (!kept) return into.lost('devices');
+  if (!full.length) return;
   const owners = await batchedLists<SnapshotDirectoryObject>(graph, 'devices',
     full.map((d) => ({ url: `/devices/${d.id}/registeredOwners?$select=id&$top=999`, path: `/devices/${d.id}/registeredOwners` })), reads);
-  full.forEach((d, i) => {
-    d.registeredOwners = owners[i]!;
-  });
-  return devices;
+  full.forEach((d, i) => into.owners(d, owners[i]!));
 }
 
 /** fido2Methods of the given users via $batch (fido2authenticationmethod-list.md); a failed one stays a per-user read error. */
@@ -395,14 +416,150 @@ async function readFido2Methods(graph: GraphReader, userIds: string[], reads: Re
 }
 
 /**
+ * Where observe puts the tenant as it reads it: the tenant snapshot (observe), or the tenant in the form the
+ * observation is made of (observeTargets). `D` is what a device waiting for its owners is held as.
+ */
+interface Into<D extends { id: string } = { id: string }> {
+  /** Read as they are by both. */
+  readonly intern: Interner;
+  readonly common: Pick<TenantSnapshot, 'enforcementGroup' | 'roleAssignments' | 'roleEligibilities' | 'fido2Policy' | 'fido2Methods' | 'readErrors' | 'graduation'>;
+  user(u: SnapshotUser): void;
+  registration(r: SnapshotRegistration): void;
+  member(m: SnapshotDirectoryObject): void;
+  /** A device as read; one whose owners were cut at the $expand limit is returned, to get its owners read. */
+  device(d: SnapshotDevice): D | undefined;
+  owners(d: D, owners: SnapshotDirectoryObject[]): void;
+  /** A paged read failed (and is recorded): what it gave is dropped. */
+  lost(read: 'users' | 'registrationDetails' | 'enforcementGroupMembers' | 'devices'): void;
+  /** Lower-case ids of the enforcement group's members. */
+  memberIds(): Iterable<string>;
+  groupsToExpand(campaign: Campaign): string[];
+  expand(graph: GraphReader, ids: string[], reads: Reads): Promise<void>;
+  fido2MethodReads(campaign: Campaign): string[];
+}
+
+/** The user row as the engine reads it: id and UPN the caller's copies when it has them, `mail` the UPN's when equal. */
+function userRow(u: SnapshotUser, id: string, upn: string): SnapshotUser {
+  // A mailbox's address is usually the UPN: then one copy.
+  return { id, userPrincipalName: upn, displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail === upn ? upn : u.mail };
+}
+
+/** Into the tenant snapshot, every collection whole (doctor, tests). */
+function intoSnapshot(snapshot: TenantSnapshot, intern: Interner): Into<SnapshotDevice> {
+  return {
+    intern,
+    common: snapshot,
+    user: (u) => void snapshot.users.push(userRow(u, intern.id(u.id), intern.upn(u.id, u.userPrincipalName))),
+    // Only the id and the methods are kept of each row (the engine finds the user by id).
+    registration: (r) => void snapshot.registrationDetails.push({ id: intern.id(r.id), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) }),
+    member: (m) => void snapshot.enforcementGroupMembers.push(directoryObject(m, intern)),
+    device: (d) => {
+      const kept: SnapshotDevice = {
+        id: d.id,
+        displayName: d.displayName == null ? d.displayName : intern.string(d.displayName),
+        operatingSystem: d.operatingSystem == null ? d.operatingSystem : intern.string(d.operatingSystem),
+        operatingSystemVersion: d.operatingSystemVersion == null ? d.operatingSystemVersion : intern.string(d.operatingSystemVersion),
+        approximateLastSignInDateTime: d.approximateLastSignInDateTime,
+        accountEnabled: d.accountEnabled,
+        ...(d.registeredOwners === undefined ? {} : { registeredOwners: d.registeredOwners === null ? null : intern.owners(d.registeredOwners) }),
+      };
+      snapshot.devices.push(kept);
+      return (kept.registeredOwners?.length ?? 0) >= EXPAND_LIMIT ? kept : undefined;
+    },
+    owners: (d, owners) => void (d.registeredOwners = owners),
+    lost: (read) => {
+      if (read === 'users') snapshot.users = [];
+      else if (read === 'registrationDetails') snapshot.registrationDetails = [];
+      else if (read === 'enforcementGroupMembers') snapshot.enforcementGroupMembers = [];
+      else snapshot.devices = [];
+    },
+    memberIds: () => snapshot.enforcementGroupMembers.map((m) => m.id.toLowerCase()),
+    groupsToExpand: (campaign) => groupsToExpand(campaign, snapshot),
+    expand: async (graph, ids, reads) => {
+      snapshot.transitiveMembers = await expandGroups(graph, ids, reads, (m) => directoryObject(m, intern));
+    },
+    fido2MethodReads: (campaign) => fido2MethodReads(campaign, snapshot),
+  };
+}
+
+/**
+ * Into the tenant in the form the observation is made of (engine/targets.ts ReadTenant): each user read is the
+ * observed user it becomes if targeted, each device the observed device its owners hold, each registration row the
+ * owner's list of methods, as its page arrives. No copy of an id is kept beside the user's: a member's id is the
+ * user's copy when the user is read, or the caller's.
+ */
+function intoRead(t: ReadTenant, intern: Interner): Into<ObservedDevice> {
+  const id = (raw: string): string => intern.knownId(raw) ?? t.idOf(raw.toLowerCase()) ?? raw;
+  return {
+    intern,
+    common: t,
+    user: (u) => t.user(userRow(u, intern.knownId(u.id) ?? u.id, intern.upn(u.id, u.userPrincipalName))),
+    registration: (r) => t.registration(r.id, r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered)),
+    member: (m) => t.member(id(m.id)),
+    device: (d) => {
+      const od = observedDevice(d, (s) => intern.string(s), (s) => intern.value(s));
+      if ((d.registeredOwners?.length ?? 0) < EXPAND_LIMIT) return void t.device(od, d.registeredOwners);
+      t.deferDevice(od);
+      return od;
+    },
+    owners: (d, owners) => t.ownersRead(d, owners),
+    // The read error stops the run: the tenant as read is not resolved.
+    lost: () => undefined,
+    memberIds: () => t.groupMembers,
+    groupsToExpand: (campaign) => groupsToExpandRead(campaign, t),
+    expand: async (graph, ids, reads) => {
+      // A member that is a user read is kept as that user's id (one copy), lower-case.
+      const groups = await expandGroups(graph, ids, reads, (m) => {
+        const lowerId = ReadTenant.memberId(m);
+        return lowerId === undefined ? undefined : (t.idOf(lowerId)?.toLowerCase() ?? lowerId);
+      });
+      for (const [gid, members] of Object.entries(groups)) t.groupIds(gid, members);
+    },
+    fido2MethodReads: (campaign) => fido2MethodReadsRead(campaign, t),
+  };
+}
+
+/**
  * Everything a run reads about the campaign's targets, in three rounds: the enforcement group; the bulk
  * collections at once; then the group expansions and fido2Methods the engine says it needs. After a
  * campaign-level read failed, nothing further is read.
  */
 export async function observe(graph: GraphReader, campaign: Campaign, opts: ObserveOptions = {}): Promise<TenantSnapshot> {
+  const intern = new Interner(opts.knownUser);
+  const snapshot: TenantSnapshot = {
+    enforcementGroup: null,
+    enforcementGroupMembers: [],
+    users: [],
+    roleAssignments: [],
+    roleEligibilities: [],
+    devices: [],
+    registrationDetails: [],
+    fido2Policy: null,
+    transitiveMembers: {},
+    fido2Methods: {},
+    readErrors: [],
+  };
+  await read(graph, campaign, opts, intoSnapshot(snapshot, intern));
+  return snapshot;
+}
+
+/**
+ * observe, then resolveTargets (engine/targets.ts), with the tenant resolved as it is read: the same requests and the
+ * same resolved targets, but what is held while reading is the observation being made (each user, device and list of
+ * methods in the form the observation keeps), not the tenant as read beside it. Only the read errors are returned of
+ * the tenant as read.
+ */
+export async function observeTargets(graph: GraphReader, campaign: Campaign, now: string, exemptions: ExemptionLedger, opts: ObserveOptions = {}): Promise<{ readErrors: SnapshotReadError[]; targets: ResolvedTargets }> {
+  const t = new ReadTenant();
+  await read(graph, campaign, opts, intoRead(t, new Interner(opts.knownUser)));
+  return { readErrors: t.readErrors, targets: resolveRead(campaign, t, now, exemptions) };
+}
+
+async function read<D extends { id: string }>(graph: GraphReader, campaign: Campaign, opts: ObserveOptions, into: Into<D>): Promise<void> {
   const t = campaign.spec.targets;
   const reads = new Reads();
-  const intern = new Interner(opts.knownUser);
+  const c = into.common;
+  c.readErrors = reads.errors;
   let group: EnforcementGroup | null = null;
   try {
     group = await findEnforcementGroup(graph, campaign.metadata.name);
@@ -411,6 +568,7 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
     else if (recordable(e)) reads.record('enforcementGroup', e);
     else throw e;
   }
+  c.enforcementGroup = group;
   // Graduated campaigns only (reportOnly ones send no request more): the second group, then the policies and sign-ins.
   let graduation: GraduationSnapshot | undefined;
   if (campaign.spec.enforcement.mode === 'graduated' && opts.graduation && !reads.errors.length) {
@@ -426,74 +584,56 @@ export async function observe(graph: GraphReader, campaign: Campaign, opts: Obse
       else throw e;
     }
   }
-  const snapshot: TenantSnapshot = {
-    enforcementGroup: group,
-    enforcementGroupMembers: [],
-    users: [],
-    roleAssignments: [],
-    roleEligibilities: [],
-    devices: [],
-    registrationDetails: [],
-    fido2Policy: null,
-    transitiveMembers: {},
-    fido2Methods: {},
-    readErrors: reads.errors,
-    ...(graduation ? { graduation } : {}),
-  };
-  if (reads.errors.length) return snapshot;
+  if (graduation) c.graduation = graduation;
+  if (reads.errors.length) return;
   const g = graduation;
 
   const none = <T>() => Promise.resolve<T[]>([]);
+  /** A paged collection, each item handed to `each` as its page arrives; a failure is recorded and `lost` told. */
+  const stream = async <T>(read: 'users' | 'registrationDetails' | 'enforcementGroupMembers', path: string, opts: ListOptions<T>, each: (item: T) => void): Promise<void> => {
+    const ok = await reads.attempt(read, false, () => graph.list<T>(path, { ...opts, each }).then(() => true));
+    if (!ok) into.lost(read);
+  };
   /** A paged collection, each item reduced by `keep` as its page arrives; [] with the failure recorded. */
   const collect = async <T>(read: SnapshotRead, path: string, opts: ListOptions<T>, keep: (item: T) => T): Promise<T[]> => {
     const out: T[] = [];
     const ok = await reads.attempt(read, false, () => graph.list<T>(path, { ...opts, each: (item) => void out.push(keep(item)) }).then(() => true));
     return ok ? out : [];
   };
-  [
-    snapshot.users,
-    snapshot.roleAssignments,
-    snapshot.roleEligibilities,
-    snapshot.devices,
-    snapshot.registrationDetails,
-    snapshot.fido2Policy,
-    snapshot.enforcementGroupMembers,
-  ] = await Promise.all([
+  const intern = into.intern;
+  [, c.roleAssignments, c.roleEligibilities, , , c.fido2Policy] = await Promise.all([
     // user-list.md
-    collect<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 },
-      (u) => {
-        const upn = intern.upn(u.id, u.userPrincipalName);
-        // A mailbox's address is usually the UPN: then one copy.
-        return { id: intern.id(u.id), userPrincipalName: upn, displayName: u.displayName, accountEnabled: u.accountEnabled, mail: u.mail === upn ? upn : u.mail };
-      }),
+    stream<SnapshotUser>('users', '/users', { select: ['id', 'userPrincipalName', 'displayName', 'accountEnabled', 'mail'], top: 999 }, (u) => into.user(u)),
     t.roles.length ? readRoleAssignments(graph, 'roleAssignments', t.roles, reads) : none<SnapshotRoleAssignment>(),
     t.roles.length && t.includeEligible ? readRoleAssignments(graph, 'roleEligibilities', t.roles, reads) : none<SnapshotRoleAssignment>(),
     // App-only code cannot call /users/{id}/registeredDevices, so owners come with the devices.
-    readDevices(graph, reads, intern),
+    readDevices(graph, reads, into),
     // authenticationmethodsroot-list-userregistrationdetails.md: only $filter and $orderBy, so every column and
     // the service's page size; passkey method names need include-unknown-enum-members.
-    // Only the id and the methods are kept of each row (the engine finds the user by id).
-    collect<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } },
-      (r) => ({ id: intern.id(r.id), methodsRegistered: r.methodsRegistered == null ? r.methodsRegistered : intern.list(r.methodsRegistered) })),
+    stream<SnapshotRegistration>('registrationDetails', '/reports/authenticationMethods/userRegistrationDetails', { headers: { Prefer: 'include-unknown-enum-members' } }, (r) => into.registration(r)),
     // fido2authenticationmethodconfiguration-get.md
     reads.attempt('fido2Policy', null, () => graph.get<SnapshotFido2Configuration>('/policies/authenticationMethodsPolicy/authenticationMethodConfigurations/fido2')),
     // group-list-members.md
-    group ? collect<SnapshotDirectoryObject>('enforcementGroupMembers', `/groups/${group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)) : none<SnapshotDirectoryObject>(),
+    group ? stream<SnapshotDirectoryObject>('enforcementGroupMembers', `/groups/${group.id}/members`, { select: ['id'], top: 999 }, (m) => into.member(m)) : undefined,
     g?.group ? collect<SnapshotDirectoryObject>('graduatedGroupMembers', `/groups/${g.group.id}/members`, { select: ['id'], top: 999 }, (m) => directoryObject(m, intern)).then((m) => void (g.members = m)) : undefined,
     g && g.unavailable === null ? readCaPolicies(graph, campaign.metadata.name, g) : undefined,
   ]);
-  // The tenant as read, with what shares its values (the most observe holds at once).
+  // The bulk collections read, in the form kept of them.
   heapMark('observe-read');
-  if (reads.errors.length) return snapshot;
+  if (reads.errors.length) return;
 
   const members = new Set<string>();
-  if (g) for (const m of [snapshot.enforcementGroupMembers, g.members]) for (const x of m) members.add(x.id.toLowerCase());
-  [snapshot.transitiveMembers] = await Promise.all([
-    expandGroups(graph, groupsToExpand(campaign, snapshot), reads, intern),
+  if (g) {
+    for (const id of into.memberIds()) members.add(id);
+    for (const x of g.members) members.add(x.id.toLowerCase());
+  }
+  await Promise.all([
+    into.expand(graph, into.groupsToExpand(campaign), reads),
     g ? readGraduationSignIns(graph, g, members) : undefined,
   ]);
-  if (reads.errors.length) return snapshot;
+  // The groups expanded too: everything but the fido2Methods read.
+  heapMark('observe-expanded');
+  if (reads.errors.length) return;
 
-  snapshot.fido2Methods = await readFido2Methods(graph, fido2MethodReads(campaign, snapshot), reads);
-  return snapshot;
+  c.fido2Methods = await readFido2Methods(graph, into.fido2MethodReads(campaign), reads);
 }

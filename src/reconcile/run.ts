@@ -21,7 +21,7 @@ import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, type Camp
 import { appendAll } from '../contracts/arrays';
 import { carriedEvents, readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { updateReportCheckpoint } from '../report/report-checkpoint';
-import { resolveTargets, type ResolvedTargets } from '../engine/targets';
+import type { ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyGraduationValve, applyValve, previousTargeted, targetDrop } from '../engine/valve';
 import { applyMailBudget, mailCapacity, mailSends, type MailSend } from '../engine/mail-limits';
@@ -32,7 +32,7 @@ import type { ChannelConfig } from '../notify/channels';
 import { LockHeldError } from '../ledger/errors';
 import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
-import { observe, type ObserveOptions } from '../observe/observe';
+import { observeTargets as observeAndResolve, type ObserveOptions } from '../observe/observe';
 import { readManager, readTapPolicy } from '../observe/onboarding';
 import { ExemptionCheckError } from './errors';
 import { countStages, type GraduationResult, type OnboardingCounts, type PlanDetail, type RunResult, type Transition } from './result';
@@ -527,8 +527,7 @@ async function checkpoint(run: Run): Promise<void> {
  * registration detail and device at a large tenant) can be collected before decide and act.
  */
 async function observeTargets(graph: Graph, campaign: Campaign, now: string, exempt: ExemptionLedger, opts: ObserveOptions = {}) {
-  const snapshot = await observe(graph, campaign, opts);
-  return { readErrors: snapshot.readErrors, targets: resolveTargets(campaign, snapshot, now, exempt, { release: true }) };
+  return observeAndResolve(graph, campaign, now, exempt, opts);
 }
 
 /** The campaign's lock; another run holding it is a runtime condition (exit 2 naming the holder), not a bug. */
