@@ -10,7 +10,7 @@ import { dateOfDay, dayOf, DAY_MS } from '../engine/time';
 import { STAGES, type Observation, type ObservedUser, type Stage } from '../engine/types';
 import { countStages, type RunCounts } from '../reconcile/result';
 import { parseImpactSnapshot, withAge, type ImpactStatus } from './impact';
-import { foldReport, type ReportReplay } from './fold';
+import { foldReport, type ReportReplay, type UsersInOrder } from './fold';
 import { onboardingFromFold, type OnboardingStatus } from './onboarding';
 import { enforcedOrLater, GRADUATED, hasStage } from './stages';
 
@@ -179,9 +179,48 @@ const STALE_AFTER_MS = 2 * DAY_MS;
 
 /** Sorts in place by lower-case UPN, then id; keys computed once (100k users, ~1.7M comparisons). */
 function sortByUpn(users: StatusUser[]): void {
-  const keyed = users.map((u) => ({ k: u.userPrincipalName.toLowerCase(), id: u.userId, u }));
+  // Often in order already (the observation's order): then left as it is, which a stable sort would do too.
+  const lower = users.map((u) => u.userPrincipalName.toLowerCase());
+  let sorted = true;
+  for (let i = 1; i < users.length && sorted; i++) {
+    const a = lower[i - 1], b = lower[i];
+    sorted = a < b || (a === b && users[i - 1].userId <= users[i].userId);
+  }
+  if (sorted) return;
+  const keyed = users.map((u, i) => ({ k: lower[i], id: u.userId, u }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 0; i < keyed.length; i++) users[i] = keyed[i].u;
+}
+
+/**
+ * state.users[id] over the users as lists (UsersInOrder), and which of them were found. The observation names the
+ * users mostly in the state's order (a run enters them in the order it observes them), so the user asked for is
+ * nearly always the one after the last found: compared with the key there, and otherwise found by a map made on the
+ * first miss. Every answer is a key compared equal, so the order only decides how fast.
+ */
+function positionalLookup({ keys, users }: UsersInOrder): { get(id: string): UserState | undefined; found: Uint8Array } {
+  let next = 0;
+  let index: Map<string, number> | null = null;
+  // 1 at the position of each user found.
+  const found = new Uint8Array(users.length);
+  return {
+    found,
+    get(id: string): UserState | undefined {
+      let r = next;
+      if (r >= keys.length || keys[r] !== id) {
+        if (index === null) {
+          index = new Map();
+          for (let k = 0; k < keys.length; k++) index.set(keys[k], k);
+        }
+        const k = index.get(id);
+        if (k === undefined) return undefined;
+        r = k;
+      }
+      next = r + 1;
+      found[r] = 1;
+      return users[r];
+    },
+  };
 }
 
 /** A stand-in observation for a ledger without a snapshot: every user in the campaign, nothing assessed. */
@@ -280,12 +319,27 @@ export function buildReport(input: ReportInput): StatusReport {
   // The state's users in the campaign (and their keys), in the state's order, collected once.
   const insideUsers: UserState[] = [];
   const insideIds: string[] = [];
-  for (const id in state.users) {
-    const u = state.users[id];
-    if (!inCampaign(u)) continue;
-    insideUsers.push(u);
-    insideIds.push(id);
+  // A fold restored from a checkpoint holds its users as lists, in the record's order: read by position, no record.
+  const inOrder = folded.usersInOrder?.() ?? null;
+  // With them, the position of each of insideUsers.
+  const insideAt: number[] = [];
+  if (inOrder) {
+    const { keys, users: list } = inOrder;
+    for (let r = 0; r < list.length; r++) {
+      if (!inCampaign(list[r])) continue;
+      insideUsers.push(list[r]);
+      insideIds.push(keys[r]);
+      insideAt.push(r);
+    }
+  } else {
+    for (const id in state.users) {
+      const u = state.users[id];
+      if (!inCampaign(u)) continue;
+      insideUsers.push(u);
+      insideIds.push(id);
+    }
   }
+  const lookup = inOrder ? positionalLookup(inOrder) : null;
 
   // Readiness as the last run saw it (its own time decides which devices were active).
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
@@ -303,10 +357,10 @@ export function buildReport(input: ReportInput): StatusReport {
   const assessed: Array<Readiness | undefined> = [];
   for (let i = 0; i < observed.length; i++) {
     const ou = observed[i];
-    const u = state.users[ou.userId];
+    const u = lookup ? lookup.get(ou.userId) : state.users[ou.userId];
     stateOf.push(u);
     const inside = inCampaign(u);
-    if (inside) seen.add(u);
+    if (inside && !lookup) seen.add(u);
     let category: StatusUser['readiness'] = null;
     let devices: string[] = NONE;
     // An enforced user is done: counted apart, never as "ready for enforcement".
@@ -365,7 +419,7 @@ export function buildReport(input: ReportInput): StatusReport {
   for (let k = 0; k < insideUsers.length; k++) {
     const u = insideUsers[k];
     const id = insideIds[k];
-    if (seen.has(u)) continue;
+    if (lookup ? lookup.found[insideAt[k]] === 1 : seen.has(u)) continue;
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,

@@ -59,7 +59,7 @@ export interface FoldedReportLedger {
  */
 export async function readFoldedReportLedger(store: LedgerStore, name: string, campaign?: Campaign): Promise<FoldedReportLedger> {
   const [read, delivery, impact] = await Promise.all([
-    readReportFold(store, name),
+    readReportFold(store, name, campaign),
     store.readSnapshot<DeliverySnapshot>(name, SNAPSHOTS.delivery),
     store.readSnapshot<unknown>(name, IMPACT_SNAPSHOT),
   ]);

@@ -172,6 +172,83 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
     }
   });
 
+  it('restores the users as lists in the record\'s order, the record made from them only when read', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const whole = new ReportFold();
+    for (const e of all) whole.add(e);
+    const scratch = new FileStore({ dir: path.join(tmp, 'scratch-lists') });
+    await writeReportCheckpoint(scratch, NAME, { events: 0, bytes: 0, sha256: '' }, whole);
+    const restore = async () => {
+      const r = await readReportCheckpoint(scratch, NAME);
+      if (!r || !('fold' in r)) throw new Error('not restored');
+      return r.fold;
+    };
+    const fold = await restore();
+    const lists = fold.usersInOrder()!;
+    expect(lists.keys).toEqual(Object.keys(whole.state.users));
+    expect(plain(lists.users)).toEqual(plain(Object.values(whole.state.users)));
+    expect(fold.result().usersInOrder?.()).toBe(lists);
+    // Read once, the record is made of the same users in the same order; the lists are no longer given.
+    const record = fold.state.users;
+    expect(Object.keys(record)).toEqual(lists.keys);
+    lists.keys.forEach((k, i) => expect(record[k]).toBe(lists.users[i]));
+    expect(fold.state.users).toBe(record);
+    expect(fold.usersInOrder()).toBeNull();
+    expect(fold.result().usersInOrder?.()).toBeNull();
+    // An event after the mark that names a user changes the record: no lists after it.
+    const moved = await restore();
+    const userEvent = all.find((e) => e.type === 'userEnteredStage')!;
+    moved.add(userEvent);
+    expect(moved.usersInOrder()).toBeNull();
+    // A state replaced (a reset empties the record) or assigned by a caller: no lists either.
+    const reset = await restore();
+    reset.state.users = {};
+    expect(reset.usersInOrder()).toBeNull();
+    expect(reset.state.users).toEqual({});
+    const replaced = await restore();
+    replaced.state = whole.state;
+    expect(replaced.usersInOrder()).toBeNull();
+  });
+
+  it('gives the report the record gives, by position, whatever order the observation names the users in', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const whole = new ReportFold();
+    for (const e of all) whole.add(e);
+    const scratch = new FileStore({ dir: path.join(tmp, 'scratch-positions') });
+    await writeReportCheckpoint(scratch, NAME, { events: 0, bytes: 0, sha256: '' }, whole);
+    const restore = async () => {
+      const r = await readReportCheckpoint(scratch, NAME);
+      if (!r || !('fold' in r)) throw new Error('not restored');
+      return r.fold;
+    };
+    const full = (await demo.store.readSnapshot<Observation>(NAME, 'observation'))!;
+    const users = full.users;
+    expect(users.length).toBeGreaterThan(5);
+    const stranger = { ...users[0], userId: '99999999-9999-4999-8999-999999999999', userPrincipalName: 'stranger@contoso.com' };
+    const orders: Record<string, Observation['users']> = {
+      same: users,
+      reversed: [...users].reverse(),
+      rotated: [...users.slice(3), ...users.slice(0, 3)],
+      // One missing (listed after the others), one named twice, one the ledger does not know.
+      gaps: [users[1], users[0], ...users.slice(3), users[4], stranger],
+    };
+    for (const [name, list] of Object.entries(orders)) {
+      const observation: Observation = { ...full, users: list };
+      const byPosition = await restore();
+      const byRecord = await restore();
+      void byRecord.state.users;
+      expect(byRecord.usersInOrder()).toBeNull();
+      const got = buildReport({ campaign: demo.campaign, events: [], replay: byPosition.result(), observation });
+      // Built without the record: the lists were read, not state.users.
+      expect(byPosition.usersInOrder()).not.toBeNull();
+      const expected = buildReport({ campaign: demo.campaign, events: [], replay: byRecord.result(), observation });
+      expect({ name, report: got }).toEqual({ name, report: expected });
+      expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+    }
+  });
+
   it('folds the ledger as the overview read does (notices counted per run, delivery records left out)', async () => {
     use(late);
     const all = (await demo.store.read(NAME)).events;
