@@ -8,6 +8,8 @@
 // share their stage's start, their alerts, their empty notice history…). Restored users share those values until an
 // event after the mark changes them (ReportFold copies a user before it does).
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { FileStore } from '../ledger/file/store';
 import type { CampaignState, UserState } from '../engine/state';
 import { LEDGER_VERSION } from '../ledger/events';
 import type { LedgerEvent } from '../ledger/events';
@@ -354,7 +356,24 @@ async function foldOverview(store: LedgerStore, campaign: string): Promise<{ fol
  * `offThread` (status) a file store's ledger after the mark is read on another core while the pieces are restored,
  * and its events are held until then; without (a run updating the checkpoint) they are folded a piece at a time.
  */
-async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = false, observedFor?: Campaign): Promise<{ read: ReportRead; end: LedgerMark } | { problem: string } | null> {
+/**
+ * What fromCheckpoint may do while the ledger after the mark is still being read, when nothing seems written after
+ * it (the file ends at the mark): given the restored read as it will be if the ledger read finds no event after the
+ * mark. Its work is kept only if so (see readReportFold).
+ */
+export type WhileReading = (read: ReportRead) => Promise<void>;
+
+/** Whether the ledger seems to end at `mark` (a file store's file of that size); false when it cannot tell. */
+async function endsAtMark(store: LedgerStore, campaign: string, mark: LedgerMark): Promise<boolean> {
+  if (!(store instanceof FileStore)) return false;
+  try {
+    return (await fsp.stat(store.ledgerFile(campaign))).size === mark.bytes;
+  } catch {
+    return false;
+  }
+}
+
+async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = false, observedFor?: Campaign, whileReading?: WhileReading): Promise<{ read: ReportRead; end: LedgerMark; early: boolean } | { problem: string } | null> {
   if (!store.readAfter) return null;
   const checked = await readReportCheckpointHeader(store, campaign);
   if (!checked || 'problem' in checked) return checked;
@@ -381,6 +400,17 @@ async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = 
       throw e;
     }
   }
+  // The read as it is if no event follows the mark, handed over before the other thread answers.
+  let early = false;
+  if (tailRead && whileReading && (await endsAtMark(store, campaign, header.ledger))) {
+    early = true;
+    try {
+      await whileReading({ fold, fromCheckpoint: true, checkpoint: { header, runSince: false }, decoded: 0, warnings: [], reducedObservation });
+    } catch (e) {
+      tailRead.cancel();
+      throw e;
+    }
+  }
   let decoded = 0;
   let runSince = false;
   const onEvents = (events: LedgerEvent[]) => {
@@ -398,7 +428,9 @@ async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = 
     tail = await store.readAfter(campaign, header.ledger, { onEvents });
   }
   if (!tail) return { problem: `does not match the ledger at ${store.location(campaign)}, which no longer starts with the ${header.ledger.events} events it summarises (edited, truncated or replaced)` };
-  return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings, reducedObservation }, end: tail.end };
+  // What was handed over early holds only when the read found nothing after the mark.
+  early &&= decoded === 0 && tail.warnings.length === 0 && tail.end.bytes === header.ledger.bytes;
+  return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings, reducedObservation }, end: tail.end, early };
 }
 
 const leftAside = (campaign: string, problem: string) =>
@@ -408,14 +440,16 @@ const leftAside = (campaign: string, problem: string) =>
  * The report's fold of the whole ledger: the report checkpoint and the events after its mark when the ledger still
  * starts with what the mark hashes, else the whole ledger (with a warning saying why a checkpoint was left aside).
  * With `observedFor`, the checkpoint's reduced observation for that campaign is read while the ledger is
- * (reducedObservationFor then uses it).
+ * (reducedObservationFor then uses it). With `whileReading`, when the ledger seems to end at the checkpoint's mark,
+ * the read is handed to it before the ledger read answers; `early` says whether the answer is that read (no event
+ * after the mark, nothing left aside), so what `whileReading` made of it holds.
  */
-export async function readReportFold(store: LedgerStore, campaign: string, observedFor?: Campaign): Promise<ReportRead> {
-  const cp = await fromCheckpoint(store, campaign, true, observedFor);
-  if (cp && 'read' in cp) return cp.read;
+export async function readReportFold(store: LedgerStore, campaign: string, observedFor?: Campaign, whileReading?: WhileReading): Promise<ReportRead & { early: boolean }> {
+  const cp = await fromCheckpoint(store, campaign, true, observedFor, whileReading);
+  if (cp && 'read' in cp) return { ...cp.read, early: cp.early };
   const whole = await foldOverview(store, campaign);
   const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;
-  return { fold: whole.fold, fromCheckpoint: false, checkpoint: null, decoded: 0, warnings };
+  return { fold: whole.fold, fromCheckpoint: false, checkpoint: null, decoded: 0, warnings, early: false };
 }
 
 /**

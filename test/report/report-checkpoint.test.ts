@@ -7,7 +7,7 @@ import { requestPostponement } from '../../src/engine/postpone';
 import { foldLedger } from '../../src/engine/state';
 import { FileStore } from '../../src/ledger/file/store';
 import { foldReport, ReportFold } from '../../src/report/fold';
-import { readFoldedReportLedger } from '../../src/report/read';
+import { readFoldedReportLedger, type FoldedReportLedger } from '../../src/report/read';
 import { readReportCheckpoint, REPORT_CHECKPOINT_SNAPSHOT, writeReportCheckpoint } from '../../src/report/report-checkpoint';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobStore } from '../../src/ledger/blob/store';
@@ -246,6 +246,59 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       const expected = buildReport({ campaign: demo.campaign, events: [], replay: byRecord.result(), observation });
       expect({ name, report: got }).toEqual({ name, report: expected });
       expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+    }
+  });
+
+  it('builds the report while the ledger is checked only when nothing follows the mark, and keeps it only if the ledger matches', async () => {
+    use(late);
+    let builds = 0;
+    const build = (l: FoldedReportLedger) => {
+      builds++;
+      return buildReport({ campaign: demo.campaign, events: [], replay: l.replay, observation: l.observation, delivery: l.delivery, impact: l.impact, ledgerWarnings: l.warnings });
+    };
+    const same = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+    expect(same.fromCheckpoint).toBe(true);
+    expect(builds).toBe(1);
+    expect(same.built).toBeDefined();
+    expect(same.built).toEqual(build(same));
+    const file = demo.store.ledgerFile(NAME);
+    const original = fs.readFileSync(file);
+    try {
+      // A line written after the mark while the report was built: dropped, the line folded.
+      const lastLine = original.subarray(original.lastIndexOf(0x0a, original.length - 2) + 1);
+      builds = 0;
+      const racing = await readFoldedReportLedger(demo.store, NAME, demo.campaign, (l) => {
+        if (builds === 0) fs.appendFileSync(file, lastLine);
+        return build(l);
+      });
+      expect(builds).toBe(1);
+      expect(racing.fromCheckpoint).toBe(true);
+      expect(racing.built).toBeUndefined();
+      expect(racing.replay.overviewEvents).toBe(same.replay.overviewEvents + 1);
+      fs.writeFileSync(file, original);
+      // The same size, another first line: built early, then dropped (the checkpoint is left aside).
+      const nl = original.indexOf(0x0a);
+      const first = original.toString('utf8', 0, nl);
+      const changed = first.replace(/(T\d\d:\d\d:)(\d)/, (_m, head: string, d: string) => `${head}${d === '0' ? '1' : '0'}`);
+      expect(changed).not.toBe(first);
+      expect(Buffer.byteLength(changed)).toBe(nl);
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(changed), original.subarray(nl)]));
+      builds = 0;
+      const other = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+      expect(builds).toBe(1);
+      expect(other.fromCheckpoint).toBe(false);
+      expect(other.built).toBeUndefined();
+      expect(other.warnings).toEqual([expect.stringContaining('report checkpoint of admins-passkeys does not match the ledger at')]);
+      // An event after the mark: not built early (the file is longer than the mark), folded as before.
+      fs.writeFileSync(file, original);
+      await demo.store.append(NAME, [{ v: LEDGER_VERSION, at: '2027-01-01T06:00:00.000Z', type: 'runStarted', runId: 'later', campaign: NAME, status: 'inProgress' }]);
+      builds = 0;
+      const later = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+      expect(builds).toBe(0);
+      expect(later.fromCheckpoint).toBe(true);
+      expect(later.built).toBeUndefined();
+    } finally {
+      fs.writeFileSync(file, original);
     }
   });
 
