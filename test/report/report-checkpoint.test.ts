@@ -11,7 +11,7 @@ import { readFoldedReportLedger, type FoldedReportLedger } from '../../src/repor
 import { readReportCheckpoint, REPORT_CHECKPOINT_SNAPSHOT, writeReportCheckpoint } from '../../src/report/report-checkpoint';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobStore } from '../../src/ledger/blob/store';
-import { buildReport } from '../../src/report/model';
+import { buildReport, positionsOf } from '../../src/report/model';
 import { readReportLedger } from '../../src/report/read';
 import { updateReportCheckpoint } from '../../src/report/report-checkpoint';
 import { startAzurite } from '../ledger/azurite';
@@ -233,6 +233,7 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       rotated: [...users.slice(3), ...users.slice(0, 3)],
       // One missing (listed after the others), one named twice, one the ledger does not know.
       gaps: [users[1], users[0], ...users.slice(3), users[4], stranger],
+      reversedTwice: [...users].reverse().concat([users[2], stranger]),
     };
     for (const [name, list] of Object.entries(orders)) {
       const observation: Observation = { ...full, users: list };
@@ -299,6 +300,41 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       expect(later.built).toBeUndefined();
     } finally {
       fs.writeFileSync(file, original);
+    }
+  });
+
+  it('finds each observed user\'s position among the state\'s users as a map of every id would, in any order', () => {
+    // A small pseudo-random generator: the same cases every run.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const keys = Array.from({ length: 3000 }, (_, i) => `id-${i}`);
+    const index = new Map(keys.map((k, i) => [k, i]));
+    const shuffled = (list: string[]) => {
+      const out = [...list];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = rand(i + 1);
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    };
+    const cases: Record<string, string[]> = {
+      same: keys,
+      // Long runs of the state's users the observation does not name (left), and users it names that are not there.
+      gaps: keys.filter((_, i) => i % 100 >= 40).concat(['new-1', 'new-2']),
+      interleaved: keys.flatMap((k, i) => (i % 7 === 0 ? [`held-${i}`, k] : [k])),
+      shuffled: shuffled(keys),
+      blocks: [...keys.slice(2000), ...keys.slice(0, 1000), ...keys.slice(1000, 2000)],
+      twice: [...keys.slice(0, 50), ...keys.slice(10, 20), ...shuffled(keys.slice(50)), 'id-7', 'id-2999'],
+      none: [],
+    };
+    for (const [name, ids] of Object.entries(cases)) {
+      const { at, found } = positionsOf(keys, ids.map((userId) => ({ userId })));
+      expect({ name, at: [...at] }).toEqual({ name, at: ids.map((id) => index.get(id) ?? -1) });
+      const named = new Set(ids);
+      expect({ name, found: [...found] }).toEqual({ name, found: keys.map((k) => (named.has(k) ? 1 : 0)) });
     }
   });
 
