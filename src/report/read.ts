@@ -63,16 +63,20 @@ export async function readFoldedReportLedger<T = never>(store: LedgerStore, name
   // With `build`: when the ledger seems to end at the checkpoint's mark, built from the checkpoint while another
   // thread checks the ledger still starts with what it summarises; kept only if that read finds nothing after it.
   let built: { value: T } | null = null;
-  const whileReading: WhileReading | undefined = campaign && build ? async (early) => {
-    const reduced = await reducedObservationFor(store, name, campaign, early);
-    if (reduced === null) return;
-    const [delivery, impact] = await snapshots;
-    try {
-      built = { value: build({ replay: early.fold.result(), fromCheckpoint: true, reducedObservation: true, observation: reduced, delivery, impact, warnings: early.warnings }) };
-    } catch {
-      // Built again below, where its failure is reported.
-      built = null;
-    }
+  const whileReading: WhileReading | undefined = campaign && build ? {
+    early: async (early) => {
+      const reduced = await reducedObservationFor(store, name, campaign, early);
+      if (reduced === null) return;
+      const [delivery, impact] = await snapshots;
+      try {
+        built = { value: build({ replay: early.fold.result(), fromCheckpoint: true, reducedObservation: true, observation: reduced, delivery, impact, warnings: early.warnings }) };
+      } catch {
+        // Built again below, where its failure is reported.
+        built = null;
+      }
+    },
+    // Not held while the ledger is read whole.
+    dropped: () => (built = null),
   } : undefined;
   const [read, [delivery, impact]] = await Promise.all([readReportFold(store, name, campaign, whileReading), snapshots]);
   // The observation reduced for status when it is the last run's, else the snapshot.

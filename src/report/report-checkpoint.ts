@@ -361,7 +361,12 @@ async function foldOverview(store: LedgerStore, campaign: string): Promise<{ fol
  * it (the file ends at the mark): given the restored read as it will be if the ledger read finds no event after the
  * mark. Its work is kept only if so (see readReportFold).
  */
-export type WhileReading = (read: ReportRead) => Promise<void>;
+export interface WhileReading {
+  /** The read as it is if no event follows the mark. */
+  early(read: ReportRead): Promise<void>;
+  /** What early() made does not hold (the ledger does not match, or has events after the mark): let it go. */
+  dropped(): void;
+}
 
 /** Whether the ledger seems to end at `mark` (a file store's file of that size); false when it cannot tell. */
 async function endsAtMark(store: LedgerStore, campaign: string, mark: LedgerMark): Promise<boolean> {
@@ -405,7 +410,7 @@ async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = 
   if (tailRead && whileReading && (await endsAtMark(store, campaign, header.ledger))) {
     early = true;
     try {
-      await whileReading({ fold, fromCheckpoint: true, checkpoint: { header, runSince: false }, decoded: 0, warnings: [], reducedObservation });
+      await whileReading.early({ fold, fromCheckpoint: true, checkpoint: { header, runSince: false }, decoded: 0, warnings: [], reducedObservation });
     } catch (e) {
       tailRead.cancel();
       throw e;
@@ -446,6 +451,7 @@ const leftAside = (campaign: string, problem: string) =>
  */
 export async function readReportFold(store: LedgerStore, campaign: string, observedFor?: Campaign, whileReading?: WhileReading): Promise<ReportRead & { early: boolean }> {
   const cp = await fromCheckpoint(store, campaign, true, observedFor, whileReading);
+  if (!cp || !('read' in cp) || !cp.early) whileReading?.dropped();
   if (cp && 'read' in cp) return { ...cp.read, early: cp.early };
   const whole = await foldOverview(store, campaign);
   const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;
