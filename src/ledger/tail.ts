@@ -61,15 +61,23 @@ export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: st
   const from = mark?.bytes ?? 0;
   if (from > size) return null;
   const hash = createHash('sha256');
-  const buf = Buffer.allocUnsafe(piece);
+  const buf = Buffer.allocUnsafe(Math.max(2, piece));
   let pos = 0;
   let last = 0x0a;
+  // The prefix in the two halves of the buffer: the next half is read while this one is hashed (no more memory).
+  const half = Math.max(1, Math.floor(piece / 2));
+  const halves = [buf.subarray(0, half), buf.subarray(half, 2 * half)];
+  let k = 0;
+  let reading = from > 0 ? fh.read(halves[k], 0, Math.min(half, from), 0) : null;
   while (pos < from) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(piece, from - pos), pos);
+    const { bytesRead } = await reading!;
     if (bytesRead === 0) return null;
-    hash.update(buf.subarray(0, bytesRead));
-    last = buf[bytesRead - 1];
+    const got = halves[k].subarray(0, bytesRead);
     pos += bytesRead;
+    k ^= 1;
+    reading = pos < from ? fh.read(halves[k], 0, Math.min(half, from - pos), pos) : null;
+    hash.update(got);
+    last = got[bytesRead - 1];
   }
   if (last !== 0x0a || (mark && hash.copy().digest('hex') !== mark.sha256)) return null;
   const events: LedgerEvent[] = [];

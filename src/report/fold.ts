@@ -4,7 +4,7 @@
 // from; saved at a ledger mark (report-checkpoint.ts) and fed only the events after it, it gives the same answer.
 import type { ExemptionUnresolvedEvent, LedgerEvent } from '../ledger/events';
 import { OVERVIEW_SKIPPED } from '../ledger/overview';
-import { applyEvent, emptyState, type CampaignState } from '../engine/state';
+import { applyEvent, emptyState, type CampaignState, type UserState } from '../engine/state';
 import { dateOfDay, dayOf } from '../engine/time';
 import { STAGES, type Stage } from '../engine/types';
 import { zeroStages } from './stages';
@@ -75,6 +75,18 @@ export interface ReportReplay {
   positionEvents: LedgerEvent[];
   /** Events of the ledger the overview keeps (every event but notices and the delivery records). */
   overviewEvents: number;
+  /**
+   * state.users as two lists in its order (the keys, the users), when the fold holds them so: a fold restored from a
+   * checkpoint, until something reads state.users (which then makes the record). null otherwise. A function, so a
+   * caller asks when it reads them.
+   */
+  usersInOrder?: () => UsersInOrder | null;
+}
+
+/** A campaign state's users as lists: `users[i]` is state.users[keys[i]], in the record's order. */
+export interface UsersInOrder {
+  keys: readonly string[];
+  users: readonly UserState[];
 }
 
 /** The last run's changes as they build up: the run started last, and the postponements since the one before. */
@@ -112,6 +124,42 @@ export class ReportFold {
   deferStages(load: (into: Map<string, Stage>) => void): void {
     this.pendingStages.push(load);
   }
+  /** The users of a restored fold as lists (restoreState), until state.users is first read or replaced. */
+  private inOrder: { of: CampaignState; lists: UsersInOrder } | null = null;
+
+  /**
+   * Restoring a checkpoint: the state without its users, and its users as lists in the record's order. The record
+   * keyed by a million ids takes a second or two to make: it is made when state.users is first read (an event after
+   * the mark, a caller that reads the record), and until then usersInOrder gives the lists.
+   */
+  restoreState(rest: Omit<CampaignState, 'users'>, keys: string[], users: UserState[]): void {
+    const state = { ...rest } as CampaignState;
+    const inOrder: UsersInOrder = { keys, users };
+    const settle = (record: CampaignState['users']) => {
+      Object.defineProperty(state, 'users', { value: record, writable: true, enumerable: true, configurable: true });
+      if (this.inOrder?.lists === inOrder) this.inOrder = null;
+      return record;
+    };
+    Object.defineProperty(state, 'users', {
+      get: () => {
+        const record: CampaignState['users'] = {};
+        for (let i = 0; i < keys.length; i++) record[keys[i]] = users[i];
+        return settle(record);
+      },
+      set: (record: CampaignState['users']) => void settle(record),
+      enumerable: true,
+      configurable: true,
+    });
+    this.state = state;
+    this.inOrder = { of: state, lists: inOrder };
+  }
+
+  /** state.users as lists in its order, while the fold holds them so (see restoreState); else null. */
+  usersInOrder(): UsersInOrder | null {
+    // Not once the state was replaced (a caller assigning another one).
+    return this.inOrder !== null && this.inOrder.of === this.state ? this.inOrder.lists : null;
+  }
+
   exceeded = new Map<string, string>();
   totals: Record<Stage, number> = zeroStages();
   days = new Map<number, DayCounts>();
@@ -260,7 +308,10 @@ export class ReportFold {
       };
       unresolved = this.changes.unresolved;
     }
-    return { state, daily, exceededAt: this.exceeded, lastRunChanges, unresolved, onboarding: this.onboarding, positionEvents: this.positionEvents, overviewEvents: this.overviewEvents };
+    return {
+      state, daily, exceededAt: this.exceeded, lastRunChanges, unresolved, onboarding: this.onboarding, positionEvents: this.positionEvents, overviewEvents: this.overviewEvents,
+      usersInOrder: () => this.usersInOrder(),
+    };
   }
 }
 

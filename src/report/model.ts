@@ -179,9 +179,93 @@ const STALE_AFTER_MS = 2 * DAY_MS;
 
 /** Sorts in place by lower-case UPN, then id; keys computed once (100k users, ~1.7M comparisons). */
 function sortByUpn(users: StatusUser[]): void {
-  const keyed = users.map((u) => ({ k: u.userPrincipalName.toLowerCase(), id: u.userId, u }));
+  // Often in order already (the observation's order): then left as it is, which a stable sort would do too.
+  const lower = users.map((u) => u.userPrincipalName.toLowerCase());
+  let sorted = true;
+  for (let i = 1; i < users.length && sorted; i++) {
+    const a = lower[i - 1], b = lower[i];
+    sorted = a < b || (a === b && users[i - 1].userId <= users[i].userId);
+  }
+  if (sorted) return;
+  const keyed = users.map((u, i) => ({ k: lower[i], id: u.userId, u }));
   keyed.sort((a, b) => (a.k < b.k ? -1 : a.k > b.k ? 1 : a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
   for (let i = 0; i < keyed.length; i++) users[i] = keyed[i].u;
+}
+
+/** How far ahead of the last user found the next one is looked for among the state's users in order. */
+const LOOKAHEAD = 16;
+/** After this many observed users in a row not found there, the orders differ: every id is put in a map. */
+const MAP_AFTER_MISSES = 64;
+
+/**
+ * The position of each observed user among the state's users as lists (UsersInOrder: state.users[id] is
+ * users[at[i]]; -1 when the state has no such user), and 1 at each position found. The observation names users
+ * mostly in the state's order (a run enters them in the order it observes them): each is looked for just after the
+ * last one found. Those not there (not entered, entered later) are found by one pass over the keys at the end; when
+ * many in a row are not there, the orders differ, and a map of every id finds the rest. Every position is that of a
+ * key equal to the id, so the order only decides how fast.
+ */
+export function positionsOf(keys: readonly string[], observed: ReadonlyArray<Pick<ObservedUser, 'userId'>>): { at: Int32Array; found: Uint8Array } {
+  const n = keys.length;
+  const at = new Int32Array(observed.length).fill(-1);
+  const found = new Uint8Array(n);
+  const pending: number[] = [];
+  let index: Map<string, number> | null = null;
+  let misses = 0;
+  let next = 0;
+  for (let i = 0; i < observed.length; i++) {
+    const id = observed[i].userId;
+    const end = Math.min(n, next + LOOKAHEAD);
+    let r = -1;
+    for (let k = next; k < end; k++) {
+      if (keys[k] === id) {
+        r = k;
+        break;
+      }
+    }
+    if (r === -1 && index !== null) {
+      r = index.get(id) ?? -1;
+      if (r === -1) continue;
+    }
+    if (r === -1) {
+      pending.push(i);
+      if (++misses === MAP_AFTER_MISSES) {
+        index = new Map();
+        for (let k = 0; k < n; k++) index.set(keys[k], k);
+      }
+      continue;
+    }
+    misses = 0;
+    at[i] = r;
+    found[r] = 1;
+    next = r + 1;
+  }
+  if (pending.length === 0) return { at, found };
+  if (index !== null) {
+    for (const i of pending) {
+      const r = index.get(observed[i].userId);
+      if (r === undefined) continue;
+      at[i] = r;
+      found[r] = 1;
+    }
+    return { at, found };
+  }
+  // The ids not found in order (the first time each is named), then every key once.
+  const wanted = new Map<string, number>();
+  const again: number[] = [];
+  for (const i of pending) {
+    const id = observed[i].userId;
+    if (wanted.has(id)) again.push(i);
+    else wanted.set(id, i);
+  }
+  for (let r = 0; r < n; r++) {
+    const i = wanted.get(keys[r]);
+    if (i === undefined) continue;
+    at[i] = r;
+    found[r] = 1;
+  }
+  for (const i of again) at[i] = at[wanted.get(observed[i].userId)!];
+  return { at, found };
 }
 
 /** A stand-in observation for a ledger without a snapshot: every user in the campaign, nothing assessed. */
@@ -280,12 +364,27 @@ export function buildReport(input: ReportInput): StatusReport {
   // The state's users in the campaign (and their keys), in the state's order, collected once.
   const insideUsers: UserState[] = [];
   const insideIds: string[] = [];
-  for (const id in state.users) {
-    const u = state.users[id];
-    if (!inCampaign(u)) continue;
-    insideUsers.push(u);
-    insideIds.push(id);
+  // A fold restored from a checkpoint holds its users as lists, in the record's order: read by position, no record.
+  const inOrder = folded.usersInOrder?.() ?? null;
+  // With them, the position of each of insideUsers.
+  const insideAt: number[] = [];
+  if (inOrder) {
+    const { keys, users: list } = inOrder;
+    for (let r = 0; r < list.length; r++) {
+      if (!inCampaign(list[r])) continue;
+      insideUsers.push(list[r]);
+      insideIds.push(keys[r]);
+      insideAt.push(r);
+    }
+  } else {
+    for (const id in state.users) {
+      const u = state.users[id];
+      if (!inCampaign(u)) continue;
+      insideUsers.push(u);
+      insideIds.push(id);
+    }
   }
+  const positions = inOrder ? positionsOf(inOrder.keys, observed) : null;
 
   // Readiness as the last run saw it (its own time decides which devices were active).
   const readiness = { needsDeviceUpdate: 0, needsPasskey: 0, ready: 0, unassessed: 0, enforced: 0 };
@@ -303,10 +402,10 @@ export function buildReport(input: ReportInput): StatusReport {
   const assessed: Array<Readiness | undefined> = [];
   for (let i = 0; i < observed.length; i++) {
     const ou = observed[i];
-    const u = state.users[ou.userId];
+    const u = positions ? (positions.at[i] === -1 ? undefined : inOrder!.users[positions.at[i]]) : state.users[ou.userId];
     stateOf.push(u);
     const inside = inCampaign(u);
-    if (inside) seen.add(u);
+    if (inside && !positions) seen.add(u);
     let category: StatusUser['readiness'] = null;
     let devices: string[] = NONE;
     // An enforced user is done: counted apart, never as "ready for enforcement".
@@ -365,7 +464,7 @@ export function buildReport(input: ReportInput): StatusReport {
   for (let k = 0; k < insideUsers.length; k++) {
     const u = insideUsers[k];
     const id = insideIds[k];
-    if (seen.has(u)) continue;
+    if (positions ? positions.found[insideAt[k]] === 1 : seen.has(u)) continue;
     users.push({
       userId: u.userId, userPrincipalName: u.userPrincipalName, stage: u.stage, stageSince: u.stageSince, exceededGrace: u.exceededGrace,
       postponedUntil: u.postponedUntil, displayName: null, deadline: deadlineOf(campaign, u), exceededGraceAt: u.exceededGrace ? (exceededAt.get(id) ?? null) : null,

@@ -12,7 +12,7 @@ import { overviewOf } from '../ledger/overview';
 import { SNAPSHOTS, type LedgerOverview, type LedgerStore } from '../ledger/store';
 import type { ReportReplay } from './fold';
 import { IMPACT_SNAPSHOT } from './impact';
-import { readReportFold, reducedObservationFor } from './report-checkpoint';
+import { readReportFold, reducedObservationFor, type WhileReading } from './report-checkpoint';
 import type { Campaign } from '../campaign/types';
 import type { NoticeEvent } from './timeline';
 
@@ -55,18 +55,36 @@ export interface FoldedReportLedger {
  * What readReportLedger reads, with the ledger already folded: from the report checkpoint a reconcile run left and
  * the events written since, when the ledger still starts with the bytes the checkpoint summarises, else from the
  * whole ledger; with `campaign`, the observation saved with the checkpoint when it may stand for the snapshot. The
- * same report either way.
+ * same report either way. With `campaign` and `build`, `built` is what build gives of the answer (the report), made
+ * while the ledger is checked when that can be done (see readReportFold): absent when it was not.
  */
-export async function readFoldedReportLedger(store: LedgerStore, name: string, campaign?: Campaign): Promise<FoldedReportLedger> {
-  const [read, delivery, impact] = await Promise.all([
-    readReportFold(store, name),
-    store.readSnapshot<DeliverySnapshot>(name, SNAPSHOTS.delivery),
-    store.readSnapshot<unknown>(name, IMPACT_SNAPSHOT),
-  ]);
+export async function readFoldedReportLedger<T = never>(store: LedgerStore, name: string, campaign?: Campaign, build?: (ledger: FoldedReportLedger) => T): Promise<FoldedReportLedger & { built?: T }> {
+  const snapshots = Promise.all([store.readSnapshot<DeliverySnapshot>(name, SNAPSHOTS.delivery), store.readSnapshot<unknown>(name, IMPACT_SNAPSHOT)]);
+  // With `build`: when the ledger seems to end at the checkpoint's mark, built from the checkpoint while another
+  // thread checks the ledger still starts with what it summarises; kept only if that read finds nothing after it.
+  let built: { value: T } | null = null;
+  const whileReading: WhileReading | undefined = campaign && build ? {
+    early: async (early) => {
+      const reduced = await reducedObservationFor(store, name, campaign, early);
+      if (reduced === null) return;
+      const [delivery, impact] = await snapshots;
+      try {
+        built = { value: build({ replay: early.fold.result(), fromCheckpoint: true, reducedObservation: true, observation: reduced, delivery, impact, warnings: early.warnings }) };
+      } catch {
+        // Built again below, where its failure is reported.
+        built = null;
+      }
+    },
+    // Not held while the ledger is read whole.
+    dropped: () => (built = null),
+  } : undefined;
+  const [read, [delivery, impact]] = await Promise.all([readReportFold(store, name, campaign, whileReading), snapshots]);
   // The observation reduced for status when it is the last run's, else the snapshot.
   const reduced = campaign ? await reducedObservationFor(store, name, campaign, read) : null;
   const observation = reduced ?? (await store.readSnapshot<Observation>(name, OBSERVATION_SNAPSHOT));
-  return { replay: read.fold.result(), fromCheckpoint: read.fromCheckpoint, reducedObservation: reduced !== null, observation, delivery, impact, warnings: read.warnings };
+  const ledger: FoldedReportLedger = { replay: read.fold.result(), fromCheckpoint: read.fromCheckpoint, reducedObservation: reduced !== null, observation, delivery, impact, warnings: read.warnings };
+  const early = built as { value: T } | null;
+  return read.early && early !== null ? { ...ledger, built: early.value } : ledger;
 }
 
 export interface DashboardLedger extends ReportLedger {

@@ -8,6 +8,8 @@
 // share their stage's start, their alerts, their empty notice history…). Restored users share those values until an
 // event after the mark changes them (ReportFold copies a user before it does).
 import { randomBytes } from 'node:crypto';
+import { promises as fsp } from 'node:fs';
+import { FileStore } from '../ledger/file/store';
 import type { CampaignState, UserState } from '../engine/state';
 import { LEDGER_VERSION } from '../ledger/events';
 import type { LedgerEvent } from '../ledger/events';
@@ -211,9 +213,13 @@ function fastRestore(fields: string[], columns: Int32Array[], values: unknown[])
  */
 export async function reducedObservationFor(store: LedgerStore, name: string, campaign: Campaign, read: ReportRead): Promise<Observation | null> {
   const cp = read.checkpoint;
-  if (!cp || cp.runSince || !cp.header.observation || cp.header.observation.devices !== JSON.stringify(campaign.spec.devices)) return null;
-  return readReducedObservation(store, name, cp.header.id, cp.header.observation);
+  if (!cp || cp.runSince || !reducedFits(cp.header, campaign)) return null;
+  if (read.reducedObservation !== undefined && read.reducedObservation.id === cp.header.id) return read.reducedObservation.observation;
+  return readReducedObservation(store, name, cp.header.id, cp.header.observation!);
 }
+
+/** Whether the checkpoint `h` holds a reduced observation made with the campaign's device rules. */
+const reducedFits = (h: ReportCheckpointHeader, campaign: Campaign): boolean => !!h.observation && h.observation.devices === JSON.stringify(campaign.spec.devices);
 
 /** A restored fold, or why the checkpoint cannot be used (the end of a sentence); null when there is none. */
 export type Restored = { fold: ReportFold; header: ReportCheckpointHeader } | { problem: string } | null;
@@ -246,7 +252,9 @@ export async function restoreReportCheckpoint(store: LedgerStore, campaign: stri
   const fields = h.fields;
   const stageOfAt = fields.indexOf(STAGE_OF), exceededAt = fields.indexOf(EXCEEDED);
   if (stageOfAt === -1 || exceededAt === -1) return { problem: 'is of another format or version' };
-  const users: Record<string, UserState> = {};
+  // The users as lists in the record's order: ReportFold.restoreState makes the record keyed by id only if asked.
+  const keyList: string[] = [];
+  const users: UserState[] = [];
   const fold = new ReportFold();
   let n = 0;
   // One piece at a time: each is tens of megabytes of text.
@@ -279,9 +287,10 @@ export async function restoreReportCheckpoint(store: LedgerStore, campaign: stri
       const key = keys[j];
       const ex = columns[exceededAt][j];
       if (ex !== -1) fold.exceeded.set(key, values[ex] as string);
+      keyList.push(key);
       const quick = fast?.(j, key, upns[j]);
       if (quick) {
-        users[key] = quick;
+        users.push(quick);
         continue;
       }
       const u: Record<string, unknown> = {};
@@ -294,13 +303,13 @@ export async function restoreReportCheckpoint(store: LedgerStore, campaign: stri
         if (name === 'userId') u[UPN] = upns[j];
       }
       if (!(UPN in u)) u[UPN] = upns[j];
-      users[key] = u as unknown as UserState;
+      users.push(u as unknown as UserState);
     }
     n += count;
   }
   if (n !== h.users) return { problem: 'is incomplete (a piece is missing or from another write)' };
   const f = h.fold;
-  fold.state = { ...f.state, users };
+  fold.restoreState(f.state, keyList, users);
   fold.copied = new Set();
   fold.totals = f.totals;
   fold.days = new Map(f.days);
@@ -326,6 +335,11 @@ export interface ReportRead {
   /** Ledger events decoded after the checkpoint's mark (0 without a checkpoint: the overview read scans the ledger instead). */
   decoded: number;
   warnings: string[];
+  /**
+   * The reduced observation of the checkpoint of this `id`, read while the ledger after its mark was (readReportFold
+   * with a campaign); reducedObservationFor decides whether it may be used. Absent when not read.
+   */
+  reducedObservation?: { id: string; observation: Observation | null };
 }
 
 /** The fold of a whole ledger from the store's overview read (its fastest read of every event). */
@@ -342,7 +356,29 @@ async function foldOverview(store: LedgerStore, campaign: string): Promise<{ fol
  * `offThread` (status) a file store's ledger after the mark is read on another core while the pieces are restored,
  * and its events are held until then; without (a run updating the checkpoint) they are folded a piece at a time.
  */
-async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = false): Promise<{ read: ReportRead; end: LedgerMark } | { problem: string } | null> {
+/**
+ * What fromCheckpoint may do while the ledger after the mark is still being read, when nothing seems written after
+ * it (the file ends at the mark): given the restored read as it will be if the ledger read finds no event after the
+ * mark. Its work is kept only if so (see readReportFold).
+ */
+export interface WhileReading {
+  /** The read as it is if no event follows the mark. */
+  early(read: ReportRead): Promise<void>;
+  /** What early() made does not hold (the ledger does not match, or has events after the mark): let it go. */
+  dropped(): void;
+}
+
+/** Whether the ledger seems to end at `mark` (a file store's file of that size); false when it cannot tell. */
+async function endsAtMark(store: LedgerStore, campaign: string, mark: LedgerMark): Promise<boolean> {
+  if (!(store instanceof FileStore)) return false;
+  try {
+    return (await fsp.stat(store.ledgerFile(campaign))).size === mark.bytes;
+  } catch {
+    return false;
+  }
+}
+
+async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = false, observedFor?: Campaign, whileReading?: WhileReading): Promise<{ read: ReportRead; end: LedgerMark; early: boolean } | { problem: string } | null> {
   if (!store.readAfter) return null;
   const checked = await readReportCheckpointHeader(store, campaign);
   if (!checked || 'problem' in checked) return checked;
@@ -359,6 +395,27 @@ async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = 
     return restored;
   }
   const { fold, header } = restored;
+  // While another thread reads the ledger, the reduced observation too: used only if the tail shows no run since.
+  let reducedObservation: ReportRead['reducedObservation'];
+  if (tailRead && observedFor && reducedFits(header, observedFor)) {
+    try {
+      reducedObservation = { id: header.id, observation: await readReducedObservation(store, campaign, header.id, header.observation!) };
+    } catch (e) {
+      tailRead.cancel();
+      throw e;
+    }
+  }
+  // The read as it is if no event follows the mark, handed over before the other thread answers.
+  let early = false;
+  if (tailRead && whileReading && (await endsAtMark(store, campaign, header.ledger))) {
+    early = true;
+    try {
+      await whileReading.early({ fold, fromCheckpoint: true, checkpoint: { header, runSince: false }, decoded: 0, warnings: [], reducedObservation });
+    } catch (e) {
+      tailRead.cancel();
+      throw e;
+    }
+  }
   let decoded = 0;
   let runSince = false;
   const onEvents = (events: LedgerEvent[]) => {
@@ -376,7 +433,9 @@ async function fromCheckpoint(store: LedgerStore, campaign: string, offThread = 
     tail = await store.readAfter(campaign, header.ledger, { onEvents });
   }
   if (!tail) return { problem: `does not match the ledger at ${store.location(campaign)}, which no longer starts with the ${header.ledger.events} events it summarises (edited, truncated or replaced)` };
-  return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings }, end: tail.end };
+  // What was handed over early holds only when the read found nothing after the mark.
+  early &&= decoded === 0 && tail.warnings.length === 0 && tail.end.bytes === header.ledger.bytes;
+  return { read: { fold, fromCheckpoint: true, checkpoint: { header, runSince }, decoded, warnings: tail.warnings, reducedObservation }, end: tail.end, early };
 }
 
 const leftAside = (campaign: string, problem: string) =>
@@ -385,13 +444,18 @@ const leftAside = (campaign: string, problem: string) =>
 /**
  * The report's fold of the whole ledger: the report checkpoint and the events after its mark when the ledger still
  * starts with what the mark hashes, else the whole ledger (with a warning saying why a checkpoint was left aside).
+ * With `observedFor`, the checkpoint's reduced observation for that campaign is read while the ledger is
+ * (reducedObservationFor then uses it). With `whileReading`, when the ledger seems to end at the checkpoint's mark,
+ * the read is handed to it before the ledger read answers; `early` says whether the answer is that read (no event
+ * after the mark, nothing left aside), so what `whileReading` made of it holds.
  */
-export async function readReportFold(store: LedgerStore, campaign: string): Promise<ReportRead> {
-  const cp = await fromCheckpoint(store, campaign, true);
-  if (cp && 'read' in cp) return cp.read;
+export async function readReportFold(store: LedgerStore, campaign: string, observedFor?: Campaign, whileReading?: WhileReading): Promise<ReportRead & { early: boolean }> {
+  const cp = await fromCheckpoint(store, campaign, true, observedFor, whileReading);
+  if (!cp || !('read' in cp) || !cp.early) whileReading?.dropped();
+  if (cp && 'read' in cp) return { ...cp.read, early: cp.early };
   const whole = await foldOverview(store, campaign);
   const warnings = cp ? [leftAside(campaign, cp.problem), ...whole.warnings] : whole.warnings;
-  return { fold: whole.fold, fromCheckpoint: false, checkpoint: null, decoded: 0, warnings };
+  return { fold: whole.fold, fromCheckpoint: false, checkpoint: null, decoded: 0, warnings, early: false };
 }
 
 /**

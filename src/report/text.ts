@@ -103,15 +103,58 @@ export function* userTableChunks(users: readonly StatusUser[]): Generator<string
     for (let i = 0; i < last; i++) l += cells[i].padEnd(widths[i]) + '  ';
     return `  ${(l + cells[last]).trimEnd()}`;
   };
+  const row = rowLine(widths);
   let part: string[] = [line(USER_HEADER)];
   for (let k = 0; k < users.length; k++) {
-    part.push(line(userRow(users[k])));
+    part.push(row(users[k]));
     if (part.length === ROWS_PER_CHUNK && k < users.length - 1) {
       yield part.join('\n') + '\n';
       part = [];
     }
   }
   yield part.join('\n');
+}
+
+/** Cells told apart per column, at most (a column of distinct values is padded cell by cell). */
+const MAX_CACHED = 4096;
+const TRAILING_BLANK = /\s/;
+
+/**
+ * A user's line of the table: what `line(userRow(u))` gives (cells padded to `widths`, two spaces apart, no trailing
+ * blanks), with each column's padded cell made once per distinct value (a stage, a day, '-'), not once per user.
+ */
+function rowLine(widths: readonly number[]): (u: StatusUser) => string {
+  const spaces: string[] = [];
+  const pad = (c: string, i: number): string => {
+    const n = widths[i] - c.length + 2;
+    if (n <= 2) return c + '  ';
+    return c + (spaces[n] ??= ' '.repeat(n));
+  };
+  const caches = widths.map(() => new Map<unknown, string>());
+  const cached = (i: number, key: unknown, cell: () => string): string => {
+    const cache = caches[i];
+    let p = cache.get(key);
+    if (p === undefined) {
+      p = pad(cell(), i);
+      if (cache.size < MAX_CACHED) cache.set(key, p);
+    }
+    return p;
+  };
+  return (u: StatusUser): string => {
+    const alerts = u.alerts.length ? u.alerts.join(', ') : '-';
+    const notice = u.delivery ? deliveryText(u.delivery) : '-';
+    const l = '  ' + pad(u.userPrincipalName, 0)
+      + cached(1, u.stage, () => stageText(u.stage))
+      + cached(2, u.stageSince, () => day(u.stageSince))
+      + cached(3, u.deadline, () => u.deadline ?? '-')
+      + (u.exceededGrace ? cached(4, u.exceededGraceAt, () => `yes (${day(u.exceededGraceAt)})`) : cached(4, false, () => '-'))
+      + cached(5, u.postponedUntil, () => day(u.postponedUntil))
+      + (u.devicesBelowMinimum.length ? pad(u.devicesBelowMinimum.join('; '), 6) : cached(6, null, () => '-'))
+      + cached(7, alerts, () => alerts)
+      + notice;
+    // Trailing blanks only when the last cell ends with one (or is empty): then trimmed as line() does.
+    return notice.length === 0 || TRAILING_BLANK.test(notice[notice.length - 1]) ? l.trimEnd() : l;
+  };
 }
 
 function statusHead(r: StatusReport): string {

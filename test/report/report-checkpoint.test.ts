@@ -7,11 +7,11 @@ import { requestPostponement } from '../../src/engine/postpone';
 import { foldLedger } from '../../src/engine/state';
 import { FileStore } from '../../src/ledger/file/store';
 import { foldReport, ReportFold } from '../../src/report/fold';
-import { readFoldedReportLedger } from '../../src/report/read';
+import { readFoldedReportLedger, type FoldedReportLedger } from '../../src/report/read';
 import { readReportCheckpoint, REPORT_CHECKPOINT_SNAPSHOT, writeReportCheckpoint } from '../../src/report/report-checkpoint';
 import { BlobServiceClient } from '@azure/storage-blob';
 import { BlobStore } from '../../src/ledger/blob/store';
-import { buildReport } from '../../src/report/model';
+import { buildReport, positionsOf } from '../../src/report/model';
 import { readReportLedger } from '../../src/report/read';
 import { updateReportCheckpoint } from '../../src/report/report-checkpoint';
 import { startAzurite } from '../ledger/azurite';
@@ -169,6 +169,172 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
       if (!restored || !('fold' in restored)) throw new Error(`not restored at ${at}`);
       for (const e of all.slice(at)) restored.fold.add(e);
       expect({ at, fold: plain(restored.fold.result()) }).toEqual({ at, fold: expected });
+    }
+  });
+
+  it('restores the users as lists in the record\'s order, the record made from them only when read', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const whole = new ReportFold();
+    for (const e of all) whole.add(e);
+    const scratch = new FileStore({ dir: path.join(tmp, 'scratch-lists') });
+    await writeReportCheckpoint(scratch, NAME, { events: 0, bytes: 0, sha256: '' }, whole);
+    const restore = async () => {
+      const r = await readReportCheckpoint(scratch, NAME);
+      if (!r || !('fold' in r)) throw new Error('not restored');
+      return r.fold;
+    };
+    const fold = await restore();
+    const lists = fold.usersInOrder()!;
+    expect(lists.keys).toEqual(Object.keys(whole.state.users));
+    expect(plain(lists.users)).toEqual(plain(Object.values(whole.state.users)));
+    expect(fold.result().usersInOrder?.()).toBe(lists);
+    // Read once, the record is made of the same users in the same order; the lists are no longer given.
+    const record = fold.state.users;
+    expect(Object.keys(record)).toEqual(lists.keys);
+    lists.keys.forEach((k, i) => expect(record[k]).toBe(lists.users[i]));
+    expect(fold.state.users).toBe(record);
+    expect(fold.usersInOrder()).toBeNull();
+    expect(fold.result().usersInOrder?.()).toBeNull();
+    // An event after the mark that names a user changes the record: no lists after it.
+    const moved = await restore();
+    const userEvent = all.find((e) => e.type === 'userEnteredStage')!;
+    moved.add(userEvent);
+    expect(moved.usersInOrder()).toBeNull();
+    // A state replaced (a reset empties the record) or assigned by a caller: no lists either.
+    const reset = await restore();
+    reset.state.users = {};
+    expect(reset.usersInOrder()).toBeNull();
+    expect(reset.state.users).toEqual({});
+    const replaced = await restore();
+    replaced.state = whole.state;
+    expect(replaced.usersInOrder()).toBeNull();
+  });
+
+  it('gives the report the record gives, by position, whatever order the observation names the users in', async () => {
+    use(late);
+    const all = (await demo.store.read(NAME)).events;
+    const whole = new ReportFold();
+    for (const e of all) whole.add(e);
+    const scratch = new FileStore({ dir: path.join(tmp, 'scratch-positions') });
+    await writeReportCheckpoint(scratch, NAME, { events: 0, bytes: 0, sha256: '' }, whole);
+    const restore = async () => {
+      const r = await readReportCheckpoint(scratch, NAME);
+      if (!r || !('fold' in r)) throw new Error('not restored');
+      return r.fold;
+    };
+    const full = (await demo.store.readSnapshot<Observation>(NAME, 'observation'))!;
+    const users = full.users;
+    expect(users.length).toBeGreaterThan(5);
+    const stranger = { ...users[0], userId: '99999999-9999-4999-8999-999999999999', userPrincipalName: 'stranger@contoso.com' };
+    const orders: Record<string, Observation['users']> = {
+      same: users,
+      reversed: [...users].reverse(),
+      rotated: [...users.slice(3), ...users.slice(0, 3)],
+      // One missing (listed after the others), one named twice, one the ledger does not know.
+      gaps: [users[1], users[0], ...users.slice(3), users[4], stranger],
+      reversedTwice: [...users].reverse().concat([users[2], stranger]),
+    };
+    for (const [name, list] of Object.entries(orders)) {
+      const observation: Observation = { ...full, users: list };
+      const byPosition = await restore();
+      const byRecord = await restore();
+      void byRecord.state.users;
+      expect(byRecord.usersInOrder()).toBeNull();
+      const got = buildReport({ campaign: demo.campaign, events: [], replay: byPosition.result(), observation });
+      // Built without the record: the lists were read, not state.users.
+      expect(byPosition.usersInOrder()).not.toBeNull();
+      const expected = buildReport({ campaign: demo.campaign, events: [], replay: byRecord.result(), observation });
+      expect({ name, report: got }).toEqual({ name, report: expected });
+      expect(JSON.stringify(got)).toBe(JSON.stringify(expected));
+    }
+  });
+
+  it('builds the report while the ledger is checked only when nothing follows the mark, and keeps it only if the ledger matches', async () => {
+    use(late);
+    let builds = 0;
+    const build = (l: FoldedReportLedger) => {
+      builds++;
+      return buildReport({ campaign: demo.campaign, events: [], replay: l.replay, observation: l.observation, delivery: l.delivery, impact: l.impact, ledgerWarnings: l.warnings });
+    };
+    const same = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+    expect(same.fromCheckpoint).toBe(true);
+    expect(builds).toBe(1);
+    expect(same.built).toBeDefined();
+    expect(same.built).toEqual(build(same));
+    const file = demo.store.ledgerFile(NAME);
+    const original = fs.readFileSync(file);
+    try {
+      // A line written after the mark while the report was built: dropped, the line folded.
+      const lastLine = original.subarray(original.lastIndexOf(0x0a, original.length - 2) + 1);
+      builds = 0;
+      const racing = await readFoldedReportLedger(demo.store, NAME, demo.campaign, (l) => {
+        if (builds === 0) fs.appendFileSync(file, lastLine);
+        return build(l);
+      });
+      expect(builds).toBe(1);
+      expect(racing.fromCheckpoint).toBe(true);
+      expect(racing.built).toBeUndefined();
+      expect(racing.replay.overviewEvents).toBe(same.replay.overviewEvents + 1);
+      fs.writeFileSync(file, original);
+      // The same size, another first line: built early, then dropped (the checkpoint is left aside).
+      const nl = original.indexOf(0x0a);
+      const first = original.toString('utf8', 0, nl);
+      const changed = first.replace(/(T\d\d:\d\d:)(\d)/, (_m, head: string, d: string) => `${head}${d === '0' ? '1' : '0'}`);
+      expect(changed).not.toBe(first);
+      expect(Buffer.byteLength(changed)).toBe(nl);
+      fs.writeFileSync(file, Buffer.concat([Buffer.from(changed), original.subarray(nl)]));
+      builds = 0;
+      const other = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+      expect(builds).toBe(1);
+      expect(other.fromCheckpoint).toBe(false);
+      expect(other.built).toBeUndefined();
+      expect(other.warnings).toEqual([expect.stringContaining('report checkpoint of admins-passkeys does not match the ledger at')]);
+      // An event after the mark: not built early (the file is longer than the mark), folded as before.
+      fs.writeFileSync(file, original);
+      await demo.store.append(NAME, [{ v: LEDGER_VERSION, at: '2027-01-01T06:00:00.000Z', type: 'runStarted', runId: 'later', campaign: NAME, status: 'inProgress' }]);
+      builds = 0;
+      const later = await readFoldedReportLedger(demo.store, NAME, demo.campaign, build);
+      expect(builds).toBe(0);
+      expect(later.fromCheckpoint).toBe(true);
+      expect(later.built).toBeUndefined();
+    } finally {
+      fs.writeFileSync(file, original);
+    }
+  });
+
+  it('finds each observed user\'s position among the state\'s users as a map of every id would, in any order', () => {
+    // A small pseudo-random generator: the same cases every run.
+    let seed = 7;
+    const rand = (n: number) => {
+      seed = (seed * 1103515245 + 12345) % 2147483648;
+      return seed % n;
+    };
+    const keys = Array.from({ length: 3000 }, (_, i) => `id-${i}`);
+    const index = new Map(keys.map((k, i) => [k, i]));
+    const shuffled = (list: string[]) => {
+      const out = [...list];
+      for (let i = out.length - 1; i > 0; i--) {
+        const j = rand(i + 1);
+        [out[i], out[j]] = [out[j], out[i]];
+      }
+      return out;
+    };
+    const cases: Record<string, string[]> = {
+      same: keys,
+      // Long runs of the state's users the observation does not name (left), and users it names that are not there.
+      gaps: keys.filter((_, i) => i % 100 >= 40).concat(['new-1', 'new-2']),
+      interleaved: keys.flatMap((k, i) => (i % 7 === 0 ? [`held-${i}`, k] : [k])),
+      shuffled: shuffled(keys),
+      blocks: [...keys.slice(2000), ...keys.slice(0, 1000), ...keys.slice(1000, 2000)],
+      twice: [...keys.slice(0, 50), ...keys.slice(10, 20), ...shuffled(keys.slice(50)), 'id-7', 'id-2999'],
+      none: [],
+    };
+    for (const [name, ids] of Object.entries(cases)) {
+      const { at, found } = positionsOf(keys, ids.map((userId) => ({ userId })));
+      expect({ name, at: [...at] }).toEqual({ name, at: ids.map((id) => index.get(id) ?? -1) });
+      const named = new Set(ids);
+      expect({ name, found: [...found] }).toEqual({ name, found: keys.map((k) => (named.has(k) ? 1 : 0)) });
     }
   });
 

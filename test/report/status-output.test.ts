@@ -96,6 +96,18 @@ describe('status output in pieces', () => {
     }
   });
 
+  it('the users table is what alignTable lays out when cells end in blanks or repeat (each column padded once per value)', () => {
+    const users = variedUsers(300).map((u, i) => {
+      if (i % 4 === 1) return { ...u, delivery: { ...(u.delivery ?? { key: 'k', kind: 'enforced', outcome: 'delivered', attempts: 0, firstDeliveredAt: null }), at: '' } as StatusUser['delivery'] };
+      if (i % 4 === 2) return { ...u, userPrincipalName: `${u.userPrincipalName}  `, alerts: ['Unreachable '] as unknown as StatusUser['alerts'] };
+      if (i % 4 === 3) return { ...u, stageSince: `2026-12-${String(1 + (i % 28)).padStart(2, '0')}T00:00:00.000Z`, deadline: i % 8 === 3 ? '2027-01-01' : u.deadline };
+      return u;
+    });
+    const expected = alignTable([USER_HEADER, ...users.map(userRow)]).map((l) => `  ${l}`).join('\n');
+    expect([...userTableChunks(users)].join('')).toBe(expected);
+    expect(expected).toMatch(/delivered\n/);
+  });
+
   it('the JSON pieces join to JSON.stringify of the report, whatever the members around the users', () => {
     const users = variedUsers(9000);
     const cases: Array<Record<string, unknown>> = [

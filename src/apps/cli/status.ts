@@ -6,7 +6,7 @@ import { writeAtomic } from '../../report/history';
 import { renderCsv } from '../../report/csv';
 import { renderDashboard } from '../../report/html';
 import { buildDashboardDetail, buildReport, detailUsers, readDashboardLedger, type DashboardLedger, type StatusReport } from '../../report/index';
-import { readFoldedReportLedger } from '../../report/read';
+import { readFoldedReportLedger, type FoldedReportLedger } from '../../report/read';
 import { renderMarkdown } from '../../report/markdown';
 import { renderQueueCsv, renderQueueMarkdown } from '../../report/onboarding';
 import { writeOutputFlag } from './output-file';
@@ -83,10 +83,12 @@ export async function run(argv: string[], io: Io): Promise<number> {
     checkLedgerFor('status', campaign, store, events, io);
     report = buildReport({ campaign, events, notificationsByRun, observation, delivery, impact, now, ledgerWarnings: warnings });
   } else {
-    const ledger = await atPath(await stateUse(p, io), () => readFoldedReportLedger(store, campaign.metadata.name, campaign));
-    const { replay, observation, delivery, impact, warnings } = ledger;
-    checkLedgerFor('status', campaign, store, replay.positionEvents, io, undefined, replay.overviewEvents === 0);
-    report = buildReport({ campaign, events: [], replay, observation, delivery, impact, now, ledgerWarnings: warnings });
+    // Built from the checkpoint while another thread checks the ledger, when the read can tell that report holds.
+    const build = (l: FoldedReportLedger) =>
+      buildReport({ campaign, events: [], replay: l.replay, observation: l.observation, delivery: l.delivery, impact: l.impact, now, ledgerWarnings: l.warnings });
+    const ledger = await atPath(await stateUse(p, io), () => readFoldedReportLedger(store, campaign.metadata.name, campaign, build));
+    checkLedgerFor('status', campaign, store, ledger.replay.positionEvents, io, undefined, ledger.replay.overviewEvents === 0);
+    report = ledger.built ?? build(ledger);
   }
   const written: string[] = [];
   const markdown = stringFlag(p, 'markdown');
