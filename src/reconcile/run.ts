@@ -99,7 +99,9 @@ function foldAppended(l: LedgerFold, events: readonly LedgerEvent[]): void {
   l.folded += events.length;
   if (!l.read.end) return; // no checkpoint is written: nothing to carry
   appendAll(l.pending, events);
-  if (l.pending.length >= Math.max(CARRY_BATCH, l.carry.length)) compactCarry(l);
+  // Reduced once they are a quarter of what is carried: still a bounded share of each event's cost, and outcomes
+  // that close what is carried (a run settling every open notice) are not all held until act is done.
+  if (l.pending.length >= Math.max(CARRY_BATCH, l.carry.length / 4)) compactCarry(l);
 }
 
 function compactCarry(l: LedgerFold): void {
