@@ -3,7 +3,7 @@
 //
 //   close interrupted runs + runStarted + group-add intents
 //     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions (appended
-//       10,000 decisions at a time, in order: the same lines as one batch)
+//       10,000 outcomes or decisions at a time, in order: the same lines as one batch; each let go of once recorded)
 //     → per 20 notifications: dispatch record → send → outcomes
 //
 // A kill between any two steps leaves a ledger the next run can settle (src/engine/recovery.ts).
@@ -177,9 +177,9 @@ export const recording = { batch: 10_000 };
 
 /**
  * Records the applied decisions after the outcomes (with those of the notifications an interrupted run left
- * unsettled), in order, recording.batch decisions per append: the same lines as one batch (a kill could always leave
- * a prefix of a batch), without every user's events and encoded lines in memory at once. Returns the notices to
- * send: new ones, and open ones certainly unsent.
+ * unsettled), in order, recording.batch outcomes or decisions per append: the same lines as one batch (a kill could
+ * always leave a prefix of a batch), without every user's events and encoded lines in memory at once. Empties
+ * `applied` and `outcomes` as it goes. Returns the notices to send: new ones, and open ones certainly unsent.
  */
 async function recordDecisions(x: ActInput, applied: Decision[], outcomes: LedgerEvent[]): Promise<{ notify: NotifyDecision[]; resend: Notice[] }> {
   const { runId } = x;
@@ -205,12 +205,24 @@ async function recordDecisions(x: ActInput, applied: Decision[], outcomes: Ledge
     const ids = new Set(x.open.notifications.map((n) => n.sent.userId));
     return stateAfterFor(x.state, toEvents(applied.filter((d) => d.userId !== null && ids.has(d.userId))), ids);
   });
-  for (const o of settle.outcomes) outcomes.push({ ...o, v: LEDGER_VERSION, at: nowIso, runId });
+  appendAll(outcomes, settle.outcomes);
+  settle.outcomes.length = 0;
+  // Outcomes beyond one batch go first on their own, recording.batch at a time, each let go of once recorded (a run
+  // that settles every user's open notice has an outcome per user); the rest go with the first decisions.
+  const heldOutcomes: Array<LedgerEvent | null> = outcomes;
+  let o = 0;
+  for (; outcomes.length - o > recording.batch; o += recording.batch) {
+    await x.append(outcomes.slice(o, o + recording.batch));
+    heldOutcomes.fill(null, o, o + recording.batch);
+  }
   const held: Array<Decision | null> = applied;
   let i = 0;
   do {
     const batch: LedgerEvent[] = [];
-    if (i === 0) appendAll(batch, outcomes);
+    if (i === 0) {
+      appendAll(batch, o ? outcomes.slice(o) : outcomes);
+      outcomes.length = 0;
+    }
     const decisions = applied.slice(i, i + recording.batch);
     appendAll(batch, toEvents(decisions));
     await x.append(batch);
@@ -245,8 +257,8 @@ export function stateAfterFor(state: CampaignState, events: readonly LedgerEvent
 }
 
 /** Carries out the notification half of the recovery plan: outcomes to record and notices to send again. */
-async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignState): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
-  const outcomes: Outcome[] = [];
+async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignState): Promise<{ outcomes: LedgerEvent[]; resend: Notice[] }> {
+  const outcomes: LedgerEvent[] = [];
   const resend: Notice[] = [];
   if (!x.open.notifications.length) return { outcomes, resend };
   const cfg = x.channel;
@@ -255,7 +267,12 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
   const after = cfg.channel === 'none' ? x.state : stateAfter();
   const observedIds = x.recipients;
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
-  const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
+  const at = x.now.toISOString();
+  const runId = x.runId;
+  // The ledger line itself, its fields in the order they always had (the outcome's, then v, at and runId).
+  const settled = (s: (typeof steps)[number], outcome: Outcome['outcome'], detail: string, recovered?: 'sentItems'): LedgerEvent => (recovered
+    ? { type: 'notificationOutcome', userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel, outcome, recovered, detail, v: LEDGER_VERSION, at, runId }
+    : { type: 'notificationOutcome', userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel, outcome, detail, v: LEDGER_VERSION, at, runId });
   const lookUps = steps.filter((s) => s.action === 'LookUp');
   const found = await lookUpInSenders(x.graph, sendersOf(cfg), lookUps.map((s) => s.notice.key));
   const mailboxes = sendersOf(cfg).join(', ');
@@ -264,13 +281,13 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
     switch (s.action) {
       case 'CancelChannelNone':
       case 'CancelNotDue':
-        outcomes.push({ ...base(s), outcome: 'cancelled', detail: s.detail });
+        outcomes.push(settled(s, 'cancelled', s.detail));
         break;
       case 'Resend':
         resend.push(noticeOfEvent(s.notice));
         break;
       case 'InDoubt':
-        outcomes.push({ ...base(s), outcome: 'inDoubt', detail: s.detail });
+        outcomes.push(settled(s, 'inDoubt', s.detail));
         x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again (an enforcement notice is followed by a new one, since enforcement waits for a delivered notice).`, s.notice.userPrincipalName));
         break;
       default:
@@ -280,7 +297,7 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
   let forbidden = false;
   for (const s of steps) {
     if (s.action === 'FailNoSender') {
-      outcomes.push({ ...base(s), outcome: 'failed', detail: s.detail });
+      outcomes.push(settled(s, 'failed', s.detail));
       continue;
     }
     if (s.action !== 'LookUp') continue;
@@ -292,9 +309,9 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
-    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${mailboxes}` });
+    if (result === 'delivered') outcomes.push(settled(s, 'delivered', `found in the Sent Items of ${mailboxes}`, 'sentItems'));
     else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
-    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}` });
+    else outcomes.push(settled(s, 'cancelled', `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}`));
   }
   // A 403 is the identity's missing permission, not the mail's: said once, with what to grant.
   if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${mailboxes}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));
