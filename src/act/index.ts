@@ -3,7 +3,7 @@
 //
 //   close interrupted runs + runStarted + group-add intents
 //     → group adds (and roll-backs of an interrupted run's adds) → their outcomes + the decisions (appended
-//       10,000 decisions at a time, in order: the same lines as one batch)
+//       10,000 outcomes or decisions at a time, in order: the same lines as one batch; each let go of once recorded)
 //     → per 20 notifications: dispatch record → send → outcomes
 //
 // A kill between any two steps leaves a ledger the next run can settle (src/engine/recovery.ts).
@@ -14,6 +14,7 @@ import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
 import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
 import { applyEvent, type CampaignState } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
+import { heapMark } from '../contracts/heap-trace';
 import { warning, type RunWarning } from '../engine/warnings';
 import type { Graph } from '../graph/client';
 import type { MailSend } from '../engine/mail-limits';
@@ -22,7 +23,7 @@ import { missingPermissionHint, requestPermissions } from '../graph/permissions'
 import { GroupWriteForbiddenError } from './errors';
 import { addMembers, removeMembers } from './group-members';
 import { sendersOf } from './mail-pacing';
-import { lookUpSentMail, noticeOf, noticeOfEvent, PERMISSION_SAMPLE, sendNotifications, type Notice, type Outcome, type RecipientInfo } from './notifications';
+import { lookUpSentMail, noticeOfEvent, PERMISSION_SAMPLE, sendNotifications, type Notice, type Outcome, type Recipients } from './notifications';
 
 export interface ActInput {
   graph: Graph;
@@ -36,8 +37,14 @@ export interface ActInput {
    */
   state: CampaignState;
   open: OpenIntents;
-  /** The decisions this run carries out (after the valve). */
-  kept: readonly Decision[];
+  /**
+   * The decisions this run carries out (after the valves), handed over: act empties this array, and lets go of each
+   * decision once it is recorded (but the notices it still has to send), so a run does not hold every user's
+   * decisions beside the state they are folded into. What the caller needs of them it takes in `recorded`.
+   */
+  kept: Decision[];
+  /** Called with each batch of the decisions that took effect, in order, once the batch is recorded. */
+  recorded?: (batch: readonly Decision[]) => void;
   /** The group-add part of the recovery plan (planGroupRecovery). */
   groups: GroupRecoveryPlan;
   group: { id: string; displayName: string };
@@ -45,7 +52,7 @@ export interface ActInput {
   graduatedGroup?: { id: string; displayName: string } | null;
   channel: ChannelConfig;
   /** Who was observed this run: display name for the greeting, mailbox address for email. */
-  recipients: ReadonlyMap<string, RecipientInfo>;
+  recipients: Recipients;
   postpone?: { baseUrl: string; key: string };
   warnings: RunWarning[];
   /** Email the ledger records as dispatched, for the sender mailboxes' limits. */
@@ -55,8 +62,8 @@ export interface ActInput {
 }
 
 export interface ActResult {
-  /** The decisions that took effect (a user whose group add failed makes no move). */
-  applied: Decision[];
+  /** How many decisions took effect (a user whose group add failed makes no move); `recorded` was given each. */
+  applied: number;
   groupAdds: number;
   notificationsDelivered: number;
 }
@@ -144,15 +151,19 @@ export async function act(x: ActInput): Promise<ActResult> {
     for (const g of groups.supersede) {
       outcomes.push({ ...userEvent(g.userId, g.userPrincipalName), type: 'groupAddOutcome', groupId: g.groupId, outcome: 'superseded', detail: 'no longer due for enforcement and not in the group: nothing to undo' });
     }
-    const applied = kept.filter((d) => d.userId === null || !failed.has(d.userId));
+    // The decisions are act's from here: the caller's array is emptied, and each is let go of once recorded.
+    const applied = failed.size ? kept.filter((d) => d.userId === null || !failed.has(d.userId)) : kept.splice(0);
+    kept.length = 0;
+    const count = applied.length;
 
     // 3. Record every decision; a notification is recorded before it is sent (at most once).
     const { notify, resend } = await recordDecisions(x, applied, outcomes);
 
     // 4. Send: new notices and the open ones that are certainly unsent, 20 per dispatch record.
-    const outgoing: Notice[] = [...resend, ...notify.map((d) => noticeOf(d))];
+    // A notify decision is its own notice (noticeOf): no copy per notified user.
+    const outgoing: readonly Notice[] = resend.length ? [...resend, ...notify] : notify;
     const sent = await sendNotifications({ graph, campaign, channel: x.channel, recipients: x.recipients, postpone: x.postpone, now: x.now, runId, append, warnings, mailHistory: x.mailHistory, sendUntil: x.sendUntil }, outgoing);
-    return { applied, groupAdds, notificationsDelivered: sent };
+    return { applied: count, groupAdds, notificationsDelivered: sent };
   } catch (e) {
     // A run that fails after it started says so; a run that is killed is closed by the next one.
     const error = e instanceof Error ? e.message : String(e);
@@ -166,14 +177,15 @@ export const recording = { batch: 10_000 };
 
 /**
  * Records the applied decisions after the outcomes (with those of the notifications an interrupted run left
- * unsettled), in order, recording.batch decisions per append: the same lines as one batch (a kill could always leave
- * a prefix of a batch), without every user's events and encoded lines in memory at once. Returns the notices to
- * send: new ones, and open ones certainly unsent.
+ * unsettled), in order, recording.batch outcomes or decisions per append: the same lines as one batch (a kill could
+ * always leave a prefix of a batch), without every user's events and encoded lines in memory at once. Empties
+ * `applied` and `outcomes` as it goes. Returns the notices to send: new ones, and open ones certainly unsent.
  */
-async function recordDecisions(x: ActInput, applied: readonly Decision[], outcomes: LedgerEvent[]): Promise<{ notify: NotifyDecision[]; resend: Notice[] }> {
+async function recordDecisions(x: ActInput, applied: Decision[], outcomes: LedgerEvent[]): Promise<{ notify: NotifyDecision[]; resend: Notice[] }> {
   const { runId } = x;
   const nowIso = x.now.toISOString();
-  const notify = applied.filter((d): d is NotifyDecision => d.type === 'notify');
+  // With channel none nothing is sent, so no notice is kept.
+  const notify = x.channel.channel === 'none' ? [] : applied.filter((d): d is NotifyDecision => d.type === 'notify');
   const toEvents = (decisions: readonly Decision[]): LedgerEvent[] => {
     const byKey = new Map<string, NotifyDecision>();
     for (const d of decisions) if (d.type === 'notify') byKey.set(d.key, d);
@@ -193,15 +205,34 @@ async function recordDecisions(x: ActInput, applied: readonly Decision[], outcom
     const ids = new Set(x.open.notifications.map((n) => n.sent.userId));
     return stateAfterFor(x.state, toEvents(applied.filter((d) => d.userId !== null && ids.has(d.userId))), ids);
   });
-  for (const o of settle.outcomes) outcomes.push({ ...o, v: LEDGER_VERSION, at: nowIso, runId });
+  appendAll(outcomes, settle.outcomes);
+  settle.outcomes.length = 0;
+  // Outcomes beyond one batch go first on their own, recording.batch at a time, each let go of once recorded (a run
+  // that settles every user's open notice has an outcome per user); the rest go with the first decisions.
+  const heldOutcomes: Array<LedgerEvent | null> = outcomes;
+  let o = 0;
+  for (; outcomes.length - o > recording.batch; o += recording.batch) {
+    await x.append(outcomes.slice(o, o + recording.batch));
+    heldOutcomes.fill(null, o, o + recording.batch);
+  }
+  const held: Array<Decision | null> = applied;
   let i = 0;
   do {
     const batch: LedgerEvent[] = [];
-    if (i === 0) appendAll(batch, outcomes);
-    appendAll(batch, toEvents(applied.slice(i, i + recording.batch)));
+    if (i === 0) {
+      appendAll(batch, o ? outcomes.slice(o) : outcomes);
+      outcomes.length = 0;
+    }
+    const decisions = applied.slice(i, i + recording.batch);
+    appendAll(batch, toEvents(decisions));
     await x.append(batch);
+    x.recorded?.(decisions);
+    // Recorded: let go of them (a first run records a decision or more per user).
+    held.fill(null, i, i + decisions.length);
     i += recording.batch;
   } while (i < applied.length);
+  applied.length = 0;
+  heapMark('decisions-recorded');
   return { notify, resend: settle.resend };
 }
 
@@ -226,15 +257,22 @@ export function stateAfterFor(state: CampaignState, events: readonly LedgerEvent
 }
 
 /** Carries out the notification half of the recovery plan: outcomes to record and notices to send again. */
-async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignState): Promise<{ outcomes: Outcome[]; resend: Notice[] }> {
-  const outcomes: Outcome[] = [];
+async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignState): Promise<{ outcomes: LedgerEvent[]; resend: Notice[] }> {
+  const outcomes: LedgerEvent[] = [];
   const resend: Notice[] = [];
   if (!x.open.notifications.length) return { outcomes, resend };
-  const after = stateAfter();
   const cfg = x.channel;
-  const observedIds = new Set(x.recipients.keys());
+  // With notifications off every open notice is cancelled (planNotificationRecovery) and nothing reads the state after
+  // this run's decisions: not built (it copies the state of every user with an open notice).
+  const after = cfg.channel === 'none' ? x.state : stateAfter();
+  const observedIds = x.recipients;
   const steps = planNotificationRecovery({ open: x.open.notifications, channel: cfg.channel, hasSender: !!cfg.sender, after, observedIds });
-  const base = (s: (typeof steps)[number]) => ({ type: 'notificationOutcome' as const, userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel });
+  const at = x.now.toISOString();
+  const runId = x.runId;
+  // The ledger line itself, its fields in the order they always had (the outcome's, then v, at and runId).
+  const settled = (s: (typeof steps)[number], outcome: Outcome['outcome'], detail: string, recovered?: 'sentItems'): LedgerEvent => (recovered
+    ? { type: 'notificationOutcome', userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel, outcome, recovered, detail, v: LEDGER_VERSION, at, runId }
+    : { type: 'notificationOutcome', userId: s.notice.userId, userPrincipalName: s.notice.userPrincipalName, key: s.notice.key, channel: s.channel, outcome, detail, v: LEDGER_VERSION, at, runId });
   const lookUps = steps.filter((s) => s.action === 'LookUp');
   const found = await lookUpInSenders(x.graph, sendersOf(cfg), lookUps.map((s) => s.notice.key));
   const mailboxes = sendersOf(cfg).join(', ');
@@ -243,13 +281,13 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
     switch (s.action) {
       case 'CancelChannelNone':
       case 'CancelNotDue':
-        outcomes.push({ ...base(s), outcome: 'cancelled', detail: s.detail });
+        outcomes.push(settled(s, 'cancelled', s.detail));
         break;
       case 'Resend':
         resend.push(noticeOfEvent(s.notice));
         break;
       case 'InDoubt':
-        outcomes.push({ ...base(s), outcome: 'inDoubt', detail: s.detail });
+        outcomes.push(settled(s, 'inDoubt', s.detail));
         x.warnings.push(warning('NotificationInDoubt', `Teams notification ${s.notice.key} to ${s.notice.userPrincipalName} may or may not have been delivered by an interrupted run; it is recorded as in doubt and not sent again (an enforcement notice is followed by a new one, since enforcement waits for a delivered notice).`, s.notice.userPrincipalName));
         break;
       default:
@@ -259,7 +297,7 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
   let forbidden = false;
   for (const s of steps) {
     if (s.action === 'FailNoSender') {
-      outcomes.push({ ...base(s), outcome: 'failed', detail: s.detail });
+      outcomes.push(settled(s, 'failed', s.detail));
       continue;
     }
     if (s.action !== 'LookUp') continue;
@@ -271,9 +309,9 @@ async function settleOpenNotifications(x: ActInput, stateAfter: () => CampaignSt
       continue;
     }
     const result = afterLookUp(s.notice, r.found, after, observedIds);
-    if (result === 'delivered') outcomes.push({ ...base(s), outcome: 'delivered', recovered: 'sentItems', detail: `found in the Sent Items of ${mailboxes}` });
+    if (result === 'delivered') outcomes.push(settled(s, 'delivered', `found in the Sent Items of ${mailboxes}`, 'sentItems'));
     else if (result === 'resend') resend.push(noticeOfEvent(s.notice));
-    else outcomes.push({ ...base(s), outcome: 'cancelled', detail: `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}` });
+    else outcomes.push(settled(s, 'cancelled', `not in the Sent Items of ${mailboxes}, and the user is no longer in ${s.notice.stage}`));
   }
   // A 403 is the identity's missing permission, not the mail's: said once, with what to grant.
   if (forbidden) x.warnings.push(warning('MailReadMissing', `the Sent Items look-up answered 403: the identity lacks Mail.Read on the sender mailbox ${mailboxes}, so emails an interrupted run dispatched cannot be settled (they stay open, are not counted as delivered and are not sent again). Grant Mail.Read scoped to the sender mailbox with the application access policy that scopes Mail.Send (docs/platform-engineer.md).`));

@@ -25,12 +25,13 @@ export interface Notice {
   stage: NotifyDecision['stage'];
   deadline: string | null;
   devices?: Array<{ displayName: string; platform: string; version: string; minimum: string }>;
-  /** Recorded by an interrupted run and sent by this one. */
-  resent: boolean;
+  /** Recorded by an interrupted run and sent by this one (absent or false: decided by this run). */
+  resent?: boolean;
 }
 
+/** A notify decision is its own notice: no copy per notified user. */
 export function noticeOf(d: NotifyDecision): Notice {
-  return { userId: d.userId, userPrincipalName: d.userPrincipalName, key: d.key, kind: d.kind, stage: d.stage, deadline: d.deadline, devices: d.devices, resent: false };
+  return d;
 }
 
 export function noticeOfEvent(e: NotificationSentEvent): Notice {
@@ -46,13 +47,19 @@ export interface RecipientInfo {
   mail: string | null;
 }
 
+/** The users observed this run, by id (a Map will do; a reconcile looks them up in the observation itself). */
+export interface Recipients {
+  get(userId: string): RecipientInfo | undefined;
+  has(userId: string): boolean;
+}
+
 /** Everything a send needs besides the notices themselves. */
 export interface SendContext {
   graph: Graph;
   campaign: Campaign;
   channel: ChannelConfig;
   /** Observed users: display name for the greeting, mailbox address for email. */
-  recipients: ReadonlyMap<string, RecipientInfo>;
+  recipients: Recipients;
   /** Signed postponement links; omitted → no link. */
   postpone?: { baseUrl: string; key: string };
   now: Date;

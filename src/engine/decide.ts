@@ -219,7 +219,7 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
     ids.push(userId);
     for (const d of list) {
       const m = messages.get(d.message);
-      if (m === undefined) messages.set(d.message, d.message);
+      if (m === undefined) messages.set(d.message, (d.message = flattened(d.message)));
       else d.message = m;
       flat.push(d);
     }
@@ -257,6 +257,14 @@ export function decide(campaign: Campaign, observation: Observation, state: Camp
   const out = head;
   for (const g of order) for (let i = starts[g]; i < starts[g + 1]; i++) out.push(flat[i]);
   return out;
+}
+
+/**
+ * The same text as one string. A sentence built from parts is held as a chain of concatenations, several times the
+ * size of its text; the few that are not shared (naming a user's devices) are kept as the text alone.
+ */
+function flattened(s: string): string {
+  return JSON.parse(JSON.stringify(s)) as string;
 }
 
 function cmp(a: string, b: string): number {

@@ -9,6 +9,7 @@
 //     Submission"): 30 messages a minute and 10,000 recipients a day per mailbox. Graph's user-sendmail.md
 //     names no limit itself; the mailbox's limits apply to mail sent through Graph too.
 import type { Decision } from './decide';
+import { keepUsers } from './valve';
 import type { LedgerEvent } from '../ledger/events';
 
 export const MAIL_LIMITS = {
@@ -166,32 +167,24 @@ export function mailCapacity(history: readonly MailSend[], senders: readonly str
 /**
  * The mail valve: keeps users in decision order while their email notices fit `budget`; a user whose notices do
  * not fit makes no move at all this run (no stage entered, no clock started, nobody told), like the enforcement
- * valve, and the next run decides them again. Users with no email notice always pass.
+ * valve, and the next run decides them again. Users with no email notice always pass. When every user fits, `kept`
+ * is `decisions` itself.
  */
 export function applyMailBudget(decisions: readonly Decision[], budget: number): { kept: Decision[]; deferred: number; notices: number } {
   let left = budget;
-  let deferred = 0;
   let notices = 0;
-  const kept: Decision[] = [];
-  for (const g of byUser(decisions)) {
-    const need = g.list.filter((d) => d.type === 'notify' && d.channel === 'email').length;
-    if (need > left) {
-      deferred++;
-      continue;
-    }
+  const r = keepUsers(decisions, (list, from, to) => {
+    let need = 0;
+    for (let i = from; i < to; i++) if (isEmailNotice(list[i])) need++;
+    if (need > left) return false;
     left -= need;
     notices += need;
-    for (const item of g.list) kept.push(item);
-  }
-  return { kept, deferred, notices };
+    return true;
+  });
+  return { kept: r.kept, deferred: r.deferred, notices };
 }
 
-function byUser(decisions: readonly Decision[]): Array<{ userId: string | null; list: Decision[] }> {
-  const out: Array<{ userId: string | null; list: Decision[] }> = [];
-  for (const d of decisions) {
-    const last = out[out.length - 1];
-    if (last && last.userId !== null && last.userId === d.userId) last.list.push(d);
-    else out.push({ userId: d.userId, list: [d] });
-  }
-  return out;
+/** A notice this run would send by email. */
+export function isEmailNotice(d: Decision): boolean {
+  return d.type === 'notify' && d.channel === 'email';
 }

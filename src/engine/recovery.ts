@@ -179,7 +179,13 @@ export interface GroupRecoveryInput {
  * them, undone if the user is in the group without being due, else closed with nothing to undo.
  */
 export function planGroupRecovery(x: GroupRecoveryInput): GroupRecoveryPlan {
-  const enters = (list: readonly Decision[], to: 'enforced' | 'graduated') => new Set(list.flatMap((d) => (d.type === 'enterStage' && d.to === to ? [d.userId] : [])));
+  // Only the users of open intents are asked about: no set of everyone entering a stage (a first run's every user).
+  const asked = new Set(x.open.map((g) => g.userId));
+  const enters = (list: readonly Decision[], to: 'enforced' | 'graduated') => {
+    const out = new Set<string>();
+    if (asked.size) for (const d of list) if (d.type === 'enterStage' && d.to === to && asked.has(d.userId)) out.add(d.userId);
+    return out;
+  };
   const enforcedNow = enters(x.kept, 'enforced');
   const enforcedLater = enters(x.decisions, 'enforced');
   const graduatedNow = enters(x.kept, 'graduated');
@@ -241,11 +247,16 @@ export interface NotificationRecoveryInput {
   hasSender: boolean;
   /** The state after this run's decisions, and who was observed this run. */
   after: CampaignState;
-  observedIds: ReadonlySet<string>;
+  observedIds: ObservedIds;
+}
+
+/** Who was observed this run (a Set will do). */
+export interface ObservedIds {
+  has(userId: string): boolean;
 }
 
 /** Whether a recorded notice is still wanted: the user is still in its stage, still observed and not held as disabled. */
-export function stillDue(n: NotificationSentEvent, after: CampaignState, observedIds: ReadonlySet<string>): boolean {
+export function stillDue(n: NotificationSentEvent, after: CampaignState, observedIds: ObservedIds): boolean {
   const u = after.users[n.userId];
   return inCampaign(u) && u.stage === n.stage && observedIds.has(n.userId) && !held(after, n.userId);
 }
@@ -279,7 +290,7 @@ export function planNotificationRecovery(x: NotificationRecoveryInput): Notifica
 /** What a Sent Items look-up decides: found = delivered, missing = sent again if still due, else cancelled. */
 export type LookUpResult = 'delivered' | 'resend' | 'cancelled';
 
-export function afterLookUp(n: NotificationSentEvent, found: boolean, after: CampaignState, observedIds: ReadonlySet<string>): LookUpResult {
+export function afterLookUp(n: NotificationSentEvent, found: boolean, after: CampaignState, observedIds: ObservedIds): LookUpResult {
   if (found) return 'delivered';
   return stillDue(n, after, observedIds) ? 'resend' : 'cancelled';
 }

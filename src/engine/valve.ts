@@ -24,15 +24,27 @@ export function targetDrop(before: number | null, now: number): { before: number
   return { before, now, percent: Math.round(((before - now) / before) * 100) };
 }
 
-/** Groups decisions by user, keeping each user's decisions in order. */
-function byUser(decisions: readonly Decision[]): Array<{ userId: string | null; list: Decision[] }> {
-  const out: Array<{ userId: string | null; list: Decision[] }> = [];
-  for (const d of decisions) {
-    const last = out[out.length - 1];
-    if (last && last.userId !== null && last.userId === d.userId) last.list.push(d);
-    else out.push({ userId: d.userId, list: [d] });
+/**
+ * Keeps the users (each user's decisions are consecutive; a campaign-level decision is one of its own) for whom
+ * `keep(from, to)` holds, over decisions[from, to), in order; counts the others. Allocates nothing per user: when every
+ * user is kept, `kept` is `decisions` itself (a first run at a large tenant decides for every user).
+ */
+export function keepUsers(decisions: readonly Decision[], keep: (decisions: readonly Decision[], from: number, to: number) => boolean): { kept: Decision[]; deferred: number } {
+  let deferred = 0;
+  let kept: Decision[] | null = null;
+  for (let from = 0; from < decisions.length;) {
+    const id = decisions[from].userId;
+    let to = from + 1;
+    if (id !== null) while (to < decisions.length && decisions[to].userId === id) to++;
+    if (keep(decisions, from, to)) {
+      if (kept) for (let i = from; i < to; i++) kept.push(decisions[i]);
+    } else {
+      deferred++;
+      kept ??= decisions.slice(0, from);
+    }
+    from = to;
   }
-  return out;
+  return { kept: kept ?? (decisions as Decision[]), deferred };
 }
 
 /**
@@ -42,19 +54,18 @@ function byUser(decisions: readonly Decision[]): Array<{ userId: string | null; 
  */
 export function applyValve(decisions: readonly Decision[], maxNewPerRun: number): { kept: Decision[]; deferred: number } {
   let adds = 0;
-  let deferred = 0;
-  const kept: Decision[] = [];
-  for (const g of byUser(decisions)) {
+  return keepUsers(decisions, (list, from, to) => {
     // Graduations have their own valve (applyGraduationValve): only adds to the enforcement group count here.
-    const wantsAdd = g.list.some((d) => d.type === 'addToGroup' && d.group !== 'graduated');
-    if (wantsAdd && adds >= maxNewPerRun) {
-      deferred++;
-      continue;
+    let wantsAdd = false;
+    for (let i = from; i < to && !wantsAdd; i++) {
+      const d = list[i];
+      wantsAdd = d.type === 'addToGroup' && d.group !== 'graduated';
     }
-    if (wantsAdd) adds++;
-    for (const item of g.list) kept.push(item);
-  }
-  return { kept, deferred };
+    if (!wantsAdd) return true;
+    if (adds >= maxNewPerRun) return false;
+    adds++;
+    return true;
+  });
 }
 
 /**
@@ -63,16 +74,15 @@ export function applyValve(decisions: readonly Decision[], maxNewPerRun: number)
  */
 export function applyGraduationValve(decisions: readonly Decision[], maxGraduationsPerRun: number): { kept: Decision[]; deferred: number } {
   let moves = 0;
-  let deferred = 0;
-  const kept: Decision[] = [];
-  for (const g of byUser(decisions)) {
-    const graduates = g.list.some((d) => d.type === 'enterStage' && d.to === 'graduated');
-    if (graduates && moves >= maxGraduationsPerRun) {
-      deferred++;
-      continue;
+  return keepUsers(decisions, (list, from, to) => {
+    let graduates = false;
+    for (let i = from; i < to && !graduates; i++) {
+      const d = list[i];
+      graduates = d.type === 'enterStage' && d.to === 'graduated';
     }
-    if (graduates) moves++;
-    for (const item of g.list) kept.push(item);
-  }
-  return { kept, deferred };
+    if (!graduates) return true;
+    if (moves >= maxGraduationsPerRun) return false;
+    moves++;
+    return true;
+  });
 }

@@ -327,7 +327,9 @@ export type LedgerEventType = LedgerEvent['type'];
 export function notificationKey(campaign: string, generation: number, userId: string, kind: NotificationKind, sequence: number): string {
   // A slug cannot contain '.', so `name.g2` never collides with another campaign's name.
   const c = generation > 0 ? `${campaign}.g${generation}` : campaign;
-  return `${c}:${userId}:${kind}:${sequence}`;
+  // join, not a template: one flat string. A template builds a chain of concatenations that a decision holds as it
+  // is (several small strings per key), which a first run at a large tenant holds for every user.
+  return [c, userId, kind, sequence].join(':');
 }
 
 export function isUserEvent(e: LedgerEvent): e is UserEvent {

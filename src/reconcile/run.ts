@@ -8,11 +8,12 @@
 import { randomUUID } from 'node:crypto';
 import { act } from '../act';
 import { actOnboarding, type OnboardingResult } from '../act/onboarding';
+import { observedRecipients } from '../act/recipients';
 import type { Campaign } from '../campaign/types';
 import { decide, decisionsToEvents, type Decision } from '../engine/decide';
 import { exemptionEvents, foldExemptions, type ExemptionCheck, type ExemptionLedger } from '../engine/exemptions';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
-import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery, type OpenIntents } from '../engine/recovery';
+import { closeInterruptedRuns, describeOpen, openIntents, planGroupRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
 import {
   clockRefusal, emptyLedgerRefusal, identityRefusal, ledgerPosition, LedgerRefusedError, newLedgerRefusal, resetEvents, statusVerdict,
   type LedgerPosition, type StatusVerdict,
@@ -24,7 +25,7 @@ import { updateReportCheckpoint } from '../report/report-checkpoint';
 import type { ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyGraduationValve, applyValve, previousTargeted, targetDrop } from '../engine/valve';
-import { applyMailBudget, mailCapacity, mailSends, type MailSend } from '../engine/mail-limits';
+import { applyMailBudget, isEmailNotice, mailCapacity, mailSends, type MailSend } from '../engine/mail-limits';
 import { warning, type RunWarning } from '../engine/warnings';
 import { RuntimeError } from '../errors';
 import type { Graph } from '../graph/client';
@@ -98,7 +99,9 @@ function foldAppended(l: LedgerFold, events: readonly LedgerEvent[]): void {
   l.folded += events.length;
   if (!l.read.end) return; // no checkpoint is written: nothing to carry
   appendAll(l.pending, events);
-  if (l.pending.length >= Math.max(CARRY_BATCH, l.carry.length)) compactCarry(l);
+  // Reduced once they are a quarter of what is carried: still a bounded share of each event's cost, and outcomes
+  // that close what is carried (a run settling every open notice) are not all held until act is done.
+  if (l.pending.length >= Math.max(CARRY_BATCH, l.carry.length / 4)) compactCarry(l);
 }
 
 function compactCarry(l: LedgerFold): void {
@@ -270,11 +273,27 @@ interface DecideInput { effective: Campaign; observed: ResolvedTargets; state: C
 /** What a run keeps of its decisions once act has carried them out. */
 type Recorded = Pick<ResultFields, 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'notificationsDeferred'> & { graduation: GraduationResult | null };
 
-/** decide → valves → act; plan stops before act with its result. */
-async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunResult } | Recorded> {
-  const { opts, name } = run;
+/** What decide and the valves leave for act (or plan): the decisions to carry out, and what the result says of the rest. */
+interface Valved {
+  /** After every valve. */
+  kept: Decision[];
+  /** Held back by maxNewPerRun. */
+  deferred: number;
+  mail: { deferred?: { users: number; reason: string } };
+  mailHistory: MailSend[];
+  graduation: GraduationResult | null;
+  /** reconcile only: the group-add part of the recovery plan. */
+  groups: GroupRecoveryPlan | null;
+}
+
+/**
+ * decide → valves (→ the group recovery plan, for a reconcile). Its own function: the decisions before the valves
+ * (every user's, on a first run) and what each valve kept are collected when it returns; only `kept` goes on to act.
+ */
+function decideAndValve(run: Run, x: DecideInput): Valved {
+  const { opts } = run;
   const { campaign } = opts;
-  const { effective, observed, state, current, open, ledger } = x;
+  const { effective, observed, state, current, open } = x;
   const decisions = decide(effective, observed.observation, state, run.nowIso);
   heapMark('decided');
   for (const d of decisions) if (d.type === 'warn') run.warnings.push(warning(d.reason, d.userPrincipalName ? `${d.userPrincipalName}: ${d.message}` : d.message, d.userPrincipalName ?? undefined));
@@ -292,8 +311,22 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
   const mailHistory = mailSends(current);
   const mail = mailValve(run, channelConfig(opts), gradValve.kept, open, mailHistory);
   const kept = mail.kept;
+  const gradGroup = observed.graduated?.group ?? null;
+  const groups = !opts.apply ? null : planGroupRecovery({
+    open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
+    ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
+  });
+  return { kept, deferred, mail: { deferred: mail.deferred }, mailHistory, graduation, groups };
+}
 
-  if (!opts.apply) {
+/** decide → valves → act; plan stops before act with its result. */
+async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunResult } | Recorded> {
+  const { opts, name } = run;
+  const { campaign } = opts;
+  const { effective, observed, state, current, open, ledger } = x;
+  const { kept, deferred, mail, mailHistory, graduation, groups } = decideAndValve(run, x);
+
+  if (!groups) {
     // plan: the state as it would be after applying.
     const wouldWrite = decisionsToEvents(kept, { runId: run.runId, now: run.nowIso });
     const after = applyEventsToCopy(state, wouldWrite);
@@ -307,17 +340,17 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
       events.push({ v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(effective, counts), notifications, groupAdds, deferred } });
       opts.onPlan({ campaign: effective, observation: observed.observation, ledger: current, events, after });
     }
-    return { plan: result(run, { applied: false, counts, transitions: transitions(kept), notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: withGraduated(graduation, kept) }) };
+    const moves = new Moves();
+    moves.add(kept);
+    return { plan: result(run, { applied: false, counts, transitions: moves.transitions, notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: moves.graduation(graduation) }) };
   }
 
   const gradGroup = observed.graduated?.group ?? null;
-  const groups = planGroupRecovery({
-    open: open.groupAdds, state, decisions, kept, groupId: observed.group.id, groupMembers: observed.groupMembers,
-    ...(gradGroup ? { graduated: { groupId: gradGroup.id, members: observed.graduated!.members } } : {}),
-  });
   // From here every batch this run appends is folded into `state` as it is appended: after act, `state` is the
   // ledger's state with the run's decisions (and outcomes) in it, the one state the rest of the run reads.
   run.ledger = { read: ledger, state, carry: ledger.events, pending: [], folded: 0 };
+  // What the result says of the decisions is taken as act records them: act lets go of each once recorded.
+  const moves = new Moves();
   const done = await act({
     graph: opts.graph,
     campaign,
@@ -327,23 +360,25 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
     state,
     open,
     kept,
+    recorded: (batch) => moves.add(batch),
     groups,
     group: observed.group,
     graduatedGroup: gradGroup,
     channel: channelConfig(opts),
-    recipients: new Map(observed.observation.users.map((u) => [u.userId, { displayName: u.displayName, mail: u.mail }])),
+    // Looked up in the observation: no object or map entry per observed user.
+    recipients: observedRecipients(observed.observation.users),
     postpone: opts.postpone,
     warnings: run.warnings,
     mailHistory,
     sendUntil: opts.sendUntil,
   });
   return {
-    transitions: transitions(done.applied),
+    transitions: moves.transitions,
     notifications: done.notificationsDelivered,
     groupAdds: done.groupAdds,
     deferred,
     notificationsDeferred: mail.deferred,
-    graduation: withGraduated(graduation, done.applied),
+    graduation: moves.graduation(graduation),
   };
 }
 
@@ -558,7 +593,8 @@ function mailValve(run: Run, cfg: ChannelConfig, kept: Decision[], open: OpenInt
   if (cfg.channel !== 'email' || !cfg.sender) return { kept };
   const senders = cfg.senders?.length ? cfg.senders : [cfg.sender];
   const reserved = open.notifications.filter((n) => (n.sent.channel ?? 'email') === 'email').length;
-  const wanted = kept.filter((d) => d.type === 'notify' && d.channel === 'email').length + reserved;
+  let wanted = reserved;
+  for (const d of kept) if (isEmailNotice(d)) wanted++;
   const budgetMs = run.opts.sendUntil === undefined ? Infinity : Math.max(0, run.opts.sendUntil - run.opts.graph.now());
   const capacity = mailCapacity(history, senders, Date.parse(run.nowIso), wanted, budgetMs);
   const r = applyMailBudget(kept, Math.max(0, capacity - reserved));
@@ -584,21 +620,25 @@ function graduationResult(campaign: Campaign, o: Observation, deferred: number):
   return { available: true, observedDays: g.observedDays, window: { from: g.from, to: g.to }, graduated: 0, deferred, signInFailures };
 }
 
-function withGraduated(g: GraduationResult | null, applied: readonly Decision[]): GraduationResult | null {
-  if (!g) return null;
-  let n = 0;
-  for (const d of applied) if (d.type === 'enterStage' && d.to === 'graduated') n++;
-  g.graduated = n;
-  return g;
-}
+/** What the result says of the decisions that took effect: the moves (transitions) and how many graduated. */
+class Moves {
+  readonly transitions: Transition[] = [];
+  private graduated = 0;
 
-function transitions(decisions: readonly Decision[]): Transition[] {
-  const out: Transition[] = [];
-  for (const d of decisions) {
-    if (d.type === 'enterStage') out.push({ userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, to: d.to, reason: d.reason });
-    else if (d.type === 'leave') out.push({ userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, to: null, reason: d.reason });
+  add(decisions: readonly Decision[]): void {
+    for (const d of decisions) {
+      if (d.type === 'enterStage') {
+        this.transitions.push({ userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, to: d.to, reason: d.reason });
+        if (d.to === 'graduated') this.graduated++;
+      } else if (d.type === 'leave') this.transitions.push({ userId: d.userId, userPrincipalName: d.userPrincipalName, from: d.from, to: null, reason: d.reason });
+    }
   }
-  return out;
+
+  /** A graduated campaign's result with the count of users who graduated. */
+  graduation(g: GraduationResult | null): GraduationResult | null {
+    if (g) g.graduated = this.graduated;
+    return g;
+  }
 }
 
 type ResultFields = Pick<RunResult, 'applied' | 'counts' | 'transitions' | 'notifications' | 'groupAdds' | 'deferred' | 'prerequisites'> & Partial<Pick<RunResult, 'notificationsDeferred' | 'onboarding'>> & { graduation?: GraduationResult | null };

@@ -7,16 +7,16 @@ import type { LedgerEvent } from '../../src/ledger/events';
 import type { ReadAfterOptions } from '../../src/ledger/store';
 import { harness, type Harness } from './harness';
 
-// act wrapped to see what it returns: the decisions it applied.
-const fromAct = vi.hoisted(() => ({ refs: [] as Array<WeakRef<object>> }));
+// act wrapped to see the decisions it is handed.
+const fromAct = vi.hoisted(() => ({ refs: [] as Array<WeakRef<object>>, moves: [] as Array<WeakRef<object>> }));
 vi.mock('../../src/act', async (importOriginal) => {
   const m = await importOriginal<typeof import('../../src/act')>();
   return {
     ...m,
     act: async (x: Parameters<typeof m.act>[0]) => {
-      const r = await m.act(x);
-      for (const d of r.applied) fromAct.refs.push(new WeakRef(d));
-      return r;
+      for (const d of x.kept) fromAct.refs.push(new WeakRef(d));
+      for (const d of x.kept) if (d.type === 'enterStage') fromAct.moves.push(new WeakRef(d));
+      return m.act(x);
     },
   };
 });
@@ -95,6 +95,33 @@ describe('reconcile memory', () => {
     expect(folded.refs.length).toBeGreaterThan(0);
     expect(state).toEqual(state.map(() => 0));
   });
+  it('lets go of the decisions it has recorded before it sends the notices: they are not held beside the state they fold into', async () => {
+    h = await harness({ admins: 40 });
+    const store = h.store;
+    fromAct.moves.length = 0;
+    let recorded = false;
+    const alive: number[] = [];
+    let next = '';
+    const append = store.append.bind(store);
+    store.append = async (campaign: string, events: LedgerEvent[]) => {
+      // The first append after the one that records the moves: act, about to send (or settle) the notices.
+      if (recorded && !alive.length) {
+        gc();
+        alive.push(fromAct.moves.filter((w) => w.deref() !== undefined).length);
+        next = events[0].type;
+      }
+      if (events.some((e) => e.type === 'userEnteredStage')) recorded = true;
+      return append(campaign, events);
+    };
+
+    const r = await h.run(0);
+    // That append is act's own (the notices' dispatch), not what the run writes after act.
+    expect(['notificationDispatch', 'notificationOutcome']).toContain(next);
+    expect(r.transitions.length).toBeGreaterThan(0);
+    expect(fromAct.moves.length).toBe(r.transitions.length);
+    expect(alive).toEqual([0]);
+  });
+
   it('folds each batch it appends into the ledger state as it appends it: the events are not kept until the snapshots and the checkpoint', async () => {
     h = await harness({ admins: 40 });
     const store = h.store;
