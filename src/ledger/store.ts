@@ -87,6 +87,14 @@ export interface Lock {
   release(): Promise<void>;
 }
 
+/** A snapshot written but not yet visible (LedgerStore.stageSnapshot). */
+export interface StagedSnapshot {
+  /** Makes the staged value the snapshot, atomically: readers see the old or the new value. */
+  commit(): Promise<void>;
+  /** Drops the staged value; the snapshot stays as it was. Safe after commit (does nothing) and to call twice. */
+  discard(): Promise<void>;
+}
+
 export interface LedgerStore {
   /** Reads the whole ledger; a missing ledger is empty. */
   read(campaign: string): Promise<LedgerReadResult>;
@@ -129,6 +137,13 @@ export interface LedgerStore {
   location(campaign: string): string;
   /** Writes derived data (e.g. the last observation) atomically: readers see the old or the new value. */
   writeSnapshot(campaign: string, name: string, json: unknown): Promise<void>;
+  /**
+   * Writes a snapshot's bytes now and makes them the snapshot only on commit (what writeSnapshot does, split in
+   * two): a large value can be let go of long before the run is ready to show it. Until commit, readers see the
+   * snapshot as it was; after discard, or a crash before commit, it stays so. Call while holding the lock.
+   * Optional: a store without it is given the value with writeSnapshot when it is to be shown.
+   */
+  stageSnapshot?(campaign: string, name: string, json: unknown): Promise<StagedSnapshot>;
   /** The snapshot's value, or null when none was written. */
   readSnapshot<T = unknown>(campaign: string, name: string): Promise<T | null>;
 }

@@ -25,6 +25,7 @@ import {
   type ReadAfterOptions,
   type RawReadResult,
   type LedgerStore,
+  type StagedSnapshot,
   type Lock,
   type LockOptions,
 } from '../store';
@@ -501,6 +502,15 @@ export class BlobStore implements LedgerStore {
   // --- snapshots -----------------------------------------------------------------------------------------
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
+    await (await this.stageSnapshot(campaign, name, json)).commit();
+  }
+
+  /**
+   * A snapshot larger than a block is staged as uncommitted blocks now and committed with one Put Block List; a
+   * smaller one is held as bytes and uploaded on commit. Uncommitted blocks are not part of the blob: readers see
+   * the old value until commit, and the service drops blocks never committed (at the next commit, or after a week).
+   */
+  async stageSnapshot(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
     const blob = this.snapshotBlob(campaign, name);
     if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     // Built from pieces: at 1,000,000 users the text is more than one string (or a Buffer one would want to hold)
@@ -529,16 +539,32 @@ export class BlobStore implements LedgerStore {
     }
     pieces.push(Buffer.from('\n'));
     size += 1;
-    this.assertLockNotLost(campaign);
+    let body: Buffer | null = null;
     if (!ids.length) {
-      const body = Buffer.concat(pieces);
+      body = Buffer.concat(pieces);
       pieces = [];
-      await this.call('write the snapshot', blob, () => blob.upload(body, body.length, headers));
-      return;
+    } else {
+      await stageBlock();
     }
-    await stageBlock();
-    this.assertLockNotLost(campaign);
-    await this.call('write the snapshot', blob, () => blob.commitBlockList(ids, headers));
+    let settled = false;
+    return {
+      commit: async () => {
+        if (settled) throw new Error(`snapshot "${name}" was already committed or discarded`);
+        settled = true;
+        this.assertLockNotLost(campaign);
+        if (body) {
+          const bytes = body;
+          body = null;
+          await this.call('write the snapshot', blob, () => blob.upload(bytes, bytes.length, headers));
+          return;
+        }
+        await this.call('write the snapshot', blob, () => blob.commitBlockList(ids, headers));
+      },
+      discard: async () => {
+        settled = true;
+        body = null;
+      },
+    };
   }
 
   async readSnapshot<T = unknown>(campaign: string, name: string): Promise<T | null> {

@@ -24,6 +24,12 @@ export async function fsyncDir(dir: string): Promise<void> {
 
 /** Writes `text` to `tmp` (created, never reused), syncs it and renames it over `file`: readers see old or new. */
 export async function replaceFile(tmp: string, file: string, text: string | Iterable<string | Buffer>): Promise<void> {
+  await writeTemp(tmp, text);
+  await renameTemp(tmp, file);
+}
+
+/** Writes `text` to `tmp` (created, never reused) and syncs it; removes it again when that fails. */
+export async function writeTemp(tmp: string, text: string | Iterable<string | Buffer>): Promise<void> {
   try {
     const fh = await fsp.open(tmp, 'wx', 0o644);
     try {
@@ -33,6 +39,15 @@ export async function replaceFile(tmp: string, file: string, text: string | Iter
     } finally {
       await fh.close();
     }
+  } catch (err) {
+    await fsp.unlink(tmp).catch(() => undefined);
+    throw err;
+  }
+}
+
+/** Renames the synced `tmp` over `file` (readers see old or new); removes `tmp` when that fails. */
+export async function renameTemp(tmp: string, file: string): Promise<void> {
+  try {
     await fsp.rename(tmp, file);
   } catch (err) {
     await fsp.unlink(tmp).catch(() => undefined);

@@ -12,7 +12,7 @@ import { jsonChunks } from '../json-chunks';
 import { appendAll } from '../../contracts/arrays';
 import type { LedgerEvent } from '../events';
 import { overviewOf, type LedgerOverview } from '../overview';
-import { fsyncDir, isErrno, replaceFile } from './io';
+import { fsyncDir, isErrno, renameTemp, replaceFile, writeTemp } from './io';
 import { FileLocker } from './lock';
 import { scanOverview } from './overview';
 import { joined, readTail, tailOfBytes } from '../tail';
@@ -27,6 +27,7 @@ import {
   type ReadAfterOptions,
   type RawReadResult,
   type LedgerStore,
+  type StagedSnapshot,
   type Lock,
   type LockOptions,
 } from '../store';
@@ -317,17 +318,41 @@ export class FileStore implements LedgerStore {
   }
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
+    await (await this.stageSnapshot(campaign, name, json)).commit();
+  }
+
+  /**
+   * The snapshot written to a temp file next to it now (`.<name>.json.tmp-<pid>-<random>`, which readers never
+   * read), renamed over it on commit. Temp files of this snapshot left by a process that is gone (killed before
+   * commit) are removed first.
+   */
+  async stageSnapshot(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
     // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
     // Written in pieces: at 1,000,000 users the text is more than one string can hold.
     const file = this.snapshotFile(campaign, name);
     if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
     await fsp.mkdir(dir, { recursive: true });
-    await replaceFile(path.join(dir, `.${name}.json.tmp-${process.pid}-${randomBytes(6).toString('hex')}`), file, (function* () {
+    await removeAbandonedTemps(dir, name);
+    const tmp = path.join(dir, `${snapshotTempPrefix(name)}${process.pid}-${randomBytes(6).toString('hex')}`);
+    await writeTemp(tmp, (function* () {
       yield* jsonChunks(json);
       yield '\n';
     })());
-    await fsyncDir(dir);
+    let settled = false;
+    return {
+      commit: async () => {
+        if (settled) throw new Error(`snapshot "${name}" was already committed or discarded`);
+        settled = true;
+        await renameTemp(tmp, file);
+        await fsyncDir(dir);
+      },
+      discard: async () => {
+        if (settled) return;
+        settled = true;
+        await fsp.unlink(tmp).catch(() => undefined);
+      },
+    };
   }
 
   async readSnapshot<T = unknown>(campaign: string, name: string): Promise<T | null> {
@@ -348,6 +373,30 @@ export class FileStore implements LedgerStore {
 }
 
 const EMPTY = Buffer.alloc(0);
+
+/** Temp files of a snapshot: `.<name>.json.tmp-<pid>-<random>` next to it. */
+const snapshotTempPrefix = (name: string) => `.${name}.json.tmp-`;
+
+/** Removes temp files of snapshot `name` whose writer is no longer running on this machine (killed before commit). */
+async function removeAbandonedTemps(dir: string, name: string): Promise<void> {
+  const prefix = snapshotTempPrefix(name);
+  const names = await fsp.readdir(dir).catch(() => [] as string[]);
+  for (const n of names) {
+    if (!n.startsWith(prefix)) continue;
+    const pid = Number(n.slice(prefix.length).split('-')[0]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processRuns(pid)) continue;
+    await fsp.unlink(path.join(dir, n)).catch(() => undefined);
+  }
+}
+
+function processRuns(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return !isErrno(err, 'ESRCH');
+  }
+}
 
 /** Hex SHA-256 of the file's first `end` bytes, read in pieces. */
 async function fileSha256(fh: FileHandle, end: number): Promise<string> {
