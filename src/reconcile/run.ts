@@ -22,6 +22,7 @@ import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, type Camp
 import { appendAll } from '../contracts/arrays';
 import { carriedEvents, readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
 import { updateReportCheckpoint } from '../report/report-checkpoint';
+import { reduceObservedDevices } from '../report/report-observation';
 import type { ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
 import { applyGraduationValve, applyValve, previousTargeted, targetDrop } from '../engine/valve';
@@ -31,7 +32,7 @@ import { RuntimeError } from '../errors';
 import type { Graph } from '../graph/client';
 import type { ChannelConfig } from '../notify/channels';
 import { LockHeldError } from '../ledger/errors';
-import { SNAPSHOTS, type LedgerStore } from '../ledger/store';
+import { SNAPSHOTS, type LedgerStore, type StagedSnapshot } from '../ledger/store';
 import { TenantReadError } from '../observe/errors';
 import { observeTargets as observeAndResolve, type ObserveOptions } from '../observe/observe';
 import { readManager, readTapPolicy } from '../observe/onboarding';
@@ -131,6 +132,11 @@ interface Run {
   ledger?: LedgerFold;
   /** A finished reconcile: the observation its report checkpoint records, written once the run's steps have returned. */
   report?: Observation;
+  /**
+   * reconcile, from act on: the observation snapshot, written before act and shown by finish() after runFinished
+   * (discarded when the run fails before). Unset when the store cannot stage: finish() then writes it.
+   */
+  staged?: StagedSnapshot;
 }
 
 export async function runCampaign(opts: RunOptions): Promise<RunResult> {
@@ -165,6 +171,9 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     }
     return r;
   } finally {
+    // A run that failed before finish() leaves the snapshot as it was.
+    await run.staged?.discard().catch(() => undefined);
+    run.staged = undefined;
     await lock?.release();
   }
 }
@@ -345,6 +354,7 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
     return { plan: result(run, { applied: false, counts, transitions: moves.transitions, notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: moves.graduation(graduation) }) };
   }
 
+  await stageObservation(run, observed.observation);
   const gradGroup = observed.graduated?.group ?? null;
   // From here every batch this run appends is folded into `state` as it is appended: after act, `state` is the
   // ledger's state with the run's decisions (and outcomes) in it, the one state the rest of the run reads.
@@ -380,6 +390,25 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
     notificationsDeferred: mail.deferred,
     graduation: moves.graduation(graduation),
   };
+}
+
+/**
+ * The observation snapshot written now, from the full observation, and shown by finish() where it wrote it before.
+ * Then each user keeps only the devices that decide readiness (what the report checkpoint keeps of it): act and the
+ * rest of the run read no devices, and at a large tenant the others are a good part of the heap. A store that
+ * cannot stage (or a staging that fails) keeps the full observation for finish() to write.
+ */
+async function stageObservation(run: Run, observation: Observation): Promise<void> {
+  const { store, campaign } = run.opts;
+  if (!store.stageSnapshot) return;
+  try {
+    run.staged = await store.stageSnapshot(run.name, SNAPSHOTS.observation, observation);
+  } catch {
+    // Written (or failing) in finish() as before.
+    return;
+  }
+  reduceObservedDevices(campaign, observation);
+  heapMark('observation-staged');
 }
 
 /**
@@ -497,7 +526,10 @@ function guardTargetDrop(run: Run, before: number | null, now: number): void {
 async function finish(run: Run, observed: ResolvedTargets, delivery: () => DeliverySnapshot, r: ResultFields): Promise<RunResult> {
   try {
     await run.append([...exemptionEvents(observed.exemptions, { runId: run.runId, at: run.nowIso }, { problems: false }), { v: LEDGER_VERSION, at: run.nowIso, type: 'runFinished', runId: run.runId, ok: true, counts: { ...ledgerCounts(run.opts.campaign, r.counts), notifications: r.notifications, groupAdds: r.groupAdds, deferred: r.deferred, ...(r.notificationsDeferred ? { notificationsDeferred: r.notificationsDeferred.users } : {}), ...(r.onboarding ? { onboardingIssued: r.onboarding.issued, onboardingQueued: r.onboarding.queued, onboardingExpired: r.onboarding.expired } : {}) } }]);
-    await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
+    const staged = run.staged;
+    run.staged = undefined;
+    if (staged) await staged.commit();
+    else await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.observation, observed.observation);
     await run.opts.store.writeSnapshot(run.name, SNAPSHOTS.delivery, delivery());
     heapMark('snapshots-written');
   } catch (e) {

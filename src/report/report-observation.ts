@@ -39,8 +39,11 @@ export interface ReducedObservationPiece {
   cells: string[];
 }
 
-/** The user with only the devices that decide readiness (as buildReport's lean observation keeps them). */
-function reduced(ou: ObservedUser, ctx: ReturnType<typeof readinessContext>): ObservedUser {
+/**
+ * The user with only the devices that decide readiness (as buildReport's lean observation keeps them); the user
+ * itself when it keeps them all. Each device is judged on its own, so reducing a reduced user changes nothing.
+ */
+export function reduced(ou: ObservedUser, ctx: ReturnType<typeof readinessContext>): ObservedUser {
   if (ou.readErrors.length > 0) return ou;
   const r = assessReadiness(ou, ctx);
   const keep = new Set<string>();
@@ -48,6 +51,17 @@ function reduced(ou: ObservedUser, ctx: ReturnType<typeof readinessContext>): Ob
   for (const d of r.unknownVersions) keep.add(d.deviceId);
   if (keep.size === ou.devices.length) return ou;
   return { ...ou, devices: keep.size === 0 ? [] : ou.devices.filter((d) => keep.has(d.id)) };
+}
+
+/**
+ * Replaces, in place, each user of `observation` that has devices the reduced observation drops by the reduced
+ * user: what writeReducedObservation writes of it is unchanged (reducing is idempotent), and a run that has written
+ * (or staged) its full snapshot need not hold every device until the report checkpoint is written.
+ */
+export function reduceObservedDevices(campaign: Campaign, observation: Observation): void {
+  const ctx = readinessContext(campaign, observation.fido2Policy, observation.at);
+  const users = observation.users;
+  for (let i = 0; i < users.length; i++) users[i] = reduced(users[i], ctx);
 }
 
 /** Writes the reduced observation's pieces under `id`; returns the header the report checkpoint carries. */
