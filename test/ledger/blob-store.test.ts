@@ -125,6 +125,24 @@ describe('BlobStore on Azurite', () => {
       expect(await text(container, `${CAMPAIGN}/snapshots/observation.json`)).toBe('{"a":1}\n');
     });
 
+    it('stages a snapshot larger than a block as uncommitted blocks: the blob is the old value until commit, and after a discard', async () => {
+      const store = make({ snapshotBlockBytes: 64 * 1024 });
+      const value = (tag: string) => ({ tag, users: Array.from({ length: 10_000 }, (_, i) => ({ userId: `u-${i}`, n: i })) });
+      await store.writeSnapshot(CAMPAIGN, 'observation', { old: true });
+      const name = `${CAMPAIGN}/snapshots/observation.json`;
+      const blob = container.getBlockBlobClient(name);
+      const dropped = await store.stageSnapshot(CAMPAIGN, 'observation', value('dropped'));
+      expect((await blob.getBlockList('uncommitted')).uncommittedBlocks?.length ?? 0).toBeGreaterThan(1);
+      await dropped.discard();
+      expect(await text(container, name)).toBe('{"old":true}\n');
+      const staged = await store.stageSnapshot(CAMPAIGN, 'observation', value('new'));
+      expect(await text(container, name)).toBe('{"old":true}\n');
+      expect(await make().readSnapshot(CAMPAIGN, 'observation')).toEqual({ old: true });
+      await staged.commit();
+      expect(await text(container, name)).toBe(`${JSON.stringify(value('new'))}\n`);
+      expect((await blob.getBlockList('uncommitted')).uncommittedBlocks ?? []).toEqual([]);
+    });
+
     it('writes a snapshot larger than a block as staged blocks committed at once: the same bytes, no whole copy held', async () => {
       const store = make({ snapshotBlockBytes: 256 * 1024 });
       const value = { v: 1, users: Array.from({ length: 30_000 }, (_, i) => ({ userId: `u-${i}`, stage: 'passkeyRegistration', n: i })) };

@@ -380,6 +380,40 @@ describe('file store on disk', () => {
       expect(fs.readFileSync(path.join(campaignDir(), 'snapshots', 'observation.json'), 'utf8')).toBe('{"a":1}\n');
     });
 
+    it('stages a snapshot as a temp file that is never read, renamed on commit and removed on discard', async () => {
+      const snaps = path.join(campaignDir(), 'snapshots');
+      await store.writeSnapshot('admins-passkeys', 'observation', { a: 1 });
+      const staged = await store.stageSnapshot('admins-passkeys', 'observation', { a: 2 });
+      const temps = fs.readdirSync(snaps).filter((n) => n !== 'observation.json');
+      expect(temps).toEqual([expect.stringMatching(new RegExp(`^\\.observation\\.json\\.tmp-${process.pid}-[0-9a-f]+$`))]);
+      expect(fs.readFileSync(path.join(snaps, temps[0]), 'utf8')).toBe('{"a":2}\n');
+      expect(fs.readFileSync(path.join(snaps, 'observation.json'), 'utf8')).toBe('{"a":1}\n');
+      await staged.commit();
+      expect(fs.readdirSync(snaps)).toEqual(['observation.json']);
+      expect(fs.readFileSync(path.join(snaps, 'observation.json'), 'utf8')).toBe('{"a":2}\n');
+      await (await store.stageSnapshot('admins-passkeys', 'observation', { a: 3 })).discard();
+      expect(fs.readdirSync(snaps)).toEqual(['observation.json']);
+      expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ a: 2 });
+    });
+
+    it('removes the staged snapshot of a writer that is gone (killed before commit), not that of one still running', async () => {
+      const snaps = path.join(campaignDir(), 'snapshots');
+      fs.mkdirSync(snaps, { recursive: true });
+      // A pid no process has: the kernel's pid_max is at most 2^22.
+      const gone = '.observation.json.tmp-4194399-abcdef';
+      const running = `.observation.json.tmp-${process.ppid}-abcdef`;
+      const other = '.delivery.json.tmp-4194399-abcdef';
+      for (const n of [gone, running, other]) fs.writeFileSync(path.join(snaps, n), '{"partial":');
+      // Never read as the snapshot.
+      expect(await store.readSnapshot('admins-passkeys', 'observation')).toBeNull();
+      const staged = await store.stageSnapshot('admins-passkeys', 'observation', { a: 1 });
+      expect(fs.readdirSync(snaps)).not.toContain(gone);
+      expect(fs.readdirSync(snaps)).toEqual(expect.arrayContaining([running, other]));
+      await staged.commit();
+      expect(fs.readdirSync(snaps).sort()).toEqual([running, other, 'observation.json'].sort());
+      expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ a: 1 });
+    });
+
     it('says a damaged snapshot can be deleted and rebuilt', async () => {
       fs.mkdirSync(path.join(campaignDir(), 'snapshots'), { recursive: true });
       fs.writeFileSync(path.join(campaignDir(), 'snapshots', 'observation.json'), '{"a":');

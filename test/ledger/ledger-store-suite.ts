@@ -464,6 +464,29 @@ export function describeLedgerStore(name: string, makeStore: () => Promise<Store
         expect(await store.readSnapshot('admins-passkeys', 'state')).toBe(2);
       });
 
+      it('shows a staged snapshot only once it is committed, and a discarded one never', async () => {
+        if (!store.stageSnapshot) return;
+        await store.writeSnapshot('admins-passkeys', 'observation', { users: ['old'] });
+        const staged = await store.stageSnapshot('admins-passkeys', 'observation', { users: ['new'] });
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['old'] });
+        expect(await h.reopen().readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['old'] });
+        await staged.commit();
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['new'] });
+        await staged.discard();
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['new'] });
+        const dropped = await store.stageSnapshot('admins-passkeys', 'observation', { users: ['dropped'] });
+        await dropped.discard();
+        await dropped.discard();
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['new'] });
+        await expect(dropped.commit()).rejects.toThrow(/already committed or discarded/);
+        expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ users: ['new'] });
+        // Nothing staged is a snapshot, even for a snapshot never written before.
+        const first = await store.stageSnapshot('admins-passkeys', 'delivery', { n: 1 });
+        expect(await store.readSnapshot('admins-passkeys', 'delivery')).toBeNull();
+        await first.discard();
+        expect(await store.readSnapshot('admins-passkeys', 'delivery')).toBeNull();
+      });
+
       it.each(['../ledger', 'a/b', 'Observation', '', '.hidden'])('rejects the snapshot name %j', async (bad) => {
         await expect(store.writeSnapshot('admins-passkeys', bad, {})).rejects.toBeInstanceOf(InvalidNameError);
         await expect(store.readSnapshot('admins-passkeys', bad)).rejects.toBeInstanceOf(InvalidNameError);
