@@ -502,7 +502,7 @@ export class BlobStore implements LedgerStore {
   // --- snapshots -----------------------------------------------------------------------------------------
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
-    await (await this.stageSnapshot(campaign, name, json)).commit();
+    await (await this.stage(campaign, name, json)).commit();
   }
 
   /**
@@ -511,6 +511,10 @@ export class BlobStore implements LedgerStore {
    * the old value until commit, and the service drops blocks never committed (at the next commit, or after a week).
    */
   async stageSnapshot(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
+    return this.stage(campaign, name, json);
+  }
+
+  private async stage(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
     const blob = this.snapshotBlob(campaign, name);
     if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     // Built from pieces: at 1,000,000 users the text is more than one string (or a Buffer one would want to hold)

@@ -318,7 +318,7 @@ export class FileStore implements LedgerStore {
   }
 
   async writeSnapshot(campaign: string, name: string, json: unknown): Promise<void> {
-    await (await this.stageSnapshot(campaign, name, json)).commit();
+    await (await this.stage(campaign, name, json)).commit();
   }
 
   /**
@@ -327,6 +327,10 @@ export class FileStore implements LedgerStore {
    * commit) are removed first.
    */
   async stageSnapshot(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
+    return this.stage(campaign, name, json);
+  }
+
+  private async stage(campaign: string, name: string, json: unknown): Promise<StagedSnapshot> {
     // Compact: the observation snapshot of a 100,000-user campaign is read by every status report.
     // Written in pieces: at 1,000,000 users the text is more than one string can hold.
     const file = this.snapshotFile(campaign, name);
