@@ -22,8 +22,9 @@ const ALLOWED: AllowedTable = {
   observe: ['graph', 'engine', 'campaign', 'contracts', 'errors', 'impact/signins'],
   notify: ['campaign', 'graph', 'contracts', 'errors'],
   act: ['graph', 'notify', 'ledger', 'engine', 'campaign', 'contracts', 'errors'],
-  // report/report-checkpoint: a successful run leaves the report's checkpoint for `campaign status`.
-  reconcile: ['observe', 'act', 'engine', 'ledger', 'graph', 'notify', 'campaign', 'contracts', 'errors', 'report/report-checkpoint'],
+  // report/report-checkpoint: a successful run leaves the report's checkpoint for `campaign status`;
+  // report/report-observation: the run keeps of its observation only what that checkpoint keeps, once it is staged.
+  reconcile: ['observe', 'act', 'engine', 'ledger', 'graph', 'notify', 'campaign', 'contracts', 'errors', 'report/report-checkpoint', 'report/report-observation'],
   report: ['ledger', 'engine', 'campaign', 'contracts', 'errors', 'reconcile/result'],
   // Read-only: Graph through GraphReader and observe, the ledger for its identity and lock probe; never act or the stack.
   doctor: ['observe', 'engine', 'graph', 'ledger', 'campaign', 'contracts', 'errors'],
