@@ -146,6 +146,18 @@ describe('reconcile memory', () => {
       if (!(name in alive)) count(name);
       return writeSnapshot(campaign, name, json);
     };
+    // The observation snapshot is staged before act and shown where it used to be written: counted then.
+    const stageSnapshot = store.stageSnapshot.bind(store);
+    store.stageSnapshot = async (campaign: string, name: string, json: unknown) => {
+      const staged = await stageSnapshot(campaign, name, json);
+      return {
+        commit: async () => {
+          if (!(name in alive)) count(name);
+          return staged.commit();
+        },
+        discard: () => staged.discard(),
+      };
+    };
 
     const r = await h.run(0);
     expect(r.transitions.length).toBeGreaterThan(0);
