@@ -396,6 +396,14 @@ describe('file store on disk', () => {
       expect(await store.readSnapshot('admins-passkeys', 'observation')).toEqual({ a: 2 });
     });
 
+    it('leaves no directory it created behind when the first snapshot it stages is discarded', async () => {
+      await (await store.stageSnapshot('admins-passkeys', 'observation', { a: 1 })).discard();
+      expect(fs.existsSync(campaignDir())).toBe(false);
+      await store.append('admins-passkeys', [ev('runStarted', { runId: 'r1' })]);
+      await (await store.stageSnapshot('admins-passkeys', 'observation', { a: 1 })).discard();
+      expect(fs.readdirSync(campaignDir())).toEqual(['ledger.jsonl']);
+    });
+
     it('removes the staged snapshot of a writer that is gone (killed before commit), not that of one still running', async () => {
       const snaps = path.join(campaignDir(), 'snapshots');
       fs.mkdirSync(snaps, { recursive: true });

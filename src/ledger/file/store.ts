@@ -336,7 +336,8 @@ export class FileStore implements LedgerStore {
     const file = this.snapshotFile(campaign, name);
     if (json === undefined || typeof json === 'function' || typeof json === 'symbol') throw new TypeError(`snapshot "${name}" must be a JSON value (got ${typeof json})`);
     const dir = path.dirname(file);
-    await fsp.mkdir(dir, { recursive: true });
+    // A discarded first snapshot leaves no directory behind either.
+    const created = await fsp.mkdir(dir, { recursive: true });
     await removeAbandonedTemps(dir, name);
     const tmp = path.join(dir, `${snapshotTempPrefix(name)}${process.pid}-${randomBytes(6).toString('hex')}`);
     await writeTemp(tmp, (function* () {
@@ -355,6 +356,10 @@ export class FileStore implements LedgerStore {
         if (settled) return;
         settled = true;
         await fsp.unlink(tmp).catch(() => undefined);
+        // The directories this stage created, innermost first, each only while empty.
+        for (let d = dir; created !== undefined && d.length >= created.length; d = path.dirname(d)) {
+          if (!(await fsp.rmdir(d).then(() => true, () => false))) break;
+        }
       },
     };
   }
