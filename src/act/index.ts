@@ -11,7 +11,7 @@
 import type { Campaign } from '../campaign/types';
 import { decisionsToEvents, type Decision, type NotifyDecision } from '../engine/decide';
 import { LEDGER_VERSION, type LedgerEvent } from '../ledger/events';
-import { afterLookUp, closeInterruptedRuns, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
+import { afterLookUp, closeInterruptedRuns, NOTIFICATION_RECOVERY, planNotificationRecovery, type GroupRecoveryPlan, type OpenIntents } from '../engine/recovery';
 import { applyEvent, type CampaignState } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
 import { heapMark } from '../contracts/heap-trace';
@@ -190,6 +190,10 @@ async function recordDecisions(x: ActInput, applied: Decision[], outcomes: Ledge
     const byKey = new Map<string, NotifyDecision>();
     for (const d of decisions) if (d.type === 'notify') byKey.set(d.key, d);
     const events = decisionsToEvents(decisions, { runId, now: nowIso });
+    // With notifications off nothing is ever sent: each notice is settled (cancelled) on the line after it, in the
+    // same append, instead of staying open until the next run's recovery cancels it with the same outcome. Next to its
+    // notice, so the lines do not depend on how many decisions go in one append.
+    let cancelled = false;
     for (const e of events) {
       if (e.type !== 'notificationSent') continue;
       const d = byKey.get(e.key);
@@ -197,8 +201,17 @@ async function recordDecisions(x: ActInput, applied: Decision[], outcomes: Ledge
       e.channel = d.channel;
       e.deadline = d.deadline;
       if (d.devices?.length) e.devices = d.devices.map((dev) => ({ displayName: dev.displayName, platform: dev.platform, version: dev.version, minimum: dev.minimum }));
+      if (d.channel === 'none') cancelled = true;
     }
-    return events;
+    if (!cancelled) return events;
+    const lines: LedgerEvent[] = [];
+    for (const e of events) {
+      lines.push(e);
+      if (e.type === 'notificationSent' && e.channel === 'none' && byKey.has(e.key)) {
+        lines.push({ type: 'notificationOutcome', userId: e.userId, userPrincipalName: e.userPrincipalName, key: e.key, channel: 'none', outcome: 'cancelled', detail: NOTIFICATION_RECOVERY.CancelChannelNone(), v: LEDGER_VERSION, at: nowIso, runId });
+      }
+    }
+    return lines;
   };
   // Notifications an interrupted run left unsettled, on the state after this run's decisions (for their users).
   const settle = await settleOpenNotifications(x, () => {
