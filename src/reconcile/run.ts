@@ -21,7 +21,7 @@ import {
 import { applyEvents, applyEventsToCopy, deliverySnapshot, foldLedger, type CampaignState, type DeliverySnapshot } from '../engine/state';
 import { appendAll } from '../contracts/arrays';
 import { carriedEvents, readRunLedger, writeCheckpoint, type RunLedger } from './checkpoint';
-import { updateReportCheckpoint } from '../report/report-checkpoint';
+import { updateReportCheckpoint, type Observed } from '../report/report-checkpoint';
 import { reduceObservedDevices } from '../report/report-observation';
 import type { ResolvedTargets } from '../engine/targets';
 import type { Observation } from '../engine/types';
@@ -165,7 +165,11 @@ export async function runCampaign(opts: RunOptions): Promise<RunResult> {
     // and the run's own state, decisions and events are collected by then instead of held beside that fold.
     if (run.report) {
       heapMark('steps-returned');
-      await reportCheckpoint(run, run.report);
+      // Handed over: the report's checkpoint lets go of the observation once it has written it reduced, before it
+      // folds the ledger (at a large tenant that fold needs the memory).
+      const observed: Observed = { campaign: run.opts.campaign, observation: run.report };
+      run.report = undefined;
+      await reportCheckpoint(run, observed);
       heapMark('report-checkpoint-written');
       r.warnings = printedWarnings(run.warnings);
     }
@@ -550,8 +554,8 @@ async function finish(run: Run, observed: ResolvedTargets, delivery: () => Deliv
 }
 
 /** The report's checkpoint, for `campaign status` (a ledger edited since the last one is already warned about by the run). */
-async function reportCheckpoint(run: Run, observation: Observation): Promise<void> {
-  await updateReportCheckpoint(run.opts.store, run.name, { campaign: run.opts.campaign, observation }).catch((e: unknown) => {
+async function reportCheckpoint(run: Run, observed: Observed): Promise<void> {
+  await updateReportCheckpoint(run.opts.store, run.name, observed).catch((e: unknown) => {
     run.warnings.push(warning('LedgerRecovered', `no report checkpoint was written (${e instanceof Error ? e.message : String(e)}): campaign status reads the ledger whole until the next run writes one.`));
   });
 }

@@ -69,7 +69,11 @@ export interface ReportCheckpointHeader {
 /** What a run observed, for the reduced observation saved with the checkpoint. */
 export interface Observed {
   campaign: Campaign;
-  observation: Observation;
+  /**
+   * updateReportCheckpoint writes it reduced first, then sets this to null, before it folds the ledger: a holder of
+   * this object lets go of the full observation then (at a large tenant the fold needs that memory).
+   */
+  observation: Observation | null;
 }
 
 /**
@@ -107,7 +111,12 @@ const MAX_BY_VALUE = 100_000;
  */
 export async function writeReportCheckpoint(store: LedgerStore, campaign: string, end: LedgerMark, fold: ReportFold, observed?: Observed): Promise<void> {
   const id = randomBytes(12).toString('hex');
-  const observation = observed ? await writeReducedObservation(store, campaign, id, observed.campaign, observed.observation) : null;
+  const observation = observed?.observation ? await writeReducedObservation(store, campaign, id, observed.campaign, observed.observation) : null;
+  await writeFold(store, campaign, end, fold, id, observation);
+}
+
+/** The report checkpoint's pieces and header; the reduced observation (under the same id) is written before. */
+async function writeFold(store: LedgerStore, campaign: string, end: LedgerMark, fold: ReportFold, id: string, observation: ReducedObservationHeader | null): Promise<void> {
   const users = fold.state.users;
   const keys = Object.keys(users);
   const fields: string[] = [];
@@ -466,9 +475,13 @@ export async function readReportFold(store: LedgerStore, campaign: string, obser
  */
 export async function updateReportCheckpoint(store: LedgerStore, campaign: string, observed?: Observed): Promise<string[]> {
   if (!store.readAfter) return [];
+  const id = randomBytes(12).toString('hex');
+  // The observation reduced first, and let go of before the ledger is folded (see Observed).
+  const observation = observed?.observation ? await writeReducedObservation(store, campaign, id, observed.campaign, observed.observation) : null;
+  if (observed) observed.observation = null;
   const cp = await fromCheckpoint(store, campaign);
   if (cp && 'read' in cp) {
-    await writeReportCheckpoint(store, campaign, cp.end, cp.read.fold, observed);
+    await writeFold(store, campaign, cp.end, cp.read.fold, id, observation);
     return [];
   }
   // Every event decoded and folded a piece at a time: slower than the overview read, which keeps every event it
@@ -480,6 +493,6 @@ export async function updateReportCheckpoint(store: LedgerStore, campaign: strin
     },
   });
   if (!whole) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
-  await writeReportCheckpoint(store, campaign, whole.end, fold, observed);
+  await writeFold(store, campaign, whole.end, fold, id, observation);
   return cp ? [leftAside(campaign, cp.problem)] : [];
 }

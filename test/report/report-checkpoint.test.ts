@@ -420,4 +420,34 @@ describe('the report checkpoint a reconcile run leaves for campaign status', () 
     expect(strict.got.users.filter((u) => u.devicesBelowMinimum.length > 0).length).toBeGreaterThan(3);
     expect(strict.got).toEqual(strict.expected);
   });
+  it('writes the observation reduced first and lets go of it before it folds the ledger (a holder of the handed object no longer keeps it)', async () => {
+    use(late);
+    const v8 = await import('node:v8');
+    const vm = await import('node:vm');
+    v8.setFlagsFromString('--expose-gc');
+    const gc = vm.runInNewContext('gc') as () => void;
+    const observed: { campaign: Campaign; observation: Observation | null } = { campaign: demo.campaign, observation: (await demo.store.readSnapshot<Observation>(NAME, 'observation'))! };
+    const ref = new WeakRef(observed.observation!);
+    const readAfter = demo.store.readAfter.bind(demo.store);
+    let heldWhileFolding: boolean | null = null;
+    demo.store.readAfter = (async (...args: Parameters<typeof readAfter>) => {
+      if (heldWhileFolding === null) {
+        gc();
+        heldWhileFolding = ref.deref() !== undefined;
+      }
+      return readAfter(...args);
+    }) as typeof demo.store.readAfter;
+    try {
+      await updateReportCheckpoint(demo.store, NAME, observed);
+    } finally {
+      demo.store.readAfter = readAfter;
+    }
+    expect(observed.observation).toBeNull();
+    expect(heldWhileFolding).toBe(false);
+    // And the checkpoint it wrote still serves status the report the whole ledger gives.
+    const folded = await readFoldedReportLedger(demo.store, NAME, demo.campaign);
+    const whole = await readReportLedger(demo.store, NAME);
+    expect(folded.reducedObservation).toBe(true);
+    expect(buildReport({ campaign: demo.campaign, events: [], ...folded, ledgerWarnings: folded.warnings })).toEqual(buildReport({ campaign: demo.campaign, ...whole, ledgerWarnings: whole.warnings }));
+  });
 });
