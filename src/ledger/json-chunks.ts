@@ -7,10 +7,14 @@ const isPlainObject = (v: object) => {
   return proto === Object.prototype || proto === null;
 };
 
+/** Arrays longer than this are walked item by item however deep they are. */
+export const LONG_ARRAY = 1000;
+
 /**
  * The JSON text of `value` as JSON.stringify(value) would give it, in pieces of about `chunk` characters (a piece
  * ends after the array item or object member that reached the size). Arrays and plain objects are walked down to
- * `depth` levels; anything deeper is one JSON.stringify. Nothing at all for a value JSON.stringify gives undefined for.
+ * `depth` levels, and an array of more than LONG_ARRAY items at any level; anything else deeper is one JSON.stringify
+ * (a list of a million changes deep in a checkpoint would otherwise be one string of hundreds of megabytes). Nothing at all for a value JSON.stringify gives undefined for.
  */
 export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generator<string> {
   let buf = '';
@@ -23,7 +27,7 @@ export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generat
   }
   /** Writes `v` (already through toJSON) and says whether it wrote anything. */
   function* walk(v: unknown, level: number): Generator<string, boolean> {
-    if (v === null || typeof v !== 'object' || level >= depth || !(Array.isArray(v) || isPlainObject(v))) {
+    if (v === null || typeof v !== 'object' || (level >= depth && !(Array.isArray(v) && v.length > LONG_ARRAY)) || !(Array.isArray(v) || isPlainObject(v))) {
       const text = JSON.stringify(v);
       if (text === undefined) return false;
       yield* emit(text);

@@ -8,16 +8,36 @@ import { decodeLedgerBytes } from './codec';
 import type { LedgerEvent } from './events';
 import type { LedgerMark, LedgerReadResult, LedgerTail, ReadAfterOptions } from './store';
 
-/** The complete lines of `body` decoded, or only counted (ReadAfterOptions.linesOnly). */
+/** Bytes decoded at a time when each decoded piece is handed to ReadAfterOptions.onEvents. */
+export const DECODE_SLICE_BYTES = 4 * 1024 * 1024;
+
+/**
+ * The complete lines of `body` decoded, or only counted (ReadAfterOptions.linesOnly). With onEvents the events are
+ * handed over a slice of lines at a time (about DECODE_SLICE_BYTES): a 64 MiB piece of ledger is some 150,000 events,
+ * more heap than the caller folding them ever keeps.
+ */
 function decodeOrCount(body: Buffer, file: string, linesBefore: number, opts: ReadAfterOptions): LedgerReadResult & { lines: number } {
   if (!opts.linesOnly) {
-    const read = decodeLedgerBytes(body, file, linesBefore);
-    const lines = read.events.length;
     if (opts.onEvents) {
-      opts.onEvents(read.events);
-      return { events: [], warnings: read.warnings, lines };
+      const warnings: string[] = [];
+      let lines = 0;
+      for (let from = 0; from < body.length;) {
+        let to = from + DECODE_SLICE_BYTES;
+        if (to >= body.length) to = body.length;
+        else {
+          const nl = body.indexOf(0x0a, to - 1);
+          to = nl === -1 ? body.length : nl + 1;
+        }
+        const read = decodeLedgerBytes(body.subarray(from, to), file, linesBefore + lines);
+        lines += read.events.length;
+        appendAll(warnings, read.warnings);
+        opts.onEvents(read.events);
+        from = to;
+      }
+      return { events: [], warnings, lines };
     }
-    return { ...read, lines };
+    const read = decodeLedgerBytes(body, file, linesBefore);
+    return { ...read, lines: read.events.length };
   }
   let lines = 0;
   for (let i = body.indexOf(0x0a); i !== -1; i = body.indexOf(0x0a, i + 1)) lines++;
@@ -84,13 +104,21 @@ export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: st
   const warnings: string[] = [];
   let lines = mark?.events ?? 0;
   let end = from;
-  // A piece ends at its last newline; the partial line left over starts the next piece.
-  let carry = Buffer.alloc(0);
+  // A piece ends at its last newline; the partial line left over is moved to the start of the buffer and the next
+  // piece read after it (one buffer for the whole read: a new one per piece is 64 MiB outside the heap each time,
+  // freed only when the collector gets to it). A line longer than the buffer doubles it.
+  let buffer = buf;
+  let carry = 0;
   while (pos < size) {
-    const { bytesRead } = await fh.read(buf, 0, Math.min(piece, size - pos), pos);
+    if (carry === buffer.length) {
+      const bigger = Buffer.allocUnsafe(buffer.length * 2);
+      buffer.copy(bigger, 0, 0, carry);
+      buffer = bigger;
+    }
+    const { bytesRead } = await fh.read(buffer, carry, Math.min(buffer.length - carry, size - pos), pos);
     if (bytesRead === 0) break;
     pos += bytesRead;
-    const chunk = carry.length ? joined(carry, buf.subarray(0, bytesRead)) : buf.subarray(0, bytesRead);
+    const chunk = buffer.subarray(0, carry + bytesRead);
     const complete = chunk.lastIndexOf(0x0a) + 1;
     const body = chunk.subarray(0, complete);
     const read = decodeOrCount(body, file, lines, opts);
@@ -98,9 +126,10 @@ export async function readTail(fh: FileHandle, mark: LedgerMark | null, file: st
     lines += read.lines;
     hash.update(body);
     end += complete;
-    carry = Buffer.from(chunk.subarray(complete));
+    carry = chunk.length - complete;
+    if (carry && complete) buffer.copyWithin(0, complete, chunk.length);
   }
   // What is left is a partial last line: decoded alone it gives read()'s warning.
-  if (carry.length) appendAll(warnings, decodeLedgerBytes(carry, file, lines).warnings);
+  if (carry) appendAll(warnings, decodeLedgerBytes(buffer.subarray(0, carry), file, lines).warnings);
   return { events, warnings, end: { events: lines, bytes: end, sha256: hash.digest('hex') } };
 }

@@ -337,6 +337,9 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
   const { opts, name } = run;
   const { campaign } = opts;
   const { effective, observed, state, current, open, ledger } = x;
+  // A reconcile stages the observation snapshot before deciding: decide then runs on users that keep only the
+  // devices that decide readiness (the same decisions), not beside every device of the tenant.
+  if (opts.apply) await stageObservation(run, observed.observation);
   const { kept, deferred, mail, mailHistory, graduation, groups } = decideAndValve(run, x);
 
   if (!groups) {
@@ -358,7 +361,6 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
     return { plan: result(run, { applied: false, counts, transitions: moves.transitions, notifications, groupAdds, deferred, notificationsDeferred: mail.deferred, prerequisites: observed.prerequisites, graduation: moves.graduation(graduation) }) };
   }
 
-  await stageObservation(run, observed.observation);
   const gradGroup = observed.graduated?.group ?? null;
   // From here every batch this run appends is folded into `state` as it is appended: after act, `state` is the
   // ledger's state with the run's decisions (and outcomes) in it, the one state the rest of the run reads.
@@ -398,8 +400,9 @@ async function decideAndRecord(run: Run, x: DecideInput): Promise<{ plan: RunRes
 
 /**
  * The observation snapshot written now, from the full observation, and shown by finish() where it wrote it before.
- * Then each user keeps only the devices that decide readiness (what the report checkpoint keeps of it): act and the
- * rest of the run read no devices, and at a large tenant the others are a good part of the heap. A store that
+ * Then each user keeps only the devices that decide readiness (what the report checkpoint keeps of it): decide judges
+ * a user on exactly those (the devices below the minimum and those whose version cannot be read), act and the rest
+ * of the run read no devices, and at a large tenant the others are a good part of the heap. A store that
  * cannot stage (or a staging that fails) keeps the full observation for finish() to write.
  */
 async function stageObservation(run: Run, observation: Observation): Promise<void> {

@@ -21,6 +21,7 @@ import { ReportFold, type ChangesFold, type OnboardingUserFold } from './fold';
 import { startTailRead } from './tail-thread';
 import { parseCells, readReducedObservation, writeReducedObservation, type ReducedObservationHeader } from './report-observation';
 import type { DayCounts } from './model';
+import { heapMark } from '../contracts/heap-trace';
 
 export const REPORT_CHECKPOINT_SNAPSHOT = 'report-checkpoint';
 export const REPORT_CHECKPOINT_FORMAT = 'campaign-report-checkpoint';
@@ -176,12 +177,19 @@ async function writeFold(store: LedgerStore, campaign: string, end: LedgerMark, 
       state, totals: fold.totals, days: [...fold.days], notificationsByRun: [...fold.notificationsByRun], changes: fold.changes,
       onboarding: { folds: [...fold.onboarding.folds], issued: fold.onboarding.issued, expired: fold.onboarding.expired },
       positionEvents: fold.positionEvents, overviewEvents: fold.overviewEvents,
-      stageOf: [...fold.stageOf].filter(([k]) => !(k in users)),
-      exceeded: [...fold.exceeded].filter(([k]) => !(k in users)),
+      stageOf: notIn(fold.stageOf, users),
+      exceeded: notIn(fold.exceeded, users),
     },
     fields, values, users: keys.length, pieces, observation,
   };
   await store.writeSnapshot(campaign, REPORT_CHECKPOINT_SNAPSHOT, header);
+}
+
+/** The entries of `map` whose key is not one of `users` (a loop: a million-entry map spread would be a million pairs). */
+function notIn<V>(map: ReadonlyMap<string, V>, users: Record<string, unknown>): Array<[string, V]> {
+  const out: Array<[string, V]> = [];
+  for (const [k, v] of map) if (!(k in users)) out.push([k, v]);
+  return out;
 }
 
 /** UserState's fields in the order a fold creates them (src/engine/state.ts newUser), but the principal name. */
@@ -479,6 +487,7 @@ export async function updateReportCheckpoint(store: LedgerStore, campaign: strin
   // The observation reduced first, and let go of before the ledger is folded (see Observed).
   const observation = observed?.observation ? await writeReducedObservation(store, campaign, id, observed.campaign, observed.observation) : null;
   if (observed) observed.observation = null;
+  heapMark('report-observation-written');
   const cp = await fromCheckpoint(store, campaign);
   if (cp && 'read' in cp) {
     await writeFold(store, campaign, cp.end, cp.read.fold, id, observation);
@@ -493,6 +502,7 @@ export async function updateReportCheckpoint(store: LedgerStore, campaign: strin
     },
   });
   if (!whole) throw new Error(`${store.location(campaign)}: the ledger could not be read from its start`);
+  heapMark('report-ledger-folded');
   await writeFold(store, campaign, whole.end, fold, id, observation);
   return cp ? [leftAside(campaign, cp.problem)] : [];
 }

@@ -146,7 +146,7 @@ describe('reconcile memory', () => {
       if (!(name in alive)) count(name);
       return writeSnapshot(campaign, name, json);
     };
-    // The observation snapshot is staged before act and shown where it used to be written: counted then.
+    // The observation snapshot is staged before decide and shown where it used to be written: counted then.
     const stageSnapshot = store.stageSnapshot.bind(store);
     store.stageSnapshot = async (campaign: string, name: string, json: unknown) => {
       const staged = await stageSnapshot(campaign, name, json);
