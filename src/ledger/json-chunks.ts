@@ -13,8 +13,9 @@ export const LONG_ARRAY = 1000;
 /**
  * The JSON text of `value` as JSON.stringify(value) would give it, in pieces of about `chunk` characters (a piece
  * ends after the array item or object member that reached the size). Arrays and plain objects are walked down to
- * `depth` levels, and an array of more than LONG_ARRAY items at any level; anything else deeper is one JSON.stringify
- * (a list of a million changes deep in a checkpoint would otherwise be one string of hundreds of megabytes). Nothing at all for a value JSON.stringify gives undefined for.
+ * `depth` levels, and deeper an array of more than LONG_ARRAY items or an array or object with such an array as a member;
+ * anything else deeper is one JSON.stringify (a list of a million changes deep in a checkpoint would otherwise be
+ * one string of hundreds of megabytes). Nothing at all for a value JSON.stringify gives undefined for.
  */
 export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generator<string> {
   let buf = '';
@@ -27,7 +28,7 @@ export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generat
   }
   /** Writes `v` (already through toJSON) and says whether it wrote anything. */
   function* walk(v: unknown, level: number): Generator<string, boolean> {
-    if (v === null || typeof v !== 'object' || (level >= depth && !(Array.isArray(v) && v.length > LONG_ARRAY)) || !(Array.isArray(v) || isPlainObject(v))) {
+    if (v === null || typeof v !== 'object' || !(Array.isArray(v) || isPlainObject(v)) || (level >= depth && !holdsLongArray(v))) {
       const text = JSON.stringify(v);
       if (text === undefined) return false;
       yield* emit(text);
@@ -37,7 +38,7 @@ export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generat
       yield* emit('[');
       for (let i = 0; i < v.length; i++) {
         if (i) yield* emit(',');
-        if (!(yield* walk(toJson(v[i], String(i)), level + 1))) yield* emit('null');
+        if (!(yield* walk(toJson(v[i], i), level + 1))) yield* emit('null');
       }
       yield* emit(']');
       return true;
@@ -58,9 +59,24 @@ export function* jsonChunks(value: unknown, chunk = 1 << 20, depth = 3): Generat
   if (buf) yield buf;
 }
 
-function toJson(v: unknown, key: string): unknown {
-  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return (v as { toJSON(k: string): unknown }).toJSON(key);
+/** `v` through its toJSON, as JSON.stringify calls it (with the key as a string, made only then). */
+function toJson(v: unknown, key: string | number): unknown {
+  if (v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function') return (v as { toJSON(k: string): unknown }).toJSON(String(key));
   return v;
+}
+
+/** An array longer than LONG_ARRAY, or an array or object with one as a member: walked below `depth` too. */
+function holdsLongArray(v: object): boolean {
+  if (Array.isArray(v)) {
+    if (v.length > LONG_ARRAY) return true;
+    for (const m of v) if (Array.isArray(m) && m.length > LONG_ARRAY) return true;
+    return false;
+  }
+  for (const k in v) {
+    const m = (v as Record<string, unknown>)[k];
+    if (Array.isArray(m) && m.length > LONG_ARRAY) return true;
+  }
+  return false;
 }
 
 /** Whether JSON.stringify writes a member with this value (undefined, functions and symbols are left out). */

@@ -51,6 +51,22 @@ describe('jsonChunks', () => {
     expect(largest).toBeLessThan(64 * 1024 + 200);
     expect(pieces).toBeGreaterThan(100);
   });
+
+  it('comes in pieces however deep a long list is (a run\'s million changes deep in a checkpoint header)', () => {
+    const transitions = Array.from({ length: 50_000 }, (_, i) => ({ userId: `user-${i}`, userPrincipalName: `user${i}@contoso.com`, from: null, to: 'deviceUpdate', reason: 'DeviceBelowMinimumOs', list: [i] }));
+    // Below the depth walked: a member of an object at the depth, and an item of a list at the depth.
+    for (const value of [{ fold: { changes: { current: { runId: 'r', transitions } } } }, [[[[transitions]]]], { a: { b: { c: [{ x: 1 }, transitions] } } }]) {
+      let total = 0;
+      let largest = 0;
+      for (const p of jsonChunks(value, 64 * 1024, 3)) {
+        total += p.length;
+        largest = Math.max(largest, p.length);
+      }
+      expect(total).toBe(JSON.stringify(value).length);
+      expect(largest).toBeLessThan(64 * 1024 + 200);
+      expect(joined(value, 64 * 1024, 3)).toBe(JSON.stringify(value));
+    }
+  });
 });
 
 describe('FileStore.writeSnapshot', () => {
