@@ -4,7 +4,7 @@
 // each with --expose-gc and CAMPAIGN_HEAP_TRACE=1: every step forces a collection and prints the heap still in use.
 // Also prints each run's peak RSS (GNU time) and wall time. Nothing is written to results.md.
 //   node bench/heap-phases.mjs [USERS=100000] [--heap MB]     (after npm run build)
-// --heap sets the reconcile's V8 heap limit (default 12288, so a step's full need shows; the Functions app runs with 1280).
+// --heap sets the reconcile's V8 heap limit (default 12288, so a step's full need shows; the Functions app runs with 1024).
 // --rss: no forced collections; each step prints the highest resident set sampled since the step before
 // (CAMPAIGN_RSS_TRACE=1), to find the step that sets the run's peak RSS. --first-only: the first run only.
 import { spawn, spawnSync } from 'node:child_process';

@@ -18,7 +18,7 @@
 //   npm run bench -- --large            300,000 and 1,000,000 (about half an hour on 2 cores)
 //   BENCH_LARGE_SIZES=300000 npm run bench -- --large
 //   BENCH_SKIP_THROTTLED=1              only the large rows
-//   BENCH_RECONCILE_HEAP_MB=1280        the reconcile's V8 heap limit (default: the Functions app's, src/contracts/scheduler.ts)
+//   BENCH_RECONCILE_HEAP_MB=1024        the reconcile's V8 heap limit (default: the Functions app's, src/contracts/scheduler.ts)
 //
 // Writes its tables into bench/results.md, replacing only the section(s) it measured.
 import { spawn, spawnSync } from 'node:child_process';
