@@ -120,9 +120,10 @@ export const FUNCTIONS_INSTANCE_MEMORY_MB = 2048;
  * --max-old-space-size from it in every process it starts); the scale benchmark runs reconcile with it. Without it
  * V8 sizes its heap from the memory it sees, which need not be the instance's: a large run could grow past the
  * instance and be killed, or collect late and hold far more than it uses. V8 lets the heap grow towards its limit
- * before it collects, and the process holds some 300-400 MiB beside it (young generation, code, I/O buffers), so the
- * limit sets the peak: 1,024 MiB keeps a 1,000,000-user run near 1.4 GiB, room in the 2,048 MB instance for the
- * Functions host, while such a run holds at most about 720 MiB of live data (the scale benchmark measures both).
+ * before it collects, and the process holds up to a few hundred MiB beside it (young generation, code, I/O buffers),
+ * so the limit sets the peak: 1,024 MiB keeps a 1,000,000-user run at about 1.2 GiB, leaving room in the 2,048 MB
+ * instance for the Functions host, while such a run holds at most about 800 MiB of live data (the scale benchmark
+ * measures both).
  */
 export const FUNCTIONS_HEAP_LIMIT_MB = 1024;
 export const FUNCTIONS_NODE_OPTIONS = `--max-old-space-size=${FUNCTIONS_HEAP_LIMIT_MB}`;

@@ -61,8 +61,8 @@ describe('the Functions app on Flex Consumption', () => {
     // The young generation, code, buffers and the Functions host live beside the old generation in the instance.
     expect(heap).toBeGreaterThanOrEqual(1024);
     expect(heap).toBeLessThanOrEqual(instance - 512);
-    // V8 grows the heap towards the limit before collecting, and a large run's process holds some 300-400 MiB beside
-    // it (the scale benchmark's peak RSS): the limit plus that must stay under the 1.5 GiB a run may take.
+    // V8 grows the heap towards the limit before collecting, and a large run's process has held up to about 400 MiB
+    // beside it (the scale benchmark's peak RSS): the limit plus that must stay under the 1.5 GiB a run may take.
     expect(heap + 400).toBeLessThanOrEqual(1536);
   });
 });
